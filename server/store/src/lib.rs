@@ -1,0 +1,567 @@
+//! The message store: one SQLCipher database, the source of truth for everything.
+//!
+//! Raw messages are kept verbatim (zstd-compressed) so that nothing is lost by
+//! parsing; the fields parsed from them sit beside them for listing, threading and
+//! tagging. The database is opened with a raw 256-bit key from the vault, sent as
+//! the first statement on every pooled connection.
+
+mod schema;
+mod tags;
+mod threads;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use homepost_mail::{Address, AttachmentInfo, ParsedMessage};
+use homepost_vault::SecretKey;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{ConnectOptions, Row};
+
+pub use tags::normalize_tag;
+
+/// The database file inside the data directory.
+pub const DB_FILE: &str = "store.db";
+
+/// Longest snippet kept per message, in characters.
+const SNIPPET_CHARS: usize = 200;
+
+/// Errors a caller can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The key does not open the database, or the file is not a database.
+    #[error("the store cannot be opened with this key (wrong vault, or the file is damaged)")]
+    WrongKey,
+    /// The database has a newer schema than this program knows.
+    #[error(
+        "the store has schema version {found}, newer than this program ({known}): upgrade Homepost"
+    )]
+    TooNew {
+        /// Version on disk.
+        found: i64,
+        /// Latest version this build knows.
+        known: i64,
+    },
+    /// A tag name that cannot be used.
+    #[error(
+        "invalid tag {0:?}: tags are 1-64 characters, no spaces or control characters, not starting with + or -"
+    )]
+    BadTag(String),
+    /// A stored message could not be decompressed.
+    #[error("message {0} is damaged in the store")]
+    Damaged(i64),
+    /// The disk is full.
+    #[error("the disk is full: free some space and run the command again (nothing was lost)")]
+    DiskFull,
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Sql(#[source] sqlx::Error),
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e {
+            match db.code().as_deref() {
+                Some("26") => return Error::WrongKey,
+                Some("13") => return Error::DiskFull,
+                _ => {}
+            }
+        }
+        Error::Sql(e)
+    }
+}
+
+/// Result alias for this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A message to store: its bytes, what was parsed from them, and its first tags.
+pub struct NewMessage<'a> {
+    /// The message exactly as received.
+    pub raw: &'a [u8],
+    /// Fields parsed from `raw`.
+    pub parsed: &'a ParsedMessage,
+    /// Tags to give it (normalised on insert).
+    pub tags: &'a [String],
+    /// Where it came from (a file path, `mbox@offset`), for diagnostics.
+    pub origin: &'a str,
+}
+
+/// What happened to one message of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    /// Stored under this id.
+    New(i64),
+    /// The same bytes were already stored under this id.
+    Duplicate(i64),
+}
+
+/// One message as listed in search results and threads.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct MessageSummary {
+    /// Store id.
+    pub id: i64,
+    /// Message-ID header, without angle brackets.
+    pub message_id: Option<String>,
+    /// Thread id (the store id of the thread's first message).
+    pub thread_id: i64,
+    /// Unix seconds (the Date header, else the import time).
+    pub date: i64,
+    /// From addresses.
+    pub from: Vec<Address>,
+    /// To addresses.
+    pub to: Vec<Address>,
+    /// Decoded subject.
+    pub subject: String,
+    /// Tags, sorted.
+    pub tags: Vec<String>,
+    /// The start of the body text.
+    pub snippet: String,
+    /// Whether it has attachments.
+    pub has_attachment: bool,
+}
+
+/// Everything the store knows about one message.
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageDetail {
+    /// The listing fields.
+    #[serde(flatten)]
+    pub summary: MessageSummary,
+    /// Cc addresses.
+    pub cc: Vec<Address>,
+    /// Bcc addresses.
+    pub bcc: Vec<Address>,
+    /// Reply-To addresses.
+    pub reply_to: Vec<Address>,
+    /// Attachment metadata.
+    pub attachments: Vec<AttachmentInfo>,
+    /// In-Reply-To then References.
+    pub references: Vec<String>,
+    /// Size of the raw message in bytes.
+    pub size: u64,
+    /// The message did not parse cleanly.
+    pub malformed: bool,
+}
+
+/// A message waiting to be (re)indexed: its id, tags and raw bytes.
+pub struct PendingIndex {
+    /// Store id.
+    pub id: i64,
+    /// Date used for sorting.
+    pub date: i64,
+    /// Current tags.
+    pub tags: Vec<String>,
+    /// The raw message.
+    pub raw: Vec<u8>,
+}
+
+/// A handle on the open store. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` with `key` and migrates it.
+    pub async fn open(path: &Path, key: &SecretKey) -> Result<Store> {
+        let key_pragma = format!("\"x'{}'\"", hex::encode(key.expose()));
+        let options = SqliteConnectOptions::from_str("sqlite://")
+            .map_err(Error::Sql)?
+            .filename(path)
+            .pragma("key", key_pragma)
+            .create_if_missing(true)
+            .foreign_keys(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .pragma("temp_store", "MEMORY")
+            .busy_timeout(Duration::from_secs(30))
+            .disable_statement_logging();
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        let store = Store { pool };
+        schema::migrate(&store.pool).await?;
+        Ok(store)
+    }
+
+    /// Closes every connection, checkpointing the WAL.
+    pub async fn close(self) {
+        self.pool.close().await;
+    }
+
+    /// Stores a batch of messages in one transaction. Bytes already stored are
+    /// reported as duplicates and left alone.
+    pub async fn insert_batch(&self, batch: &[NewMessage<'_>], now: i64) -> Result<Vec<Inserted>> {
+        let mut tx = self.pool.begin().await?;
+        let mut tag_ids = tags::TagCache::default();
+        let mut out = Vec::with_capacity(batch.len());
+        for m in batch {
+            let sha = Sha256::digest(m.raw);
+            let sha: &[u8] = sha.as_slice();
+            if let Some(id) =
+                sqlx::query_scalar::<_, i64>("SELECT id FROM messages WHERE sha256 = ?")
+                    .bind(sha)
+                    .fetch_optional(&mut *tx)
+                    .await?
+            {
+                out.push(Inserted::Duplicate(id));
+                continue;
+            }
+            let p = m.parsed;
+            let compressed =
+                zstd::bulk::compress(m.raw, 3).map_err(|e| Error::Sql(sqlx::Error::Io(e)))?;
+            let date = p.date.unwrap_or(now);
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO messages (sha256, raw, raw_size, message_id, date, subject, base_subject,
+                    is_reply, snippet, has_attachment, malformed, origin, imported_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            )
+            .bind(sha)
+            .bind(compressed)
+            .bind(m.raw.len() as i64)
+            .bind(p.message_id.as_deref())
+            .bind(date)
+            .bind(p.subject.as_deref().unwrap_or(""))
+            .bind(&p.base_subject)
+            .bind(p.is_reply)
+            .bind(p.snippet(SNIPPET_CHARS))
+            .bind(!p.attachments.is_empty())
+            .bind(p.malformed)
+            .bind(m.origin)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            for (field, list) in [
+                ("from", &p.from),
+                ("to", &p.to),
+                ("cc", &p.cc),
+                ("bcc", &p.bcc),
+                ("reply-to", &p.reply_to),
+            ] {
+                for (pos, a) in list.iter().enumerate() {
+                    sqlx::query(
+                        "INSERT INTO addresses (message, field, position, address, name) VALUES (?, ?, ?, ?, ?)",
+                    )
+                    .bind(id)
+                    .bind(field)
+                    .bind(pos as i64)
+                    .bind(a.address.as_deref().unwrap_or(""))
+                    .bind(a.name.as_deref().unwrap_or(""))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            for (pos, a) in p.attachments.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO attachments (message, position, filename, content_type, size) VALUES (?, ?, ?, ?, ?)",
+                )
+                .bind(id)
+                .bind(pos as i64)
+                .bind(a.filename.as_deref())
+                .bind(&a.content_type)
+                .bind(a.size as i64)
+                .execute(&mut *tx)
+                .await?;
+            }
+            let refs = threads::parent_chain(p);
+            for (pos, r) in refs.iter().enumerate() {
+                sqlx::query("INSERT INTO message_refs (message, position, ref) VALUES (?, ?, ?)")
+                    .bind(id)
+                    .bind(pos as i64)
+                    .bind(r)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            threads::assign(&mut tx, id, p, &refs, date).await?;
+            for t in m.tags {
+                let tag = tag_ids.id(&mut tx, t).await?;
+                sqlx::query("INSERT OR IGNORE INTO message_tags (message, tag) VALUES (?, ?)")
+                    .bind(id)
+                    .bind(tag)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            out.push(Inserted::New(id));
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Number of stored messages.
+    pub async fn count(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT count(*) FROM messages")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// The raw bytes of a message, exactly as received.
+    pub async fn raw(&self, id: i64) -> Result<Option<Vec<u8>>> {
+        let row = sqlx::query("SELECT raw, raw_size FROM messages WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| decompress(id, &r)).transpose()
+    }
+
+    /// Listing fields of the given messages, in the order of `ids`; unknown ids are skipped.
+    pub async fn summaries(&self, ids: &[i64]) -> Result<Vec<MessageSummary>> {
+        let mut out = Vec::with_capacity(ids.len());
+        let mut conn = self.pool.acquire().await?;
+        for &id in ids {
+            let row = sqlx::query(SUMMARY_SELECT_BY_ID)
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?;
+            if let Some(row) = row {
+                out.push(summary_from_row(&mut conn, &row).await?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Everything known about one message.
+    pub async fn message(&self, id: i64) -> Result<Option<MessageDetail>> {
+        let mut conn = self.pool.acquire().await?;
+        let Some(row) = sqlx::query(SUMMARY_SELECT_BY_ID)
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let summary = summary_from_row(&mut conn, &row).await?;
+        let attachments = sqlx::query(
+            "SELECT filename, content_type, size FROM attachments WHERE message = ? ORDER BY position",
+        )
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(AttachmentInfo {
+                filename: r.try_get("filename")?,
+                content_type: r.try_get("content_type")?,
+                size: r.try_get::<i64, _>("size")?.max(0) as u64,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        let references =
+            sqlx::query_scalar("SELECT ref FROM message_refs WHERE message = ? ORDER BY position")
+                .bind(id)
+                .fetch_all(&mut *conn)
+                .await?;
+        Ok(Some(MessageDetail {
+            cc: addresses(&mut conn, id, "cc").await?,
+            bcc: addresses(&mut conn, id, "bcc").await?,
+            reply_to: addresses(&mut conn, id, "reply-to").await?,
+            attachments,
+            references,
+            size: row.try_get::<i64, _>("raw_size")?.max(0) as u64,
+            malformed: row.try_get("malformed")?,
+            summary,
+        }))
+    }
+
+    /// The messages of a thread, oldest first.
+    pub async fn thread(&self, thread_id: i64) -> Result<Vec<MessageSummary>> {
+        let ids: Vec<i64> =
+            sqlx::query_scalar("SELECT id FROM messages WHERE thread_id = ? ORDER BY date, id")
+                .bind(thread_id)
+                .fetch_all(&self.pool)
+                .await?;
+        self.summaries(&ids).await
+    }
+
+    /// Adds and removes tags on messages. The messages are queued for reindexing.
+    pub async fn change_tags(&self, ids: &[i64], add: &[String], remove: &[String]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let mut cache = tags::TagCache::default();
+        for &id in ids {
+            for t in add {
+                let tag = cache.id(&mut tx, t).await?;
+                sqlx::query("INSERT OR IGNORE INTO message_tags (message, tag) VALUES (?, ?)")
+                    .bind(id)
+                    .bind(tag)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for t in remove {
+                let name = normalize_tag(t)?;
+                sqlx::query(
+                    "DELETE FROM message_tags WHERE message = ? AND tag = (SELECT id FROM tags WHERE name = ?)",
+                )
+                .bind(id)
+                .bind(name)
+                .execute(&mut *tx)
+                .await?;
+            }
+            sqlx::query("UPDATE messages SET indexed = 0 WHERE id = ?")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Whether a message with this id exists.
+    pub async fn exists(&self, id: i64) -> Result<bool> {
+        Ok(
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM messages WHERE id = ?")
+                .bind(id)
+                .fetch_one(&self.pool)
+                .await?
+                > 0,
+        )
+    }
+
+    /// Up to `limit` ids of messages whose current state the index has not
+    /// committed, lowest first, after `after`.
+    pub async fn pending_ids(&self, after: i64, limit: i64) -> Result<Vec<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM messages WHERE indexed = 0 AND id > ? ORDER BY id LIMIT ?",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// What the index needs of one message: its date, tags and raw bytes.
+    pub async fn index_source(&self, id: i64) -> Result<Option<PendingIndex>> {
+        let mut conn = self.pool.acquire().await?;
+        let Some(r) = sqlx::query("SELECT date, raw, raw_size FROM messages WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(PendingIndex {
+            id,
+            date: r.try_get("date")?,
+            tags: tags::of_message(&mut conn, id).await?,
+            raw: decompress(id, &r)?,
+        }))
+    }
+
+    /// Current tags of a message, sorted.
+    pub async fn tags_of(&self, id: i64) -> Result<Vec<String>> {
+        let mut conn = self.pool.acquire().await?;
+        tags::of_message(&mut conn, id).await
+    }
+
+    /// Records that the index has committed these messages.
+    pub async fn mark_indexed(&self, ids: &[i64]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for &id in ids {
+            sqlx::query("UPDATE messages SET indexed = 1 WHERE id = ?")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Queues every message for reindexing (after the index was lost or replaced).
+    pub async fn mark_all_unindexed(&self) -> Result<()> {
+        sqlx::query("UPDATE messages SET indexed = 0 WHERE indexed <> 0")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Number of messages waiting for the index.
+    pub async fn pending_count(&self) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT count(*) FROM messages WHERE indexed = 0")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// A stored setting.
+    pub async fn setting(&self, key: &str) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Stores a setting, replacing any earlier value.
+    pub async fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .bind(key)
+            .bind(value)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+const SUMMARY_SELECT_BY_ID: &str = "SELECT id, message_id, thread_id, date, subject, snippet, has_attachment, raw_size, malformed FROM messages WHERE id = ?";
+
+async fn summary_from_row(
+    conn: &mut sqlx::SqliteConnection,
+    row: &SqliteRow,
+) -> Result<MessageSummary> {
+    let id: i64 = row.try_get("id")?;
+    Ok(MessageSummary {
+        id,
+        message_id: row.try_get("message_id")?,
+        thread_id: row.try_get("thread_id")?,
+        date: row.try_get("date")?,
+        from: addresses(conn, id, "from").await?,
+        to: addresses(conn, id, "to").await?,
+        subject: row.try_get("subject")?,
+        tags: tags::of_message(conn, id).await?,
+        snippet: row.try_get("snippet")?,
+        has_attachment: row.try_get("has_attachment")?,
+    })
+}
+
+async fn addresses(
+    conn: &mut sqlx::SqliteConnection,
+    id: i64,
+    field: &str,
+) -> Result<Vec<Address>> {
+    let rows = sqlx::query(
+        "SELECT address, name FROM addresses WHERE message = ? AND field = ? ORDER BY position",
+    )
+    .bind(id)
+    .bind(field)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let address: String = r.try_get("address")?;
+            let name: String = r.try_get("name")?;
+            Ok(Address {
+                address: (!address.is_empty()).then_some(address),
+                name: (!name.is_empty()).then_some(name),
+            })
+        })
+        .collect()
+}
+
+fn decompress(id: i64, row: &SqliteRow) -> Result<Vec<u8>> {
+    let blob: Vec<u8> = row.try_get("raw")?;
+    let size: i64 = row.try_get("raw_size")?;
+    let size = usize::try_from(size).map_err(|_| Error::Damaged(id))?;
+    let raw = zstd::bulk::decompress(&blob, size).map_err(|_| Error::Damaged(id))?;
+    if raw.len() != size {
+        return Err(Error::Damaged(id));
+    }
+    Ok(raw)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,258 @@
+use homepost_mail::parse;
+use homepost_vault::{KdfParams, Passphrase, Purpose, Vault};
+
+use super::*;
+
+async fn open_store(dir: &Path) -> Store {
+    let vault = Vault::create(
+        dir,
+        &Passphrase::new("pw".into()),
+        KdfParams::INSECURE_FOR_TESTS,
+    )
+    .unwrap();
+    Store::open(&dir.join(DB_FILE), &vault.subkey(Purpose::Sqlcipher))
+        .await
+        .unwrap()
+}
+
+fn mail(mid: &str, subject: &str, extra: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: Alice <alice@example.org>\r\nTo: bob@example.com\r\nSubject: {subject}\r\nMessage-ID: <{mid}>\r\nDate: Tue, 05 Mar 2024 10:00:00 +0000\r\n{extra}\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
+async fn insert(store: &Store, raw: &[u8]) -> Inserted {
+    let parsed = parse(raw);
+    let tags = vec!["inbox".to_string()];
+    store
+        .insert_batch(
+            &[NewMessage {
+                raw,
+                parsed: &parsed,
+                tags: &tags,
+                origin: "test",
+            }],
+            0,
+        )
+        .await
+        .unwrap()[0]
+}
+
+fn id(i: Inserted) -> i64 {
+    match i {
+        Inserted::New(id) => id,
+        Inserted::Duplicate(id) => panic!("unexpected duplicate {id}"),
+    }
+}
+
+#[tokio::test]
+async fn same_bytes_stored_once_reused_message_id_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path()).await;
+    let a = mail("same@x", "Hello", "", "first body");
+    let b = mail("same@x", "Hello", "", "a different body");
+    let first = id(insert(&store, &a).await);
+    assert_eq!(insert(&store, &a).await, Inserted::Duplicate(first));
+    let second = id(insert(&store, &b).await);
+    assert_ne!(first, second);
+    assert_eq!(store.count().await.unwrap(), 2);
+    assert_eq!(store.raw(first).await.unwrap().unwrap(), a);
+    assert_eq!(store.raw(second).await.unwrap().unwrap(), b);
+}
+
+#[tokio::test]
+async fn fields_are_stored_beside_raw() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path()).await;
+    let raw = mail(
+        "m1@x",
+        "Quarterly report",
+        "Cc: Carol <carol@example.net>\r\n",
+        "numbers inside",
+    );
+    let m = id(insert(&store, &raw).await);
+    let d = store.message(m).await.unwrap().unwrap();
+    assert_eq!(d.summary.subject, "Quarterly report");
+    assert_eq!(d.summary.message_id.as_deref(), Some("m1@x"));
+    assert_eq!(d.summary.date, 1709632800);
+    assert_eq!(
+        d.summary.from[0].address.as_deref(),
+        Some("alice@example.org")
+    );
+    assert_eq!(d.summary.from[0].name.as_deref(), Some("Alice"));
+    assert_eq!(d.summary.to[0].address.as_deref(), Some("bob@example.com"));
+    assert_eq!(d.cc[0].name.as_deref(), Some("Carol"));
+    assert_eq!(d.summary.tags, vec!["inbox"]);
+    assert!(d.summary.snippet.contains("numbers inside"));
+    assert_eq!(d.size, raw.len() as u64);
+}
+
+#[tokio::test]
+async fn threads_join_by_references_in_any_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path()).await;
+    // The reply arrives first and references a parent we do not have yet.
+    let reply = id(insert(
+        &store,
+        &mail(
+            "r@x",
+            "Re: plan",
+            "In-Reply-To: <p@x>\r\nReferences: <root@x> <p@x>\r\n",
+            "ok",
+        ),
+    )
+    .await);
+    let other = id(insert(&store, &mail("o@x", "unrelated", "", "x")).await);
+    // A second reply to the same missing root starts in the same thread via the ghost.
+    let sibling = id(insert(
+        &store,
+        &mail("s@x", "Re: plan", "References: <root@x>\r\n", "me too"),
+    )
+    .await);
+    let parent = id(insert(
+        &store,
+        &mail("p@x", "plan", "References: <root@x>\r\n", "the plan"),
+    )
+    .await);
+    let t = store
+        .message(reply)
+        .await
+        .unwrap()
+        .unwrap()
+        .summary
+        .thread_id;
+    for m in [sibling, parent] {
+        assert_eq!(
+            store.message(m).await.unwrap().unwrap().summary.thread_id,
+            t
+        );
+    }
+    assert_ne!(
+        store
+            .message(other)
+            .await
+            .unwrap()
+            .unwrap()
+            .summary
+            .thread_id,
+        t
+    );
+    let thread: Vec<i64> = store
+        .thread(t)
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(thread.len(), 3);
+}
+
+#[tokio::test]
+async fn threads_merge_when_a_message_links_two() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path()).await;
+    let a = id(insert(&store, &mail("a@x", "alpha", "", "1")).await);
+    let b = id(insert(&store, &mail("b@x", "beta", "", "2")).await);
+    let ta = store.message(a).await.unwrap().unwrap().summary.thread_id;
+    let tb = store.message(b).await.unwrap().unwrap().summary.thread_id;
+    assert_ne!(ta, tb);
+    let c = id(insert(
+        &store,
+        &mail("c@x", "both", "References: <a@x> <b@x>\r\n", "3"),
+    )
+    .await);
+    let tc = store.message(c).await.unwrap().unwrap().summary.thread_id;
+    assert_eq!(
+        store.message(a).await.unwrap().unwrap().summary.thread_id,
+        tc
+    );
+    assert_eq!(
+        store.message(b).await.unwrap().unwrap().summary.thread_id,
+        tc
+    );
+}
+
+#[tokio::test]
+async fn subject_threads_only_replies() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path()).await;
+    let a = id(insert(&store, &mail("a@x", "Lunch?", "", "1")).await);
+    let b = id(insert(&store, &mail("b@x", "RE: Lunch?", "", "2")).await);
+    let c = id(insert(
+        &store,
+        &mail("c@x", "Lunch?", "", "another lunch, not a reply"),
+    )
+    .await);
+    let t = |m| {
+        let store = store.clone();
+        async move { store.message(m).await.unwrap().unwrap().summary.thread_id }
+    };
+    assert_eq!(t(a).await, t(b).await);
+    // A non-reply with the same subject joins only through an existing reply.
+    assert_eq!(t(c).await, t(a).await);
+    let d = id(insert(&store, &mail("d@x", "Dinner", "", "x")).await);
+    let e = id(insert(&store, &mail("e@x", "Dinner", "", "y")).await);
+    assert_ne!(t(d).await, t(e).await);
+}
+
+#[tokio::test]
+async fn tags_change_and_requeue_for_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path()).await;
+    let m = id(insert(&store, &mail("t@x", "tags", "", "x")).await);
+    store.mark_indexed(&[m]).await.unwrap();
+    assert_eq!(store.pending_count().await.unwrap(), 0);
+    store
+        .change_tags(&[m], &["Work".into()], &["inbox".into()])
+        .await
+        .unwrap();
+    assert_eq!(store.tags_of(m).await.unwrap(), vec!["work"]);
+    assert_eq!(store.pending_ids(0, 10).await.unwrap(), vec![m]);
+    let pending = store.index_source(m).await.unwrap().unwrap();
+    assert_eq!(pending.tags, vec!["work"]);
+    assert!(
+        store
+            .change_tags(&[m], &["has space".into()], &[])
+            .await
+            .is_err()
+    );
+    assert!(store.change_tags(&[m], &["-x".into()], &[]).await.is_err());
+}
+
+#[tokio::test]
+async fn wrong_key_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path()).await;
+    insert(&store, &mail("k@x", "key", "", "x")).await;
+    store.close().await;
+    let other = tempfile::tempdir().unwrap();
+    let wrong = Vault::create(
+        other.path(),
+        &Passphrase::new("pw".into()),
+        KdfParams::INSECURE_FOR_TESTS,
+    )
+    .unwrap()
+    .subkey(Purpose::Sqlcipher);
+    let err = Store::open(&dir.path().join(DB_FILE), &wrong)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::WrongKey), "{err}");
+}
+
+#[tokio::test]
+async fn database_file_is_not_plaintext() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path()).await;
+    insert(
+        &store,
+        &mail("zebracorn@x", "zebracornsubject", "", "zebracornbody"),
+    )
+    .await;
+    store.close().await;
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        assert!(!bytes.windows(9).any(|w| w == b"zebracorn"));
+        assert!(!bytes.starts_with(b"SQLite format 3"));
+    }
+}
