@@ -1,0 +1,678 @@
+//! Parsing one RFC 5322 / MIME message into the fields Homepost stores,
+//! indexes and threads on. The raw bytes stay the source of truth; this is
+//! derived data, so parsing is best effort and never fails.
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use mail_parser::decoders::html::html_to_text;
+use mail_parser::{
+    Addr, HeaderName, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::text;
+
+/// The most body text, in bytes, kept in [`ParsedMessage::body_text`]: enough
+/// for search and snippets, while a 50 MB text attachment-as-body cannot blow
+/// up the index.
+pub const MAX_BODY_TEXT_BYTES: usize = 1 << 20;
+
+/// One mailbox from an address header, as written by the sender.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Address {
+    /// Display name, decoded (RFC 2047), if any.
+    pub name: Option<String>,
+    /// The `local@domain` address, if any.
+    pub address: Option<String>,
+}
+
+/// What the store needs to know about an attachment without keeping a copy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentInfo {
+    /// File name the sender gave (Content-Disposition or Content-Type `name`);
+    /// untrusted, so sanitise it before using it as a path.
+    pub filename: Option<String>,
+    /// Lowercase `type/subtype`.
+    pub content_type: String,
+    /// Size in bytes after transfer decoding.
+    pub size: u64,
+}
+
+/// The fields of a message that Homepost derives from its raw bytes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParsedMessage {
+    /// Message-ID without angle brackets.
+    pub message_id: Option<String>,
+    /// In-Reply-To message ids, without angle brackets.
+    pub in_reply_to: Vec<String>,
+    /// References message ids, oldest first, without angle brackets.
+    pub references: Vec<String>,
+    /// Date header as Unix seconds (UTC); `None` if absent or unparseable.
+    pub date: Option<i64>,
+    /// From addresses (all From fields, groups flattened).
+    pub from: Vec<Address>,
+    /// To addresses (all To fields, groups flattened).
+    pub to: Vec<Address>,
+    /// Cc addresses (all Cc fields, groups flattened).
+    pub cc: Vec<Address>,
+    /// Bcc addresses (all Bcc fields, groups flattened).
+    pub bcc: Vec<Address>,
+    /// Reply-To addresses (all Reply-To fields, groups flattened).
+    pub reply_to: Vec<Address>,
+    /// Subject, decoded (RFC 2047).
+    pub subject: Option<String>,
+    /// Subject without reply/forward prefixes and list tags, lowercased, with
+    /// whitespace collapsed: the key for JWZ subject threading.
+    pub base_subject: String,
+    /// Whether the subject carried a reply prefix (`Re:`, `AW:`, `SV:` ...).
+    pub is_reply: bool,
+    /// The text body parts (HTML converted to text where a message has no
+    /// text part), decoded to UTF-8 with `\n` line ends, at most
+    /// [`MAX_BODY_TEXT_BYTES`].
+    pub body_text: String,
+    /// Attachments, including inline images and attached messages.
+    pub attachments: Vec<AttachmentInfo>,
+    /// The message had no header fields, could not be parsed as RFC 5322, or
+    /// had MIME/encoding errors; the other fields hold what could be read.
+    pub malformed: bool,
+}
+
+impl ParsedMessage {
+    /// A one-line preview: the first `max_chars` characters of the body with
+    /// quoted lines (starting with `>`) left out, whitespace runs collapsed to
+    /// one space and terminal-unsafe characters removed.
+    pub fn snippet(&self, max_chars: usize) -> String {
+        let mut out = String::new();
+        let mut count = 0;
+        let mut space = false;
+        'lines: for line in self.body_text.lines() {
+            if line.trim_start().starts_with('>') {
+                continue;
+            }
+            for c in line.chars() {
+                if c.is_whitespace() {
+                    space = !out.is_empty();
+                    continue;
+                }
+                if text::is_unsafe(c) {
+                    continue;
+                }
+                if count == max_chars {
+                    break 'lines;
+                }
+                if space {
+                    if count + 1 == max_chars {
+                        break 'lines;
+                    }
+                    out.push(' ');
+                    count += 1;
+                    space = false;
+                }
+                out.push(c);
+                count += 1;
+            }
+            space = !out.is_empty();
+        }
+        out
+    }
+}
+
+/// A parser that decodes only the header fields Homepost uses, and skips the
+/// rest (Received, DKIM, ...) instead of parsing them: this runs once per
+/// message on import.
+static PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
+    MessageParser::new()
+        .with_mime_headers()
+        .header_text(HeaderName::Subject)
+        .header_date(HeaderName::Date)
+        .header_address(HeaderName::From)
+        .header_address(HeaderName::To)
+        .header_address(HeaderName::Cc)
+        .header_address(HeaderName::Bcc)
+        .header_address(HeaderName::ReplyTo)
+        .header_id(HeaderName::MessageId)
+        .header_id(HeaderName::InReplyTo)
+        .header_id(HeaderName::References)
+        .default_header_ignore()
+});
+
+/// Parses a raw RFC 5322 message. Never fails and never panics: what cannot be
+/// parsed is left empty and the result is marked [`ParsedMessage::malformed`].
+pub fn parse(raw: &[u8]) -> ParsedMessage {
+    // mail-parser is fuzzed upstream, but one panicking message must not abort
+    // an import of 100,000: treat a panic as an unparseable message. (Fuzzing
+    // still sees such panics, since libFuzzer aborts in its panic hook.)
+    std::panic::catch_unwind(|| parse_message(raw)).unwrap_or_else(|_| unparseable(raw))
+}
+
+fn parse_message(raw: &[u8]) -> ParsedMessage {
+    let Some(message) = PARSER.parse(raw) else {
+        return unparseable(raw);
+    };
+    let Some(root) = message.parts.first() else {
+        return unparseable(raw);
+    };
+    let subject = message.subject().map(str::to_owned);
+    let (base_subject, is_reply) = subject.as_deref().map(base_subject).unwrap_or_default();
+    ParsedMessage {
+        message_id: message_ids(message.header(HeaderName::MessageId))
+            .into_iter()
+            .next(),
+        in_reply_to: message_ids(message.header(HeaderName::InReplyTo)),
+        references: message_ids(message.header(HeaderName::References)),
+        date: message
+            .date()
+            .filter(|date| date.is_valid())
+            .map(|date| date.to_timestamp()),
+        from: addresses(&message, HeaderName::From),
+        to: addresses(&message, HeaderName::To),
+        cc: addresses(&message, HeaderName::Cc),
+        bcc: addresses(&message, HeaderName::Bcc),
+        reply_to: addresses(&message, HeaderName::ReplyTo),
+        subject,
+        base_subject,
+        is_reply,
+        body_text: body_text(&message),
+        attachments: message.attachments().map(attachment_info).collect(),
+        malformed: root.headers.is_empty()
+            || message
+                .parts
+                .iter()
+                .any(|part| part.is_encoding_problem && !is_header_only(part, raw.len())),
+    }
+}
+
+/// The result for bytes that are not a message: malformed, with the bytes as
+/// text so that a search can still find them.
+fn unparseable(raw: &[u8]) -> ParsedMessage {
+    // Four extra bytes let a character cut at the limit decode before capping.
+    let head = &raw[..raw.len().min(MAX_BODY_TEXT_BYTES + 4)];
+    let mut body_text = String::new();
+    push_body(&mut body_text, &String::from_utf8_lossy(head));
+    ParsedMessage {
+        body_text,
+        malformed: true,
+        ..ParsedMessage::default()
+    }
+}
+
+/// mail-parser flags a message with headers and no body as an encoding
+/// problem, but RFC 5322 makes the body optional.
+fn is_header_only(part: &MessagePart<'_>, raw_len: usize) -> bool {
+    part.offset_body as usize == raw_len
+        && matches!(&part.body, PartType::Text(text) if text.is_empty())
+}
+
+fn message_ids(value: Option<&HeaderValue<'_>>) -> Vec<String> {
+    match value {
+        Some(HeaderValue::Text(id)) => vec![id.to_string()],
+        Some(HeaderValue::TextList(ids)) => ids.iter().map(|id| id.to_string()).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// All addresses in every `name` header field, groups flattened. Repeated
+/// fields are obsolete syntax (RFC 5322 section 4.5) but are kept: hiding a
+/// second From would help a spoofer.
+fn addresses(message: &Message<'_>, name: HeaderName<'static>) -> Vec<Address> {
+    message
+        .header_values(name)
+        .filter_map(HeaderValue::as_address)
+        .flat_map(|list| list.iter())
+        .map(|addr: &Addr<'_>| Address {
+            name: addr.name.as_deref().map(str::to_owned),
+            address: addr.address.as_deref().map(str::to_owned),
+        })
+        .collect()
+}
+
+/// The message's text body parts joined by newlines; HTML parts (chosen by
+/// mail-parser only where an alternative has no text part) become text.
+fn body_text(message: &Message<'_>) -> String {
+    let mut out = String::new();
+    for &id in &message.text_body {
+        let Some(part) = message.parts.get(id as usize) else {
+            continue;
+        };
+        let text: Cow<'_, str> = match &part.body {
+            PartType::Text(text) => Cow::Borrowed(text),
+            PartType::Html(html) => Cow::Owned(html_to_text(html)),
+            _ => continue,
+        };
+        if !out.is_empty() && !out.ends_with('\n') && !push_body(&mut out, "\n") {
+            break;
+        }
+        if !push_body(&mut out, &text) {
+            break;
+        }
+    }
+    out
+}
+
+/// Appends `text` to `out` with CRLF turned into LF, stopping at
+/// [`MAX_BODY_TEXT_BYTES`] on a character boundary. Returns whether there is
+/// room for more.
+fn push_body(out: &mut String, text: &str) -> bool {
+    for (i, piece) in text.split("\r\n").enumerate() {
+        if i > 0 && !push_capped(out, "\n") || !push_capped(out, piece) {
+            return false;
+        }
+    }
+    out.len() < MAX_BODY_TEXT_BYTES
+}
+
+/// Appends as much of `s` as fits under [`MAX_BODY_TEXT_BYTES`]; returns
+/// whether all of it fitted.
+fn push_capped(out: &mut String, s: &str) -> bool {
+    let room = MAX_BODY_TEXT_BYTES.saturating_sub(out.len());
+    if s.len() > room {
+        out.push_str(&s[..s.floor_char_boundary(room)]);
+        return false;
+    }
+    out.push_str(s);
+    true
+}
+
+fn attachment_info(part: &MessagePart<'_>) -> AttachmentInfo {
+    let declared = part
+        .content_type()
+        .and_then(|ct| Some((ct.ctype(), ct.subtype()?)));
+    let content_type = match declared {
+        Some((ctype, subtype)) => {
+            let mut s = format!("{ctype}/{subtype}");
+            s.make_ascii_lowercase();
+            s
+        }
+        None => match part.body {
+            PartType::Text(_) => "text/plain",
+            PartType::Html(_) => "text/html",
+            PartType::Message(_) => "message/rfc822",
+            _ => "application/octet-stream",
+        }
+        .to_owned(),
+    };
+    AttachmentInfo {
+        filename: part.attachment_name().map(str::to_owned),
+        content_type,
+        size: part.len() as u64,
+    }
+}
+
+/// Reply prefixes in the languages mail clients localise them to.
+const REPLY_PREFIXES: &[&str] = &[
+    "re", "aw", "sv", "vs", "antw", "ref", "odp", "res", "rif", "ynt", "atb", "bls", "απ", "σχετ",
+    "השב", "رد", "回复", "答复", "回覆",
+];
+
+/// Forward prefixes in the languages mail clients localise them to.
+const FORWARD_PREFIXES: &[&str] = &[
+    "fwd",
+    "fw",
+    "wg",
+    "tr",
+    "rv",
+    "enc",
+    "vl",
+    "doorst",
+    "továbbítás",
+    "pd",
+    "fs",
+    "trs",
+    "yml",
+    "vb",
+    "πρθ",
+    "转发",
+    "轉寄",
+];
+
+/// Returns the base subject of `subject` and whether it carried a reply
+/// prefix. Strips leading reply/forward prefixes (with counters such as
+/// `Re[2]:` or `Re(2):`, repeated and mixed) and list tags such as `[list]`,
+/// then lowercases and collapses whitespace, and drops a trailing `(fwd)`
+/// (RFC 5256 section 2.1 in spirit, for JWZ subject threading).
+pub fn base_subject(subject: &str) -> (String, bool) {
+    let mut rest = subject.trim_start();
+    let mut is_reply = false;
+    loop {
+        if let Some(after) = strip_list_tag(rest) {
+            rest = after;
+        } else if let Some((after, reply)) = strip_prefix(rest) {
+            is_reply |= reply;
+            rest = after;
+        } else {
+            break;
+        }
+    }
+    let mut base = String::with_capacity(rest.len());
+    for word in rest.split_whitespace() {
+        if !base.is_empty() {
+            base.push(' ');
+        }
+        base.extend(word.chars().flat_map(char::to_lowercase));
+    }
+    while let Some(stripped) = base.strip_suffix("(fwd)") {
+        let len = stripped.trim_end().len();
+        base.truncate(len);
+    }
+    (base, is_reply)
+}
+
+/// `"[tag] rest"` -> `"rest"`, unless nothing would be left.
+fn strip_list_tag(s: &str) -> Option<&str> {
+    let inner = s.strip_prefix('[')?;
+    let close = inner.find(']')?;
+    let after = inner[close + 1..].trim_start();
+    (!after.is_empty() && !inner[..close].contains('[')).then_some(after)
+}
+
+/// `"Re[2]: rest"` -> `("rest", true)`, `"Fwd: rest"` -> `("rest", false)`.
+fn strip_prefix(s: &str) -> Option<(&str, bool)> {
+    let word_end = s
+        .char_indices()
+        .find(|&(_, c)| !c.is_alphabetic())
+        .map_or(s.len(), |(i, _)| i);
+    let word = &s[..word_end];
+    if word.is_empty() {
+        return None;
+    }
+    let reply = if is_one_of(word, REPLY_PREFIXES) {
+        true
+    } else if is_one_of(word, FORWARD_PREFIXES) {
+        false
+    } else {
+        return None;
+    };
+    let mut rest = &s[word_end..];
+    for (open, close) in [('[', ']'), ('(', ')')] {
+        if let Some(counter) = rest.strip_prefix(open)
+            && let Some(end) = counter.find(close)
+            && counter[..end].bytes().all(|b| b.is_ascii_digit())
+        {
+            rest = &counter[end + 1..];
+        }
+    }
+    if let Some(counter) = rest.strip_prefix('^') {
+        rest = counter.trim_start_matches(|c: char| c.is_ascii_digit());
+    }
+    let rest = rest.trim_start_matches(' ');
+    let rest = rest.strip_prefix(':').or_else(|| rest.strip_prefix('：'))?;
+    Some((rest.trim_start(), reply))
+}
+
+fn is_one_of(word: &str, list: &[&str]) -> bool {
+    list.iter()
+        .any(|p| word.chars().flat_map(char::to_lowercase).eq(p.chars()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base(subject: &str) -> (String, bool) {
+        base_subject(subject)
+    }
+
+    #[test]
+    fn strips_reply_and_forward_prefixes() {
+        assert_eq!(base("Re: Hello"), ("hello".into(), true));
+        assert_eq!(base("RE: Hello"), ("hello".into(), true));
+        assert_eq!(base("re:Hello"), ("hello".into(), true));
+        assert_eq!(base("Fwd: Hello"), ("hello".into(), false));
+        assert_eq!(base("FW: Hello"), ("hello".into(), false));
+        assert_eq!(base("Fw: Hello"), ("hello".into(), false));
+        assert_eq!(base("AW: Hallo"), ("hallo".into(), true));
+        assert_eq!(base("SV: Hej"), ("hej".into(), true));
+        assert_eq!(base("Re[2]: Hello"), ("hello".into(), true));
+        assert_eq!(base("Re(3): Hello"), ("hello".into(), true));
+        assert_eq!(base("Re^2: Hello"), ("hello".into(), true));
+        assert_eq!(base("Re : Bonjour"), ("bonjour".into(), true));
+        assert_eq!(base("回复：你好"), ("你好".into(), true));
+        assert_eq!(base("ΑΠ: Γεια"), ("γεια".into(), true));
+    }
+
+    #[test]
+    fn strips_repeated_and_mixed_prefixes_and_list_tags() {
+        assert_eq!(
+            base("Re: Fwd: RE: [notmuch]  Re:  The   Plan"),
+            ("the plan".into(), true)
+        );
+        assert_eq!(base("[list] Re: x"), ("x".into(), true));
+        assert_eq!(base("Fwd: Fw: x (fwd)"), ("x".into(), false));
+        assert_eq!(base("[a] [b] topic"), ("topic".into(), false));
+    }
+
+    #[test]
+    fn keeps_what_is_not_a_prefix() {
+        assert_eq!(
+            base("Regarding: the plan"),
+            ("regarding: the plan".into(), false)
+        );
+        assert_eq!(base("Ref card"), ("ref card".into(), false));
+        assert_eq!(base("Re"), ("re".into(), false));
+        assert_eq!(base("[PATCH]"), ("[patch]".into(), false));
+        assert_eq!(
+            base("Meeting re: budget"),
+            ("meeting re: budget".into(), false)
+        );
+        assert_eq!(base("  \t "), (String::new(), false));
+        assert_eq!(base("Re: "), (String::new(), true));
+    }
+
+    const SIMPLE: &[u8] = b"Message-ID: <abc@example.org>\r\n\
+In-Reply-To: <parent@example.org>\r\n\
+References: <root@example.org> <parent@example.org>\r\n\
+Date: Tue, 1 Jul 2003 10:52:37 +0200\r\n\
+From: \"Alice A.\" <alice@example.org>\r\n\
+To: bob@example.org, Team: carol@example.org, dave@example.org;\r\n\
+Cc: =?utf-8?q?Gr=C3=BC=C3=9Fe?= <eve@example.org>\r\n\
+Subject: =?utf-8?q?Re=3A_Gr=C3=BC=C3=9Fe?=\r\n\
+\r\n\
+Hello Bob,\r\n\
+> quoted text\r\n\
+Bye.\r\n";
+
+    #[test]
+    fn parses_headers() {
+        let m = parse(SIMPLE);
+        assert_eq!(m.message_id.as_deref(), Some("abc@example.org"));
+        assert_eq!(m.in_reply_to, ["parent@example.org"]);
+        assert_eq!(m.references, ["root@example.org", "parent@example.org"]);
+        assert_eq!(m.date, Some(1_057_049_557));
+        assert_eq!(
+            m.from,
+            [Address {
+                name: Some("Alice A.".into()),
+                address: Some("alice@example.org".into())
+            }]
+        );
+        let to: Vec<_> = m.to.iter().filter_map(|a| a.address.as_deref()).collect();
+        assert_eq!(
+            to,
+            ["bob@example.org", "carol@example.org", "dave@example.org"]
+        );
+        assert_eq!(m.cc[0].name.as_deref(), Some("Grüße"));
+        assert_eq!(m.subject.as_deref(), Some("Re: Grüße"));
+        assert_eq!(m.base_subject, "grüße");
+        assert!(m.is_reply);
+        assert_eq!(m.body_text, "Hello Bob,\n> quoted text\nBye.\n");
+        assert!(m.attachments.is_empty());
+        assert!(!m.malformed);
+    }
+
+    #[test]
+    fn snippet_skips_quotes_and_collapses_whitespace() {
+        let m = parse(SIMPLE);
+        assert_eq!(m.snippet(100), "Hello Bob, Bye.");
+        assert_eq!(m.snippet(9), "Hello Bob");
+        assert_eq!(m.snippet(6), "Hello");
+        assert_eq!(m.snippet(0), "");
+        let evil = ParsedMessage {
+            body_text: "\u{1b}[2Jhi\u{202e}  there\r\n\t>x\n".into(),
+            ..ParsedMessage::default()
+        };
+        assert_eq!(evil.snippet(50), "[2Jhi there");
+    }
+
+    #[test]
+    fn html_only_message_becomes_text() {
+        let raw = b"From: a@example.org\nSubject: html\nContent-Type: text/html; charset=utf-8\n\n\
+<html><head><style>p{}</style></head><body><p>Hello&nbsp;<b>world</b></p><br>x &amp; y</body></html>\n";
+        let m = parse(raw);
+        assert!(
+            m.body_text.contains("Hello\u{a0}world"),
+            "{:?}",
+            m.body_text
+        );
+        assert!(m.body_text.contains("x & y"));
+        assert!(!m.body_text.contains('<'));
+        assert!(!m.body_text.contains("p{}"));
+    }
+
+    #[test]
+    fn alternative_prefers_text_and_lists_attachments() {
+        let raw = b"From: a@example.org\nSubject: parts\nMIME-Version: 1.0\n\
+Content-Type: multipart/mixed; boundary=\"outer\"\n\n\
+--outer\nContent-Type: multipart/alternative; boundary=\"inner\"\n\n\
+--inner\nContent-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n\n\
+Gr=FC=DFe aus Berlin\n\
+--inner\nContent-Type: text/html\n\n<p>HTML version</p>\n--inner--\n\
+--outer\nContent-Type: application/PDF; name=\"r.pdf\"\nContent-Disposition: attachment; filename=\"report.pdf\"\n\
+Content-Transfer-Encoding: base64\n\naGVsbG8gd29ybGQ=\n--outer--\n";
+        let m = parse(raw);
+        assert_eq!(m.body_text, "Grüße aus Berlin");
+        assert_eq!(
+            m.attachments,
+            [AttachmentInfo {
+                filename: Some("report.pdf".into()),
+                content_type: "application/pdf".into(),
+                size: 11,
+            }]
+        );
+        assert!(!m.malformed);
+    }
+
+    #[test]
+    fn decodes_east_asian_charsets() {
+        let raw = b"Subject: =?ISO-2022-JP?B?GyRCJU8lbSE8ISYlbyE8JWslSRsoQg==?=\n\
+Content-Type: text/plain; charset=Shift_JIS\n\n\x82\xb1\x82\xf1\x82\xc9\x82\xbf\x82\xcd\n";
+        let m = parse(raw);
+        assert_eq!(m.subject.as_deref(), Some("ハロー・ワールド"));
+        assert_eq!(m.body_text, "こんにちは\n");
+    }
+
+    #[test]
+    fn attached_messages_and_text_files_are_attachments() {
+        let raw =
+            b"From: a@example.org\nSubject: fwd\nContent-Type: multipart/mixed; boundary=b\n\n\
+--b\nContent-Type: text/plain\n\nsee attached\n\
+--b\nContent-Type: message/rfc822\n\nFrom: c@example.org\nSubject: inner\n\ninner body\n\
+--b\nContent-Type: text/plain; name=notes.txt\nContent-Disposition: attachment\n\nnotes\n--b--\n";
+        let m = parse(raw);
+        assert_eq!(m.body_text, "see attached");
+        let kinds: Vec<_> = m
+            .attachments
+            .iter()
+            .map(|a| (a.content_type.as_str(), a.filename.as_deref()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [("message/rfc822", None), ("text/plain", Some("notes.txt"))]
+        );
+        assert!(m.attachments[0].size > 30);
+        assert_eq!(m.attachments[1].size, 5);
+        assert!(!m.malformed);
+    }
+
+    #[test]
+    fn unparseable_input_is_malformed_but_kept_as_text() {
+        let m = parse(b"");
+        assert!(m.malformed);
+        assert_eq!(
+            m,
+            ParsedMessage {
+                malformed: true,
+                ..ParsedMessage::default()
+            }
+        );
+
+        let m = parse(b"just some words\nwithout any header\n");
+        assert!(m.malformed);
+        assert!(m.from.is_empty() && m.subject.is_none());
+    }
+
+    #[test]
+    fn header_only_message_is_not_malformed() {
+        let m = parse(b"Subject: no body\r\nFrom: a@example.org\r\n");
+        assert_eq!(m.subject.as_deref(), Some("no body"));
+        assert!(!m.malformed);
+    }
+
+    #[test]
+    fn broken_base64_is_malformed() {
+        let raw = b"From: a@example.org\nContent-Type: multipart/mixed; boundary=b\n\n--b\n\
+Content-Type: message/rfc822\n\nnot really\n--b--\n";
+        // A nested message without headers is an encoding problem.
+        assert!(parse(raw).malformed);
+    }
+
+    #[test]
+    fn survives_mail_parser_internal_assertion() {
+        // Found by fuzzing: trips a debug_assert! inside mail-parser 0.11 (a
+        // panic in debug builds, which `parse` must contain; release builds
+        // skip the assertion and parse on).
+        let raw = b"Content-Type:multipart/\n boundary==_b\n\n--=_bContent-Type:message/rfc822\n\n\
+Content-Type:message/rfc822\n\n\n--=_b--";
+        let m = parse(raw);
+        assert!(m.malformed || !cfg!(debug_assertions));
+    }
+
+    #[test]
+    fn bad_dates_are_none() {
+        assert_eq!(parse(b"Date: yesterday\nSubject: x\n\nb\n").date, None);
+        assert_eq!(parse(b"Subject: x\n\nb\n").date, None);
+        assert_eq!(
+            parse(b"Date: Thu, 1 Jan 1970 00:00:00 -0100\n\nb\n").date,
+            Some(3600)
+        );
+    }
+
+    #[test]
+    fn body_text_is_capped_on_a_char_boundary() {
+        let mut raw = b"Subject: big\nContent-Type: text/plain; charset=utf-8\n\n".to_vec();
+        for _ in 0..(MAX_BODY_TEXT_BYTES / 3 + 10) {
+            raw.extend_from_slice("€".as_bytes());
+        }
+        let m = parse(&raw);
+        assert!(m.body_text.len() <= MAX_BODY_TEXT_BYTES);
+        assert!(m.body_text.len() > MAX_BODY_TEXT_BYTES - 4);
+        assert!(m.body_text.chars().all(|c| c == '€'));
+    }
+
+    #[test]
+    fn push_body_turns_crlf_into_lf() {
+        let mut out = String::new();
+        assert!(push_body(&mut out, "a\r\nb\r\n\r\nc\rd\r"));
+        assert_eq!(out, "a\nb\n\nc\rd\r");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_never_panics(raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2000)) {
+            let m = parse(&raw);
+            proptest::prop_assert!(m.body_text.len() <= MAX_BODY_TEXT_BYTES);
+        }
+
+        #[test]
+        fn parse_never_panics_on_mime_like_input(
+            lines in proptest::collection::vec(proptest::sample::select(vec![
+                "From: a@b", "To: x:;", "Subject: =?utf-8?b?w6k=?=", "Content-Type: multipart/mixed; boundary=b",
+                "Content-Type: message/rfc822", "Content-Transfer-Encoding: base64", "--b", "--b--", "",
+                "Content-Type: text/html", "<p>x</p>", "=?x?q?", "aGVsbG8=", "Date: 31 Feb 99 25:61 +9999",
+            ]), 0..40)
+        ) {
+            let raw = lines.join("\n");
+            let _ = parse(raw.as_bytes());
+        }
+    }
+}
