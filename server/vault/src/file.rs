@@ -2,7 +2,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 use crate::Error;
@@ -30,9 +30,15 @@ fn sync_dir(dir: &Path) -> Result<(), Error> {
         .map_err(io(format!("cannot sync {}", dir.display())))
 }
 
-/// Creates `path` with `bytes`, failing if it exists.
+/// Creates `path` with `bytes`, failing if it exists. The data directory is created
+/// (or restricted) to mode 0700: only its owner may list or open what it holds.
 pub(crate) fn create_new(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    std::fs::create_dir_all(dir).map_err(io(format!("cannot create {}", dir.display())))?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .and_then(|()| std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)))
+        .map_err(io(format!("cannot create {}", dir.display())))?;
     let tmp = path.with_extension("json.new");
     let _ = std::fs::remove_file(&tmp);
     write_synced(&tmp, bytes)?;
