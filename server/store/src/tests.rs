@@ -59,6 +59,7 @@ async fn same_bytes_stored_once_reused_message_id_kept() {
     assert_eq!(store.count().await.unwrap(), 2);
     assert_eq!(store.raw(first).await.unwrap().unwrap(), a);
     assert_eq!(store.raw(second).await.unwrap().unwrap(), b);
+    store.close().await;
 }
 
 #[tokio::test]
@@ -86,6 +87,7 @@ async fn fields_are_stored_beside_raw() {
     assert_eq!(d.summary.tags, vec!["inbox"]);
     assert!(d.summary.snippet.contains("numbers inside"));
     assert_eq!(d.size, raw.len() as u64);
+    store.close().await;
 }
 
 #[tokio::test]
@@ -146,6 +148,7 @@ async fn threads_join_by_references_in_any_order() {
         .map(|s| s.id)
         .collect();
     assert_eq!(thread.len(), 3);
+    store.close().await;
 }
 
 #[tokio::test]
@@ -171,6 +174,7 @@ async fn threads_merge_when_a_message_links_two() {
         store.message(b).await.unwrap().unwrap().summary.thread_id,
         tc
     );
+    store.close().await;
 }
 
 #[tokio::test]
@@ -194,6 +198,7 @@ async fn subject_threads_only_replies() {
     let d = id(insert(&store, &mail("d@x", "Dinner", "", "x")).await);
     let e = id(insert(&store, &mail("e@x", "Dinner", "", "y")).await);
     assert_ne!(t(d).await, t(e).await);
+    store.close().await;
 }
 
 #[tokio::test]
@@ -218,6 +223,7 @@ async fn tags_change_and_requeue_for_index() {
             .is_err()
     );
     assert!(store.change_tags(&[m], &["-x".into()], &[]).await.is_err());
+    store.close().await;
 }
 
 #[tokio::test]

@@ -1,0 +1,175 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Homepost: your mail, encrypted at rest, searchable, on your own box.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+pub struct Cli {
+    /// Data directory [default: $XDG_DATA_HOME/homepost or ~/.local/share/homepost].
+    #[arg(long, global = true, env = "HOMEPOST_DATA", value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Read the passphrase from this file (first line) instead of asking.
+    /// HOMEPOST_PASSPHRASE is used too when set.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+    /// Read the new passphrase for `init` or `passwd` from this file.
+    /// HOMEPOST_NEW_PASSPHRASE is used too when set.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub new_passphrase_file: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Argon2id cost for a new passphrase.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum KdfProfile {
+    /// About a second on a Raspberry Pi 4.
+    Default,
+    /// Trivially cheap: only for automated tests.
+    #[value(name = "insecure-test-only")]
+    InsecureTestOnly,
+}
+
+/// Result order of `search`.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum SortArg {
+    /// Newest first.
+    Newest,
+    /// Oldest first.
+    Oldest,
+    /// Best match first.
+    Relevance,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create an encrypted vault (asks for a passphrase twice).
+    Init {
+        /// Key-derivation cost.
+        #[arg(long, value_enum, default_value = "default", hide = true)]
+        kdf: KdfProfile,
+    },
+    /// Import Maildirs, mbox files, .eml files and directories of them.
+    Import {
+        /// Files and directories to import.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Add this tag to every imported message (repeatable).
+        #[arg(long)]
+        tag: Vec<String>,
+        /// Do not tag imported messages "inbox".
+        #[arg(long)]
+        no_inbox: bool,
+    },
+    /// Search messages (see docs/search.md for the query language).
+    Search {
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+        /// Print only the number of matches.
+        #[arg(long, conflicts_with = "json")]
+        count: bool,
+        /// Result order.
+        #[arg(long, value_enum, default_value = "newest")]
+        sort: SortArg,
+        /// Most results to print.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Results to skip.
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
+        /// The query; several words are joined with spaces.
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        query: Vec<String>,
+    },
+    /// Show one message: headers and the body as safe plain text.
+    Show {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Message id (from search).
+        id: i64,
+    },
+    /// List the thread a message belongs to, oldest first.
+    Thread {
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+        /// Any message id in the thread.
+        id: i64,
+    },
+    /// Add (+tag) and remove (-tag) tags: `homepost tag 42 43 +work -inbox`.
+    Tag {
+        /// Message ids, then +tag / -tag operations.
+        #[arg(required = true, allow_hyphen_values = true, num_args = 1..)]
+        args: Vec<String>,
+    },
+    /// Rebuild the search index from the store.
+    Reindex,
+    /// Time queries in-process (for bench/run): prints JSON with p50/p99 per query.
+    #[command(hide = true)]
+    BenchQueries {
+        /// Runs per query.
+        #[arg(long, default_value_t = 50)]
+        repeat: usize,
+        /// Queries, one per argument.
+        #[arg(required = true, allow_hyphen_values = true)]
+        queries: Vec<String>,
+    },
+    /// Change the passphrase (rewraps the master key; data is not re-encrypted).
+    Passwd {
+        /// Key-derivation cost.
+        #[arg(long, value_enum, default_value = "default", hide = true)]
+        kdf: KdfProfile,
+    },
+}
+
+/// Splits `tag` arguments into message ids, tags to add and tags to remove.
+pub fn split_tag_args(args: &[String]) -> Result<(Vec<i64>, Vec<String>, Vec<String>)> {
+    let (mut ids, mut add, mut remove) = (Vec::new(), Vec::new(), Vec::new());
+    for a in args {
+        if let Some(t) = a.strip_prefix('+') {
+            add.push(t.to_string());
+        } else if let Some(t) = a.strip_prefix('-') {
+            remove.push(t.to_string());
+        } else if let Ok(id) = a.parse::<i64>() {
+            ids.push(id);
+        } else {
+            bail!("{a:?} is neither a message id nor +tag / -tag");
+        }
+    }
+    if ids.is_empty() {
+        bail!("no message id given");
+    }
+    if add.is_empty() && remove.is_empty() {
+        bail!("no tag change given: use +tag to add and -tag to remove");
+    }
+    Ok((ids, add, remove))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_args_split() {
+        let args: Vec<String> = ["42", "+work", "-inbox", "7"].map(String::from).to_vec();
+        let (ids, add, remove) = split_tag_args(&args).unwrap();
+        assert_eq!(ids, vec![42, 7]);
+        assert_eq!(add, vec!["work"]);
+        assert_eq!(remove, vec!["inbox"]);
+        assert!(split_tag_args(&["42".to_string()]).is_err());
+        assert!(split_tag_args(&["+x".to_string()]).is_err());
+        assert!(split_tag_args(&["abc".to_string(), "+x".to_string()]).is_err());
+    }
+
+    #[test]
+    fn cli_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,297 @@
+//! The `homepost` command: composes the vault, store, index and importers into the
+//! CLI. It reads the environment and the command line; nothing below it does.
+
+/// `println!` that returns an error instead of panicking when stdout is closed
+/// (`homepost search ... | head`).
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($t)*)?;
+    }};
+}
+
+mod cli;
+mod output;
+mod passphrase;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use homepost_mail::{ImportSources, parse, text::terminal_safe};
+use homepost_search::library::{ImportProgress, Library};
+use homepost_search::{SearchOptions, Sort};
+use homepost_vault::{KdfParams, Vault};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use cli::{Cli, Command, KdfProfile, SortArg};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HOMEPOST_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("homepost: error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        // The reader went away (`| head`): not a failure.
+        Err(e)
+            if e.root_cause()
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("homepost: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The data directory: `--data`, else `$HOMEPOST_DATA` (clap reads both), else the
+/// XDG data directory.
+fn data_dir(cli: &Cli) -> Result<PathBuf> {
+    if let Some(d) = &cli.data {
+        return Ok(d.clone());
+    }
+    if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|x| !x.is_empty()) {
+        return Ok(PathBuf::from(x).join("homepost"));
+    }
+    let home = std::env::var_os("HOME")
+        .context("cannot find the data directory: set --data, HOMEPOST_DATA or HOME")?;
+    Ok(PathBuf::from(home).join(".local/share/homepost"))
+}
+
+async fn open_library(cli: &Cli, dir: &Path) -> Result<Library> {
+    if !Vault::exists(dir) {
+        bail!("no vault in {}: run `homepost init` first", dir.display());
+    }
+    let pass = passphrase::current(cli)?;
+    let vault = Vault::unlock(dir, &pass)?;
+    Library::open(dir, &vault)
+        .await
+        .with_context(|| format!("cannot open the mail store in {}", dir.display()))
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let dir = data_dir(&cli)?;
+    match &cli.command {
+        Command::Init { kdf } => {
+            if Vault::exists(&dir) {
+                bail!("a vault already exists in {}", dir.display());
+            }
+            let pass = passphrase::new_passphrase(&cli, "New passphrase")?;
+            let params = match kdf {
+                KdfProfile::Default => KdfParams::DEFAULT,
+                KdfProfile::InsecureTestOnly => KdfParams::INSECURE_FOR_TESTS,
+            };
+            let vault = Vault::create(&dir, &pass, params)?;
+            Library::open(&dir, &vault).await?.close().await;
+            outln!("Created an encrypted vault in {}", dir.display());
+        }
+        Command::Passwd { kdf } => {
+            if !Vault::exists(&dir) {
+                bail!("no vault in {}: run `homepost init` first", dir.display());
+            }
+            let old = passphrase::current(&cli)?;
+            let vault = Vault::unlock(&dir, &old)?;
+            let new = passphrase::new_passphrase(&cli, "New passphrase")?;
+            let params = match kdf {
+                KdfProfile::Default => KdfParams::DEFAULT,
+                KdfProfile::InsecureTestOnly => KdfParams::INSECURE_FOR_TESTS,
+            };
+            vault.change_passphrase(&new, params)?;
+            outln!("Passphrase changed.");
+        }
+        _ => {
+            // Refuse bad arguments before asking for the passphrase.
+            match &cli.command {
+                Command::Tag { args } => {
+                    cli::split_tag_args(args)?;
+                }
+                Command::Import { paths, .. } => {
+                    if let Some(p) = paths.iter().find(|p| !p.exists()) {
+                        bail!("cannot import {}: no such file or directory", p.display());
+                    }
+                }
+                _ => {}
+            }
+            let mut lib = open_library(&cli, &dir).await?;
+            let result = library_command(&cli, &mut lib).await;
+            // Close on every path: connections must be shut before the process exits.
+            lib.close().await;
+            result?;
+        }
+    }
+    Ok(())
+}
+
+/// The commands that work on an unlocked library.
+async fn library_command(cli: &Cli, lib: &mut Library) -> Result<()> {
+    match &cli.command {
+        Command::Import {
+            paths,
+            tag,
+            no_inbox,
+        } => {
+            let mut tags: Vec<String> = tag.clone();
+            if !no_inbox {
+                tags.push("inbox".into());
+            }
+            let sources = ImportSources::new(paths.clone());
+            let bar = ProgressBar::new(sources.total_bytes());
+            bar.set_style(
+                ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} {msg} ({eta})")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            let started = std::time::Instant::now();
+            let stats = lib
+                .import(sources, &tags, now(), |p: ImportProgress| {
+                    bar.set_position(p.bytes);
+                    bar.set_message(format!("{} messages", p.messages));
+                })
+                .await?;
+            bar.finish_and_clear();
+            for e in &stats.unreadable {
+                eprintln!("homepost: skipped: {e}");
+            }
+            let secs = started.elapsed().as_secs_f64();
+            let read = stats.imported + stats.duplicates;
+            outln!(
+                "imported {}, duplicates {}, malformed {}, unreadable {} ({} messages in {:.1} s, {:.0}/s)",
+                stats.imported,
+                stats.duplicates,
+                stats.malformed,
+                stats.unreadable.len(),
+                read,
+                secs,
+                read as f64 / secs.max(1e-3)
+            );
+        }
+        Command::Search {
+            json,
+            count,
+            sort,
+            limit,
+            offset,
+            query,
+        } => {
+            let query = query.join(" ");
+            if *count {
+                outln!("{}", lib.count(&query)?);
+            } else {
+                let opts = SearchOptions {
+                    sort: match sort {
+                        SortArg::Newest => Sort::Newest,
+                        SortArg::Oldest => Sort::Oldest,
+                        SortArg::Relevance => Sort::Relevance,
+                    },
+                    limit: *limit,
+                    offset: *offset,
+                };
+                let (_, results) = lib.search(&query, &opts).await?;
+                if *json {
+                    output::print_json(&output::json_summaries(&results))?;
+                } else {
+                    for s in &results {
+                        outln!("{}", output::summary_line(s));
+                    }
+                }
+            }
+        }
+        Command::Show { json, id } => {
+            let detail = lib
+                .store()
+                .message(*id)
+                .await?
+                .with_context(|| format!("no message with id {id}"))?;
+            let raw = lib
+                .store()
+                .raw(*id)
+                .await?
+                .with_context(|| format!("no message with id {id}"))?;
+            let body = terminal_safe(&parse(&raw).body_text);
+            if *json {
+                output::print_json(&output::json_detail(&detail, &body))?;
+            } else {
+                let text = output::detail_text(&detail, &body);
+                std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes())?;
+            }
+        }
+        Command::Thread { json, id } => {
+            let detail = lib
+                .store()
+                .message(*id)
+                .await?
+                .with_context(|| format!("no message with id {id}"))?;
+            let thread = lib.store().thread(detail.summary.thread_id).await?;
+            if *json {
+                output::print_json(&output::json_summaries(&thread))?;
+            } else {
+                for s in &thread {
+                    outln!("{}", output::summary_line(s));
+                }
+            }
+        }
+        Command::Tag { args } => {
+            let (ids, add, remove) = cli::split_tag_args(args)?;
+            lib.change_tags(&ids, &add, &remove).await?;
+            for id in &ids {
+                let tags = lib.store().tags_of(*id).await?;
+                outln!("{id}: {}", tags.join(" "));
+            }
+        }
+        Command::Reindex => {
+            let n = lib.reindex().await?;
+            outln!("reindexed {n} messages");
+        }
+        Command::BenchQueries { repeat, queries } => {
+            let mut report = serde_json::Map::new();
+            for q in queries {
+                let mut times = Vec::with_capacity(*repeat);
+                let mut total = 0;
+                for _ in 0..(*repeat).max(1) {
+                    let t = std::time::Instant::now();
+                    let opts = SearchOptions {
+                        sort: Sort::Newest,
+                        limit: 50,
+                        offset: 0,
+                    };
+                    total = lib.search(q, &opts).await?.0;
+                    times.push(t.elapsed().as_secs_f64() * 1000.0);
+                }
+                times.sort_by(f64::total_cmp);
+                let pct = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize];
+                report.insert(
+                    q.clone(),
+                    serde_json::json!({"hits": total, "p50_ms": pct(0.5), "p99_ms": pct(0.99), "max_ms": pct(1.0)}),
+                );
+            }
+            output::print_json(&serde_json::Value::Object(report))?;
+        }
+        Command::Init { .. } | Command::Passwd { .. } => {}
+    }
+    Ok(())
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}

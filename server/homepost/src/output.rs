@@ -1,0 +1,159 @@
+//! How results are printed: one line per message, a detail view, and JSON.
+
+use std::fmt::Write as _;
+
+use anyhow::Result;
+use homepost_mail::Address;
+use homepost_mail::text::terminal_safe;
+use homepost_store::{MessageDetail, MessageSummary};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+
+/// RFC 3339 in UTC, or the raw number if it is out of range.
+fn rfc3339(ts: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(ts)
+        .ok()
+        .and_then(|d| d.format(&Rfc3339).ok())
+        .unwrap_or_else(|| ts.to_string())
+}
+
+fn short_date(ts: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(ts)
+        .ok()
+        .and_then(|d| {
+            d.format(format_description!("[year]-[month]-[day] [hour]:[minute]"))
+                .ok()
+        })
+        .unwrap_or_else(|| ts.to_string())
+}
+
+fn display_address(a: &Address) -> String {
+    match (&a.name, &a.address) {
+        (Some(n), Some(addr)) => format!("{n} <{addr}>"),
+        (Some(n), None) => n.clone(),
+        (None, Some(addr)) => addr.clone(),
+        (None, None) => String::new(),
+    }
+}
+
+fn display_list(list: &[Address]) -> String {
+    list.iter()
+        .map(display_address)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `id  date  from  subject  [tags]`, made safe for a terminal.
+pub fn summary_line(s: &MessageSummary) -> String {
+    let from = s
+        .from
+        .first()
+        .map(|a| {
+            a.name
+                .clone()
+                .or_else(|| a.address.clone())
+                .unwrap_or_default()
+        })
+        .unwrap_or_default();
+    terminal_safe(&format!(
+        "{:>6}  {}  {:<24}  {}  [{}]",
+        s.id,
+        short_date(s.date),
+        from.chars().take(24).collect::<String>(),
+        s.subject.replace('\n', " "),
+        s.tags.join(" ")
+    ))
+}
+
+fn summary_json(s: &MessageSummary) -> Value {
+    json!({
+        "id": s.id,
+        "message_id": s.message_id,
+        "thread_id": s.thread_id,
+        "date": rfc3339(s.date),
+        "timestamp": s.date,
+        "from": s.from,
+        "to": s.to,
+        "subject": s.subject,
+        "tags": s.tags,
+        "snippet": s.snippet,
+        "has_attachment": s.has_attachment,
+    })
+}
+
+/// A JSON array of search results.
+pub fn json_summaries(list: &[MessageSummary]) -> Value {
+    Value::Array(list.iter().map(summary_json).collect())
+}
+
+/// One message as JSON, with its body as plain text.
+pub fn json_detail(d: &MessageDetail, body: &str) -> Value {
+    let mut v = summary_json(&d.summary);
+    if let Value::Object(map) = &mut v {
+        map.insert("cc".into(), json!(d.cc));
+        map.insert("bcc".into(), json!(d.bcc));
+        map.insert("reply_to".into(), json!(d.reply_to));
+        map.insert("attachments".into(), json!(d.attachments));
+        map.insert("references".into(), json!(d.references));
+        map.insert("size".into(), json!(d.size));
+        map.insert("malformed".into(), json!(d.malformed));
+        map.insert("body".into(), json!(body));
+    }
+    v
+}
+
+/// Headers then the body, as safe plain text for a terminal.
+pub fn detail_text(d: &MessageDetail, body: &str) -> String {
+    let s = &d.summary;
+    let mut out = String::new();
+    let mut header = |name: &str, value: String| {
+        if !value.is_empty() {
+            let _ = writeln!(out, "{name}: {}", value.replace(['\r', '\n'], " "));
+        }
+    };
+    header("Id", s.id.to_string());
+    header("From", display_list(&s.from));
+    header("To", display_list(&s.to));
+    header("Cc", display_list(&d.cc));
+    header("Reply-To", display_list(&d.reply_to));
+    header("Date", rfc3339(s.date));
+    header("Subject", s.subject.clone());
+    header("Message-ID", s.message_id.clone().unwrap_or_default());
+    header("Tags", s.tags.join(" "));
+    for a in &d.attachments {
+        header(
+            "Attachment",
+            format!(
+                "{} ({}, {} bytes)",
+                a.filename.as_deref().unwrap_or("(unnamed)"),
+                a.content_type,
+                a.size
+            ),
+        );
+    }
+    if d.malformed {
+        header(
+            "Warning",
+            "this message is malformed; it is shown as far as it parses".into(),
+        );
+    }
+    out.push('\n');
+    out.push_str(body);
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    terminal_safe(&out)
+}
+
+/// Prints pretty JSON to stdout.
+pub fn print_json(v: &Value) -> Result<()> {
+    use std::io::Write as _;
+    writeln!(
+        std::io::stdout().lock(),
+        "{}",
+        serde_json::to_string_pretty(v)?
+    )?;
+    Ok(())
+}

@@ -1,0 +1,526 @@
+//! End-to-end tests of the `homepost` binary: real SQLCipher, real tantivy, real files.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+const PASS: &str = "correct horse battery staple";
+
+struct Home {
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    fn new() -> Home {
+        Home {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn cmd(&self, pass: &str) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_homepost"));
+        c.env("HOMEPOST_DATA", self.data())
+            .env("HOMEPOST_PASSPHRASE", pass)
+            .env_remove("HOMEPOST_NEW_PASSPHRASE")
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn run_with(&self, pass: &str, args: &[&str]) -> Output {
+        self.cmd(pass).args(args).output().unwrap()
+    }
+
+    /// Runs a command that must succeed and returns its stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run_with(PASS, args);
+        assert!(
+            out.status.success(),
+            "homepost {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn init(&self) {
+        self.ok(&["init", "--kdf", "insecure-test-only"]);
+    }
+
+    fn count(&self, query: &str) -> usize {
+        self.ok(&["search", "--count", query])
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
+    fn search_json(&self, query: &str) -> Vec<Value> {
+        let out = self.ok(&["search", "--json", query]);
+        match serde_json::from_str(&out).unwrap() {
+            Value::Array(a) => a,
+            other => panic!("not an array: {other}"),
+        }
+    }
+
+    fn ids(&self, query: &str) -> Vec<i64> {
+        self.search_json(query)
+            .iter()
+            .map(|v| v["id"].as_i64().unwrap())
+            .collect()
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+fn message(
+    from: &str,
+    to: &str,
+    subject: &str,
+    mid: &str,
+    date: &str,
+    extra: &str,
+    body: &str,
+) -> String {
+    format!(
+        "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{mid}>\r\nDate: {date}\r\nMIME-Version: 1.0\r\n{extra}Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    )
+}
+
+fn with_attachment(
+    from: &str,
+    subject: &str,
+    mid: &str,
+    date: &str,
+    file: &str,
+    body: &str,
+) -> String {
+    format!(
+        "From: {from}\r\nTo: bob@example.com\r\nSubject: {subject}\r\nMessage-ID: <{mid}>\r\nDate: {date}\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n--b1\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"{file}\"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQKJcfsj6IK\r\n--b1--\r\n"
+    )
+}
+
+/// A Maildir, an mbox and an .eml with known contents.
+fn sample_mail(root: &Path) -> Vec<PathBuf> {
+    let md = root.join("Maildir");
+    for sub in ["cur", "new", "tmp"] {
+        fs::create_dir_all(md.join(sub)).unwrap();
+    }
+    fs::write(
+        md.join("cur/1700000000.1.host:2,S"),
+        with_attachment(
+            "Alice <alice@example.org>",
+            "The quarterly report",
+            "report@example.org",
+            "Mon, 15 Jan 2024 09:00:00 +0000",
+            "q1-figures.pdf",
+            "Here is the quarterly report you asked for.",
+        ),
+    )
+    .unwrap();
+    fs::write(
+        md.join("cur/1700000001.2.host:2,FS"),
+        message(
+            "Bob <bob@example.com>",
+            "alice@example.org",
+            "Re: The quarterly report",
+            "reply@example.com",
+            "Tue, 16 Jan 2024 10:00:00 +0000",
+            "In-Reply-To: <report@example.org>\r\nReferences: <report@example.org>\r\n",
+            "Thanks, the quarterly report looks fine.",
+        ),
+    )
+    .unwrap();
+    fs::write(
+        md.join("new/1700000002.3.host"),
+        message(
+            "Alice <alice@example.org>",
+            "bob@example.com",
+            "Old news",
+            "old@example.org",
+            "Fri, 01 Dec 2023 08:00:00 +0000",
+            "",
+            "Nothing about reports here, just a quarterly gardening note.",
+        ),
+    )
+    .unwrap();
+    let mbox = root.join("archive.mbox");
+    let mut m = String::new();
+    m.push_str("From carol@example.net Sat Mar  2 12:00:00 2024\n");
+    m.push_str(&message(
+        "Carol <carol@example.net>",
+        "bob@example.com",
+        "Spring picnic",
+        "picnic@example.net",
+        "Sat, 02 Mar 2024 12:00:00 +0000",
+        "",
+        "Bring sandwiches.\n>From the park, we walk home.",
+    ));
+    m.push_str("\nFrom dave@example.net Sun Apr 14 12:00:00 2024\n");
+    m.push_str(&message(
+        "Dave <dave@example.net>",
+        "bob@example.com",
+        "Big file",
+        "big@example.net",
+        "Sun, 14 Apr 2024 12:00:00 +0000",
+        "",
+        &"x".repeat(1_200_000),
+    ));
+    fs::write(&mbox, m).unwrap();
+    let eml = root.join("single.eml");
+    fs::write(
+        &eml,
+        message(
+            "Eve <eve@example.com>",
+            "bob@example.com",
+            "May meeting",
+            "may@example.com",
+            "Wed, 15 May 2024 15:00:00 +0000",
+            "",
+            "See you at the meeting.",
+        ),
+    )
+    .unwrap();
+    vec![md, mbox, eml]
+}
+
+fn import(home: &Home, paths: &[PathBuf]) -> String {
+    let mut args = vec!["import".to_string()];
+    args.extend(paths.iter().map(|p| p.display().to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    home.ok(&args)
+}
+
+#[test]
+fn import_search_show_tag_reindex_passwd() {
+    let home = Home::new();
+    home.init();
+    let paths = sample_mail(home.dir.path());
+    let summary = import(&home, &paths);
+    assert!(
+        summary.starts_with("imported 6, duplicates 0, malformed 0"),
+        "{summary}"
+    );
+
+    // Importing the same files again stores nothing new.
+    let again = import(&home, &paths);
+    assert!(again.starts_with("imported 0, duplicates 6"), "{again}");
+
+    assert_eq!(home.count("*"), 6);
+    assert_eq!(home.count("from:alice@example.org"), 2);
+    assert_eq!(home.count("\"quarterly report\""), 2);
+    assert_eq!(home.count("quarterly"), 3);
+    assert_eq!(
+        home.count("from:alice@example.org \"quarterly report\" has:attachment after:2024-01-01"),
+        1
+    );
+    assert_eq!(home.count("att:figures"), 1);
+    assert_eq!(home.count("date:2024-03..2024-05"), 3);
+    assert_eq!(home.count("before:2024-01-01"), 1);
+    assert_eq!(home.count("size:>1M"), 1);
+    assert_eq!(home.count("is:unread"), 4);
+    assert_eq!(home.count("is:flagged"), 1);
+    assert_eq!(home.count("tag:inbox -is:read"), 4);
+    assert_eq!(home.count("mid:picnic@example.net"), 1);
+    assert_eq!(home.count("(from:carol OR from:dave) -subject:big"), 1);
+    // The mboxrd ">From " line was unquoted before storing.
+    let picnic = home.ids("mid:picnic@example.net")[0];
+    let shown = home.ok(&["show", &picnic.to_string()]);
+    assert!(shown.contains("\nFrom the park"), "{shown}");
+
+    // JSON results carry the documented fields, newest first.
+    let results = home.search_json("tag:inbox");
+    let dates: Vec<i64> = results
+        .iter()
+        .map(|r| r["timestamp"].as_i64().unwrap())
+        .collect();
+    let mut sorted = dates.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(dates, sorted);
+    for key in [
+        "id",
+        "message_id",
+        "thread_id",
+        "date",
+        "from",
+        "to",
+        "subject",
+        "tags",
+        "snippet",
+    ] {
+        assert!(results[0].get(key).is_some(), "missing {key}");
+    }
+    let oldest = home.ok(&["search", "--json", "--sort", "oldest", "*"]);
+    let oldest: Vec<Value> = serde_json::from_str(&oldest).unwrap();
+    assert_eq!(oldest[0]["subject"], "Old news");
+
+    // show: headers and safe body.
+    let report = home.ids("subject:quarterly -subject:re")[0];
+    let shown = home.ok(&["show", &report.to_string()]);
+    assert!(shown.contains("From: Alice <alice@example.org>"), "{shown}");
+    assert!(
+        shown.contains("Attachment: q1-figures.pdf (application/pdf"),
+        "{shown}"
+    );
+    assert!(shown.contains("Here is the quarterly report"), "{shown}");
+
+    // thread: the report and its reply.
+    let thread = home.ok(&["thread", "--json", &report.to_string()]);
+    let thread: Vec<Value> = serde_json::from_str(&thread).unwrap();
+    assert_eq!(thread.len(), 2);
+    assert_eq!(thread[1]["subject"], "Re: The quarterly report");
+
+    // tag: add and remove, visible to search at once.
+    let out = home.ok(&["tag", &report.to_string(), "+work", "-inbox"]);
+    assert!(out.contains("work") && !out.contains("inbox"), "{out}");
+    assert_eq!(home.ids("tag:work"), vec![report]);
+    assert_eq!(home.count("tag:inbox"), 5);
+
+    // reindex gives the same answers.
+    assert!(home.ok(&["reindex"]).contains("reindexed 6"));
+    assert_eq!(home.ids("tag:work"), vec![report]);
+    assert_eq!(home.count("quarterly"), 3);
+
+    // passwd: the old passphrase stops working, the new one opens the same data.
+    let out = home
+        .cmd(PASS)
+        .args(["passwd", "--kdf", "insecure-test-only"])
+        .env("HOMEPOST_NEW_PASSPHRASE", "a new passphrase")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let old = home.run_with(PASS, &["search", "--count", "*"]);
+    assert!(!old.status.success());
+    assert!(String::from_utf8_lossy(&old.stderr).contains("wrong passphrase"));
+    let new = home.run_with("a new passphrase", &["search", "--count", "*"]);
+    assert_eq!(String::from_utf8_lossy(&new.stdout).trim(), "6");
+}
+
+fn all_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(all_files(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn nothing_in_plaintext_at_rest() {
+    let home = Home::new();
+    home.init();
+    let tokens = [
+        "zqxsubjecttoken",
+        "zqxbodytoken",
+        "zqxsender",
+        "zqxrecipient",
+        "zqxattachmentname",
+        "zqxtagtoken",
+    ];
+    let eml = home.path("secret.eml");
+    let mail = with_attachment(
+        "Zqxsender Person <zqxsender@zqxdomain.example>",
+        "About zqxsubjecttoken",
+        "zqxmid@zqxdomain.example",
+        "Mon, 15 Jan 2024 09:00:00 +0000",
+        "zqxattachmentname.pdf",
+        "The zqxbodytoken is here.",
+    )
+    .replace("bob@example.com", "zqxrecipient@zqxdomain.example");
+    fs::write(&eml, mail).unwrap();
+    import(&home, std::slice::from_ref(&eml));
+    let id = home.ids("zqxbodytoken")[0];
+    home.ok(&["tag", &id.to_string(), "+zqxtagtoken"]);
+    assert_eq!(home.count("tag:zqxtagtoken"), 1);
+    fs::remove_file(&eml).unwrap();
+
+    let files = all_files(&home.data());
+    assert!(
+        files.len() > 3,
+        "expected store and index files, got {files:?}"
+    );
+    for f in files {
+        let bytes = fs::read(&f).unwrap();
+        let lower = bytes.to_ascii_lowercase();
+        for t in tokens {
+            assert!(
+                !lower.windows(t.len()).any(|w| w == t.as_bytes()),
+                "{t} found in plaintext in {}",
+                f.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn wrong_passphrase_is_refused_and_changes_nothing() {
+    let home = Home::new();
+    home.init();
+    import(&home, &sample_mail(home.dir.path()));
+    let snapshot = |dir: &Path| {
+        let mut v: Vec<(PathBuf, Vec<u8>)> = all_files(dir)
+            .into_iter()
+            .map(|p| {
+                let b = fs::read(&p).unwrap();
+                (p, b)
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let before = snapshot(&home.data());
+    for args in [
+        &["search", "*"][..],
+        &["import", "/nonexistent"],
+        &["tag", "1", "+x"],
+        &["reindex"],
+    ] {
+        let out = home.run_with("not the passphrase", args);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "one-line reason expected: {err}");
+        assert!(
+            err.contains("wrong passphrase") || err.contains("no such file"),
+            "{err}"
+        );
+    }
+    assert!(
+        before == snapshot(&home.data()),
+        "a refused command changed the data directory"
+    );
+}
+
+#[test]
+fn clear_errors_without_vault_or_input() {
+    let home = Home::new();
+    let out = home.run_with(PASS, &["search", "*"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("homepost init"));
+    home.init();
+    let again = home.run_with(PASS, &["init", "--kdf", "insecure-test-only"]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    let bad = home.run_with(PASS, &["search", "(unbalanced"]);
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr)
+            .to_lowercase()
+            .contains("parenthes")
+    );
+    let missing = home.run_with(PASS, &["show", "999"]);
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no message with id 999"));
+    let no_pass = home
+        .cmd("")
+        .args(["search", "*"])
+        .env_remove("HOMEPOST_PASSPHRASE")
+        .output()
+        .unwrap();
+    assert!(!no_pass.status.success());
+    assert!(String::from_utf8_lossy(&no_pass.stderr).contains("HOMEPOST_PASSPHRASE"));
+}
+
+#[test]
+fn damaged_or_missing_index_is_rebuilt() {
+    let home = Home::new();
+    home.init();
+    import(&home, &sample_mail(home.dir.path()));
+    assert_eq!(home.count("quarterly"), 3);
+    // Garble every index file.
+    for f in all_files(&home.data().join("index")) {
+        let mut b = fs::read(&f).unwrap();
+        for byte in b.iter_mut().skip(30).step_by(97) {
+            *byte ^= 0x55;
+        }
+        fs::write(&f, b).unwrap();
+    }
+    assert_eq!(home.count("quarterly"), 3);
+    fs::remove_dir_all(home.data().join("index")).unwrap();
+    assert_eq!(home.count("quarterly"), 3);
+    assert_eq!(home.count("*"), 6);
+}
+
+fn synth_mbox(path: &Path, n: usize) {
+    let mut s = String::with_capacity(n * 400);
+    for i in 0..n {
+        s.push_str(&format!(
+            "From sender{i}@example.org Mon Jan  1 00:00:00 2024\n"
+        ));
+        s.push_str(&message(
+            &format!("Sender {i} <sender{i}@example.org>"),
+            "bob@example.com",
+            &format!("Message number {i}"),
+            &format!("m{i}@example.org"),
+            "Mon, 01 Jan 2024 00:00:00 +0000",
+            "",
+            &format!("Body of message {i} with some words to index.\nfiller line of text\n"),
+        ));
+        s.push('\n');
+    }
+    fs::write(path, s).unwrap();
+}
+
+#[test]
+fn killed_import_completes_on_rerun_without_loss_or_duplicates() {
+    let home = Home::new();
+    home.init();
+    let n = 3000;
+    let mbox = home.path("big.mbox");
+    synth_mbox(&mbox, n);
+    // Kill the import at several points, then let one run finish.
+    for delay_ms in [150u64, 400, 900] {
+        let mut child = home
+            .cmd(PASS)
+            .args(["import", mbox.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let out = import(&home, std::slice::from_ref(&mbox));
+    let nums: Vec<u64> = out
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .take(2)
+        .map(|s| s.parse().unwrap())
+        .collect();
+    assert_eq!(nums[0] + nums[1], n as u64, "imported + duplicates: {out}");
+    assert_eq!(home.count("*"), n);
+    assert_eq!(home.count("subject:message"), n);
+    assert_eq!(home.count("mid:m2999@example.org"), 1);
+    assert_eq!(home.count("mid:m0@example.org"), 1);
+}
+
+#[test]
+fn whole_shared_corpus_imports() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/mail");
+    assert!(corpus.is_dir(), "corpus missing at {}", corpus.display());
+    let home = Home::new();
+    home.init();
+    let out = import(&home, &[corpus]);
+    let imported: u64 = out
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.trim_end_matches(',').parse().ok())
+        .unwrap();
+    assert!(imported > 500, "{out}");
+    // Every stored message is searchable.
+    let stored = home.count("*") as u64;
+    assert_eq!(stored, imported, "{out}");
+}

@@ -1,0 +1,138 @@
+//! Homepost's search language: a pure parser to a [`Query`] tree, its canonical
+//! printed form, and the translation of a tree to a tantivy query.
+//!
+//! The user-facing description is `docs/search.md`. In short: bare words and
+//! "quoted phrases" search subject and body; `from:` `to:` `cc:` `subject:` `body:`
+//! `att:` search one field; `tag:`/`in:`, `is:`, `has:attachment`, `mid:`,
+//! `before:` `after:` `date:` and `size:` filter; `-` negates, `OR` (lower precedence
+//! than the implicit AND) and parentheses group; `*` matches every message.
+
+mod display;
+mod parser;
+mod translate;
+
+#[cfg(test)]
+mod tests;
+
+pub use parser::parse;
+pub(crate) use parser::strip_angle_brackets;
+pub(crate) use translate::Translator;
+
+/// A parsed search query.
+///
+/// [`parse`] builds it; its [`Display`](std::fmt::Display) prints syntax that
+/// [`parse`] reads back as an equal tree (for every tree [`parse`] can return).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Query {
+    /// `*` (or an empty query): every message.
+    All,
+    /// Words in a text field. The text is split into words the way the index splits
+    /// it; one word must occur, several must occur in order (a phrase). A text with no
+    /// searchable word (only punctuation) constrains nothing.
+    Text {
+        /// The field searched.
+        field: TextField,
+        /// What the user wrote (unquoted).
+        text: String,
+    },
+    /// `tag:x`, `in:x`, `is:x`: the message has tag `x` (lowercase).
+    Tag(String),
+    /// `has:attachment`: the message has at least one attachment.
+    HasAttachment,
+    /// `mid:<id>`: the message with this Message-ID (without the angle brackets).
+    MessageId(String),
+    /// `before:`, `after:`, `date:`: the message date is in this range.
+    Date(DateRange),
+    /// `size:`: the raw message size is in this range.
+    Size(SizeRange),
+    /// `-x`: messages that do not match `x`.
+    Not(Box<Query>),
+    /// `x y`: messages matching all of the parts.
+    And(Vec<Query>),
+    /// `x OR y`: messages matching at least one of the parts.
+    Or(Vec<Query>),
+}
+
+/// The text fields a word can be searched in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TextField {
+    /// Bare words: the subject or the body.
+    SubjectOrBody,
+    /// `subject:`
+    Subject,
+    /// `body:`
+    Body,
+    /// `from:`: sender names and addresses.
+    From,
+    /// `to:`: recipient names and addresses.
+    To,
+    /// `cc:`: carbon-copy names and addresses.
+    Cc,
+    /// `att:`: attachment file names and content types.
+    Attachment,
+}
+
+impl TextField {
+    /// Every text field.
+    pub const ALL: [TextField; 7] = [
+        TextField::SubjectOrBody,
+        TextField::Subject,
+        TextField::Body,
+        TextField::From,
+        TextField::To,
+        TextField::Cc,
+        TextField::Attachment,
+    ];
+
+    /// The `prefix:` that selects this field, if any.
+    pub fn prefix(self) -> Option<&'static str> {
+        match self {
+            TextField::SubjectOrBody => None,
+            TextField::Subject => Some("subject"),
+            TextField::Body => Some("body"),
+            TextField::From => Some("from"),
+            TextField::To => Some("to"),
+            TextField::Cc => Some("cc"),
+            TextField::Attachment => Some("att"),
+        }
+    }
+}
+
+/// A range of calendar days (UTC): `from` inclusive, `until` exclusive; `None` is
+/// unbounded on that side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DateRange {
+    /// First day included.
+    pub from: Option<time::Date>,
+    /// First day no longer included.
+    pub until: Option<time::Date>,
+}
+
+/// A range of message sizes in bytes: `at_least` inclusive, `below` exclusive; `None`
+/// is unbounded on that side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SizeRange {
+    /// Smallest size included.
+    pub at_least: Option<u64>,
+    /// Smallest size no longer included.
+    pub below: Option<u64>,
+}
+
+/// A query that could not be parsed: where, and what was expected there.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message} (at character {})", .position + 1)]
+pub struct QueryError {
+    /// Where the problem is: a 0-based character (not byte) index into the query.
+    pub position: usize,
+    /// What is wrong and what was expected, for the user.
+    pub message: String,
+}
+
+impl QueryError {
+    pub(crate) fn new(position: usize, message: impl Into<String>) -> Self {
+        QueryError {
+            position,
+            message: message.into(),
+        }
+    }
+}
