@@ -55,24 +55,11 @@ pub(super) fn tokenize(message: &Message<'_>, sink: &mut Sink) {
     }
 }
 
-/// The text of a header value, whatever form mail-parser gave it.
+/// The text of an unstructured header value.
 fn value_text(value: &HeaderValue<'_>) -> Option<String> {
     match value {
         HeaderValue::Text(text) => Some(text.to_string()),
         HeaderValue::TextList(list) => Some(list.join(" ")),
-        HeaderValue::Address(address) => Some(
-            address
-                .iter()
-                .take(MAX_ADDRESSES)
-                .flat_map(|a| [a.name(), a.address()])
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(" "),
-        ),
-        HeaderValue::ContentType(ct) => Some(match &ct.c_subtype {
-            Some(sub) => format!("{}/{sub}", ct.c_type),
-            None => ct.c_type.to_string(),
-        }),
         _ => None,
     }
 }

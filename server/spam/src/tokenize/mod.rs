@@ -7,10 +7,13 @@
 //!   `from:alice@example.com`, `from:example.com`, `received:mail.example.net`,
 //!   `message-id:@example.com`, `x-mailer:...`);
 //! - text parts give their decoded words; HTML parts are converted to text first
-//!   and their links are read from the markup;
-//! - URLs give `url:<host>` and its registrable parents (`url:example.com`);
-//! - MIME structure gives `content-type:`, `charset:`, `att-type:` and `att-ext:`
-//!   tokens.
+//!   (mail-parser's `html_to_text`), their links are read from the markup and
+//!   the tag names they use give `html:<tag>`;
+//! - URLs give `url:<host>` and its registrable parents (`url:example.com`),
+//!   plus `url-scheme:` and `url-path:` words; addresses in text give `email:`
+//!   domains;
+//! - MIME structure gives `content-type:`, `charset:`,
+//!   `content-transfer-encoding:`, `att-type:` and `att-ext:` tokens.
 //!
 //! Words are lowercased and kept at 3 to 40 characters; longer ones become a
 //! summary (`skip:x 50`), long numbers keep only their shape (`num:###-####`).

@@ -7,33 +7,10 @@ use super::{MAX_WORD_CHARS, MIN_WORD_CHARS, Sink, url};
 const MAX_NUMBER_DIGITS: usize = 4;
 
 /// Characters that separate words besides whitespace.
+const SEPARATORS: &str = ",;:()[]{}<>\"|=*/\\+~^`?&";
+
 fn is_separator(c: char) -> bool {
-    c.is_whitespace()
-        || matches!(
-            c,
-            ',' | ';'
-                | ':'
-                | '('
-                | ')'
-                | '['
-                | ']'
-                | '{'
-                | '}'
-                | '<'
-                | '>'
-                | '"'
-                | '|'
-                | '='
-                | '*'
-                | '/'
-                | '\\'
-                | '+'
-                | '~'
-                | '^'
-                | '`'
-                | '?'
-                | '&'
-        )
+    c.is_whitespace() || SEPARATORS.contains(c)
 }
 
 /// Scripts written without spaces between words, tokenized as character pairs.
