@@ -9,6 +9,7 @@ mod schema;
 mod tags;
 mod threads;
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -21,7 +22,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{ConnectOptions, Row};
+use sqlx::{ConnectOptions, Row, Sqlite, Transaction};
 
 pub use tags::normalize_tag;
 
@@ -196,31 +197,61 @@ impl Store {
 
     /// Stores a batch of messages in one transaction. Bytes already stored are
     /// reported as duplicates and left alone.
+    ///
+    /// Every statement is a round trip to sqlx's SQLite worker thread, so the rows
+    /// beside each message (addresses, attachments, references, tags) are sent for
+    /// the whole batch at once as JSON and expanded by `json_each`.
     pub async fn insert_batch(&self, batch: &[NewMessage<'_>], now: i64) -> Result<Vec<Inserted>> {
-        let mut tx = self.pool.begin().await?;
+        // IMMEDIATE: the writer lock is taken now, so the ids allotted below are ours.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let shas: Vec<String> = batch
+            .iter()
+            .map(|m| hex::encode(Sha256::digest(m.raw)))
+            .collect();
+        let mut known: HashMap<String, i64> = sqlx::query_as::<_, (String, i64)>(
+            "SELECT lower(hex(sha256)), id FROM messages WHERE sha256 IN (SELECT unhex(value) FROM json_each(?))",
+        )
+        .bind(to_json(&shas)?)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
+        let chains: Vec<Vec<String>> = batch
+            .iter()
+            .map(|m| threads::parent_chain(m.parsed))
+            .collect();
+        let dates: Vec<i64> = batch.iter().map(|m| m.parsed.date.unwrap_or(now)).collect();
+        let threading: Vec<(&ParsedMessage, &[String], i64)> = batch
+            .iter()
+            .zip(&chains)
+            .zip(&dates)
+            .map(|((m, refs), &date)| (m.parsed, refs.as_slice(), date))
+            .collect();
+        let mut threader = threads::BatchThreader::load(&mut tx, &threading).await?;
+        let mut next_id: i64 = sqlx::query_scalar("SELECT coalesce(max(id), 0) + 1 FROM messages")
+            .fetch_one(&mut *tx)
+            .await?;
         let mut tag_ids = tags::TagCache::default();
+        let mut rows = BatchRows::default();
         let mut out = Vec::with_capacity(batch.len());
-        for m in batch {
-            let sha = Sha256::digest(m.raw);
-            let sha: &[u8] = sha.as_slice();
-            if let Some(id) =
-                sqlx::query_scalar::<_, i64>("SELECT id FROM messages WHERE sha256 = ?")
-                    .bind(sha)
-                    .fetch_optional(&mut *tx)
-                    .await?
-            {
-                out.push(Inserted::Duplicate(id));
+        for (((m, sha), refs), &date) in batch.iter().zip(&shas).zip(&chains).zip(&dates) {
+            if let Some(&existing) = known.get(sha) {
+                out.push(Inserted::Duplicate(existing));
                 continue;
             }
             let p = m.parsed;
+            let id = next_id;
+            next_id += 1;
+            known.insert(sha.clone(), id);
+            let thread = threader.assign(id, p, refs, date);
             let compressed =
                 zstd::bulk::compress(m.raw, 3).map_err(|e| Error::Sql(sqlx::Error::Io(e)))?;
-            let date = p.date.unwrap_or(now);
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO messages (sha256, raw, raw_size, message_id, date, subject, base_subject,
-                    is_reply, snippet, has_attachment, malformed, origin, imported_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            sqlx::query(
+                "INSERT INTO messages (id, sha256, raw, raw_size, message_id, date, subject, base_subject,
+                    is_reply, snippet, has_attachment, malformed, thread_id, origin, imported_at)
+                 VALUES (?, unhex(?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
+            .bind(id)
             .bind(sha)
             .bind(compressed)
             .bind(m.raw.len() as i64)
@@ -232,9 +263,10 @@ impl Store {
             .bind(p.snippet(SNIPPET_CHARS))
             .bind(!p.attachments.is_empty())
             .bind(p.malformed)
+            .bind(thread)
             .bind(m.origin)
             .bind(now)
-            .fetch_one(&mut *tx)
+            .execute(&mut *tx)
             .await?;
             for (field, list) in [
                 ("from", &p.from),
@@ -244,50 +276,29 @@ impl Store {
                 ("reply-to", &p.reply_to),
             ] {
                 for (pos, a) in list.iter().enumerate() {
-                    sqlx::query(
-                        "INSERT INTO addresses (message, field, position, address, name) VALUES (?, ?, ?, ?, ?)",
-                    )
-                    .bind(id)
-                    .bind(field)
-                    .bind(pos as i64)
-                    .bind(a.address.as_deref().unwrap_or(""))
-                    .bind(a.name.as_deref().unwrap_or(""))
-                    .execute(&mut *tx)
-                    .await?;
+                    rows.addresses.push((
+                        id,
+                        field,
+                        pos,
+                        a.address.as_deref().unwrap_or(""),
+                        a.name.as_deref().unwrap_or(""),
+                    ));
                 }
             }
             for (pos, a) in p.attachments.iter().enumerate() {
-                sqlx::query(
-                    "INSERT INTO attachments (message, position, filename, content_type, size) VALUES (?, ?, ?, ?, ?)",
-                )
-                .bind(id)
-                .bind(pos as i64)
-                .bind(a.filename.as_deref())
-                .bind(&a.content_type)
-                .bind(a.size as i64)
-                .execute(&mut *tx)
-                .await?;
+                rows.attachments
+                    .push((id, pos, a.filename.as_deref(), &a.content_type, a.size));
             }
-            let refs = threads::parent_chain(p);
             for (pos, r) in refs.iter().enumerate() {
-                sqlx::query("INSERT INTO message_refs (message, position, ref) VALUES (?, ?, ?)")
-                    .bind(id)
-                    .bind(pos as i64)
-                    .bind(r)
-                    .execute(&mut *tx)
-                    .await?;
+                rows.refs.push((id, pos, r));
             }
-            threads::assign(&mut tx, id, p, &refs, date).await?;
             for t in m.tags {
-                let tag = tag_ids.id(&mut tx, t).await?;
-                sqlx::query("INSERT OR IGNORE INTO message_tags (message, tag) VALUES (?, ?)")
-                    .bind(id)
-                    .bind(tag)
-                    .execute(&mut *tx)
-                    .await?;
+                rows.tags.push((id, tag_ids.id(&mut tx, t).await?));
             }
             out.push(Inserted::New(id));
         }
+        threader.finish(&mut tx).await?;
+        rows.insert(&mut tx).await?;
         tx.commit().await?;
         Ok(out)
     }
@@ -458,14 +469,10 @@ impl Store {
 
     /// Records that the index has committed these messages.
     pub async fn mark_indexed(&self, ids: &[i64]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        for &id in ids {
-            sqlx::query("UPDATE messages SET indexed = 1 WHERE id = ?")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
+        sqlx::query("UPDATE messages SET indexed = 1 WHERE id IN (SELECT value FROM json_each(?))")
+            .bind(to_json(&ids)?)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -505,6 +512,55 @@ impl Store {
             .await?;
         Ok(())
     }
+}
+
+/// The rows beside the messages of one batch, inserted together.
+#[derive(Default)]
+struct BatchRows<'a> {
+    addresses: Vec<(i64, &'static str, usize, &'a str, &'a str)>,
+    attachments: Vec<(i64, usize, Option<&'a str>, &'a str, u64)>,
+    refs: Vec<(i64, usize, &'a str)>,
+    tags: Vec<(i64, i64)>,
+}
+
+impl BatchRows<'_> {
+    async fn insert(&self, tx: &mut Transaction<'_, Sqlite>) -> Result<()> {
+        for (sql, rows, empty) in [
+            (
+                "INSERT INTO addresses (message, field, position, address, name)
+                 SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each(?)",
+                to_json(&self.addresses)?,
+                self.addresses.is_empty(),
+            ),
+            (
+                "INSERT INTO attachments (message, position, filename, content_type, size)
+                 SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each(?)",
+                to_json(&self.attachments)?,
+                self.attachments.is_empty(),
+            ),
+            (
+                "INSERT INTO message_refs (message, position, ref)
+                 SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?)",
+                to_json(&self.refs)?,
+                self.refs.is_empty(),
+            ),
+            (
+                "INSERT OR IGNORE INTO message_tags (message, tag)
+                 SELECT value ->> 0, value ->> 1 FROM json_each(?)",
+                to_json(&self.tags)?,
+                self.tags.is_empty(),
+            ),
+        ] {
+            if !empty {
+                sqlx::query(sql).bind(rows).execute(&mut **tx).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn to_json<T: Serialize>(rows: &T) -> Result<String> {
+    serde_json::to_string(rows).map_err(|e| Error::Sql(sqlx::Error::Encode(Box::new(e))))
 }
 
 const SUMMARY_SELECT_BY_ID: &str = "SELECT id, message_id, thread_id, date, subject, snippet, has_attachment, raw_size, malformed FROM messages WHERE id = ?";

@@ -262,3 +262,71 @@ async fn database_file_is_not_plaintext() {
         assert!(!bytes.starts_with(b"SQLite format 3"));
     }
 }
+
+#[tokio::test]
+async fn one_batch_threads_and_deduplicates_like_single_inserts() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path()).await;
+    let raws = [
+        mail(
+            "r@x",
+            "Re: plan",
+            "References: <root@x> <p@x>\r\n",
+            "reply first",
+        ),
+        mail("o@x", "unrelated", "", "x"),
+        mail(
+            "s@x",
+            "Re: plan",
+            "References: <root@x>\r\n",
+            "sibling via ghost",
+        ),
+        mail("a@x", "alpha", "", "1"),
+        mail("b@x", "beta", "", "2"),
+        mail(
+            "c@x",
+            "both",
+            "References: <a@x> <b@x>\r\n",
+            "links a and b",
+        ),
+        mail(
+            "r@x",
+            "Re: plan",
+            "References: <root@x> <p@x>\r\n",
+            "reply first",
+        ),
+    ];
+    let parsed: Vec<_> = raws.iter().map(|r| parse(r)).collect();
+    let tags = vec!["inbox".to_string()];
+    let batch: Vec<NewMessage<'_>> = raws
+        .iter()
+        .zip(&parsed)
+        .map(|(raw, parsed)| NewMessage {
+            raw,
+            parsed,
+            tags: &tags,
+            origin: "batch",
+        })
+        .collect();
+    let out = store.insert_batch(&batch, 0).await.unwrap();
+    let ids: Vec<i64> = out[..6].iter().map(|&i| id(i)).collect();
+    assert_eq!(out[6], Inserted::Duplicate(ids[0]));
+    let thread = |m: i64| {
+        let store = store.clone();
+        async move { store.message(m).await.unwrap().unwrap().summary.thread_id }
+    };
+    assert_eq!(thread(ids[0]).await, thread(ids[2]).await);
+    assert_ne!(thread(ids[0]).await, thread(ids[1]).await);
+    let t = thread(ids[5]).await;
+    assert_eq!(thread(ids[3]).await, t);
+    assert_eq!(thread(ids[4]).await, t);
+    // A later parent joins the batch's thread through the recorded ghost ids.
+    let parent = id(insert(
+        &store,
+        &mail("p@x", "plan", "References: <root@x>\r\n", "the plan"),
+    )
+    .await);
+    assert_eq!(thread(parent).await, thread(ids[0]).await);
+    assert_eq!(store.tags_of(ids[1]).await.unwrap(), vec!["inbox"]);
+    store.close().await;
+}

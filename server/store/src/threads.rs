@@ -3,7 +3,7 @@
 //! have, JWZ's empty containers), and, failing that, through the subject when one of
 //! the two is a reply and they are close in time.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use homepost_mail::ParsedMessage;
 use sqlx::{Sqlite, Transaction};
@@ -25,74 +25,158 @@ pub(crate) fn parent_chain(p: &ParsedMessage) -> Vec<String> {
         .collect()
 }
 
-/// Puts message `id` into a thread, merging threads its references connect.
-pub(crate) async fn assign(
-    tx: &mut Transaction<'_, Sqlite>,
-    id: i64,
-    p: &ParsedMessage,
-    refs: &[String],
-    date: i64,
-) -> Result<i64> {
-    let mids: Vec<&str> = p
-        .message_id
+/// Threads the messages of one batch in memory, after loading in one query each
+/// what the database knows of their Message-IDs and subjects; the result is
+/// written back by [`BatchThreader::finish`]. Every query is a round trip to the
+/// SQLite worker thread, so none is made per message.
+pub(crate) struct BatchThreader {
+    /// Message-ID (own or referenced) -> thread, from the database and this batch.
+    by_mid: HashMap<String, i64>,
+    /// Message-IDs whose thread this batch set.
+    touched: BTreeSet<String>,
+    /// Base subject -> (date, is_reply, thread) of messages with that subject.
+    subjects: HashMap<String, Vec<(i64, bool, i64)>>,
+    /// Union-find over thread ids: a merged thread points towards the one it joined.
+    merged: BTreeMap<i64, i64>,
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| crate::Error::Sql(sqlx::Error::Encode(Box::new(e))))
+}
+
+fn own_and_refs<'a>(p: &'a ParsedMessage, refs: &'a [String]) -> impl Iterator<Item = &'a str> {
+    p.message_id
         .as_deref()
         .into_iter()
         .chain(refs.iter().map(String::as_str))
+}
+
+impl BatchThreader {
+    /// Loads the threads of every Message-ID, and the candidates for subject
+    /// threading, that the batch `(message, parent chain, date)` can join.
+    pub(crate) async fn load(
+        tx: &mut Transaction<'_, Sqlite>,
+        batch: &[(&ParsedMessage, &[String], i64)],
+    ) -> Result<BatchThreader> {
+        let mids: BTreeSet<&str> = batch
+            .iter()
+            .flat_map(|(p, refs, _)| own_and_refs(p, refs))
+            .collect();
+        let by_mid: HashMap<String, i64> = sqlx::query_as::<_, (String, i64)>(
+            "SELECT message_id, thread_id FROM thread_ids WHERE message_id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(json(&mids)?)
+        .fetch_all(&mut **tx)
+        .await?
+        .into_iter()
         .collect();
-    let mut found = BTreeSet::new();
-    for mid in &mids {
-        if let Some(t) =
-            sqlx::query_scalar::<_, i64>("SELECT thread_id FROM thread_ids WHERE message_id = ?")
-                .bind(mid)
-                .fetch_optional(&mut **tx)
-                .await?
-        {
-            found.insert(t);
+        let bases: BTreeSet<&str> = batch
+            .iter()
+            .map(|(p, _, _)| p.base_subject.as_str())
+            .filter(|b| !b.is_empty())
+            .collect();
+        let lo = batch.iter().map(|b| b.2).min().unwrap_or(0);
+        let hi = batch.iter().map(|b| b.2).max().unwrap_or(0);
+        let mut subjects: HashMap<String, Vec<(i64, bool, i64)>> = HashMap::new();
+        if !bases.is_empty() {
+            let rows = sqlx::query_as::<_, (String, i64, bool, i64)>(
+                "SELECT base_subject, date, is_reply, thread_id FROM messages
+                 WHERE base_subject IN (SELECT value FROM json_each(?)) AND date BETWEEN ? AND ?",
+            )
+            .bind(json(&bases)?)
+            .bind(lo.saturating_sub(SUBJECT_WINDOW_SECS))
+            .bind(hi.saturating_add(SUBJECT_WINDOW_SECS))
+            .fetch_all(&mut **tx)
+            .await?;
+            for (base, date, reply, thread) in rows {
+                subjects
+                    .entry(base)
+                    .or_default()
+                    .push((date, reply, thread));
+            }
         }
+        Ok(BatchThreader {
+            by_mid,
+            touched: BTreeSet::new(),
+            subjects,
+            merged: BTreeMap::new(),
+        })
     }
-    if found.is_empty() && !p.base_subject.is_empty() {
-        let by_subject: Option<i64> = sqlx::query_scalar(
-            "SELECT thread_id FROM messages
-             WHERE base_subject = ? AND id <> ? AND date BETWEEN ? AND ? AND (is_reply = 1 OR ?)
-             ORDER BY abs(date - ?) LIMIT 1",
-        )
-        .bind(&p.base_subject)
-        .bind(id)
-        .bind(date - SUBJECT_WINDOW_SECS)
-        .bind(date + SUBJECT_WINDOW_SECS)
-        .bind(p.is_reply)
-        .bind(date)
-        .fetch_optional(&mut **tx)
-        .await?;
-        found.extend(by_subject);
+
+    fn root(&self, mut t: i64) -> i64 {
+        while let Some(&next) = self.merged.get(&t) {
+            t = next;
+        }
+        t
     }
-    let thread = found.first().copied().unwrap_or(id);
-    for &other in found.iter().skip(1) {
-        sqlx::query("UPDATE messages SET thread_id = ? WHERE thread_id = ?")
-            .bind(thread)
-            .bind(other)
+
+    /// The thread of the message about to be stored as `id`: through its own and
+    /// referenced Message-IDs, else its subject, else a new thread `id`. Threads it
+    /// connects are merged.
+    pub(crate) fn assign(&mut self, id: i64, p: &ParsedMessage, refs: &[String], date: i64) -> i64 {
+        let mut found: BTreeSet<i64> = own_and_refs(p, refs)
+            .filter_map(|m| self.by_mid.get(m))
+            .map(|&t| self.root(t))
+            .collect();
+        if found.is_empty() && !p.base_subject.is_empty() {
+            let best = self.subjects.get(&p.base_subject).and_then(|c| {
+                c.iter()
+                    .filter(|(d, reply, _)| {
+                        (d - date).abs() <= SUBJECT_WINDOW_SECS && (*reply || p.is_reply)
+                    })
+                    .min_by_key(|(d, _, _)| (d - date).abs())
+                    .map(|&(_, _, t)| t)
+            });
+            found.extend(best.map(|t| self.root(t)));
+        }
+        let thread = found.first().copied().unwrap_or(id);
+        for &other in found.iter().skip(1) {
+            self.merged.insert(other, thread);
+        }
+        for m in own_and_refs(p, refs) {
+            self.by_mid.insert(m.to_string(), thread);
+            self.touched.insert(m.to_string());
+        }
+        if !p.base_subject.is_empty() {
+            self.subjects
+                .entry(p.base_subject.clone())
+                .or_default()
+                .push((date, p.is_reply, thread));
+        }
+        thread
+    }
+
+    /// Writes the batch's threading to the database: merges, then the threads of
+    /// every Message-ID the batch saw.
+    pub(crate) async fn finish(self, tx: &mut Transaction<'_, Sqlite>) -> Result<()> {
+        for &other in self.merged.keys() {
+            let into = self.root(other);
+            sqlx::query("UPDATE messages SET thread_id = ? WHERE thread_id = ?")
+                .bind(into)
+                .bind(other)
+                .execute(&mut **tx)
+                .await?;
+            sqlx::query("UPDATE thread_ids SET thread_id = ? WHERE thread_id = ?")
+                .bind(into)
+                .bind(other)
+                .execute(&mut **tx)
+                .await?;
+        }
+        let rows: Vec<(&str, i64)> = self
+            .touched
+            .iter()
+            .filter_map(|m| self.by_mid.get(m).map(|&t| (m.as_str(), self.root(t))))
+            .collect();
+        if !rows.is_empty() {
+            sqlx::query(
+                "INSERT INTO thread_ids (message_id, thread_id)
+                 SELECT value ->> 0, value ->> 1 FROM json_each(?) WHERE true
+                 ON CONFLICT (message_id) DO UPDATE SET thread_id = excluded.thread_id",
+            )
+            .bind(json(&rows)?)
             .execute(&mut **tx)
             .await?;
-        sqlx::query("UPDATE thread_ids SET thread_id = ? WHERE thread_id = ?")
-            .bind(thread)
-            .bind(other)
-            .execute(&mut **tx)
-            .await?;
+        }
+        Ok(())
     }
-    for mid in &mids {
-        sqlx::query(
-            "INSERT INTO thread_ids (message_id, thread_id) VALUES (?, ?)
-             ON CONFLICT (message_id) DO UPDATE SET thread_id = excluded.thread_id",
-        )
-        .bind(mid)
-        .bind(thread)
-        .execute(&mut **tx)
-        .await?;
-    }
-    sqlx::query("UPDATE messages SET thread_id = ? WHERE id = ?")
-        .bind(thread)
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(thread)
 }
