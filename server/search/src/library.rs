@@ -7,7 +7,6 @@
 //! missing, foreign or corrupt index is rebuilt from the store.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use homepost_mail::{Address, ImportSources, ParsedMessage, RawMessage, parse};
 use homepost_store::{Inserted, MessageSummary, NewMessage, PendingIndex, Store, normalize_tag};
@@ -24,13 +23,9 @@ pub use homepost_store::DB_FILE;
 const BATCH: usize = 500;
 /// Most raw bytes per store transaction: with the channel's bound, this keeps
 /// memory flat whatever the sizes of the messages.
-const BATCH_BYTES: usize = 8 << 20;
-/// Parsed messages waiting between the reader thread and the writer.
-const CHANNEL: usize = 64;
+const BATCH_BYTES: usize = 4 << 20;
 /// Index commits during a long import, so a crash loses at most this much index work.
 const COMMIT_EVERY: usize = 20_000;
-/// The longest a batch waits to fill before it is written.
-const BATCH_WAIT: Duration = Duration::from_millis(250);
 
 /// Errors of the library.
 #[derive(Debug, thiserror::Error)]
@@ -163,20 +158,29 @@ impl Library {
         mut on_progress: impl FnMut(ImportProgress),
     ) -> Result<ImportStats> {
         let total_bytes = sources.total_bytes();
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Parsed>(CHANNEL);
+        // The reader thread parses whole batches while this one stores the previous
+        // batch; at most three batches (one read, one queued, one stored) are in memory.
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<ParsedBatch>(1);
         let reader = std::thread::spawn(move || {
+            let mut batch = ParsedBatch::default();
+            let mut bytes = 0;
             for item in sources {
-                let parsed = match item {
+                match item {
                     Ok(raw) => {
+                        bytes += raw.raw.len();
                         let parsed = parse(&raw.raw);
-                        Parsed::Message(Box::new((raw, parsed)))
+                        batch.messages.push((raw, parsed));
                     }
-                    Err(e) => Parsed::Unreadable(e.to_string()),
-                };
-                if tx.blocking_send(parsed).is_err() {
-                    break;
+                    Err(e) => batch.unreadable.push(e.to_string()),
+                }
+                if batch.messages.len() >= BATCH || bytes >= BATCH_BYTES {
+                    if tx.blocking_send(std::mem::take(&mut batch)).is_err() {
+                        return;
+                    }
+                    bytes = 0;
                 }
             }
+            let _ = tx.blocking_send(batch);
         });
 
         let mut stats = ImportStats::default();
@@ -186,36 +190,24 @@ impl Library {
             messages: 0,
         };
         let mut uncommitted: Vec<i64> = Vec::new();
-        let mut batch: Vec<Box<(RawMessage, ParsedMessage)>> = Vec::with_capacity(BATCH);
-        let mut open = true;
-        while open {
-            let deadline = Instant::now() + BATCH_WAIT;
-            let mut bytes = 0;
-            while batch.len() < BATCH && bytes < BATCH_BYTES {
-                let next = match tokio::time::timeout_at(deadline.into(), rx.recv()).await {
-                    Ok(Some(next)) => next,
-                    Ok(None) => {
-                        open = false;
-                        break;
-                    }
-                    Err(_) => break,
-                };
-                match next {
-                    Parsed::Message(m) => {
-                        bytes += m.0.raw.len();
-                        batch.push(m);
-                    }
-                    Parsed::Unreadable(e) => stats.unreadable.push(e),
-                }
-            }
-            if batch.is_empty() {
+        while let Some(batch) = rx.recv().await {
+            stats.unreadable.extend(batch.unreadable);
+            if batch.messages.is_empty() {
                 continue;
             }
-            self.store_batch(&batch, default_tags, now, &mut stats, &mut uncommitted)
-                .await?;
-            progress.messages += batch.len() as u64;
-            progress.bytes = batch.last().map_or(progress.bytes, |m| m.0.progress_bytes);
-            batch.clear();
+            self.store_batch(
+                &batch.messages,
+                default_tags,
+                now,
+                &mut stats,
+                &mut uncommitted,
+            )
+            .await?;
+            progress.messages += batch.messages.len() as u64;
+            progress.bytes = batch
+                .messages
+                .last()
+                .map_or(progress.bytes, |m| m.0.progress_bytes);
             if uncommitted.len() >= COMMIT_EVERY {
                 self.commit_index(&mut uncommitted).await?;
             }
@@ -232,7 +224,7 @@ impl Library {
 
     async fn store_batch(
         &mut self,
-        batch: &[Box<(RawMessage, ParsedMessage)>],
+        batch: &[(RawMessage, ParsedMessage)],
         default_tags: &[String],
         now: i64,
         stats: &mut ImportStats,
@@ -340,9 +332,11 @@ impl Library {
     }
 }
 
-enum Parsed {
-    Message(Box<(RawMessage, ParsedMessage)>),
-    Unreadable(String),
+/// Messages parsed by the reader thread, handed over a batch at a time.
+#[derive(Default)]
+struct ParsedBatch {
+    messages: Vec<(RawMessage, ParsedMessage)>,
+    unreadable: Vec<String>,
 }
 
 fn doc_from_pending(p: &PendingIndex) -> IndexDoc {

@@ -179,6 +179,9 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .pragma("temp_store", "MEMORY")
+            // Pages are decrypted and authenticated each time SQLite reads them: a
+            // 16 MiB page cache keeps the hot index pages of an import decrypted.
+            .pragma("cache_size", "-16384")
             .busy_timeout(Duration::from_secs(30))
             .disable_statement_logging();
         let pool = SqlitePoolOptions::new()
@@ -233,6 +236,8 @@ impl Store {
             .await?;
         let mut tag_ids = tags::TagCache::default();
         let mut rows = BatchRows::default();
+        let mut zstd =
+            zstd::bulk::Compressor::new(3).map_err(|e| Error::Sql(sqlx::Error::Io(e)))?;
         let mut out = Vec::with_capacity(batch.len());
         for (((m, sha), refs), &date) in batch.iter().zip(&shas).zip(&chains).zip(&dates) {
             if let Some(&existing) = known.get(sha) {
@@ -244,8 +249,9 @@ impl Store {
             next_id += 1;
             known.insert(sha.clone(), id);
             let thread = threader.assign(id, p, refs, date);
-            let compressed =
-                zstd::bulk::compress(m.raw, 3).map_err(|e| Error::Sql(sqlx::Error::Io(e)))?;
+            let compressed = zstd
+                .compress(m.raw)
+                .map_err(|e| Error::Sql(sqlx::Error::Io(e)))?;
             sqlx::query(
                 "INSERT INTO messages (id, sha256, raw, raw_size, message_id, date, subject, base_subject,
                     is_reply, snippet, has_attachment, malformed, thread_id, origin, imported_at)
@@ -321,18 +327,63 @@ impl Store {
 
     /// Listing fields of the given messages, in the order of `ids`; unknown ids are skipped.
     pub async fn summaries(&self, ids: &[i64]) -> Result<Vec<MessageSummary>> {
-        let mut out = Vec::with_capacity(ids.len());
+        // Three queries for the whole page, not three per message: each is a round
+        // trip to the SQLite worker thread.
+        let list = to_json(&ids)?;
         let mut conn = self.pool.acquire().await?;
-        for &id in ids {
-            let row = sqlx::query(SUMMARY_SELECT_BY_ID)
-                .bind(id)
-                .fetch_optional(&mut *conn)
-                .await?;
-            if let Some(row) = row {
-                out.push(summary_from_row(&mut conn, &row).await?);
-            }
+        let rows = sqlx::query(
+            "SELECT id, message_id, thread_id, date, subject, snippet, has_attachment FROM messages
+             WHERE id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(&list)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut addrs: HashMap<(i64, String), Vec<Address>> = HashMap::new();
+        for r in sqlx::query(
+            "SELECT message, field, address, name FROM addresses
+             WHERE message IN (SELECT value FROM json_each(?)) AND field IN ('from', 'to')
+             ORDER BY message, field, position",
+        )
+        .bind(&list)
+        .fetch_all(&mut *conn)
+        .await?
+        {
+            addrs
+                .entry((r.try_get("message")?, r.try_get("field")?))
+                .or_default()
+                .push(address_from_row(&r)?);
         }
-        Ok(out)
+        let mut tags: HashMap<i64, Vec<String>> = HashMap::new();
+        for (message, name) in sqlx::query_as::<_, (i64, String)>(
+            "SELECT mt.message, t.name FROM message_tags mt JOIN tags t ON t.id = mt.tag
+             WHERE mt.message IN (SELECT value FROM json_each(?)) ORDER BY mt.message, t.name",
+        )
+        .bind(&list)
+        .fetch_all(&mut *conn)
+        .await?
+        {
+            tags.entry(message).or_default().push(name);
+        }
+        let mut by_id = HashMap::with_capacity(rows.len());
+        for r in rows {
+            let id: i64 = r.try_get("id")?;
+            by_id.insert(
+                id,
+                MessageSummary {
+                    id,
+                    message_id: r.try_get("message_id")?,
+                    thread_id: r.try_get("thread_id")?,
+                    date: r.try_get("date")?,
+                    from: addrs.remove(&(id, "from".to_string())).unwrap_or_default(),
+                    to: addrs.remove(&(id, "to".to_string())).unwrap_or_default(),
+                    subject: r.try_get("subject")?,
+                    tags: tags.remove(&id).unwrap_or_default(),
+                    snippet: r.try_get("snippet")?,
+                    has_attachment: r.try_get("has_attachment")?,
+                },
+            );
+        }
+        Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
     }
 
     /// Everything known about one message.
@@ -596,16 +647,16 @@ async fn addresses(
     .bind(field)
     .fetch_all(conn)
     .await?;
-    rows.iter()
-        .map(|r| {
-            let address: String = r.try_get("address")?;
-            let name: String = r.try_get("name")?;
-            Ok(Address {
-                address: (!address.is_empty()).then_some(address),
-                name: (!name.is_empty()).then_some(name),
-            })
-        })
-        .collect()
+    rows.iter().map(address_from_row).collect()
+}
+
+fn address_from_row(r: &SqliteRow) -> Result<Address> {
+    let address: String = r.try_get("address")?;
+    let name: String = r.try_get("name")?;
+    Ok(Address {
+        address: (!address.is_empty()).then_some(address),
+        name: (!name.is_empty()).then_some(name),
+    })
 }
 
 fn decompress(id: i64, row: &SqliteRow) -> Result<Vec<u8>> {
