@@ -194,7 +194,7 @@ async fn library_command(cli: &Cli, lib: &mut Library) -> Result<()> {
         } => {
             let query = query.join(" ");
             if *count {
-                outln!("{}", lib.count(&query)?);
+                outln!("{}", lib.count(&query).await?);
             } else {
                 let opts = SearchOptions {
                     sort: match sort {

@@ -45,6 +45,14 @@ fn display_list(list: &[Address]) -> String {
         .join(", ")
 }
 
+/// A header value on one line: every control character (newlines included) becomes
+/// a space, so a crafted name cannot forge extra result lines.
+fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
 /// `id  date  from  subject  [tags]`, made safe for a terminal.
 pub fn summary_line(s: &MessageSummary) -> String {
     let from = s
@@ -61,9 +69,9 @@ pub fn summary_line(s: &MessageSummary) -> String {
         "{:>6}  {}  {:<24}  {}  [{}]",
         s.id,
         short_date(s.date),
-        from.chars().take(24).collect::<String>(),
-        s.subject.replace('\n', " "),
-        s.tags.join(" ")
+        one_line(&from).chars().take(24).collect::<String>(),
+        one_line(&s.subject),
+        one_line(&s.tags.join(" "))
     ))
 }
 
@@ -110,7 +118,7 @@ pub fn detail_text(d: &MessageDetail, body: &str) -> String {
     let mut out = String::new();
     let mut header = |name: &str, value: String| {
         if !value.is_empty() {
-            let _ = writeln!(out, "{name}: {}", value.replace(['\r', '\n'], " "));
+            let _ = writeln!(out, "{name}: {}", one_line(&value));
         }
     };
     header("Id", s.id.to_string());

@@ -9,8 +9,10 @@ use homepost_vault::Passphrase;
 use crate::cli::Cli;
 
 fn from_file(path: &Path) -> Result<Passphrase> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the passphrase file {}", path.display()))?;
+    let text = zeroize::Zeroizing::new(
+        std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the passphrase file {}", path.display()))?,
+    );
     let first = text.lines().next().unwrap_or_default();
     Ok(Passphrase::new(first.to_string()))
 }

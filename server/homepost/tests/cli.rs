@@ -405,6 +405,38 @@ fn wrong_passphrase_is_refused_and_changes_nothing() {
 }
 
 #[test]
+fn crafted_headers_cannot_forge_output_lines_or_escapes() {
+    let home = Home::new();
+    home.init();
+    let eml = home.path("forged.eml");
+    // An encoded-word name that decodes to a newline and a fake result line, and a
+    // subject with an ANSI escape sequence.
+    fs::write(
+        &eml,
+        message(
+            "=?utf-8?q?x=0A_____99__2024-01-01_00:00__Bank?= <a@example.org>",
+            "bob@example.com",
+            "=?utf-8?q?hello_=1B[31mred?=",
+            "forged@example.org",
+            "Mon, 15 Jan 2024 09:00:00 +0000",
+            "",
+            "body",
+        ),
+    )
+    .unwrap();
+    import(&home, std::slice::from_ref(&eml));
+    let out = home.ok(&["search", "*"]);
+    assert_eq!(out.lines().count(), 1, "{out:?}");
+    assert!(!out.contains('\u{1b}'), "{out:?}");
+    let shown = home.ok(&["show", &home.ids("*")[0].to_string()]);
+    assert!(!shown.contains('\u{1b}'), "{shown:?}");
+    assert!(
+        shown.lines().filter(|l| l.starts_with("From:")).count() == 1,
+        "{shown}"
+    );
+}
+
+#[test]
 fn clear_errors_without_vault_or_input() {
     let home = Home::new();
     let out = home.run_with(PASS, &["search", "*"]);

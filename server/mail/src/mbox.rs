@@ -48,6 +48,8 @@ pub struct MboxReader<R: BufRead> {
     /// Offset of an already consumed From_ line that begins the next message.
     next_start: Option<u64>,
     done: bool,
+    /// Messages longer than this are skipped (see [`MAX_MESSAGE_BYTES`]).
+    max_message: usize,
 }
 
 impl<R: BufRead> MboxReader<R> {
@@ -58,7 +60,15 @@ impl<R: BufRead> MboxReader<R> {
             pos: 0,
             next_start: None,
             done: false,
+            max_message: MAX_MESSAGE_BYTES,
         }
+    }
+
+    /// Sets the largest message kept, for tests of the limit.
+    #[cfg(test)]
+    fn with_max_message(mut self, max: usize) -> Self {
+        self.max_message = max;
+        self
     }
 
     /// Bytes consumed from the underlying reader so far (the whole input once
@@ -87,9 +97,13 @@ impl<R: BufRead> MboxReader<R> {
         }
     }
 
-    /// Reads the message whose From_ line (at `offset`) was just consumed.
+    /// Reads the message whose From_ line (at `offset`) was just consumed. A message
+    /// over [`MAX_MESSAGE_BYTES`] is skipped to the next From_ line and reported as
+    /// an `InvalidData` error, after which reading goes on: memory stays bounded
+    /// even for a file with no separators at all.
     fn read_message(&mut self, offset: u64) -> io::Result<MboxMessage> {
         let mut raw = Vec::new();
+        let mut oversized = false;
         // Length of the empty line at the end of `raw` that may turn out to be
         // the separator before the next From_ line.
         let mut held_blank = 0usize;
@@ -101,6 +115,9 @@ impl<R: BufRead> MboxReader<R> {
                 // An mbox ends with the empty line that follows its last message.
                 raw.truncate(start - held_blank);
                 self.done = true;
+                if oversized {
+                    return Err(oversized_error(offset));
+                }
                 return Ok(MboxMessage {
                     raw,
                     offset,
@@ -112,6 +129,9 @@ impl<R: BufRead> MboxReader<R> {
             if held_blank > 0 && is_from_line(line) {
                 raw.truncate(start - held_blank);
                 self.next_start = Some(line_offset);
+                if oversized {
+                    return Err(oversized_error(offset));
+                }
                 return Ok(MboxMessage {
                     raw,
                     offset,
@@ -126,8 +146,28 @@ impl<R: BufRead> MboxReader<R> {
                     raw.remove(start);
                 }
             }
+            if raw.len() > self.max_message {
+                oversized = true;
+            }
+            if oversized {
+                // Keep only the last line: enough to recognise the separator.
+                raw.drain(..start.min(raw.len()));
+            }
         }
     }
+}
+
+/// The largest message an mbox may hold, in bytes.
+pub const MAX_MESSAGE_BYTES: usize = 256 << 20;
+
+fn oversized_error(offset: u64) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!(
+            "the message at byte {offset} is over {} MiB (or the file lacks the blank line before each \"From \" line); it was skipped",
+            MAX_MESSAGE_BYTES >> 20
+        ),
+    )
 }
 
 impl<R: BufRead> Iterator for MboxReader<R> {
@@ -152,7 +192,11 @@ impl<R: BufRead> Iterator for MboxReader<R> {
             },
         };
         let message = self.read_message(offset);
-        if message.is_err() {
+        // An oversized message was skipped; reading goes on after it.
+        if message
+            .as_ref()
+            .is_err_and(|e| e.kind() != io::ErrorKind::InvalidData)
+        {
             self.done = true;
         }
         Some(message)
@@ -199,6 +243,22 @@ pub fn write_mboxrd(out: &mut impl Write, messages: &[&[u8]]) -> io::Result<()> 
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn oversized_message_is_skipped_and_reading_goes_on() {
+        let mut data = b"From a@x Mon Jan  1 00:00:00 2024\nSubject: small\n\nhi\n\n".to_vec();
+        data.extend_from_slice(b"From b@x Mon Jan  1 00:00:00 2024\nSubject: big\n\n");
+        for _ in 0..1000 {
+            data.extend_from_slice(b"a long body line without any separator at all\n");
+        }
+        data.extend_from_slice(b"\nFrom c@x Mon Jan  1 00:00:00 2024\nSubject: after\n\nbye\n");
+        let out: Vec<_> = MboxReader::new(&data[..]).with_max_message(4096).collect();
+        assert_eq!(out.len(), 3);
+        assert!(out[0].as_ref().unwrap().raw.starts_with(b"Subject: small"));
+        let err = out[1].as_ref().unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+        assert!(out[2].as_ref().unwrap().raw.starts_with(b"Subject: after"));
+    }
+
     use super::{MboxMessage, MboxReader, write_mboxrd};
     use proptest::prelude::*;
 

@@ -209,7 +209,10 @@ impl ImportSources {
                 }
                 Some(Err(source)) => {
                     let path = mbox.path.clone();
-                    self.close_mbox();
+                    // A skipped oversized message: the rest of the mbox is still read.
+                    if source.kind() != std::io::ErrorKind::InvalidData {
+                        self.close_mbox();
+                    }
                     return Some(Err(SourceError::Io { path, source }));
                 }
                 None => {

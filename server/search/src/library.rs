@@ -126,14 +126,16 @@ impl Library {
             let ids = self.store.pending_ids(after, 500).await?;
             let Some(&last) = ids.last() else { break };
             after = last;
+            let mut states = Vec::with_capacity(ids.len());
             for &id in &ids {
                 // Loaded one at a time: memory stays bounded whatever the message sizes.
                 if let Some(p) = self.store.index_source(id).await? {
                     self.index.upsert(&doc_from_pending(&p))?;
+                    states.push((id, p.version));
                 }
             }
             self.index.commit()?;
-            self.store.mark_indexed(&ids).await?;
+            self.store.mark_indexed(&states).await?;
             done += ids.len();
         }
         Ok(done)
@@ -141,9 +143,11 @@ impl Library {
 
     /// Drops the index contents and indexes every message again from the store.
     pub async fn reindex(&mut self) -> Result<usize> {
+        // Queue every row first: a crash after the index is cleared must leave
+        // rows to re-feed, never an empty index that believes it is complete.
+        self.store.mark_all_unindexed().await?;
         self.index.clear()?;
         self.index.commit()?;
-        self.store.mark_all_unindexed().await?;
         self.sync_index().await
     }
 
@@ -189,7 +193,7 @@ impl Library {
             total_bytes,
             messages: 0,
         };
-        let mut uncommitted: Vec<i64> = Vec::new();
+        let mut uncommitted: Vec<(i64, i64)> = Vec::new();
         while let Some(batch) = rx.recv().await {
             stats.unreadable.extend(batch.unreadable);
             if batch.messages.is_empty() {
@@ -228,7 +232,7 @@ impl Library {
         default_tags: &[String],
         now: i64,
         stats: &mut ImportStats,
-        uncommitted: &mut Vec<i64>,
+        uncommitted: &mut Vec<(i64, i64)>,
     ) -> Result<()> {
         let tags: Vec<Vec<String>> = batch
             .iter()
@@ -264,14 +268,15 @@ impl Library {
                     stats.imported += 1;
                     let doc = index_doc(id, &m.0.raw, &m.1, m.1.date.unwrap_or(now), tags.clone());
                     self.index.upsert(&doc)?;
-                    uncommitted.push(id);
+                    // A new row's version is 0.
+                    uncommitted.push((id, 0));
                 }
             }
         }
         Ok(())
     }
 
-    async fn commit_index(&mut self, uncommitted: &mut Vec<i64>) -> Result<()> {
+    async fn commit_index(&mut self, uncommitted: &mut Vec<(i64, i64)>) -> Result<()> {
         if uncommitted.is_empty() {
             return Ok(());
         }
@@ -304,9 +309,17 @@ impl Library {
         Ok((found.total, self.store.summaries(&ids).await?))
     }
 
-    /// Number of messages matching `query`.
-    pub fn count(&self, query: &str) -> Result<usize> {
-        Ok(self.index.count(query)?)
+    /// Number of messages matching `query`. A damaged index is rebuilt from the
+    /// store and the count retried once.
+    pub async fn count(&mut self, query: &str) -> Result<usize> {
+        match self.index.count(query) {
+            Err(IndexError::Corrupt(reason)) => {
+                tracing::warn!(%reason, "search index damaged; rebuilding it from the store");
+                self.reindex().await?;
+                Ok(self.index.count(query)?)
+            }
+            other => Ok(other?),
+        }
     }
 
     /// Adds and removes tags on messages and updates the index.
@@ -322,8 +335,12 @@ impl Library {
             }
         }
         self.store.change_tags(ids, add, remove).await?;
-        self.sync_index().await?;
-        Ok(())
+        match self.sync_index().await {
+            // Committed in the store; the index catches up when the other process
+            // (an import) finishes or the next command opens the library.
+            Err(LibraryError::Index(IndexError::Busy)) => Ok(()),
+            other => other.map(|_| ()),
+        }
     }
 
     /// Closes the store cleanly.

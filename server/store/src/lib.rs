@@ -154,6 +154,8 @@ pub struct PendingIndex {
     pub id: i64,
     /// Date used for sorting.
     pub date: i64,
+    /// The row's version: hand it back to [`Store::mark_indexed`].
+    pub version: i64,
     /// Current tags.
     pub tags: Vec<String>,
     /// The raw message.
@@ -462,7 +464,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
-            sqlx::query("UPDATE messages SET indexed = 0 WHERE id = ?")
+            sqlx::query("UPDATE messages SET indexed = 0, version = version + 1 WHERE id = ?")
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
@@ -497,7 +499,7 @@ impl Store {
     /// What the index needs of one message: its date, tags and raw bytes.
     pub async fn index_source(&self, id: i64) -> Result<Option<PendingIndex>> {
         let mut conn = self.pool.acquire().await?;
-        let Some(r) = sqlx::query("SELECT date, raw, raw_size FROM messages WHERE id = ?")
+        let Some(r) = sqlx::query("SELECT date, version, raw, raw_size FROM messages WHERE id = ?")
             .bind(id)
             .fetch_optional(&mut *conn)
             .await?
@@ -507,6 +509,7 @@ impl Store {
         Ok(Some(PendingIndex {
             id,
             date: r.try_get("date")?,
+            version: r.try_get("version")?,
             tags: tags::of_message(&mut conn, id).await?,
             raw: decompress(id, &r)?,
         }))
@@ -518,12 +521,16 @@ impl Store {
         tags::of_message(&mut conn, id).await
     }
 
-    /// Records that the index has committed these messages.
-    pub async fn mark_indexed(&self, ids: &[i64]) -> Result<()> {
-        sqlx::query("UPDATE messages SET indexed = 1 WHERE id IN (SELECT value FROM json_each(?))")
-            .bind(to_json(&ids)?)
-            .execute(&self.pool)
-            .await?;
+    /// Records that the index has committed these `(id, version)` states. A row
+    /// changed since its version was read stays queued for the index.
+    pub async fn mark_indexed(&self, ids: &[(i64, i64)]) -> Result<()> {
+        sqlx::query(
+            "UPDATE messages SET indexed = 1
+             WHERE (id, version) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?))",
+        )
+        .bind(to_json(&ids)?)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

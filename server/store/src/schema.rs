@@ -6,7 +6,10 @@ use crate::{Error, Result};
 
 /// Each entry moves the schema from version `index` to `index + 1`. Released
 /// entries are never edited; new ones are appended.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_state_version.sql"),
+];
 
 /// Brings the database up to the newest schema, one transaction per step.
 pub(crate) async fn migrate(pool: &SqlitePool) -> Result<()> {

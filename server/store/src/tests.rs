@@ -206,7 +206,7 @@ async fn tags_change_and_requeue_for_index() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_store(dir.path()).await;
     let m = id(insert(&store, &mail("t@x", "tags", "", "x")).await);
-    store.mark_indexed(&[m]).await.unwrap();
+    store.mark_indexed(&[(m, 0)]).await.unwrap();
     assert_eq!(store.pending_count().await.unwrap(), 0);
     store
         .change_tags(&[m], &["Work".into()], &["inbox".into()])
@@ -216,6 +216,17 @@ async fn tags_change_and_requeue_for_index() {
     assert_eq!(store.pending_ids(0, 10).await.unwrap(), vec![m]);
     let pending = store.index_source(m).await.unwrap().unwrap();
     assert_eq!(pending.tags, vec!["work"]);
+    // Another change lands while that state is being indexed: marking the old
+    // version indexed must leave the row queued.
+    store
+        .change_tags(&[m], &["later".into()], &[])
+        .await
+        .unwrap();
+    store.mark_indexed(&[(m, pending.version)]).await.unwrap();
+    assert_eq!(store.pending_ids(0, 10).await.unwrap(), vec![m]);
+    let newer = store.index_source(m).await.unwrap().unwrap();
+    store.mark_indexed(&[(m, newer.version)]).await.unwrap();
+    assert!(store.pending_ids(0, 10).await.unwrap().is_empty());
     assert!(
         store
             .change_tags(&[m], &["has space".into()], &[])

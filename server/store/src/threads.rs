@@ -49,6 +49,7 @@ fn own_and_refs<'a>(p: &'a ParsedMessage, refs: &'a [String]) -> impl Iterator<I
         .as_deref()
         .into_iter()
         .chain(refs.iter().map(String::as_str))
+        .filter(|m| !m.is_empty())
 }
 
 impl BatchThreader {

@@ -24,6 +24,15 @@ fn write_synced(tmp: &Path, bytes: &[u8]) -> Result<(), Error> {
         .map_err(io(format!("cannot write {}", tmp.display())))
 }
 
+/// A temporary name beside `path`, unique to this write, so two concurrent writers
+/// never touch each other's file.
+fn temp_name(path: &Path) -> Result<std::path::PathBuf, Error> {
+    let mut r = [0u8; 8];
+    getrandom::fill(&mut r).map_err(|_| Error::Random)?;
+    let suffix: String = r.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(path.with_extension(format!("json.{suffix}.new")))
+}
+
 fn sync_dir(dir: &Path) -> Result<(), Error> {
     File::open(dir)
         .and_then(|d| d.sync_all())
@@ -39,8 +48,7 @@ pub(crate) fn create_new(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), Er
         .create(dir)
         .and_then(|()| std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)))
         .map_err(io(format!("cannot create {}", dir.display())))?;
-    let tmp = path.with_extension("json.new");
-    let _ = std::fs::remove_file(&tmp);
+    let tmp = temp_name(path)?;
     write_synced(&tmp, bytes)?;
     // A hard link fails if the target exists, so a concurrent `init` cannot overwrite.
     let linked = std::fs::hard_link(&tmp, path);
@@ -56,9 +64,11 @@ pub(crate) fn create_new(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), Er
 
 /// Atomically replaces `path` with `bytes`.
 pub(crate) fn replace(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let tmp = path.with_extension("json.new");
-    let _ = std::fs::remove_file(&tmp);
+    let tmp = temp_name(path)?;
     write_synced(&tmp, bytes)?;
-    std::fs::rename(&tmp, path).map_err(io(format!("cannot replace {}", path.display())))?;
+    if let Err(e) = std::fs::rename(&tmp, path) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(format!("cannot replace {}", path.display()))(e));
+    }
     sync_dir(dir)
 }

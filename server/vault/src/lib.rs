@@ -377,6 +377,11 @@ fn unwrap(path: &Path, bytes: &[u8], passphrase: &Passphrase) -> Result<SecretKe
         return Err(corrupt("salt too short".into()));
     }
     let kdf = file.kdf.params;
+    // Argon2 runs before the AEAD can reject an edited file: refuse costs no
+    // genuine vault has, rather than allocate gigabytes or run for hours.
+    if kdf.m_cost > 4 * 1024 * 1024 || kdf.t_cost > 64 || kdf.p_cost > 16 {
+        return Err(corrupt("key-derivation cost out of range".into()));
+    }
     let kek = derive_kek(passphrase, &salt, &kdf).map_err(corrupt)?;
     let cipher = XChaCha20Poly1305::new_from_slice(kek.expose())
         .map_err(|_| corrupt("bad key length".into()))?;
@@ -479,6 +484,23 @@ mod tests {
         assert_ne!(text, edited);
         std::fs::write(&path, edited).unwrap();
         assert!(Vault::unlock(dir.path(), &pass("pw")).is_err());
+    }
+
+    #[test]
+    fn absurd_kdf_cost_is_refused_before_deriving() {
+        let dir = tempfile::tempdir().unwrap();
+        Vault::create(dir.path(), &pass("pw"), KdfParams::INSECURE_FOR_TESTS).unwrap();
+        let path = dir.path().join(VAULT_FILE);
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(
+            &path,
+            text.replace("\"m_cost\": 64", "\"m_cost\": 4000000000"),
+        )
+        .unwrap();
+        assert!(matches!(
+            Vault::unlock(dir.path(), &pass("pw")),
+            Err(Error::Corrupt { .. })
+        ));
     }
 
     #[test]

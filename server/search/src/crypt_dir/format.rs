@@ -152,6 +152,11 @@ impl Layout {
             return None;
         }
         let num_chunks = body.div_ceil(SEALED_CHUNK_LEN as u64);
+        // A last chunk too short to hold its tag (a torn write) is no valid length.
+        let last = body - (num_chunks - 1) * SEALED_CHUNK_LEN as u64;
+        if last < TAG_LEN as u64 {
+            return None;
+        }
         let plaintext_len = body - TAG_LEN as u64 * num_chunks;
         Some(Layout {
             plaintext_len,

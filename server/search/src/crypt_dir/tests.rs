@@ -404,3 +404,14 @@ fn removes_only_its_own_files() {
     assert!(names.contains(&"README".to_string()));
     assert!(names.iter().any(|n| n.ends_with(".lock")));
 }
+
+#[test]
+fn torn_last_chunk_length_is_invalid_not_an_underflow() {
+    for short in 1..16u64 {
+        let len = (HEADER_LEN + SEALED_CHUNK_LEN) as u64 + short;
+        assert!(Layout::from_disk_len(len).is_none(), "length {len}");
+    }
+    let ok = Layout::from_disk_len((HEADER_LEN + SEALED_CHUNK_LEN + 16) as u64).unwrap();
+    assert_eq!(ok.num_chunks, 2);
+    assert_eq!(ok.sealed_len(1), 16);
+}
