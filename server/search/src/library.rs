@@ -20,10 +20,10 @@ pub const INDEX_DIR: &str = "index";
 pub use homepost_store::DB_FILE;
 
 /// Most messages per store transaction during import.
-const BATCH: usize = 500;
+const BATCH: usize = 250;
 /// Most raw bytes per store transaction: with the channel's bound, this keeps
 /// memory flat whatever the sizes of the messages.
-const BATCH_BYTES: usize = 4 << 20;
+const BATCH_BYTES: usize = 2 << 20;
 /// Index commits during a long import, so a crash loses at most this much index work.
 const COMMIT_EVERY: usize = 20_000;
 
