@@ -182,8 +182,8 @@ impl Store {
             .synchronous(SqliteSynchronous::Full)
             .pragma("temp_store", "MEMORY")
             // Pages are decrypted and authenticated each time SQLite reads them: a
-            // 8 MiB page cache keeps the hot index pages of an import decrypted.
-            .pragma("cache_size", "-8192")
+            // 16 MiB page cache keeps the hot index pages of an import decrypted.
+            .pragma("cache_size", "-16384")
             .busy_timeout(Duration::from_secs(30))
             .disable_statement_logging();
         let pool = SqlitePoolOptions::new()
