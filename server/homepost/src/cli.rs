@@ -34,6 +34,16 @@ pub enum KdfProfile {
     InsecureTestOnly,
 }
 
+impl KdfProfile {
+    /// The Argon2id parameters of this profile.
+    pub fn params(self) -> homepost_vault::KdfParams {
+        match self {
+            KdfProfile::Default => homepost_vault::KdfParams::DEFAULT,
+            KdfProfile::InsecureTestOnly => homepost_vault::KdfParams::INSECURE_FOR_TESTS,
+        }
+    }
+}
+
 /// Result order of `search`.
 #[derive(ValueEnum, Clone, Copy, Debug)]
 pub enum SortArg {

@@ -22,10 +22,10 @@ use clap::Parser;
 use homepost_mail::{ImportSources, parse, text::terminal_safe};
 use homepost_search::library::{ImportProgress, Library};
 use homepost_search::{SearchOptions, Sort};
-use homepost_vault::{KdfParams, Vault};
+use homepost_vault::Vault;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use cli::{Cli, Command, KdfProfile, SortArg};
+use cli::{Cli, Command, SortArg};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -97,10 +97,7 @@ async fn run(cli: Cli) -> Result<()> {
                 bail!("a vault already exists in {}", dir.display());
             }
             let pass = passphrase::new_passphrase(&cli, "New passphrase")?;
-            let params = match kdf {
-                KdfProfile::Default => KdfParams::DEFAULT,
-                KdfProfile::InsecureTestOnly => KdfParams::INSECURE_FOR_TESTS,
-            };
+            let params = kdf.params();
             let vault = Vault::create(&dir, &pass, params)?;
             Library::open(&dir, &vault).await?.close().await;
             outln!("Created an encrypted vault in {}", dir.display());
@@ -112,10 +109,7 @@ async fn run(cli: Cli) -> Result<()> {
             let old = passphrase::current(&cli)?;
             let vault = Vault::unlock(&dir, &old)?;
             let new = passphrase::new_passphrase(&cli, "New passphrase")?;
-            let params = match kdf {
-                KdfProfile::Default => KdfParams::DEFAULT,
-                KdfProfile::InsecureTestOnly => KdfParams::INSECURE_FOR_TESTS,
-            };
+            let params = kdf.params();
             vault.change_passphrase(&new, params)?;
             outln!("Passphrase changed.");
         }

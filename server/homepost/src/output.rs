@@ -29,18 +29,9 @@ fn short_date(ts: i64) -> String {
         .unwrap_or_else(|| ts.to_string())
 }
 
-fn display_address(a: &Address) -> String {
-    match (&a.name, &a.address) {
-        (Some(n), Some(addr)) => format!("{n} <{addr}>"),
-        (Some(n), None) => n.clone(),
-        (None, Some(addr)) => addr.clone(),
-        (None, None) => String::new(),
-    }
-}
-
 fn display_list(list: &[Address]) -> String {
     list.iter()
-        .map(display_address)
+        .map(Address::to_string)
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -27,6 +27,18 @@ pub struct Address {
     pub address: Option<String>,
 }
 
+impl std::fmt::Display for Address {
+    /// `Name <local@domain>`, or whichever of the two is present (nothing if neither).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.name, &self.address) {
+            (Some(n), Some(a)) => write!(f, "{n} <{a}>"),
+            (Some(n), None) => f.write_str(n),
+            (None, Some(a)) => f.write_str(a),
+            (None, None) => Ok(()),
+        }
+    }
+}
+
 /// What the store needs to know about an attachment without keeping a copy.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttachmentInfo {

@@ -363,12 +363,7 @@ fn doc_from_pending(p: &PendingIndex) -> IndexDoc {
 
 fn format_addresses(list: &[Address]) -> Vec<String> {
     list.iter()
-        .map(|a| match (&a.name, &a.address) {
-            (Some(n), Some(addr)) => format!("{n} <{addr}>"),
-            (Some(n), None) => n.clone(),
-            (None, Some(addr)) => addr.clone(),
-            (None, None) => String::new(),
-        })
+        .map(Address::to_string)
         .filter(|s| !s.is_empty())
         .collect()
 }
