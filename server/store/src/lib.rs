@@ -390,15 +390,14 @@ impl Store {
 
     /// Everything known about one message.
     pub async fn message(&self, id: i64) -> Result<Option<MessageDetail>> {
-        let mut conn = self.pool.acquire().await?;
-        let Some(row) = sqlx::query(SUMMARY_SELECT_BY_ID)
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?
-        else {
+        let Some(summary) = self.summaries(&[id]).await?.pop() else {
             return Ok(None);
         };
-        let summary = summary_from_row(&mut conn, &row).await?;
+        let mut conn = self.pool.acquire().await?;
+        let row = sqlx::query("SELECT raw_size, malformed FROM messages WHERE id = ?")
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?;
         let attachments = sqlx::query(
             "SELECT filename, content_type, size FROM attachments WHERE message = ? ORDER BY position",
         )
@@ -617,29 +616,8 @@ impl BatchRows<'_> {
     }
 }
 
-fn to_json<T: Serialize>(rows: &T) -> Result<String> {
+pub(crate) fn to_json<T: Serialize>(rows: &T) -> Result<String> {
     serde_json::to_string(rows).map_err(|e| Error::Sql(sqlx::Error::Encode(Box::new(e))))
-}
-
-const SUMMARY_SELECT_BY_ID: &str = "SELECT id, message_id, thread_id, date, subject, snippet, has_attachment, raw_size, malformed FROM messages WHERE id = ?";
-
-async fn summary_from_row(
-    conn: &mut sqlx::SqliteConnection,
-    row: &SqliteRow,
-) -> Result<MessageSummary> {
-    let id: i64 = row.try_get("id")?;
-    Ok(MessageSummary {
-        id,
-        message_id: row.try_get("message_id")?,
-        thread_id: row.try_get("thread_id")?,
-        date: row.try_get("date")?,
-        from: addresses(conn, id, "from").await?,
-        to: addresses(conn, id, "to").await?,
-        subject: row.try_get("subject")?,
-        tags: tags::of_message(conn, id).await?,
-        snippet: row.try_get("snippet")?,
-        has_attachment: row.try_get("has_attachment")?,
-    })
 }
 
 async fn addresses(

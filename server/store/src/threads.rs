@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use homepost_mail::ParsedMessage;
 use sqlx::{Sqlite, Transaction};
 
-use crate::Result;
+use crate::{Result, to_json};
 
 /// How far apart in time two messages may be to be threaded by subject alone.
 const SUBJECT_WINDOW_SECS: i64 = 60 * 24 * 3600;
@@ -40,10 +40,6 @@ pub(crate) struct BatchThreader {
     merged: BTreeMap<i64, i64>,
 }
 
-fn json<T: serde::Serialize>(v: &T) -> Result<String> {
-    serde_json::to_string(v).map_err(|e| crate::Error::Sql(sqlx::Error::Encode(Box::new(e))))
-}
-
 fn own_and_refs<'a>(p: &'a ParsedMessage, refs: &'a [String]) -> impl Iterator<Item = &'a str> {
     p.message_id
         .as_deref()
@@ -66,7 +62,7 @@ impl BatchThreader {
         let by_mid: HashMap<String, i64> = sqlx::query_as::<_, (String, i64)>(
             "SELECT message_id, thread_id FROM thread_ids WHERE message_id IN (SELECT value FROM json_each(?))",
         )
-        .bind(json(&mids)?)
+        .bind(to_json(&mids)?)
         .fetch_all(&mut **tx)
         .await?
         .into_iter()
@@ -84,7 +80,7 @@ impl BatchThreader {
                 "SELECT base_subject, date, is_reply, thread_id FROM messages
                  WHERE base_subject IN (SELECT value FROM json_each(?)) AND date BETWEEN ? AND ?",
             )
-            .bind(json(&bases)?)
+            .bind(to_json(&bases)?)
             .bind(lo.saturating_sub(SUBJECT_WINDOW_SECS))
             .bind(hi.saturating_add(SUBJECT_WINDOW_SECS))
             .fetch_all(&mut **tx)
@@ -174,7 +170,7 @@ impl BatchThreader {
                  SELECT value ->> 0, value ->> 1 FROM json_each(?) WHERE true
                  ON CONFLICT (message_id) DO UPDATE SET thread_id = excluded.thread_id",
             )
-            .bind(json(&rows)?)
+            .bind(to_json(&rows)?)
             .execute(&mut **tx)
             .await?;
         }
