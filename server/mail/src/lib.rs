@@ -5,15 +5,24 @@
 //! `homepost import` into a stream of raw messages ([`ImportSources`]) from
 //! mbox files, Maildirs and single `.eml` files. It reads only the files it is
 //! given and depends on no other Homepost crate.
+//!
+//! For showing mail it renders HTML bodies as plain text and as a sanitised
+//! document ([`html`]), and it tells how risky an attachment is to open, with
+//! reasons in plain words ([`risk`], over the bytes from [`attachments`]).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod attach;
+pub mod html;
 pub mod maildir;
 pub mod mbox;
 pub mod parse;
+pub mod risk;
 pub mod source;
 pub mod text;
 
+pub use attach::attachments;
 pub use parse::{Address, AttachmentInfo, ParsedMessage, parse};
+pub use risk::{AttachmentRisk, Reputation, RiskLevel, RiskReason, assess, with_reputation};
 pub use source::{ImportSources, RawMessage, SourceError};

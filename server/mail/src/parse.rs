@@ -5,13 +5,12 @@
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
-use mail_parser::decoders::html::html_to_text;
 use mail_parser::{
     Addr, HeaderName, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType,
 };
 use serde::{Deserialize, Serialize};
 
-use crate::text;
+use crate::{html, text};
 
 /// The most body text, in bytes, kept in [`ParsedMessage::body_text`]: enough
 /// for search and snippets, while a 50 MB text attachment-as-body cannot blow
@@ -20,6 +19,7 @@ pub const MAX_BODY_TEXT_BYTES: usize = 1 << 20;
 
 /// One mailbox from an address header, as written by the sender.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Address {
     /// Display name, decoded (RFC 2047), if any.
     pub name: Option<String>,
@@ -41,6 +41,7 @@ impl std::fmt::Display for Address {
 
 /// What the store needs to know about an attachment without keeping a copy.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AttachmentInfo {
     /// File name the sender gave (Content-Disposition or Content-Type `name`);
     /// untrusted, so sanitise it before using it as a path.
@@ -133,7 +134,7 @@ impl ParsedMessage {
 /// A parser that decodes only the header fields Homepost uses, and skips the
 /// rest (Received, DKIM, ...) instead of parsing them: this runs once per
 /// message on import.
-static PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
+pub(crate) static PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
     MessageParser::new()
         .with_mime_headers()
         .header_text(HeaderName::Subject)
@@ -186,7 +187,7 @@ fn parse_message(raw: &[u8]) -> ParsedMessage {
         base_subject,
         is_reply,
         body_text: body_text(&message),
-        attachments: message.attachments().map(attachment_info).collect(),
+        attachments: attachment_parts(&message).map(|(info, _)| info).collect(),
         malformed: root.headers.is_empty()
             || message
                 .parts
@@ -240,7 +241,8 @@ fn addresses(message: &Message<'_>, name: HeaderName<'static>) -> Vec<Address> {
 }
 
 /// The message's text body parts joined by newlines; HTML parts (chosen by
-/// mail-parser only where an alternative has no text part) become text.
+/// mail-parser only where an alternative has no text part) become text
+/// through [`html::to_text`].
 fn body_text(message: &Message<'_>) -> String {
     let mut out = String::new();
     for &id in &message.text_body {
@@ -249,7 +251,7 @@ fn body_text(message: &Message<'_>) -> String {
         };
         let text: Cow<'_, str> = match &part.body {
             PartType::Text(text) => Cow::Borrowed(text),
-            PartType::Html(html) => Cow::Owned(html_to_text(html)),
+            PartType::Html(markup) => Cow::Owned(html::to_text(markup)),
             _ => continue,
         };
         if !out.is_empty() && !out.ends_with('\n') && !push_body(&mut out, "\n") {
@@ -284,6 +286,18 @@ fn push_capped(out: &mut String, s: &str) -> bool {
     }
     out.push_str(s);
     true
+}
+
+/// The attachments of `message` (inline images and attached messages
+/// included) with what Homepost records about each, in mail-parser's order:
+/// the one walk behind [`ParsedMessage::attachments`] and
+/// [`crate::attach::attachments`], so that the two always agree.
+pub(crate) fn attachment_parts<'a>(
+    message: &'a Message<'a>,
+) -> impl Iterator<Item = (AttachmentInfo, &'a MessagePart<'a>)> {
+    message
+        .attachments()
+        .map(|part| (attachment_info(part), part))
 }
 
 fn attachment_info(part: &MessagePart<'_>) -> AttachmentInfo {
