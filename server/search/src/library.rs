@@ -12,7 +12,7 @@ use homepost_mail::{Address, ImportSources, ParsedMessage, RawMessage, parse};
 use homepost_store::{Inserted, MessageSummary, NewMessage, PendingIndex, Store, normalize_tag};
 use homepost_vault::{Purpose, Vault};
 
-use crate::{Error as IndexError, IndexDoc, OpenOutcome, SearchIndex, SearchOptions};
+use crate::{Error as IndexError, IndexDoc, OpenOutcome, Query, SearchIndex, SearchOptions};
 
 /// The index directory inside the data directory.
 pub const INDEX_DIR: &str = "index";
@@ -293,20 +293,45 @@ impl Library {
         query: &str,
         opts: &SearchOptions,
     ) -> Result<(usize, Vec<MessageSummary>)> {
-        let found = match self.index.search(query, opts) {
-            Err(IndexError::Corrupt(reason)) => {
+        let parsed = crate::parse(query).map_err(IndexError::from)?;
+        match self.search_parsed(&parsed, opts).await {
+            Err(LibraryError::Index(IndexError::Corrupt(reason))) => {
                 tracing::warn!(%reason, "search index damaged; rebuilding it from the store");
                 self.reindex().await?;
-                self.index.search(query, opts)?
+                self.search_parsed(&parsed, opts).await
             }
-            other => other?,
-        };
+            other => other,
+        }
+    }
+
+    /// Runs a parsed query through a shared reference, so that many searches can run
+    /// at once. A damaged index is reported as [`IndexError::Corrupt`]: the caller
+    /// rebuilds it with [`reindex`](Self::reindex).
+    pub async fn search_parsed(
+        &self,
+        query: &Query,
+        opts: &SearchOptions,
+    ) -> Result<(usize, Vec<MessageSummary>)> {
+        let found = self.index.search_query(query, opts)?;
         let ids: Vec<i64> = found
             .ids
             .iter()
             .filter_map(|&id| i64::try_from(id).ok())
             .collect();
         Ok((found.total, self.store.summaries(&ids).await?))
+    }
+
+    /// Renames a tag on every message and updates the index.
+    pub async fn rename_tag(&mut self, old: &str, new: &str) -> Result<String> {
+        let name = self.store.rename_tag(old, new).await?;
+        self.index_changes().await?;
+        Ok(name)
+    }
+
+    /// Removes a tag from every message, deletes it and updates the index.
+    pub async fn delete_tag(&mut self, name: &str) -> Result<()> {
+        self.store.delete_tag(name).await?;
+        self.index_changes().await
     }
 
     /// Number of messages matching `query`. A damaged index is rebuilt from the
@@ -335,6 +360,11 @@ impl Library {
             }
         }
         self.store.change_tags(ids, add, remove).await?;
+        self.index_changes().await
+    }
+
+    /// Brings the index up to date after a change committed in the store.
+    async fn index_changes(&mut self) -> Result<()> {
         match self.sync_index().await {
             // Committed in the store; the index catches up when the other process
             // (an import) finishes or the next command opens the library.

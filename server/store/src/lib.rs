@@ -24,7 +24,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{ConnectOptions, Row, Sqlite, Transaction};
 
-pub use tags::normalize_tag;
+pub use tags::{TagCount, normalize_tag};
 
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "store.db";
@@ -53,6 +53,12 @@ pub enum Error {
         "invalid tag {0:?}: tags are 1-64 characters, no spaces or control characters, not starting with + or -"
     )]
     BadTag(String),
+    /// A tag that already exists (create, rename).
+    #[error("there is already a tag {0:?}")]
+    TagExists(String),
+    /// A tag that does not exist.
+    #[error("there is no tag {0:?}")]
+    NoSuchTag(String),
     /// A stored message could not be decompressed.
     #[error("message {0} is damaged in the store")]
     Damaged(i64),
@@ -103,6 +109,7 @@ pub enum Inserted {
 
 /// One message as listed in search results and threads.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessageSummary {
     /// Store id.
     pub id: i64,
@@ -128,6 +135,7 @@ pub struct MessageSummary {
 
 /// Everything the store knows about one message.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessageDetail {
     /// The listing fields.
     #[serde(flatten)]

@@ -54,3 +54,121 @@ pub(crate) async fn of_message(conn: &mut SqliteConnection, id: i64) -> Result<V
     .fetch_all(conn)
     .await?)
 }
+
+/// A tag with how many messages carry it.
+#[derive(Debug, Clone, serde::Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TagCount {
+    /// Normalised name.
+    pub name: String,
+    /// Messages with this tag.
+    pub total: i64,
+    /// Of those, messages without the `read` tag.
+    pub unread: i64,
+}
+
+impl crate::Store {
+    /// Every tag, sorted by name, with its message and unread counts.
+    pub async fn tag_counts(&self) -> Result<Vec<TagCount>> {
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+            "WITH read AS (
+                 SELECT mt.message FROM message_tags mt JOIN tags t ON t.id = mt.tag
+                 WHERE t.name = 'read')
+             SELECT t.name,
+                    count(mt.message),
+                    count(mt.message) - count(read.message)
+             FROM tags t
+             LEFT JOIN message_tags mt ON mt.tag = t.id
+             LEFT JOIN read ON read.message = mt.message
+             GROUP BY t.id ORDER BY t.name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(name, total, unread)| TagCount {
+                name,
+                total,
+                unread,
+            })
+            .collect())
+    }
+
+    /// Creates a tag that no message carries yet. Returns its normalised name.
+    pub async fn create_tag(&self, name: &str) -> Result<String> {
+        let name = normalize_tag(name)?;
+        let done = sqlx::query("INSERT OR IGNORE INTO tags (name) VALUES (?)")
+            .bind(&name)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::TagExists(name));
+        }
+        Ok(name)
+    }
+
+    /// Renames a tag on every message that carries it; the messages are queued
+    /// for reindexing. Returns the new normalised name.
+    pub async fn rename_tag(&self, old: &str, new: &str) -> Result<String> {
+        let old = normalize_tag(old)?;
+        let new = normalize_tag(new)?;
+        let mut tx = self.pool.begin().await?;
+        let id = tag_id(&mut tx, &old).await?;
+        if old != new {
+            let taken: i64 = sqlx::query_scalar("SELECT count(*) FROM tags WHERE name = ?")
+                .bind(&new)
+                .fetch_one(&mut *tx)
+                .await?;
+            if taken > 0 {
+                return Err(Error::TagExists(new));
+            }
+            requeue_tagged(&mut tx, id).await?;
+            sqlx::query("UPDATE tags SET name = ? WHERE id = ?")
+                .bind(&new)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(new)
+    }
+
+    /// Removes a tag from every message and deletes it; the messages are queued
+    /// for reindexing.
+    pub async fn delete_tag(&self, name: &str) -> Result<()> {
+        let name = normalize_tag(name)?;
+        let mut tx = self.pool.begin().await?;
+        let id = tag_id(&mut tx, &name).await?;
+        requeue_tagged(&mut tx, id).await?;
+        sqlx::query("DELETE FROM message_tags WHERE tag = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM tags WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+async fn tag_id(conn: &mut SqliteConnection, name: &str) -> Result<i64> {
+    sqlx::query_scalar("SELECT id FROM tags WHERE name = ?")
+        .bind(name)
+        .fetch_optional(conn)
+        .await?
+        .ok_or_else(|| Error::NoSuchTag(name.to_string()))
+}
+
+/// Queues the messages carrying tag `id` for reindexing.
+async fn requeue_tagged(conn: &mut SqliteConnection, id: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE messages SET indexed = 0, version = version + 1
+         WHERE id IN (SELECT message FROM message_tags WHERE tag = ?)",
+    )
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -341,3 +341,64 @@ async fn one_batch_threads_and_deduplicates_like_single_inserts() {
     assert_eq!(store.tags_of(ids[1]).await.unwrap(), vec!["inbox"]);
     store.close().await;
 }
+
+#[tokio::test]
+async fn tags_are_counted_created_renamed_and_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path()).await;
+    let a = id(insert(&store, &mail("a@x", "a", "", "x")).await);
+    let b = id(insert(&store, &mail("b@x", "b", "", "y")).await);
+    store
+        .change_tags(&[a], &["read".into(), "work".into()], &[])
+        .await
+        .unwrap();
+    store.mark_indexed(&[(a, 1), (b, 0)]).await.unwrap();
+    let counts = store.tag_counts().await.unwrap();
+    let get = |name: &str| counts.iter().find(|t| t.name == name).cloned().unwrap();
+    assert_eq!((get("inbox").total, get("inbox").unread), (2, 1));
+    assert_eq!((get("work").total, get("work").unread), (1, 0));
+
+    assert_eq!(store.create_tag(" Later ").await.unwrap(), "later");
+    assert!(matches!(
+        store.create_tag("later").await,
+        Err(Error::TagExists(_))
+    ));
+    assert!(matches!(
+        store.create_tag("a b").await,
+        Err(Error::BadTag(_))
+    ));
+    let later = store.tag_counts().await.unwrap();
+    assert!(later.iter().any(|t| t.name == "later" && t.total == 0));
+
+    // Renaming requeues only the tagged message for the index.
+    assert!(matches!(
+        store.rename_tag("work", "later").await,
+        Err(Error::TagExists(_))
+    ));
+    assert!(matches!(
+        store.rename_tag("nope", "x").await,
+        Err(Error::NoSuchTag(_))
+    ));
+    assert_eq!(store.rename_tag("work", "Job").await.unwrap(), "job");
+    assert_eq!(
+        store.tags_of(a).await.unwrap(),
+        vec!["inbox", "job", "read"]
+    );
+    assert_eq!(store.pending_ids(0, 10).await.unwrap(), vec![a]);
+
+    store.delete_tag("job").await.unwrap();
+    assert_eq!(store.tags_of(a).await.unwrap(), vec!["inbox", "read"]);
+    assert!(matches!(
+        store.delete_tag("job").await,
+        Err(Error::NoSuchTag(_))
+    ));
+    assert!(
+        !store
+            .tag_counts()
+            .await
+            .unwrap()
+            .iter()
+            .any(|t| t.name == "job")
+    );
+    store.close().await;
+}

@@ -127,6 +127,11 @@ impl Passphrase {
         Passphrase(s)
     }
 
+    /// Its length in characters (for strength rules; the text itself stays inside).
+    pub fn char_count(&self) -> usize {
+        self.0.chars().count()
+    }
+
     fn bytes(&self) -> &[u8] {
         self.0.as_bytes()
     }
