@@ -120,6 +120,29 @@ pub enum Command {
     },
     /// Rebuild the search index from the store.
     Reindex,
+    /// Run the web server and app. It starts locked: open the page to unlock it
+    /// (or to create the vault, the first time).
+    Serve {
+        /// Address and port to listen on. Anything but loopback needs TLS.
+        #[arg(long, default_value = "127.0.0.1:33411", value_name = "ADDR:PORT")]
+        listen: std::net::SocketAddr,
+        /// TLS certificate chain (PEM), with --tls-key.
+        #[arg(long, requires = "tls_key", value_name = "FILE")]
+        tls_cert: Option<PathBuf>,
+        /// TLS private key (PEM), with --tls-cert.
+        #[arg(long, requires = "tls_cert", value_name = "FILE")]
+        tls_key: Option<PathBuf>,
+        /// Use a self-signed certificate, generated once in DATA/tls/; its
+        /// fingerprint is printed so you can check it in the browser.
+        #[arg(long, conflicts_with = "tls_cert")]
+        tls_self_signed: bool,
+        /// Lock after this many minutes without a request.
+        #[arg(long, default_value_t = 30, value_name = "MINUTES", value_parser = clap::value_parser!(u64).range(1..=1440))]
+        idle_timeout: u64,
+        /// Key-derivation cost of a vault created from the web.
+        #[arg(long, value_enum, default_value = "default", hide = true)]
+        kdf: KdfProfile,
+    },
     /// Time queries in-process (for bench/run): prints JSON with p50/p99 per query.
     #[command(hide = true)]
     BenchQueries {

@@ -23,6 +23,7 @@ use homepost_mail::{ImportSources, parse, text::terminal_safe};
 use homepost_search::library::{ImportProgress, Library};
 use homepost_search::{SearchOptions, Sort};
 use homepost_vault::Vault;
+use homepost_web::TlsSource;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use cli::{Cli, Command, SortArg};
@@ -112,6 +113,43 @@ async fn run(cli: Cli) -> Result<()> {
             let params = kdf.params();
             vault.change_passphrase(&new, params)?;
             outln!("Passphrase changed.");
+        }
+        Command::Serve {
+            listen,
+            tls_cert,
+            tls_key,
+            tls_self_signed,
+            idle_timeout,
+            kdf,
+        } => {
+            let mut config = homepost_web::Config::new(dir.clone());
+            config.listen = *listen;
+            config.kdf = kdf.params();
+            config.idle_timeout = std::time::Duration::from_secs(idle_timeout * 60);
+            config.tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => TlsSource::Files {
+                    cert: cert.clone(),
+                    key: key.clone(),
+                },
+                _ if *tls_self_signed => TlsSource::SelfSigned,
+                _ => TlsSource::Off,
+            };
+            let running = homepost_web::start(config).await?;
+            outln!("Homepost is running at {}", running.url);
+            if let Some(fp) = &running.fingerprint {
+                outln!("TLS certificate SHA-256 fingerprint: {fp}");
+                outln!("Check that your browser shows the same before you type your passphrase.");
+            }
+            if Vault::exists(&dir) {
+                outln!("It is locked: open the page and unlock it with your passphrase.");
+            } else {
+                outln!(
+                    "No vault yet in {}: open the page to create one.",
+                    dir.display()
+                );
+            }
+            outln!("Stop it with Ctrl-C.");
+            running.wait().await?;
         }
         _ => {
             // Refuse bad arguments before asking for the passphrase.
@@ -279,7 +317,7 @@ async fn library_command(cli: &Cli, lib: &mut Library) -> Result<()> {
             }
             output::print_json(&serde_json::Value::Object(report))?;
         }
-        Command::Init { .. } | Command::Passwd { .. } => {}
+        Command::Init { .. } | Command::Passwd { .. } | Command::Serve { .. } => {}
     }
     Ok(())
 }

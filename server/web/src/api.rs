@@ -1,0 +1,673 @@
+//! The JSON API under `/api/v1` (docs/api.md). Every handler is annotated for the
+//! OpenAPI document, which is collected from the same registrations that route.
+
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType};
+use actix_web::web::{Data, Json, Path, Query};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
+use homepost_mail::{Address, parse, text::terminal_safe};
+use homepost_search::library::{Library, LibraryError};
+use homepost_search::{Query as SearchQuery, SearchOptions, Sort};
+use homepost_store::{MessageSummary, TagCount};
+use homepost_vault::Passphrase;
+use serde::{Deserialize, Serialize};
+use tokio::sync::RwLockReadGuard;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::auth::{self, Authed, DOWNLOAD_CSP};
+use crate::error::{ApiError, ErrorBody};
+use crate::state::{AppState, NewSession};
+
+/// Registers every API route (under the `/api/v1` scope).
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(get_status)
+        .service(create_vault)
+        .service(create_session)
+        .service(get_session)
+        .service(delete_session)
+        .service(lock_now)
+        .service(search_messages)
+        .service(change_message_tags)
+        .service(get_message)
+        .service(get_message_raw)
+        .service(get_thread)
+        .service(list_tags)
+        .service(create_tag)
+        .service(rename_tag)
+        .service(delete_tag);
+}
+
+/// Default and largest page size of a search.
+const DEFAULT_LIMIT: usize = 50;
+const MAX_LIMIT: usize = 200;
+/// Deepest page a cursor may reach (the index collects offset + limit hits).
+const MAX_OFFSET: usize = 100_000;
+/// Most messages one tag change may name.
+const MAX_IDS: usize = 5_000;
+
+// ---------------------------------------------------------------- status, sessions
+
+/// Whether a vault exists and whether it is unlocked.
+#[derive(Serialize, ToSchema)]
+pub struct Status {
+    /// `no_vault`, `locked` or `unlocked`.
+    #[schema(example = "locked")]
+    pub state: &'static str,
+    /// Whether this request carries a live session.
+    pub session: bool,
+    /// The server's version.
+    pub version: &'static str,
+}
+
+/// Where the server stands; needs no session and does not extend one.
+#[utoipa::path(tag = "session", responses((status = 200, body = Status)))]
+#[get("/status")]
+async fn get_status(state: Data<AppState>, req: HttpRequest) -> Json<Status> {
+    let session = auth::presented_session(&req, &state)
+        .is_some_and(|id| state.sessions().peek(&id, Instant::now()));
+    let state_name = if !state.has_vault() {
+        "no_vault"
+    } else if state.is_unlocked().await {
+        "unlocked"
+    } else {
+        "locked"
+    };
+    Json(Status {
+        state: state_name,
+        session,
+        version: env!("CARGO_PKG_VERSION"),
+    })
+}
+
+/// A passphrase, to create or unlock the vault.
+#[derive(Deserialize, ToSchema)]
+pub struct PassphraseBody {
+    /// The passphrase.
+    pub passphrase: String,
+}
+
+/// A session's CSRF token and timeouts. The session id itself is only in the
+/// HttpOnly cookie.
+#[derive(Serialize, ToSchema)]
+pub struct SessionBody {
+    /// Send it as `X-CSRF-Token` on every state-changing request.
+    pub csrf_token: String,
+    /// Seconds without a request after which the session ends.
+    pub idle_timeout: u64,
+    /// Unix seconds at which the session ends at the latest.
+    pub expires_at: i64,
+}
+
+fn session_body(state: &AppState, info: &crate::session::SessionInfo) -> SessionBody {
+    let left = info.expires.saturating_duration_since(Instant::now());
+    let expires_at = SystemTime::now()
+        .checked_add(left)
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    SessionBody {
+        csrf_token: info.csrf.to_string(),
+        idle_timeout: state.sessions().idle().as_secs(),
+        expires_at,
+    }
+}
+
+fn started(state: &AppState, new: NewSession, status: StatusCode) -> HttpResponse {
+    let left = new.info.expires.saturating_duration_since(Instant::now());
+    HttpResponse::build(status)
+        .cookie(auth::session_cookie(state, &new.id, left))
+        .json(session_body(state, &new.info))
+}
+
+/// Creates the vault (only when there is none), unlocks it and starts a session.
+#[utoipa::path(tag = "session", request_body = PassphraseBody, responses(
+    (status = 201, body = SessionBody, description = "Created; the session cookie is set"),
+    (status = 400, body = ErrorBody, description = "weak_passphrase"),
+    (status = 409, body = ErrorBody, description = "vault_exists"),
+))]
+#[post("/vault")]
+async fn create_vault(
+    state: Data<AppState>,
+    body: Json<PassphraseBody>,
+) -> Result<HttpResponse, ApiError> {
+    let passphrase = Passphrase::new(body.into_inner().passphrase);
+    let new = state.create_vault(passphrase).await?;
+    Ok(started(&state, new, StatusCode::CREATED))
+}
+
+/// Unlocks with the passphrase and starts a session.
+#[utoipa::path(tag = "session", request_body = PassphraseBody, responses(
+    (status = 200, body = SessionBody, description = "Unlocked; the session cookie is set"),
+    (status = 401, body = ErrorBody, description = "wrong_passphrase"),
+    (status = 409, body = ErrorBody, description = "no_vault"),
+    (status = 429, body = ErrorBody, description = "throttled; see Retry-After"),
+))]
+#[post("/session")]
+async fn create_session(
+    state: Data<AppState>,
+    req: HttpRequest,
+    body: Json<PassphraseBody>,
+) -> Result<HttpResponse, ApiError> {
+    let client = req.peer_addr().map(|a| a.ip());
+    let passphrase = Passphrase::new(body.into_inner().passphrase);
+    let new = state.unlock(client, passphrase).await?;
+    Ok(started(&state, new, StatusCode::OK))
+}
+
+/// The current session (to recover the CSRF token after a reload).
+#[utoipa::path(tag = "session", responses(
+    (status = 200, body = SessionBody), (status = 401, body = ErrorBody),
+))]
+#[get("/session")]
+async fn get_session(state: Data<AppState>, auth: Authed) -> Json<SessionBody> {
+    Json(session_body(&state, &auth.info))
+}
+
+/// Ends this session; the server locks when no session is left.
+#[utoipa::path(tag = "session", responses(
+    (status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+))]
+#[delete("/session")]
+async fn delete_session(state: Data<AppState>, auth: Authed) -> HttpResponse {
+    state.logout(&auth.id).await;
+    let mut res = HttpResponse::NoContent().finish();
+    let _ = res.add_removal_cookie(&auth::removal_cookie(&state));
+    res
+}
+
+/// Ends every session and drops all keys from memory.
+#[utoipa::path(tag = "session", responses(
+    (status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+))]
+#[post("/lock")]
+async fn lock_now(state: Data<AppState>, _auth: Authed) -> HttpResponse {
+    state.lock().await;
+    let mut res = HttpResponse::NoContent().finish();
+    let _ = res.add_removal_cookie(&auth::removal_cookie(&state));
+    res
+}
+
+// ---------------------------------------------------------------- mail
+
+/// A message as listed.
+#[derive(Serialize, ToSchema)]
+pub struct Listed {
+    /// The stored fields.
+    #[serde(flatten)]
+    pub summary: MessageSummary,
+    /// The message lacks the `read` tag.
+    pub unread: bool,
+}
+
+impl From<MessageSummary> for Listed {
+    fn from(summary: MessageSummary) -> Self {
+        let unread = !summary.tags.iter().any(|t| t == "read");
+        Listed { summary, unread }
+    }
+}
+
+/// Search parameters.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchParams {
+    /// A query in the search language (docs/search.md); empty matches everything.
+    pub q: Option<String>,
+    /// Results per page, 1-200 (default 50).
+    pub limit: Option<usize>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// `newest` (default), `oldest` or `relevance`.
+    pub sort: Option<String>,
+}
+
+/// One page of search results.
+#[derive(Serialize, ToSchema)]
+pub struct SearchPage {
+    /// Number of matching messages.
+    pub total: usize,
+    /// This page.
+    pub results: Vec<Listed>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The library while unlocked.
+type Lib<'a> = tokio::sync::RwLockReadGuard<'a, Library>;
+
+async fn library(state: &AppState) -> Result<Lib<'_>, ApiError> {
+    RwLockReadGuard::try_map(state.library.read().await, Option::as_ref)
+        .map_err(|_| ApiError::locked())
+}
+
+/// Spam and trash are hidden unless the query asks for them.
+fn hide_spam_and_trash(query: SearchQuery) -> SearchQuery {
+    fn names(q: &SearchQuery, tag: &str) -> bool {
+        match q {
+            SearchQuery::Tag(t) => t == tag,
+            SearchQuery::Not(inner) => names(inner, tag),
+            SearchQuery::And(v) | SearchQuery::Or(v) => v.iter().any(|q| names(q, tag)),
+            _ => false,
+        }
+    }
+    let mut parts = vec![query];
+    for tag in ["spam", "trash"] {
+        if !names(&parts[0], tag) {
+            parts.push(SearchQuery::Not(Box::new(SearchQuery::Tag(tag.into()))));
+        }
+    }
+    if parts.len() == 1 {
+        parts.pop().unwrap_or(SearchQuery::All)
+    } else {
+        SearchQuery::And(parts)
+    }
+}
+
+/// Searches with the query language; one page at a time.
+#[utoipa::path(tag = "mail", params(SearchParams), responses(
+    (status = 200, body = SearchPage),
+    (status = 400, body = ErrorBody, description = "invalid_query or bad_request"),
+    (status = 401, body = ErrorBody),
+))]
+#[get("/search")]
+async fn search_messages(
+    state: Data<AppState>,
+    _auth: Authed,
+    params: Query<SearchParams>,
+) -> Result<Json<SearchPage>, ApiError> {
+    let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "bad_request",
+            format!("limit must be between 1 and {MAX_LIMIT}"),
+        ));
+    }
+    let offset = match params.cursor.as_deref() {
+        None | Some("") => 0,
+        Some(c) => c
+            .parse::<usize>()
+            .ok()
+            .filter(|&o| o <= MAX_OFFSET)
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "bad_request",
+                    "invalid cursor: pass next_cursor back unchanged",
+                )
+            })?,
+    };
+    let sort = match params.sort.as_deref() {
+        None | Some("newest") => Sort::Newest,
+        Some("oldest") => Sort::Oldest,
+        Some("relevance") => Sort::Relevance,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "bad_request",
+                format!("unknown sort {other:?}: use newest, oldest or relevance"),
+            ));
+        }
+    };
+    let text = params.q.as_deref().unwrap_or("").trim();
+    let query = homepost_search::parse(if text.is_empty() { "*" } else { text })
+        .map_err(|e| ApiError::bad_request("invalid_query", e.to_string()))?;
+    let query = hide_spam_and_trash(query);
+    let opts = SearchOptions {
+        sort,
+        limit,
+        offset,
+    };
+    let found = { library(&state).await?.search_parsed(&query, &opts).await };
+    let (total, results) = match found {
+        Err(LibraryError::Index(homepost_search::Error::Corrupt(reason))) => {
+            tracing::warn!(%reason, "search index damaged; rebuilding it from the store");
+            let mut guard = state.library.write().await;
+            let lib = guard.as_mut().ok_or_else(ApiError::locked)?;
+            lib.reindex().await?;
+            lib.search_parsed(&query, &opts).await?
+        }
+        other => other?,
+    };
+    let next = offset + results.len();
+    Ok(Json(SearchPage {
+        total,
+        next_cursor: (next < total && !results.is_empty() && next <= MAX_OFFSET)
+            .then(|| next.to_string()),
+        results: results.into_iter().map(Listed::from).collect(),
+    }))
+}
+
+/// A message's body as safe plain text.
+#[derive(Serialize, ToSchema)]
+pub struct Body {
+    /// The text parts (HTML-only mail turned into text), with control characters removed.
+    pub text: String,
+    /// The message has an HTML part that can be shown sanitised.
+    pub has_html: bool,
+}
+
+/// An attachment of a message.
+#[derive(Serialize, ToSchema)]
+pub struct AttachmentView {
+    /// Its position, for the download path.
+    pub index: usize,
+    /// The name the sender gave (untrusted).
+    pub filename: Option<String>,
+    /// Declared `type/subtype`.
+    pub content_type: String,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// Everything about one message, with its thread.
+#[derive(Serialize, ToSchema)]
+pub struct MessageView {
+    /// The listing fields.
+    #[serde(flatten)]
+    pub listed: Listed,
+    /// Cc addresses.
+    pub cc: Vec<Address>,
+    /// Bcc addresses.
+    pub bcc: Vec<Address>,
+    /// Reply-To addresses.
+    pub reply_to: Vec<Address>,
+    /// In-Reply-To then References.
+    pub references: Vec<String>,
+    /// Size of the raw message in bytes.
+    pub size: u64,
+    /// The message did not parse cleanly.
+    pub malformed: bool,
+    /// The body.
+    pub body: Body,
+    /// Attachments, in order.
+    pub attachments: Vec<AttachmentView>,
+    /// The whole thread, oldest first (this message included).
+    pub thread: Vec<Listed>,
+}
+
+/// One message: headers, safe text body, attachments and thread.
+#[utoipa::path(tag = "mail", params(("id" = i64, Path, description = "Message id")), responses(
+    (status = 200, body = MessageView), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody),
+))]
+#[get("/messages/{id}")]
+async fn get_message(
+    state: Data<AppState>,
+    _auth: Authed,
+    id: Path<i64>,
+) -> Result<Json<MessageView>, ApiError> {
+    let id = id.into_inner();
+    let lib = library(&state).await?;
+    let store = lib.store();
+    let detail = store
+        .message(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no message with id {id}")))?;
+    let raw = store
+        .raw(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no message with id {id}")))?;
+    let thread = store.thread(detail.summary.thread_id).await?;
+    drop(lib);
+    let parsed = tokio::task::spawn_blocking(move || parse(&raw))
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(Json(MessageView {
+        body: Body {
+            text: terminal_safe(&parsed.body_text),
+            has_html: false,
+        },
+        attachments: detail
+            .attachments
+            .into_iter()
+            .enumerate()
+            .map(|(index, a)| AttachmentView {
+                index,
+                filename: a.filename,
+                content_type: a.content_type,
+                size: a.size,
+            })
+            .collect(),
+        cc: detail.cc,
+        bcc: detail.bcc,
+        reply_to: detail.reply_to,
+        references: detail.references,
+        size: detail.size,
+        malformed: detail.malformed,
+        listed: detail.summary.into(),
+        thread: thread.into_iter().map(Listed::from).collect(),
+    }))
+}
+
+/// A download: bytes that the browser must save, never render.
+fn download(content_type: &str, filename: String, bytes: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header(ContentDisposition {
+            disposition: DispositionType::Attachment,
+            parameters: vec![DispositionParam::Filename(filename)],
+        })
+        .insert_header((header::CONTENT_SECURITY_POLICY, DOWNLOAD_CSP))
+        .body(bytes)
+}
+
+/// The message exactly as received, as a download.
+#[utoipa::path(tag = "mail", params(("id" = i64, Path, description = "Message id")), responses(
+    (status = 200, content_type = "message/rfc822", description = "The raw message (Content-Disposition: attachment)"),
+    (status = 404, body = ErrorBody), (status = 401, body = ErrorBody),
+))]
+#[get("/messages/{id}/raw")]
+async fn get_message_raw(
+    state: Data<AppState>,
+    _auth: Authed,
+    id: Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let raw = library(&state)
+        .await?
+        .store()
+        .raw(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no message with id {id}")))?;
+    Ok(download("message/rfc822", format!("message-{id}.eml"), raw))
+}
+
+/// A thread.
+#[derive(Serialize, ToSchema)]
+pub struct ThreadView {
+    /// The thread id.
+    pub thread_id: i64,
+    /// Its messages, oldest first.
+    pub messages: Vec<Listed>,
+}
+
+/// The messages of a thread, oldest first.
+#[utoipa::path(tag = "mail", params(("id" = i64, Path, description = "Thread id")), responses(
+    (status = 200, body = ThreadView), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody),
+))]
+#[get("/threads/{id}")]
+async fn get_thread(
+    state: Data<AppState>,
+    _auth: Authed,
+    id: Path<i64>,
+) -> Result<Json<ThreadView>, ApiError> {
+    let thread_id = id.into_inner();
+    let messages = library(&state).await?.store().thread(thread_id).await?;
+    if messages.is_empty() {
+        return Err(ApiError::not_found(format!(
+            "no thread with id {thread_id}"
+        )));
+    }
+    Ok(Json(ThreadView {
+        thread_id,
+        messages: messages.into_iter().map(Listed::from).collect(),
+    }))
+}
+
+/// Tags to add to and remove from messages.
+#[derive(Deserialize, ToSchema)]
+pub struct TagChange {
+    /// Message ids.
+    pub ids: Vec<i64>,
+    /// Tags to add (`read` marks read).
+    #[serde(default)]
+    pub add: Vec<String>,
+    /// Tags to remove (`read` marks unread, `inbox` archives).
+    #[serde(default)]
+    pub remove: Vec<String>,
+}
+
+/// How many messages changed.
+#[derive(Serialize, ToSchema)]
+pub struct Updated {
+    /// Messages updated.
+    pub updated: usize,
+}
+
+/// Adds and removes tags (and read state) on many messages at once.
+#[utoipa::path(tag = "mail", request_body = TagChange, responses(
+    (status = 200, body = Updated),
+    (status = 400, body = ErrorBody, description = "invalid_tag or bad_request"),
+    (status = 404, body = ErrorBody, description = "a message does not exist; nothing changed"),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+))]
+#[post("/messages/tags")]
+async fn change_message_tags(
+    state: Data<AppState>,
+    _auth: Authed,
+    body: Json<TagChange>,
+) -> Result<Json<Updated>, ApiError> {
+    let TagChange {
+        mut ids,
+        add,
+        remove,
+    } = body.into_inner();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() || ids.len() > MAX_IDS {
+        return Err(ApiError::bad_request(
+            "bad_request",
+            format!("name between 1 and {MAX_IDS} message ids"),
+        ));
+    }
+    if add.is_empty() && remove.is_empty() {
+        return Err(ApiError::bad_request(
+            "bad_request",
+            "nothing to add or remove",
+        ));
+    }
+    for t in add.iter().chain(&remove) {
+        homepost_store::normalize_tag(t)?;
+    }
+    let mut guard = state.library.write().await;
+    let lib = guard.as_mut().ok_or_else(ApiError::locked)?;
+    lib.change_tags(&ids, &add, &remove).await?;
+    Ok(Json(Updated { updated: ids.len() }))
+}
+
+// ---------------------------------------------------------------- tags
+
+/// All tags.
+#[derive(Serialize, ToSchema)]
+pub struct TagList {
+    /// Sorted by name.
+    pub tags: Vec<TagCount>,
+}
+
+/// A tag name.
+#[derive(Deserialize, ToSchema)]
+pub struct TagName {
+    /// The name (normalised: trimmed, lowercase).
+    pub name: String,
+}
+
+/// Tags the read state lives in: not renamed or deleted through the tag API.
+const RESERVED_TAGS: &[&str] = &["read"];
+
+fn not_reserved(name: &str) -> Result<(), ApiError> {
+    let name = homepost_store::normalize_tag(name)?;
+    if RESERVED_TAGS.contains(&name.as_str()) {
+        return Err(ApiError::bad_request(
+            "reserved_tag",
+            format!("the tag {name:?} holds the read state and cannot be renamed or deleted"),
+        ));
+    }
+    Ok(())
+}
+
+async fn tag_count(lib: &Library, name: &str) -> Result<TagCount, ApiError> {
+    lib.store()
+        .tag_counts()
+        .await?
+        .into_iter()
+        .find(|t| t.name == name)
+        .ok_or_else(|| ApiError::not_found(format!("there is no tag {name:?}")))
+}
+
+/// Every tag with its message and unread counts.
+#[utoipa::path(tag = "tags", responses((status = 200, body = TagList), (status = 401, body = ErrorBody)))]
+#[get("/tags")]
+async fn list_tags(state: Data<AppState>, _auth: Authed) -> Result<Json<TagList>, ApiError> {
+    let tags = library(&state).await?.store().tag_counts().await?;
+    Ok(Json(TagList { tags }))
+}
+
+/// Creates an empty tag.
+#[utoipa::path(tag = "tags", request_body = TagName, responses(
+    (status = 201, body = TagCount), (status = 400, body = ErrorBody, description = "invalid_tag"),
+    (status = 409, body = ErrorBody, description = "conflict"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+))]
+#[post("/tags")]
+async fn create_tag(
+    state: Data<AppState>,
+    _auth: Authed,
+    body: Json<TagName>,
+) -> Result<HttpResponse, ApiError> {
+    let name = library(&state)
+        .await?
+        .store()
+        .create_tag(&body.name)
+        .await?;
+    Ok(HttpResponse::Created().json(TagCount {
+        name,
+        total: 0,
+        unread: 0,
+    }))
+}
+
+/// Renames a tag on every message.
+#[utoipa::path(tag = "tags", params(("name" = String, Path, description = "Current name")), request_body = TagName, responses(
+    (status = 200, body = TagCount), (status = 400, body = ErrorBody, description = "invalid_tag or reserved_tag"),
+    (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "conflict"),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+))]
+#[patch("/tags/{name}")]
+async fn rename_tag(
+    state: Data<AppState>,
+    _auth: Authed,
+    name: Path<String>,
+    body: Json<TagName>,
+) -> Result<Json<TagCount>, ApiError> {
+    not_reserved(&name)?;
+    not_reserved(&body.name)?;
+    let mut guard = state.library.write().await;
+    let lib = guard.as_mut().ok_or_else(ApiError::locked)?;
+    let new = lib.rename_tag(&name, &body.name).await?;
+    Ok(Json(tag_count(lib, &new).await?))
+}
+
+/// Removes a tag from every message and deletes it.
+#[utoipa::path(tag = "tags", params(("name" = String, Path, description = "Tag name")), responses(
+    (status = 204), (status = 400, body = ErrorBody, description = "reserved_tag"), (status = 404, body = ErrorBody),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+))]
+#[delete("/tags/{name}")]
+async fn delete_tag(
+    state: Data<AppState>,
+    _auth: Authed,
+    name: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    not_reserved(&name)?;
+    let mut guard = state.library.write().await;
+    let lib = guard.as_mut().ok_or_else(ApiError::locked)?;
+    lib.delete_tag(&name).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,245 @@
+//! Homepost's HTTP side: the JSON API under `/api/v1` (docs/api.md), sessions with
+//! CSRF tokens and login throttling, the security headers, TLS, and the embedded PWA.
+//!
+//! The server starts locked: it holds no key until someone unlocks it with the
+//! passphrase, and it drops the keys again when the last session ends (logout,
+//! lock, or idle timeout). It refuses to listen beyond loopback without TLS.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod api;
+pub mod assets;
+pub mod auth;
+pub mod error;
+pub mod session;
+pub mod state;
+pub mod tls;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServerHandle, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::from_fn;
+use actix_web::web::{self, Data};
+use actix_web::{App, HttpResponse, HttpServer};
+use homepost_vault::KdfParams;
+use utoipa::openapi::OpenApi;
+use utoipa_actix_web::{AppExt, scope};
+
+pub use state::AppState;
+pub use tls::TlsSource;
+
+/// The default address: loopback only.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:33411";
+/// Largest JSON request body.
+const JSON_LIMIT: usize = 256 * 1024;
+
+/// How to run the server.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The data directory (vault, store, index).
+    pub data_dir: PathBuf,
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// TLS, required beyond loopback.
+    pub tls: TlsSource,
+    /// Argon2 cost for a vault created from the web.
+    pub kdf: KdfParams,
+    /// A session ends after this long without a request.
+    pub idle_timeout: Duration,
+    /// A session ends this long after it started, whatever happens.
+    pub session_lifetime: Duration,
+}
+
+impl Config {
+    /// Defaults for `data_dir`: loopback, no TLS, 30 minutes idle, 12 hours at most.
+    pub fn new(data_dir: PathBuf) -> Self {
+        Config {
+            data_dir,
+            listen: SocketAddr::from(([127, 0, 0, 1], 33411)),
+            tls: TlsSource::Off,
+            kdf: KdfParams::DEFAULT,
+            idle_timeout: Duration::from_secs(30 * 60),
+            session_lifetime: Duration::from_secs(12 * 60 * 60),
+        }
+    }
+}
+
+/// Why the server cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Plain HTTP beyond loopback.
+    #[error(
+        "refusing to listen on {0} without TLS: anyone on that network could read your mail and \
+your passphrase. Add --tls-self-signed (or --tls-cert FILE --tls-key FILE), or listen on 127.0.0.1"
+    )]
+    PlainNonLoopback(SocketAddr),
+    /// The TLS certificate or key is unusable.
+    #[error("TLS: {0}")]
+    Tls(String),
+    /// The address cannot be bound.
+    #[error("cannot listen on {0}: {1} (is another Homepost already running there?)")]
+    Bind(SocketAddr, #[source] std::io::Error),
+    /// The server stopped with an error.
+    #[error("the server failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Refuses plain HTTP on any address that is not loopback.
+pub fn check_listen(addr: &SocketAddr, tls: &TlsSource) -> Result<(), Error> {
+    if !addr.ip().is_loopback() && matches!(tls, TlsSource::Off) {
+        return Err(Error::PlainNonLoopback(*addr));
+    }
+    Ok(())
+}
+
+/// The application: API, security middleware and PWA, on `state`.
+pub fn app(
+    state: Data<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let (app, _) = App::new()
+        .into_utoipa_app()
+        .app_data(state)
+        .app_data(
+            web::JsonConfig::default()
+                .limit(JSON_LIMIT)
+                .error_handler(error::json_error),
+        )
+        .app_data(web::QueryConfig::default().error_handler(error::query_error))
+        .app_data(web::PathConfig::default().error_handler(error::path_error))
+        .service(scope::scope("/api/v1").configure(|cfg| {
+            cfg.route("/openapi.json", web::get().to(openapi_json));
+            api::routes(cfg);
+        }))
+        .split_for_parts();
+    app.default_service(web::to(assets::serve))
+        .wrap(from_fn(auth::guard_and_harden))
+}
+
+/// The OpenAPI 3.1 document of the API, collected from the routes themselves.
+pub fn openapi() -> OpenApi {
+    let (_, mut doc) = App::new()
+        .into_utoipa_app()
+        .service(scope::scope("/api/v1").configure(api::routes))
+        .split_for_parts();
+    doc.info.title = "Homepost".into();
+    doc.info.version = env!("CARGO_PKG_VERSION").into();
+    doc.info.description = Some(
+        "The API of a Homepost box. Authenticate with POST /api/v1/session; send the \
+returned csrf_token as X-CSRF-Token on every state-changing request."
+            .into(),
+    );
+    doc
+}
+
+async fn openapi_json() -> HttpResponse {
+    static DOC: OnceLock<String> = OnceLock::new();
+    let json = DOC.get_or_init(|| {
+        openapi()
+            .to_pretty_json()
+            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    });
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(json.clone())
+}
+
+/// A started server.
+pub struct Running {
+    /// The address it listens on (the real port when 0 was asked for).
+    pub addr: SocketAddr,
+    /// `https://...` or `http://...`.
+    pub url: String,
+    /// SHA-256 of the TLS certificate, if TLS is on.
+    pub fingerprint: Option<String>,
+    state: Data<AppState>,
+    handle: ServerHandle,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    reaper: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Waits until the server stops (SIGINT or SIGTERM), then locks.
+    pub async fn wait(self) -> Result<(), Error> {
+        let result = match self.task.await {
+            Ok(r) => r.map_err(Error::Io),
+            Err(e) => Err(Error::Io(std::io::Error::other(e))),
+        };
+        self.reaper.abort();
+        self.state.lock().await;
+        result
+    }
+
+    /// Stops the server gracefully and locks.
+    pub async fn stop(self) -> Result<(), Error> {
+        self.handle.stop(true).await;
+        self.wait().await
+    }
+
+    /// The shared state (for tests).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+}
+
+/// Binds and starts the server in the background; it starts locked.
+pub async fn start(config: Config) -> Result<Running, Error> {
+    check_listen(&config.listen, &config.tls)?;
+    let tls = tls::load(&config.tls, &config.data_dir)?;
+    let state = Data::from(AppState::new(
+        config.data_dir.clone(),
+        config.kdf,
+        config.idle_timeout,
+        config.session_lifetime,
+        tls.is_some(),
+    ));
+    let app_state = state.clone();
+    let server = HttpServer::new(move || app(app_state.clone()))
+        .workers(2)
+        .shutdown_timeout(5);
+    let (server, fingerprint) = match tls {
+        Some(t) => (
+            server.bind_rustls_0_23(config.listen, t.config),
+            Some(t.fingerprint),
+        ),
+        None => (server.bind(config.listen), None),
+    };
+    let server = server.map_err(|e| Error::Bind(config.listen, e))?;
+    let addr = server.addrs().first().copied().unwrap_or(config.listen);
+    let server = server.run();
+    let handle = server.handle();
+    let task = tokio::spawn(server);
+    let reaper_state: Arc<AppState> = state.clone().into_inner();
+    let reaper = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(reaper_state.reap_interval()).await;
+            reaper_state.reap().await;
+        }
+    });
+    let scheme = if fingerprint.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    Ok(Running {
+        url: format!("{scheme}://{addr}/"),
+        addr,
+        fingerprint,
+        state,
+        handle,
+        task,
+        reaper,
+    })
+}

@@ -1,0 +1,793 @@
+//! The API end to end in-process: real vault, SQLCipher store and tantivy index,
+//! real actix service; only the socket is left out (see tests/server.rs for that).
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::{Method, StatusCode, header};
+use actix_web::test::{self, TestRequest};
+use actix_web::web::Data;
+use homepost_vault::KdfParams;
+use homepost_web::AppState;
+use serde_json::{Value, json};
+
+const PASS: &str = "correct horse battery";
+
+fn state(dir: &Path, idle: Duration) -> Data<AppState> {
+    Data::from(AppState::new(
+        dir.to_path_buf(),
+        KdfParams::INSECURE_FOR_TESTS,
+        idle,
+        Duration::from_secs(3600),
+        false,
+    ))
+}
+
+fn client(n: u8) -> SocketAddr {
+    SocketAddr::from(([10, 0, 0, n], 40000))
+}
+
+/// A browser: remembers the cookie and CSRF token.
+struct Browser {
+    cookie: Option<String>,
+    csrf: Option<String>,
+    peer: SocketAddr,
+}
+
+impl Browser {
+    fn new() -> Self {
+        Browser {
+            cookie: None,
+            csrf: None,
+            peer: client(1),
+        }
+    }
+
+    fn req(&self, method: Method, uri: &str) -> TestRequest {
+        let mut r = TestRequest::default()
+            .method(method)
+            .uri(uri)
+            .peer_addr(self.peer);
+        if let Some(c) = &self.cookie {
+            r = r.insert_header((header::COOKIE, format!("homepost_session={c}")));
+        }
+        if let Some(t) = &self.csrf {
+            r = r.insert_header(("X-CSRF-Token", t.as_str()));
+        }
+        r
+    }
+}
+
+async fn call<S, B>(
+    app: &S,
+    req: TestRequest,
+) -> (StatusCode, actix_web::http::header::HeaderMap, Value)
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let res = test::call_service(app, req.to_request()).await;
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = test::read_body(res).await;
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, headers, body)
+}
+
+fn session_cookie(headers: &actix_web::http::header::HeaderMap) -> Option<String> {
+    headers.get_all(header::SET_COOKIE).find_map(|v| {
+        let v = v.to_str().ok()?;
+        let rest = v.strip_prefix("homepost_session=")?;
+        Some(rest.split(';').next()?.to_string())
+    })
+}
+
+async fn unlock<S, B>(app: &S, b: &mut Browser, pass: &str) -> (StatusCode, Value)
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let (status, headers, body) = call(
+        app,
+        b.req(Method::POST, "/api/v1/session")
+            .set_json(json!({ "passphrase": pass })),
+    )
+    .await;
+    if status == StatusCode::OK {
+        b.cookie = session_cookie(&headers);
+        b.csrf = body["csrf_token"].as_str().map(String::from);
+    }
+    (status, body)
+}
+
+fn write_mbox(dir: &Path) -> std::path::PathBuf {
+    let mut mbox = String::new();
+    for i in 0..30 {
+        let subject = if i == 7 {
+            "Quarterly zanzibar report".to_string()
+        } else {
+            format!("Note {i}")
+        };
+        mbox.push_str(&format!(
+            "From alice@example.org Tue Mar  5 10:00:00 2024\nFrom: Alice <alice@example.org>\nTo: bob@example.com\nSubject: {subject}\nMessage-ID: <m{i}@example.org>\nDate: Tue, 05 Mar 2024 10:{i:02}:00 +0000\n\nBody of message {i}.\n\n"
+        ));
+    }
+    mbox.push_str("From x@y Tue Mar  5 10:00:00 2024\nFrom: Spammer <s@spam.example>\nSubject: buy zanzibar now\nMessage-ID: <spam@x>\n\nspam body\n\n");
+    let p = dir.join("in.mbox");
+    std::fs::write(&p, mbox).unwrap();
+    p
+}
+
+/// Creates a vault and imports the test mbox through the library (as `homepost import` does).
+async fn vault_with_mail(dir: &Path) {
+    let vault = homepost_vault::Vault::create(
+        dir,
+        &homepost_vault::Passphrase::new(PASS.into()),
+        KdfParams::INSECURE_FOR_TESTS,
+    )
+    .unwrap();
+    let src = tempfile::tempdir().unwrap();
+    let mbox = write_mbox(src.path());
+    let mut lib = homepost_search::library::Library::open(dir, &vault)
+        .await
+        .unwrap();
+    lib.import(
+        homepost_mail::ImportSources::new(vec![mbox]),
+        &["inbox".to_string()],
+        1_700_000_000,
+        |_| {},
+    )
+    .await
+    .unwrap();
+    let (_, spam) = lib
+        .search("subject:buy", &Default::default())
+        .await
+        .unwrap();
+    lib.change_tags(&[spam[0].id], &["spam".into()], &[])
+        .await
+        .unwrap();
+    lib.close().await;
+}
+
+#[actix_web::test]
+async fn locked_server_serves_only_unlock() {
+    let dir = tempfile::tempdir().unwrap();
+    vault_with_mail(dir.path()).await;
+    let app = test::init_service(homepost_web::app(state(
+        dir.path(),
+        Duration::from_secs(600),
+    )))
+    .await;
+    let b = Browser::new();
+    let (s, _, body) = call(&app, b.req(Method::GET, "/api/v1/status")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(body["state"], "locked");
+    assert_eq!(body["session"], false);
+    for uri in [
+        "/api/v1/search?q=zanzibar",
+        "/api/v1/messages/1",
+        "/api/v1/tags",
+        "/api/v1/threads/1",
+        "/api/v1/session",
+    ] {
+        let (s, _, body) = call(&app, b.req(Method::GET, uri)).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "{uri}");
+        assert_eq!(body["error"]["code"], "locked", "{uri}");
+    }
+    // The unlock page (the PWA) is served.
+    let (s, headers, _) = call(&app, b.req(Method::GET, "/")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        headers
+            .get(header::CONTENT_TYPE)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+}
+
+#[actix_web::test]
+async fn unlock_search_read_tag_and_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    vault_with_mail(dir.path()).await;
+    let st = state(dir.path(), Duration::from_secs(600));
+    let app = test::init_service(homepost_web::app(st.clone())).await;
+    let mut b = Browser::new();
+    let (s, body) = unlock(&app, &mut b, PASS).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["csrf_token"].as_str().unwrap().len(), 43);
+    assert_eq!(body["idle_timeout"], 600);
+    assert!(b.cookie.as_ref().unwrap().len() == 43);
+
+    // Search: spam is hidden unless asked for.
+    let (s, _, page) = call(&app, b.req(Method::GET, "/api/v1/search?q=zanzibar")).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert_eq!(page["total"], 1);
+    assert_eq!(page["results"][0]["subject"], "Quarterly zanzibar report");
+    assert_eq!(page["results"][0]["unread"], true);
+    let (_, _, spam) = call(
+        &app,
+        b.req(Method::GET, "/api/v1/search?q=zanzibar%20in:spam"),
+    )
+    .await;
+    assert_eq!(spam["total"], 1);
+    assert_eq!(spam["results"][0]["subject"], "buy zanzibar now");
+
+    // Paging with the cursor walks all 30 inbox messages once.
+    let mut seen = std::collections::HashSet::new();
+    let mut cursor = String::new();
+    loop {
+        let (s, _, page) = call(
+            &app,
+            b.req(
+                Method::GET,
+                &format!("/api/v1/search?q=in:inbox&limit=7&cursor={cursor}"),
+            ),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(page["total"], 30);
+        for r in page["results"].as_array().unwrap() {
+            assert!(seen.insert(r["id"].as_i64().unwrap()));
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = c.to_string(),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 30);
+
+    // Bad queries and parameters are JSON errors with stable codes.
+    let (s, _, e) = call(&app, b.req(Method::GET, "/api/v1/search?q=(unclosed")).await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_query"))
+    );
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("never closed")
+    );
+    let (s, _, e) = call(&app, b.req(Method::GET, "/api/v1/search?limit=0")).await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_request"))
+    );
+    let (s, _, _) = call(&app, b.req(Method::GET, "/api/v1/search?cursor=abc")).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    // One message, with body and thread.
+    let (_, _, note) = call(
+        &app,
+        b.req(Method::GET, "/api/v1/search?q=subject:%22note%203%22"),
+    )
+    .await;
+    let id = note["results"][0]["id"].as_i64().unwrap();
+    let (_, _, found) = call(
+        &app,
+        b.req(Method::GET, "/api/v1/search?q=subject:quarterly"),
+    )
+    .await;
+    let id7 = found["results"][0]["id"].as_i64().unwrap();
+    let (s, _, m) = call(&app, b.req(Method::GET, &format!("/api/v1/messages/{id7}"))).await;
+    assert_eq!(s, StatusCode::OK, "{m}");
+    assert_eq!(
+        m["body"]["text"].as_str().unwrap().trim(),
+        "Body of message 7."
+    );
+    assert_eq!(m["from"][0]["address"], "alice@example.org");
+    assert_eq!(m["thread"].as_array().unwrap().len(), 1);
+    let (s, _, e) = call(&app, b.req(Method::GET, "/api/v1/messages/999999")).await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    let (s, _, t) = call(
+        &app,
+        b.req(Method::GET, &format!("/api/v1/threads/{}", m["thread_id"])),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(t["messages"][0]["id"], id7);
+
+    // Raw download: an attachment, never rendered.
+    let res = test::call_service(
+        &app,
+        b.req(Method::GET, &format!("/api/v1/messages/{id7}/raw"))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let cd = res
+        .headers()
+        .get(header::CONTENT_DISPOSITION)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(cd.starts_with("attachment"), "{cd}");
+    assert!(
+        res.headers()
+            .get(header::CONTENT_SECURITY_POLICY)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("sandbox")
+    );
+    let raw = test::read_body(res).await;
+    assert!(String::from_utf8_lossy(&raw).contains("Subject: Quarterly zanzibar report"));
+
+    // Tags on many messages at once, read state, and the counts (31 messages, spam included).
+    let (s, _, u) = call(
+        &app,
+        b.req(Method::POST, "/api/v1/messages/tags")
+            .set_json(json!({"ids": [id, id7], "add": ["Work", "read"], "remove": ["inbox"]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{u}");
+    assert_eq!(u["updated"], 2);
+    let (_, _, w) = call(&app, b.req(Method::GET, "/api/v1/search?q=tag:work")).await;
+    assert_eq!(w["total"], 2);
+    assert_eq!(w["results"][0]["unread"], false);
+    let (_, _, tags) = call(&app, b.req(Method::GET, "/api/v1/tags")).await;
+    let tag = |name: &str| {
+        tags["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .cloned()
+    };
+    assert_eq!(tag("inbox").unwrap()["total"], 29);
+    assert_eq!(tag("inbox").unwrap()["unread"], 29);
+    assert_eq!(tag("work").unwrap()["unread"], 0);
+    let (s, _, e) = call(
+        &app,
+        b.req(Method::POST, "/api/v1/messages/tags")
+            .set_json(json!({"ids": [id, 999999], "add": ["x"]})),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    let (s, _, e) = call(
+        &app,
+        b.req(Method::POST, "/api/v1/messages/tags")
+            .set_json(json!({"ids": [id], "add": ["two words"]})),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_tag"))
+    );
+
+    // Tag management.
+    let (s, _, t) = call(
+        &app,
+        b.req(Method::POST, "/api/v1/tags")
+            .set_json(json!({"name": "Later"})),
+    )
+    .await;
+    assert_eq!(
+        (s, t["name"].as_str()),
+        (StatusCode::CREATED, Some("later"))
+    );
+    let (s, _, e) = call(
+        &app,
+        b.req(Method::POST, "/api/v1/tags")
+            .set_json(json!({"name": "later"})),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("conflict"))
+    );
+    let (s, _, t) = call(
+        &app,
+        b.req(Method::PATCH, "/api/v1/tags/work")
+            .set_json(json!({"name": "job"})),
+    )
+    .await;
+    assert_eq!((s, t["total"].as_i64()), (StatusCode::OK, Some(2)));
+    let (_, _, j) = call(&app, b.req(Method::GET, "/api/v1/search?q=tag:job")).await;
+    assert_eq!(j["total"], 2, "the index follows a rename");
+    let (s, _, e) = call(&app, b.req(Method::DELETE, "/api/v1/tags/read")).await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("reserved_tag"))
+    );
+    let (s, _, _) = call(&app, b.req(Method::DELETE, "/api/v1/tags/job")).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, _, j) = call(&app, b.req(Method::GET, "/api/v1/search?q=tag:job")).await;
+    assert_eq!(j["total"], 0, "the index follows a delete");
+    let (s, _, _) = call(&app, b.req(Method::DELETE, "/api/v1/tags/job")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // Lock: keys dropped, session gone.
+    let (s, headers, _) = call(&app, b.req(Method::POST, "/api/v1/lock")).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert!(
+        headers
+            .get_all(header::SET_COOKIE)
+            .any(|c| c.to_str().unwrap().contains("Max-Age=0"))
+    );
+    assert!(!st.is_unlocked().await);
+    let (s, _, e) = call(&app, b.req(Method::GET, "/api/v1/tags")).await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("locked"))
+    );
+}
+
+#[actix_web::test]
+async fn csrf_is_required_on_every_state_change() {
+    let dir = tempfile::tempdir().unwrap();
+    vault_with_mail(dir.path()).await;
+    let app = test::init_service(homepost_web::app(state(
+        dir.path(),
+        Duration::from_secs(600),
+    )))
+    .await;
+    let mut b = Browser::new();
+    unlock(&app, &mut b, PASS).await;
+    let good = b.csrf.take().unwrap();
+    let changes: Vec<(Method, &str, Value)> = vec![
+        (
+            Method::POST,
+            "/api/v1/messages/tags",
+            json!({"ids": [1], "add": ["x"]}),
+        ),
+        (Method::POST, "/api/v1/tags", json!({"name": "x"})),
+        (Method::PATCH, "/api/v1/tags/inbox", json!({"name": "y"})),
+        (Method::DELETE, "/api/v1/tags/inbox", json!({})),
+        (Method::DELETE, "/api/v1/session", json!({})),
+        (Method::POST, "/api/v1/lock", json!({})),
+    ];
+    for token in [None, Some("wrong"), Some(&good[..42])] {
+        b.csrf = token.map(String::from);
+        for (m, uri, body) in &changes {
+            let (s, _, e) = call(&app, b.req(m.clone(), uri).set_json(body)).await;
+            assert_eq!(s, StatusCode::FORBIDDEN, "{m} {uri} with {token:?}");
+            assert_eq!(e["error"]["code"], "csrf");
+        }
+    }
+    // A cross-origin request is refused even with the right token.
+    b.csrf = Some(good.clone());
+    let (s, _, _) = call(
+        &app,
+        b.req(Method::POST, "/api/v1/tags")
+            .insert_header((header::ORIGIN, "https://evil.example"))
+            .set_json(json!({"name": "x"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // Nothing changed; with the token it works.
+    let (_, _, tags) = call(&app, b.req(Method::GET, "/api/v1/tags")).await;
+    assert!(
+        tags["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["name"] == "inbox")
+    );
+    assert!(
+        !tags["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["name"] == "x")
+    );
+    let (s, _, _) = call(
+        &app,
+        b.req(Method::POST, "/api/v1/tags")
+            .set_json(json!({"name": "x"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    // A form post (not JSON) is refused before any handler runs.
+    let (s, _, _) = call(
+        &app,
+        b.req(Method::POST, "/api/v1/tags")
+            .insert_header((header::CONTENT_TYPE, "application/x-www-form-urlencoded"))
+            .set_payload("name=y"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+}
+
+#[actix_web::test]
+async fn wrong_passphrase_is_refused_and_throttled() {
+    let dir = tempfile::tempdir().unwrap();
+    vault_with_mail(dir.path()).await;
+    let st = state(dir.path(), Duration::from_secs(600));
+    let app = test::init_service(homepost_web::app(st.clone())).await;
+    let mut b = Browser::new();
+    for _ in 0..5 {
+        let (s, e) = unlock(&app, &mut b, "not the passphrase").await;
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("wrong_passphrase"))
+        );
+    }
+    assert!(!st.is_unlocked().await);
+    // Now even the right passphrase must wait, with Retry-After.
+    let (s, headers, e) = call(
+        &app,
+        b.req(Method::POST, "/api/v1/session")
+            .set_json(json!({"passphrase": PASS})),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("throttled"))
+    );
+    let retry: u64 = headers
+        .get(header::RETRY_AFTER)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=30).contains(&retry), "{retry}");
+    assert!(!st.is_unlocked().await);
+    // Another client is not held back by this one.
+    let mut other = Browser::new();
+    other.peer = client(2);
+    let (s, _) = unlock(&app, &mut other, PASS).await;
+    assert_eq!(s, StatusCode::OK);
+    // Many clients guessing together hit the overall limit.
+    for n in 10..40 {
+        let mut g = Browser::new();
+        g.peer = client(n);
+        unlock(&app, &mut g, "guess").await;
+    }
+    let mut fresh = Browser::new();
+    fresh.peer = client(200);
+    let (s, _) = unlock(&app, &mut fresh, PASS).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[actix_web::test]
+async fn sessions_end_by_logout_and_idle_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    vault_with_mail(dir.path()).await;
+    let st = state(dir.path(), Duration::from_millis(800));
+    let app = test::init_service(homepost_web::app(st.clone())).await;
+    let (mut a, mut b) = (Browser::new(), Browser::new());
+    unlock(&app, &mut a, PASS).await;
+    unlock(&app, &mut b, PASS).await;
+    // Logging one out leaves the other, and the server unlocked.
+    let (s, _, _) = call(&app, a.req(Method::DELETE, "/api/v1/session")).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _, e) = call(&app, a.req(Method::GET, "/api/v1/tags")).await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unauthenticated"))
+    );
+    let (s, _, _) = call(&app, b.req(Method::GET, "/api/v1/tags")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(st.is_unlocked().await);
+    // Status checks do not keep a session alive; after the idle time it is gone and
+    // the reaper drops the keys.
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let (_, _, status) = call(&app, b.req(Method::GET, "/api/v1/status")).await;
+        assert_eq!(status["state"], "unlocked");
+    }
+    st.reap().await;
+    assert!(!st.is_unlocked().await);
+    let (s, _, e) = call(&app, b.req(Method::GET, "/api/v1/tags")).await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("locked"))
+    );
+    // The last logout locks too.
+    let mut c = Browser::new();
+    unlock(&app, &mut c, PASS).await;
+    assert!(st.is_unlocked().await);
+    call(&app, c.req(Method::DELETE, "/api/v1/session")).await;
+    assert!(!st.is_unlocked().await);
+}
+
+#[actix_web::test]
+async fn vault_is_created_once_from_the_web() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let st = state(&data, Duration::from_secs(600));
+    let app = test::init_service(homepost_web::app(st.clone())).await;
+    let mut b = Browser::new();
+    let (_, _, status) = call(&app, b.req(Method::GET, "/api/v1/status")).await;
+    assert_eq!(status["state"], "no_vault");
+    let (s, e) = unlock(&app, &mut b, PASS).await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("no_vault"))
+    );
+    let (s, _, e) = call(
+        &app,
+        b.req(Method::POST, "/api/v1/vault")
+            .set_json(json!({"passphrase": "short"})),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("weak_passphrase"))
+    );
+    let (s, headers, body) = call(
+        &app,
+        b.req(Method::POST, "/api/v1/vault")
+            .set_json(json!({"passphrase": PASS})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    b.cookie = session_cookie(&headers);
+    b.csrf = body["csrf_token"].as_str().map(String::from);
+    let (_, _, status) = call(&app, b.req(Method::GET, "/api/v1/status")).await;
+    assert_eq!(
+        (status["state"].as_str(), status["session"].as_bool()),
+        (Some("unlocked"), Some(true))
+    );
+    let (s, _, e) = call(
+        &app,
+        b.req(Method::POST, "/api/v1/vault")
+            .set_json(json!({"passphrase": "another passphrase"})),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("vault_exists"))
+    );
+    let (s, _, page) = call(&app, b.req(Method::GET, "/api/v1/search")).await;
+    assert_eq!((s, page["total"].as_i64()), (StatusCode::OK, Some(0)));
+    // The new vault opens with its passphrase from the CLI's side too.
+    st.lock().await;
+    assert!(
+        homepost_vault::Vault::unlock(&data, &homepost_vault::Passphrase::new(PASS.into())).is_ok()
+    );
+}
+
+#[actix_web::test]
+async fn every_response_has_the_security_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    vault_with_mail(dir.path()).await;
+    let app = test::init_service(homepost_web::app(state(
+        dir.path(),
+        Duration::from_secs(600),
+    )))
+    .await;
+    let mut b = Browser::new();
+    unlock(&app, &mut b, PASS).await;
+    let uris = [
+        "/",
+        "/index.html",
+        "/api/v1/status",
+        "/api/v1/search",
+        "/api/v1/tags",
+        "/api/v1/messages/1/raw",
+        "/nope",
+        "/api/v1/nope",
+        "/api/v1/openapi.json",
+    ];
+    for uri in uris {
+        let res = test::call_service(&app, b.req(Method::GET, uri).to_request()).await;
+        let h = res.headers();
+        let get = |n: &str| {
+            h.get(n)
+                .map(|v| v.to_str().unwrap().to_string())
+                .unwrap_or_default()
+        };
+        let csp = get("content-security-policy");
+        assert!(
+            csp.contains("default-src 'self'") || csp.contains("default-src 'none'"),
+            "{uri}: {csp}"
+        );
+        assert!(csp.contains("frame-ancestors 'none'"), "{uri}: {csp}");
+        assert!(
+            !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+            "{uri}: {csp}"
+        );
+        assert_eq!(get("x-content-type-options"), "nosniff", "{uri}");
+        assert_eq!(get("referrer-policy"), "no-referrer", "{uri}");
+        assert!(get("permissions-policy").contains("camera=()"), "{uri}");
+        assert!(h.get(header::SERVER).is_none(), "{uri}");
+        if uri.starts_with("/api/") {
+            assert_eq!(get("cache-control"), "no-store", "{uri}");
+        }
+    }
+    // Errors outside the API are JSON without internals.
+    let (s, _, e) = call(&app, b.req(Method::GET, "/api/v1/nope")).await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    let (s, _, e) = call(
+        &app,
+        b.req(Method::POST, "/api/v1/session")
+            .insert_header((header::CONTENT_TYPE, "application/json"))
+            .set_payload("{not json"),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_request"))
+    );
+}
+
+#[actix_web::test]
+async fn openapi_document_matches_the_routes() {
+    let dir = tempfile::tempdir().unwrap();
+    vault_with_mail(dir.path()).await;
+    let app = test::init_service(homepost_web::app(state(
+        dir.path(),
+        Duration::from_secs(600),
+    )))
+    .await;
+    let b = Browser::new();
+    let (s, _, doc) = call(&app, b.req(Method::GET, "/api/v1/openapi.json")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths = doc["paths"].as_object().unwrap();
+    let mut operations = 0;
+    for (path, item) in paths {
+        assert!(path.starts_with("/api/v1/"), "{path}");
+        for (method, op) in item.as_object().unwrap() {
+            let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            // Fill path parameters with a plausible value.
+            let uri = path.replace("{id}", "1").replace("{name}", "inbox");
+            let (status, _, body) = call(&app, b.req(m.clone(), &uri).set_json(json!({}))).await;
+            // Every documented operation is routed: without a session it is refused
+            // by the API (401/403/400/409...), never "no such endpoint".
+            assert!(
+                !(status == StatusCode::NOT_FOUND
+                    && body["error"]["message"]
+                        .as_str()
+                        .unwrap_or("")
+                        .starts_with("no API endpoint"))
+                    && status != StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {path} is documented but not routed ({status})"
+            );
+            assert!(
+                op["responses"].as_object().is_some_and(|r| !r.is_empty()),
+                "{method} {path}"
+            );
+            operations += 1;
+        }
+    }
+    // And every route is documented: the routed operations of docs/api.md.
+    let expected = [
+        ("get", "/api/v1/status"),
+        ("post", "/api/v1/vault"),
+        ("post", "/api/v1/session"),
+        ("get", "/api/v1/session"),
+        ("delete", "/api/v1/session"),
+        ("post", "/api/v1/lock"),
+        ("get", "/api/v1/search"),
+        ("get", "/api/v1/messages/{id}"),
+        ("get", "/api/v1/messages/{id}/raw"),
+        ("get", "/api/v1/threads/{id}"),
+        ("post", "/api/v1/messages/tags"),
+        ("get", "/api/v1/tags"),
+        ("post", "/api/v1/tags"),
+        ("patch", "/api/v1/tags/{name}"),
+        ("delete", "/api/v1/tags/{name}"),
+    ];
+    for (m, p) in expected {
+        assert!(
+            paths.get(p).and_then(|i| i.get(m)).is_some(),
+            "{m} {p} is not documented"
+        );
+    }
+    assert_eq!(
+        operations,
+        expected.len(),
+        "documented operations: {:?}",
+        paths.keys().collect::<Vec<_>>()
+    );
+    assert!(doc["components"]["schemas"]["MessageView"].is_object());
+}
