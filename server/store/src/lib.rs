@@ -5,6 +5,7 @@
 //! tagging. The database is opened with a raw 256-bit key from the vault, sent as
 //! the first statement on every pooled connection.
 
+mod contacts;
 mod schema;
 mod tags;
 mod threads;

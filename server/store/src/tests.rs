@@ -402,3 +402,82 @@ async fn tags_are_counted_created_renamed_and_deleted() {
     );
     store.close().await;
 }
+
+#[tokio::test]
+async fn correspondents_become_known_by_replies_sent_mail_or_repeat_mail() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path()).await;
+    let from = |who: &str, mid: &str| {
+        format!(
+            "From: {who}\r\nTo: me@example.org\r\nSubject: s\r\nMessage-ID: <{mid}>\r\n\r\nx\r\n"
+        )
+        .into_bytes()
+    };
+    let first = id(insert(&store, &from("New <new@example.net>", "n1@x")).await);
+    assert!(
+        !store
+            .is_known_correspondent("new@example.net", first)
+            .await
+            .unwrap()
+    );
+    // Two more messages from the same sender: still not three *other* ones.
+    let second = id(insert(&store, &from("new@example.net", "n2@x")).await);
+    let third = id(insert(&store, &from("NEW@example.net", "n3@x")).await);
+    assert!(
+        !store
+            .is_known_correspondent("new@example.net", first)
+            .await
+            .unwrap()
+    );
+    let fourth = id(insert(&store, &from("new@example.net", "n4@x")).await);
+    assert!(
+        store
+            .is_known_correspondent("new@example.net", first)
+            .await
+            .unwrap()
+    );
+    // Spam does not count.
+    store
+        .change_tags(&[second, third, fourth], &["spam".into()], &[])
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .is_known_correspondent("new@example.net", first)
+            .await
+            .unwrap()
+    );
+    // A reply makes them known at once, as does mail the user sent them.
+    store
+        .change_tags(&[second], &["replied".into()], &[])
+        .await
+        .unwrap();
+    assert!(
+        store
+            .is_known_correspondent("new@example.net", first)
+            .await
+            .unwrap()
+    );
+    let sent = format!(
+        "From: me@example.org\r\nTo: Pen Pal <pal@example.com>\r\nSubject: hi\r\nMessage-ID: <s1@x>\r\n\r\nx\r\n"
+    );
+    let s = id(insert(&store, sent.as_bytes()).await);
+    let pal = id(insert(&store, &from("pal@example.com", "p1@x")).await);
+    assert!(
+        !store
+            .is_known_correspondent("pal@example.com", pal)
+            .await
+            .unwrap()
+    );
+    store
+        .change_tags(&[s], &["sent".into()], &[])
+        .await
+        .unwrap();
+    assert!(
+        store
+            .is_known_correspondent("pal@example.com", pal)
+            .await
+            .unwrap()
+    );
+    store.close().await;
+}

@@ -4,10 +4,16 @@
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType};
+use actix_web::http::header::{
+    self, Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
+};
 use actix_web::web::{Data, Json, Path, Query};
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
-use homepost_mail::{Address, parse, text::terminal_safe};
+use homepost_mail::html::{message_html, sanitize};
+use homepost_mail::{
+    Address, AttachmentRisk, Reputation, RiskLevel, RiskReason, assess, attachments, parse,
+    text::terminal_safe, with_reputation,
+};
 use homepost_search::library::{Library, LibraryError};
 use homepost_search::{Query as SearchQuery, SearchOptions, Sort};
 use homepost_store::{MessageSummary, TagCount};
@@ -33,6 +39,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(change_message_tags)
         .service(get_message)
         .service(get_message_raw)
+        .service(get_message_html)
+        .service(get_attachment)
         .service(get_thread)
         .service(list_tags)
         .service(create_tag)
@@ -356,6 +364,8 @@ pub struct AttachmentView {
     pub content_type: String,
     /// Size in bytes.
     pub size: u64,
+    /// How risky it is to open, with reasons (the sender's reputation included).
+    pub risk: AttachmentRisk,
 }
 
 /// Everything about one message, with its thread.
@@ -406,14 +416,27 @@ async fn get_message(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no message with id {id}")))?;
     let thread = store.thread(detail.summary.thread_id).await?;
+    let reputation = reputation(store, &detail.summary.from, id).await?;
     drop(lib);
-    let parsed = tokio::task::spawn_blocking(move || parse(&raw))
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+    let (parsed, has_html, risks) = tokio::task::spawn_blocking(move || {
+        let risks: Vec<AttachmentRisk> = attachments(&raw)
+            .iter()
+            .map(|(info, bytes)| {
+                with_reputation(
+                    assess(info.filename.as_deref(), &info.content_type, bytes),
+                    reputation,
+                )
+            })
+            .collect();
+        (parse(&raw), message_html(&raw).is_some(), risks)
+    })
+    .await
+    .map_err(|e| ApiError::internal(&e))?;
+    let mut risks = risks.into_iter();
     Ok(Json(MessageView {
         body: Body {
             text: terminal_safe(&parsed.body_text),
-            has_html: false,
+            has_html,
         },
         attachments: detail
             .attachments
@@ -424,6 +447,9 @@ async fn get_message(
                 filename: a.filename,
                 content_type: a.content_type,
                 size: a.size,
+                // The stored list and the walk over the raw bytes agree (one walker in
+                // homepost-mail); should they not, an unchecked file is treated as risky.
+                risk: risks.next().unwrap_or_else(unchecked),
             })
             .collect(),
         cc: detail.cc,
@@ -437,13 +463,136 @@ async fn get_message(
     }))
 }
 
+/// The sender's standing: a first contact makes risky attachments riskier.
+async fn reputation(
+    store: &homepost_store::Store,
+    from: &[Address],
+    id: i64,
+) -> Result<Reputation, ApiError> {
+    for address in from.iter().filter_map(|a| a.address.as_deref()) {
+        if store.is_known_correspondent(address, id).await? {
+            return Ok(Reputation::KnownCorrespondent);
+        }
+    }
+    Ok(Reputation::FirstContact)
+}
+
+fn unchecked() -> AttachmentRisk {
+    AttachmentRisk {
+        level: RiskLevel::Medium,
+        reasons: vec![RiskReason {
+            code: "archive_unchecked",
+            message: "this attachment could not be checked".into(),
+        }],
+    }
+}
+
+/// The policy of the formatted view: no script, no plugin, no form, nothing
+/// loaded from anywhere but `data:` images; framed only by the app; sandboxed (an
+/// opaque origin without the app's cookies), links may open in a new tab.
+pub const HTML_VIEW_CSP: &str = "default-src 'none'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'; sandbox allow-popups allow-popups-to-escape-sandbox";
+
+/// The HTML body, sanitised, for the optional formatted view in a sandboxed iframe.
+#[utoipa::path(tag = "mail", params(("id" = i64, Path, description = "Message id")), responses(
+    (status = 200, content_type = "text/html", description = "A sanitised, inert HTML document with its own strict CSP"),
+    (status = 404, body = ErrorBody, description = "no such message, or it has no HTML body"),
+    (status = 401, body = ErrorBody),
+))]
+#[get("/messages/{id}/html")]
+async fn get_message_html(
+    state: Data<AppState>,
+    _auth: Authed,
+    id: Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let raw = library(&state)
+        .await?
+        .store()
+        .raw(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no message with id {id}")))?;
+    let clean = tokio::task::spawn_blocking(move || message_html(&raw).map(|h| sanitize(&h)))
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .ok_or_else(|| ApiError::not_found(format!("message {id} has no HTML body")))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CONTENT_SECURITY_POLICY, HTML_VIEW_CSP))
+        .insert_header((header::X_FRAME_OPTIONS, "SAMEORIGIN"))
+        .body(clean))
+}
+
+/// One attachment's bytes, as a download (never shown inline).
+#[utoipa::path(tag = "mail", params(
+    ("id" = i64, Path, description = "Message id"),
+    ("index" = usize, Path, description = "Attachment index from the message view"),
+), responses(
+    (status = 200, content_type = "application/octet-stream", description = "The attachment (Content-Disposition: attachment)"),
+    (status = 404, body = ErrorBody), (status = 401, body = ErrorBody),
+))]
+#[get("/messages/{id}/attachments/{index}")]
+async fn get_attachment(
+    state: Data<AppState>,
+    _auth: Authed,
+    path: Path<(i64, usize)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, index) = path.into_inner();
+    let raw = library(&state)
+        .await?
+        .store()
+        .raw(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no message with id {id}")))?;
+    let found = tokio::task::spawn_blocking(move || attachments(&raw).into_iter().nth(index))
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let (info, bytes) = found
+        .ok_or_else(|| ApiError::not_found(format!("message {id} has no attachment {index}")))?;
+    let name = safe_filename(info.filename.as_deref(), index);
+    Ok(download("application/octet-stream", name, bytes))
+}
+
+/// A file name that is safe to offer for saving: no directories, no control or
+/// bidirectional-override characters, not empty, not hidden, at most 128 characters.
+fn safe_filename(given: Option<&str>, index: usize) -> String {
+    let base = given
+        .unwrap_or_default()
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or_default();
+    let cleaned: String = base
+        .chars()
+        .filter(|c| !c.is_control() && !matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
+        .map(|c| if matches!(c, '"' | ':' | '*' | '?' | '<' | '>' | '|') { '_' } else { c })
+        .take(128)
+        .collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').to_string();
+    if cleaned.is_empty() {
+        format!("attachment-{index}")
+    } else {
+        cleaned
+    }
+}
+
 /// A download: bytes that the browser must save, never render.
 fn download(content_type: &str, filename: String, bytes: Vec<u8>) -> HttpResponse {
+    let ascii: String = filename
+        .chars()
+        .map(|c| if c.is_ascii() { c } else { '_' })
+        .collect();
+    let mut parameters = vec![DispositionParam::Filename(ascii)];
+    if !filename.is_ascii() {
+        parameters.push(DispositionParam::FilenameExt(ExtendedValue {
+            charset: Charset::Ext("UTF-8".into()),
+            language_tag: None,
+            value: filename.into_bytes(),
+        }));
+    }
     HttpResponse::Ok()
         .content_type(content_type)
         .insert_header(ContentDisposition {
             disposition: DispositionType::Attachment,
-            parameters: vec![DispositionParam::Filename(filename)],
+            parameters,
         })
         .insert_header((header::CONTENT_SECURITY_POLICY, DOWNLOAD_CSP))
         .body(bytes)

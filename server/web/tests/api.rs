@@ -103,6 +103,30 @@ where
     (status, body)
 }
 
+/// HTML with script, a remote image and a link, plus a disguised program.
+const HTML_MAIL: &str = "From m@x Tue Mar  5 10:00:00 2024
+From: Stranger <stranger@example.net>
+To: bob@example.com
+Subject: Your invoice xylophone
+Message-ID: <html@example.net>
+Date: Tue, 05 Mar 2024 12:00:00 +0000
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary=\"b1\"
+
+--b1
+Content-Type: text/html; charset=utf-8
+
+<html><body><h1>Invoice</h1><p onclick=\"steal()\">Pay <a href=\"https://pay.example/x\">here</a></p><script>alert(1)</script><img src=\"https://tracker.example/p.gif\" alt=\"logo\"></body></html>
+--b1
+Content-Type: application/pdf; name=\"invoice.pdf.exe\"
+Content-Disposition: attachment; filename=\"invoice.pdf.exe\"
+Content-Transfer-Encoding: base64
+
+TVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAgAAAAA==
+--b1--
+
+";
+
 fn write_mbox(dir: &Path) -> std::path::PathBuf {
     let mut mbox = String::new();
     for i in 0..30 {
@@ -115,6 +139,7 @@ fn write_mbox(dir: &Path) -> std::path::PathBuf {
             "From alice@example.org Tue Mar  5 10:00:00 2024\nFrom: Alice <alice@example.org>\nTo: bob@example.com\nSubject: {subject}\nMessage-ID: <m{i}@example.org>\nDate: Tue, 05 Mar 2024 10:{i:02}:00 +0000\n\nBody of message {i}.\n\n"
         ));
     }
+    mbox.push_str(HTML_MAIL);
     mbox.push_str("From x@y Tue Mar  5 10:00:00 2024\nFrom: Spammer <s@spam.example>\nSubject: buy zanzibar now\nMessage-ID: <spam@x>\n\nspam body\n\n");
     let p = dir.join("in.mbox");
     std::fs::write(&p, mbox).unwrap();
@@ -217,7 +242,7 @@ async fn unlock_search_read_tag_and_lock() {
     assert_eq!(spam["total"], 1);
     assert_eq!(spam["results"][0]["subject"], "buy zanzibar now");
 
-    // Paging with the cursor walks all 30 inbox messages once.
+    // Paging with the cursor walks all 31 inbox messages (spam hidden) once.
     let mut seen = std::collections::HashSet::new();
     let mut cursor = String::new();
     loop {
@@ -230,7 +255,7 @@ async fn unlock_search_read_tag_and_lock() {
         )
         .await;
         assert_eq!(s, StatusCode::OK);
-        assert_eq!(page["total"], 30);
+        assert_eq!(page["total"], 31);
         for r in page["results"].as_array().unwrap() {
             assert!(seen.insert(r["id"].as_i64().unwrap()));
         }
@@ -239,7 +264,7 @@ async fn unlock_search_read_tag_and_lock() {
             None => break,
         }
     }
-    assert_eq!(seen.len(), 30);
+    assert_eq!(seen.len(), 31);
 
     // Bad queries and parameters are JSON errors with stable codes.
     let (s, _, e) = call(&app, b.req(Method::GET, "/api/v1/search?q=(unclosed")).await;
@@ -322,7 +347,7 @@ async fn unlock_search_read_tag_and_lock() {
     let raw = test::read_body(res).await;
     assert!(String::from_utf8_lossy(&raw).contains("Subject: Quarterly zanzibar report"));
 
-    // Tags on many messages at once, read state, and the counts (31 messages, spam included).
+    // Tags on many messages at once, read state, and the counts (32 messages, spam included).
     let (s, _, u) = call(
         &app,
         b.req(Method::POST, "/api/v1/messages/tags")
@@ -343,8 +368,8 @@ async fn unlock_search_read_tag_and_lock() {
             .find(|t| t["name"] == name)
             .cloned()
     };
-    assert_eq!(tag("inbox").unwrap()["total"], 29);
-    assert_eq!(tag("inbox").unwrap()["unread"], 29);
+    assert_eq!(tag("inbox").unwrap()["total"], 30);
+    assert_eq!(tag("inbox").unwrap()["unread"], 30);
     assert_eq!(tag("work").unwrap()["unread"], 0);
     let (s, _, e) = call(
         &app,
@@ -739,7 +764,11 @@ async fn openapi_document_matches_the_routes() {
         for (method, op) in item.as_object().unwrap() {
             let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             // Fill path parameters with a plausible value.
-            let uri = path.replace("{id}", "1").replace("{name}", "inbox");
+            let uri = path
+                .replace("{id}", "1")
+                .replace("{name}", "inbox")
+                .replace("{index}", "0")
+                .replace("{index}", "0");
             let (status, _, body) = call(&app, b.req(m.clone(), &uri).set_json(json!({}))).await;
             // Every documented operation is routed: without a session it is refused
             // by the API (401/403/400/409...), never "no such endpoint".
@@ -776,6 +805,8 @@ async fn openapi_document_matches_the_routes() {
         ("post", "/api/v1/tags"),
         ("patch", "/api/v1/tags/{name}"),
         ("delete", "/api/v1/tags/{name}"),
+        ("get", "/api/v1/messages/{id}/html"),
+        ("get", "/api/v1/messages/{id}/attachments/{index}"),
     ];
     for (m, p) in expected {
         assert!(
@@ -790,4 +821,128 @@ async fn openapi_document_matches_the_routes() {
         paths.keys().collect::<Vec<_>>()
     );
     assert!(doc["components"]["schemas"]["MessageView"].is_object());
+}
+
+#[actix_web::test]
+async fn html_view_is_sanitised_and_attachments_download_with_their_risk() {
+    let dir = tempfile::tempdir().unwrap();
+    vault_with_mail(dir.path()).await;
+    let app = test::init_service(homepost_web::app(state(
+        dir.path(),
+        Duration::from_secs(600),
+    )))
+    .await;
+    let mut b = Browser::new();
+    unlock(&app, &mut b, PASS).await;
+    let (_, _, found) = call(&app, b.req(Method::GET, "/api/v1/search?q=xylophone")).await;
+    let id = found["results"][0]["id"].as_i64().unwrap();
+    let (s, _, m) = call(&app, b.req(Method::GET, &format!("/api/v1/messages/{id}"))).await;
+    assert_eq!(s, StatusCode::OK, "{m}");
+    // The text body is the HTML as text, link target visible, no script text.
+    let text = m["body"]["text"].as_str().unwrap();
+    assert!(text.contains("https://pay.example/x"), "{text}");
+    assert!(!text.contains("alert"), "{text}");
+    assert_eq!(m["body"]["has_html"], true);
+    let att = &m["attachments"][0];
+    assert_eq!(att["filename"], "invoice.pdf.exe");
+    assert_eq!(att["risk"]["level"], "high", "{att}");
+    let codes: Vec<&str> = att["risk"]["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert!(
+        codes.contains(&"double_extension") || codes.contains(&"executable"),
+        "{codes:?}"
+    );
+    assert!(codes.contains(&"first_contact"), "{codes:?}");
+
+    // The formatted view: inert, with its own policy, framable only by the app.
+    let res = test::call_service(
+        &app,
+        b.req(Method::GET, &format!("/api/v1/messages/{id}/html"))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let csp = res
+        .headers()
+        .get(header::CONTENT_SECURITY_POLICY)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("default-src 'none'")
+            && csp.contains("sandbox")
+            && csp.contains("frame-ancestors 'self'"),
+        "{csp}"
+    );
+    assert!(
+        !csp.contains("allow-scripts") && !csp.contains("allow-same-origin"),
+        "{csp}"
+    );
+    let html = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+    assert!(
+        html.contains("Invoice") && html.contains("https://pay.example/x"),
+        "{html}"
+    );
+    for bad in ["<script", "onclick", "tracker.example", "alert("] {
+        assert!(!html.contains(bad), "{bad} survived: {html}");
+    }
+    // A plain-text message has no formatted view.
+    let (_, _, plain) = call(
+        &app,
+        b.req(Method::GET, "/api/v1/search?q=subject:quarterly"),
+    )
+    .await;
+    let plain_id = plain["results"][0]["id"].as_i64().unwrap();
+    let (s, _, e) = call(
+        &app,
+        b.req(Method::GET, &format!("/api/v1/messages/{plain_id}/html")),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+
+    // The attachment downloads as bytes, never rendered.
+    let res = test::call_service(
+        &app,
+        b.req(Method::GET, &format!("/api/v1/messages/{id}/attachments/0"))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let h = res.headers().clone();
+    assert_eq!(
+        h.get(header::CONTENT_TYPE).unwrap(),
+        "application/octet-stream"
+    );
+    let cd = h
+        .get(header::CONTENT_DISPOSITION)
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(
+        cd.starts_with("attachment") && cd.contains("invoice.pdf.exe"),
+        "{cd}"
+    );
+    assert!(
+        h.get(header::CONTENT_SECURITY_POLICY)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("sandbox")
+    );
+    let bytes = test::read_body(res).await;
+    assert!(bytes.starts_with(b"MZ"));
+    let (s, _, _) = call(
+        &app,
+        b.req(Method::GET, &format!("/api/v1/messages/{id}/attachments/1")),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
 }

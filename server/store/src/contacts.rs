@@ -1,0 +1,35 @@
+//! What the mail history says about a correspondent.
+
+use crate::Result;
+
+/// Messages from a sender, not counting spam, after which the sender counts as
+/// known even if the user never replied.
+const KNOWN_AFTER: i64 = 3;
+
+impl crate::Store {
+    /// Whether `address` is a known correspondent, as seen from message `message`:
+    /// the user replied to them, wrote to them (a message tagged `sent`), or has
+    /// kept at least three other messages from them that are not spam. Case is
+    /// ignored.
+    pub async fn is_known_correspondent(&self, address: &str, message: i64) -> Result<bool> {
+        let known: i64 = sqlx::query_scalar(
+            "SELECT EXISTS (
+                 SELECT 1 FROM addresses a
+                 JOIN message_tags mt ON mt.message = a.message
+                 JOIN tags t ON t.id = mt.tag
+                 WHERE a.address = ?1 COLLATE NOCASE AND a.message <> ?2
+                   AND ((a.field = 'from' AND t.name = 'replied')
+                     OR (a.field IN ('to', 'cc', 'bcc') AND t.name = 'sent')))
+             OR (SELECT count(DISTINCT a.message) FROM addresses a
+                 WHERE a.address = ?1 COLLATE NOCASE AND a.field = 'from' AND a.message <> ?2
+                   AND NOT EXISTS (SELECT 1 FROM message_tags mt JOIN tags t ON t.id = mt.tag
+                                   WHERE mt.message = a.message AND t.name = 'spam')) >= ?3",
+        )
+        .bind(address)
+        .bind(message)
+        .bind(KNOWN_AFTER)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(known != 0)
+    }
+}
