@@ -458,9 +458,7 @@ async fn correspondents_become_known_by_replies_sent_mail_or_repeat_mail() {
             .await
             .unwrap()
     );
-    let sent = format!(
-        "From: me@example.org\r\nTo: Pen Pal <pal@example.com>\r\nSubject: hi\r\nMessage-ID: <s1@x>\r\n\r\nx\r\n"
-    );
+    let sent = "From: me@example.org\r\nTo: Pen Pal <pal@example.com>\r\nSubject: hi\r\nMessage-ID: <s1@x>\r\n\r\nx\r\n";
     let s = id(insert(&store, sent.as_bytes()).await);
     let pal = id(insert(&store, &from("pal@example.com", "p1@x")).await);
     assert!(

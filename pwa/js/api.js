@@ -1,0 +1,126 @@
+// The JSON API of docs/api.md: one fetch wrapper that adds the CSRF token, turns
+// error answers into ApiError, and announces "you need to unlock" on 401.
+
+const BASE = '/api/v1';
+
+/** Codes of a 401 that mean "the session is gone" (not "wrong passphrase"). */
+const SESSION_LOST = new Set(['unauthenticated', 'locked']);
+
+/** The CSRF token of the current session; kept in memory only. */
+let csrfToken = null;
+
+/** An error answer of the API, or a network failure (status 0, code "offline"). */
+export class ApiError extends Error {
+  constructor(status, code, message, retryAfter = null) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    /** Seconds to wait, from Retry-After (429 only). */
+    this.retryAfter = retryAfter;
+  }
+}
+
+/** Remembers the session of a `POST /vault`, `POST /session` or `GET /session` answer. */
+export function setSession(session) {
+  csrfToken = session && session.csrf_token ? session.csrf_token : null;
+}
+
+export function clearSession() {
+  csrfToken = null;
+}
+
+/**
+ * Sends one request. `body` (if given) is sent as JSON. Resolves to the parsed JSON
+ * answer, or null for 204. Rejects with ApiError.
+ */
+export async function request(method, path, body, { signal, retried = false } = {}) {
+  const headers = { Accept: 'application/json' };
+  const init = { method, headers, credentials: 'same-origin', cache: 'no-store', signal };
+  if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  if (method !== 'GET' && method !== 'HEAD' && csrfToken) {
+    headers['X-CSRF-Token'] = csrfToken;
+  }
+
+  let res;
+  try {
+    res = await fetch(BASE + path, init);
+  } catch (err) {
+    if (err && err.name === 'AbortError') throw err;
+    throw new ApiError(0, 'offline', 'Cannot reach your Homepost box. Check your connection and try again.');
+  }
+
+  if (res.status === 204) return null;
+  let data = null;
+  if ((res.headers.get('Content-Type') || '').includes('json')) {
+    try {
+      data = await res.json();
+    } catch {
+      data = null;
+    }
+  }
+  if (res.ok) return data;
+
+  const code = data && data.error && data.error.code ? data.error.code : `http_${res.status}`;
+  let message = data && data.error && data.error.message
+    ? data.error.message
+    : `The server answered ${res.status} ${res.statusText}`.trim();
+  let retryAfter = null;
+  if (res.status === 429) {
+    const seconds = Number.parseInt(res.headers.get('Retry-After') || '', 10);
+    retryAfter = Number.isFinite(seconds) && seconds >= 0 ? seconds : 60;
+    message = `Too many attempts, try again in ${retryAfter} seconds.`;
+  }
+  // A lost CSRF token (say, another tab unlocked again): fetch it once and retry.
+  if (res.status === 403 && code === 'csrf' && !retried) {
+    try {
+      setSession(await request('GET', '/session', undefined, { signal, retried: true }));
+      return request(method, path, body, { signal, retried: true });
+    } catch {
+      // fall through to the original error
+    }
+  }
+  const error = new ApiError(res.status, code, message, retryAfter);
+  if (res.status === 401 && SESSION_LOST.has(code)) {
+    clearSession();
+    window.dispatchEvent(new CustomEvent('hp:auth-required', { detail: { code } }));
+  }
+  throw error;
+}
+
+const enc = encodeURIComponent;
+
+// One small function per endpoint, named for what it does.
+export const api = {
+  status: () => request('GET', '/status'),
+  createVault: (passphrase) => request('POST', '/vault', { passphrase }),
+  unlock: (passphrase) => request('POST', '/session', { passphrase }),
+  session: () => request('GET', '/session'),
+  logout: () => request('DELETE', '/session'),
+  lock: () => request('POST', '/lock'),
+
+  search: ({ q = '', limit = 50, cursor = null, sort = null }, opts) => {
+    const params = new URLSearchParams({ q, limit: String(limit) });
+    if (cursor) params.set('cursor', cursor);
+    if (sort) params.set('sort', sort);
+    return request('GET', `/search?${params}`, undefined, opts);
+  },
+  message: (id, opts) => request('GET', `/messages/${enc(id)}`, undefined, opts),
+  thread: (id, opts) => request('GET', `/threads/${enc(id)}`, undefined, opts),
+  changeTags: (ids, add = [], remove = []) => request('POST', '/messages/tags', { ids, add, remove }),
+
+  tags: () => request('GET', '/tags'),
+  createTag: (name) => request('POST', '/tags', { name }),
+  renameTag: (name, newName) => request('PATCH', `/tags/${enc(name)}`, { name: newName }),
+  deleteTag: (name) => request('DELETE', `/tags/${enc(name)}`),
+};
+
+/** URLs the browser fetches itself (links, iframes): never built from mail text. */
+export const urls = {
+  raw: (id) => `${BASE}/messages/${enc(id)}/raw`,
+  html: (id) => `${BASE}/messages/${enc(id)}/html`,
+  attachment: (id, index) => `${BASE}/messages/${enc(id)}/attachments/${enc(index)}`,
+};

@@ -1,0 +1,265 @@
+// <hp-mail>: the unlocked app. Header (menu, search, help, lock), the tag drawer,
+// the message list and the reader pane. It follows the hash route and owns the
+// keyboard shortcuts and the status line (aria-live).
+
+import { api } from '../api.js';
+import { h, icon, isTyping } from '../dom.js';
+import { ICONS } from '../icons.js';
+import { parseRoute, searchHash, navigate, DEFAULT_QUERY } from '../router.js';
+import { ARCHIVE, TRASH } from '../mail-actions.js';
+import { showSearchHelp, showShortcutHelp } from './help.js';
+import { sheetOpen } from './sheet.js';
+import './tag-drawer.js';
+import './message-list.js';
+import './message-view.js';
+
+/** Layouts: below this width the drawer is an overlay and list/reader take turns. */
+const WIDE_DRAWER = window.matchMedia('(min-width: 56em)');
+
+class HpMail extends HTMLElement {
+  connectedCallback() {
+    if (this.built) return;
+    this.built = true;
+    this.build();
+    this.onHashChange = () => this.route();
+    this.onKey = (event) => this.keydown(event);
+    this.onAnnounce = (event) => this.announce(event.detail);
+    window.addEventListener('hashchange', this.onHashChange);
+    document.addEventListener('keydown', this.onKey);
+    window.addEventListener('hp:announce', this.onAnnounce);
+    this.route(true);
+  }
+
+  disconnectedCallback() {
+    window.removeEventListener('hashchange', this.onHashChange);
+    document.removeEventListener('keydown', this.onKey);
+    window.removeEventListener('hp:announce', this.onAnnounce);
+    WIDE_DRAWER.removeEventListener('change', this.onWide);
+    clearTimeout(this.toastTimer);
+  }
+
+  build() {
+    this.menuButton = h('button', {
+      type: 'button', class: 'icon-button menu-button', 'aria-label': 'Tags and folders',
+      'aria-expanded': 'false', 'aria-controls': 'drawer', title: 'Tags and folders',
+      onclick: () => this.toggleDrawer(),
+    }, icon(ICONS.menu));
+
+    this.searchInput = h('input', {
+      id: 'search-input', type: 'search', name: 'q', class: 'search-input',
+      placeholder: 'from:alice tag:work', autocomplete: 'off', spellcheck: 'false',
+      autocapitalize: 'off', enterkeyhint: 'search', 'aria-describedby': 'search-hint',
+    });
+    const searchForm = h('form', {
+      class: 'search-form', role: 'search', onsubmit: (e) => this.onSearch(e),
+    },
+    h('label', { for: 'search-input', class: 'visually-hidden' }, 'Search mail'),
+    h('span', { id: 'search-hint', class: 'visually-hidden' },
+      'Use fields like from:, to:, subject:, tag:, is:unread, has:attachment, after: and before:. Press the help button for all of them.'),
+    icon(ICONS.search, 'icon search-icon'),
+    this.searchInput,
+    h('button', {
+      type: 'button', class: 'icon-button', 'aria-label': 'Search help', title: 'Search help',
+      onclick: () => showSearchHelp(),
+    }, icon(ICONS.help)));
+
+    this.lockButton = h('button', {
+      type: 'button', class: 'icon-button lock-button', 'aria-label': 'Lock', title: 'Lock Homepost',
+      onclick: () => this.lock(),
+    }, icon(ICONS.lock), h('span', { class: 'lock-label' }, 'Lock'));
+
+    this.drawer = h('hp-tag-drawer');
+    this.nav = h('nav', { id: 'drawer', class: 'drawer', 'aria-label': 'Folders and tags' }, this.drawer);
+    this.backdrop = h('div', { class: 'drawer-backdrop', onclick: () => this.toggleDrawer(false) });
+    this.list = h('hp-message-list');
+    this.reader = h('div', { class: 'reader-pane' });
+    this.main = h('main', { id: 'main', class: 'panes', tabindex: '-1' },
+      h('section', { class: 'list-pane', 'aria-label': 'Message list' }, this.list),
+      this.reader);
+    this.toast = h('div', { class: 'toast', role: 'status', 'aria-live': 'polite' });
+
+    this.append(
+      h('a', { class: 'skip-link', href: '#main', onclick: (e) => { e.preventDefault(); this.main.focus(); } },
+        'Skip to messages'),
+      h('header', { class: 'topbar' },
+        this.menuButton,
+        h('a', { class: 'brand-link', href: searchHash(DEFAULT_QUERY) },
+          h('img', { src: '/icons/icon.svg', alt: '', width: '32', height: '32' }), 'Homepost'),
+        searchForm,
+        this.lockButton),
+      this.nav, this.backdrop, this.main, this.toast);
+
+    // On a phone, a tap on an entry of the drawer closes it.
+    this.nav.addEventListener('click', (event) => {
+      if (event.target instanceof Element && event.target.closest('a')) this.toggleDrawer(false);
+    });
+    this.setAttribute('data-drawer', 'closed');
+    this.onWide = () => { if (WIDE_DRAWER.matches) this.toggleDrawer(false); };
+    WIDE_DRAWER.addEventListener('change', this.onWide);
+  }
+
+  /** Shows the route in the hash: the list always, the reader for a message or thread. */
+  route(first = false) {
+    const route = parseRoute();
+    const previous = this.current;
+    this.current = route;
+    this.trackDepth(route, previous, first);
+    if (route.name === 'search') {
+      this.searchInput.value = route.q === DEFAULT_QUERY ? '' : route.q;
+      this.list.setQuery(route.q);
+      this.drawer.setCurrent(route.q);
+      this.lastSearchHash = window.location.hash || searchHash(DEFAULT_QUERY);
+      this.reader.replaceChildren();
+      this.dataset.view = 'list';
+      // Coming back from a message: focus where the person was in the list.
+      if (!first && previous && previous.name !== 'search') this.list.focusSelected();
+    } else {
+      if (!this.list.query) this.list.setQuery(DEFAULT_QUERY);
+      this.list.markOpen(route.name === 'message' ? route.id : null);
+      const view = h(route.name === 'message' ? 'hp-message-view' : 'hp-thread-view',
+        { 'data-id': String(route.id) });
+      view.addEventListener('hp-back', () => this.back());
+      this.reader.replaceChildren(view);
+      this.dataset.view = 'reader';
+    }
+    // Just unlocked: the focus was on the unlock form, now gone; put it on the list.
+    if (first && route.name === 'search') this.list.focusHeading();
+  }
+
+  /**
+   * Remembers in history.state how many reader entries lie between this entry and
+   * the list, so that "back" can use history.back() exactly when the list is the
+   * entry just before (and survives the browser's own back and forward buttons).
+   */
+  trackDepth(route, previous, first) {
+    const state = window.history.state;
+    if (state && Number.isFinite(state.hpDepth)) {
+      this.depth = state.hpDepth;
+      return;
+    }
+    if (route.name === 'search') this.depth = 0;
+    else if (first || !previous) this.depth = 1000; // opened directly: no list behind it
+    else this.depth = (this.depth || 0) + 1;
+    window.history.replaceState({ ...(state || {}), hpDepth: this.depth }, '');
+  }
+
+  /** Back to the list: through history when the list is the previous entry. */
+  back() {
+    if (this.depth === 1) window.history.back();
+    else navigate(this.lastSearchHash || searchHash(DEFAULT_QUERY));
+  }
+
+  onSearch(event) {
+    event.preventDefault();
+    const q = this.searchInput.value.trim();
+    navigate(searchHash(q === '' ? DEFAULT_QUERY : q));
+    if (parseRoute().name === 'search') this.list.setQuery(parseRoute().q, true);
+    // On a phone the keyboard hides half the results: put it away.
+    if (!WIDE_DRAWER.matches) this.searchInput.blur();
+  }
+
+  toggleDrawer(open = this.dataset.drawer !== 'open') {
+    this.dataset.drawer = open ? 'open' : 'closed';
+    this.menuButton.setAttribute('aria-expanded', open ? 'true' : 'false');
+    // While the drawer covers the list on a phone, the list is out of reach (and of Tab).
+    this.main.inert = open && !WIDE_DRAWER.matches;
+    if (open && !WIDE_DRAWER.matches) {
+      const first = this.nav.querySelector('a, button');
+      if (first) first.focus();
+    } else if (!open && this.nav.contains(document.activeElement)) {
+      this.menuButton.focus();
+    }
+  }
+
+  async lock() {
+    this.lockButton.disabled = true;
+    try {
+      await api.lock();
+    } catch (err) {
+      // A 401 means it is locked already; anything else is worth saying, then lock the view anyway.
+      if (err.status !== 401) this.announce({ message: err.message, kind: 'error' });
+    }
+    this.dispatchEvent(new CustomEvent('hp-locked', { bubbles: true }));
+  }
+
+  /** Shows a status line; `action` ({label, run}) adds a button such as Undo. */
+  announce({ message, kind = 'info', action = null }) {
+    clearTimeout(this.toastTimer);
+    this.toast.replaceChildren(h('span', {}, message));
+    this.toast.dataset.kind = kind;
+    if (action) {
+      this.toast.append(h('button', {
+        type: 'button', class: 'toast-action',
+        onclick: () => { this.toast.replaceChildren(); action.run(); },
+      }, action.label));
+    }
+    this.toast.classList.add('visible');
+    this.toastTimer = setTimeout(() => {
+      this.toast.classList.remove('visible');
+      this.toast.replaceChildren();
+    }, kind === 'error' ? 9000 : 6000);
+  }
+
+  /** Keyboard shortcuts (desktop). Off while typing and while a sheet is open. */
+  keydown(event) {
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (sheetOpen()) return; // <dialog> handles its own Escape
+    if (event.key === 'Escape') {
+      if (isTyping(event.target)) {
+        event.target.blur();
+        return;
+      }
+      if (this.dataset.drawer === 'open' && !WIDE_DRAWER.matches) {
+        this.toggleDrawer(false);
+      } else if (this.dataset.view === 'reader') {
+        this.back();
+      } else {
+        return;
+      }
+      event.preventDefault();
+      return;
+    }
+    if (isTyping(event.target)) return;
+    const inReader = this.dataset.view === 'reader';
+    const openView = this.reader.querySelector('hp-message-view');
+    let handled = true;
+    switch (event.key) {
+      case 'j':
+      case 'k':
+        this.list.move(event.key === 'j' ? 1 : -1, { open: inReader });
+        break;
+      case 'o':
+        this.list.openSelected();
+        break;
+      case 'Enter':
+        // A focused link or button already does its own thing.
+        if (event.target instanceof Element && event.target.closest('a, button')) handled = false;
+        else this.list.openSelected();
+        break;
+      case 'e':
+        if (inReader && openView) openView.actAndClose(ARCHIVE, 'Archived');
+        else this.list.actOnSelected(ARCHIVE, 'Archived');
+        break;
+      case '#':
+        if (inReader && openView) openView.actAndClose(TRASH, 'Moved to Trash');
+        else this.list.actOnSelected(TRASH, 'Moved to Trash');
+        break;
+      case 'u':
+        if (inReader && openView) openView.toggleRead();
+        else this.list.toggleReadSelected();
+        break;
+      case '/':
+        this.searchInput.focus();
+        this.searchInput.select();
+        break;
+      case '?':
+        showShortcutHelp();
+        break;
+      default:
+        handled = false;
+    }
+    if (handled) event.preventDefault();
+  }
+}
+
+customElements.define('hp-mail', HpMail);

@@ -1,0 +1,461 @@
+// <hp-message-list>: the results of one search, loaded page by page as the end of
+// the list scrolls into view (IntersectionObserver + next_cursor). Rows can be
+// swiped (touch): left = archive (or back to Inbox), right = read / unread; the same
+// actions are buttons on each row and keys j/k/o/e/#/u (see mail-view.js).
+
+import { api } from '../api.js';
+import { h, icon, replace, srOnly } from '../dom.js';
+import { ICONS } from '../icons.js';
+import { senders, shortDate, isoDate, fullDate, tagLabel } from '../format.js';
+import { messageHash, navigate, DEFAULT_QUERY } from '../router.js';
+import {
+  changeTags, announce, requiredTags, hiddenByDefault, ARCHIVE, MARK_READ, MARK_UNREAD,
+} from '../mail-actions.js';
+
+const PAGE_SIZE = 50;
+/** Fraction of the row's width a swipe must travel to count. */
+const SWIPE_FRACTION = 0.3;
+const SWIPE_MIN_PX = 72;
+
+/** A heading for well-known queries; anything else is "Search results". */
+function titleFor(query) {
+  const q = query.trim().toLowerCase();
+  if (q === '' || q === '*') return 'All mail';
+  const m = /^(?:in|tag|is):([^\s"()]+)$/.exec(q);
+  if (m) return tagLabel(m[1]);
+  return 'Search results';
+}
+
+class HpMessageList extends HTMLElement {
+  connectedCallback() {
+    if (this.built) return;
+    this.built = true;
+    this.query = null;
+    this.rows = new Map(); // id -> {summary, li}
+    this.order = []; // ids in list order
+    this.selected = -1;
+    this.openId = null;
+    this.generation = 0;
+
+    this.heading = h('h1', { class: 'list-title', id: 'list-title', tabindex: '-1' }, 'Inbox');
+    this.summaryLine = h('p', { class: 'list-summary', 'aria-live': 'polite' });
+    this.sort = 'newest';
+    this.sortSelect = h('select', {
+      id: 'list-sort', class: 'list-sort',
+      onchange: () => { this.sort = this.sortSelect.value; this.setQuery(this.query, true); },
+    },
+    h('option', { value: 'newest' }, 'Newest first'),
+    h('option', { value: 'oldest' }, 'Oldest first'),
+    h('option', { value: 'relevance' }, 'Best match'));
+    this.ul = h('ul', { class: 'msg-list', 'aria-labelledby': 'list-title' });
+    this.empty = h('p', { class: 'list-empty', hidden: true });
+    this.errorLine = h('p', { class: 'form-error', role: 'alert', hidden: true });
+    this.more = h('button', {
+      type: 'button', class: 'button list-more', hidden: true, onclick: () => this.loadMore(),
+    }, 'Load more');
+    this.append(
+      h('div', { class: 'list-head' },
+        h('div', { class: 'list-head-text' }, this.heading, this.summaryLine),
+        h('div', { class: 'list-sort-wrap' },
+          h('label', { for: 'list-sort', class: 'visually-hidden' }, 'Order of messages'),
+          this.sortSelect)),
+      this.errorLine, this.ul, this.empty, this.more);
+
+    // Infinite scroll: when the "Load more" button comes within 400px of the bottom of
+    // the scrolling pane, press it. (The pane is the root: a margin on the viewport
+    // would not reach past the pane's clipping.)
+    this.observer = new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting)) this.loadMore();
+    }, { root: this.closest('.list-pane'), rootMargin: '0px 0px 400px 0px' });
+    this.observer.observe(this.more);
+
+    this.onTagsChanged = (event) => this.applyTagChange(event.detail);
+    window.addEventListener('hp:tags-changed', this.onTagsChanged);
+    // Tabbing onto a row selects it, so the shortcuts act on what has the focus.
+    this.ul.addEventListener('focusin', (event) => {
+      const li = event.target instanceof Element ? event.target.closest('li.msg-row') : null;
+      if (!li) return;
+      const index = this.order.indexOf(Number(li.dataset.id));
+      if (index >= 0 && index !== this.selected) this.select(index, false);
+    });
+    this.setupSwipe();
+  }
+
+  disconnectedCallback() {
+    window.removeEventListener('hp:tags-changed', this.onTagsChanged);
+    this.observer.disconnect();
+    if (this.abort) this.abort.abort();
+  }
+
+  /** Shows the results of `query`; reloads when `force` even if it is the same. */
+  setQuery(query, force = false) {
+    if (!force && query === this.query) return;
+    this.query = query;
+    this.nextCursor = null;
+    this.total = 0;
+    this.rows.clear();
+    this.order = [];
+    this.selected = -1;
+    this.ul.replaceChildren();
+    this.empty.hidden = true;
+    this.more.hidden = true;
+    this.heading.textContent = titleFor(query);
+    this.summaryLine.textContent = 'Loading…';
+    this.load(null);
+  }
+
+  async load(cursor) {
+    if (this.abort) this.abort.abort();
+    this.abort = new AbortController();
+    const generation = ++this.generation;
+    this.loading = true;
+    this.more.disabled = true;
+    this.more.textContent = 'Loading…';
+    try {
+      const page = await api.search({ q: this.query, limit: PAGE_SIZE, cursor, sort: this.sort },
+        { signal: this.abort.signal });
+      if (generation !== this.generation) return;
+      this.errorLine.hidden = true;
+      this.total = page.total;
+      this.nextCursor = page.next_cursor || null;
+      for (const summary of page.results || []) {
+        if (this.rows.has(summary.id)) continue;
+        const li = this.renderRow(summary);
+        this.rows.set(summary.id, { summary, li });
+        this.order.push(summary.id);
+        this.ul.append(li);
+      }
+      this.updateSummary();
+    } catch (err) {
+      if (err.name === 'AbortError' || generation !== this.generation) return;
+      if (err.status === 401) return; // the app shows the unlock screen
+      this.errorLine.textContent = err.code === 'invalid_query'
+        ? `This search cannot be run: ${err.message}`
+        : `Messages could not be loaded: ${err.message}`;
+      this.errorLine.hidden = false;
+      this.summaryLine.textContent = '';
+      this.nextCursor = null;
+    } finally {
+      if (generation === this.generation) {
+        this.loading = false;
+        this.more.disabled = false;
+        this.more.textContent = 'Load more';
+        this.more.hidden = !this.nextCursor;
+        // Still in view after a short page: the observer fires again on re-observe.
+        if (this.nextCursor) {
+          this.observer.unobserve(this.more);
+          this.observer.observe(this.more);
+        }
+      }
+    }
+  }
+
+  loadMore() {
+    if (this.loading || !this.nextCursor) return;
+    this.load(this.nextCursor);
+  }
+
+  updateSummary() {
+    const n = this.total;
+    const shown = this.order.length;
+    this.empty.hidden = shown > 0;
+    if (shown === 0) {
+      this.empty.textContent = this.query === DEFAULT_QUERY
+        ? 'Your inbox is empty.'
+        : 'No messages match this search.';
+    }
+    let text = `${n} ${n === 1 ? 'message' : 'messages'}`;
+    if (titleFor(this.query) === 'Search results') text += ` for ${this.query}`;
+    this.summaryLine.textContent = text;
+  }
+
+  renderRow(summary) {
+    const li = h('li', { class: 'msg-row', dataset: { id: String(summary.id) } });
+    this.fillRow(li, summary);
+    return li;
+  }
+
+  /** (Re)draws a row from its summary. Mail text goes in only as text nodes. */
+  fillRow(li, s) {
+    // Redrawing replaces the row's controls: keep the keyboard focus on the same one.
+    const focused = li.contains(document.activeElement)
+      ? document.activeElement.dataset.focusKey || null : null;
+    const unread = Boolean(s.unread);
+    const inInbox = (s.tags || []).includes('inbox');
+    const subject = s.subject || '(no subject)';
+    li.classList.toggle('unread', unread);
+    li.classList.toggle('open', s.id === this.openId);
+    const link = h('a', {
+      class: 'msg-link', href: messageHash(s.id), id: `msg-${s.id}`, dataset: { focusKey: 'link' },
+      'aria-current': s.id === this.openId ? 'true' : null,
+    },
+    h('span', { class: 'msg-line' },
+      h('span', { class: 'unread-dot', 'aria-hidden': 'true' }),
+      unread ? srOnly('Unread: ') : null,
+      h('span', { class: 'msg-from' }, senders(s)),
+      h('time', { class: 'msg-date', datetime: isoDate(s.date), title: fullDate(s.date) }, shortDate(s.date))),
+    h('span', { class: 'msg-line' },
+      h('span', { class: 'msg-subject' }, subject),
+      s.has_attachment ? [icon(ICONS.attachment, 'icon att-icon'), srOnly(' (has attachment)')] : null),
+    h('span', { class: 'msg-snippet' }, s.snippet || ''));
+
+    const actions = h('div', { class: 'msg-actions' },
+      h('button', {
+        type: 'button', class: 'icon-button', title: inInbox ? 'Archive' : 'Move to Inbox', dataset: { focusKey: 'archive' },
+        'aria-label': `${inInbox ? 'Archive' : 'Move to Inbox'}: ${subject}`,
+        onclick: () => this.archiveToggle(s.id),
+      }, icon(inInbox ? ICONS.archive : ICONS.inbox)),
+      h('button', {
+        type: 'button', class: 'icon-button', title: unread ? 'Mark as read' : 'Mark as unread', dataset: { focusKey: 'read' },
+        'aria-label': `${unread ? 'Mark as read' : 'Mark as unread'}: ${subject}`,
+        onclick: () => this.readToggle(s.id),
+      }, icon(unread ? ICONS.markRead : ICONS.markUnread)));
+
+    replace(li,
+      h('div', { class: 'swipe-under', 'aria-hidden': 'true' },
+        h('span', { class: 'swipe-read' }, icon(unread ? ICONS.markRead : ICONS.markUnread), unread ? 'Read' : 'Unread'),
+        h('span', { class: 'swipe-archive' }, inInbox ? 'Archive' : 'Inbox', icon(inInbox ? ICONS.archive : ICONS.inbox))),
+      h('div', { class: 'msg-card' }, link, actions));
+    if (focused) {
+      const again = li.querySelector(`[data-focus-key="${focused}"]`);
+      if (again) again.focus();
+    }
+  }
+
+  // --- selection (keyboard) ---------------------------------------------------
+
+  /** Moves the selection by `delta` rows; with `open` also opens that message. */
+  move(delta, { open = false } = {}) {
+    if (this.order.length === 0) return;
+    let index = this.selected;
+    if (index < 0 && this.openId !== null) index = this.order.indexOf(this.openId);
+    index = index < 0 ? (delta > 0 ? 0 : this.order.length - 1) : index + delta;
+    index = Math.max(0, Math.min(this.order.length - 1, index));
+    this.select(index, !open);
+    if (open) this.openSelected();
+    // Near the end: fetch the next page before the person gets there.
+    if (index >= this.order.length - 3) this.loadMore();
+  }
+
+  select(index, focus = true) {
+    const old = this.order[this.selected];
+    if (old !== undefined && this.rows.has(old)) this.rows.get(old).li.classList.remove('selected');
+    this.selected = index;
+    const id = this.order[index];
+    if (id === undefined) return;
+    const { li } = this.rows.get(id);
+    li.classList.add('selected');
+    li.scrollIntoView({ block: 'nearest' });
+    if (focus) li.querySelector('.msg-link').focus();
+  }
+
+  selectedId() {
+    if (this.selected >= 0 && this.selected < this.order.length) return this.order[this.selected];
+    return null;
+  }
+
+  openSelected() {
+    const id = this.selectedId();
+    if (id !== null) navigate(messageHash(id));
+  }
+
+  focusHeading() {
+    this.heading.focus();
+  }
+
+  /** Puts the focus back on the selected (or last opened) row, else the heading. */
+  focusSelected() {
+    let index = this.selected;
+    if (index < 0 && this.openId !== null) index = this.order.indexOf(this.openId);
+    this.markOpen(null);
+    if (index >= 0 && index < this.order.length) this.select(index, true);
+    else this.heading.focus();
+  }
+
+  /** Highlights the message shown in the reader pane (desktop). */
+  markOpen(id) {
+    this.openId = id;
+    for (const { summary, li } of this.rows.values()) {
+      const open = summary.id === id;
+      li.classList.toggle('open', open);
+      const link = li.querySelector('.msg-link');
+      if (open) link.setAttribute('aria-current', 'true');
+      else link.removeAttribute('aria-current');
+    }
+    if (id !== null && this.order.includes(id)) {
+      const index = this.order.indexOf(id);
+      const old = this.order[this.selected];
+      if (old !== undefined && this.rows.has(old)) this.rows.get(old).li.classList.remove('selected');
+      this.selected = index;
+      this.rows.get(id).li.classList.add('selected');
+    }
+  }
+
+  actOnSelected(change, done) {
+    const id = this.selectedId();
+    if (id !== null) this.act(id, change, done);
+  }
+
+  toggleReadSelected() {
+    const id = this.selectedId();
+    if (id !== null) this.readToggle(id);
+  }
+
+  // --- actions ----------------------------------------------------------------
+
+  archiveToggle(id) {
+    const row = this.rows.get(id);
+    if (!row) return;
+    if ((row.summary.tags || []).includes('inbox')) this.act(id, ARCHIVE, 'Archived');
+    else this.act(id, { add: ['inbox'], remove: [] }, 'Moved to Inbox');
+  }
+
+  readToggle(id) {
+    const row = this.rows.get(id);
+    if (!row) return;
+    if (row.summary.unread) this.act(id, MARK_READ, 'Marked as read', false);
+    else this.act(id, MARK_UNREAD, 'Marked as unread', false);
+  }
+
+  /** Applies a tag change and says so, with Undo when the row may leave the list. */
+  async act(id, change, done, undoable = true) {
+    try {
+      await changeTags([id], change);
+      const undo = undoable
+        ? { label: 'Undo', run: () => this.undo(id, change) }
+        : null;
+      announce(done, 'info', undo);
+    } catch (err) {
+      if (err.status !== 401) announce(err.message, 'error');
+    }
+  }
+
+  async undo(id, change) {
+    try {
+      await changeTags([id], { add: change.remove, remove: change.add });
+      announce('Undone');
+      // The row was dropped from the list: reload to put it back in its place.
+      if (!this.rows.has(id)) this.setQuery(this.query, true);
+    } catch (err) {
+      if (err.status !== 401) announce(err.message, 'error');
+    }
+  }
+
+  /** Updates rows after a tag change anywhere; drops rows that left this search. */
+  applyTagChange({ ids, add = [], remove = [] }) {
+    const required = requiredTags(this.query || '');
+    for (const id of ids) {
+      const row = this.rows.get(id);
+      if (!row) continue;
+      const tags = new Set(row.summary.tags || []);
+      add.forEach((t) => tags.add(t));
+      remove.forEach((t) => tags.delete(t));
+      row.summary.tags = [...tags];
+      row.summary.unread = !tags.has('read');
+      const gone = required.some((t) => !tags.has(t)) || hiddenByDefault(row.summary.tags, this.query || '');
+      if (gone) this.removeRow(id);
+      else this.fillRow(row.li, row.summary);
+    }
+  }
+
+  removeRow(id) {
+    const row = this.rows.get(id);
+    if (!row) return;
+    const index = this.order.indexOf(id);
+    const hadFocus = row.li.contains(document.activeElement);
+    const wasSelected = this.selected === index;
+    this.rows.delete(id);
+    this.order.splice(index, 1);
+    this.total = Math.max(0, this.total - 1);
+    // The cursor counts results already seen: one fewer now matches before it, so
+    // the next page must start one earlier or it would skip a message.
+    if (this.nextCursor) this.nextCursor = String(Math.max(0, Number(this.nextCursor) - 1));
+    if (this.selected > index) this.selected -= 1;
+    row.li.classList.add('leaving');
+    const gone = () => {
+      row.li.remove();
+      this.updateSummary();
+    };
+    if (window.matchMedia('(prefers-reduced-motion: reduce)').matches) gone();
+    else setTimeout(gone, 200);
+    // Keep the keyboard where it was: the next row takes the removed one's place.
+    if (wasSelected || hadFocus) {
+      this.selected = -1;
+      const next = Math.min(index, this.order.length - 1);
+      if (next >= 0) this.select(next, hadFocus);
+    }
+  }
+
+  // --- swipe (touch and pen) --------------------------------------------------
+
+  setupSwipe() {
+    let drag = null;
+    // A swipe must not end in a click that opens the message; only the click that
+    // may directly follow the swipe is swallowed.
+    let suppressClickUntil = 0;
+
+    const reset = (card) => {
+      card.style.transform = '';
+      card.closest('.msg-row').classList.remove('swiping', 'swipe-left', 'swipe-right', 'armed');
+    };
+
+    this.addEventListener('pointerdown', (event) => {
+      if (event.pointerType === 'mouse' || !event.isPrimary) return;
+      const card = event.target instanceof Element ? event.target.closest('.msg-card') : null;
+      if (!card || (event.target.closest('button'))) return;
+      drag = { card, x: event.clientX, y: event.clientY, id: event.pointerId, state: 'pending', dx: 0 };
+    });
+
+    this.addEventListener('pointermove', (event) => {
+      if (!drag || event.pointerId !== drag.id) return;
+      const dx = event.clientX - drag.x;
+      const dy = event.clientY - drag.y;
+      if (drag.state === 'pending') {
+        if (Math.abs(dx) > 10 && Math.abs(dx) > Math.abs(dy) * 1.5) {
+          drag.state = 'swiping';
+          drag.card.setPointerCapture(event.pointerId);
+          drag.card.closest('.msg-row').classList.add('swiping');
+        } else if (Math.abs(dy) > 10) {
+          drag = null; // a scroll, not a swipe
+          return;
+        } else {
+          return;
+        }
+      }
+      drag.dx = dx;
+      const row = drag.card.closest('.msg-row');
+      const threshold = Math.max(SWIPE_MIN_PX, row.clientWidth * SWIPE_FRACTION);
+      drag.card.style.transform = `translateX(${dx}px)`;
+      row.classList.toggle('swipe-left', dx < 0);
+      row.classList.toggle('swipe-right', dx > 0);
+      row.classList.toggle('armed', Math.abs(dx) >= threshold);
+    });
+
+    const finish = (event, cancelled) => {
+      if (!drag || event.pointerId !== drag.id) return;
+      const { card, dx, state } = drag;
+      drag = null;
+      if (state !== 'swiping') return;
+      suppressClickUntil = performance.now() + 150;
+      const row = card.closest('.msg-row');
+      const threshold = Math.max(SWIPE_MIN_PX, row.clientWidth * SWIPE_FRACTION);
+      reset(card);
+      if (cancelled || Math.abs(dx) < threshold) return;
+      const id = Number(row.dataset.id);
+      if (dx < 0) this.archiveToggle(id);
+      else this.readToggle(id);
+    };
+    this.addEventListener('pointerup', (event) => finish(event, false));
+    this.addEventListener('pointercancel', (event) => finish(event, true));
+    // The click that ends a swipe must not open the message.
+    this.addEventListener('click', (event) => {
+      if (performance.now() < suppressClickUntil) {
+        event.preventDefault();
+        event.stopPropagation();
+        suppressClickUntil = 0;
+      }
+    }, true);
+  }
+}
+
+customElements.define('hp-message-list', HpMessageList);

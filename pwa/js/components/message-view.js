@@ -1,0 +1,369 @@
+// <hp-message-view data-id="12">: one message: headers, tags (remove / add), the
+// body as plain text (or, on request, the server's sanitised HTML in a sandboxed
+// iframe), attachments, the raw download and the rest of its thread.
+// <hp-thread-view data-id="10">: every message of a thread, oldest first.
+//
+// Mail content is untrusted: it reaches the page only as text nodes (dom.js `h`),
+// and formatted HTML only inside a sandboxed iframe (no scripts, opaque origin).
+
+import { api, urls } from '../api.js';
+import { h, icon, replace, srOnly } from '../dom.js';
+import { ICONS } from '../icons.js';
+import {
+  addressList, fullDate, isoDate, shortDate, senders, size, tagLabel,
+} from '../format.js';
+import { messageHash, searchHash, threadHash } from '../router.js';
+import {
+  changeTags, announce, ARCHIVE, TRASH, MARK_READ, MARK_UNREAD,
+} from '../mail-actions.js';
+import { knownTags } from '../tag-store.js';
+import { confirmSheet } from './sheet.js';
+
+/** Tags not shown as chips: `read` is shown as the unread state instead. */
+const HIDDEN_CHIPS = new Set(['read']);
+
+function backButton(view) {
+  return h('button', {
+    type: 'button', class: 'icon-button back-button', 'aria-label': 'Back to the list', title: 'Back (Escape)',
+    onclick: () => view.dispatchEvent(new CustomEvent('hp-back', { bubbles: true })),
+  }, icon(ICONS.back));
+}
+
+/** Base: loading, errors and the toolbar shared by both views. */
+class ReaderBase extends HTMLElement {
+  get itemId() {
+    return Number(this.dataset.id);
+  }
+
+  disconnectedCallback() {
+    if (this.abort) this.abort.abort();
+  }
+
+  showLoading() {
+    replace(this, h('div', { class: 'reader-toolbar' }, backButton(this)),
+      h('p', { class: 'reader-loading', role: 'status' }, 'Loading…'));
+  }
+
+  showError(err) {
+    if (err.status === 401) return; // the app shows the unlock screen
+    const heading = h('h1', { tabindex: '-1', class: 'reader-title' },
+      err.status === 404 ? 'Message not found' : 'Could not load this');
+    replace(this, h('div', { class: 'reader-toolbar' }, backButton(this)),
+      h('div', { class: 'reader-body' }, heading, h('p', { class: 'form-error', role: 'alert' }, err.message)));
+    heading.focus();
+  }
+}
+
+class HpMessageView extends ReaderBase {
+  connectedCallback() {
+    if (this.loaded) return;
+    this.loaded = true;
+    this.onTagsChanged = (event) => this.applyTagChange(event.detail);
+    window.addEventListener('hp:tags-changed', this.onTagsChanged);
+    this.load();
+  }
+
+  disconnectedCallback() {
+    super.disconnectedCallback();
+    window.removeEventListener('hp:tags-changed', this.onTagsChanged);
+    window.removeEventListener('hp:known-tags', this.onKnownTags);
+  }
+
+  async load() {
+    this.showLoading();
+    this.abort = new AbortController();
+    try {
+      this.msg = await api.message(this.itemId, { signal: this.abort.signal });
+    } catch (err) {
+      if (err.name !== 'AbortError') this.showError(err);
+      return;
+    }
+    this.render();
+    this.titleEl.focus();
+    // Opening an unread message marks it read.
+    if (this.msg.unread) {
+      changeTags([this.msg.id], MARK_READ).catch((err) => {
+        if (err.status !== 401) announce(`Could not mark as read: ${err.message}`, 'error');
+      });
+    }
+  }
+
+  render() {
+    const m = this.msg;
+    const subject = m.subject || '(no subject)';
+    this.titleEl = h('h1', { class: 'reader-title', tabindex: '-1', id: 'reader-title' }, subject);
+    this.chips = h('ul', { class: 'chips', 'aria-label': 'Tags' });
+    this.toolbar = h('div', { class: 'reader-toolbar', role: 'group', 'aria-label': 'Message actions' });
+    this.renderToolbar();
+    this.renderChips();
+
+    const headerRows = [
+      ['From', addressList(m.from, true)],
+      ['To', addressList(m.to, true)],
+      ['Cc', addressList(m.cc, true)],
+      ['Reply-To', addressList(m.reply_to, true)],
+    ].filter(([, v]) => v);
+    const headers = h('dl', { class: 'headers' },
+      headerRows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]),
+      h('dt', {}, 'Date'),
+      h('dd', {}, h('time', { datetime: isoDate(m.date) }, fullDate(m.date))),
+      h('dt', {}, 'Subject'),
+      h('dd', {}, subject));
+
+    const article = h('article', { class: 'message', 'aria-labelledby': 'reader-title' },
+      this.titleEl,
+      headers,
+      h('section', { class: 'tag-section', 'aria-label': 'Tags' }, this.chips, this.addTagForm()),
+      m.malformed ? h('p', { class: 'notice' },
+        'This message is not well formed; what could be read is shown.') : null,
+      this.bodySection(),
+      this.attachmentSection(),
+      this.threadSection());
+    replace(this, this.toolbar, h('div', { class: 'reader-body' }, article));
+  }
+
+  renderToolbar() {
+    const m = this.msg;
+    const inInbox = m.tags.includes('inbox');
+    const inTrash = m.tags.includes('trash');
+    replace(this.toolbar,
+      backButton(this),
+      h('button', {
+        type: 'button', class: 'tool-button',
+        onclick: () => (inInbox ? this.actAndClose(ARCHIVE, 'Archived') : this.act({ add: ['inbox'], remove: ['trash', 'spam'] }, 'Moved to Inbox')),
+      }, icon(inInbox ? ICONS.archive : ICONS.inbox), h('span', {}, inInbox ? 'Archive' : 'Move to Inbox')),
+      h('button', {
+        type: 'button', class: 'tool-button', onclick: () => this.toggleRead(),
+      }, icon(m.unread ? ICONS.markRead : ICONS.markUnread), h('span', {}, m.unread ? 'Mark read' : 'Mark unread')),
+      inTrash ? null : h('button', {
+        type: 'button', class: 'tool-button',
+        onclick: () => this.actAndClose(TRASH, 'Moved to Trash'),
+      }, icon(ICONS.trash), h('span', {}, 'Trash')),
+      h('a', {
+        class: 'tool-button', href: urls.raw(m.id), download: `message-${m.id}.eml`,
+        title: 'Download the message as received (.eml)',
+      }, icon(ICONS.download), h('span', {}, 'Raw')));
+  }
+
+  renderChips() {
+    const tags = (this.msg.tags || []).filter((t) => !HIDDEN_CHIPS.has(t));
+    replace(this.chips, tags.length
+      ? tags.map((t) => h('li', { class: 'chip' },
+        h('a', { href: searchHash(t === 'inbox' ? 'in:inbox' : `tag:${t}`), class: 'chip-link' }, tagLabel(t)),
+        h('button', {
+          type: 'button', class: 'chip-remove', 'aria-label': `Remove tag ${t}`, title: `Remove tag ${t}`,
+          onclick: () => this.act({ add: [], remove: [t] }, `Removed tag ${t}`),
+        }, icon(ICONS.close))))
+      : h('li', { class: 'chip-none' }, 'No tags'));
+  }
+
+  addTagForm() {
+    const listId = `tag-options-${this.msg.id}`;
+    const datalist = h('datalist', { id: listId });
+    const fill = () => replace(datalist, knownTags().filter((t) => t !== 'read').map((t) => h('option', { value: t })));
+    fill();
+    this.onKnownTags = fill;
+    window.addEventListener('hp:known-tags', this.onKnownTags);
+    const input = h('input', {
+      id: `add-tag-${this.msg.id}`, type: 'text', name: 'tag', list: listId, class: 'add-tag-input',
+      placeholder: 'Add a tag', autocomplete: 'off', autocapitalize: 'off', spellcheck: 'false',
+    });
+    return h('form', {
+      class: 'add-tag',
+      onsubmit: async (event) => {
+        event.preventDefault();
+        const name = input.value.trim().toLowerCase();
+        if (!name) return;
+        if (name === 'read') {
+          announce('“read” is reserved: use Mark read / Mark unread.', 'error');
+          return;
+        }
+        if (await this.act({ add: [name], remove: [] }, `Tagged ${name}`)) {
+          input.value = '';
+          input.focus();
+        }
+      },
+    },
+    h('label', { for: input.id, class: 'visually-hidden' }, 'Add a tag to this message'),
+    input, datalist,
+    h('button', { type: 'submit', class: 'button' }, icon(ICONS.plus), 'Add tag'));
+  }
+
+  bodySection() {
+    const body = this.msg.body || { text: '', has_html: false };
+    const text = h('pre', { class: 'body-text', tabindex: '0', 'aria-label': 'Message text' },
+      (body.text || '').replace(/\s+$/, ''));
+    const section = h('section', { class: 'body-section', 'aria-label': 'Message body' });
+    if (!body.has_html) {
+      section.append(text);
+      return section;
+    }
+    // The formatted view is the server's sanitised HTML, in a sandbox with no scripts
+    // and an opaque origin; nothing in it can reach this page or the session. Links
+    // may open in a new tab (popups), outside the sandbox, with no referrer.
+    let frame = null;
+    const toggle = h('button', {
+      type: 'button', class: 'button', 'aria-pressed': 'false',
+      onclick: () => {
+        const on = toggle.getAttribute('aria-pressed') !== 'true';
+        toggle.setAttribute('aria-pressed', on ? 'true' : 'false');
+        if (on) {
+          frame = frame || h('iframe', {
+            class: 'body-frame', sandbox: 'allow-popups allow-popups-to-escape-sandbox', referrerpolicy: 'no-referrer',
+            src: urls.html(this.msg.id), title: 'Formatted message (sandboxed)', loading: 'lazy',
+          });
+          text.replaceWith(frame);
+        } else if (frame) {
+          frame.replaceWith(text);
+        }
+      },
+    }, 'Formatted view');
+    section.append(h('div', { class: 'body-switch' }, toggle,
+      h('span', { class: 'field-hint' }, 'Plain text is shown; the formatted view loads no remote content.')), text);
+    return section;
+  }
+
+  attachmentSection() {
+    const list = this.msg.attachments || [];
+    if (list.length === 0) return null;
+    return h('section', { class: 'attachments', 'aria-labelledby': 'att-heading' },
+      h('h2', { id: 'att-heading' }, `Attachments (${list.length})`),
+      h('ul', { class: 'att-list' }, list.map((a) => this.attachmentRow(a))));
+  }
+
+  attachmentRow(att) {
+    const name = att.filename || `attachment-${att.index + 1}`;
+    const risky = att.risk && att.risk.level && att.risk.level !== 'low';
+    const reasons = risky && Array.isArray(att.risk.reasons) ? att.risk.reasons.map(String) : [];
+    const link = h('a', {
+      class: 'button att-download', href: urls.attachment(this.msg.id, att.index), download: name,
+      'aria-label': `Download ${name}`,
+    }, icon(ICONS.download), 'Download');
+    if (risky) {
+      // Ask first; after a yes, the same click goes through.
+      let confirmed = false;
+      link.addEventListener('click', async (event) => {
+        if (confirmed) { confirmed = false; return; }
+        event.preventDefault();
+        const ok = await confirmSheet({
+          title: 'Download a risky attachment?',
+          message: `“${name}” could harm your device if opened (risk: ${att.risk.level}).`,
+          details: reasons,
+          confirmLabel: 'Download anyway',
+          danger: true,
+        });
+        if (ok) {
+          confirmed = true;
+          link.click();
+        }
+      });
+    }
+    return h('li', { class: risky ? 'att risky' : 'att' },
+      icon(risky ? ICONS.warning : ICONS.attachment, 'icon att-kind'),
+      h('div', { class: 'att-info' },
+        h('span', { class: 'att-name' }, name),
+        h('span', { class: 'att-meta' }, `${att.content_type || 'unknown type'} · ${size(att.size)}`),
+        risky ? h('span', { class: 'att-risk' }, `Risk ${att.risk.level}: ${reasons.join('; ') || 'be careful'}`) : null),
+      link);
+  }
+
+  threadSection() {
+    const thread = this.msg.thread || [];
+    if (thread.length <= 1) return null;
+    return h('section', { class: 'thread', 'aria-labelledby': 'thread-heading' },
+      h('div', { class: 'thread-head' },
+        h('h2', { id: 'thread-heading' }, `Conversation (${thread.length} messages)`),
+        h('a', { href: threadHash(this.msg.thread_id), class: 'thread-open' }, 'Show the whole conversation')),
+      h('ol', { class: 'thread-list' }, thread.map((s) => threadItem(s, s.id === this.msg.id))));
+  }
+
+  // --- actions ----------------------------------------------------------------
+
+  /** Applies a tag change to this message; resolves true on success. */
+  async act(change, done) {
+    try {
+      await changeTags([this.msg.id], change);
+      announce(done);
+      return true;
+    } catch (err) {
+      if (err.status !== 401) announce(err.message, 'error');
+      return false;
+    }
+  }
+
+  /** Archive and Trash close the message: it has left the folder being read. */
+  async actAndClose(change, done) {
+    if (await this.act(change, done)) this.dispatchEvent(new CustomEvent('hp-back', { bubbles: true }));
+  }
+
+  toggleRead() {
+    if (!this.msg) return;
+    if (this.msg.unread) this.act(MARK_READ, 'Marked as read');
+    else this.act(MARK_UNREAD, 'Marked as unread');
+  }
+
+  applyTagChange({ ids, add = [], remove = [] }) {
+    if (!this.msg || !ids.includes(this.msg.id)) return;
+    const tags = new Set(this.msg.tags);
+    add.forEach((t) => tags.add(t));
+    remove.forEach((t) => tags.delete(t));
+    this.msg.tags = [...tags];
+    this.msg.unread = !tags.has('read');
+    const focusedLabel = document.activeElement && this.toolbar.contains(document.activeElement)
+      ? [...this.toolbar.children].indexOf(document.activeElement) : -1;
+    this.renderToolbar();
+    this.renderChips();
+    // Keep keyboard focus on the toolbar button that was pressed.
+    if (focusedLabel >= 0 && this.toolbar.children[focusedLabel]) this.toolbar.children[focusedLabel].focus();
+  }
+}
+
+/** One message of a thread list: a link unless it is the one being read. */
+function threadItem(s, current) {
+  const content = [
+    h('span', { class: 'msg-line' },
+      s.unread ? [h('span', { class: 'unread-dot', 'aria-hidden': 'true' }), srOnly('Unread: ')] : null,
+      h('span', { class: 'msg-from' }, senders(s)),
+      h('time', { class: 'msg-date', datetime: isoDate(s.date) }, shortDate(s.date))),
+    h('span', { class: 'msg-subject' }, s.subject || '(no subject)'),
+    h('span', { class: 'msg-snippet' }, s.snippet || ''),
+  ];
+  return h('li', { class: s.unread ? 'thread-item unread' : 'thread-item' }, current
+    ? h('div', { class: 'thread-current', 'aria-current': 'true' }, content, srOnly(' (this message)'))
+    : h('a', { class: 'thread-link', href: messageHash(s.id) }, content));
+}
+
+class HpThreadView extends ReaderBase {
+  connectedCallback() {
+    if (this.loaded) return;
+    this.loaded = true;
+    this.load();
+  }
+
+  async load() {
+    this.showLoading();
+    this.abort = new AbortController();
+    let thread;
+    try {
+      thread = await api.thread(this.itemId, { signal: this.abort.signal });
+    } catch (err) {
+      if (err.name !== 'AbortError') this.showError(err);
+      return;
+    }
+    const messages = thread.messages || [];
+    const first = messages[0];
+    const title = h('h1', { class: 'reader-title', tabindex: '-1', id: 'reader-title' },
+      first ? first.subject || '(no subject)' : 'Conversation');
+    replace(this,
+      h('div', { class: 'reader-toolbar' }, backButton(this)),
+      h('div', { class: 'reader-body' },
+        h('article', { class: 'message', 'aria-labelledby': 'reader-title' },
+          title,
+          h('p', { class: 'list-summary' }, `${messages.length} ${messages.length === 1 ? 'message' : 'messages'} in this conversation`),
+          h('ol', { class: 'thread-list' }, messages.map((s) => threadItem(s, false))))));
+    title.focus();
+  }
+}
+
+customElements.define('hp-message-view', HpMessageView);
+customElements.define('hp-thread-view', HpThreadView);

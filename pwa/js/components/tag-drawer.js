@@ -1,0 +1,104 @@
+// <hp-tag-drawer>: Inbox, All mail, the other tags with unread counts, Spam and
+// Trash, and the "Manage tags" sheet. Counts come from GET /api/v1/tags and are
+// refreshed whenever tags change anywhere in the app.
+
+import { api } from '../api.js';
+import { h, icon, replace, srOnly } from '../dom.js';
+import { ICONS } from '../icons.js';
+import { searchHash } from '../router.js';
+import { tagLabel } from '../format.js';
+import { setKnownTags } from '../tag-store.js';
+import { openTagManager } from './tag-manager.js';
+
+/** Tags with their own fixed entry, or not shown as a tag at all. */
+const SPECIAL = new Set(['inbox', 'read', 'spam', 'trash']);
+
+class HpTagDrawer extends HTMLElement {
+  connectedCallback() {
+    if (this.built) return;
+    this.built = true;
+    this.tags = [];
+    this.current = '';
+    this.fixed = h('ul', { class: 'nav-list' });
+    this.others = h('ul', { class: 'nav-list', 'aria-labelledby': 'tags-heading' });
+    this.error = h('p', { class: 'nav-error', role: 'alert', hidden: true });
+    this.append(
+      h('h2', { class: 'visually-hidden' }, 'Folders'),
+      this.fixed,
+      h('h2', { id: 'tags-heading', class: 'nav-heading' }, 'Tags'),
+      this.others,
+      this.error,
+      h('button', {
+        type: 'button', class: 'button nav-manage', onclick: () => openTagManager(),
+      }, icon(ICONS.settings), 'Manage tags'));
+    this.refresh = () => this.scheduleLoad();
+    window.addEventListener('hp:tags-changed', this.refresh);
+    window.addEventListener('hp:tags-edited', this.refresh);
+    this.render();
+    this.load();
+  }
+
+  disconnectedCallback() {
+    window.removeEventListener('hp:tags-changed', this.refresh);
+    window.removeEventListener('hp:tags-edited', this.refresh);
+    clearTimeout(this.timer);
+  }
+
+  /** Several changes in a row (e.g. quick archiving) cost one request. */
+  scheduleLoad() {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.load(), 250);
+  }
+
+  async load() {
+    try {
+      const answer = await api.tags();
+      this.tags = answer.tags || [];
+      setKnownTags(this.tags.map((t) => t.name));
+      this.error.hidden = true;
+    } catch (err) {
+      if (err.status === 401) return;
+      this.error.textContent = `Tags could not be loaded: ${err.message}`;
+      this.error.hidden = false;
+    }
+    this.render();
+  }
+
+  /** Marks the entry of the current query (compared in lower case, spaces squeezed). */
+  setCurrent(query) {
+    this.current = normalise(query);
+    for (const link of this.querySelectorAll('a[data-query]')) {
+      if (normalise(link.dataset.query) === this.current) link.setAttribute('aria-current', 'page');
+      else link.removeAttribute('aria-current');
+    }
+  }
+
+  entry(label, query, iconPath, unread = 0) {
+    const link = h('a', { class: 'nav-item', href: searchHash(query), dataset: { query } },
+      icon(iconPath),
+      h('span', { class: 'nav-label' }, label),
+      unread > 0 ? h('span', { class: 'count' }, String(unread), srOnly(' unread')) : null);
+    if (normalise(query) === this.current) link.setAttribute('aria-current', 'page');
+    return h('li', {}, link);
+  }
+
+  render() {
+    const byName = new Map(this.tags.map((t) => [t.name, t]));
+    const unread = (name) => (byName.get(name) ? byName.get(name).unread : 0);
+    replace(this.fixed,
+      this.entry('Inbox', 'in:inbox', ICONS.inbox, unread('inbox')),
+      this.entry('All mail', '', ICONS.allMail),
+      this.entry('Spam', 'in:spam', ICONS.spam, unread('spam')),
+      this.entry('Trash', 'in:trash', ICONS.trash));
+    const others = this.tags.filter((t) => !SPECIAL.has(t.name));
+    replace(this.others, others.length
+      ? others.map((t) => this.entry(tagLabel(t.name), `tag:${t.name}`, ICONS.tag, t.unread))
+      : h('li', { class: 'nav-empty' }, 'No tags yet'));
+  }
+}
+
+function normalise(query) {
+  return String(query || '').trim().replace(/\s+/g, ' ').toLowerCase();
+}
+
+customElements.define('hp-tag-drawer', HpTagDrawer);

@@ -1,0 +1,75 @@
+// A tiny element builder. Text children always become text nodes, so mail content
+// put in through it can never turn into markup.
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+/**
+ * h('a', {href: '#/x', class: 'link', onclick: fn}, 'text', otherNode, [more])
+ * Props: `class`, `dataset` (object), `on<event>` (function: added as a listener,
+ * never as an attribute), booleans (true: empty attribute, false/null: left out),
+ * anything else: setAttribute.
+ */
+export function h(tag, props = {}, ...children) {
+  const el = document.createElement(tag);
+  setProps(el, props);
+  append(el, children);
+  return el;
+}
+
+function setProps(el, props) {
+  for (const [key, value] of Object.entries(props || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === 'class') el.setAttribute('class', value);
+    else if (key === 'dataset') Object.assign(el.dataset, value);
+    else if (key.startsWith('on') && typeof value === 'function') {
+      el.addEventListener(key.slice(2), value);
+    } else if (key === 'value' || key === 'checked') el[key] = value;
+    else el.setAttribute(key, value === true ? '' : String(value));
+  }
+}
+
+/** Appends children: strings and numbers as text nodes, arrays flattened, null skipped. */
+export function append(parent, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    parent.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return parent;
+}
+
+/** Removes every child of `el`, then appends `children`. */
+export function replace(el, ...children) {
+  el.replaceChildren();
+  return append(el, children);
+}
+
+/** An inline SVG icon from path data (static, ours); hidden from screen readers. */
+export function icon(paths, className = 'icon') {
+  const svg = document.createElementNS(SVG_NS, 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('class', className);
+  svg.setAttribute('aria-hidden', 'true');
+  svg.setAttribute('focusable', 'false');
+  for (const d of [].concat(paths)) {
+    const path = document.createElementNS(SVG_NS, 'path');
+    path.setAttribute('d', d);
+    svg.append(path);
+  }
+  return svg;
+}
+
+/** Text only a screen reader reads. */
+export function srOnly(text) {
+  return h('span', { class: 'visually-hidden' }, text);
+}
+
+/** True when a key press is meant for a text field, not for the app's shortcuts. */
+export function isTyping(target) {
+  if (!(target instanceof Element)) return false;
+  if (target.isContentEditable) return true;
+  const tag = target.tagName;
+  if (tag === 'TEXTAREA' || tag === 'SELECT') return true;
+  if (tag !== 'INPUT') return false;
+  const type = (target.getAttribute('type') || 'text').toLowerCase();
+  return !['button', 'checkbox', 'radio', 'submit', 'reset', 'range', 'color', 'file'].includes(type);
+}

@@ -1,0 +1,73 @@
+// Formatting of dates, sizes and addresses for display (always as plain text).
+
+/** "Alice" or "alice@example.org" or "(unknown sender)". */
+export function addressLabel(addr) {
+  if (!addr) return '(unknown)';
+  return addr.name || addr.address || '(unknown)';
+}
+
+/** "Alice <alice@example.org>" for headers. */
+export function addressFull(addr) {
+  if (!addr) return '(unknown)';
+  if (addr.name && addr.address) return `${addr.name} <${addr.address}>`;
+  return addr.name || addr.address || '(unknown)';
+}
+
+export function addressList(list, full = false) {
+  if (!list || list.length === 0) return '';
+  return list.map(full ? addressFull : addressLabel).join(', ');
+}
+
+/** Sender(s) of a summary, short form. */
+export function senders(summary) {
+  return addressList(summary.from) || '(no sender)';
+}
+
+const timeFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+const dayFmt = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' });
+const yearFmt = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
+const fullFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'full', timeStyle: 'short' });
+
+/** A compact date for lists: time today, "Mar 5" this year, "Mar 5, 2021" before. */
+export function shortDate(unixSeconds) {
+  if (!unixSeconds && unixSeconds !== 0) return '';
+  const d = new Date(unixSeconds * 1000);
+  const now = new Date();
+  if (d.toDateString() === now.toDateString()) return timeFmt.format(d);
+  if (d.getFullYear() === now.getFullYear()) return dayFmt.format(d);
+  return yearFmt.format(d);
+}
+
+export function fullDate(unixSeconds) {
+  if (!unixSeconds && unixSeconds !== 0) return '';
+  return fullFmt.format(new Date(unixSeconds * 1000));
+}
+
+export function isoDate(unixSeconds) {
+  if (!unixSeconds && unixSeconds !== 0) return '';
+  return new Date(unixSeconds * 1000).toISOString();
+}
+
+/** 1234 -> "1.2 KB". */
+export function size(bytes) {
+  if (!Number.isFinite(bytes)) return '';
+  const units = ['bytes', 'KB', 'MB', 'GB'];
+  let n = bytes;
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i += 1;
+  }
+  return i === 0 ? `${n} ${units[0]}` : `${n.toFixed(n < 10 ? 1 : 0)} ${units[i]}`;
+}
+
+const WELL_KNOWN = {
+  inbox: 'Inbox', spam: 'Spam', trash: 'Trash', flagged: 'Flagged', sent: 'Sent', draft: 'Drafts',
+  read: 'Read', unread: 'Unread',
+};
+
+/** Display name of a tag: the app's own tags get a capital ("Inbox"); others show as they are. */
+export function tagLabel(name) {
+  if (!name) return '';
+  return WELL_KNOWN[name] || name;
+}

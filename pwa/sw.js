@@ -1,0 +1,96 @@
+// Homepost service worker: keeps the app shell (HTML, JS, CSS, icons, manifest) so
+// the app opens offline and says so. It never touches /api/: mail, tags and
+// sessions are not cached, not even briefly. Shell files are fetched network-first
+// (so an updated box serves an updated app) with the cache as the offline fallback.
+
+const CACHE = 'homepost-shell-v1';
+
+/** Every file of pwa/ that the page loads. Keep in step with pwa/ (e2e checks it). */
+const SHELL = [
+  '/',
+  '/manifest.webmanifest',
+  '/css/app.css',
+  '/js/app.js',
+  '/js/api.js',
+  '/js/dom.js',
+  '/js/format.js',
+  '/js/icons.js',
+  '/js/mail-actions.js',
+  '/js/router.js',
+  '/js/tag-store.js',
+  '/js/components/auth-screens.js',
+  '/js/components/help.js',
+  '/js/components/mail-view.js',
+  '/js/components/message-list.js',
+  '/js/components/message-view.js',
+  '/js/components/sheet.js',
+  '/js/components/tag-drawer.js',
+  '/js/components/tag-manager.js',
+  '/icons/icon.svg',
+  '/icons/icon-192.png',
+  '/icons/icon-512.png',
+  '/icons/maskable-512.png',
+  '/icons/apple-touch-icon.png',
+];
+const SHELL_PATHS = new Set(SHELL);
+
+/** How long to wait for the box before answering from the cache. */
+const NETWORK_TIMEOUT_MS = 4000;
+
+self.addEventListener('install', (event) => {
+  event.waitUntil((async () => {
+    const cache = await caches.open(CACHE);
+    await cache.addAll(SHELL.map((path) => new Request(path, { cache: 'reload' })));
+    await self.skipWaiting();
+  })());
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil((async () => {
+    for (const key of await caches.keys()) {
+      if (key !== CACHE) await caches.delete(key);
+    }
+    await self.clients.claim();
+  })());
+});
+
+self.addEventListener('fetch', (event) => {
+  const request = event.request;
+  if (request.method !== 'GET') return;
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin) return;
+  if (url.pathname.startsWith('/api/')) return; // never cache mail or sessions
+  let key = null;
+  if (request.mode === 'navigate') {
+    if (url.pathname === '/' || url.pathname === '/index.html') key = '/';
+  } else if (SHELL_PATHS.has(url.pathname)) {
+    key = url.pathname;
+  }
+  if (key === null) return;
+  event.respondWith(networkFirst(request, key));
+});
+
+async function networkFirst(request, key) {
+  const cache = await caches.open(CACHE);
+  try {
+    const response = await withTimeout(fetch(request), NETWORK_TIMEOUT_MS);
+    if (response.ok && response.type === 'basic') {
+      await cache.put(key, response.clone());
+    }
+    return response;
+  } catch (err) {
+    const cached = await cache.match(key);
+    if (cached) return cached;
+    throw err;
+  }
+}
+
+function withTimeout(promise, ms) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('network timeout')), ms);
+    promise.then(
+      (value) => { clearTimeout(timer); resolve(value); },
+      (err) => { clearTimeout(timer); reject(err); },
+    );
+  });
+}

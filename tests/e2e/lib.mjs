@@ -1,0 +1,186 @@
+// Shared by the browser tests: the Chromium launch, a server started from
+// $HOMEPOST_BIN on a free loopback port, and the watchers that fail a run on a CSP
+// violation, an uncaught error or a request that leaves 127.0.0.1.
+
+import { spawn, execFile } from 'node:child_process';
+import { openSync, closeSync } from 'node:fs';
+import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { chromium } from 'playwright-core';
+
+export const HERE = path.dirname(fileURLToPath(import.meta.url));
+export const REPO = path.resolve(HERE, '../..');
+export const OUT = process.env.E2E_OUT || path.join(HERE, 'out');
+/** The corpora live beside the clone (see tests/run). */
+export const CORPUS = path.resolve(REPO, '../shared/corpus');
+export const PASSPHRASE = process.env.E2E_PASSPHRASE || 'correct horse battery staple';
+
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
+export const PHONE = {
+  viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true,
+  userAgent: 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/148.0.0.0 Mobile Safari/537.36',
+};
+export const DESKTOP = { viewport: { width: 1280, height: 800 } };
+
+const run = promisify(execFile);
+
+export function requireBin() {
+  const bin = process.env.HOMEPOST_BIN;
+  if (!bin) throw new Error('HOMEPOST_BIN must name the homepost binary');
+  return bin;
+}
+
+export async function launchBrowser(extraArgs = []) {
+  return chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...extraArgs] });
+}
+
+/**
+ * A browser whose default profile is the returned context (so tabs opened by
+ * another client over --remote-debugging-port share its cookies). Returns
+ * {context, close()}; the profile lives in a temporary directory.
+ */
+export async function launchPersistent(extraArgs = [], options = {}) {
+  const profile = await mkdtemp(path.join(os.tmpdir(), 'homepost-e2e-profile-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...extraArgs], ...options,
+  });
+  return {
+    context,
+    async close() {
+      await context.close();
+      await rm(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Waits until GET /api/v1/status answers (any JSON), or fails after `ms`. */
+export async function waitForServer(base, ms = 30000) {
+  const end = Date.now() + ms;
+  let last = null;
+  while (Date.now() < end) {
+    try {
+      const res = await fetch(`${base}/api/v1/status`);
+      if (res.ok) return res.json();
+      last = new Error(`status ${res.status}`);
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`server at ${base} did not answer: ${last && last.message}`);
+}
+
+/** Starts `homepost serve` on a fresh data dir; returns {base, dir, stop()}. */
+export async function startServer(label) {
+  const bin = requireBin();
+  const dir = await mkdtemp(path.join(os.tmpdir(), `homepost-e2e-${label}-`));
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  await mkdir(OUT, { recursive: true });
+  const log = openSync(path.join(OUT, `server-${label}.log`), 'w');
+  const child = spawn(bin, ['--data', dir, 'serve', '--listen', `127.0.0.1:${port}`, '--kdf', 'insecure-test-only'],
+    { stdio: ['ignore', log, log] });
+  closeSync(log); // the child has its own copy
+  let exited = null;
+  child.on('exit', (code) => { exited = code; });
+  try {
+    await waitForServer(base);
+  } catch (err) {
+    child.kill('SIGTERM');
+    throw err;
+  }
+  return {
+    base,
+    dir,
+    async stop() {
+      if (exited === null) {
+        child.kill('SIGTERM');
+        await new Promise((r) => { child.once('exit', r); setTimeout(r, 5000); });
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Imports mail with the CLI (the server must be locked). */
+export async function importMail(dir, paths) {
+  const bin = requireBin();
+  const { stdout, stderr } = await run(bin, ['--data', dir, 'import', ...paths], {
+    env: { ...process.env, HOMEPOST_PASSPHRASE: PASSPHRASE },
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return `${stdout}${stderr}`.trim();
+}
+
+/**
+ * Watches a browser context: CSP violations (from the page's own
+ * `securitypolicyviolation` events and the console), uncaught errors, console
+ * errors, and every request to a host other than 127.0.0.1.
+ * `expectedStatus(url, status)` tells which failed requests a test provoked on purpose.
+ */
+export function watch(context, label) {
+  const problems = [];
+  const external = [];
+  const responses = [];
+  let requests = 0;
+  context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI} (${e.sourceFile}:${e.lineNumber})`);
+    });
+  });
+  const onRequest = (request) => {
+    requests += 1;
+    const url = new URL(request.url());
+    if (url.protocol === 'data:' || url.protocol === 'blob:' || url.protocol === 'about:') return;
+    if (url.hostname !== '127.0.0.1') external.push(request.url());
+  };
+  context.on('request', onRequest);
+  context.on('response', (response) => {
+    responses.push({ path: new URL(response.url()).pathname, status: response.status() });
+  });
+  const attach = (page) => {
+    page.on('pageerror', (err) => problems.push(`[${label}] uncaught error: ${err.message}`));
+    page.on('console', (msg) => {
+      const text = msg.text();
+      if (/Content[- ]Security[- ]Policy|CSP violation|Refused to (load|execute|apply|frame|connect)/i.test(text)) {
+        problems.push(`[${label}] CSP: ${text}`);
+      } else if (msg.type() === 'error' && !/Failed to load resource: (the server responded with a status of (400|401|403|404|409|429)|net::ERR_INTERNET_DISCONNECTED)/.test(text)) {
+        problems.push(`[${label}] console error: ${text}`);
+      }
+    });
+  };
+  context.on('page', attach);
+  for (const page of context.pages()) attach(page);
+  return {
+    problems,
+    external,
+    /** {path, status} of every response seen, in order. */
+    responses,
+    get requests() { return requests; },
+  };
+}
+
+export async function ensureOut() {
+  await mkdir(OUT, { recursive: true });
+}
