@@ -109,7 +109,9 @@ export const api = {
     return request('GET', `/search?${params}`, undefined, opts);
   },
   message: (id, opts) => request('GET', `/messages/${enc(id)}`, undefined, opts),
-  thread: (id, opts) => request('GET', `/threads/${enc(id)}`, undefined, opts),
+  /** One page of a thread (the server pages long threads). */
+  thread: (id, cursor = null, opts) => request('GET',
+    `/threads/${enc(id)}?limit=500${cursor ? `&cursor=${enc(cursor)}` : ''}`, undefined, opts),
   changeTags: (ids, add = [], remove = []) => request('POST', '/messages/tags', { ids, add, remove }),
 
   tags: () => request('GET', '/tags'),

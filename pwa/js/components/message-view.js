@@ -272,7 +272,8 @@ class HpMessageView extends ReaderBase {
     if (thread.length <= 1) return null;
     return h('section', { class: 'thread', 'aria-labelledby': 'thread-heading' },
       h('div', { class: 'thread-head' },
-        h('h2', { id: 'thread-heading' }, `Conversation (${thread.length} messages)`),
+        h('h2', { id: 'thread-heading' },
+          `Conversation (${this.msg.thread_total || thread.length} messages)`),
         h('a', { href: threadHash(this.msg.thread_id), class: 'thread-open' }, 'Show the whole conversation')),
       h('ol', { class: 'thread-list' }, thread.map((s) => threadItem(s, s.id === this.msg.id))));
   }
@@ -343,14 +344,19 @@ class HpThreadView extends ReaderBase {
   async load() {
     this.showLoading();
     this.abort = new AbortController();
-    let thread;
+    const messages = [];
     try {
-      thread = await api.thread(this.itemId, { signal: this.abort.signal });
+      // Long threads come a page at a time.
+      let cursor = null;
+      do {
+        const page = await api.thread(this.itemId, cursor, { signal: this.abort.signal });
+        messages.push(...(page.messages || []));
+        cursor = page.next_cursor || null;
+      } while (cursor);
     } catch (err) {
       if (err.name !== 'AbortError') this.showError(err);
       return;
     }
-    const messages = thread.messages || [];
     const first = messages[0];
     const title = h('h1', { class: 'reader-title', tabindex: '-1', id: 'reader-title' },
       first ? first.subject || '(no subject)' : 'Conversation');

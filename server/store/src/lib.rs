@@ -441,12 +441,19 @@ impl Store {
 
     /// The messages of a thread, oldest first.
     pub async fn thread(&self, thread_id: i64) -> Result<Vec<MessageSummary>> {
-        let ids: Vec<i64> =
+        let ids = self.thread_ids(thread_id).await?;
+        self.summaries(&ids).await
+    }
+
+    /// The ids of a thread's messages, oldest first (cheap: for paging a long thread
+    /// before fetching the summaries of one page).
+    pub async fn thread_ids(&self, thread_id: i64) -> Result<Vec<i64>> {
+        Ok(
             sqlx::query_scalar("SELECT id FROM messages WHERE thread_id = ? ORDER BY date, id")
                 .bind(thread_id)
                 .fetch_all(&self.pool)
-                .await?;
-        self.summaries(&ids).await
+                .await?,
+        )
     }
 
     /// Adds and removes tags on messages. The messages are queued for reindexing.

@@ -249,6 +249,20 @@ async fn library(state: &AppState) -> Result<Lib<'_>, ApiError> {
         .map_err(|_| ApiError::locked())
 }
 
+/// The offset a cursor stands for.
+fn parse_cursor(cursor: Option<&str>) -> Result<usize, ApiError> {
+    match cursor {
+        None | Some("") => Ok(0),
+        Some(c) => c
+            .parse::<usize>()
+            .ok()
+            .filter(|&o| o <= MAX_OFFSET)
+            .ok_or_else(|| {
+                ApiError::bad_request("bad_request", "invalid cursor: pass next_cursor back")
+            }),
+    }
+}
+
 /// Spam and trash are hidden unless the query asks for them.
 fn hide_spam_and_trash(query: SearchQuery) -> SearchQuery {
     fn names(q: &SearchQuery, tag: &str) -> bool {
@@ -291,19 +305,7 @@ async fn search_messages(
             format!("limit must be between 1 and {MAX_LIMIT}"),
         ));
     }
-    let offset = match params.cursor.as_deref() {
-        None | Some("") => 0,
-        Some(c) => c
-            .parse::<usize>()
-            .ok()
-            .filter(|&o| o <= MAX_OFFSET)
-            .ok_or_else(|| {
-                ApiError::bad_request(
-                    "bad_request",
-                    "invalid cursor: pass next_cursor back unchanged",
-                )
-            })?,
-    };
+    let offset = parse_cursor(params.cursor.as_deref())?;
     let sort = match params.sort.as_deref() {
         None | Some("newest") => Sort::Newest,
         Some("oldest") => Sort::Oldest,
@@ -390,8 +392,11 @@ pub struct MessageView {
     pub body: Body,
     /// Attachments, in order.
     pub attachments: Vec<AttachmentView>,
-    /// The whole thread, oldest first (this message included).
+    /// The thread around this message, oldest first (this message included): all of
+    /// it, or for a long thread the [`THREAD_WINDOW`] messages around this one.
     pub thread: Vec<Listed>,
+    /// How many messages the whole thread has (`GET /threads/{id}` pages through them).
+    pub thread_total: usize,
 }
 
 /// One message: headers, safe text body, attachments and thread.
@@ -415,7 +420,14 @@ async fn get_message(
         .raw(id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no message with id {id}")))?;
-    let thread = store.thread(detail.summary.thread_id).await?;
+    let thread_ids = store.thread_ids(detail.summary.thread_id).await?;
+    let thread_total = thread_ids.len();
+    let at = thread_ids.iter().position(|&t| t == id).unwrap_or(0);
+    let start = at
+        .saturating_sub(THREAD_WINDOW / 2)
+        .min(thread_total.saturating_sub(THREAD_WINDOW));
+    let window = &thread_ids[start..(start + THREAD_WINDOW).min(thread_total)];
+    let thread = store.summaries(window).await?;
     let reputation = reputation(store, &detail.summary.from, id).await?;
     drop(lib);
     let (parsed, has_html, risks) = tokio::task::spawn_blocking(move || {
@@ -460,8 +472,15 @@ async fn get_message(
         malformed: detail.malformed,
         listed: detail.summary.into(),
         thread: thread.into_iter().map(Listed::from).collect(),
+        thread_total,
     }))
 }
+
+/// Most thread members shown with a message.
+pub const THREAD_WINDOW: usize = 50;
+/// Default and largest page of `GET /threads/{id}`.
+const THREAD_PAGE: usize = 200;
+const MAX_THREAD_PAGE: usize = 1000;
 
 /// The sender's standing: a first contact makes risky attachments riskier.
 async fn reputation(
@@ -619,34 +638,68 @@ async fn get_message_raw(
     Ok(download("message/rfc822", format!("message-{id}.eml"), raw))
 }
 
-/// A thread.
+/// A page of a thread.
 #[derive(Serialize, ToSchema)]
 pub struct ThreadView {
     /// The thread id.
     pub thread_id: i64,
-    /// Its messages, oldest first.
+    /// How many messages the thread has.
+    pub total: usize,
+    /// This page, oldest first.
     pub messages: Vec<Listed>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
 }
 
-/// The messages of a thread, oldest first.
-#[utoipa::path(tag = "mail", params(("id" = i64, Path, description = "Thread id")), responses(
-    (status = 200, body = ThreadView), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody),
+/// Paging of a thread.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// Messages per page, 1-1000 (default 200).
+    pub limit: Option<usize>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// The messages of a thread, oldest first, a page at a time.
+#[utoipa::path(tag = "mail", params(("id" = i64, Path, description = "Thread id"), PageParams), responses(
+    (status = 200, body = ThreadView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody),
 ))]
 #[get("/threads/{id}")]
 async fn get_thread(
     state: Data<AppState>,
     _auth: Authed,
     id: Path<i64>,
+    params: Query<PageParams>,
 ) -> Result<Json<ThreadView>, ApiError> {
     let thread_id = id.into_inner();
-    let messages = library(&state).await?.store().thread(thread_id).await?;
-    if messages.is_empty() {
+    let limit = params.limit.unwrap_or(THREAD_PAGE);
+    if !(1..=MAX_THREAD_PAGE).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "bad_request",
+            format!("limit must be between 1 and {MAX_THREAD_PAGE}"),
+        ));
+    }
+    let offset = parse_cursor(params.cursor.as_deref())?;
+    let lib = library(&state).await?;
+    let ids = lib.store().thread_ids(thread_id).await?;
+    if ids.is_empty() {
         return Err(ApiError::not_found(format!(
             "no thread with id {thread_id}"
         )));
     }
+    let page = ids
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .copied()
+        .collect::<Vec<_>>();
+    let messages = lib.store().summaries(&page).await?;
+    let next = offset + page.len();
     Ok(Json(ThreadView {
         thread_id,
+        total: ids.len(),
+        next_cursor: (next < ids.len() && !page.is_empty()).then(|| next.to_string()),
         messages: messages.into_iter().map(Listed::from).collect(),
     }))
 }

@@ -946,3 +946,97 @@ async fn html_view_is_sanitised_and_attachments_download_with_their_risk() {
     .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
+
+#[actix_web::test]
+async fn long_threads_are_windowed_and_paged() {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = homepost_vault::Vault::create(
+        dir.path(),
+        &homepost_vault::Passphrase::new(PASS.into()),
+        KdfParams::INSECURE_FOR_TESTS,
+    )
+    .unwrap();
+    let mut mbox = String::new();
+    for i in 0..60 {
+        let refs = if i == 0 {
+            String::new()
+        } else {
+            format!(
+                "In-Reply-To: <t{}@x>\nReferences: <t0@x> <t{}@x>\n",
+                i - 1,
+                i - 1
+            )
+        };
+        mbox.push_str(&format!(
+            "From a@x Tue Mar  5 10:00:00 2024\nFrom: a@example.org\nSubject: Re: long\nMessage-ID: <t{i}@x>\n{refs}Date: Tue, 05 Mar 2024 {:02}:{:02}:00 +0000\n\nreply {i}\n\n",
+            i / 60, i % 60
+        ));
+    }
+    let src = tempfile::tempdir().unwrap();
+    std::fs::write(src.path().join("t.mbox"), mbox).unwrap();
+    let mut lib = homepost_search::library::Library::open(dir.path(), &vault)
+        .await
+        .unwrap();
+    lib.import(
+        homepost_mail::ImportSources::new(vec![src.path().join("t.mbox")]),
+        &[],
+        0,
+        |_| {},
+    )
+    .await
+    .unwrap();
+    lib.close().await;
+    let app = test::init_service(homepost_web::app(state(
+        dir.path(),
+        Duration::from_secs(600),
+    )))
+    .await;
+    let mut b = Browser::new();
+    unlock(&app, &mut b, PASS).await;
+    let (_, _, found) = call(
+        &app,
+        b.req(Method::GET, "/api/v1/search?q=body:%22reply%2055%22"),
+    )
+    .await;
+    let id = found["results"][0]["id"].as_i64().unwrap();
+    let (_, _, m) = call(&app, b.req(Method::GET, &format!("/api/v1/messages/{id}"))).await;
+    let thread = m["thread"].as_array().unwrap();
+    assert_eq!((thread.len(), m["thread_total"].as_i64()), (50, Some(60)));
+    assert!(
+        thread.iter().any(|t| t["id"] == id),
+        "the window holds the message"
+    );
+    assert_eq!(
+        thread.last().unwrap()["snippet"],
+        "reply 59",
+        "near the end, the window is the last 50"
+    );
+    let mut seen = 0;
+    let mut cursor = String::new();
+    loop {
+        let (s, _, page) = call(
+            &app,
+            b.req(
+                Method::GET,
+                &format!(
+                    "/api/v1/threads/{}?limit=25&cursor={cursor}",
+                    m["thread_id"]
+                ),
+            ),
+        )
+        .await;
+        assert_eq!(
+            (s, page["total"].as_i64()),
+            (StatusCode::OK, Some(60)),
+            "{page}"
+        );
+        seen += page["messages"].as_array().unwrap().len();
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = c.to_string(),
+            None => break,
+        }
+    }
+    assert_eq!(seen, 60);
+    let (s, _, _) = call(&app, b.req(Method::GET, "/api/v1/threads/1?limit=5000")).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+}
