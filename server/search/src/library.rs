@@ -190,7 +190,7 @@ impl Library {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<ParsedBatch>(1);
         // An untrained filter has nothing to say: then not even tokenize.
         let classifier = BatchClassifier::new(self.store.clone(), self.spam.clone()).await?;
-        let classifier = classifier.is_trained().then_some(classifier);
+        let mut classifier = classifier.is_trained().then_some(classifier);
         let reader = std::thread::spawn(move || {
             let mut batch = ParsedBatch::default();
             let mut tokens = Vec::new();
@@ -208,14 +208,14 @@ impl Library {
                     Err(e) => batch.unreadable.push(e.to_string()),
                 }
                 if batch.messages.len() >= BATCH || bytes >= BATCH_BYTES {
-                    batch.verdicts = verdicts(&classifier, &std::mem::take(&mut tokens));
+                    batch.verdicts = verdicts(&mut classifier, &std::mem::take(&mut tokens));
                     if tx.blocking_send(std::mem::take(&mut batch)).is_err() {
                         return;
                     }
                     bytes = 0;
                 }
             }
-            batch.verdicts = verdicts(&classifier, &tokens);
+            batch.verdicts = verdicts(&mut classifier, &tokens);
             let _ = tx.blocking_send(batch);
         });
 
@@ -459,11 +459,11 @@ impl Library {
 
 /// The spam filter's verdicts on a batch; none without a classifier.
 fn verdicts(
-    classifier: &Option<BatchClassifier>,
+    classifier: &mut Option<BatchClassifier>,
     tokens: &[std::collections::BTreeSet<String>],
 ) -> Result<Vec<Verdict>, homepost_store::Error> {
     classifier
-        .as_ref()
+        .as_mut()
         .map_or(Ok(Vec::new()), |c| c.verdicts(tokens))
 }
 

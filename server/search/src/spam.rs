@@ -6,10 +6,10 @@
 //! a reader thread while the caller stores or learns the previous batch, and
 //! the counts of a whole batch are read with one query.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use homepost_mail::{ImportSources, RawMessage};
-use homepost_spam::{Class, Score, SpamFilter, Verdict, tokens};
+use homepost_spam::{Class, Score, SpamFilter, TokenCounts, Verdict, tokens};
 use homepost_store::{SpamExample, Store, TrainingOutcome, normalize_tag};
 
 use crate::library::{ImportProgress, Library, LibraryError};
@@ -41,13 +41,25 @@ pub(crate) fn spam_decision(add: &[String], remove: &[String]) -> Option<Class> 
     }
 }
 
+/// Most token counts an import keeps between batches (a few MiB); past this
+/// the cache starts again.
+const CACHED_TOKENS: usize = 200_000;
+
 /// Classifies batches of tokenized messages from the import's reader thread,
 /// which is not on the async runtime and so may block on the store.
+///
+/// Counts read for one batch are kept for the next: headers and common words
+/// recur, so later batches ask the store only for tokens not seen yet. An
+/// import thus classifies against the model as it was when it first met each
+/// token; classifying never trains, so only another process's training could
+/// change it meanwhile.
 pub(crate) struct BatchClassifier {
     store: Store,
     filter: SpamFilter,
     runtime: tokio::runtime::Handle,
-    trained: bool,
+    totals: (u64, u64),
+    /// Counts of every token asked for so far, (0, 0) for unknown ones.
+    cache: HashMap<String, (u64, u64)>,
 }
 
 impl BatchClassifier {
@@ -57,40 +69,92 @@ impl BatchClassifier {
         store: Store,
         filter: SpamFilter,
     ) -> Result<BatchClassifier, homepost_store::Error> {
-        let trained = store.spam_counts([]).await?.is_trained();
+        let totals = store.spam_counts([]).await?.totals();
         Ok(BatchClassifier {
             store,
             filter,
             runtime: tokio::runtime::Handle::current(),
-            trained,
+            totals,
+            cache: HashMap::new(),
         })
     }
 
     /// Whether the filter had learnt both spam and ham when this was made.
     pub(crate) fn is_trained(&self) -> bool {
-        self.trained
+        self.totals.0 > 0 && self.totals.1 > 0
     }
 
-    /// The verdict on each message, with one counts query for all of them;
-    /// empty while the filter has not learnt both spam and ham (every score
-    /// would be 0.5, and tagging everything `unsure` says nothing). Blocks:
-    /// never call it on the runtime.
+    /// The verdict on each message, with at most one counts query for all of
+    /// them; empty while the filter has not learnt both spam and ham (every
+    /// score would be 0.5, and tagging everything `unsure` says nothing).
+    /// Blocks: never call it on the runtime.
     pub(crate) fn verdicts(
-        &self,
+        &mut self,
         messages: &[BTreeSet<String>],
     ) -> Result<Vec<Verdict>, homepost_store::Error> {
         if messages.is_empty() {
             return Ok(Vec::new());
         }
-        let all = messages.iter().flatten().map(String::as_str);
-        let counts = self.runtime.block_on(self.store.spam_counts(all))?;
-        if !counts.is_trained() {
+        let started = std::time::Instant::now();
+        if self.cache.len() > CACHED_TOKENS {
+            self.cache.clear();
+        }
+        let missing: Vec<&str> = messages
+            .iter()
+            .flatten()
+            .map(String::as_str)
+            .filter(|t| !self.cache.contains_key(*t))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if !missing.is_empty() {
+            let counts = self
+                .runtime
+                .block_on(self.store.spam_counts(missing.iter().copied()))?;
+            self.totals = counts.totals();
+            for (token, found) in missing.iter().zip(counts.counts(&missing)) {
+                self.cache.insert((*token).to_owned(), found);
+            }
+        }
+        let read = started.elapsed();
+        if !self.is_trained() {
             return Ok(Vec::new());
         }
-        Ok(messages
+        let counts = CachedCounts {
+            totals: self.totals,
+            cache: &self.cache,
+        };
+        let verdicts = messages
             .iter()
             .map(|t| self.filter.classify(&counts, t).verdict)
-            .collect())
+            .collect();
+        tracing::debug!(
+            messages = messages.len(),
+            asked = missing.len(),
+            counts_ms = read.as_secs_f64() * 1e3,
+            classify_ms = (started.elapsed() - read).as_secs_f64() * 1e3,
+            "classified an import batch"
+        );
+        Ok(verdicts)
+    }
+}
+
+/// The classifier's view of [`BatchClassifier`]'s cache.
+struct CachedCounts<'a> {
+    totals: (u64, u64),
+    cache: &'a HashMap<String, (u64, u64)>,
+}
+
+impl TokenCounts for CachedCounts<'_> {
+    fn totals(&self) -> (u64, u64) {
+        self.totals
+    }
+
+    fn counts(&self, tokens: &[&str]) -> Vec<(u64, u64)> {
+        tokens
+            .iter()
+            .map(|t| self.cache.get(*t).copied().unwrap_or((0, 0)))
+            .collect()
     }
 }
 

@@ -143,9 +143,11 @@ impl Store {
         if totals.0 > 0 && totals.1 > 0 {
             let wanted: BTreeSet<&str> = tokens.into_iter().collect();
             if !wanted.is_empty() {
+                // Driven from the distinct tokens asked for, one primary-key
+                // lookup each: `IN (SELECT ...)` would sort them all first.
                 let rows: Vec<(String, i64, i64)> = sqlx::query_as(
-                    "SELECT token, spam, ham FROM spam_tokens
-                     WHERE token IN (SELECT value FROM json_each(?))",
+                    "SELECT t.token, t.spam, t.ham FROM json_each(?) AS j
+                     JOIN spam_tokens AS t ON t.token = j.value",
                 )
                 .bind(to_json(&wanted)?)
                 .fetch_all(&mut *tx)
