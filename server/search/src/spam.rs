@@ -325,6 +325,73 @@ pub enum CheckError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use homepost_vault::{KdfParams, Passphrase, Vault};
+
+    fn mail(subject: &str, body: &str) -> Vec<u8> {
+        format!(
+            "From: x@example.org\r\nTo: bob@example.com\r\nSubject: {subject}\r\n\r\n{body}\r\n"
+        )
+        .into_bytes()
+    }
+
+    /// On the single-threaded runtime of `#[tokio::test]` too, the import's
+    /// reader thread reads counts, and import classifies without training.
+    #[tokio::test]
+    async fn import_tags_spam_and_unsure_and_trains_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let vault = Vault::create(
+            &data,
+            &Passphrase::new("pw".into()),
+            KdfParams::INSECURE_FOR_TESTS,
+        )
+        .unwrap();
+        let mut lib = Library::open(&data, &vault).await.unwrap();
+        let mut examples = Vec::new();
+        for i in 0..20 {
+            let spam = mail(&format!("cheap pills {i}"), "buy cheap pills now");
+            let ham = mail(
+                &format!("meeting notes {i}"),
+                "notes from our project meeting",
+            );
+            examples.push(SpamExample::new(&spam, Class::Spam));
+            examples.push(SpamExample::new(&ham, Class::Ham));
+        }
+        lib.store().train_spam(&examples).await.unwrap();
+        let before = lib.store().spam_stats().await.unwrap();
+
+        let mut paths = Vec::new();
+        for (name, raw) in [
+            ("spam.eml", mail("cheap pills", "cheap pills for you")),
+            ("ham.eml", mail("meeting notes", "notes from the meeting")),
+            ("new.eml", mail("zebra", "quokka wombat")),
+        ] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, raw).unwrap();
+            paths.push(path);
+        }
+        let stats = lib
+            .import(ImportSources::new(paths), &[], 0, |_| {})
+            .await
+            .unwrap();
+        assert_eq!((stats.imported, stats.spam, stats.unsure), (3, 1, 1));
+        assert_eq!(lib.store().tags_of(1).await.unwrap(), [SPAM_TAG]);
+        assert!(lib.store().tags_of(2).await.unwrap().is_empty());
+        assert_eq!(lib.store().tags_of(3).await.unwrap(), [UNSURE_TAG]);
+        assert_eq!(lib.count("tag:spam").await.unwrap(), 1);
+        assert_eq!(lib.store().spam_stats().await.unwrap(), before);
+
+        // Saying the unsure one is spam trains it and drops `unsure`.
+        lib.change_tags(&[3], &[SPAM_TAG.into()], &[])
+            .await
+            .unwrap();
+        assert_eq!(lib.store().tags_of(3).await.unwrap(), [SPAM_TAG]);
+        assert_eq!(
+            lib.store().spam_stats().await.unwrap().spam,
+            before.spam + 1
+        );
+        lib.close().await;
+    }
 
     fn tags(t: &[&str]) -> Vec<String> {
         t.iter().map(|s| (*s).to_owned()).collect()
