@@ -120,6 +120,11 @@ pub enum Command {
     },
     /// Rebuild the search index from the store.
     Reindex,
+    /// Teach the spam filter and ask it, as with sa-learn and bogofilter.
+    Spam {
+        #[command(subcommand)]
+        command: SpamCommand,
+    },
     /// Run the web server and app. It starts locked: open the page to unlock it
     /// (or to create the vault, the first time).
     Serve {
@@ -159,6 +164,34 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "default", hide = true)]
         kdf: KdfProfile,
     },
+}
+
+/// `homepost spam ...`.
+#[derive(Subcommand, Debug)]
+pub enum SpamCommand {
+    /// Learn mail as spam or as ham (wanted mail): Maildirs, mbox files, .eml
+    /// files and directories of them. The mail is not imported. Learning a
+    /// message again as the same class changes nothing; as the other class,
+    /// corrects it.
+    #[command(group(clap::ArgGroup::new("mail").required(true).multiple(true).args(["spam", "ham"])))]
+    Learn {
+        /// Mail to learn as spam (repeatable).
+        #[arg(long, value_name = "PATH")]
+        spam: Vec<PathBuf>,
+        /// Mail to learn as ham (repeatable).
+        #[arg(long, value_name = "PATH")]
+        ham: Vec<PathBuf>,
+    },
+    /// Score mail without storing or learning anything: one line per message,
+    /// `FILE VERDICT SCORE`, with `FILE:N` for the Nth message of an mbox,
+    /// VERDICT `spam`, `ham` or `unsure` and SCORE from 0 (ham) to 1 (spam).
+    Check {
+        /// Files and directories to check.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// How much the filter has learnt.
+    Stats,
 }
 
 /// Splits `tag` arguments into message ids, tags to add and tags to remove.

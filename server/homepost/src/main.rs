@@ -21,12 +21,14 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use homepost_mail::{ImportSources, parse, text::terminal_safe};
 use homepost_search::library::{ImportProgress, Library};
+use homepost_search::spam::SpamCheck;
 use homepost_search::{SearchOptions, Sort};
+use homepost_spam::Class;
 use homepost_vault::Vault;
 use homepost_web::TlsSource;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use cli::{Cli, Command, SortArg};
+use cli::{Cli, Command, SortArg, SpamCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -162,6 +164,20 @@ async fn run(cli: Cli) -> Result<()> {
                         bail!("cannot import {}: no such file or directory", p.display());
                     }
                 }
+                Command::Spam {
+                    command: SpamCommand::Learn { spam, ham },
+                } => {
+                    if let Some(p) = spam.iter().chain(ham).find(|p| !p.exists()) {
+                        bail!("cannot learn {}: no such file or directory", p.display());
+                    }
+                }
+                Command::Spam {
+                    command: SpamCommand::Check { paths },
+                } => {
+                    if let Some(p) = paths.iter().find(|p| !p.exists()) {
+                        bail!("cannot check {}: no such file or directory", p.display());
+                    }
+                }
                 _ => {}
             }
             let mut lib = open_library(&cli, &dir).await?;
@@ -187,11 +203,7 @@ async fn library_command(cli: &Cli, lib: &mut Library) -> Result<()> {
                 tags.push("inbox".into());
             }
             let sources = ImportSources::new(paths.clone());
-            let bar = ProgressBar::new(sources.total_bytes());
-            bar.set_style(
-                ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} {msg} ({eta})")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
+            let bar = progress_bar(sources.total_bytes());
             let started = std::time::Instant::now();
             let stats = lib
                 .import(sources, &tags, now(), |p: ImportProgress| {
@@ -206,11 +218,13 @@ async fn library_command(cli: &Cli, lib: &mut Library) -> Result<()> {
             let secs = started.elapsed().as_secs_f64();
             let read = stats.imported + stats.duplicates;
             outln!(
-                "imported {}, duplicates {}, malformed {}, unreadable {} ({} messages in {:.1} s, {:.0}/s)",
+                "imported {}, duplicates {}, malformed {}, unreadable {}, spam {}, unsure {} ({} messages in {:.1} s, {:.0}/s)",
                 stats.imported,
                 stats.duplicates,
                 stats.malformed,
                 stats.unreadable.len(),
+                stats.spam,
+                stats.unsure,
                 read,
                 secs,
                 read as f64 / secs.max(1e-3)
@@ -289,6 +303,7 @@ async fn library_command(cli: &Cli, lib: &mut Library) -> Result<()> {
                 outln!("{id}: {}", tags.join(" "));
             }
         }
+        Command::Spam { command } => spam_command(command, lib).await?,
         Command::Reindex => {
             let n = lib.reindex().await?;
             outln!("reindexed {n} messages");
@@ -318,6 +333,92 @@ async fn library_command(cli: &Cli, lib: &mut Library) -> Result<()> {
             output::print_json(&serde_json::Value::Object(report))?;
         }
         Command::Init { .. } | Command::Passwd { .. } | Command::Serve { .. } => {}
+    }
+    Ok(())
+}
+
+/// A progress bar over input bytes, as `import` and `spam learn` show.
+fn progress_bar(total_bytes: u64) -> ProgressBar {
+    let bar = ProgressBar::new(total_bytes);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} {msg} ({eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+/// `homepost spam learn|check|stats`.
+async fn spam_command(command: &SpamCommand, lib: &mut Library) -> Result<()> {
+    match command {
+        SpamCommand::Learn { spam, ham } => {
+            let runs = [(Class::Spam, "spam", spam), (Class::Ham, "ham", ham)];
+            let sources: Vec<_> = runs
+                .into_iter()
+                .filter(|(_, _, paths)| !paths.is_empty())
+                .map(|(class, name, paths)| (class, name, ImportSources::new(paths.clone())))
+                .collect();
+            let bar = progress_bar(sources.iter().map(|s| s.2.total_bytes()).sum());
+            let mut lines = Vec::new();
+            let (mut base_bytes, mut base_messages) = (0, 0);
+            for (class, name, sources) in sources {
+                let total = sources.total_bytes();
+                let stats = lib
+                    .learn_spam(sources, class, |p: ImportProgress| {
+                        bar.set_position(base_bytes + p.bytes);
+                        bar.set_message(format!("{} messages", base_messages + p.messages));
+                    })
+                    .await?;
+                base_bytes += total;
+                let o = &stats.outcome;
+                base_messages += o.learned + o.relearned + o.unchanged;
+                for e in &stats.unreadable {
+                    bar.suspend(|| eprintln!("homepost: skipped: {e}"));
+                }
+                lines.push(format!(
+                    "{name}: learned {}, corrected {}, already learnt {}, unreadable {}",
+                    o.learned,
+                    o.relearned,
+                    o.unchanged,
+                    stats.unreadable.len()
+                ));
+            }
+            bar.finish_and_clear();
+            for line in lines {
+                outln!("{line}");
+            }
+            let stats = lib.store().spam_stats().await?;
+            outln!(
+                "the filter has learnt {} spam and {} ham messages ({} tokens)",
+                stats.spam,
+                stats.ham,
+                stats.tokens
+            );
+        }
+        SpamCommand::Check { paths } => {
+            let sources = ImportSources::new(paths.clone());
+            lib.check_spam(sources, |check| {
+                match check {
+                    SpamCheck::Scored {
+                        origin,
+                        mbox_number,
+                        score,
+                    } => {
+                        use std::io::Write as _;
+                        let line = output::spam_check_line(origin, mbox_number, &score);
+                        writeln!(std::io::stdout().lock(), "{line}")?;
+                    }
+                    SpamCheck::Unreadable(e) => eprintln!("homepost: skipped: {e}"),
+                }
+                Ok(())
+            })
+            .await?;
+        }
+        SpamCommand::Stats => {
+            let stats = lib.store().spam_stats().await?;
+            outln!("spam messages learnt: {}", stats.spam);
+            outln!("ham messages learnt: {}", stats.ham);
+            outln!("tokens: {}", stats.tokens);
+        }
     }
     Ok(())
 }

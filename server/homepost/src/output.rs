@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use anyhow::Result;
 use homepost_mail::Address;
 use homepost_mail::text::terminal_safe;
+use homepost_spam::{Score, Verdict};
 use homepost_store::{MessageDetail, MessageSummary};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -38,7 +39,7 @@ fn display_list(list: &[Address]) -> String {
 
 /// A header value on one line: every control character (newlines included) becomes
 /// a space, so a crafted name cannot forge extra result lines.
-fn one_line(s: &str) -> String {
+pub fn one_line(s: &str) -> String {
     s.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect()
@@ -155,4 +156,23 @@ pub fn print_json(v: &Value) -> Result<()> {
         serde_json::to_string_pretty(v)?
     )?;
     Ok(())
+}
+
+/// A `spam check` line: `FILE VERDICT SCORE`, where FILE is `path:N` for the
+/// Nth message of an mbox (its origin is `path@offset`).
+pub fn spam_check_line(origin: &str, mbox_number: Option<u64>, score: &Score) -> String {
+    let file = match mbox_number {
+        Some(n) => format!("{}:{n}", origin.rsplit_once('@').map_or(origin, |(p, _)| p)),
+        None => origin.to_owned(),
+    };
+    let verdict = match score.verdict {
+        Verdict::Spam => "spam",
+        Verdict::Ham => "ham",
+        Verdict::Unsure => "unsure",
+    };
+    terminal_safe(&format!(
+        "{} {verdict} {:.4}",
+        one_line(&file),
+        score.spamicity
+    ))
 }

@@ -32,6 +32,9 @@ pub struct RawMessage {
     pub raw: Vec<u8>,
     /// Where it came from: the file path, or `path@offset` inside an mbox.
     pub origin: String,
+    /// Its place in its mbox file, counting from 1 (`None` for a file that is
+    /// one message): what `spam check` prints, as a mail client numbers them.
+    pub mbox_number: Option<u64>,
     /// Tags from the Maildir flags in the file name (e.g. `read`, `flagged`).
     pub tags: Vec<String>,
     /// Bytes of input consumed so far over all sources, for a progress bar
@@ -45,6 +48,7 @@ impl std::fmt::Debug for RawMessage {
         f.debug_struct("RawMessage")
             .field("len", &self.raw.len())
             .field("origin", &self.origin)
+            .field("mbox_number", &self.mbox_number)
             .field("tags", &self.tags)
             .field("progress_bytes", &self.progress_bytes)
             .finish()
@@ -105,6 +109,8 @@ struct OpenMbox {
     path: PathBuf,
     reader: MboxReader<BufReader<File>>,
     tags: Vec<String>,
+    /// Messages yielded from this file so far.
+    yielded: u64,
     /// Progress bytes before this file.
     base: u64,
     size: u64,
@@ -167,6 +173,7 @@ impl ImportSources {
                 reader: MboxReader::new(BufReader::with_capacity(MBOX_BUFFER_BYTES, handle)),
                 path: file.path,
                 tags: file.tags,
+                yielded: 0,
                 base: self.consumed,
                 size: file.size,
             });
@@ -188,6 +195,7 @@ impl ImportSources {
         Ok(Some(RawMessage {
             raw,
             origin: file.path.display().to_string(),
+            mbox_number: None,
             tags: file.tags,
             progress_bytes: self.consumed,
         }))
@@ -200,9 +208,11 @@ impl ImportSources {
             match mbox.reader.next() {
                 Some(Ok(message)) if message.raw.is_empty() => continue,
                 Some(Ok(message)) => {
+                    mbox.yielded += 1;
                     return Some(Ok(RawMessage {
                         raw: message.raw,
                         origin: format!("{}@{}", mbox.path.display(), message.offset),
+                        mbox_number: Some(mbox.yielded),
                         tags: mbox.tags.clone(),
                         progress_bytes: mbox.base + mbox.reader.bytes_read().min(mbox.size),
                     }));
@@ -506,6 +516,9 @@ mod tests {
             ]
         );
         assert_eq!(messages[3].raw, b"S: 1\n\n1\n");
+        assert_eq!(messages[3].mbox_number, Some(1));
+        assert_eq!(messages[4].mbox_number, Some(2));
+        assert_eq!(messages[5].mbox_number, None);
         assert_eq!(messages[4].raw, b"S: 2\n\n2\n");
         assert_eq!(messages[5].tags, ["replied"]);
         Ok(())

@@ -13,6 +13,7 @@ mod error;
 mod index;
 pub mod library;
 mod query;
+pub mod spam;
 
 pub use crypt_dir::{CHUNK_SIZE, EncryptedDirectory};
 pub use error::Error;

@@ -9,9 +9,13 @@
 use std::path::Path;
 
 use homepost_mail::{Address, ImportSources, ParsedMessage, RawMessage, parse};
-use homepost_store::{Inserted, MessageSummary, NewMessage, PendingIndex, Store, normalize_tag};
+use homepost_spam::{SpamFilter, Verdict};
+use homepost_store::{
+    Inserted, MessageSummary, NewMessage, PendingIndex, SpamExample, Store, normalize_tag,
+};
 use homepost_vault::{Purpose, Vault};
 
+use crate::spam::{BatchClassifier, SPAM_TAG, UNSURE_TAG, spam_decision};
 use crate::{Error as IndexError, IndexDoc, OpenOutcome, Query, SearchIndex, SearchOptions};
 
 /// The index directory inside the data directory.
@@ -55,6 +59,10 @@ pub struct ImportStats {
     pub malformed: u64,
     /// Files or messages that could not be read, with the reason.
     pub unreadable: Vec<String>,
+    /// New messages the spam filter tagged `spam`.
+    pub spam: u64,
+    /// New messages the spam filter tagged `unsure`.
+    pub unsure: u64,
 }
 
 /// Progress of a running import, reported after every batch.
@@ -72,6 +80,7 @@ pub struct ImportProgress {
 pub struct Library {
     store: Store,
     index: SearchIndex,
+    spam: SpamFilter,
 }
 
 impl Library {
@@ -94,7 +103,11 @@ impl Library {
         if let OpenOutcome::Rebuilt { reason } = &outcome {
             tracing::warn!(%reason, "search index was unreadable; rebuilding it from the store");
         }
-        let mut lib = Library { store, index };
+        let mut lib = Library {
+            store,
+            index,
+            spam: SpamFilter::default(),
+        };
         let known = lib.store.setting("index_id").await?;
         if !matches!(outcome, OpenOutcome::Opened) || known.as_deref() != Some(lib.index.index_id())
         {
@@ -116,6 +129,11 @@ impl Library {
     /// The store, for reads the library does not wrap.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The spam filter that classifies imports, with the store's counts.
+    pub fn spam_filter(&self) -> &SpamFilter {
+        &self.spam
     }
 
     /// Indexes every message the index has not committed yet. Returns how many.
@@ -154,6 +172,11 @@ impl Library {
     /// Imports every message `sources` yields. Unreadable inputs are counted and
     /// skipped; malformed mail is stored as far as it parses. Parsing runs on its own
     /// thread while this one writes.
+    ///
+    /// New messages are classified by the spam filter (which learns nothing
+    /// from it) and tagged `spam` or `unsure`; ham gets no tag. The reader
+    /// thread tokenizes each message and reads the counts of a whole batch with
+    /// one query.
     pub async fn import(
         &mut self,
         sources: ImportSources,
@@ -165,25 +188,34 @@ impl Library {
         // The reader thread parses whole batches while this one stores the previous
         // batch; at most three batches (one read, one queued, one stored) are in memory.
         let (tx, mut rx) = tokio::sync::mpsc::channel::<ParsedBatch>(1);
+        // An untrained filter has nothing to say: then not even tokenize.
+        let classifier = BatchClassifier::new(self.store.clone(), self.spam.clone()).await?;
+        let mut classifier = classifier.is_trained().then_some(classifier);
         let reader = std::thread::spawn(move || {
             let mut batch = ParsedBatch::default();
+            let mut tokens = Vec::new();
             let mut bytes = 0;
             for item in sources {
                 match item {
                     Ok(raw) => {
                         bytes += raw.raw.len();
+                        if classifier.is_some() {
+                            tokens.push(homepost_spam::tokens(&raw.raw));
+                        }
                         let parsed = parse(&raw.raw);
                         batch.messages.push((raw, parsed));
                     }
                     Err(e) => batch.unreadable.push(e.to_string()),
                 }
                 if batch.messages.len() >= BATCH || bytes >= BATCH_BYTES {
+                    batch.verdicts = verdicts(&mut classifier, &std::mem::take(&mut tokens));
                     if tx.blocking_send(std::mem::take(&mut batch)).is_err() {
                         return;
                     }
                     bytes = 0;
                 }
             }
+            batch.verdicts = verdicts(&mut classifier, &tokens);
             let _ = tx.blocking_send(batch);
         });
 
@@ -199,8 +231,10 @@ impl Library {
             if batch.messages.is_empty() {
                 continue;
             }
+            let verdicts = batch.verdicts?;
             self.store_batch(
                 &batch.messages,
+                &verdicts,
                 default_tags,
                 now,
                 &mut stats,
@@ -226,9 +260,12 @@ impl Library {
         Ok(stats)
     }
 
+    /// Stores one batch. `verdicts` are the spam filter's, one per message, or
+    /// empty while the filter is untrained.
     async fn store_batch(
         &mut self,
         batch: &[(RawMessage, ParsedMessage)],
+        verdicts: &[Verdict],
         default_tags: &[String],
         now: i64,
         stats: &mut ImportStats,
@@ -236,12 +273,21 @@ impl Library {
     ) -> Result<()> {
         let tags: Vec<Vec<String>> = batch
             .iter()
-            .map(|m| {
+            .enumerate()
+            .map(|(i, m)| {
                 let mut t: Vec<String> = default_tags
                     .iter()
                     .chain(m.0.tags.iter())
                     .filter_map(|t| normalize_tag(t).ok())
                     .collect();
+                // Mail already filed as spam keeps that; the filter only adds.
+                if !t.iter().any(|t| t == SPAM_TAG) {
+                    match verdicts.get(i) {
+                        Some(Verdict::Spam) => t.push(SPAM_TAG.into()),
+                        Some(Verdict::Unsure) => t.push(UNSURE_TAG.into()),
+                        Some(Verdict::Ham) | None => {}
+                    }
+                }
                 t.sort();
                 t.dedup();
                 t
@@ -266,6 +312,11 @@ impl Library {
                 Inserted::Duplicate(_) => stats.duplicates += 1,
                 Inserted::New(id) => {
                     stats.imported += 1;
+                    if tags.iter().any(|t| t == SPAM_TAG) {
+                        stats.spam += 1;
+                    } else if tags.iter().any(|t| t == UNSURE_TAG) {
+                        stats.unsure += 1;
+                    }
                     let doc = index_doc(id, &m.0.raw, &m.1, m.1.date.unwrap_or(now), tags.clone());
                     self.index.upsert(&doc)?;
                     // A new row's version is 0.
@@ -348,6 +399,11 @@ impl Library {
     }
 
     /// Adds and removes tags on messages and updates the index.
+    ///
+    /// Adding `spam` or removing it is a person's verdict, and trains the spam
+    /// filter at once, in the same transaction: adding it learns the messages
+    /// as spam, removing it learns them as ham (a message learnt as the other
+    /// class before is untrained first). Either way `unsure` goes.
     pub async fn change_tags(
         &mut self,
         ids: &[i64],
@@ -359,7 +415,29 @@ impl Library {
                 return Err(LibraryError::NoSuchMessage(id));
             }
         }
-        self.store.change_tags(ids, add, remove).await?;
+        let Some(class) = spam_decision(add, remove) else {
+            self.store.change_tags(ids, add, remove).await?;
+            return self.index_changes().await;
+        };
+        let add: Vec<String> = add
+            .iter()
+            .filter(|t| normalize_tag(t).ok().as_deref() != Some(UNSURE_TAG))
+            .cloned()
+            .collect();
+        let mut remove = remove.to_vec();
+        remove.push(UNSURE_TAG.into());
+        let mut examples = Vec::with_capacity(ids.len());
+        for &id in ids {
+            let raw = self
+                .store
+                .raw(id)
+                .await?
+                .ok_or(LibraryError::NoSuchMessage(id))?;
+            examples.push(SpamExample::new(&raw, class));
+        }
+        self.store
+            .change_tags_and_train(ids, &add, &remove, &examples)
+            .await?;
         self.index_changes().await
     }
 
@@ -379,11 +457,32 @@ impl Library {
     }
 }
 
+/// The spam filter's verdicts on a batch; none without a classifier.
+fn verdicts(
+    classifier: &mut Option<BatchClassifier>,
+    tokens: &[std::collections::BTreeSet<String>],
+) -> Result<Vec<Verdict>, homepost_store::Error> {
+    classifier
+        .as_mut()
+        .map_or(Ok(Vec::new()), |c| c.verdicts(tokens))
+}
+
 /// Messages parsed by the reader thread, handed over a batch at a time.
-#[derive(Default)]
 struct ParsedBatch {
     messages: Vec<(RawMessage, ParsedMessage)>,
     unreadable: Vec<String>,
+    /// The spam filter's verdict on each message; empty while it is untrained.
+    verdicts: Result<Vec<Verdict>, homepost_store::Error>,
+}
+
+impl Default for ParsedBatch {
+    fn default() -> Self {
+        ParsedBatch {
+            messages: Vec::new(),
+            unreadable: Vec::new(),
+            verdicts: Ok(Vec::new()),
+        }
+    }
 }
 
 fn doc_from_pending(p: &PendingIndex) -> IndexDoc {

@@ -7,6 +7,7 @@
 
 mod contacts;
 mod schema;
+mod spam;
 mod tags;
 mod threads;
 
@@ -25,6 +26,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{ConnectOptions, Row, Sqlite, Transaction};
 
+pub use spam::{SpamCounts, SpamExample, SpamStats, TrainingOutcome};
 pub use tags::{TagCount, normalize_tag};
 
 /// The database file inside the data directory.
@@ -458,7 +460,23 @@ impl Store {
 
     /// Adds and removes tags on messages. The messages are queued for reindexing.
     pub async fn change_tags(&self, ids: &[i64], add: &[String], remove: &[String]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        self.change_tags_and_train(ids, add, remove, &[])
+            .await
+            .map(|_| ())
+    }
+
+    /// [`change_tags`](Self::change_tags) and, in the same transaction, trains
+    /// the spam filter on `examples` (see [`Store::train_spam`]): a crash leaves
+    /// either both or neither.
+    pub async fn change_tags_and_train(
+        &self,
+        ids: &[i64],
+        add: &[String],
+        remove: &[String],
+        examples: &[SpamExample],
+    ) -> Result<TrainingOutcome> {
+        // IMMEDIATE: training reads its records before it writes.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let mut cache = tags::TagCache::default();
         for &id in ids {
             for t in add {
@@ -484,8 +502,9 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        let outcome = spam::train(&mut tx, examples).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(outcome)
     }
 
     /// Whether a message with this id exists.

@@ -9,6 +9,7 @@ use crate::{Error, Result};
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_state_version.sql"),
+    include_str!("../migrations/0003_spam.sql"),
 ];
 
 /// Brings the database up to the newest schema, one transaction per step.
