@@ -75,7 +75,8 @@ pub enum Command {
         #[arg(long)]
         no_inbox: bool,
     },
-    /// Search messages (see docs/search.md for the query language).
+    /// Search messages (see docs/search.md for the query language). Mail tagged
+    /// spam or trash is left out unless the query names the tag (`in:spam`).
     Search {
         /// Print a JSON array.
         #[arg(long)]

@@ -238,7 +238,10 @@ async fn library_command(cli: &Cli, lib: &mut Library) -> Result<()> {
             offset,
             query,
         } => {
-            let query = query.join(" ");
+            // A normal view: spam and trash stay out unless the query names them.
+            let query =
+                homepost_search::hide_unless_named(homepost_search::parse(&query.join(" "))?)
+                    .to_string();
             if *count {
                 outln!("{}", lib.count(&query).await?);
             } else {

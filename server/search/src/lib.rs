@@ -18,4 +18,6 @@ pub mod spam;
 pub use crypt_dir::{CHUNK_SIZE, EncryptedDirectory};
 pub use error::Error;
 pub use index::{IndexDoc, OpenOutcome, SearchIndex, SearchOptions, SearchResults, Sort};
-pub use query::{DateRange, Query, QueryError, SizeRange, TextField, parse};
+pub use query::{
+    DateRange, HIDDEN_TAGS, Query, QueryError, SizeRange, TextField, hide_unless_named, parse,
+};

@@ -15,7 +15,7 @@ use homepost_mail::{
     text::terminal_safe, with_reputation,
 };
 use homepost_search::library::{Library, LibraryError};
-use homepost_search::{Query as SearchQuery, SearchOptions, Sort};
+use homepost_search::{SearchOptions, Sort};
 use homepost_store::{MessageSummary, TagCount};
 use homepost_vault::Passphrase;
 use serde::{Deserialize, Serialize};
@@ -263,29 +263,6 @@ fn parse_cursor(cursor: Option<&str>) -> Result<usize, ApiError> {
     }
 }
 
-/// Spam and trash are hidden unless the query asks for them.
-fn hide_spam_and_trash(query: SearchQuery) -> SearchQuery {
-    fn names(q: &SearchQuery, tag: &str) -> bool {
-        match q {
-            SearchQuery::Tag(t) => t == tag,
-            SearchQuery::Not(inner) => names(inner, tag),
-            SearchQuery::And(v) | SearchQuery::Or(v) => v.iter().any(|q| names(q, tag)),
-            _ => false,
-        }
-    }
-    let mut parts = vec![query];
-    for tag in ["spam", "trash"] {
-        if !names(&parts[0], tag) {
-            parts.push(SearchQuery::Not(Box::new(SearchQuery::Tag(tag.into()))));
-        }
-    }
-    if parts.len() == 1 {
-        parts.pop().unwrap_or(SearchQuery::All)
-    } else {
-        SearchQuery::And(parts)
-    }
-}
-
 /// Searches with the query language; one page at a time.
 #[utoipa::path(tag = "mail", params(SearchParams), responses(
     (status = 200, body = SearchPage),
@@ -320,7 +297,7 @@ async fn search_messages(
     let text = params.q.as_deref().unwrap_or("").trim();
     let query = homepost_search::parse(if text.is_empty() { "*" } else { text })
         .map_err(|e| ApiError::bad_request("invalid_query", e.to_string()))?;
-    let query = hide_spam_and_trash(query);
+    let query = homepost_search::hide_unless_named(query);
     let opts = SearchOptions {
         sort,
         limit,

@@ -15,6 +15,33 @@ mod translate;
 mod tests;
 
 pub use parser::parse;
+
+/// Tags whose mail normal views leave out unless the query names them.
+pub const HIDDEN_TAGS: [&str; 2] = ["spam", "trash"];
+
+/// The query of a normal view: `query`, minus mail tagged `spam` or `trash` unless
+/// the query names that tag itself (`in:spam`, `tag:trash`, `-tag:spam` ...).
+pub fn hide_unless_named(query: Query) -> Query {
+    fn names(q: &Query, tag: &str) -> bool {
+        match q {
+            Query::Tag(t) => t == tag,
+            Query::Not(inner) => names(inner, tag),
+            Query::And(v) | Query::Or(v) => v.iter().any(|q| names(q, tag)),
+            _ => false,
+        }
+    }
+    let hidden: Vec<Query> = HIDDEN_TAGS
+        .iter()
+        .filter(|tag| !names(&query, tag))
+        .map(|tag| Query::Not(Box::new(Query::Tag((*tag).to_string()))))
+        .collect();
+    if hidden.is_empty() {
+        return query;
+    }
+    let mut parts = vec![query];
+    parts.extend(hidden);
+    Query::And(parts)
+}
 pub(crate) use parser::strip_angle_brackets;
 pub(crate) use translate::Translator;
 

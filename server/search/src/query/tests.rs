@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 use time::{Date, Month};
 
-use super::{DateRange, Query, QueryError, SizeRange, TextField, parse};
+use super::{DateRange, Query, QueryError, SizeRange, TextField, hide_unless_named, parse};
 
 fn text(field: TextField, t: &str) -> Query {
     Query::Text {
@@ -467,4 +467,13 @@ proptest! {
             prop_assert_eq!(parse(&printed).map_err(|e| format!("{printed}: {e}")), Ok(query));
         }
     }
+}
+
+#[test]
+fn normal_views_hide_spam_and_trash_unless_named() {
+    let shown = |q: &str| hide_unless_named(parse(q).unwrap()).to_string();
+    assert_eq!(shown("money"), "money -tag:spam -tag:trash");
+    assert_eq!(shown("in:spam money"), "(tag:spam money) -tag:trash");
+    assert_eq!(shown("-tag:trash"), "-tag:trash -tag:spam");
+    assert_eq!(shown("tag:spam OR tag:trash"), "tag:spam OR tag:trash");
 }
