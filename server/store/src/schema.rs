@@ -10,6 +10,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_state_version.sql"),
     include_str!("../migrations/0003_spam.sql"),
+    include_str!("../migrations/0004_address_nocase.sql"),
 ];
 
 /// Brings the database up to the newest schema, one transaction per step.
