@@ -541,7 +541,10 @@ fn killed_import_completes_on_rerun_without_loss_or_duplicates() {
 
 #[test]
 fn whole_shared_corpus_imports() {
-    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/mail");
+    let corpus = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../../../shared/corpus/mail");
     assert!(corpus.is_dir(), "corpus missing at {}", corpus.display());
     let home = Home::new();
     home.init();

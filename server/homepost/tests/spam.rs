@@ -4,7 +4,7 @@
 //! `../shared/corpus/spam`.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 const PASS: &str = "correct horse battery staple";
@@ -74,7 +74,10 @@ struct Labelled {
 
 /// The first `n` labelled messages of CSDMC2010, in label-file order.
 fn csdmc2010(n: usize) -> Vec<Labelled> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/spam/csdmc2010");
+    let dir = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../../../shared/corpus/spam/csdmc2010");
     assert!(dir.is_dir(), "corpus missing at {}", dir.display());
     fs::read_to_string(dir.join("SPAMTrain.label"))
         .unwrap()

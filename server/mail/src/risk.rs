@@ -1627,8 +1627,11 @@ mod tests {
 
     #[test]
     fn corpus_attachments_are_assessed() {
-        let corpus =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
+        let corpus = std::path::PathBuf::from(
+            std::env::var_os("CARGO_MANIFEST_DIR")
+                .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+        )
+        .join("../../../shared/corpus");
         let raw = std::fs::read(corpus.join("xss/h5sc/test.eml")).expect("h5sc test.eml");
         for (info, bytes) in crate::attachments(&raw) {
             let _ = assess(info.filename.as_deref(), &info.content_type, &bytes);

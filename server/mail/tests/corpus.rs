@@ -12,7 +12,10 @@ use serde_json::Value;
 /// The corpus lives beside the clone: `<root>/shared/corpus/mail` for a repo at
 /// `<root>/main`. A missing corpus is a failure, not a skip.
 fn corpus_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/mail");
+    let dir = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../../../shared/corpus/mail");
     assert!(
         dir.is_dir(),
         "mail corpus not found at {}; check out shared/ beside the repository",

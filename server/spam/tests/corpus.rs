@@ -12,7 +12,10 @@ use homepost_spam::{Class, MemoryModel, SpamFilter, Verdict, tokens, train_delta
 
 /// `../shared/corpus`, beside the repository.
 fn corpus() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
+    let dir = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../../../shared/corpus");
     assert!(
         dir.is_dir(),
         "test corpora missing: expected them at {}",
