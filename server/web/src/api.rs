@@ -501,12 +501,7 @@ async fn get_message_html(
     id: Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let raw = library(&state)
-        .await?
-        .store()
-        .raw(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no message with id {id}")))?;
+    let raw = raw_message(&state, id).await?;
     let clean = tokio::task::spawn_blocking(move || message_html(&raw).map(|h| sanitize(&h)))
         .await
         .map_err(|e| ApiError::internal(&e))?
@@ -533,12 +528,7 @@ async fn get_attachment(
     path: Path<(i64, usize)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, index) = path.into_inner();
-    let raw = library(&state)
-        .await?
-        .store()
-        .raw(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no message with id {id}")))?;
+    let raw = raw_message(&state, id).await?;
     let found = tokio::task::spawn_blocking(move || attachments(&raw).into_iter().nth(index))
         .await
         .map_err(|e| ApiError::internal(&e))?;
@@ -568,6 +558,16 @@ fn safe_filename(given: Option<&str>, index: usize) -> String {
     } else {
         cleaned
     }
+}
+
+/// The raw bytes of message `id`, or 404.
+async fn raw_message(state: &AppState, id: i64) -> Result<Vec<u8>, ApiError> {
+    library(state)
+        .await?
+        .store()
+        .raw(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no message with id {id}")))
 }
 
 /// A download: bytes that the browser must save, never render.
@@ -606,12 +606,7 @@ async fn get_message_raw(
     id: Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let raw = library(&state)
-        .await?
-        .store()
-        .raw(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no message with id {id}")))?;
+    let raw = raw_message(&state, id).await?;
     Ok(download("message/rfc822", format!("message-{id}.eml"), raw))
 }
 
