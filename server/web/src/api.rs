@@ -249,6 +249,18 @@ async fn library(state: &AppState) -> Result<Lib<'_>, ApiError> {
         .map_err(|_| ApiError::locked())
 }
 
+/// The page size asked for, or `default`; 1 to `max`.
+fn page_limit(given: Option<usize>, default: usize, max: usize) -> Result<usize, ApiError> {
+    let limit = given.unwrap_or(default);
+    if !(1..=max).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "bad_request",
+            format!("limit must be between 1 and {max}"),
+        ));
+    }
+    Ok(limit)
+}
+
 /// The offset a cursor stands for.
 fn parse_cursor(cursor: Option<&str>) -> Result<usize, ApiError> {
     match cursor {
@@ -275,13 +287,7 @@ async fn search_messages(
     _auth: Authed,
     params: Query<SearchParams>,
 ) -> Result<Json<SearchPage>, ApiError> {
-    let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "bad_request",
-            format!("limit must be between 1 and {MAX_LIMIT}"),
-        ));
-    }
+    let limit = page_limit(params.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
     let offset = parse_cursor(params.cursor.as_deref())?;
     let sort = match params.sort.as_deref() {
         None | Some("newest") => Sort::Newest,
@@ -645,13 +651,7 @@ async fn get_thread(
     params: Query<PageParams>,
 ) -> Result<Json<ThreadView>, ApiError> {
     let thread_id = id.into_inner();
-    let limit = params.limit.unwrap_or(THREAD_PAGE);
-    if !(1..=MAX_THREAD_PAGE).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "bad_request",
-            format!("limit must be between 1 and {MAX_THREAD_PAGE}"),
-        ));
-    }
+    let limit = page_limit(params.limit, THREAD_PAGE, MAX_THREAD_PAGE)?;
     let offset = parse_cursor(params.cursor.as_deref())?;
     let lib = library(&state).await?;
     let ids = lib.store().thread_ids(thread_id).await?;
