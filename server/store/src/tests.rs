@@ -3,7 +3,8 @@ use homepost_vault::{KdfParams, Passphrase, Purpose, Vault};
 
 use super::*;
 
-async fn open_store(dir: &Path) -> Store {
+/// A store in a new vault in `dir` (shared by the crate's test modules).
+pub(crate) async fn open_store(dir: &Path) -> Store {
     let vault = Vault::create(
         dir,
         &Passphrase::new("pw".into()),

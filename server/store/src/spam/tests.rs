@@ -1,25 +1,12 @@
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use homepost_mail::parse;
 use homepost_spam::{MemoryModel, SpamFilter, Verdict};
-use homepost_vault::{KdfParams, Passphrase, Purpose, Vault};
 use proptest::prelude::*;
 
 use super::*;
-use crate::{DB_FILE, Inserted, NewMessage};
-
-async fn open_store(dir: &Path) -> Store {
-    let vault = Vault::create(
-        dir,
-        &Passphrase::new("pw".into()),
-        KdfParams::INSECURE_FOR_TESTS,
-    )
-    .unwrap();
-    Store::open(&dir.join(DB_FILE), &vault.subkey(Purpose::Sqlcipher))
-        .await
-        .unwrap()
-}
+use crate::tests::open_store;
+use crate::{Inserted, NewMessage};
 
 fn mail(subject: &str, body: &str) -> Vec<u8> {
     format!(
