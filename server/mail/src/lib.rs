@@ -14,6 +14,7 @@
 #![warn(missing_docs)]
 
 pub mod attach;
+pub mod compose;
 pub mod html;
 pub mod maildir;
 pub mod mbox;

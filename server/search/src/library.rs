@@ -43,6 +43,9 @@ pub enum LibraryError {
     /// A message id that does not exist.
     #[error("no message with id {0}")]
     NoSuchMessage(i64),
+    /// A worker thread failed.
+    #[error("a worker thread failed: {0}")]
+    Worker(String),
 }
 
 type Result<T, E = LibraryError> = std::result::Result<T, E>;
@@ -270,7 +273,7 @@ impl Library {
         now: i64,
         stats: &mut ImportStats,
         uncommitted: &mut Vec<(i64, i64)>,
-    ) -> Result<()> {
+    ) -> Result<Vec<Inserted>> {
         let tags: Vec<Vec<String>> = batch
             .iter()
             .enumerate()
@@ -304,7 +307,7 @@ impl Library {
             })
             .collect();
         let outcome = self.store.insert_batch(&new, now).await?;
-        for ((m, tags), result) in batch.iter().zip(&tags).zip(outcome) {
+        for ((m, tags), &result) in batch.iter().zip(&tags).zip(&outcome) {
             if m.1.malformed {
                 stats.malformed += 1;
             }
@@ -324,7 +327,48 @@ impl Library {
                 }
             }
         }
-        Ok(())
+        Ok(outcome)
+    }
+
+    /// Stores messages fetched from a server like an import (parsed, classified by
+    /// the spam filter, indexed) and commits the index before returning, so the
+    /// caller may tell the server they are safe. Returns each message's id, in order.
+    pub async fn deliver(&mut self, messages: Vec<RawMessage>, now: i64) -> Result<Vec<Inserted>> {
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
+        let classifier = BatchClassifier::new(self.store.clone(), self.spam.clone()).await?;
+        // Parsing and classifying are CPU work (and the classifier blocks on the
+        // store): off the async threads.
+        let (batch, verdicts) = tokio::task::spawn_blocking(move || {
+            let mut classifier = classifier.is_trained().then_some(classifier);
+            let tokens: Vec<_> = if classifier.is_some() {
+                messages
+                    .iter()
+                    .map(|m| homepost_spam::tokens(&m.raw))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let verdicts = verdicts(&mut classifier, &tokens);
+            let batch: Vec<(RawMessage, ParsedMessage)> = messages
+                .into_iter()
+                .map(|m| {
+                    let parsed = parse(&m.raw);
+                    (m, parsed)
+                })
+                .collect();
+            (batch, verdicts)
+        })
+        .await
+        .map_err(|e| LibraryError::Worker(e.to_string()))?;
+        let mut stats = ImportStats::default();
+        let mut uncommitted = Vec::new();
+        let outcome = self
+            .store_batch(&batch, &verdicts?, &[], now, &mut stats, &mut uncommitted)
+            .await?;
+        self.commit_index(&mut uncommitted).await?;
+        Ok(outcome)
     }
 
     async fn commit_index(&mut self, uncommitted: &mut Vec<(i64, i64)>) -> Result<()> {

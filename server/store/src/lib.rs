@@ -5,7 +5,11 @@
 //! tagging. The database is opened with a raw 256-bit key from the vault, sent as
 //! the first statement on every pooled connection.
 
+mod accounts;
 mod contacts;
+mod drafts;
+mod outbox;
+mod remote;
 mod schema;
 mod spam;
 mod tags;
@@ -26,6 +30,13 @@ use sqlx::sqlite::{
 };
 use sqlx::{ConnectOptions, Row, Sqlite, Transaction};
 
+pub use accounts::{
+    Account, AccountConfig, DeletePolicy, Endpoint, Incoming, Outgoing, Protocol, Secrets,
+    Security, Side,
+};
+pub use drafts::{Draft, DraftAttachment, DraftContent, Forward, ForwardMode};
+pub use outbox::{NewOutgoing, OutboxItem, OutboxJob, OutboxState};
+pub use remote::{FLAG_FLAGGED, FLAG_READ, RemoteCopy, RemoteId};
 pub use spam::{SpamCounts, SpamExample, SpamStats, TrainingOutcome};
 pub use tags::{TagCount, normalize_tag};
 

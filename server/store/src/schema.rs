@@ -11,6 +11,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_state_version.sql"),
     include_str!("../migrations/0003_spam.sql"),
     include_str!("../migrations/0004_address_nocase.sql"),
+    include_str!("../migrations/0005_transport.sql"),
 ];
 
 /// Brings the database up to the newest schema, one transaction per step.

@@ -1,1 +1,356 @@
 //! Mail transport: IMAP and POP3 fetch, SMTP submission through a persistent outbox.
+//!
+//! [`Transport`] runs one task per account that fetches its mail (IMAP with IDLE,
+//! or POP3 polling) and keeps read/flagged state in step both ways, and one task
+//! that works through the outbox. Everything they learn is committed to the store
+//! as it happens, so stopping them at any point (a lock, a crash) loses nothing:
+//! the next start resumes from the store.
+//!
+//! Fetched mail goes to a [`Sink`], the import pipeline of whoever runs the
+//! transport; this crate does not know the search index.
+
+pub mod error;
+pub mod imap;
+pub mod pop3;
+pub mod smtp;
+pub mod stream;
+pub mod tls;
+mod worker;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use homepost_mail::RawMessage;
+use homepost_store::Store;
+use serde::Serialize;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+pub use error::{Error, ErrorReport, Result};
+
+/// A boxed future, for the [`Sink`] trait.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Where fetched mail goes, and how server-side flag changes reach stored mail.
+pub trait Sink: Send + Sync + 'static {
+    /// Stores messages like an import and returns each one's store id, in order
+    /// (an id already stored for the same bytes counts). Must commit before
+    /// returning: the server may delete the messages next.
+    fn deliver(&self, messages: Vec<RawMessage>) -> BoxFuture<'_, Result<Vec<i64>, String>>;
+    /// Applies read/flagged changes seen on a server: `(message, bits to add, bits
+    /// to remove)` with [`homepost_store::FLAG_READ`] and
+    /// [`homepost_store::FLAG_FLAGGED`].
+    fn apply_flags(&self, changes: Vec<(i64, i64, i64)>) -> BoxFuture<'_, Result<(), String>>;
+}
+
+/// Tunables; the defaults suit a home server.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Time to wait for a TCP connection.
+    pub connect_timeout: Duration,
+    /// First delay before a failed account connects again; it doubles per failure.
+    pub reconnect_base: Duration,
+    /// Longest delay between reconnects.
+    pub reconnect_max: Duration,
+    /// Longest single IDLE before it is renewed (RFC 9051 asks for under 30 min).
+    pub idle_max: Duration,
+    /// First delay before a deferred message is tried again; doubles per attempt.
+    pub retry_base: Duration,
+    /// Longest delay between attempts.
+    pub retry_max: Duration,
+    /// How long a message is tried before it fails (default 4 days).
+    pub outbox_lifetime: Duration,
+    /// Time allowed for one SMTP submission.
+    pub send_timeout: Duration,
+    /// Messages fetched per round trip and per store transaction.
+    pub fetch_batch: usize,
+    /// Messages larger than this stay on the server (with an error in the status).
+    pub max_message: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            connect_timeout: Duration::from_secs(20),
+            reconnect_base: Duration::from_secs(10),
+            reconnect_max: Duration::from_secs(15 * 60),
+            idle_max: Duration::from_secs(25 * 60),
+            retry_base: Duration::from_secs(60),
+            retry_max: Duration::from_secs(60 * 60),
+            outbox_lifetime: Duration::from_secs(4 * 24 * 3600),
+            send_timeout: Duration::from_secs(120),
+            fetch_batch: 50,
+            max_message: 64 << 20,
+        }
+    }
+}
+
+/// What an account's fetcher or sender is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncState {
+    /// Up to date, waiting for news.
+    Idle,
+    /// Connecting and logging in.
+    Connecting,
+    /// Fetching or sending.
+    Syncing,
+    /// Waiting before trying again after an error, or before the next poll.
+    Waiting,
+    /// The last attempt failed; see `error`.
+    Error,
+    /// Not running (the server is locked or the account has no such server).
+    Stopped,
+}
+
+/// Progress of a long operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Progress {
+    /// Done so far.
+    pub done: u64,
+    /// In all.
+    pub total: u64,
+}
+
+/// The status of one side of an account, as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SyncStatus {
+    /// What it is doing.
+    pub state: SyncState,
+    /// The same in plain words.
+    pub detail: String,
+    /// Progress of a fetch.
+    pub progress: Option<Progress>,
+    /// When it last finished without error (Unix seconds).
+    pub last_success: Option<i64>,
+    /// When it tries again.
+    pub next_attempt: Option<i64>,
+    /// The last error, until the next success.
+    pub error: Option<ErrorReport>,
+}
+
+impl SyncStatus {
+    fn stopped() -> SyncStatus {
+        SyncStatus {
+            state: SyncState::Stopped,
+            detail: "not running".into(),
+            progress: None,
+            last_success: None,
+            next_attempt: None,
+            error: None,
+        }
+    }
+}
+
+/// Both sides of an account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccountStatus {
+    /// The fetcher.
+    pub incoming: Option<SyncStatus>,
+    /// The sender.
+    pub outgoing: Option<SyncStatus>,
+}
+
+struct Worker {
+    wake: Arc<Notify>,
+    task: JoinHandle<()>,
+}
+
+pub(crate) struct Shared {
+    pub(crate) store: Store,
+    pub(crate) sink: Arc<dyn Sink>,
+    pub(crate) opts: Options,
+    pub(crate) mail_seq: AtomicU64,
+    pub(crate) outbox_wake: Notify,
+    statuses: Mutex<HashMap<i64, AccountStatus>>,
+    workers: Mutex<HashMap<i64, Worker>>,
+}
+
+impl Shared {
+    pub(crate) fn bump(&self) {
+        self.mail_seq.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Changes an account's status for one side.
+    pub(crate) fn set_status(&self, account: i64, incoming: bool, f: impl FnOnce(&mut SyncStatus)) {
+        if let Ok(mut map) = self.statuses.lock() {
+            let entry = map.entry(account).or_insert(AccountStatus {
+                incoming: None,
+                outgoing: None,
+            });
+            let side = if incoming {
+                &mut entry.incoming
+            } else {
+                &mut entry.outgoing
+            };
+            f(side.get_or_insert_with(SyncStatus::stopped));
+        }
+    }
+
+    pub(crate) fn wake_account(&self, account: i64) {
+        if let Ok(w) = self.workers.lock()
+            && let Some(w) = w.get(&account)
+        {
+            w.wake.notify_one();
+        }
+    }
+}
+
+/// The running transport of one unlocked store.
+pub struct Transport {
+    shared: Arc<Shared>,
+    outbox: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Transport {
+    /// Starts fetching for every account and works through the outbox. Messages
+    /// that a crash left half-sent are queued again first.
+    pub async fn start(store: Store, sink: Arc<dyn Sink>, opts: Options) -> Result<Transport> {
+        let shared = Arc::new(Shared {
+            store,
+            sink,
+            opts,
+            mail_seq: AtomicU64::new(0),
+            outbox_wake: Notify::new(),
+            statuses: Mutex::new(HashMap::new()),
+            workers: Mutex::new(HashMap::new()),
+        });
+        let recovered = shared
+            .store
+            .recover_outbox(worker::now())
+            .await
+            .map_err(|e| Error::Store(e.to_string()))?;
+        if recovered > 0 {
+            tracing::warn!(
+                recovered,
+                "outbox messages were interrupted while sending; trying them again"
+            );
+        }
+        let accounts = shared
+            .store
+            .accounts()
+            .await
+            .map_err(|e| Error::Store(e.to_string()))?;
+        let transport = Transport {
+            outbox: Mutex::new(Some(tokio::spawn(worker::run_outbox(shared.clone())))),
+            shared,
+        };
+        for a in accounts {
+            transport.spawn(a.id);
+        }
+        Ok(transport)
+    }
+
+    fn spawn(&self, account: i64) {
+        let wake = Arc::new(Notify::new());
+        let task = tokio::spawn(worker::run_incoming(
+            self.shared.clone(),
+            account,
+            wake.clone(),
+        ));
+        if let Ok(mut w) = self.shared.workers.lock()
+            && let Some(old) = w.insert(account, Worker { wake, task })
+        {
+            old.task.abort();
+        }
+    }
+
+    /// Restarts an account's fetcher after its settings changed (or stops it when
+    /// the account is gone).
+    pub async fn reload(&self, account: i64) {
+        let old = self
+            .shared
+            .workers
+            .lock()
+            .ok()
+            .and_then(|mut w| w.remove(&account));
+        if let Some(old) = old {
+            old.task.abort();
+            let _ = old.task.await;
+        }
+        if let Ok(mut s) = self.shared.statuses.lock() {
+            s.remove(&account);
+        }
+        if matches!(self.shared.store.account(account).await, Ok(Some(_))) {
+            self.spawn(account);
+        }
+        self.shared.outbox_wake.notify_one();
+    }
+
+    /// Fetches an account now and flushes the outbox.
+    pub fn sync_now(&self, account: i64) {
+        self.shared.wake_account(account);
+        self.shared.outbox_wake.notify_one();
+    }
+
+    /// Tells the fetchers that local tags changed (read/flagged go to the servers).
+    pub fn local_change(&self) {
+        if let Ok(w) = self.shared.workers.lock() {
+            for w in w.values() {
+                w.wake.notify_one();
+            }
+        }
+    }
+
+    /// Tells the sender that the outbox changed.
+    pub fn outbox_changed(&self) {
+        self.shared.outbox_wake.notify_one();
+        self.shared.bump();
+    }
+
+    /// An account's status.
+    pub fn status(&self, account: i64) -> AccountStatus {
+        self.shared
+            .statuses
+            .lock()
+            .ok()
+            .and_then(|s| s.get(&account).cloned())
+            .unwrap_or(AccountStatus {
+                incoming: None,
+                outgoing: None,
+            })
+    }
+
+    /// Grows whenever fetched mail arrives or the outbox changes.
+    pub fn mail_seq(&self) -> u64 {
+        self.shared.mail_seq.load(Ordering::SeqCst)
+    }
+
+    /// The configured outbox lifetime, in seconds.
+    pub fn outbox_lifetime_secs(&self) -> i64 {
+        self.shared.opts.outbox_lifetime.as_secs() as i64
+    }
+
+    /// Stops every task. Work in flight is abandoned at a point the store can
+    /// resume from.
+    pub async fn shutdown(&self) {
+        let tasks: Vec<JoinHandle<()>> = self
+            .shared
+            .workers
+            .lock()
+            .map(|mut w| w.drain().map(|(_, w)| w.task).collect())
+            .unwrap_or_default();
+        let outbox = self.outbox.lock().ok().and_then(|mut o| o.take());
+        for t in tasks.into_iter().chain(outbox) {
+            t.abort();
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for Transport {
+    fn drop(&mut self) {
+        if let Ok(mut w) = self.shared.workers.lock() {
+            for (_, w) in w.drain() {
+                w.task.abort();
+            }
+        }
+        if let Some(t) = self.outbox.lock().ok().and_then(|mut o| o.take()) {
+            t.abort();
+        }
+    }
+}

@@ -1,0 +1,437 @@
+//! An IMAP client on async-imap, with every response bounded (see [`crate::stream`]).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_imap::types::Flag;
+use futures::TryStreamExt;
+use homepost_store::{Endpoint, FLAG_FLAGGED, FLAG_READ, Security};
+use tokio::sync::Notify;
+
+use crate::error::{Error, Result, server_text};
+use crate::stream::{Limits, MailStream, classify_io};
+use crate::tls::{Tls, tcp};
+
+/// Time allowed for one command's answer to start and between its bytes.
+const IDLE_BETWEEN_BYTES: Duration = Duration::from_secs(60);
+/// Bytes allowed for a small command's whole answer.
+const SMALL: u64 = 1 << 20;
+/// Time allowed for a small command's whole answer.
+const SMALL_TOTAL: Duration = Duration::from_secs(120);
+/// Bytes of response overhead allowed per message besides its literal.
+const PER_MESSAGE_OVERHEAD: u64 = 4096;
+/// Rough bytes per message of a `UID FETCH 1:* (UID FLAGS)` answer.
+const PER_FLAGS_LINE: u64 = 512;
+
+/// A message waiting on the server: its UID, size and flags bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pending {
+    /// UID.
+    pub uid: u32,
+    /// RFC822.SIZE.
+    pub size: u32,
+    /// `FLAG_READ | FLAG_FLAGGED` bits.
+    pub flags: i64,
+}
+
+/// A selected folder.
+#[derive(Debug, Clone, Copy)]
+pub struct Selected {
+    /// UIDVALIDITY.
+    pub uidvalidity: u32,
+    /// Messages in it.
+    pub exists: u32,
+}
+
+/// Why an IDLE ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Woken {
+    /// The server announced a change.
+    Server,
+    /// Our own wake-up (sync now, local change) or the time-out.
+    Local,
+}
+
+/// A logged-in IMAP session.
+pub struct Imap {
+    session: Option<async_imap::Session<MailStream>>,
+    limits: Arc<Limits>,
+    idle: bool,
+    uidplus: bool,
+}
+
+fn imap_err(e: async_imap::error::Error, what: &str) -> Error {
+    use async_imap::error::Error as E;
+    match e {
+        E::Io(io) => classify_io(&io, what),
+        E::ConnectionLost => Error::Closed(what.to_owned()),
+        E::No(text) | E::Bad(text) => Error::Protocol(format!("{what}: {}", server_text(&text))),
+        // Parse errors carry the server's bytes, which may be mail: never quote them.
+        E::Parse(_) => Error::Protocol(format!("{what}: a response that does not parse")),
+        E::Validate(_) => Error::Config(format!("{what}: a name IMAP cannot carry")),
+        E::Append => Error::Protocol(format!("{what}: the server refused the upload")),
+        _ => Error::Protocol(format!("{what}: an unexpected answer")),
+    }
+}
+
+fn flag_bits<'a>(flags: impl Iterator<Item = Flag<'a>>) -> i64 {
+    flags.fold(0, |acc, f| match f {
+        Flag::Seen => acc | FLAG_READ,
+        Flag::Flagged => acc | FLAG_FLAGGED,
+        _ => acc,
+    })
+}
+
+impl Imap {
+    /// Connects, secures the connection as configured and logs in.
+    pub async fn connect(endpoint: &Endpoint, password: &str, timeout: Duration) -> Result<Imap> {
+        let tcp = tcp(&endpoint.host, endpoint.port, timeout).await?;
+        let stream = match endpoint.security {
+            Security::Tls => {
+                let tls = Tls::new(endpoint.pinned_sha256.as_deref())?;
+                MailStream::tls(tls.handshake(&endpoint.host, tcp).await?)
+            }
+            Security::Starttls => {
+                let mut client = async_imap::Client::new(MailStream::plain(tcp));
+                greeting(&mut client).await?;
+                client
+                    .run_command_and_check_ok("STARTTLS", None)
+                    .await
+                    .map_err(|e| imap_err(e, "STARTTLS"))?;
+                let plain = client
+                    .into_inner()
+                    .into_plain()
+                    .ok_or_else(|| Error::Protocol("STARTTLS on a TLS connection".into()))?;
+                let tls = Tls::new(endpoint.pinned_sha256.as_deref())?;
+                MailStream::tls(tls.handshake(&endpoint.host, plain).await?)
+            }
+            Security::Plain => MailStream::plain(tcp),
+        };
+        let limits = stream.limits();
+        limits.set(SMALL, IDLE_BETWEEN_BYTES, SMALL_TOTAL);
+        let mut client = async_imap::Client::new(stream);
+        if endpoint.security != Security::Starttls {
+            greeting(&mut client).await?;
+        }
+        limits.set(SMALL, IDLE_BETWEEN_BYTES, SMALL_TOTAL);
+        let mut session =
+            client
+                .login(&endpoint.username, password)
+                .await
+                .map_err(|(e, _)| match e {
+                    async_imap::error::Error::No(text) => Error::AuthFailed(server_text(&text)),
+                    other => imap_err(other, "login"),
+                })?;
+        limits.set(SMALL, IDLE_BETWEEN_BYTES, SMALL_TOTAL);
+        let caps = session
+            .capabilities()
+            .await
+            .map_err(|e| imap_err(e, "CAPABILITY"))?;
+        let idle = caps.has_str("IDLE");
+        let uidplus = caps.has_str("UIDPLUS");
+        Ok(Imap {
+            session: Some(session),
+            limits,
+            idle,
+            uidplus,
+        })
+    }
+
+    fn session(&mut self) -> Result<&mut async_imap::Session<MailStream>> {
+        self.session
+            .as_mut()
+            .ok_or_else(|| Error::Closed("the IMAP session ended".into()))
+    }
+
+    fn small(&self) {
+        self.limits.set(SMALL, IDLE_BETWEEN_BYTES, SMALL_TOTAL);
+    }
+
+    /// Whether the server can push changes (IDLE).
+    pub fn has_idle(&self) -> bool {
+        self.idle
+    }
+
+    /// Selects a folder.
+    pub async fn select(&mut self, folder: &str) -> Result<Selected> {
+        self.small();
+        let mb = self
+            .session()?
+            .select(folder)
+            .await
+            .map_err(|e| imap_err(e, &format!("SELECT {folder}")))?;
+        self.drain();
+        let uidvalidity = mb
+            .uid_validity
+            .ok_or_else(|| Error::Protocol(format!("{folder}: the server gave no UIDVALIDITY")))?;
+        Ok(Selected {
+            uidvalidity,
+            exists: mb.exists,
+        })
+    }
+
+    /// Messages with a UID above `after` in the selected folder.
+    pub async fn pending(&mut self, after: u32, exists: u32) -> Result<Vec<Pending>> {
+        let budget = SMALL + u64::from(exists) * PER_FLAGS_LINE;
+        self.limits.set(budget, IDLE_BETWEEN_BYTES, SMALL_TOTAL * 4);
+        let range = format!("{}:*", after.saturating_add(1));
+        let session = self.session()?;
+        let fetches: Vec<_> = session
+            .uid_fetch(&range, "(UID RFC822.SIZE FLAGS)")
+            .await
+            .map_err(|e| imap_err(e, "UID FETCH"))?
+            .try_collect()
+            .await
+            .map_err(|e| imap_err(e, "UID FETCH"))?;
+        self.drain();
+        let mut out: Vec<Pending> = fetches
+            .iter()
+            .filter_map(|f| {
+                let uid = f.uid?;
+                // `n:*` also matches the last message when n is above every UID.
+                (uid > after).then(|| Pending {
+                    uid,
+                    size: f.size.unwrap_or(0),
+                    flags: flag_bits(f.flags()),
+                })
+            })
+            .collect();
+        out.sort_by_key(|p| p.uid);
+        out.dedup_by_key(|p| p.uid);
+        Ok(out)
+    }
+
+    /// The full messages with these UIDs (their sizes announced by [`Imap::pending`]),
+    /// without setting `\Seen`. A message the server no longer has is left out.
+    pub async fn bodies(&mut self, wanted: &[Pending]) -> Result<Vec<(u32, Vec<u8>)>> {
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let bytes: u64 = wanted
+            .iter()
+            .map(|p| u64::from(p.size) + PER_MESSAGE_OVERHEAD)
+            .sum();
+        // At least 64 KiB/s, and two minutes of grace.
+        let total = SMALL_TOTAL + Duration::from_secs(bytes / 65_536);
+        self.limits.set(bytes + SMALL, IDLE_BETWEEN_BYTES, total);
+        let set = wanted
+            .iter()
+            .map(|p| p.uid.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let session = self.session()?;
+        let fetches: Vec<_> = session
+            .uid_fetch(&set, "(UID BODY.PEEK[])")
+            .await
+            .map_err(|e| imap_err(e, "UID FETCH BODY"))?
+            .try_collect()
+            .await
+            .map_err(|e| imap_err(e, "UID FETCH BODY"))?;
+        self.drain();
+        let mut out = Vec::with_capacity(fetches.len());
+        for f in &fetches {
+            if let (Some(uid), Some(body)) = (f.uid, f.body()) {
+                out.push((uid, body.to_vec()));
+            }
+        }
+        out.sort_by_key(|(uid, _)| *uid);
+        out.dedup_by_key(|(uid, _)| *uid);
+        Ok(out)
+    }
+
+    /// The read/flagged bits of every message in the selected folder, by UID.
+    pub async fn all_flags(&mut self, exists: u32) -> Result<HashMap<u32, i64>> {
+        if exists == 0 {
+            return Ok(HashMap::new());
+        }
+        let budget = SMALL + u64::from(exists) * PER_FLAGS_LINE;
+        self.limits.set(budget, IDLE_BETWEEN_BYTES, SMALL_TOTAL * 4);
+        let session = self.session()?;
+        let fetches: Vec<_> = session
+            .uid_fetch("1:*", "(UID FLAGS)")
+            .await
+            .map_err(|e| imap_err(e, "UID FETCH FLAGS"))?
+            .try_collect()
+            .await
+            .map_err(|e| imap_err(e, "UID FETCH FLAGS"))?;
+        self.drain();
+        Ok(fetches
+            .iter()
+            .filter_map(|f| Some((f.uid?, flag_bits(f.flags()))))
+            .collect())
+    }
+
+    /// Adds (`add`) or removes flags bits on these UIDs.
+    pub async fn store_flags(&mut self, uids: &[u32], bits: i64, add: bool) -> Result<()> {
+        if uids.is_empty() || bits == 0 {
+            return Ok(());
+        }
+        let mut names = Vec::new();
+        if bits & FLAG_READ != 0 {
+            names.push("\\Seen");
+        }
+        if bits & FLAG_FLAGGED != 0 {
+            names.push("\\Flagged");
+        }
+        let query = format!(
+            "{}FLAGS.SILENT ({})",
+            if add { "+" } else { "-" },
+            names.join(" ")
+        );
+        self.small();
+        let set = uid_set(uids);
+        let session = self.session()?;
+        let _: Vec<_> = session
+            .uid_store(&set, &query)
+            .await
+            .map_err(|e| imap_err(e, "UID STORE"))?
+            .try_collect()
+            .await
+            .map_err(|e| imap_err(e, "UID STORE"))?;
+        self.drain();
+        Ok(())
+    }
+
+    /// Deletes these UIDs from the selected folder (only them, with UIDPLUS).
+    pub async fn delete(&mut self, uids: &[u32]) -> Result<()> {
+        if uids.is_empty() {
+            return Ok(());
+        }
+        self.small();
+        let set = uid_set(uids);
+        let uidplus = self.uidplus;
+        let session = self.session()?;
+        let _: Vec<_> = session
+            .uid_store(&set, "+FLAGS.SILENT (\\Deleted)")
+            .await
+            .map_err(|e| imap_err(e, "UID STORE \\Deleted"))?
+            .try_collect()
+            .await
+            .map_err(|e| imap_err(e, "UID STORE \\Deleted"))?;
+        if uidplus {
+            let _: Vec<_> = session
+                .uid_expunge(&set)
+                .await
+                .map_err(|e| imap_err(e, "UID EXPUNGE"))?
+                .try_collect()
+                .await
+                .map_err(|e| imap_err(e, "UID EXPUNGE"))?;
+        } else {
+            let _: Vec<_> = session
+                .expunge()
+                .await
+                .map_err(|e| imap_err(e, "EXPUNGE"))?
+                .try_collect()
+                .await
+                .map_err(|e| imap_err(e, "EXPUNGE"))?;
+        }
+        self.drain();
+        Ok(())
+    }
+
+    /// Uploads a message to a folder, marked read.
+    pub async fn append(&mut self, folder: &str, raw: &[u8]) -> Result<()> {
+        self.small();
+        self.session()?
+            .append(folder, Some("(\\Seen)"), None, raw)
+            .await
+            .map_err(|e| imap_err(e, &format!("APPEND {folder}")))?;
+        self.drain();
+        Ok(())
+    }
+
+    /// Waits in IDLE on the selected folder until the server announces a change,
+    /// `wake` is notified, or `max` passes.
+    pub async fn idle(&mut self, wake: &Notify, max: Duration) -> Result<Woken> {
+        let session = self
+            .session
+            .take()
+            .ok_or_else(|| Error::Closed("the IMAP session ended".into()))?;
+        self.small();
+        let mut handle = session.idle();
+        handle.init().await.map_err(|e| imap_err(e, "IDLE"))?;
+        // Servers send keep-alives; the wait between bytes may be the whole IDLE.
+        self.limits
+            .set(SMALL, max + IDLE_BETWEEN_BYTES, max + SMALL_TOTAL);
+        let outcome = {
+            let (wait, stop) = handle.wait_with_timeout(max);
+            tokio::pin!(wait);
+            tokio::select! {
+                r = &mut wait => r,
+                _ = wake.notified() => {
+                    drop(stop);
+                    wait.await
+                }
+            }
+        };
+        self.small();
+        let session = handle.done().await.map_err(|e| imap_err(e, "DONE"))?;
+        self.session = Some(session);
+        self.drain();
+        match outcome.map_err(|e| imap_err(e, "IDLE"))? {
+            async_imap::extensions::idle::IdleResponse::NewData(_) => Ok(Woken::Server),
+            _ => Ok(Woken::Local),
+        }
+    }
+
+    /// Logs out politely (errors ignored: the connection is closed either way).
+    pub async fn logout(mut self) {
+        self.small();
+        if let Some(mut s) = self.session.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), s.logout()).await;
+        }
+    }
+
+    fn drain(&mut self) {
+        if let Some(s) = self.session.as_mut() {
+            while s.unsolicited_responses.try_recv().is_ok() {}
+        }
+    }
+}
+
+async fn greeting(client: &mut async_imap::Client<MailStream>) -> Result<()> {
+    match client.read_response().await {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err(Error::Closed(
+            "the server closed the connection before greeting".into(),
+        )),
+        Err(e) => Err(classify_io(&e, "greeting")),
+    }
+}
+
+/// A compact UID set: `1:5,7,9:10`.
+pub(crate) fn uid_set(uids: &[u32]) -> String {
+    let mut sorted = uids.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        let start = sorted[i];
+        let mut end = start;
+        while i + 1 < sorted.len() && sorted[i + 1] == end + 1 {
+            i += 1;
+            end = sorted[i];
+        }
+        parts.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}:{end}")
+        });
+        i += 1;
+    }
+    parts.join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::uid_set;
+
+    #[test]
+    fn uid_sets_are_compact() {
+        assert_eq!(uid_set(&[5, 1, 2, 3, 9, 7, 8, 3]), "1:3,5,7:9");
+        assert_eq!(uid_set(&[4]), "4");
+        assert_eq!(uid_set(&[]), "");
+    }
+}
