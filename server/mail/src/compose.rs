@@ -308,11 +308,11 @@ fn display(a: &crate::Address) -> Option<String> {
 }
 
 fn format_date(unix: Option<i64>) -> String {
-    unix.and_then(|t| time_fmt(t))
+    unix.map(time_fmt)
         .unwrap_or_else(|| "an unknown date".into())
 }
 
-fn time_fmt(t: i64) -> Option<String> {
+fn time_fmt(t: i64) -> String {
     // YYYY-MM-DD HH:MM UTC without a date crate: civil-from-days.
     let days = t.div_euclid(86_400);
     let secs = t.rem_euclid(86_400);
@@ -326,11 +326,11 @@ fn time_fmt(t: i64) -> Option<String> {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = if m <= 2 { y + 1 } else { y };
-    Some(format!(
+    format!(
         "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
         secs / 3600,
         secs % 3600 / 60
-    ))
+    )
 }
 
 /// Prefills a reply or forward of `original` (whose readable text is `text`).

@@ -286,21 +286,20 @@ async fn sync_imap_folder(
     }
     merge_flags(shared, incoming, imap, &at, sel.exists + total as u32).await?;
     if !too_large.is_empty() {
-        return Err(Error::TooLarge(shared.opts.max_message)).map_err(|e| {
-            tracing::warn!(
-                account,
-                folder,
-                count = too_large.len(),
-                "messages over the size limit left on the server"
-            );
-            e
-        });
+        tracing::warn!(
+            account,
+            folder,
+            count = too_large.len(),
+            "messages over the size limit left on the server"
+        );
+        return Err(Error::TooLarge(shared.opts.max_message));
     }
     Ok(())
 }
 
-/// Two-way merge of read/flagged against the state last agreed: a side that
-/// changed wins; when both changed, the server wins.
+/// Two-way merge of read/flagged against the state last agreed, bit by bit: the
+/// side that changed a flag wins. (A flag has two values, so when both sides
+/// changed it they agree.)
 pub(crate) fn merge(base: i64, local: i64, remote: i64) -> i64 {
     let mut out = 0;
     for bit in [FLAG_READ, FLAG_FLAGGED] {
@@ -700,11 +699,8 @@ mod tests {
         assert_eq!(merge(r, r, 0), 0, "unread there");
         assert_eq!(merge(0, r, f), r | f, "each side changed another flag");
         assert_eq!(merge(r, 0, 0), 0, "both unread");
-        assert_eq!(
-            merge(r | f, f, r),
-            r,
-            "conflict on both bits: the server wins"
-        );
+        assert_eq!(merge(r | f, f, r), 0, "each side cleared a different flag");
+        assert_eq!(merge(0, r | f, r | f), r | f, "both made the same change");
     }
 
     #[test]

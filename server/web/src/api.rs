@@ -48,6 +48,13 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(delete_tag);
 }
 
+/// Now, in Unix seconds.
+pub(crate) fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 /// Default and largest page size of a search.
 const DEFAULT_LIMIT: usize = 50;
 const MAX_LIMIT: usize = 200;
@@ -242,9 +249,9 @@ pub struct SearchPage {
 }
 
 /// The library while unlocked.
-type Lib<'a> = tokio::sync::RwLockReadGuard<'a, Library>;
+pub(crate) type Lib<'a> = tokio::sync::RwLockReadGuard<'a, Library>;
 
-async fn library(state: &AppState) -> Result<Lib<'_>, ApiError> {
+pub(crate) async fn library(state: &AppState) -> Result<Lib<'_>, ApiError> {
     RwLockReadGuard::try_map(state.library.read().await, Option::as_ref)
         .map_err(|_| ApiError::locked())
 }
@@ -734,6 +741,11 @@ async fn change_message_tags(
     let mut guard = state.library.write().await;
     let lib = guard.as_mut().ok_or_else(ApiError::locked)?;
     lib.change_tags(&ids, &add, &remove).await?;
+    drop(guard);
+    // Read and flagged states go back to the mail servers.
+    if let Some(t) = state.transport() {
+        t.local_change();
+    }
     Ok(Json(Updated { updated: ids.len() }))
 }
 

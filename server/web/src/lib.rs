@@ -12,6 +12,7 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod error;
+pub mod mail_api;
 pub mod session;
 pub mod state;
 pub mod tls;
@@ -122,6 +123,7 @@ pub fn app(
         .service(scope::scope("/api/v1").configure(|cfg| {
             cfg.route("/openapi.json", web::get().to(openapi_json));
             api::routes(cfg);
+            mail_api::routes(cfg);
         }))
         .split_for_parts();
     app.default_service(web::to(assets::serve))
@@ -132,7 +134,10 @@ pub fn app(
 pub fn openapi() -> OpenApi {
     let (_, mut doc) = App::new()
         .into_utoipa_app()
-        .service(scope::scope("/api/v1").configure(api::routes))
+        .service(scope::scope("/api/v1").configure(|cfg| {
+            api::routes(cfg);
+            mail_api::routes(cfg);
+        }))
         .split_for_parts();
     doc.info.title = "Homepost".into();
     doc.info.version = env!("CARGO_PKG_VERSION").into();

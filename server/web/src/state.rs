@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use homepost_search::library::Library;
+use homepost_store::{FLAG_FLAGGED, FLAG_READ, Inserted};
+use homepost_transport::{BoxFuture, Options as TransportOptions, Sink, Transport};
 use homepost_vault::{Error as VaultError, KdfParams, Passphrase, Vault};
 use tokio::sync::{RwLock, Semaphore};
 use zeroize::Zeroizing;
@@ -22,7 +24,10 @@ pub struct AppState {
     data_dir: PathBuf,
     kdf: KdfParams,
     /// `Some` exactly while unlocked.
-    pub(crate) library: RwLock<Option<Library>>,
+    pub(crate) library: Arc<RwLock<Option<Library>>>,
+    /// Fetching and sending, running exactly while unlocked.
+    transport: Mutex<Option<Arc<Transport>>>,
+    transport_options: Mutex<TransportOptions>,
     sessions: Mutex<Sessions>,
     throttle: Mutex<Throttle>,
     /// One Argon2 derivation at a time: each takes 64 MiB and a core.
@@ -51,12 +56,30 @@ impl AppState {
         Arc::new(AppState {
             data_dir,
             kdf,
-            library: RwLock::new(None),
+            library: Arc::new(RwLock::new(None)),
+            transport: Mutex::new(None),
+            transport_options: Mutex::new(TransportOptions::default()),
             sessions: Mutex::new(Sessions::new(idle, lifetime)),
             throttle: Mutex::new(Throttle::default()),
             kdf_gate: Semaphore::new(1),
             secure_cookie,
         })
+    }
+
+    /// Sets how fetching and sending behave (takes effect at the next unlock).
+    pub fn set_transport_options(&self, opts: TransportOptions) {
+        *self
+            .transport_options
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = opts;
+    }
+
+    /// The running transport, while unlocked.
+    pub fn transport(&self) -> Option<Arc<Transport>> {
+        self.transport
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The sessions; a poisoned lock is recovered (the map stays consistent).
@@ -156,8 +179,24 @@ impl AppState {
         let mut library = self.library.write().await;
         if library.is_none() {
             let opened = Library::open(&self.data_dir, &vault).await?;
+            let store = opened.store().clone();
             tracing::info!("unlocked");
             *library = Some(opened);
+            let sink = Arc::new(LibrarySink {
+                library: self.library.clone(),
+            });
+            let opts = self
+                .transport_options
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            match Transport::start(store, sink, opts).await {
+                Ok(t) => {
+                    *self.transport.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(t));
+                }
+                // Mail stays readable; fetching and sending wait for the next unlock.
+                Err(e) => tracing::error!(error = %e, "cannot start fetching and sending"),
+            }
         }
         drop(vault);
         let (id, info) = self
@@ -176,7 +215,7 @@ impl AppState {
             sessions.purge(Instant::now())
         };
         if left == 0 {
-            close(&mut library).await;
+            self.close(&mut library).await;
         }
     }
 
@@ -184,7 +223,7 @@ impl AppState {
     pub async fn lock(&self) {
         let mut library = self.library.write().await;
         self.sessions().clear();
-        close(&mut library).await;
+        self.close(&mut library).await;
     }
 
     /// Removes expired sessions and locks when none is left.
@@ -194,7 +233,7 @@ impl AppState {
         }
         let mut library = self.library.write().await;
         if self.sessions().purge(Instant::now()) == 0 {
-            close(&mut library).await;
+            self.close(&mut library).await;
         }
     }
 
@@ -204,10 +243,73 @@ impl AppState {
     }
 }
 
-async fn close(library: &mut Option<Library>) {
-    if let Some(lib) = library.take() {
-        lib.close().await;
-        tracing::info!("locked: keys dropped from memory");
+impl AppState {
+    /// Stops fetching and sending, then closes the library (dropping the keys).
+    async fn close(&self, library: &mut Option<Library>) {
+        let transport = self
+            .transport
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(t) = transport {
+            t.shutdown().await;
+        }
+        if let Some(lib) = library.take() {
+            lib.close().await;
+            tracing::info!("locked: keys dropped from memory");
+        }
+    }
+}
+
+/// Fetched mail goes through the library's import pipeline.
+struct LibrarySink {
+    library: Arc<RwLock<Option<Library>>>,
+}
+
+fn flag_tags(bits: i64) -> Vec<String> {
+    let mut tags = Vec::new();
+    if bits & FLAG_READ != 0 {
+        tags.push("read".to_owned());
+    }
+    if bits & FLAG_FLAGGED != 0 {
+        tags.push("flagged".to_owned());
+    }
+    tags
+}
+
+impl Sink for LibrarySink {
+    fn deliver(
+        &self,
+        messages: Vec<homepost_mail::RawMessage>,
+    ) -> BoxFuture<'_, Result<Vec<i64>, String>> {
+        Box::pin(async move {
+            let mut guard = self.library.write().await;
+            let lib = guard.as_mut().ok_or("the vault is locked")?;
+            let now = crate::api::unix_now();
+            let out = lib
+                .deliver(messages, now)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(out
+                .into_iter()
+                .map(|i| match i {
+                    Inserted::New(id) | Inserted::Duplicate(id) => id,
+                })
+                .collect())
+        })
+    }
+
+    fn apply_flags(&self, changes: Vec<(i64, i64, i64)>) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            let mut guard = self.library.write().await;
+            let lib = guard.as_mut().ok_or("the vault is locked")?;
+            for (message, add, remove) in changes {
+                lib.change_tags(&[message], &flag_tags(add), &flag_tags(remove))
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        })
     }
 }
 

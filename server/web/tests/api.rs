@@ -807,6 +807,25 @@ async fn openapi_document_matches_the_routes() {
         ("delete", "/api/v1/tags/{name}"),
         ("get", "/api/v1/messages/{id}/html"),
         ("get", "/api/v1/messages/{id}/attachments/{index}"),
+        // docs/api-mail-accounts.md
+        ("get", "/api/v1/accounts"),
+        ("post", "/api/v1/accounts"),
+        ("put", "/api/v1/accounts/{id}"),
+        ("delete", "/api/v1/accounts/{id}"),
+        ("post", "/api/v1/accounts/{id}/sync"),
+        ("post", "/api/v1/accounts/{id}/trust"),
+        ("get", "/api/v1/contacts"),
+        ("get", "/api/v1/drafts"),
+        ("post", "/api/v1/drafts"),
+        ("get", "/api/v1/drafts/{id}"),
+        ("put", "/api/v1/drafts/{id}"),
+        ("delete", "/api/v1/drafts/{id}"),
+        ("post", "/api/v1/drafts/{id}/attachments"),
+        ("delete", "/api/v1/drafts/{id}/attachments/{index}"),
+        ("post", "/api/v1/drafts/{id}/send"),
+        ("get", "/api/v1/outbox"),
+        ("post", "/api/v1/outbox/{id}/retry"),
+        ("post", "/api/v1/outbox/{id}/cancel"),
     ];
     for (m, p) in expected {
         assert!(
