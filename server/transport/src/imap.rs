@@ -9,16 +9,13 @@ use futures::TryStreamExt;
 use homepost_store::{Endpoint, FLAG_FLAGGED, FLAG_READ, Security};
 use tokio::sync::Notify;
 
+use crate::Timeouts;
 use crate::error::{Error, Result, server_text};
 use crate::stream::{Limits, MailStream, classify_io};
 use crate::tls::{Tls, tcp};
 
-/// Time allowed for one command's answer to start and between its bytes.
-const IDLE_BETWEEN_BYTES: Duration = Duration::from_secs(60);
 /// Bytes allowed for a small command's whole answer.
 const SMALL: u64 = 1 << 20;
-/// Time allowed for a small command's whole answer.
-const SMALL_TOTAL: Duration = Duration::from_secs(120);
 /// Bytes of response overhead allowed per message besides its literal.
 const PER_MESSAGE_OVERHEAD: u64 = 4096;
 /// Rough bytes per message of a `UID FETCH 1:* (UID FLAGS)` answer.
@@ -57,6 +54,7 @@ pub enum Woken {
 pub struct Imap {
     session: Option<async_imap::Session<MailStream>>,
     limits: Arc<Limits>,
+    timeouts: Timeouts,
     idle: bool,
     uidplus: bool,
 }
@@ -85,8 +83,9 @@ fn flag_bits<'a>(flags: impl Iterator<Item = Flag<'a>>) -> i64 {
 
 impl Imap {
     /// Connects, secures the connection as configured and logs in.
-    pub async fn connect(endpoint: &Endpoint, password: &str, timeout: Duration) -> Result<Imap> {
-        let tcp = tcp(&endpoint.host, endpoint.port, timeout).await?;
+    pub async fn connect(endpoint: &Endpoint, password: &str, timeouts: Timeouts) -> Result<Imap> {
+        let tcp = tcp(&endpoint.host, endpoint.port, timeouts.connect).await?;
+        let small = |limits: &Limits| limits.set(SMALL, timeouts.between_bytes, timeouts.command);
         let stream = match endpoint.security {
             Security::Tls => {
                 let tls = Tls::new(endpoint.pinned_sha256.as_deref())?;
@@ -109,12 +108,12 @@ impl Imap {
             Security::Plain => MailStream::plain(tcp),
         };
         let limits = stream.limits();
-        limits.set(SMALL, IDLE_BETWEEN_BYTES, SMALL_TOTAL);
+        small(&limits);
         let mut client = async_imap::Client::new(stream);
         if endpoint.security != Security::Starttls {
             greeting(&mut client).await?;
         }
-        limits.set(SMALL, IDLE_BETWEEN_BYTES, SMALL_TOTAL);
+        small(&limits);
         let mut session =
             client
                 .login(&endpoint.username, password)
@@ -123,7 +122,7 @@ impl Imap {
                     async_imap::error::Error::No(text) => Error::AuthFailed(server_text(&text)),
                     other => imap_err(other, "login"),
                 })?;
-        limits.set(SMALL, IDLE_BETWEEN_BYTES, SMALL_TOTAL);
+        small(&limits);
         let caps = session
             .capabilities()
             .await
@@ -133,6 +132,7 @@ impl Imap {
         Ok(Imap {
             session: Some(session),
             limits,
+            timeouts,
             idle,
             uidplus,
         })
@@ -145,7 +145,8 @@ impl Imap {
     }
 
     fn small(&self) {
-        self.limits.set(SMALL, IDLE_BETWEEN_BYTES, SMALL_TOTAL);
+        self.limits
+            .set(SMALL, self.timeouts.between_bytes, self.timeouts.command);
     }
 
     /// Whether the server can push changes (IDLE).
@@ -174,7 +175,11 @@ impl Imap {
     /// Messages with a UID above `after` in the selected folder.
     pub async fn pending(&mut self, after: u32, exists: u32) -> Result<Vec<Pending>> {
         let budget = SMALL + u64::from(exists) * PER_FLAGS_LINE;
-        self.limits.set(budget, IDLE_BETWEEN_BYTES, SMALL_TOTAL * 4);
+        self.limits.set(
+            budget,
+            self.timeouts.between_bytes,
+            self.timeouts.command * 4,
+        );
         let range = format!("{}:*", after.saturating_add(1));
         let session = self.session()?;
         let fetches: Vec<_> = session
@@ -213,8 +218,9 @@ impl Imap {
             .map(|p| u64::from(p.size) + PER_MESSAGE_OVERHEAD)
             .sum();
         // At least 64 KiB/s, and two minutes of grace.
-        let total = SMALL_TOTAL + Duration::from_secs(bytes / 65_536);
-        self.limits.set(bytes + SMALL, IDLE_BETWEEN_BYTES, total);
+        let total = self.timeouts.command + Duration::from_secs(bytes / 65_536);
+        self.limits
+            .set(bytes + SMALL, self.timeouts.between_bytes, total);
         let set = wanted
             .iter()
             .map(|p| p.uid.to_string())
@@ -246,7 +252,11 @@ impl Imap {
             return Ok(HashMap::new());
         }
         let budget = SMALL + u64::from(exists) * PER_FLAGS_LINE;
-        self.limits.set(budget, IDLE_BETWEEN_BYTES, SMALL_TOTAL * 4);
+        self.limits.set(
+            budget,
+            self.timeouts.between_bytes,
+            self.timeouts.command * 4,
+        );
         let session = self.session()?;
         let fetches: Vec<_> = session
             .uid_fetch("1:*", "(UID FLAGS)")
@@ -352,8 +362,11 @@ impl Imap {
         let mut handle = session.idle();
         handle.init().await.map_err(|e| imap_err(e, "IDLE"))?;
         // Servers send keep-alives; the wait between bytes may be the whole IDLE.
-        self.limits
-            .set(SMALL, max + IDLE_BETWEEN_BYTES, max + SMALL_TOTAL);
+        self.limits.set(
+            SMALL,
+            max + self.timeouts.between_bytes,
+            max + self.timeouts.command,
+        );
         let outcome = {
             let (wait, stop) = handle.wait_with_timeout(max);
             tokio::pin!(wait);

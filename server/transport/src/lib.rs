@@ -52,6 +52,11 @@ pub trait Sink: Send + Sync + 'static {
 pub struct Options {
     /// Time to wait for a TCP connection.
     pub connect_timeout: Duration,
+    /// Longest silence while a server owes an answer.
+    pub read_timeout: Duration,
+    /// Longest time for a small command's whole answer (large fetches get more,
+    /// by their size).
+    pub command_timeout: Duration,
     /// First delay before a failed account connects again; it doubles per failure.
     pub reconnect_base: Duration,
     /// Longest delay between reconnects.
@@ -72,10 +77,40 @@ pub struct Options {
     pub max_message: u64,
 }
 
+impl Options {
+    /// The time limits of one connection.
+    pub fn timeouts(&self) -> Timeouts {
+        Timeouts {
+            connect: self.connect_timeout,
+            between_bytes: self.read_timeout,
+            command: self.command_timeout,
+        }
+    }
+}
+
+/// Time limits of a connection to a mail server.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// To open the TCP connection.
+    pub connect: Duration,
+    /// Longest silence while an answer is owed.
+    pub between_bytes: Duration,
+    /// Longest time for a small command's whole answer.
+    pub command: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Options::default().timeouts()
+    }
+}
+
 impl Default for Options {
     fn default() -> Self {
         Options {
             connect_timeout: Duration::from_secs(20),
+            read_timeout: Duration::from_secs(60),
+            command_timeout: Duration::from_secs(120),
             reconnect_base: Duration::from_secs(10),
             reconnect_max: Duration::from_secs(15 * 60),
             idle_max: Duration::from_secs(25 * 60),

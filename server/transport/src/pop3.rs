@@ -8,25 +8,25 @@ use std::time::Duration;
 use homepost_store::{Endpoint, Security};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
+use crate::Timeouts;
 use crate::error::{Error, Result, server_text};
 use crate::stream::{Limits, MailStream, classify_io};
 use crate::tls::{Tls, tcp};
 
 const LINE_MAX: usize = 8192;
-const IDLE_BETWEEN_BYTES: Duration = Duration::from_secs(60);
 const SMALL: u64 = 1 << 20;
-const SMALL_TOTAL: Duration = Duration::from_secs(120);
 
 /// A logged-in POP3 session.
 pub struct Pop3 {
     io: BufReader<MailStream>,
     limits: std::sync::Arc<Limits>,
+    timeouts: Timeouts,
 }
 
 impl Pop3 {
     /// Connects, secures the connection as configured and logs in (USER/PASS).
-    pub async fn connect(endpoint: &Endpoint, password: &str, timeout: Duration) -> Result<Pop3> {
-        let tcp = tcp(&endpoint.host, endpoint.port, timeout).await?;
+    pub async fn connect(endpoint: &Endpoint, password: &str, timeouts: Timeouts) -> Result<Pop3> {
+        let tcp = tcp(&endpoint.host, endpoint.port, timeouts.connect).await?;
         let stream = match endpoint.security {
             Security::Tls => {
                 let tls = Tls::new(endpoint.pinned_sha256.as_deref())?;
@@ -38,6 +38,7 @@ impl Pop3 {
         let mut pop = Pop3 {
             io: BufReader::new(stream),
             limits,
+            timeouts,
         };
         pop.small();
         pop.status_line("greeting").await?;
@@ -57,6 +58,7 @@ impl Pop3 {
             pop = Pop3 {
                 limits: stream.limits(),
                 io: BufReader::new(stream),
+                timeouts,
             };
             pop.small();
         }
@@ -75,7 +77,8 @@ impl Pop3 {
     }
 
     fn small(&self) {
-        self.limits.set(SMALL, IDLE_BETWEEN_BYTES, SMALL_TOTAL);
+        self.limits
+            .set(SMALL, self.timeouts.between_bytes, self.timeouts.command);
     }
 
     async fn line(&mut self, what: &str) -> Result<String> {
@@ -179,8 +182,9 @@ impl Pop3 {
     pub async fn retr(&mut self, number: u32, size: u64) -> Result<Vec<u8>> {
         // Line endings may grow by a byte per line, dot-stuffing too: allow double.
         let max = size.saturating_mul(2) + 4096;
-        let total = SMALL_TOTAL + Duration::from_secs(max / 65_536);
-        self.limits.set(max + 4096, IDLE_BETWEEN_BYTES, total);
+        let total = self.timeouts.command + Duration::from_secs(max / 65_536);
+        self.limits
+            .set(max + 4096, self.timeouts.between_bytes, total);
         self.command(&format!("RETR {number}"), "RETR").await?;
         self.multiline(max, "RETR").await
     }

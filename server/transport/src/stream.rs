@@ -221,6 +221,10 @@ pub(crate) fn classify_io(e: &std::io::Error, what: &str) -> crate::Error {
     if let Some(rest) = text.strip_prefix(TOO_LARGE) {
         return crate::Error::TooLarge(rest.trim().parse().unwrap_or(0));
     }
+    // async-imap refuses a literal larger than its buffer cap before reading it.
+    if text.contains("incoming data too large") {
+        return crate::Error::TooLarge(512 << 20);
+    }
     if text.contains(TOO_SLOW) || e.kind() == std::io::ErrorKind::TimedOut {
         return crate::Error::Timeout(what.to_owned());
     }

@@ -159,7 +159,7 @@ async fn imap_session(
     wake: &Notify,
 ) -> Result<()> {
     check_security(incoming)?;
-    let mut imap = Imap::connect(&incoming.endpoint, password, shared.opts.connect_timeout).await?;
+    let mut imap = Imap::connect(&incoming.endpoint, password, shared.opts.timeouts()).await?;
     let result = imap_loop(shared, acc, incoming, &mut imap, wake).await;
     imap.logout().await;
     result
@@ -426,7 +426,7 @@ async fn pop3_pass(
 ) -> Result<()> {
     check_security(incoming)?;
     let store = &shared.store;
-    let mut pop = Pop3::connect(&incoming.endpoint, password, shared.opts.connect_timeout).await?;
+    let mut pop = Pop3::connect(&incoming.endpoint, password, shared.opts.timeouts()).await?;
     let uidl = pop.uidl().await?;
     let sizes: std::collections::HashMap<u32, u64> = pop.list().await?.into_iter().collect();
     let at = RemoteId {
