@@ -149,6 +149,101 @@ impl std::fmt::Debug for Secrets {
     }
 }
 
+impl AccountConfig {
+    /// Checks settings written by a user (API or CLI) and tidies them (trimmed
+    /// names, an empty folder list becomes INBOX). The error says what to fix.
+    pub fn check(&mut self) -> std::result::Result<(), String> {
+        self.name = self.name.trim().to_owned();
+        if self.name.is_empty()
+            || self.name.chars().count() > 100
+            || self.name.chars().any(char::is_control)
+        {
+            return Err("give the account a name of 1-100 characters".into());
+        }
+        self.email = self.email.trim().to_owned();
+        if !homepost_mail::compose::is_address(&self.email) {
+            return Err(format!("{:?} is not an e-mail address", self.email));
+        }
+        self.display_name = self.display_name.trim().to_owned();
+        if self.display_name.chars().any(char::is_control)
+            || self.display_name.chars().count() > 200
+        {
+            return Err("the display name is not valid".into());
+        }
+        if let Some(i) = self.incoming.as_mut() {
+            i.endpoint.check("incoming")?;
+            if i.protocol == Protocol::Imap {
+                i.folders.retain(|f| !f.trim().is_empty());
+                if i.folders.is_empty() {
+                    i.folders.push("INBOX".into());
+                }
+                if i.folders.len() > 50
+                    || i.folders
+                        .iter()
+                        .any(|f| f.len() > 200 || f.chars().any(char::is_control))
+                {
+                    return Err("folder names are 1-200 characters, at most 50 folders".into());
+                }
+            }
+            if !(10..=86_400).contains(&i.poll_seconds) {
+                return Err("check for new mail every 10 to 86400 seconds".into());
+            }
+            if let DeletePolicy::DeleteAfter { days: 0 } = i.policy {
+                return Err("delete after at least 1 day".into());
+            }
+            if let Some(f) = &i.sent_folder
+                && (f.is_empty() || f.len() > 200 || f.chars().any(char::is_control))
+            {
+                return Err("the Sent folder name is not valid".into());
+            }
+        }
+        if let Some(o) = self.outgoing.as_mut() {
+            o.endpoint.check("outgoing")?;
+        }
+        Ok(())
+    }
+}
+
+impl Endpoint {
+    fn check(&mut self, what: &str) -> std::result::Result<(), String> {
+        self.host = self.host.trim().to_owned();
+        let host_ok = !self.host.is_empty()
+            && self.host.len() <= 253
+            && self
+                .host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+        if !host_ok {
+            return Err(format!(
+                "the {what} server's host name {:?} is not valid",
+                self.host
+            ));
+        }
+        if self.port == 0 {
+            return Err(format!("the {what} server needs a port"));
+        }
+        if self.security == Security::Plain && !is_loopback(&self.host) {
+            return Err(format!(
+                "the {what} server must use TLS or STARTTLS: unencrypted connections are only allowed to this machine"
+            ));
+        }
+        if self.username.chars().any(char::is_control) || self.username.len() > 320 {
+            return Err(format!("the {what} user name is not valid"));
+        }
+        Ok(())
+    }
+}
+
+/// Whether `host` is this machine (where an unencrypted connection is acceptable).
+pub fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// A stored account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Account {

@@ -32,7 +32,7 @@ use sqlx::{ConnectOptions, Row, Sqlite, Transaction};
 
 pub use accounts::{
     Account, AccountConfig, DeletePolicy, Endpoint, Incoming, Outgoing, Protocol, Secrets,
-    Security, Side,
+    Security, Side, is_loopback,
 };
 pub use drafts::{Draft, DraftAttachment, DraftContent, Forward, ForwardMode};
 pub use outbox::{NewOutgoing, OutboxItem, OutboxJob, OutboxState};

@@ -340,13 +340,36 @@ impl Imap {
         Ok(())
     }
 
-    /// Uploads a message to a folder, marked read.
+    /// Uploads a message to a folder, marked read. A folder that does not exist
+    /// yet is created.
     pub async fn append(&mut self, folder: &str, raw: &[u8]) -> Result<()> {
-        self.small();
-        self.session()?
+        let budget = raw.len() as u64 + SMALL;
+        let total = self.timeouts.command + Duration::from_secs(budget / 65_536);
+        self.limits.set(budget, self.timeouts.between_bytes, total);
+        let first = self
+            .session()?
             .append(folder, Some("(\\Seen)"), None, raw)
-            .await
-            .map_err(|e| imap_err(e, &format!("APPEND {folder}")))?;
+            .await;
+        match first {
+            Ok(()) => {}
+            // The response code (TRYCREATE) is not passed on by async-imap: try
+            // to create the folder, and report the first refusal if that fails.
+            Err(async_imap::error::Error::No(text)) => {
+                self.small();
+                if self.session()?.create(folder).await.is_err() {
+                    return Err(Error::Protocol(format!(
+                        "APPEND {folder}: {}",
+                        server_text(&text)
+                    )));
+                }
+                self.limits.set(budget, self.timeouts.between_bytes, total);
+                self.session()?
+                    .append(folder, Some("(\\Seen)"), None, raw)
+                    .await
+                    .map_err(|e| imap_err(e, &format!("APPEND {folder}")))?;
+            }
+            Err(e) => return Err(imap_err(e, &format!("APPEND {folder}"))),
+        }
         self.drain();
         Ok(())
     }

@@ -186,12 +186,4 @@ pub async fn tcp(host: &str, port: u16, timeout: std::time::Duration) -> Result<
     }
 }
 
-/// Whether `host` is this machine (where an unencrypted connection is acceptable).
-pub fn is_loopback(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
+pub use homepost_store::is_loopback;

@@ -9,7 +9,7 @@ use homepost_mail::compose::{self, Attachment, Mailbox, Outgoing as Compose, Rep
 use homepost_mail::{attachments, parse};
 use homepost_store::{
     Account, AccountConfig, Draft, DraftContent, Endpoint, Forward, ForwardMode, Incoming,
-    NewOutgoing, OutboxItem, Outgoing, Protocol, Secrets, Security, Side, Store,
+    NewOutgoing, OutboxItem, Outgoing, Protocol, Secrets, Side, Store,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -157,37 +157,11 @@ pub struct AccountBody {
     name: String,
     email: String,
     #[serde(default)]
-    display_name: String,
+    display_name: Option<String>,
     #[serde(default)]
     incoming: Option<IncomingBody>,
     #[serde(default)]
     outgoing: Option<OutgoingBody>,
-}
-
-fn check_endpoint(e: &Endpoint, what: &str) -> Result<(), ApiError> {
-    let host_ok = !e.host.is_empty()
-        && e.host.len() <= 253
-        && e.host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
-    if !host_ok {
-        return Err(invalid(format!(
-            "the {what} server's host name {:?} is not valid",
-            e.host
-        )));
-    }
-    if e.port == 0 {
-        return Err(invalid(format!("the {what} server needs a port")));
-    }
-    if e.security == Security::Plain && !homepost_transport::tls::is_loopback(&e.host) {
-        return Err(invalid(format!(
-            "the {what} server must use TLS or STARTTLS: unencrypted connections are only allowed to this machine"
-        )));
-    }
-    if e.username.chars().any(char::is_control) || e.username.len() > 320 {
-        return Err(invalid(format!("the {what} user name is not valid")));
-    }
-    Ok(())
 }
 
 /// Checks a written account and keeps pins only where the server did not change.
@@ -195,88 +169,36 @@ fn check_account(
     body: AccountBody,
     old: Option<&AccountConfig>,
 ) -> Result<(AccountConfig, Secrets), ApiError> {
-    let name = body.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(invalid("give the account a name of 1-100 characters"));
-    }
-    let email = body.email.trim().to_owned();
-    if !compose::is_address(&email) {
-        return Err(invalid(format!("{email:?} is not an e-mail address")));
-    }
-    if body.display_name.chars().any(char::is_control) || body.display_name.chars().count() > 200 {
-        return Err(invalid("the display name is not valid"));
-    }
     let mut secrets = Secrets::default();
-    let incoming = match body.incoming {
-        Some(mut i) => {
-            check_endpoint(&i.settings.endpoint, "incoming")?;
-            if i.settings.protocol == Protocol::Imap {
-                i.settings.folders.retain(|f| !f.trim().is_empty());
-                if i.settings.folders.is_empty() {
-                    i.settings.folders.push("INBOX".into());
-                }
-                if i.settings.folders.len() > 50
-                    || i.settings
-                        .folders
-                        .iter()
-                        .any(|f| f.len() > 200 || f.chars().any(char::is_control))
-                {
-                    return Err(invalid(
-                        "folder names are 1-200 characters, at most 50 folders",
-                    ));
-                }
-            }
-            if !(10..=86_400).contains(&i.settings.poll_seconds) {
-                return Err(invalid("poll_seconds must be between 10 and 86400"));
-            }
-            if let homepost_store::DeletePolicy::DeleteAfter { days } = i.settings.policy
-                && days == 0
-            {
-                return Err(invalid("delete after at least 1 day"));
-            }
-            if let Some(f) = &i.settings.sent_folder
-                && (f.is_empty() || f.len() > 200 || f.chars().any(char::is_control))
-            {
-                return Err(invalid("the Sent folder name is not valid"));
-            }
-            // A pin is only ever set by POST /trust; kept while the server stays the same.
-            let old_in = old.and_then(|o| o.incoming.as_ref());
-            i.settings.endpoint.pinned_sha256 = old_in
-                .filter(|o| {
-                    o.endpoint.host == i.settings.endpoint.host
-                        && o.endpoint.port == i.settings.endpoint.port
-                })
-                .and_then(|o| o.endpoint.pinned_sha256.clone());
-            secrets.incoming = i.password.take().filter(|p| !p.is_empty());
-            Some(i.settings)
-        }
-        None => None,
+    let incoming = body.incoming.map(|mut i| {
+        secrets.incoming = i.password.take().filter(|p| !p.is_empty());
+        // A pin is only ever set by POST /trust; kept while the server stays the same.
+        let old_in = old.and_then(|o| o.incoming.as_ref());
+        i.settings.endpoint.pinned_sha256 =
+            kept_pin(old_in.map(|o| &o.endpoint), &i.settings.endpoint);
+        i.settings
+    });
+    let outgoing = body.outgoing.map(|mut o| {
+        secrets.outgoing = o.password.take().filter(|p| !p.is_empty());
+        let old_out = old.and_then(|c| c.outgoing.as_ref());
+        o.settings.endpoint.pinned_sha256 =
+            kept_pin(old_out.map(|o| &o.endpoint), &o.settings.endpoint);
+        o.settings
+    });
+    let mut config = AccountConfig {
+        name: body.name,
+        email: body.email,
+        display_name: body.display_name.unwrap_or_default(),
+        incoming,
+        outgoing,
     };
-    let outgoing = match body.outgoing {
-        Some(mut o) => {
-            check_endpoint(&o.settings.endpoint, "outgoing")?;
-            let old_out = old.and_then(|c| c.outgoing.as_ref());
-            o.settings.endpoint.pinned_sha256 = old_out
-                .filter(|p| {
-                    p.endpoint.host == o.settings.endpoint.host
-                        && p.endpoint.port == o.settings.endpoint.port
-                })
-                .and_then(|p| p.endpoint.pinned_sha256.clone());
-            secrets.outgoing = o.password.take().filter(|p| !p.is_empty());
-            Some(o.settings)
-        }
-        None => None,
-    };
-    Ok((
-        AccountConfig {
-            name,
-            email,
-            display_name: body.display_name.trim().to_owned(),
-            incoming,
-            outgoing,
-        },
-        secrets,
-    ))
+    config.check().map_err(invalid)?;
+    Ok((config, secrets))
+}
+
+fn kept_pin(old: Option<&Endpoint>, new: &Endpoint) -> Option<String> {
+    old.filter(|o| o.host == new.host && o.port == new.port)
+        .and_then(|o| o.pinned_sha256.clone())
 }
 
 async fn account_view(state: &AppState, id: i64) -> Result<AccountView, ApiError> {
