@@ -3,7 +3,7 @@
 // sessions are not cached, not even briefly. Shell files are fetched network-first
 // (so an updated box serves an updated app) with the cache as the offline fallback.
 
-const CACHE = 'homepost-shell-v1';
+const CACHE = 'homepost-shell-v2';
 
 /** Every file of pwa/ that the page loads. Keep in step with pwa/ (e2e checks it). */
 const SHELL = [
@@ -16,13 +16,18 @@ const SHELL = [
   '/js/format.js',
   '/js/icons.js',
   '/js/mail-actions.js',
+  '/js/poll.js',
   '/js/router.js',
   '/js/tag-store.js',
+  '/js/components/accounts.js',
+  '/js/components/address-field.js',
   '/js/components/auth-screens.js',
+  '/js/components/compose.js',
   '/js/components/help.js',
   '/js/components/mail-view.js',
   '/js/components/message-list.js',
   '/js/components/message-view.js',
+  '/js/components/outbox.js',
   '/js/components/sheet.js',
   '/js/components/tag-drawer.js',
   '/js/components/tag-manager.js',

@@ -8,6 +8,8 @@ const SESSION_LOST = new Set(['unauthenticated', 'locked']);
 
 /** The CSRF token of the current session; kept in memory only. */
 let csrfToken = null;
+/** Seconds without a request after which the server ends the session. */
+let idleTimeout = 1800;
 
 /** An error answer of the API, or a network failure (status 0, code "offline"). */
 export class ApiError extends Error {
@@ -24,6 +26,12 @@ export class ApiError extends Error {
 /** Remembers the session of a `POST /vault`, `POST /session` or `GET /session` answer. */
 export function setSession(session) {
   csrfToken = session && session.csrf_token ? session.csrf_token : null;
+  if (session && Number.isFinite(session.idle_timeout)) idleTimeout = session.idle_timeout;
+}
+
+/** The session's idle timeout in seconds (the pollers stop well before it). */
+export function sessionIdleTimeout() {
+  return idleTimeout;
 }
 
 export function clearSession() {
@@ -118,6 +126,31 @@ export const api = {
   createTag: (name) => request('POST', '/tags', { name }),
   renameTag: (name, newName) => request('PATCH', `/tags/${enc(name)}`, { name: newName }),
   deleteTag: (name) => request('DELETE', `/tags/${enc(name)}`),
+
+  // Accounts, contacts, drafts and outbox: docs/api-mail-accounts.md.
+  accounts: (opts) => request('GET', '/accounts', undefined, opts),
+  createAccount: (account) => request('POST', '/accounts', account),
+  updateAccount: (id, account) => request('PUT', `/accounts/${enc(id)}`, account),
+  deleteAccount: (id) => request('DELETE', `/accounts/${enc(id)}`),
+  syncAccount: (id) => request('POST', `/accounts/${enc(id)}/sync`),
+  trustCertificate: (id, side, fingerprint) => request('POST', `/accounts/${enc(id)}/trust`, { side, fingerprint }),
+
+  contacts: (q, limit, opts) => request('GET',
+    `/contacts?${new URLSearchParams({ q, limit: String(limit) })}`, undefined, opts),
+
+  drafts: () => request('GET', '/drafts'),
+  draft: (id) => request('GET', `/drafts/${enc(id)}`),
+  /** `fields`: Draft fields and/or `reply: {id, mode}` (the server prefills a reply). */
+  createDraft: (fields) => request('POST', '/drafts', fields),
+  saveDraft: (id, fields) => request('PUT', `/drafts/${enc(id)}`, fields),
+  deleteDraft: (id) => request('DELETE', `/drafts/${enc(id)}`),
+  attach: (id, file) => request('POST', `/drafts/${enc(id)}/attachments`, file),
+  detach: (id, index) => request('DELETE', `/drafts/${enc(id)}/attachments/${enc(index)}`),
+  send: (id) => request('POST', `/drafts/${enc(id)}/send`),
+
+  outbox: (opts) => request('GET', '/outbox', undefined, opts),
+  retry: (id) => request('POST', `/outbox/${enc(id)}/retry`),
+  cancel: (id) => request('POST', `/outbox/${enc(id)}/cancel`),
 };
 
 /** URLs the browser fetches itself (links, iframes): never built from mail text. */

@@ -73,3 +73,48 @@ export function isTyping(target) {
   const type = (target.getAttribute('type') || 'text').toLowerCase();
   return !['button', 'checkbox', 'radio', 'submit', 'reset', 'range', 'color', 'file'].includes(type);
 }
+
+/**
+ * Brings the children of `list` in line with `items` (a poll's answer) without
+ * redrawing what did not change: `render(item)` builds the element of an item, `key`
+ * names it. An item whose JSON changed is rebuilt; if its element had the keyboard
+ * focus, the focus goes to the control with the same `data-focus-key` in the new one.
+ * Elements are moved only when the order changed, so a focused one rarely moves.
+ */
+export function syncList(list, items, key, render) {
+  const old = list.hpItems || new Map();
+  const next = new Map();
+  for (const item of items) {
+    const k = String(key(item));
+    const json = JSON.stringify(item);
+    const prev = old.get(k);
+    if (prev && prev.json === json) {
+      next.set(k, prev);
+      continue;
+    }
+    const el = render(item);
+    el.dataset.key = k;
+    if (prev) {
+      const focused = prev.el.contains(document.activeElement) ? document.activeElement.dataset.focusKey || '' : null;
+      prev.el.replaceWith(el);
+      // The same control if it is still there, else the first one, else the item's heading.
+      const again = focused === null ? null : (focused && el.querySelector(`[data-focus-key="${focused}"]`))
+        || el.querySelector('[data-focus-key]') || el.querySelector('[tabindex="-1"]');
+      if (again) again.focus();
+    }
+    next.set(k, { json, el });
+  }
+  for (const [k, { el }] of old) if (!next.has(k)) el.remove();
+  let at = list.firstElementChild;
+  for (const { el } of next.values()) {
+    if (el === at) at = at.nextElementSibling;
+    else list.insertBefore(el, at);
+  }
+  // Anything else left at the end (an "empty" line) goes.
+  while (at) {
+    const after = at.nextElementSibling;
+    at.remove();
+    at = after;
+  }
+  list.hpItems = next;
+}

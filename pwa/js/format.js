@@ -71,3 +71,43 @@ export function tagLabel(name) {
   if (!name) return '';
   return WELL_KNOWN[name] || name;
 }
+
+/** A time for status lines: "14:05" today, "Mar 5, 14:05" otherwise. */
+export function shortDateTime(unixSeconds) {
+  if (!unixSeconds && unixSeconds !== 0) return '';
+  const d = new Date(unixSeconds * 1000);
+  if (d.toDateString() === new Date().toDateString()) return timeFmt.format(d);
+  return `${shortDate(unixSeconds)}, ${timeFmt.format(d)}`;
+}
+
+/**
+ * Splits what was typed in an address field at the commas (and semicolons) that
+ * are not inside quotes or angle brackets: 'Doe, J <j@x>' stays in one piece
+ * only when quoted: '"Doe, J" <j@x>, bob@y' -> ['"Doe, J" <j@x>', 'bob@y'].
+ */
+export function splitAddresses(text) {
+  const parts = [];
+  let current = '';
+  let quoted = false;
+  let angle = false;
+  for (const ch of String(text || '')) {
+    if (ch === '"') quoted = !quoted;
+    else if (!quoted && ch === '<') angle = true;
+    else if (!quoted && ch === '>') angle = false;
+    if ((ch === ',' || ch === ';') && !quoted && !angle) {
+      parts.push(current);
+      current = '';
+    } else {
+      current += ch;
+    }
+  }
+  parts.push(current);
+  return parts.map((p) => p.trim()).filter(Boolean);
+}
+
+/** 'Alice <alice@example.org>', the name quoted when it holds a comma or the like. */
+export function formatAddress(name, address) {
+  if (!name || name === address) return address;
+  const safe = /[(),.:;<>@[\]"\\]/.test(name) ? `"${name.replace(/(["\\])/g, '\\$1')}"` : name;
+  return `${safe} <${address}>`;
+}

@@ -2,8 +2,14 @@
 //   #/search?q=in%3Ainbox    a search (the default route is the inbox)
 //   #/message/12             one message
 //   #/thread/10              one thread
+//   #/compose, #/compose/7   a new message; draft 7
+//   #/drafts, #/outbox       the drafts; the messages being sent
+//   #/accounts               accounts (#/accounts/new: add one; #/accounts/3: edit it)
 
 export const DEFAULT_QUERY = 'in:inbox';
+
+/** Routes of screens of their own, shown instead of the list and the reader. */
+export const PAGES = new Set(['compose', 'drafts', 'outbox', 'accounts']);
 
 /** Parses location.hash into {name, q} or {name, id}. */
 export function parseRoute(hash = window.location.hash) {
@@ -16,6 +22,13 @@ export function parseRoute(hash = window.location.hash) {
   if (parts[0] === 'thread' && /^\d+$/.test(parts[1] || '')) {
     return { name: 'thread', id: Number(parts[1]) };
   }
+  if (parts[0] === 'compose' || parts[0] === 'accounts') {
+    let id = null;
+    if (/^\d+$/.test(parts[1] || '')) id = Number(parts[1]);
+    else if (parts[0] === 'accounts' && parts[1] === 'new') id = 'new';
+    return { name: parts[0], id };
+  }
+  if (parts[0] === 'drafts' || parts[0] === 'outbox') return { name: parts[0], id: null };
   if (parts[0] === 'search') {
     const params = new URLSearchParams(query);
     return { name: 'search', q: params.has('q') ? params.get('q') : DEFAULT_QUERY };
@@ -33,6 +46,14 @@ export function messageHash(id) {
 
 export function threadHash(id) {
   return `#/thread/${Number(id)}`;
+}
+
+export function composeHash(draftId = null) {
+  return draftId === null ? '#/compose' : `#/compose/${Number(draftId)}`;
+}
+
+export function accountHash(id = null) {
+  return id === null ? '#/accounts' : `#/accounts/${id === 'new' ? 'new' : Number(id)}`;
 }
 
 export function navigate(hash) {

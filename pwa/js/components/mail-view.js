@@ -1,17 +1,30 @@
 // <hp-mail>: the unlocked app. Header (menu, search, help, lock), the tag drawer,
-// the message list and the reader pane. It follows the hash route and owns the
-// keyboard shortcuts and the status line (aria-live).
+// the message list and the reader pane, or one of the screens of their own (compose,
+// drafts, outbox, accounts) in the page pane. It follows the hash route, owns the
+// keyboard shortcuts and the status line (aria-live), and runs the accounts poll that
+// tells when new mail arrived (the list and the drawer's counts are then refreshed).
 
 import { api } from '../api.js';
 import { h, icon, isTyping } from '../dom.js';
 import { ICONS } from '../icons.js';
-import { parseRoute, searchHash, navigate, DEFAULT_QUERY } from '../router.js';
+import {
+  parseRoute, searchHash, composeHash, accountHash, navigate, DEFAULT_QUERY, PAGES,
+} from '../router.js';
 import { ARCHIVE, TRASH } from '../mail-actions.js';
+import { startAccountsPoll, stopAccountsPoll } from '../poll.js';
 import { showSearchHelp, showShortcutHelp } from './help.js';
 import { sheetOpen } from './sheet.js';
 import './tag-drawer.js';
 import './message-list.js';
 import './message-view.js';
+import './compose.js';
+import './outbox.js';
+import './accounts.js';
+
+/** The element of each page route. */
+const PAGE_TAGS = {
+  compose: 'hp-compose', drafts: 'hp-drafts', outbox: 'hp-outbox', accounts: 'hp-accounts',
+};
 
 /** Layouts: below this width the drawer is an overlay and list/reader take turns. */
 const WIDE_DRAWER = window.matchMedia('(min-width: 56em)');
@@ -24,16 +37,21 @@ class HpMail extends HTMLElement {
     this.onHashChange = () => this.route();
     this.onKey = (event) => this.keydown(event);
     this.onAnnounce = (event) => this.announce(event.detail);
+    this.onMailChanged = () => this.mailChanged();
     window.addEventListener('hashchange', this.onHashChange);
     document.addEventListener('keydown', this.onKey);
     window.addEventListener('hp:announce', this.onAnnounce);
+    window.addEventListener('hp:mail-changed', this.onMailChanged);
     this.route(true);
+    startAccountsPoll();
   }
 
   disconnectedCallback() {
     window.removeEventListener('hashchange', this.onHashChange);
     document.removeEventListener('keydown', this.onKey);
     window.removeEventListener('hp:announce', this.onAnnounce);
+    window.removeEventListener('hp:mail-changed', this.onMailChanged);
+    stopAccountsPoll();
     WIDE_DRAWER.removeEventListener('change', this.onWide);
     clearTimeout(this.toastTimer);
   }
@@ -73,9 +91,11 @@ class HpMail extends HTMLElement {
     this.backdrop = h('div', { class: 'drawer-backdrop', onclick: () => this.toggleDrawer(false) });
     this.list = h('hp-message-list');
     this.reader = h('div', { class: 'reader-pane' });
+    this.page = h('div', { class: 'page-pane' });
     this.main = h('main', { id: 'main', class: 'panes', tabindex: '-1' },
       h('section', { class: 'list-pane', 'aria-label': 'Message list' }, this.list),
-      this.reader);
+      this.reader,
+      this.page);
     this.toast = h('div', { class: 'toast', role: 'status', 'aria-live': 'polite' });
 
     this.append(
@@ -104,6 +124,12 @@ class HpMail extends HTMLElement {
     const previous = this.current;
     this.current = route;
     this.trackDepth(route, previous, first);
+    if (PAGES.has(route.name)) {
+      this.showPage(route);
+      return;
+    }
+    this.page.replaceChildren();
+    this.pageKey = null;
     if (route.name === 'search') {
       this.searchInput.value = route.q === DEFAULT_QUERY ? '' : route.q;
       this.list.setQuery(route.q);
@@ -126,6 +152,44 @@ class HpMail extends HTMLElement {
     if (first && route.name === 'search') this.list.focusHeading();
   }
 
+  /** Shows a screen of its own (compose, drafts, outbox, accounts) in the page pane. */
+  showPage(route) {
+    this.reader.replaceChildren();
+    this.dataset.view = 'page';
+    this.drawer.setCurrent(null, route.name);
+    const key = `${route.name}/${route.id}`;
+    if (this.pageKey === key) return;
+    this.pageKey = key;
+    const tag = route.name === 'accounts' && route.id !== null ? 'hp-account-form' : PAGE_TAGS[route.name];
+    const view = h(tag, { 'data-id': route.id === null ? null : String(route.id) });
+    view.addEventListener('hp-back', (event) => this.backFromPage(event.detail && event.detail.target));
+    this.page.replaceChildren(view);
+    this.page.scrollTop = 0;
+    // Screens that load first put the focus where it belongs themselves.
+    if (tag !== 'hp-compose' && tag !== 'hp-account-form') {
+      const heading = view.querySelector('h1');
+      if (heading) heading.focus();
+    }
+  }
+
+  /**
+   * Leaves a page: to `target` (the accounts list, for the account form) or else to
+   * where the person came from (the message answered, the drafts…), through the
+   * history when that is the entry before, so that Back does not come back here.
+   */
+  backFromPage(target = null) {
+    // depth 1000 is an entry opened directly (see trackDepth): nothing of ours before it.
+    const hasPrevious = this.depth > 0 && this.depth !== 1000 && this.previousHash !== null;
+    if (hasPrevious && (target === null || this.previousHash === target)) window.history.back();
+    else navigate(target || this.lastSearchHash || searchHash(DEFAULT_QUERY));
+  }
+
+  /** New mail or an outbox change: refresh the list and the counts, in place. */
+  mailChanged() {
+    if (this.list.query !== null) this.list.refresh();
+    this.drawer.scheduleLoad();
+  }
+
   /**
    * Remembers in history.state how many reader entries lie between this entry and
    * the list, so that "back" can use history.back() exactly when the list is the
@@ -133,14 +197,20 @@ class HpMail extends HTMLElement {
    */
   trackDepth(route, previous, first) {
     const state = window.history.state;
+    const hash = window.location.hash;
     if (state && Number.isFinite(state.hpDepth)) {
       this.depth = state.hpDepth;
+      this.previousHash = state.hpPrevious || null;
+      this.lastHash = hash;
       return;
     }
     if (route.name === 'search') this.depth = 0;
     else if (first || !previous) this.depth = 1000; // opened directly: no list behind it
     else this.depth = (this.depth || 0) + 1;
-    window.history.replaceState({ ...(state || {}), hpDepth: this.depth }, '');
+    // The entry before this one, for pages that go back to a given screen.
+    this.previousHash = first || !previous ? null : this.lastHash || null;
+    this.lastHash = hash;
+    window.history.replaceState({ ...(state || {}), hpDepth: this.depth, hpPrevious: this.previousHash }, '');
   }
 
   /** Back to the list: through history when the list is the previous entry. */
@@ -213,6 +283,9 @@ class HpMail extends HTMLElement {
         this.toggleDrawer(false);
       } else if (this.dataset.view === 'reader') {
         this.back();
+      } else if (this.dataset.view === 'page') {
+        const route = parseRoute();
+        this.backFromPage(route.name === 'accounts' && route.id !== null ? accountHash() : null);
       } else {
         return;
       }
@@ -222,6 +295,8 @@ class HpMail extends HTMLElement {
     if (isTyping(event.target)) return;
     const inReader = this.dataset.view === 'reader';
     const openView = this.reader.querySelector('hp-message-view');
+    // On a screen of its own only the global keys work: the list is not on screen.
+    if (this.dataset.view === 'page' && !['c', '/', '?'].includes(event.key)) return;
     let handled = true;
     switch (event.key) {
       case 'j':
@@ -247,6 +322,16 @@ class HpMail extends HTMLElement {
       case 'u':
         if (inReader && openView) openView.toggleRead();
         else this.list.toggleReadSelected();
+        break;
+      case 'c':
+        navigate(composeHash());
+        break;
+      case 'r':
+      case 'a':
+      case 'f':
+        if (!inReader || !openView) handled = false;
+        else if (event.key === 'f') openView.forward();
+        else openView.reply(event.key === 'a' ? 'all' : 'reply');
         break;
       case '/':
         this.searchInput.focus();

@@ -7,7 +7,7 @@ import { api } from '../api.js';
 import { h, icon, replace, srOnly } from '../dom.js';
 import { ICONS } from '../icons.js';
 import { senders, shortDate, isoDate, fullDate, tagLabel } from '../format.js';
-import { messageHash, navigate, DEFAULT_QUERY } from '../router.js';
+import { messageHash, composeHash, navigate, DEFAULT_QUERY } from '../router.js';
 import {
   changeTags, announce, requiredTags, hiddenByDefault, ARCHIVE, MARK_READ, MARK_UNREAD,
 } from '../mail-actions.js';
@@ -58,7 +58,10 @@ class HpMessageList extends HTMLElement {
         h('div', { class: 'list-head-text' }, this.heading, this.summaryLine),
         h('div', { class: 'list-sort-wrap' },
           h('label', { for: 'list-sort', class: 'visually-hidden' }, 'Order of messages'),
-          this.sortSelect)),
+          this.sortSelect),
+        // On a phone this floats at the bottom right, within reach of the thumb.
+        h('a', { class: 'button primary compose-button', href: composeHash(), title: 'New message (c)' },
+          icon(ICONS.edit), 'New message')),
       this.errorLine, this.ul, this.empty, this.more);
 
     // Infinite scroll: when the "Load more" button comes within 400px of the bottom of
@@ -147,6 +150,69 @@ class HpMessageList extends HTMLElement {
           this.observer.observe(this.more);
         }
       }
+    }
+  }
+
+  /**
+   * Reloads the rows already shown (new mail arrived, say) without losing the place:
+   * rows that stay keep their element (and focus), new ones are put in, gone ones
+   * taken out, the selection follows its message, and the row at the top of the pane
+   * stays where it was on screen.
+   */
+  async refresh() {
+    if (this.loading || this.query === null) return;
+    const generation = this.generation;
+    const shown = this.order.length;
+    // A little more than is shown, so new mail does not push shown rows out.
+    const limit = Math.min(200, Math.max(PAGE_SIZE, shown + 20));
+    let page;
+    try {
+      page = await api.search({ q: this.query, limit, sort: this.sort });
+    } catch {
+      return; // the next change tries again
+    }
+    if (generation !== this.generation || this.loading) return; // another search started meanwhile
+    const pane = this.closest('.list-pane');
+    const anchor = this.order.map((id) => this.rows.get(id).li)
+      .find((li) => li.getBoundingClientRect().bottom > pane.getBoundingClientRect().top);
+    const anchorTop = anchor ? anchor.getBoundingClientRect().top : 0;
+    const selectedId = this.selectedId();
+
+    const fresh = (page.results || []).map((s) => s.id);
+    const freshSet = new Set(fresh);
+    // Rows beyond the window that was reloaded stay as they are.
+    const order = [...fresh, ...this.order.slice(limit).filter((id) => !freshSet.has(id))];
+    const keep = new Set(order);
+    for (const id of this.order) {
+      if (!keep.has(id)) {
+        this.rows.get(id).li.remove();
+        this.rows.delete(id);
+      }
+    }
+    for (const s of page.results || []) {
+      const row = this.rows.get(s.id);
+      if (!row) this.rows.set(s.id, { summary: s, li: this.renderRow(s) });
+      else if (JSON.stringify(row.summary) !== JSON.stringify(s)) {
+        row.summary = s;
+        this.fillRow(row.li, s);
+      }
+    }
+    let at = this.ul.firstElementChild;
+    for (const id of order) {
+      const { li } = this.rows.get(id);
+      if (li === at) at = at.nextElementSibling;
+      else this.ul.insertBefore(li, at);
+    }
+    this.order = order;
+    this.selected = selectedId === null ? -1 : order.indexOf(selectedId);
+    if (shown <= limit) this.nextCursor = page.next_cursor || null;
+    else if (this.nextCursor) this.nextCursor = String(Number(this.nextCursor) + (page.total - this.total));
+    this.total = page.total;
+    this.more.hidden = !this.nextCursor;
+    this.updateSummary();
+    // Keep the row that was at the top of the pane in the same place (unless at the very top).
+    if (anchor && anchor.isConnected && pane.scrollTop > 0) {
+      pane.scrollTop += anchor.getBoundingClientRect().top - anchorTop;
     }
   }
 

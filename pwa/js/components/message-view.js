@@ -18,6 +18,7 @@ import {
 } from '../mail-actions.js';
 import { knownTags } from '../tag-store.js';
 import { confirmSheet } from './sheet.js';
+import { startReply, chooseForward } from './compose.js';
 
 /** Tags not shown as chips: `read` is shown as the unread state instead. */
 const HIDDEN_CHIPS = new Set(['read']);
@@ -128,6 +129,15 @@ class HpMessageView extends ReaderBase {
     const inTrash = m.tags.includes('trash');
     replace(this.toolbar,
       backButton(this),
+      h('button', {
+        type: 'button', class: 'tool-button', title: 'Reply (r)', onclick: () => this.reply('reply'),
+      }, icon(ICONS.reply), h('span', {}, 'Reply')),
+      h('button', {
+        type: 'button', class: 'tool-button', title: 'Reply to all (a)', onclick: () => this.reply('all'),
+      }, icon(ICONS.replyAll), h('span', {}, 'Reply all')),
+      h('button', {
+        type: 'button', class: 'tool-button', title: 'Forward (f)', onclick: () => this.forward(),
+      }, icon(ICONS.forward), h('span', {}, 'Forward')),
       h('button', {
         type: 'button', class: 'tool-button',
         onclick: () => (inInbox ? this.actAndClose(ARCHIVE, 'Archived') : this.act({ add: ['inbox'], remove: ['trash', 'spam'] }, 'Moved to Inbox')),
@@ -295,6 +305,15 @@ class HpMessageView extends ReaderBase {
   /** Archive and Trash close the message: it has left the folder being read. */
   async actAndClose(change, done) {
     if (await this.act(change, done)) this.dispatchEvent(new CustomEvent('hp-back', { bubbles: true }));
+  }
+
+  /** Reply (`reply`) or reply to all (`all`): the server makes the draft, compose opens it. */
+  reply(mode) {
+    if (this.msg) startReply(this.msg.id, mode);
+  }
+
+  forward() {
+    if (this.msg) chooseForward(this.msg.id);
   }
 
   toggleRead() {

@@ -46,9 +46,11 @@ export function sheetOpen() {
 
 /**
  * Asks a yes/no question. `details` are extra lines (e.g. the reasons an attachment
- * looks risky). Resolves to true when the person confirmed.
+ * looks risky; `detailsClass` styles them). Resolves to true when the person confirmed.
  */
-export function confirmSheet({ title, message, details = [], confirmLabel = 'OK', danger = false }) {
+export function confirmSheet({
+  title, message, details = [], detailsClass = '', confirmLabel = 'OK', danger = false,
+}) {
   return new Promise((resolve) => {
     let answer = false;
     const cancel = h('button', { type: 'button', class: 'button', onclick: () => dialog.close() }, 'Cancel');
@@ -62,7 +64,7 @@ export function confirmSheet({ title, message, details = [], confirmLabel = 'OK'
       className: 'confirm',
       content: [
         h('p', {}, message),
-        details.length ? h('ul', { class: 'reasons' }, details.map((d) => h('li', {}, d))) : null,
+        details.length ? h('ul', { class: `reasons ${detailsClass}`.trim() }, details.map((d) => h('li', {}, d))) : null,
         h('div', { class: 'sheet-actions' }, cancel, ok),
       ],
     });

@@ -1,11 +1,12 @@
-// <hp-tag-drawer>: Inbox, All mail, the other tags with unread counts, Spam and
-// Trash, and the "Manage tags" sheet. Counts come from GET /api/v1/tags and are
-// refreshed whenever tags change anywhere in the app.
+// <hp-tag-drawer>: Inbox, All mail, Drafts, Outbox, Spam and Trash, the other tags
+// with unread counts, the "Manage tags" sheet and Accounts. Counts come from
+// GET /api/v1/tags and are refreshed whenever tags change anywhere in the app, and
+// when new mail arrives.
 
 import { api } from '../api.js';
 import { h, icon, replace, srOnly } from '../dom.js';
 import { ICONS } from '../icons.js';
-import { searchHash } from '../router.js';
+import { searchHash, accountHash } from '../router.js';
 import { tagLabel } from '../format.js';
 import { setKnownTags } from '../tag-store.js';
 import { openTagManager } from './tag-manager.js';
@@ -19,6 +20,7 @@ class HpTagDrawer extends HTMLElement {
     this.built = true;
     this.tags = [];
     this.current = '';
+    this.currentPage = null;
     this.fixed = h('ul', { class: 'nav-list' });
     this.others = h('ul', { class: 'nav-list', 'aria-labelledby': 'tags-heading' });
     this.error = h('p', { class: 'nav-error', role: 'alert', hidden: true });
@@ -30,7 +32,9 @@ class HpTagDrawer extends HTMLElement {
       this.error,
       h('button', {
         type: 'button', class: 'button nav-manage', onclick: () => openTagManager(),
-      }, icon(ICONS.settings), 'Manage tags'));
+      }, icon(ICONS.settings), 'Manage tags'),
+      h('h2', { class: 'visually-hidden' }, 'Settings'),
+      h('ul', { class: 'nav-list nav-settings' }, this.pageEntry('Accounts', 'accounts', accountHash(), ICONS.account)));
     this.refresh = () => this.scheduleLoad();
     window.addEventListener('hp:tags-changed', this.refresh);
     window.addEventListener('hp:tags-edited', this.refresh);
@@ -64,13 +68,25 @@ class HpTagDrawer extends HTMLElement {
     this.render();
   }
 
-  /** Marks the entry of the current query (compared in lower case, spaces squeezed). */
-  setCurrent(query) {
-    this.current = normalise(query);
-    for (const link of this.querySelectorAll('a[data-query]')) {
-      if (normalise(link.dataset.query) === this.current) link.setAttribute('aria-current', 'page');
+  /**
+   * Marks the entry of the current query (compared in lower case, spaces squeezed),
+   * or with `page` the entry of that screen (drafts, outbox, accounts).
+   */
+  setCurrent(query, page = null) {
+    this.current = page ? null : normalise(query);
+    this.currentPage = page;
+    for (const link of this.querySelectorAll('a[data-query], a[data-page]')) {
+      const on = link.dataset.page ? link.dataset.page === page : normalise(link.dataset.query) === this.current;
+      if (on) link.setAttribute('aria-current', 'page');
       else link.removeAttribute('aria-current');
     }
+  }
+
+  pageEntry(label, page, href, iconPath) {
+    const link = h('a', { class: 'nav-item', href, dataset: { page } },
+      icon(iconPath), h('span', { class: 'nav-label' }, label));
+    if (page === this.currentPage) link.setAttribute('aria-current', 'page');
+    return h('li', {}, link);
   }
 
   entry(label, query, iconPath, unread = 0) {
@@ -88,6 +104,8 @@ class HpTagDrawer extends HTMLElement {
     replace(this.fixed,
       this.entry('Inbox', 'in:inbox', ICONS.inbox, unread('inbox')),
       this.entry('All mail', '', ICONS.allMail),
+      this.pageEntry('Drafts', 'drafts', '#/drafts', ICONS.draft),
+      this.pageEntry('Outbox', 'outbox', '#/outbox', ICONS.outbox),
       this.entry('Spam', 'in:spam', ICONS.spam, unread('spam')),
       this.entry('Trash', 'in:trash', ICONS.trash));
     const others = this.tags.filter((t) => !SPECIAL.has(t.name));

@@ -1,0 +1,482 @@
+// Writing mail: <hp-compose> (a new message or a draft), <hp-drafts> (the list of
+// drafts), and the reply / reply all / forward actions of the message view.
+//
+// A new message becomes a draft (POST /drafts) at its first edit; from then on every
+// edit is saved (PUT /drafts/{id}) 1.5 s after the typing stops, and when the screen
+// is left. Replies and forwards are drafts from the start: the server fills in the
+// recipients, the subject and the quoted text (POST /drafts with `reply`).
+
+import { api } from '../api.js';
+import { h, icon, replace } from '../dom.js';
+import { ICONS } from '../icons.js';
+import { formatAddress, shortDateTime, size } from '../format.js';
+import { composeHash, accountHash, navigate } from '../router.js';
+import { announce } from '../mail-actions.js';
+import { lastAccounts } from '../poll.js';
+import { addressField } from './address-field.js';
+import { openSheet, confirmSheet } from './sheet.js';
+
+const AUTOSAVE_MS = 1500;
+const MAX_ATTACHMENT = 25 * 1024 * 1024; // the server's limit per attachment
+
+/** Creates a reply or forward draft of message `id` and opens it. */
+export async function startReply(id, mode) {
+  try {
+    const draft = await api.createDraft({ reply: { id, mode } });
+    navigate(composeHash(draft.id));
+  } catch (err) {
+    if (err.status !== 401) announce(`Could not start the reply: ${err.message}`, 'error');
+  }
+}
+
+/** Asks how to forward message `id`: in the text, or the whole message attached. */
+export function chooseForward(id) {
+  const pick = (mode) => { dialog.close(); startReply(id, mode); };
+  const inline = h('button', { type: 'button', class: 'button primary', onclick: () => pick('forward_inline') },
+    'Forward in the text');
+  const dialog = openSheet({
+    title: 'Forward',
+    className: 'confirm',
+    content: [
+      h('p', {}, 'Put the message in the text of yours, or attach it whole (as an .eml file, with its attachments)?'),
+      h('div', { class: 'sheet-actions' },
+        h('button', { type: 'button', class: 'button', onclick: () => pick('forward_attached') }, 'Forward as attachment'),
+        inline),
+    ],
+  });
+  inline.focus();
+}
+
+/** A file's bytes as base64 (without the data: prefix). */
+function readBase64(file) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result).replace(/^data:[^,]*,/, ''));
+    reader.onerror = () => reject(reader.error || new Error('The file could not be read.'));
+    reader.readAsDataURL(file);
+  });
+}
+
+/** "Alice <alice@example.org>" for an account's From line. */
+function fromLabel(account) {
+  return formatAddress(account.display_name, account.email);
+}
+
+class HpCompose extends HTMLElement {
+  connectedCallback() {
+    if (this.built) return;
+    this.built = true;
+    this.draft = null; // the server's copy: its id and attachments
+    this.dirty = false;
+    this.closed = false; // sent or discarded: nothing more to save
+    this.queue = Promise.resolve(); // saves run one after the other
+    this.build();
+    this.onHide = () => { if (document.visibilityState === 'hidden') this.save(); };
+    document.addEventListener('visibilitychange', this.onHide);
+    window.addEventListener('pagehide', this.onHide);
+    this.load();
+  }
+
+  disconnectedCallback() {
+    document.removeEventListener('visibilitychange', this.onHide);
+    window.removeEventListener('pagehide', this.onHide);
+    // Leaving the screen saves what was typed (the request outlives the element).
+    if (this.dirty) this.save();
+  }
+
+  build() {
+    this.heading = h('h1', { class: 'page-title', id: 'compose-title', tabindex: '-1' }, 'New message');
+    this.status = h('span', { class: 'save-state', role: 'status' });
+    this.sendButton = h('button', { type: 'submit', class: 'button primary', form: 'compose-form' },
+      icon(ICONS.send), 'Send');
+    this.discardButton = h('button', { type: 'button', class: 'tool-button', onclick: () => this.discard() },
+      icon(ICONS.trash), h('span', {}, 'Discard'));
+    this.errorLine = h('p', { class: 'form-error', role: 'alert', tabindex: '-1', hidden: true });
+
+    this.from = h('select', { id: 'compose-from', name: 'from', class: 'select' });
+    this.fromNote = h('p', { class: 'notice', hidden: true },
+      'No account can send mail yet. ', h('a', { href: accountHash('new') }, 'Add an account'),
+      ' with an outgoing server to send this message; it is kept as a draft meanwhile.');
+    this.to = addressField('To');
+    this.cc = addressField('Cc');
+    this.bcc = addressField('Bcc');
+    this.copies = h('div', { class: 'copies', hidden: true }, this.cc.wrap, this.bcc.wrap);
+    this.copiesButton = h('button', {
+      type: 'button', class: 'link-button', 'aria-expanded': 'false',
+      onclick: () => this.showCopies(true),
+    }, 'Add Cc and Bcc');
+    this.subject = h('input', { id: 'compose-subject', type: 'text', name: 'subject', autocomplete: 'off' });
+    this.body = h('textarea', { id: 'compose-body', name: 'body', class: 'compose-body', rows: '14' });
+
+    this.fileInput = h('input', {
+      type: 'file', multiple: true, hidden: true,
+      onchange: () => { this.addFiles([...this.fileInput.files]); this.fileInput.value = ''; },
+    });
+    this.attachments = h('ul', { class: 'att-list', 'aria-label': 'Attachments' });
+    this.attachStatus = h('p', { class: 'field-hint', role: 'status' });
+    this.attachButton = h('button', { type: 'button', class: 'button', onclick: () => this.fileInput.click() },
+      icon(ICONS.attachment), 'Attach files');
+
+    this.form = h('form', {
+      id: 'compose-form', class: 'compose-form', novalidate: true,
+      onsubmit: (event) => { event.preventDefault(); this.sendNow(); },
+    },
+    this.errorLine,
+    h('div', { class: 'field' }, h('label', { for: 'compose-from' }, 'From'), this.from),
+    this.fromNote,
+    this.to.wrap,
+    h('p', { class: 'copies-toggle' }, this.copiesButton),
+    this.copies,
+    h('div', { class: 'field' }, h('label', { for: 'compose-subject' }, 'Subject'), this.subject),
+    h('div', { class: 'field' }, h('label', { for: 'compose-body' }, 'Message'), this.body),
+    h('section', { class: 'compose-attachments', 'aria-labelledby': 'compose-att-heading' },
+      h('h2', { id: 'compose-att-heading' }, 'Attachments'),
+      this.attachments,
+      this.attachStatus,
+      this.attachButton,
+      this.fileInput));
+
+    this.form.addEventListener('input', () => this.changed());
+    this.form.addEventListener('change', (event) => { if (event.target === this.from) this.changed(); });
+    // Ctrl+Enter (Cmd+Enter) sends, as in most mail programs.
+    this.form.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
+        event.preventDefault();
+        this.sendNow();
+      }
+    });
+
+    replace(this,
+      h('div', { class: 'reader-toolbar compose-toolbar' },
+        h('button', {
+          type: 'button', class: 'icon-button back-button', 'aria-label': 'Back (the draft is kept)', title: 'Back (Escape)',
+          onclick: () => this.dispatchEvent(new CustomEvent('hp-back', { bubbles: true })),
+        }, icon(ICONS.back)),
+        this.status,
+        this.discardButton,
+        this.sendButton),
+      h('div', { class: 'page-body' }, this.heading, this.form));
+  }
+
+  showCopies(on) {
+    this.copies.hidden = !on;
+    this.copiesButton.hidden = on;
+    this.copiesButton.setAttribute('aria-expanded', on ? 'true' : 'false');
+    if (on && document.activeElement === this.copiesButton) this.cc.input.focus();
+  }
+
+  async load() {
+    const id = this.dataset.id ? Number(this.dataset.id) : null;
+    this.form.setAttribute('aria-busy', 'true');
+    const [accounts, draft] = await Promise.all([
+      this.loadAccounts(),
+      id === null ? null : api.draft(id).catch((err) => ({ error: err })),
+    ]);
+    this.form.removeAttribute('aria-busy');
+    if (draft && draft.error) {
+      if (draft.error.status === 401) return;
+      this.heading.textContent = 'Draft not found';
+      this.form.hidden = true;
+      this.discardButton.hidden = true;
+      this.sendButton.hidden = true;
+      this.heading.after(h('p', { class: 'form-error', role: 'alert' }, draft.error.status === 404
+        ? 'This draft no longer exists: it was sent or discarded.' : draft.error.message));
+      this.heading.focus();
+      return;
+    }
+    this.fillFrom(accounts, draft ? draft.account_id : null);
+    if (draft) this.fill(draft);
+    this.focusFirst();
+  }
+
+  async loadAccounts() {
+    const known = lastAccounts();
+    if (known && known.accounts) return known.accounts;
+    try {
+      return (await api.accounts()).accounts || [];
+    } catch {
+      return [];
+    }
+  }
+
+  fillFrom(accounts, selected) {
+    const senders = accounts.filter((a) => a.outgoing);
+    replace(this.from, senders.map((a) => h('option', { value: String(a.id) }, fromLabel(a))));
+    if (senders.some((a) => a.id === selected)) this.from.value = String(selected);
+    this.from.disabled = senders.length === 0;
+    this.fromNote.hidden = senders.length > 0;
+  }
+
+  /** Puts a draft from the server into the form (only when it is opened). */
+  fill(draft) {
+    this.draft = draft;
+    this.to.set(draft.to);
+    this.cc.set(draft.cc);
+    this.bcc.set(draft.bcc);
+    this.showCopies((draft.cc || []).length + (draft.bcc || []).length > 0);
+    this.subject.value = draft.subject || '';
+    this.body.value = draft.body || '';
+    if (draft.forward) this.heading.textContent = 'Forward';
+    else if (draft.in_reply_to) this.heading.textContent = 'Reply';
+    else this.heading.textContent = 'Draft';
+    this.renderAttachments();
+    this.setStatus(draft.updated_at ? `Saved ${shortDateTime(draft.updated_at)}` : '');
+  }
+
+  /** A reply starts in the text, above the quote; anything else at the first empty field. */
+  focusFirst() {
+    if (this.draft && this.draft.in_reply_to && this.to.get().length) {
+      this.body.focus();
+      this.body.setSelectionRange(0, 0);
+      this.body.scrollTop = 0;
+    } else if (!this.to.get().length) {
+      this.to.input.focus();
+    } else if (!this.subject.value) {
+      this.subject.focus();
+    } else {
+      this.body.focus();
+    }
+  }
+
+  fields() {
+    return {
+      account_id: this.from.value ? Number(this.from.value) : null,
+      to: this.to.get(),
+      cc: this.cc.get(),
+      bcc: this.bcc.get(),
+      subject: this.subject.value,
+      body: this.body.value,
+    };
+  }
+
+  setStatus(text, error = false) {
+    this.status.textContent = text;
+    this.status.classList.toggle('error', error);
+  }
+
+  showError(message) {
+    this.errorLine.textContent = message || '';
+    this.errorLine.hidden = !message;
+    if (message) this.errorLine.focus();
+  }
+
+  // --- saving ---------------------------------------------------------------
+
+  changed() {
+    if (this.closed) return;
+    this.dirty = true;
+    this.setStatus('Not saved yet');
+    clearTimeout(this.saveTimer);
+    this.saveTimer = setTimeout(() => this.save(), AUTOSAVE_MS);
+  }
+
+  /** Saves now (after any save under way). Resolves true when the server has it all. */
+  save({ force = false } = {}) {
+    clearTimeout(this.saveTimer);
+    this.queue = this.queue.then(() => this.saveNow(force));
+    return this.queue;
+  }
+
+  async saveNow(force) {
+    if (this.closed) return false;
+    if (!this.dirty && this.draft && !force) return true;
+    if (!this.draft && !this.dirty && !force) return true; // nothing typed: no draft yet
+    this.dirty = false;
+    this.setStatus('Saving…');
+    try {
+      const fields = this.fields();
+      if (this.draft) {
+        this.draft = await api.saveDraft(this.draft.id, fields);
+      } else {
+        this.draft = await api.createDraft(fields);
+        // The address now names the draft, so a reload comes back to it.
+        window.history.replaceState(window.history.state, '', composeHash(this.draft.id));
+      }
+      this.renderAttachments();
+      if (!this.dirty) this.setStatus('Saved');
+      return !this.dirty;
+    } catch (err) {
+      this.dirty = true;
+      if (err.status !== 401) this.setStatus(`Not saved: ${err.message}`, true);
+      return false;
+    }
+  }
+
+  // --- attachments ----------------------------------------------------------
+
+  renderAttachments() {
+    const list = (this.draft && this.draft.attachments) || [];
+    replace(this.attachments, list.map((a) => h('li', { class: 'att' },
+      icon(ICONS.attachment, 'icon att-kind'),
+      h('div', { class: 'att-info' },
+        h('span', { class: 'att-name' }, a.name),
+        h('span', { class: 'att-meta' }, `${a.content_type || 'unknown type'} · ${size(a.size)}`)),
+      h('button', {
+        type: 'button', class: 'icon-button', 'aria-label': `Remove ${a.name}`, title: 'Remove',
+        onclick: () => this.removeAttachment(a),
+      }, icon(ICONS.close)))));
+    this.attachments.hidden = list.length === 0;
+  }
+
+  async addFiles(files) {
+    for (const file of files) {
+      if (file.size > MAX_ATTACHMENT) {
+        this.showError(`“${file.name}” is ${size(file.size)}; attachments can be at most ${size(MAX_ATTACHMENT)}.`);
+        continue;
+      }
+      // Attachments belong to a draft: make one if this is a fresh message.
+      if (!this.draft && !(await this.save({ force: true }))) return;
+      this.attachStatus.textContent = `Attaching ${file.name} (${size(file.size)})…`;
+      try {
+        const data = await readBase64(file);
+        const draft = await api.attach(this.draft.id, {
+          name: file.name, content_type: file.type || 'application/octet-stream', data,
+        });
+        this.draft.attachments = draft.attachments;
+        this.renderAttachments();
+        this.attachStatus.textContent = `Attached ${file.name}.`;
+        if (!this.dirty) this.setStatus('Saved');
+      } catch (err) {
+        this.attachStatus.textContent = '';
+        if (err.status !== 401) this.showError(`“${file.name}” could not be attached: ${err.message}`);
+      }
+    }
+  }
+
+  async removeAttachment(att) {
+    try {
+      const draft = await api.detach(this.draft.id, att.index);
+      this.draft.attachments = draft.attachments;
+      this.renderAttachments();
+      this.attachStatus.textContent = `Removed ${att.name}.`;
+      this.attachButton.focus(); // the removed row's button is gone
+    } catch (err) {
+      if (err.status !== 401) this.showError(err.message);
+    }
+  }
+
+  // --- send and discard -----------------------------------------------------
+
+  async sendNow() {
+    if (this.sending || this.closed) return;
+    const f = this.fields();
+    if (f.to.length + f.cc.length + f.bcc.length === 0) {
+      this.showError('Add at least one recipient.');
+      this.to.input.focus();
+      return;
+    }
+    if (f.account_id === null) {
+      this.showError('No account can send mail yet: add one with an outgoing server first.');
+      return;
+    }
+    if (!f.subject.trim() && !(await confirmSheet({
+      title: 'Send without a subject?', message: 'The message has no subject.', confirmLabel: 'Send anyway',
+    }))) {
+      this.subject.focus();
+      return;
+    }
+    this.sending = true;
+    this.sendButton.disabled = true;
+    this.showError('');
+    try {
+      this.dirty = true; // the server must have exactly what is on screen
+      if (!(await this.save({ force: true }))) throw new Error(this.status.textContent || 'The draft could not be saved.');
+      await api.send(this.draft.id);
+      this.closed = true;
+      this.dirty = false;
+      announce(`Sending “${f.subject.trim() || '(no subject)'}”.`, 'info',
+        { label: 'Show outbox', run: () => navigate('#/outbox') });
+      this.dispatchEvent(new CustomEvent('hp-back', { bubbles: true }));
+    } catch (err) {
+      if (err.status !== 401) this.showError(err.message);
+    } finally {
+      this.sending = false;
+      this.sendButton.disabled = false;
+    }
+  }
+
+  async discard() {
+    const ok = await confirmSheet({
+      title: 'Discard this message?', message: 'The draft and its attachments are deleted.',
+      confirmLabel: 'Discard', danger: true,
+    });
+    if (!ok) return;
+    clearTimeout(this.saveTimer);
+    await this.queue; // a save under way may be creating the draft
+    this.closed = true;
+    this.dirty = false;
+    try {
+      if (this.draft) await api.deleteDraft(this.draft.id);
+      announce('Draft discarded.');
+      this.dispatchEvent(new CustomEvent('hp-back', { bubbles: true }));
+    } catch (err) {
+      this.closed = false;
+      if (err.status !== 401) this.showError(err.message);
+    }
+  }
+}
+
+/** <hp-drafts>: the saved drafts, newest first; a draft opens in <hp-compose>. */
+class HpDrafts extends HTMLElement {
+  connectedCallback() {
+    if (this.built) return;
+    this.built = true;
+    this.heading = h('h1', { class: 'page-title', id: 'drafts-title', tabindex: '-1' }, 'Drafts');
+    this.list = h('ul', { class: 'msg-list', 'aria-labelledby': 'drafts-title' });
+    this.note = h('p', { class: 'list-empty', role: 'status' }, 'Loading…');
+    replace(this, h('div', { class: 'page-head' }, this.heading,
+      h('a', { class: 'button primary', href: composeHash() }, icon(ICONS.edit), 'New message')),
+    this.note, this.list);
+    this.load();
+  }
+
+  async load() {
+    try {
+      const drafts = (await api.drafts()).drafts || [];
+      this.note.textContent = drafts.length ? '' : 'No drafts.';
+      this.note.hidden = drafts.length > 0;
+      replace(this.list, drafts.map((d) => this.row(d)));
+    } catch (err) {
+      if (err.status === 401) return;
+      this.note.textContent = `Drafts could not be loaded: ${err.message}`;
+    }
+  }
+
+  row(d) {
+    const subject = d.subject || '(no subject)';
+    const to = [...(d.to || []), ...(d.cc || []), ...(d.bcc || [])].join(', ') || '(no recipients)';
+    return h('li', { class: 'msg-row' },
+      h('div', { class: 'msg-card' },
+        h('a', { class: 'msg-link', href: composeHash(d.id) },
+          h('span', { class: 'msg-line' },
+            h('span', { class: 'msg-from' }, `To: ${to}`),
+            h('span', { class: 'msg-date' }, shortDateTime(d.updated_at))),
+          h('span', { class: 'msg-line' }, h('span', { class: 'msg-subject' }, subject),
+            (d.attachments || []).length ? icon(ICONS.attachment, 'icon att-icon') : null),
+          h('span', { class: 'msg-snippet' }, (d.body || '').slice(0, 200))),
+        h('div', { class: 'msg-actions' },
+          h('button', {
+            type: 'button', class: 'icon-button', 'aria-label': `Delete draft: ${subject}`, title: 'Delete',
+            onclick: () => this.remove(d),
+          }, icon(ICONS.trash)))));
+  }
+
+  async remove(d) {
+    const ok = await confirmSheet({
+      title: 'Delete this draft?', message: `“${d.subject || '(no subject)'}” and its attachments are deleted.`,
+      confirmLabel: 'Delete draft', danger: true,
+    });
+    if (!ok) return;
+    try {
+      await api.deleteDraft(d.id);
+      announce('Draft deleted.');
+      await this.load();
+      this.heading.focus();
+    } catch (err) {
+      if (err.status !== 401) announce(err.message, 'error');
+    }
+  }
+}
+
+customElements.define('hp-compose', HpCompose);
+customElements.define('hp-drafts', HpDrafts);

@@ -1,0 +1,326 @@
+// Accounts, compose and outbox in the PWA (docs/api-mail-accounts.md), driven through
+// the UI in real Chromium. `composeFlow(page, opts)` runs on an unlocked app with mail
+// in it, against a server whose accounts reach test IMAP/POP3 and SMTP servers:
+//
+//   open Accounts, add an account from opts, wait until its incoming server is past
+//   "Connecting", trust its certificate if asked (only when the fingerprint shown is
+//   opts.fingerprint), write a message (From, To with address completion, subject,
+//   body, a small attachment), wait for "Saved", send it, wait in the outbox until it
+//   is "Sent"; then reply to a message, check the quoted text, and discard the reply.
+//
+// Wired into e2e.mjs by whoever adds the test mail servers; run alone it needs
+// HOMEPOST_URL (a running server) and COMPOSE_OPTS (a JSON file of opts):
+//
+//   HOMEPOST_URL=http://127.0.0.1:8080 COMPOSE_OPTS=opts.json node compose.mjs [desktop]
+//
+// opts = {
+//   phone: false,                        // true: open the drawer with the menu button
+//   account: {
+//     name: 'Test', email: 'me@example.test', displayName: 'Me Test',
+//     incoming: {protocol: 'imap'|'pop3', host, port, security: 'tls'|'starttls'|'plain',
+//                username, password, folders: 'INBOX'},     // or null: none
+//     outgoing: {host, port, security, username, password},   // needed to send
+//   },
+//   fingerprint: 'AB:CD:…' | null,       // the test server's certificate (SHA-256)
+//   to: {type: 'ali', pick: 'alice@example.org'},  // typed, then the suggestion chosen
+//   subject, body,
+//   attachment: {name: 'note.txt', mimeType: 'text/plain', content: 'hello'},
+//   reply: {query: 'subject:hello', quoted: 'a line of that message'},
+//   timeoutMs: 60000,                    // for sync and sending
+//   onScreen: async (name) => {},        // e.g. a screenshot and an axe check
+// }
+
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import {
+  OUT, PASSPHRASE, PHONE, DESKTOP, launchBrowser, watch, ensureOut,
+} from './lib.mjs';
+
+/** Fingerprints compared without colons, spaces or case. */
+const bareFingerprint = (fp) => String(fp || '').replace(/[^0-9a-f]/gi, '').toUpperCase();
+
+/** GET an API path from inside the page (same cookies), as JSON. */
+function apiGet(page, apiPath) {
+  return page.evaluate(async (p) => {
+    const res = await fetch(`/api/v1${p}`, { credentials: 'same-origin' });
+    return { status: res.status, body: await res.json().catch(() => null) };
+  }, apiPath);
+}
+
+async function openFromDrawer(page, opts, linkName) {
+  if (opts.phone) {
+    await page.getByRole('button', { name: 'Tags and folders' }).click();
+    await page.locator('hp-mail[data-drawer="open"]').waitFor();
+  }
+  await page.getByRole('navigation', { name: 'Folders and tags' })
+    .getByRole('link', { name: new RegExp(`^${linkName}\\b`) }).click();
+}
+
+/** Polls `fn` until it returns a truthy value, or fails with `what` after `ms`. */
+async function until(page, ms, what, fn) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    last = await fn();
+    if (last) return last;
+    await page.waitForTimeout(250);
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+}
+
+/** The card of an account on the accounts screen. */
+function accountCard(page, name) {
+  return page.locator('hp-accounts li.card').filter({
+    has: page.getByRole('heading', { level: 2, name, exact: true }),
+  });
+}
+
+/**
+ * Trusts every certificate the card warns about, after checking that the fingerprint
+ * shown is the expected one. Returns how many were trusted.
+ */
+async function trustCertificates(page, card, opts) {
+  let trusted = 0;
+  while (await card.locator('.cert-warning').count() > 0) {
+    const warning = card.locator('.cert-warning').first();
+    const shown = (await warning.locator('.fingerprint').textContent()).trim();
+    assert.ok(opts.fingerprint, `the server's certificate is not trusted (fingerprint ${shown}) and opts.fingerprint is not set`);
+    assert.equal(bareFingerprint(shown), bareFingerprint(opts.fingerprint),
+      'the fingerprint shown is not the test server\'s: not trusting it');
+    await warning.getByRole('button', { name: /Trust this certificate/ }).click();
+    const dialog = page.getByRole('dialog', { name: 'Trust this certificate?' });
+    await dialog.waitFor();
+    assert.match(await dialog.textContent(), /Compare this fingerprint/);
+    assert.equal(bareFingerprint(await dialog.locator('.fingerprint-list').textContent()), bareFingerprint(opts.fingerprint));
+    if (opts.onScreen) await opts.onScreen('trust-certificate');
+    await dialog.getByRole('button', { name: 'They match: trust it' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    trusted += 1;
+    // The warning goes once the server reconnects with the pinned certificate.
+    await until(page, opts.timeoutMs, 'the certificate warning to go',
+      async () => (await card.locator('.cert-warning').filter({ hasText: shown }).count()) === 0);
+  }
+  return trusted;
+}
+
+/** The state word of the card's incoming server ("Connecting", "Up to date", …). */
+async function incomingState(card) {
+  const badge = card.locator('section.server').first().locator('.state-badge');
+  return (await badge.count()) ? (await badge.textContent()).trim() : '';
+}
+
+async function fillServer(group, server, withProtocol) {
+  if (withProtocol) await group.getByLabel('Server type').selectOption(server.protocol);
+  await group.getByLabel('Server', { exact: true }).fill(server.host);
+  await group.getByLabel('Security').selectOption(server.security);
+  // The port follows protocol and security; a test server has its own.
+  await group.getByLabel('Port').fill(String(server.port));
+  await group.getByLabel('User name').fill(server.username);
+  await group.getByLabel('Password').fill(server.password);
+}
+
+export async function composeFlow(page, opts) {
+  opts = { timeoutMs: 60000, ...opts };
+  const acc = opts.account;
+  const compose = page.locator('hp-compose');
+  const screen = async (name) => { if (opts.onScreen) await opts.onScreen(name); };
+
+  // --- the account ---------------------------------------------------------
+  await openFromDrawer(page, opts, 'Accounts');
+  await page.getByRole('heading', { level: 1, name: 'Accounts' }).waitFor();
+  await page.getByRole('link', { name: 'Add account' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Add an account' }).waitFor();
+  await page.getByLabel('Account name').fill(acc.name);
+  await page.getByLabel('Email address').fill(acc.email);
+  await page.getByLabel('Your name').fill(acc.displayName || '');
+  const incoming = page.getByRole('group', { name: 'Incoming mail' });
+  const outgoing = page.getByRole('group', { name: 'Outgoing mail' });
+  if (acc.incoming) {
+    // The port follows the protocol and the security while nobody typed one.
+    await incoming.getByLabel('Server type').selectOption(acc.incoming.protocol);
+    await incoming.getByLabel('Security').selectOption('starttls');
+    assert.equal(await incoming.getByLabel('Port').inputValue(), acc.incoming.protocol === 'pop3' ? '110' : '143');
+    await fillServer(incoming, acc.incoming, true);
+    if (acc.incoming.protocol === 'imap' && acc.incoming.folders) {
+      await incoming.getByLabel('Folders to fetch').fill(acc.incoming.folders);
+    }
+  } else {
+    await incoming.getByLabel('Server type').selectOption('');
+  }
+  if (acc.outgoing) await fillServer(outgoing, { ...acc.outgoing, protocol: 'smtp' }, true);
+  else await outgoing.getByLabel('Server type').selectOption('');
+  await screen('account-form');
+  await page.getByRole('button', { name: 'Add account' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Accounts' }).waitFor();
+  const card = accountCard(page, acc.name);
+  await card.waitFor();
+  // Passwords are never read back, only "has_password".
+  const listed = (await apiGet(page, '/accounts')).body.accounts.find((a) => a.name === acc.name);
+  assert.ok(listed, 'the new account is not in GET /accounts');
+  assert.ok(!JSON.stringify(listed).includes(acc.incoming ? acc.incoming.password : acc.outgoing.password),
+    'GET /accounts shows a password');
+
+  if (acc.incoming) {
+    await until(page, opts.timeoutMs, 'the incoming server to be past "Connecting"',
+      async () => !['', 'Connecting'].includes(await incomingState(card)));
+    await screen('account-status');
+    await trustCertificates(page, card, opts);
+    const state = await until(page, opts.timeoutMs, 'the incoming server to work', async () => {
+      const s = await incomingState(card);
+      return ['Up to date', 'Fetching mail', 'Waiting'].includes(s) && s;
+    });
+    console.log(`     incoming server: ${state}`);
+    await screen('account-working');
+  }
+
+  // --- a new message --------------------------------------------------------
+  await openFromDrawer(page, opts, 'Inbox');
+  await page.getByRole('heading', { level: 1, name: 'Inbox' }).waitFor();
+  if (opts.phone) await page.getByRole('link', { name: 'New message' }).click();
+  else {
+    await page.locator('body').click({ position: { x: 5, y: 5 } });
+    await page.keyboard.press('c');
+  }
+  await page.getByRole('heading', { level: 1, name: 'New message' }).waitFor();
+  const from = compose.getByLabel('From', { exact: true });
+  const fromLabel = await from.locator('option').filter({ hasText: acc.email }).first().textContent();
+  await from.selectOption({ label: fromLabel });
+
+  const to = page.getByRole('combobox', { name: 'To' });
+  await to.click();
+  await to.pressSequentially(opts.to.type, { delay: 60 });
+  const suggestions = page.getByRole('listbox', { name: 'Suggestions for To' }).getByRole('option');
+  await suggestions.filter({ hasText: opts.to.pick }).first().waitFor();
+  assert.equal(await to.getAttribute('aria-expanded'), 'true');
+  const texts = await suggestions.allTextContents();
+  const index = texts.findIndex((t) => t.includes(opts.to.pick));
+  for (let i = 0; i <= index; i += 1) await to.press('ArrowDown');
+  assert.match(await page.locator(`#${await to.getAttribute('aria-activedescendant')}`).textContent(),
+    new RegExp(opts.to.pick.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  await screen('compose-completion');
+  await to.press('Enter');
+  assert.equal(await to.getAttribute('aria-expanded'), 'false');
+  assert.ok((await to.inputValue()).includes(opts.to.pick), `To is ${await to.inputValue()}`);
+
+  await compose.getByLabel('Subject', { exact: true }).fill(opts.subject);
+  await compose.getByLabel('Message', { exact: true }).fill(opts.body);
+  const att = opts.attachment;
+  await page.locator('hp-compose input[type="file"]').setInputFiles({
+    name: att.name, mimeType: att.mimeType, buffer: Buffer.from(att.content),
+  });
+  const attRow = page.locator('hp-compose .att').filter({ hasText: att.name });
+  await attRow.waitFor();
+  assert.match(await attRow.textContent(), /\d+(\.\d)? (bytes|KB)/, 'the attachment shows no size');
+  await page.locator('hp-compose .save-state').filter({ hasText: /^Saved$/ }).waitFor({ timeout: 10000 });
+  const draftId = Number((/#\/compose\/(\d+)/.exec(page.url()) || [])[1]);
+  assert.ok(draftId > 0, `the address does not name the draft: ${page.url()}`);
+  const draft = (await apiGet(page, `/drafts/${draftId}`)).body;
+  assert.equal(draft.subject, opts.subject);
+  assert.equal(draft.body, opts.body);
+  assert.ok(draft.to.some((t) => t.includes(opts.to.pick)), `draft to: ${draft.to}`);
+  assert.equal(draft.attachments.length, 1);
+  assert.equal(draft.attachments[0].size, Buffer.byteLength(att.content));
+  await screen('compose');
+
+  await page.getByRole('button', { name: 'Send' }).click();
+  await page.locator('hp-compose').waitFor({ state: 'detached' });
+  await page.getByRole('status').filter({ hasText: /Sending/ }).first().waitFor();
+  assert.equal((await apiGet(page, `/drafts/${draftId}`)).status, 404, 'the draft is still there after sending');
+
+  // --- the outbox ---------------------------------------------------------------
+  await openFromDrawer(page, opts, 'Outbox');
+  await page.getByRole('heading', { level: 1, name: 'Outbox' }).waitFor();
+  const item = page.locator('hp-outbox li.card').filter({
+    has: page.getByRole('heading', { level: 2, name: opts.subject, exact: true }),
+  }).first();
+  await item.waitFor();
+  let retried = false;
+  await until(page, opts.timeoutMs, 'the message to be sent', async () => {
+    const state = await item.locator('.state-badge').textContent();
+    if (state === 'Sent') return true;
+    // An outgoing server with a certificate to trust: the accounts screen says so.
+    if (!retried && (state === 'Not sent yet' || state === 'Failed')) {
+      const why = await item.textContent();
+      if (!/certificate/i.test(why)) throw new Error(`sending failed: ${why}`);
+      await openFromDrawer(page, opts, 'Accounts');
+      await trustCertificates(page, accountCard(page, acc.name), opts);
+      await openFromDrawer(page, opts, 'Outbox');
+      await item.getByRole('button', { name: /Retry now/ }).click();
+      retried = true;
+    }
+    return false;
+  });
+  await screen('outbox-sent');
+
+  // --- a reply ----------------------------------------------------------------
+  const search = page.getByRole('searchbox', { name: 'Search mail' });
+  await search.fill(opts.reply.query);
+  await search.press('Enter');
+  await page.locator('hp-message-list li.msg-row .msg-link').first().click();
+  await page.locator('hp-message-view .body-text').waitFor();
+  const subject = (await page.locator('hp-message-view h1').textContent()).trim();
+  if (opts.phone) await page.getByRole('button', { name: 'Reply', exact: true }).click();
+  else await page.keyboard.press('r');
+  await page.getByRole('heading', { level: 1, name: 'Reply' }).waitFor();
+  const body = await compose.getByLabel('Message', { exact: true }).inputValue();
+  const quoted = body.split('\n').filter((line) => line.startsWith('>')).join('\n');
+  assert.ok(quoted.includes(opts.reply.quoted), `the reply does not quote "${opts.reply.quoted}":\n${body}`);
+  assert.match(await compose.getByLabel('Subject', { exact: true }).inputValue(), new RegExp(`^Re: ?${subject.replace(/^(re: ?)+/i, '').slice(0, 20).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'i'));
+  assert.ok((await page.getByRole('combobox', { name: 'To' }).inputValue()).includes('@'), 'the reply has no recipient');
+  // The cursor waits above the quote.
+  assert.equal(await compose.getByLabel('Message', { exact: true }).evaluate((t) => document.activeElement === t && t.selectionStart), 0);
+  await screen('reply');
+  await page.getByRole('button', { name: 'Discard' }).click();
+  await page.getByRole('dialog', { name: 'Discard this message?' }).getByRole('button', { name: 'Discard' }).click();
+  await page.locator('hp-compose').waitFor({ state: 'detached' });
+  await page.getByRole('status').filter({ hasText: 'Draft discarded.' }).first().waitFor();
+}
+
+// Run alone: node compose.mjs [desktop|phone]
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const base = process.env.HOMEPOST_URL;
+  if (!base || !process.env.COMPOSE_OPTS) {
+    console.error('compose.mjs: set HOMEPOST_URL and COMPOSE_OPTS (a JSON file of opts)');
+    process.exit(2);
+  }
+  const size = process.argv[2] === 'phone' ? 'phone' : 'desktop';
+  const opts = JSON.parse(await readFile(process.env.COMPOSE_OPTS, 'utf8'));
+  await ensureOut();
+  const browser = await launchBrowser();
+  const context = await browser.newContext({ ...(size === 'phone' ? PHONE : DESKTOP) });
+  const watcher = watch(context, `compose-${size}`);
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  let n = 0;
+  try {
+    await page.goto(`${base}/`);
+    const unlock = page.getByRole('heading', { name: 'Unlock Homepost' });
+    const inbox = page.getByRole('heading', { level: 1, name: 'Inbox' });
+    await unlock.or(inbox).waitFor();
+    if (await unlock.isVisible()) {
+      await page.getByLabel('Passphrase', { exact: true }).fill(PASSPHRASE);
+      await page.getByRole('button', { name: 'Unlock' }).click();
+      await inbox.waitFor();
+    }
+    await composeFlow(page, {
+      ...opts,
+      phone: size === 'phone',
+      onScreen: async (name) => {
+        n += 1;
+        await page.screenshot({ path: path.join(OUT, `compose-${size}-${String(n).padStart(2, '0')}-${name}.png`) });
+      },
+    });
+    assert.deepEqual(watcher.problems, []);
+    assert.deepEqual(watcher.external, [], 'requests left 127.0.0.1');
+    console.log(`compose flow (${size}): ok`);
+  } catch (err) {
+    console.log(`compose flow (${size}): FAIL\n${err.stack}`);
+    await page.screenshot({ path: path.join(OUT, `compose-${size}-failure.png`) }).catch(() => {});
+    process.exitCode = 1;
+  } finally {
+    await context.close();
+    await browser.close();
+  }
+}
