@@ -1,0 +1,179 @@
+//! What the API tests share: the app state, a cookie-keeping browser, a vault
+//! with test mail.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::{Method, StatusCode, header};
+use actix_web::test::{self, TestRequest};
+use actix_web::web::Data;
+use homepost_vault::KdfParams;
+use homepost_web::AppState;
+use serde_json::{Value, json};
+
+pub const PASS: &str = "correct horse battery";
+
+pub fn state(dir: &Path, idle: Duration) -> Data<AppState> {
+    Data::from(AppState::new(
+        dir.to_path_buf(),
+        KdfParams::INSECURE_FOR_TESTS,
+        idle,
+        Duration::from_secs(3600),
+        false,
+    ))
+}
+
+pub fn client(n: u8) -> SocketAddr {
+    SocketAddr::from(([10, 0, 0, n], 40000))
+}
+
+/// A browser: remembers the cookie and CSRF token.
+pub struct Browser {
+    pub cookie: Option<String>,
+    pub csrf: Option<String>,
+    pub peer: SocketAddr,
+}
+
+impl Browser {
+    pub fn new() -> Self {
+        Browser {
+            cookie: None,
+            csrf: None,
+            peer: client(1),
+        }
+    }
+
+    pub fn req(&self, method: Method, uri: &str) -> TestRequest {
+        let mut r = TestRequest::default()
+            .method(method)
+            .uri(uri)
+            .peer_addr(self.peer);
+        if let Some(c) = &self.cookie {
+            r = r.insert_header((header::COOKIE, format!("homepost_session={c}")));
+        }
+        if let Some(t) = &self.csrf {
+            r = r.insert_header(("X-CSRF-Token", t.as_str()));
+        }
+        r
+    }
+}
+
+pub async fn call<S, B>(
+    app: &S,
+    req: TestRequest,
+) -> (StatusCode, actix_web::http::header::HeaderMap, Value)
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let res = test::call_service(app, req.to_request()).await;
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = test::read_body(res).await;
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, headers, body)
+}
+
+pub fn session_cookie(headers: &actix_web::http::header::HeaderMap) -> Option<String> {
+    headers.get_all(header::SET_COOKIE).find_map(|v| {
+        let v = v.to_str().ok()?;
+        let rest = v.strip_prefix("homepost_session=")?;
+        Some(rest.split(';').next()?.to_string())
+    })
+}
+
+pub async fn unlock<S, B>(app: &S, b: &mut Browser, pass: &str) -> (StatusCode, Value)
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let (status, headers, body) = call(
+        app,
+        b.req(Method::POST, "/api/v1/session")
+            .set_json(json!({ "passphrase": pass })),
+    )
+    .await;
+    if status == StatusCode::OK {
+        b.cookie = session_cookie(&headers);
+        b.csrf = body["csrf_token"].as_str().map(String::from);
+    }
+    (status, body)
+}
+
+/// HTML with script, a remote image and a link, plus a disguised program.
+pub const HTML_MAIL: &str = "From m@x Tue Mar  5 10:00:00 2024
+From: Stranger <stranger@example.net>
+To: bob@example.com
+Subject: Your invoice xylophone
+Message-ID: <html@example.net>
+Date: Tue, 05 Mar 2024 12:00:00 +0000
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary=\"b1\"
+
+--b1
+Content-Type: text/html; charset=utf-8
+
+<html><body><h1>Invoice</h1><p onclick=\"steal()\">Pay <a href=\"https://pay.example/x\">here</a></p><script>alert(1)</script><img src=\"https://tracker.example/p.gif\" alt=\"logo\"></body></html>
+--b1
+Content-Type: application/pdf; name=\"invoice.pdf.exe\"
+Content-Disposition: attachment; filename=\"invoice.pdf.exe\"
+Content-Transfer-Encoding: base64
+
+TVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAgAAAAA==
+--b1--
+
+";
+
+pub fn write_mbox(dir: &Path) -> std::path::PathBuf {
+    let mut mbox = String::new();
+    for i in 0..30 {
+        let subject = if i == 7 {
+            "Quarterly zanzibar report".to_string()
+        } else {
+            format!("Note {i}")
+        };
+        mbox.push_str(&format!(
+            "From alice@example.org Tue Mar  5 10:00:00 2024\nFrom: Alice <alice@example.org>\nTo: bob@example.com\nSubject: {subject}\nMessage-ID: <m{i}@example.org>\nDate: Tue, 05 Mar 2024 10:{i:02}:00 +0000\n\nBody of message {i}.\n\n"
+        ));
+    }
+    mbox.push_str(HTML_MAIL);
+    mbox.push_str("From x@y Tue Mar  5 10:00:00 2024\nFrom: Spammer <s@spam.example>\nSubject: buy zanzibar now\nMessage-ID: <spam@x>\n\nspam body\n\n");
+    let p = dir.join("in.mbox");
+    std::fs::write(&p, mbox).unwrap();
+    p
+}
+
+/// Creates a vault and imports the test mbox through the library (as `homepost import` does).
+pub async fn vault_with_mail(dir: &Path) {
+    let vault = homepost_vault::Vault::create(
+        dir,
+        &homepost_vault::Passphrase::new(PASS.into()),
+        KdfParams::INSECURE_FOR_TESTS,
+    )
+    .unwrap();
+    let src = tempfile::tempdir().unwrap();
+    let mbox = write_mbox(src.path());
+    let mut lib = homepost_search::library::Library::open(dir, &vault)
+        .await
+        .unwrap();
+    lib.import(
+        homepost_mail::ImportSources::new(vec![mbox]),
+        &["inbox".to_string()],
+        1_700_000_000,
+        |_| {},
+    )
+    .await
+    .unwrap();
+    let (_, spam) = lib
+        .search("subject:buy", &Default::default())
+        .await
+        .unwrap();
+    lib.change_tags(&[spam[0].id], &["spam".into()], &[])
+        .await
+        .unwrap();
+    lib.close().await;
+}
