@@ -159,11 +159,153 @@ pub enum Command {
         #[arg(required = true, allow_hyphen_values = true)]
         queries: Vec<String>,
     },
+    /// Mail accounts: list, add, remove, trust a server certificate.
+    Account {
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
+    /// Fetch every account's new mail once and send what is due in the outbox,
+    /// then exit (`serve` does this continuously while unlocked).
+    Fetch {
+        /// Only this account.
+        #[arg(long, value_name = "ID")]
+        account: Option<i64>,
+        /// Give up waiting after this many seconds.
+        #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+        timeout: u64,
+    },
+    /// The outbox: what waits to be sent, what failed and what was sent lately.
+    Outbox {
+        #[command(subcommand)]
+        command: Option<OutboxCommand>,
+    },
     /// Change the passphrase (rewraps the master key; data is not re-encrypted).
     Passwd {
         /// Key-derivation cost.
         #[arg(long, value_enum, default_value = "default", hide = true)]
         kdf: KdfProfile,
+    },
+}
+
+/// `homepost account ...`.
+#[derive(Subcommand, Debug)]
+pub enum AccountCommand {
+    /// List the accounts.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add an account. Passwords are asked for, or read from
+    /// HOMEPOST_INCOMING_PASSWORD and HOMEPOST_OUTGOING_PASSWORD.
+    Add(Box<AccountArgs>),
+    /// Remove an account (its fetched mail stays).
+    Remove {
+        /// Account id (from `account list`).
+        id: i64,
+    },
+    /// Trust a server certificate that does not validate, by its SHA-256
+    /// fingerprint (as `fetch` printed it). Compare it with the one your
+    /// provider shows first.
+    Trust {
+        /// Account id.
+        id: i64,
+        /// Which server.
+        #[arg(long, value_enum)]
+        side: SideArg,
+        /// The fingerprint, `AB:CD:...`.
+        fingerprint: String,
+    },
+}
+
+/// Which server of an account.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum SideArg {
+    /// The IMAP or POP3 server.
+    Incoming,
+    /// The SMTP server.
+    Outgoing,
+}
+
+/// How a connection is protected.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum SecurityArg {
+    /// TLS from the start.
+    Tls,
+    /// STARTTLS.
+    Starttls,
+    /// None (only to this machine).
+    Plain,
+}
+
+/// Settings of a new account.
+#[derive(clap::Args, Debug)]
+pub struct AccountArgs {
+    /// A name for the account.
+    #[arg(long)]
+    pub name: String,
+    /// Your address on it (the From of mail you send).
+    #[arg(long)]
+    pub email: String,
+    /// Your name as recipients see it.
+    #[arg(long, default_value = "")]
+    pub display_name: String,
+    /// IMAP server, HOST:PORT.
+    #[arg(long, value_name = "HOST:PORT", conflicts_with = "pop3")]
+    pub imap: Option<String>,
+    /// POP3 server, HOST:PORT.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub pop3: Option<String>,
+    /// Protection of the IMAP/POP3 connection.
+    #[arg(long, value_enum, default_value = "tls")]
+    pub incoming_security: SecurityArg,
+    /// IMAP/POP3 user name [default: the address].
+    #[arg(long)]
+    pub incoming_user: Option<String>,
+    /// IMAP folder to fetch (repeatable) [default: INBOX].
+    #[arg(long)]
+    pub folder: Vec<String>,
+    /// Delete fetched mail from the server once it is stored.
+    #[arg(long, conflicts_with = "delete_after_days")]
+    pub delete_when_stored: bool,
+    /// Delete fetched mail from the server this many days after fetching it.
+    #[arg(long, value_name = "DAYS")]
+    pub delete_after_days: Option<u32>,
+    /// IMAP folder that gets a copy of sent mail.
+    #[arg(long)]
+    pub sent_folder: Option<String>,
+    /// Seconds between checks when the server cannot push new mail.
+    #[arg(long, default_value_t = 300)]
+    pub poll_seconds: u32,
+    /// SMTP submission server, HOST:PORT.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub smtp: Option<String>,
+    /// Protection of the SMTP connection.
+    #[arg(long, value_enum, default_value = "tls")]
+    pub smtp_security: SecurityArg,
+    /// SMTP user name [default: the address].
+    #[arg(long)]
+    pub smtp_user: Option<String>,
+}
+
+/// `homepost outbox ...`.
+#[derive(Subcommand, Debug)]
+pub enum OutboxCommand {
+    /// List it (the default).
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Try a deferred, failed or cancelled message again now.
+    Retry {
+        /// Outbox id.
+        id: i64,
+    },
+    /// Cancel a message that is not being sent.
+    Cancel {
+        /// Outbox id.
+        id: i64,
     },
 }
 

@@ -11,6 +11,7 @@ macro_rules! outln {
 }
 
 mod cli;
+mod mail_cli;
 mod output;
 mod passphrase;
 
@@ -181,6 +182,12 @@ async fn run(cli: Cli) -> Result<()> {
                 _ => {}
             }
             let mut lib = open_library(&cli, &dir).await?;
+            if let Command::Fetch { account, timeout } = &cli.command {
+                let lib = mail_cli::fetch(lib, *account, std::time::Duration::from_secs(*timeout))
+                    .await?;
+                lib.close().await;
+                return Ok(());
+            }
             let result = library_command(&cli, &mut lib).await;
             // Close on every path: connections must be shut before the process exits.
             lib.close().await;
@@ -307,6 +314,8 @@ async fn library_command(cli: &Cli, lib: &mut Library) -> Result<()> {
             }
         }
         Command::Spam { command } => spam_command(command, lib).await?,
+        Command::Account { command } => mail_cli::account_command(command, lib).await?,
+        Command::Outbox { command } => mail_cli::outbox_command(command.as_ref(), lib).await?,
         Command::Reindex => {
             let n = lib.reindex().await?;
             outln!("reindexed {n} messages");
@@ -335,7 +344,10 @@ async fn library_command(cli: &Cli, lib: &mut Library) -> Result<()> {
             }
             output::print_json(&serde_json::Value::Object(report))?;
         }
-        Command::Init { .. } | Command::Passwd { .. } | Command::Serve { .. } => {}
+        Command::Init { .. }
+        | Command::Passwd { .. }
+        | Command::Serve { .. }
+        | Command::Fetch { .. } => {}
     }
     Ok(())
 }

@@ -182,9 +182,7 @@ impl AppState {
             let store = opened.store().clone();
             tracing::info!("unlocked");
             *library = Some(opened);
-            let sink = Arc::new(LibrarySink {
-                library: self.library.clone(),
-            });
+            let sink = Arc::new(LibrarySink::new(self.library.clone()));
             let opts = self
                 .transport_options
                 .lock()
@@ -261,9 +259,17 @@ impl AppState {
     }
 }
 
-/// Fetched mail goes through the library's import pipeline.
-struct LibrarySink {
+/// The transport's sink: fetched mail goes through the library's import
+/// pipeline, server-side flag changes become tag changes.
+pub struct LibrarySink {
     library: Arc<RwLock<Option<Library>>>,
+}
+
+impl LibrarySink {
+    /// A sink into `library` (`None` while locked: deliveries then fail).
+    pub fn new(library: Arc<RwLock<Option<Library>>>) -> LibrarySink {
+        LibrarySink { library }
+    }
 }
 
 fn flag_tags(bits: i64) -> Vec<String> {

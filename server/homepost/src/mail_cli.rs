@@ -1,0 +1,335 @@
+//! `homepost account`, `homepost fetch` and `homepost outbox`.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use homepost_mail::text::terminal_safe;
+use homepost_search::library::Library;
+use homepost_store::{
+    AccountConfig, DeletePolicy, Endpoint, Incoming, Outgoing, Protocol, Secrets, Security, Side,
+};
+use homepost_transport::{Options, SyncState, Transport};
+use tokio::sync::RwLock;
+
+use crate::cli::{AccountArgs, AccountCommand, OutboxCommand, SecurityArg, SideArg};
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn host_port(s: &str, what: &str) -> Result<(String, u16)> {
+    let (host, port) = s
+        .rsplit_once(':')
+        .with_context(|| format!("give the {what} server as HOST:PORT, not {s:?}"))?;
+    let port = port
+        .parse::<u16>()
+        .with_context(|| format!("{port:?} is not a port number"))?;
+    Ok((host.trim_matches(['[', ']']).to_owned(), port))
+}
+
+fn security(s: SecurityArg) -> Security {
+    match s {
+        SecurityArg::Tls => Security::Tls,
+        SecurityArg::Starttls => Security::Starttls,
+        SecurityArg::Plain => Security::Plain,
+    }
+}
+
+fn password(env: &str, label: &str) -> Result<String> {
+    if let Ok(p) = std::env::var(env)
+        && !p.is_empty()
+    {
+        return Ok(p);
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("no {label} password: set {env} or run on a terminal");
+    }
+    rpassword::prompt_password(format!("{label} password: "))
+        .with_context(|| format!("cannot read the {label} password"))
+}
+
+fn account_config(a: &AccountArgs) -> Result<AccountConfig> {
+    let incoming = match (&a.imap, &a.pop3) {
+        (Some(s), _) | (None, Some(s)) => {
+            let protocol = if a.imap.is_some() {
+                Protocol::Imap
+            } else {
+                Protocol::Pop3
+            };
+            let (host, port) = host_port(s, "incoming")?;
+            Some(Incoming {
+                protocol,
+                endpoint: Endpoint {
+                    host,
+                    port,
+                    security: security(a.incoming_security),
+                    username: a.incoming_user.clone().unwrap_or_else(|| a.email.clone()),
+                    pinned_sha256: None,
+                },
+                folders: a.folder.clone(),
+                policy: match (a.delete_when_stored, a.delete_after_days) {
+                    (true, _) => DeletePolicy::DeleteWhenStored,
+                    (false, Some(days)) => DeletePolicy::DeleteAfter { days },
+                    (false, None) => DeletePolicy::Keep,
+                },
+                sent_folder: a.sent_folder.clone(),
+                poll_seconds: a.poll_seconds,
+            })
+        }
+        (None, None) => None,
+    };
+    let outgoing = match &a.smtp {
+        Some(s) => {
+            let (host, port) = host_port(s, "outgoing")?;
+            Some(Outgoing {
+                endpoint: Endpoint {
+                    host,
+                    port,
+                    security: security(a.smtp_security),
+                    username: a.smtp_user.clone().unwrap_or_else(|| a.email.clone()),
+                    pinned_sha256: None,
+                },
+            })
+        }
+        None => None,
+    };
+    let mut config = AccountConfig {
+        name: a.name.clone(),
+        email: a.email.clone(),
+        display_name: a.display_name.clone(),
+        incoming,
+        outgoing,
+    };
+    config.check().map_err(anyhow::Error::msg)?;
+    Ok(config)
+}
+
+fn describe(config: &AccountConfig) -> (String, String) {
+    let incoming = config.incoming.as_ref().map_or("-".to_owned(), |i| {
+        format!(
+            "{}://{}:{}",
+            match i.protocol {
+                Protocol::Imap => "imap",
+                Protocol::Pop3 => "pop3",
+            },
+            i.endpoint.host,
+            i.endpoint.port
+        )
+    });
+    let outgoing = config.outgoing.as_ref().map_or("-".to_owned(), |o| {
+        format!("smtp://{}:{}", o.endpoint.host, o.endpoint.port)
+    });
+    (incoming, outgoing)
+}
+
+/// `homepost account ...`.
+pub async fn account_command(cmd: &AccountCommand, lib: &mut Library) -> Result<()> {
+    let store = lib.store();
+    match cmd {
+        AccountCommand::List { json } => {
+            let accounts = store.accounts().await?;
+            if *json {
+                let list: Vec<_> = accounts
+                    .iter()
+                    .map(|a| serde_json::json!({"id": a.id, "config": a.config}))
+                    .collect();
+                outln!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                for a in &accounts {
+                    let (i, o) = describe(&a.config);
+                    outln!(
+                        "{}\t{}\t{}\t{i}\t{o}",
+                        a.id,
+                        terminal_safe(&a.config.name),
+                        terminal_safe(&a.config.email)
+                    );
+                }
+            }
+        }
+        AccountCommand::Add(args) => {
+            let config = account_config(args)?;
+            let secrets = Secrets {
+                incoming: match config.incoming {
+                    Some(_) => Some(password("HOMEPOST_INCOMING_PASSWORD", "Incoming server")?),
+                    None => None,
+                },
+                outgoing: match config.outgoing {
+                    Some(_) => Some(password("HOMEPOST_OUTGOING_PASSWORD", "Outgoing server")?),
+                    None => None,
+                },
+            };
+            let id = store.add_account(&config, &secrets, now()).await?;
+            outln!("Added account {id}. Run `homepost fetch --account {id}` to test it.");
+        }
+        AccountCommand::Remove { id } => {
+            if !store.delete_account(*id).await? {
+                bail!("there is no account {id}");
+            }
+            outln!("Removed account {id}; its mail stays.");
+        }
+        AccountCommand::Trust {
+            id,
+            side,
+            fingerprint,
+        } => {
+            let fp = homepost_transport::tls::normalize_fingerprint(fingerprint)
+                .context("that is not a SHA-256 fingerprint (64 hex digits)")?;
+            let side = match side {
+                SideArg::Incoming => Side::Incoming,
+                SideArg::Outgoing => Side::Outgoing,
+            };
+            if !store.pin_certificate(*id, side, &fp).await? {
+                bail!("account {id} has no such server");
+            }
+            outln!("Account {id} now trusts the certificate {fp}.");
+        }
+    }
+    Ok(())
+}
+
+/// `homepost outbox ...`.
+pub async fn outbox_command(cmd: Option<&OutboxCommand>, lib: &mut Library) -> Result<()> {
+    let store = lib.store();
+    match cmd {
+        None | Some(OutboxCommand::List { json: false }) => {
+            for i in store.outbox(now() - 7 * 86_400).await? {
+                let state = serde_json::to_value(i.state)?;
+                outln!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    i.id,
+                    state.as_str().unwrap_or("?"),
+                    i.attempts,
+                    terminal_safe(&i.to.join(",")),
+                    terminal_safe(&i.subject),
+                    terminal_safe(i.last_error.as_deref().unwrap_or(""))
+                );
+            }
+        }
+        Some(OutboxCommand::List { json: true }) => {
+            let items = store.outbox(now() - 7 * 86_400).await?;
+            outln!("{}", serde_json::to_string_pretty(&items)?);
+        }
+        Some(OutboxCommand::Retry { id }) => {
+            if !store
+                .retry_outgoing(
+                    *id,
+                    now(),
+                    Options::default().outbox_lifetime.as_secs() as i64,
+                )
+                .await?
+            {
+                bail!(
+                    "outbox message {id} cannot be retried (it is queued, being sent, sent, or does not exist)"
+                );
+            }
+            outln!("Outbox message {id} is queued again; `homepost fetch` or the server sends it.");
+        }
+        Some(OutboxCommand::Cancel { id }) => {
+            if !store.cancel_outgoing(*id).await? {
+                bail!(
+                    "outbox message {id} cannot be cancelled (it is being sent, was sent, or does not exist)"
+                );
+            }
+            outln!("Outbox message {id} is cancelled.");
+        }
+    }
+    Ok(())
+}
+
+/// Runs the transport until every chosen account has been fetched once (or
+/// failed) and nothing due is left in the outbox. Returns the library.
+pub async fn fetch(lib: Library, only: Option<i64>, timeout: Duration) -> Result<Library> {
+    let store = lib.store().clone();
+    let accounts: Vec<_> = store
+        .accounts()
+        .await?
+        .into_iter()
+        .filter(|a| only.is_none_or(|id| id == a.id))
+        .collect();
+    if let Some(id) = only
+        && accounts.is_empty()
+    {
+        bail!("there is no account {id}");
+    }
+    let shared = Arc::new(RwLock::new(Some(lib)));
+    let sink = Arc::new(homepost_web::LibrarySink::new(shared.clone()));
+    let transport = Transport::start(store.clone(), sink, Options::default()).await?;
+    let deadline = Instant::now() + timeout;
+    let mut failed = false;
+    let mut reported = std::collections::HashSet::new();
+    loop {
+        let mut waiting = false;
+        for a in &accounts {
+            let Some(s) = transport.status(a.id).incoming else {
+                if a.config.incoming.is_some() {
+                    waiting = true;
+                }
+                continue;
+            };
+            let done = s.state == SyncState::Error || s.last_success.is_some();
+            if !done {
+                waiting = true;
+            } else if reported.insert(a.id) {
+                if let Some(e) = &s.error {
+                    failed = true;
+                    eprintln!(
+                        "account {} ({}): {}",
+                        a.id,
+                        terminal_safe(&a.config.name),
+                        e.message
+                    );
+                    if let Some(fp) = &e.fingerprint {
+                        eprintln!(
+                            "  to trust it: homepost account trust {} --side incoming {fp}",
+                            a.id
+                        );
+                    }
+                } else {
+                    eprintln!(
+                        "account {} ({}): up to date",
+                        a.id,
+                        terminal_safe(&a.config.name)
+                    );
+                }
+            }
+        }
+        let due = store.next_outgoing_due().await?.is_some_and(|t| t <= now());
+        let sending = store
+            .outbox(now())
+            .await?
+            .iter()
+            .any(|i| i.state == homepost_store::OutboxState::Sending);
+        if !waiting && !due && !sending {
+            break;
+        }
+        if Instant::now() > deadline {
+            failed = true;
+            eprintln!("gave up waiting after {} s", timeout.as_secs());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    transport.shutdown().await;
+    drop(transport);
+    let lib = shared
+        .write()
+        .await
+        .take()
+        .context("the library was closed while fetching")?;
+    for i in store.outbox(now() - 60).await? {
+        if let Some(e) = &i.last_error
+            && i.state != homepost_store::OutboxState::Sent
+        {
+            eprintln!("outbox {}: {:?}: {}", i.id, i.state, terminal_safe(e));
+        }
+    }
+    if failed {
+        lib.close().await;
+        bail!("some accounts could not be fetched (see above)");
+    }
+    Ok(lib)
+}
