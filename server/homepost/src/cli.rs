@@ -145,6 +145,9 @@ pub enum Command {
         /// Lock after this many minutes without a request.
         #[arg(long, default_value_t = 30, value_name = "MINUTES", value_parser = clap::value_parser!(u64).range(1..=1440))]
         idle_timeout: u64,
+        /// Keep trying to send a message for this many hours before it fails.
+        #[arg(long, default_value_t = 96, value_name = "HOURS", value_parser = clap::value_parser!(u64).range(1..=2160))]
+        outbox_lifetime: u64,
         /// Key-derivation cost of a vault created from the web.
         #[arg(long, value_enum, default_value = "default", hide = true)]
         kdf: KdfProfile,

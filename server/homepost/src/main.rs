@@ -123,12 +123,15 @@ async fn run(cli: Cli) -> Result<()> {
             tls_key,
             tls_self_signed,
             idle_timeout,
+            outbox_lifetime,
             kdf,
         } => {
             let mut config = homepost_web::Config::new(dir.clone());
             config.listen = *listen;
             config.kdf = kdf.params();
             config.idle_timeout = std::time::Duration::from_secs(idle_timeout * 60);
+            config.transport.outbox_lifetime =
+                std::time::Duration::from_secs(outbox_lifetime * 3600);
             config.tls = match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => TlsSource::Files {
                     cert: cert.clone(),

@@ -54,6 +54,8 @@ pub struct Config {
     pub idle_timeout: Duration,
     /// A session ends this long after it started, whatever happens.
     pub session_lifetime: Duration,
+    /// How fetching and sending behave (outbox lifetime, retries, time limits).
+    pub transport: homepost_transport::Options,
 }
 
 impl Config {
@@ -66,6 +68,7 @@ impl Config {
             kdf: KdfParams::DEFAULT,
             idle_timeout: Duration::from_secs(30 * 60),
             session_lifetime: Duration::from_secs(12 * 60 * 60),
+            transport: homepost_transport::Options::default(),
         }
     }
 }
@@ -210,6 +213,7 @@ pub async fn start(config: Config) -> Result<Running, Error> {
         config.session_lifetime,
         tls.is_some(),
     ));
+    state.set_transport_options(config.transport.clone());
     let app_state = state.clone();
     let server = HttpServer::new(move || app(app_state.clone()))
         .workers(2)
