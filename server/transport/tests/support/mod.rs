@@ -1,0 +1,443 @@
+//! Real mail servers on loopback for the transport tests: Dovecot (IMAP, POP3)
+//! started by `tests/peers/dovecot-up`, and the aiosmtpd submission server
+//! `tests/peers/smtp-server`. See `tests/peers/README.md` for users and behaviours.
+//!
+//! Each server runs in its own process group in its own temporary directory, on
+//! free ports of 127.0.0.1; `kill` sends SIGKILL to the whole group, `restart`
+//! starts it again on the same directory and ports (mail, spool and certificate
+//! survive), and dropping the value kills it.
+
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The user names and the password of both servers' test accounts.
+pub const USERS: [&str; 2] = ["alice", "bob"];
+pub const PASSWORD: &str = "secret";
+
+/// `tests/peers` of the checkout the test runs from (resolved at runtime: a test
+/// binary may be reused from another checkout).
+pub fn peers_dir() -> PathBuf {
+    let manifest = PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    );
+    let dir = manifest.join("../../tests/peers");
+    assert!(
+        dir.join("dovecot-up").is_file(),
+        "peer scripts missing: expected them in {}",
+        dir.display()
+    );
+    dir
+}
+
+/// A port of 127.0.0.1 that was free a moment ago.
+fn free_port() -> u16 {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .expect("bind 127.0.0.1:0")
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn port_is_free(port: u16) -> bool {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok()
+}
+
+/// A temporary directory that an unprivileged server (nobody, when the tests run
+/// as root) can traverse.
+fn temp_dir(prefix: &str) -> tempfile::TempDir {
+    let tmp = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .expect("create a temporary directory");
+    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755))
+        .expect("chmod the temporary directory");
+    tmp
+}
+
+/// The last lines of a log file, for failure messages.
+fn tail(path: &Path) -> String {
+    let text = fs::read_to_string(path).unwrap_or_else(|e| format!("({}: {e})", path.display()));
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.len().saturating_sub(30);
+    format!(
+        "--- {} (last lines) ---\n{}",
+        path.display(),
+        lines[start..].join("\n")
+    )
+}
+
+/// SIGKILL to the process group led by `child`, then reap it.
+fn kill_group(child: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", child.id())])
+        .stderr(Stdio::null())
+        .status();
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Waits (a few seconds at most) until the killed server's ports can be bound again.
+fn wait_ports_free(ports: &[u16]) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !ports.iter().all(|&p| port_is_free(p)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// SHA-256 of the DER of the first certificate in a PEM file, as uppercase hex
+/// pairs joined by ':' (the form `openssl x509 -fingerprint -sha256` prints).
+pub fn cert_sha256(pem_path: &Path) -> String {
+    let der = cert_der(pem_path).unwrap_or_else(|e| panic!("{}: {e}", pem_path.display()));
+    fingerprint(&der)
+}
+
+/// The DER of the first certificate in a PEM file.
+fn cert_der(pem_path: &Path) -> std::io::Result<Vec<u8>> {
+    let pem = fs::read_to_string(pem_path)?;
+    let b64: String = pem
+        .lines()
+        .skip_while(|l| !l.starts_with("-----BEGIN CERTIFICATE-----"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("-----END CERTIFICATE-----"))
+        .collect();
+    match base64::engine::general_purpose::STANDARD.decode(b64.trim()) {
+        Ok(der) if !der.is_empty() => Ok(der),
+        _ => Err(std::io::Error::other("no PEM certificate")),
+    }
+}
+
+fn fingerprint(der: &[u8]) -> String {
+    Sha256::digest(der)
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// Connects over TLS, trusting only the certificate in `pem_path` for "localhost",
+/// and returns the server's first line.
+fn tls_greeting(port: u16, pem_path: &Path) -> std::io::Result<String> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls_pki_types::CertificateDer::from(cert_der(pem_path)?))
+        .map_err(std::io::Error::other)?;
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(std::io::Error::other)?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+    let conn =
+        rustls::ClientConnection::new(Arc::new(config), name).map_err(std::io::Error::other)?;
+    let tcp = TcpStream::connect((Ipv4Addr::LOCALHOST, port))?;
+    tcp.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let mut line = String::new();
+    BufReader::new(rustls::StreamOwned::new(conn, tcp)).read_line(&mut line)?;
+    Ok(line)
+}
+
+/// Dovecot 2.3 serving IMAP and POP3 (plain with STARTTLS, and implicit TLS) for
+/// alice and bob (password "secret"), maildir homes under `dir/home/USER`.
+pub struct Dovecot {
+    /// The directory given to `dovecot-up`: config, cert.pem, key.pem, dovecot.log, home/.
+    pub dir: PathBuf,
+    pub imap: u16,
+    pub imaps: u16,
+    pub pop3: u16,
+    pub pop3s: u16,
+    child: Option<Child>,
+    deliveries: AtomicUsize,
+    tmp: tempfile::TempDir,
+}
+
+impl Dovecot {
+    pub fn start() -> Dovecot {
+        let tmp = temp_dir("homepost-dovecot-");
+        let mut dovecot = Dovecot {
+            dir: tmp.path().join("dovecot"),
+            imap: free_port(),
+            imaps: free_port(),
+            pop3: free_port(),
+            pop3s: free_port(),
+            child: None,
+            deliveries: AtomicUsize::new(0),
+            tmp,
+        };
+        dovecot.spawn();
+        dovecot
+    }
+
+    fn ports(&self) -> [u16; 4] {
+        [self.imap, self.imaps, self.pop3, self.pop3s]
+    }
+
+    fn spawn(&mut self) {
+        let out_path = self.tmp.path().join("dovecot-up.out");
+        let out = fs::File::create(&out_path).expect("create dovecot-up.out");
+        let child = Command::new(peers_dir().join("dovecot-up"))
+            .arg(&self.dir)
+            .args(self.ports().map(|p| p.to_string()))
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .process_group(0)
+            .spawn()
+            .expect("spawn tests/peers/dovecot-up");
+        self.child = Some(child);
+        let deadline = Instant::now() + START_TIMEOUT;
+        // The port accepts before Dovecot's auth is ready: wait for a TLS greeting.
+        loop {
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                self.fail(&format!("dovecot-up exited with {status}"), &out_path);
+            }
+            let last_error = match tls_greeting(self.imaps, &self.dir.join("cert.pem")) {
+                Ok(line) if line.starts_with("* OK") => return,
+                Ok(line) => format!("greeting {line:?}"),
+                Err(e) => e.to_string(),
+            };
+            if Instant::now() > deadline {
+                self.fail(
+                    &format!("no IMAPS greeting within {START_TIMEOUT:?}: {last_error}"),
+                    &out_path,
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn fail(&mut self, what: &str, out_path: &Path) -> ! {
+        self.kill();
+        panic!(
+            "Dovecot in {}: {what}\n{}\n{}",
+            self.dir.display(),
+            tail(out_path),
+            tail(&self.dir.join("dovecot.log"))
+        );
+    }
+
+    /// SIGKILL to Dovecot and all its processes; returns once its ports are free.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            kill_group(&mut child);
+            wait_ports_free(&self.ports());
+        }
+    }
+
+    /// Kills Dovecot (if running) and starts it again on the same directory and ports.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    /// `user`'s maildir (`cur`, `new`, `tmp`).
+    pub fn maildir(&self, user: &str) -> PathBuf {
+        self.dir.join("home").join(user).join("Maildir")
+    }
+
+    /// Puts one raw message into `user`'s INBOX.
+    pub fn deliver(&self, user: &str, raw: &[u8]) {
+        let mut child = Command::new(peers_dir().join("deliver"))
+            .arg(&self.dir)
+            .arg(user)
+            .arg("-")
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("spawn tests/peers/deliver");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(raw)
+            .expect("write the message to deliver");
+        let status = child.wait().unwrap();
+        assert!(status.success(), "tests/peers/deliver {user} -: {status}");
+    }
+
+    /// Puts the messages into `user`'s INBOX, in order (UIDs rise in this order).
+    pub fn deliver_many(&self, user: &str, messages: &[Vec<u8>]) {
+        let n = self.deliveries.fetch_add(1, Ordering::Relaxed);
+        let staging = self.tmp.path().join(format!("deliver-{n}"));
+        fs::create_dir(&staging).unwrap();
+        for (c, chunk) in messages.chunks(1000).enumerate() {
+            let mut files = Vec::with_capacity(chunk.len());
+            for (i, raw) in chunk.iter().enumerate() {
+                let file = staging.join(format!("{:06}.eml", c * 1000 + i));
+                fs::write(&file, raw).unwrap();
+                files.push(file);
+            }
+            let status = Command::new(peers_dir().join("deliver"))
+                .arg(&self.dir)
+                .arg(user)
+                .args(&files)
+                .status()
+                .expect("spawn tests/peers/deliver");
+            assert!(
+                status.success(),
+                "tests/peers/deliver {user} ({} files): {status}",
+                files.len()
+            );
+        }
+        let _ = fs::remove_dir_all(&staging);
+    }
+
+    /// Fingerprint of the certificate Dovecot serves (uppercase hex pairs joined by ':').
+    pub fn cert_sha256(&self) -> String {
+        cert_sha256(&self.dir.join("cert.pem"))
+    }
+
+    /// The last lines of `dovecot.log`.
+    pub fn log_tail(&self) -> String {
+        tail(&self.dir.join("dovecot.log"))
+    }
+}
+
+impl Drop for Dovecot {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The aiosmtpd submission server: STARTTLS (or implicit TLS), AUTH PLAIN/LOGIN
+/// required for alice and bob (password "secret"); recipients `reject*` get 550,
+/// `tempfail*` 451, `slow*` a 30 s DATA; accepted mail lands in `spool`.
+pub struct SmtpServer {
+    pub port: u16,
+    /// Accepted messages as `NNNN.eml` and one JSON line each in `log.jsonl`.
+    pub spool: PathBuf,
+    pub cert: PathBuf,
+    pub implicit_tls: bool,
+    child: Option<Child>,
+    tmp: tempfile::TempDir,
+}
+
+impl SmtpServer {
+    pub fn start(implicit_tls: bool) -> SmtpServer {
+        let tmp = temp_dir("homepost-smtp-");
+        let cert = tmp.path().join("cert.pem");
+        let status = Command::new(peers_dir().join("make-cert"))
+            .arg(&cert)
+            .arg(tmp.path().join("key.pem"))
+            .status()
+            .expect("spawn tests/peers/make-cert");
+        assert!(status.success(), "tests/peers/make-cert: {status}");
+        let mut smtp = SmtpServer {
+            port: free_port(),
+            spool: tmp.path().join("spool"),
+            cert,
+            implicit_tls,
+            child: None,
+            tmp,
+        };
+        smtp.spawn();
+        smtp
+    }
+
+    fn spawn(&mut self) {
+        let log_path = self.tmp.path().join("smtp-server.log");
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .unwrap();
+        let mut command = Command::new(peers_dir().join("smtp-server"));
+        command
+            .arg("--port")
+            .arg(self.port.to_string())
+            .arg("--cert")
+            .arg(&self.cert)
+            .arg("--key")
+            .arg(self.tmp.path().join("key.pem"))
+            .arg("--spool")
+            .arg(&self.spool);
+        if self.implicit_tls {
+            command.arg("--implicit-tls");
+        }
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .process_group(0)
+            .spawn()
+            .expect("spawn tests/peers/smtp-server");
+        let stdout = child.stdout.take().unwrap();
+        self.child = Some(child);
+        // Its stdout says "ready" once it listens; EOF means it died.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        match rx.recv_timeout(START_TIMEOUT) {
+            Ok(line) if line.trim() == "ready" => {}
+            other => {
+                self.kill();
+                panic!(
+                    "smtp-server on port {} did not start ({other:?})\n{}",
+                    self.port,
+                    tail(&log_path)
+                );
+            }
+        }
+    }
+
+    /// SIGKILL to the server; returns once its port is free.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            kill_group(&mut child);
+            wait_ports_free(&[self.port]);
+        }
+    }
+
+    /// Kills the server (if running) and starts it again on the same port and spool.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    /// The JSON line of each accepted message, in order of acceptance:
+    /// `{"file", "mail_from", "rcpt_tos", "message_id", "size", "auth_user"}`.
+    pub fn accepted(&self) -> Vec<serde_json::Value> {
+        match fs::read_to_string(self.spool.join("log.jsonl")) {
+            Ok(text) => text
+                .lines()
+                .map(|l| serde_json::from_str(l).expect("a JSON line in log.jsonl"))
+                .collect(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => panic!("read log.jsonl: {e}"),
+        }
+    }
+
+    /// The raw bytes of an accepted message, by its `file` field.
+    pub fn message(&self, file: &str) -> Vec<u8> {
+        fs::read(self.spool.join(file)).unwrap()
+    }
+
+    /// Fingerprint of the server's certificate (uppercase hex pairs joined by ':').
+    pub fn cert_sha256(&self) -> String {
+        cert_sha256(&self.cert)
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
