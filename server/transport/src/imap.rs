@@ -352,15 +352,12 @@ impl Imap {
             .await;
         match first {
             Ok(()) => {}
-            // The response code (TRYCREATE) is not passed on by async-imap: try
-            // to create the folder, and report the first refusal if that fails.
-            Err(async_imap::error::Error::No(text)) => {
+            // async-imap answers a NO before the continuation (TRYCREATE) with
+            // `Append` or `No`: create the folder and try once more.
+            Err(e @ (async_imap::error::Error::No(_) | async_imap::error::Error::Append)) => {
                 self.small();
                 if self.session()?.create(folder).await.is_err() {
-                    return Err(Error::Protocol(format!(
-                        "APPEND {folder}: {}",
-                        server_text(&text)
-                    )));
+                    return Err(imap_err(e, &format!("APPEND {folder}")));
                 }
                 self.limits.set(budget, self.timeouts.between_bytes, total);
                 self.session()?
