@@ -52,9 +52,11 @@ function statusBlock(account, side) {
     lines.push(h('p', { class: 'card-line muted' }, 'No news from this server yet.'));
     return h('section', { class: 'server' }, lines);
   }
+  // An untrusted certificate is explained in its own warning below.
+  const untrusted = st.error && st.error.code === 'untrusted_certificate';
   lines.push(h('p', { class: 'card-line' },
     h('span', { class: `state-badge state-${st.state}` }, stateWords(st.state, side)),
-    st.detail ? ` ${st.detail}` : ''));
+    st.detail && !untrusted ? ` ${st.detail}` : ''));
   if (st.progress && st.progress.total > 0) {
     const { done, total } = st.progress;
     lines.push(h('p', { class: 'card-line progress-line' },
@@ -81,8 +83,8 @@ function certificateWarning(account, side, error) {
   const host = account[side].host;
   return h('div', { class: 'cert-warning' },
     h('p', { class: 'cert-title' }, icon(ICONS.warning), `${host} shows a certificate Homepost cannot verify`),
-    h('p', {}, error.message || '',
-      ' This is normal for a server with a self-signed certificate, such as one you run yourself. '
+    h('p', {}, 'Its certificate does not validate. '
+      + 'This is normal for a server with a self-signed certificate, such as one you run yourself. '
       + 'It is also exactly what someone intercepting the connection to steal your password would show.'),
     fp ? [
       h('p', {}, 'The certificate’s SHA-256 fingerprint:'),
