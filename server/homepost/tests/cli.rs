@@ -330,6 +330,9 @@ fn nothing_in_plaintext_at_rest() {
         "zqxrecipient",
         "zqxattachmentname",
         "zqxtagtoken",
+        "zqxaccountname",
+        "zqxpasswordtoken",
+        "zqxsmtpsecret",
     ];
     let eml = home.path("secret.eml");
     let mail = with_attachment(
@@ -347,6 +350,35 @@ fn nothing_in_plaintext_at_rest() {
     home.ok(&["tag", &id.to_string(), "+zqxtagtoken"]);
     assert_eq!(home.count("tag:zqxtagtoken"), 1);
     fs::remove_file(&eml).unwrap();
+    // An account with its passwords (kept in the store, never shown again).
+    let out = home
+        .cmd(PASS)
+        .env("HOMEPOST_INCOMING_PASSWORD", "zqxpasswordtoken")
+        .env("HOMEPOST_OUTGOING_PASSWORD", "zqxsmtpsecret")
+        .args([
+            "account",
+            "add",
+            "--name",
+            "zqxaccountname",
+            "--email",
+            "me@example.org",
+            "--imap",
+            "imap.example.org:993",
+            "--smtp",
+            "smtp.example.org:465",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = home.ok(&["account", "list", "--json"]);
+    assert!(
+        listed.contains("zqxaccountname") && !listed.contains("zqxpasswordtoken"),
+        "{listed}"
+    );
 
     let files = all_files(&home.data());
     assert!(
