@@ -20,31 +20,23 @@ use crate::error::{Error, Result};
 
 /// SHA-256 of a DER certificate as colon-separated upper-case hex pairs.
 pub fn fingerprint(der: &[u8]) -> String {
-    let digest = Sha256::digest(der);
-    let hex = hex::encode_upper(digest);
-    hex.as_bytes()
-        .chunks(2)
-        .map(|p| String::from_utf8_lossy(p).into_owned())
+    colon_hex(&Sha256::digest(der))
+}
+
+fn colon_hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02X}"))
         .collect::<Vec<_>>()
         .join(":")
 }
 
-/// Normalises a fingerprint a user pasted (any case, with or without colons).
+/// Normalises a fingerprint a user pasted (any case, with or without colons or
+/// spaces); `None` unless it is 32 bytes of hex.
 pub fn normalize_fingerprint(s: &str) -> Option<String> {
     let hex: String = s.chars().filter(|c| !matches!(c, ':' | ' ')).collect();
     let bytes = hex::decode(&hex).ok()?;
-    if bytes.len() != 32 {
-        return None;
-    }
-    let upper = hex::encode_upper(bytes);
-    Some(
-        upper
-            .as_bytes()
-            .chunks(2)
-            .map(|p| String::from_utf8_lossy(p).into_owned())
-            .collect::<Vec<_>>()
-            .join(":"),
-    )
+    (bytes.len() == 32).then(|| colon_hex(&bytes))
 }
 
 #[derive(Debug)]

@@ -191,6 +191,22 @@ async fn add(env: &Env, config: &AccountConfig, secrets: &Secrets) -> i64 {
     env.store.add_account(config, secrets, 0).await.unwrap()
 }
 
+/// The remote copies recorded for an account's INBOX, as of its UIDVALIDITY.
+async fn inbox_copies(env: &Env, account: i64) -> Vec<homepost_store::RemoteCopy> {
+    let (uidvalidity, _) = env
+        .store
+        .imap_folder(account, "INBOX")
+        .await
+        .unwrap()
+        .unwrap();
+    let at = RemoteId {
+        account,
+        folder: "INBOX".into(),
+        uidvalidity,
+    };
+    env.store.remote_copies(&at).await.unwrap()
+}
+
 async fn idle_status(t: &Transport, account: i64) -> bool {
     t.status(account)
         .incoming
@@ -251,12 +267,7 @@ async fn imap_fetches_a_thousand_then_idle_brings_new_mail_and_a_restart_adds_no
     let t = env.start(fast()).await;
     wait_for("the resync", 60, || idle_status(&t, id)).await;
     assert_eq!(env.count().await, 1001);
-    let at = RemoteId {
-        account: id,
-        folder: "INBOX".into(),
-        uidvalidity: env.store.imap_folder(id, "INBOX").await.unwrap().unwrap().0,
-    };
-    assert_eq!(env.store.remote_copies(&at).await.unwrap().len(), 1001);
+    assert_eq!(inbox_copies(&env, id).await.len(), 1001);
     t.shutdown().await;
 }
 
@@ -276,13 +287,7 @@ async fn read_and_flagged_sync_both_ways() {
         env.count().await == 3 && idle_status(&t, id).await
     })
     .await;
-    let uidvalidity = env.store.imap_folder(id, "INBOX").await.unwrap().unwrap().0;
-    let at = RemoteId {
-        account: id,
-        folder: "INBOX".into(),
-        uidvalidity,
-    };
-    let copies = env.store.remote_copies(&at).await.unwrap();
+    let copies = inbox_copies(&env, id).await;
     let (uid1, msg1) = (copies[0].uid.unwrap(), copies[0].message);
     let (uid2, msg2) = (copies[1].uid.unwrap(), copies[1].message);
 
@@ -543,13 +548,7 @@ async fn imap_server_killed_mid_fetch_loses_and_duplicates_nothing() {
         env.count().await == 1000 && idle_status(&t, id).await
     })
     .await;
-    let uidvalidity = env.store.imap_folder(id, "INBOX").await.unwrap().unwrap().0;
-    let at = RemoteId {
-        account: id,
-        folder: "INBOX".into(),
-        uidvalidity,
-    };
-    assert_eq!(env.store.remote_copies(&at).await.unwrap().len(), 1000);
+    assert_eq!(inbox_copies(&env, id).await.len(), 1000);
     t.shutdown().await;
 }
 

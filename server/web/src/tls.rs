@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use sha2::{Digest, Sha256};
 
 use crate::Error;
 
@@ -72,14 +71,8 @@ pub fn load(source: &TlsSource, data_dir: &Path) -> Result<Option<Tls>, Error> {
     }))
 }
 
-/// `AB:CD:...` SHA-256 of a DER certificate.
-pub fn fingerprint(der: &[u8]) -> String {
-    Sha256::digest(der)
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(":")
-}
+/// `AB:CD:...` SHA-256 of a DER certificate (the same form mail servers' are shown in).
+pub use homepost_transport::tls::fingerprint;
 
 /// The generated certificate and key, created on first use. The key is not
 /// encrypted (the server must present it before anyone unlocks); it is readable by

@@ -21,7 +21,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use sha2::{Digest, Sha256};
 
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -103,7 +102,7 @@ fn wait_ports_free(ports: &[u16]) {
 /// pairs joined by ':' (the form `openssl x509 -fingerprint -sha256` prints).
 pub fn cert_sha256(pem_path: &Path) -> String {
     let der = cert_der(pem_path).unwrap_or_else(|e| panic!("{}: {e}", pem_path.display()));
-    fingerprint(&der)
+    homepost_transport::tls::fingerprint(&der)
 }
 
 /// The DER of the first certificate in a PEM file.
@@ -119,14 +118,6 @@ fn cert_der(pem_path: &Path) -> std::io::Result<Vec<u8>> {
         Ok(der) if !der.is_empty() => Ok(der),
         _ => Err(std::io::Error::other("no PEM certificate")),
     }
-}
-
-fn fingerprint(der: &[u8]) -> String {
-    Sha256::digest(der)
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(":")
 }
 
 /// Connects over TLS, trusting only the certificate in `pem_path` for "localhost",
