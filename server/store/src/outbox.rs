@@ -287,6 +287,19 @@ impl crate::Store {
         Ok(done.rows_affected() > 0)
     }
 
+    /// Makes every deferred message of `account` due now (after its settings or
+    /// certificate changed, or the user asked to sync). Returns how many.
+    pub async fn hurry_outgoing(&self, account: i64, now: i64) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE outbox SET next_attempt = ? WHERE account = ? AND state = 'deferred'",
+        )
+        .bind(now)
+        .bind(account)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Cancels a queued, deferred or failed message. Returns false when the message
     /// is being sent, already sent or already cancelled.
     pub async fn cancel_outgoing(&self, id: i64) -> Result<bool> {

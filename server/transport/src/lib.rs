@@ -295,7 +295,7 @@ impl Transport {
     }
 
     /// Restarts an account's fetcher after its settings changed (or stops it when
-    /// the account is gone).
+    /// the account is gone), and tries its deferred messages again at once.
     pub async fn reload(&self, account: i64) {
         let old = self
             .shared
@@ -313,12 +313,25 @@ impl Transport {
         if matches!(self.shared.store.account(account).await, Ok(Some(_))) {
             self.spawn(account);
         }
-        self.shared.outbox_wake.notify_one();
+        // New settings or a newly trusted certificate: deferred mail goes now.
+        self.hurry(account).await;
     }
 
-    /// Fetches an account now and flushes the outbox.
-    pub fn sync_now(&self, account: i64) {
+    /// Fetches an account now and tries its deferred messages at once.
+    pub async fn sync_now(&self, account: i64) {
         self.shared.wake_account(account);
+        self.hurry(account).await;
+    }
+
+    async fn hurry(&self, account: i64) {
+        if let Err(e) = self
+            .shared
+            .store
+            .hurry_outgoing(account, worker::now())
+            .await
+        {
+            tracing::warn!(account, error = %e, "cannot reschedule the outbox");
+        }
         self.shared.outbox_wake.notify_one();
     }
 

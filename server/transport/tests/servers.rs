@@ -421,9 +421,9 @@ async fn pop3_fetches_by_uidl_and_applies_its_policy() {
     })
     .await;
     dovecot.deliver_many("alice", &(5..7).map(message).collect::<Vec<_>>());
-    t.sync_now(id);
+    t.sync_now(id).await;
     wait_for("2 more", 60, || async { env.count().await == 7 }).await;
-    t.sync_now(id);
+    t.sync_now(id).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(env.count().await, 7, "UIDL: nothing fetched twice");
     assert_eq!(pop_count(&dovecot).await, 7, "kept on the server");
@@ -543,7 +543,7 @@ async fn imap_server_killed_mid_fetch_loses_and_duplicates_nothing() {
     })
     .await;
     dovecot.restart();
-    t.sync_now(id);
+    t.sync_now(id).await;
     wait_for("all 1000", 300, || async {
         env.count().await == 1000 && idle_status(&t, id).await
     })
@@ -614,7 +614,14 @@ async fn a_message_waits_while_the_server_is_down_and_is_sent_once_when_it_is_ba
     smtp.kill();
     let env = Env::new().await;
     let account = add(&env, &smtp_account(&smtp, Some(&dovecot)), &password()).await;
-    let t = env.start(fast()).await;
+    // Retries an hour apart: only "sync now" brings the message back in time.
+    let t = env
+        .start(Options {
+            retry_base: Duration::from_secs(3600),
+            retry_max: Duration::from_secs(3600),
+            ..fast()
+        })
+        .await;
     let id = queue(&env, account, "bob@example.org", 1, Some("Sent")).await;
     t.outbox_changed();
     wait_for("deferred", 30, || async {
@@ -627,6 +634,7 @@ async fn a_message_waits_while_the_server_is_down_and_is_sent_once_when_it_is_ba
         "{item:?}"
     );
     smtp.restart();
+    t.sync_now(account).await;
     wait_for("sent", 60, || async {
         state_of(&env, id).await == OutboxState::Sent
     })
@@ -634,7 +642,18 @@ async fn a_message_waits_while_the_server_is_down_and_is_sent_once_when_it_is_ba
     let accepted = smtp.accepted();
     assert_eq!(accepted.len(), 1, "{accepted:?}");
     assert_eq!(accepted[0]["message_id"], "<out1@localhost>");
-    // The sent copy is stored (tagged sent) and appended to the Sent folder.
+    // The sent copy is stored (tagged sent: just after the state changes) and
+    // appended to the Sent folder.
+    wait_for("the stored copy", 30, || async {
+        env.store
+            .outbox_item(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .message_id
+            .is_some()
+    })
+    .await;
     let item = env.store.outbox_item(id).await.unwrap().unwrap();
     let copy = item.message_id.expect("a stored copy");
     assert!(

@@ -288,7 +288,7 @@ async fn sync_account(
     let id = id.into_inner();
     account_view(&state, id).await?;
     if let Some(t) = state.transport() {
-        t.sync_now(id);
+        t.sync_now(id).await;
     }
     Ok(HttpResponse::Accepted().finish())
 }
