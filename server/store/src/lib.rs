@@ -7,6 +7,7 @@
 
 mod accounts;
 mod contacts;
+mod crypto;
 mod drafts;
 mod outbox;
 mod remote;
@@ -34,6 +35,7 @@ pub use accounts::{
     Account, AccountConfig, DeletePolicy, Endpoint, Incoming, Outgoing, Protocol, Secrets,
     Security, Side, is_loopback,
 };
+pub use crypto::{IdentityKey, PeerRow};
 pub use drafts::{Draft, DraftAttachment, DraftContent, Forward, ForwardMode};
 pub use outbox::{NewOutgoing, OutboxItem, OutboxJob, OutboxState};
 pub use remote::{FLAG_FLAGGED, FLAG_READ, RemoteCopy, RemoteId};

@@ -12,6 +12,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_spam.sql"),
     include_str!("../migrations/0004_address_nocase.sql"),
     include_str!("../migrations/0005_transport.sql"),
+    include_str!("../migrations/0006_pgp.sql"),
 ];
 
 /// Brings the database up to the newest schema, one transaction per step.

@@ -480,3 +480,52 @@ async fn correspondents_become_known_by_replies_sent_mail_or_repeat_mail() {
     );
     store.close().await;
 }
+
+#[tokio::test]
+async fn identity_keys_rotate_and_peers_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path()).await;
+    store
+        .add_identity_key("AAAA", "me@example.org", b"old secret", 1)
+        .await
+        .unwrap();
+    store
+        .add_identity_key("BBBB", "me@example.org", b"new secret", 2)
+        .await
+        .unwrap();
+    let active = store
+        .active_identity_key("ME@example.org")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(active.fingerprint, "BBBB");
+    assert_eq!(&active.secret[..], b"new secret");
+    let all = store.identity_keys().await.unwrap();
+    assert_eq!(all.len(), 2, "the old key stays to decrypt old mail");
+    assert!(!all[1].active);
+
+    assert_eq!(store.peer("bob@example.org").await.unwrap(), None);
+    let peer = crate::PeerRow {
+        address: "bob@example.org".into(),
+        last_seen: Some(10),
+        autocrypt_timestamp: Some(10),
+        public_key: Some(vec![1, 2, 3]),
+        prefer_encrypt: 1,
+        pinned_fingerprint: Some("CCCC".into()),
+        signed_count: 2,
+        ..Default::default()
+    };
+    store.save_peer(&peer).await.unwrap();
+    assert_eq!(store.peer("bob@example.org").await.unwrap(), Some(peer));
+
+    let Inserted::New(id) = insert(&store, b"Subject: x\r\n\r\nencrypted\r\n").await else {
+        panic!("not stored")
+    };
+    store
+        .set_message_crypto(id, "{\"encrypted\":true}", Some(b"plain"))
+        .await
+        .unwrap();
+    let (outcome, decrypted) = store.message_crypto(id).await.unwrap().unwrap();
+    assert!(outcome.contains("encrypted"));
+    assert_eq!(decrypted.as_deref(), Some(&b"plain"[..]));
+}

@@ -1,0 +1,202 @@
+//! OpenPGP state: the user's secret keys, each correspondent's Autocrypt state and
+//! trust, and the outcome found in each message. The store keeps bytes and
+//! times; homepost-pgp gives them meaning.
+
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use zeroize::Zeroizing;
+
+use crate::Result;
+
+/// One of the user's secret keys.
+pub struct IdentityKey {
+    /// Fingerprint (hex).
+    pub fingerprint: String,
+    /// The address it is for.
+    pub address: String,
+    /// The secret key (binary OpenPGP), wiped when dropped.
+    pub secret: Zeroizing<Vec<u8>>,
+    /// Whether it is the key used for new mail.
+    pub active: bool,
+    /// When it was made or imported (Unix seconds).
+    pub created_at: i64,
+}
+
+/// A correspondent's Autocrypt state, TOFU pin and history.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerRow {
+    /// Canonical address.
+    pub address: String,
+    /// Newest effective date of their messages.
+    pub last_seen: Option<i64>,
+    /// Effective date of the newest message with an Autocrypt header.
+    pub autocrypt_timestamp: Option<i64>,
+    /// The key from that header (binary certificate).
+    #[serde(skip)]
+    pub public_key: Option<Vec<u8>>,
+    /// 0 no preference, 1 mutual.
+    pub prefer_encrypt: i64,
+    /// Key from the newest gossip about them.
+    #[serde(skip)]
+    pub gossip_key: Option<Vec<u8>>,
+    /// Date of that gossip.
+    pub gossip_timestamp: Option<i64>,
+    /// TOFU: the first key fingerprint seen for them.
+    pub pinned_fingerprint: Option<String>,
+    /// A different key that arrived later, waiting for the user's decision.
+    pub changed_fingerprint: Option<String>,
+    /// When that key arrived.
+    pub changed_at: Option<i64>,
+    /// Signed messages from them.
+    pub signed_count: i64,
+    /// Encrypted messages from them.
+    pub encrypted_count: i64,
+    /// Messages from them with an Autocrypt header.
+    pub autocrypt_count: i64,
+}
+
+impl crate::Store {
+    /// Stores a secret key for `address`; it becomes the active one for that
+    /// address (earlier ones stay, to decrypt older mail).
+    pub async fn add_identity_key(
+        &self,
+        fingerprint: &str,
+        address: &str,
+        secret: &[u8],
+        now: i64,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE identity_keys SET active = 0 WHERE address = ?")
+            .bind(address)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO identity_keys (fingerprint, address, secret, active, created_at)
+             VALUES (?, ?, ?, 1, ?)
+             ON CONFLICT (fingerprint) DO UPDATE SET address = excluded.address,
+                 secret = excluded.secret, active = 1",
+        )
+        .bind(fingerprint)
+        .bind(address)
+        .bind(secret)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The active secret key of `address`.
+    pub async fn active_identity_key(&self, address: &str) -> Result<Option<IdentityKey>> {
+        let row = sqlx::query(
+            "SELECT fingerprint, address, secret, active, created_at FROM identity_keys
+             WHERE address = ? COLLATE NOCASE AND active = 1",
+        )
+        .bind(address)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(key_from_row).transpose()
+    }
+
+    /// Every secret key (to decrypt mail sent to any of them).
+    pub async fn identity_keys(&self) -> Result<Vec<IdentityKey>> {
+        let rows = sqlx::query(
+            "SELECT fingerprint, address, secret, active, created_at FROM identity_keys
+             ORDER BY active DESC, created_at DESC",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(key_from_row).collect()
+    }
+
+    /// A correspondent's state.
+    pub async fn peer(&self, address: &str) -> Result<Option<PeerRow>> {
+        let row = sqlx::query("SELECT * FROM peers WHERE address = ?")
+            .bind(address)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(peer_from_row).transpose()
+    }
+
+    /// Saves a correspondent's state (insert or replace).
+    pub async fn save_peer(&self, p: &PeerRow) -> Result<()> {
+        sqlx::query(
+            "INSERT OR REPLACE INTO peers (address, last_seen, autocrypt_timestamp, public_key,
+                 prefer_encrypt, gossip_key, gossip_timestamp, pinned_fingerprint,
+                 changed_fingerprint, changed_at, signed_count, encrypted_count, autocrypt_count)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&p.address)
+        .bind(p.last_seen)
+        .bind(p.autocrypt_timestamp)
+        .bind(p.public_key.as_deref())
+        .bind(p.prefer_encrypt)
+        .bind(p.gossip_key.as_deref())
+        .bind(p.gossip_timestamp)
+        .bind(p.pinned_fingerprint.as_deref())
+        .bind(p.changed_fingerprint.as_deref())
+        .bind(p.changed_at)
+        .bind(p.signed_count)
+        .bind(p.encrypted_count)
+        .bind(p.autocrypt_count)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Records the OpenPGP outcome of a message (JSON) and its decrypted form.
+    pub async fn set_message_crypto(
+        &self,
+        message: i64,
+        outcome: &str,
+        decrypted: Option<&[u8]>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT OR REPLACE INTO message_crypto (message, outcome, decrypted) VALUES (?, ?, ?)",
+        )
+        .bind(message)
+        .bind(outcome)
+        .bind(decrypted)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The OpenPGP outcome of a message (JSON), if it had any OpenPGP in it.
+    pub async fn message_crypto(&self, message: i64) -> Result<Option<(String, Option<Vec<u8>>)>> {
+        Ok(
+            sqlx::query_as("SELECT outcome, decrypted FROM message_crypto WHERE message = ?")
+                .bind(message)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+}
+
+fn key_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<IdentityKey> {
+    Ok(IdentityKey {
+        fingerprint: r.try_get("fingerprint")?,
+        address: r.try_get("address")?,
+        secret: Zeroizing::new(r.try_get("secret")?),
+        active: r.try_get("active")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+fn peer_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<PeerRow> {
+    Ok(PeerRow {
+        address: r.try_get("address")?,
+        last_seen: r.try_get("last_seen")?,
+        autocrypt_timestamp: r.try_get("autocrypt_timestamp")?,
+        public_key: r.try_get("public_key")?,
+        prefer_encrypt: r.try_get("prefer_encrypt")?,
+        gossip_key: r.try_get("gossip_key")?,
+        gossip_timestamp: r.try_get("gossip_timestamp")?,
+        pinned_fingerprint: r.try_get("pinned_fingerprint")?,
+        changed_fingerprint: r.try_get("changed_fingerprint")?,
+        changed_at: r.try_get("changed_at")?,
+        signed_count: r.try_get("signed_count")?,
+        encrypted_count: r.try_get("encrypted_count")?,
+        autocrypt_count: r.try_get("autocrypt_count")?,
+    })
+}
