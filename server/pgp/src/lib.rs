@@ -14,7 +14,10 @@ pub mod autocrypt;
 mod error;
 pub mod keys;
 mod mime;
+pub mod sign;
+pub mod verify;
 
 pub use error::{Error, Result};
 pub use keys::{Certificate, Fingerprint, KeyStatus, SecretKey};
+pub use sequoia_openpgp as openpgp;
 pub use sequoia_openpgp::crypto::Password;
