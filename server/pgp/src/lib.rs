@@ -14,10 +14,15 @@ pub mod autocrypt;
 mod error;
 pub mod keys;
 mod mime;
+pub mod pgpmime;
+pub mod protected;
 pub mod sign;
 pub mod verify;
 
 pub use error::{Error, Result};
 pub use keys::{Certificate, Fingerprint, KeyStatus, SecretKey};
+pub use pgpmime::{Opened, Protection, encrypt_message, open_message, sign_message};
+pub use protected::ProtectedHeaders;
 pub use sequoia_openpgp as openpgp;
 pub use sequoia_openpgp::crypto::Password;
+pub use verify::{SignatureOutcome, SignatureState};
