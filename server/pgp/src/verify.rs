@@ -18,7 +18,7 @@ use openpgp::packet::{PKESK, SKESK, Signature};
 use openpgp::parse::Parse;
 use openpgp::parse::stream::{
     DecryptionHelper, DecryptorBuilder, DetachedVerifierBuilder, MessageLayer, MessageStructure,
-    VerificationError, VerificationHelper, VerificationResult,
+    VerificationError, VerificationHelper, VerificationResult, VerifierBuilder,
 };
 use openpgp::types::{RevocationStatus, SymmetricAlgorithm};
 
@@ -144,6 +144,21 @@ fn run(
         now,
         out: Decrypted::default(),
     };
+    if is_cleartext_signed(data) {
+        // Sequoia's Decryptor does not do the cleartext signature framework;
+        // its Verifier does.
+        let mut verifier = VerifierBuilder::from_bytes(data)
+            .map_err(Error::openpgp)?
+            .with_policy(policy(), now, helper)
+            .map_err(Error::openpgp)?;
+        let mut plaintext = Vec::new();
+        verifier
+            .read_to_end(&mut plaintext)
+            .map_err(Error::openpgp)?;
+        let mut out = std::mem::take(&mut verifier.helper_mut().out);
+        out.plaintext = plaintext;
+        return Ok(out);
+    }
     let builder = DecryptorBuilder::from_bytes(data).map_err(Error::openpgp)?;
     let mut decryptor = match builder.with_policy(policy(), now, helper) {
         Ok(d) => d,
@@ -156,6 +171,15 @@ fn run(
     let mut out = std::mem::take(&mut decryptor.helper_mut().out);
     out.plaintext = plaintext;
     Ok(out)
+}
+
+/// Whether `data` is a cleartext-signed text (RFC 9580 section 7).
+fn is_cleartext_signed(data: &[u8]) -> bool {
+    let start = data
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(data.len());
+    data[start..].starts_with(b"-----BEGIN PGP SIGNED MESSAGE-----")
 }
 
 /// Sequoia reports a helper's failure through its error chain; find ours.
