@@ -16,6 +16,7 @@ pub mod keys;
 mod mime;
 pub mod pgpmime;
 pub mod protected;
+pub mod setup;
 pub mod sign;
 pub mod verify;
 

@@ -165,9 +165,15 @@ fn run(
         Err(e) => return Err(classify_failure(e, password.is_some())),
     };
     let mut plaintext = Vec::new();
-    decryptor
-        .read_to_end(&mut plaintext)
-        .map_err(Error::openpgp)?;
+    decryptor.read_to_end(&mut plaintext).map_err(|e| {
+        // A wrong password can pass SEIPDv1's quick check (1 in 65536) and
+        // then fail the integrity check.
+        if password.is_some() {
+            Error::WrongSetupCode
+        } else {
+            Error::openpgp(e)
+        }
+    })?;
     let mut out = std::mem::take(&mut decryptor.helper_mut().out);
     out.plaintext = plaintext;
     Ok(out)

@@ -445,3 +445,40 @@ fn secret_keys_move_between_gpg_and_us() {
     let opened = open_message(&signed, &[], &[gpg.export(&fpr)], SystemTime::now());
     assert_eq!(opened.signature_state(), SignatureState::Good);
 }
+
+#[test]
+fn gpg_opens_our_setup_message_with_the_code() {
+    use homepost_pgp::autocrypt::PreferEncrypt;
+    use homepost_pgp::setup::{SetupCode, create_setup_message};
+    let gpg = Gpg::new();
+    let alice = alice();
+    let code = SetupCode::generate().unwrap();
+    let msg = create_setup_message(
+        &alice,
+        "alice@example.org",
+        PreferEncrypt::Mutual,
+        &code,
+        t0(),
+    )
+    .unwrap();
+    let text = String::from_utf8(msg).unwrap();
+    let start = text.find("-----BEGIN PGP MESSAGE-----").unwrap();
+    let end = text.find("-----END PGP MESSAGE-----").unwrap() + 25;
+    let out = gpg.run(
+        &["--passphrase", code.as_str(), "--decrypt"],
+        text[start..end].as_bytes(),
+    );
+    let key = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        key.starts_with("-----BEGIN PGP PRIVATE KEY BLOCK-----"),
+        "{key}"
+    );
+    assert!(key.contains("Autocrypt-Prefer-Encrypt: mutual"));
+    gpg.import(key.as_bytes());
+    let listed = gpg.run(&["--with-colons", "--list-secret-keys"], b"");
+    assert!(
+        String::from_utf8(listed.stdout)
+            .unwrap()
+            .contains(&alice.fingerprint().to_hex())
+    );
+}
