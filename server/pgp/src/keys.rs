@@ -17,7 +17,7 @@ use openpgp::cert::prelude::*;
 use openpgp::crypto::Password;
 use openpgp::packet::{Packet, UserID};
 use openpgp::parse::Parse;
-use openpgp::policy::{Policy, StandardPolicy};
+use openpgp::policy::StandardPolicy;
 use openpgp::serialize::SerializeInto;
 use openpgp::types::{Features, KeyFlags, RevocationStatus};
 use zeroize::Zeroizing;
@@ -25,12 +25,11 @@ use zeroize::Zeroizing;
 use crate::{Error, Result};
 
 /// The policy every decision in this crate is made under: Sequoia's standard
-/// policy (no SHA-1 data signatures, no weak ciphers).
-pub(crate) static POLICY: StandardPolicy<'static> = StandardPolicy::new();
-
-/// The policy as a trait object, as Sequoia's APIs take it.
-pub(crate) fn policy() -> &'static dyn Policy {
-    &POLICY
+/// policy (no SHA-1 signatures, no weak ciphers) as it stands at `now`.
+/// Its cut-off dates are compared with `now`, not the machine's clock, so
+/// that a fixed clock fixes every decision.
+pub(crate) fn policy(now: SystemTime) -> StandardPolicy<'static> {
+    StandardPolicy::at(now)
 }
 
 /// An OpenPGP v4 fingerprint (40 hex digits) or v6 fingerprint (64 hex digits).
@@ -163,11 +162,11 @@ impl Certificate {
 
     /// Whether the certificate can be encrypted to at `now`, and if not, why.
     pub fn status(&self, now: SystemTime) -> KeyStatus {
-        let vc = match self.0.with_policy(policy(), now) {
+        let p = policy(now);
+        let vc = match self.0.with_policy(&p, now) {
             Ok(vc) => vc,
             Err(_) => {
-                return if let RevocationStatus::Revoked(_) = self.0.revocation_status(policy(), now)
-                {
+                return if let RevocationStatus::Revoked(_) = self.0.revocation_status(&p, now) {
                     KeyStatus::Revoked
                 } else {
                     KeyStatus::Invalid
@@ -196,6 +195,27 @@ impl Certificate {
         }
     }
 
+    /// Adds the signatures in `data` (armored or binary), such as a
+    /// revocation certificate or new self-signatures, to this certificate.
+    /// Signatures that do not belong to it are kept aside by Sequoia and have
+    /// no effect.
+    pub fn add_signatures(&self, data: &[u8]) -> Result<Certificate> {
+        let pile =
+            openpgp::PacketPile::from_bytes(data).map_err(|e| Error::NotAKey(format!("{e:#}")))?;
+        let sigs: Vec<Packet> = pile
+            .into_children()
+            .filter(|p| matches!(p, Packet::Signature(_)))
+            .collect();
+        if sigs.is_empty() {
+            return Err(Error::NotAKey("no signature in the data".into()));
+        }
+        self.0
+            .clone()
+            .insert_packets(sigs)
+            .map(|(cert, _)| Certificate::from_cert(cert))
+            .map_err(Error::openpgp)
+    }
+
     /// Binary serialization (a transferable public key).
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         self.0.to_vec().map_err(Error::openpgp)
@@ -212,7 +232,8 @@ impl Certificate {
     /// primary user id when none matches) with its self-signature, and one
     /// valid encryption subkey with its binding signature.
     pub fn minimal(&self, addr: &str, now: SystemTime) -> Result<Certificate> {
-        let vc = self.0.with_policy(policy(), now).map_err(Error::openpgp)?;
+        let p = policy(now);
+        let vc = self.0.with_policy(&p, now).map_err(Error::openpgp)?;
         let addr = crate::autocrypt::canonical_address(addr);
         let uid = vc
             .userids()
@@ -440,7 +461,8 @@ mod tests {
     fn generated_key_is_autocrypt_shaped() {
         let key = SecretKey::generate(Some("Alice"), "alice@example.org", now()).unwrap();
         let cert = key.cert();
-        let vc = cert.with_policy(policy(), now()).unwrap();
+        let p = policy(now());
+        let vc = cert.with_policy(&p, now()).unwrap();
         assert_eq!(cert.primary_key().key().version(), 4);
         assert_eq!(
             cert.primary_key().key().pk_algo(),
@@ -577,7 +599,8 @@ mod tests {
         assert_eq!(min.fingerprint(), key.fingerprint());
         assert_eq!(min.status(now()), KeyStatus::Usable);
         // The primary key can still sign according to the user id self-signature.
-        let vc = min.cert().with_policy(policy(), now()).unwrap();
+        let p = policy(now());
+        let vc = min.cert().with_policy(&p, now()).unwrap();
         assert!(vc.primary_key().for_signing());
     }
 

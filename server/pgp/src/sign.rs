@@ -17,10 +17,8 @@ use crate::{Certificate, Error, Result, SecretKey};
 /// The signing key pair of `key` valid at `now`.
 fn signing_keypair(key: &SecretKey, now: SystemTime) -> Result<KeyPair> {
     let no_key = || Error::NoSigningKey(key.fingerprint());
-    let vc = key
-        .cert()
-        .with_policy(policy(), now)
-        .map_err(|_| no_key())?;
+    let p = policy(now);
+    let vc = key.cert().with_policy(&p, now).map_err(|_| no_key())?;
     if vc.alive().is_err() || matches!(vc.revocation_status(), RevocationStatus::Revoked(_)) {
         return Err(no_key());
     }
@@ -92,13 +90,11 @@ pub fn encrypt(
     recipients: &[&Certificate],
     now: SystemTime,
 ) -> Result<String> {
+    let p = policy(now);
     let mut keys = Vec::new();
     for cert in recipients {
         let no_key = || Error::NoEncryptionKey(cert.fingerprint());
-        let vc = cert
-            .cert()
-            .with_policy(policy(), now)
-            .map_err(|_| no_key())?;
+        let vc = cert.cert().with_policy(&p, now).map_err(|_| no_key())?;
         if vc.alive().is_err() || matches!(vc.revocation_status(), RevocationStatus::Revoked(_)) {
             return Err(no_key());
         }

@@ -144,12 +144,13 @@ fn run(
         now,
         out: Decrypted::default(),
     };
+    let p = policy(now);
     if is_cleartext_signed(data) {
         // Sequoia's Decryptor does not do the cleartext signature framework;
         // its Verifier does.
         let mut verifier = VerifierBuilder::from_bytes(data)
             .map_err(Error::openpgp)?
-            .with_policy(policy(), now, helper)
+            .with_policy(&p, now, helper)
             .map_err(Error::openpgp)?;
         let mut plaintext = Vec::new();
         verifier
@@ -160,7 +161,7 @@ fn run(
         return Ok(out);
     }
     let builder = DecryptorBuilder::from_bytes(data).map_err(Error::openpgp)?;
-    let mut decryptor = match builder.with_policy(policy(), now, helper) {
+    let mut decryptor = match builder.with_policy(&p, now, helper) {
         Ok(d) => d,
         Err(e) => return Err(classify_failure(e, password.is_some())),
     };
@@ -213,9 +214,10 @@ pub fn verify_detached(
         now,
         out: Decrypted::default(),
     };
+    let p = policy(now);
     let mut verifier = DetachedVerifierBuilder::from_bytes(signature)
         .map_err(|e| Error::Malformed(format!("the signature is not OpenPGP: {e:#}")))?
-        .with_policy(policy(), now, helper)
+        .with_policy(&p, now, helper)
         .map_err(Error::openpgp)?;
     verifier.verify_bytes(data).map_err(Error::openpgp)?;
     Ok(std::mem::take(&mut verifier.helper_mut().out.signatures))
@@ -330,12 +332,12 @@ fn classify(result: VerificationResult<'_>, now: SystemTime) -> SignatureOutcome
         }
         Err(VerificationError::UnboundKey { sig, cert, error }) => {
             // A hard revocation makes the certificate unusable at any time.
-            let state = if let RevocationStatus::Revoked(_) = cert.revocation_status(policy(), now)
-            {
-                SignatureState::RevokedKey
-            } else {
-                SignatureState::Bad
-            };
+            let state =
+                if let RevocationStatus::Revoked(_) = cert.revocation_status(&policy(now), now) {
+                    SignatureState::RevokedKey
+                } else {
+                    SignatureState::Bad
+                };
             outcome(sig, state, Some(cert), Some(format!("{error:#}")))
         }
         Err(VerificationError::BadSignature { sig, ka, error }) => outcome(
@@ -370,13 +372,14 @@ fn judge_now(
     key: &openpgp::Fingerprint,
     now: SystemTime,
 ) -> (SignatureState, Option<String>) {
-    if let RevocationStatus::Revoked(_) = cert.revocation_status(policy(), now) {
+    if let RevocationStatus::Revoked(_) = cert.revocation_status(&policy(now), now) {
         return (
             SignatureState::RevokedKey,
             Some("the certificate is revoked".into()),
         );
     }
-    let vc = match cert.with_policy(policy(), now) {
+    let p = policy(now);
+    let vc = match cert.with_policy(&p, now) {
         Ok(vc) => vc,
         Err(e) => return (SignatureState::ExpiredKey, Some(format!("{e:#}"))),
     };
