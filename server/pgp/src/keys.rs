@@ -50,10 +50,6 @@ impl Fingerprint {
     pub(crate) fn from_openpgp(fpr: openpgp::Fingerprint) -> Self {
         Fingerprint(fpr)
     }
-
-    pub(crate) fn as_openpgp(&self) -> &openpgp::Fingerprint {
-        &self.0
-    }
 }
 
 impl fmt::Display for Fingerprint {
@@ -157,7 +153,7 @@ impl Certificate {
     /// Whether a user id carries this address (compared case-insensitively).
     pub fn has_address(&self, addr: &str) -> bool {
         let addr = crate::autocrypt::canonical_address(addr);
-        self.addresses().iter().any(|a| *a == addr)
+        self.addresses().contains(&addr)
     }
 
     /// Whether the certificate can be encrypted to at `now`, and if not, why.

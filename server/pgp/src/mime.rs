@@ -286,27 +286,6 @@ pub(crate) fn new_boundary() -> String {
     format!("=_hp{hex}")
 }
 
-/// Folds a header value made of words at spaces so lines stay under 78
-/// characters where possible.
-pub(crate) fn fold(name: &str, value: &str) -> HeaderField {
-    let mut out = String::new();
-    let mut line_len = name.len() + 2;
-    for (i, word) in value.split(' ').enumerate() {
-        if i > 0 {
-            if line_len + 1 + word.len() > 76 {
-                out.push_str("\r\n ");
-                line_len = 1;
-            } else {
-                out.push(' ');
-                line_len += 1;
-            }
-        }
-        out.push_str(word);
-        line_len += word.len();
-    }
-    HeaderField::new(name, &out)
-}
-
 /// Whether the header names an entity's content (`Content-*`), which belongs
 /// to the inner part when wrapping a message in multipart/signed or
 /// multipart/encrypted.
@@ -376,15 +355,5 @@ mod tests {
         // No closing delimiter: not a complete multipart.
         assert!(multipart_parts(b"--b\r\nx\r\n", "b").is_none());
         assert!(multipart_parts(b"", "b").is_none());
-    }
-
-    #[test]
-    fn folding_keeps_lines_short() {
-        let long = "word ".repeat(40);
-        let f = fold("Subject", long.trim());
-        for line in String::from_utf8(f.raw.clone()).unwrap().split("\r\n") {
-            assert!(line.len() <= 78, "{line}");
-        }
-        assert_eq!(f.value(), long.trim());
     }
 }

@@ -270,12 +270,11 @@ fn decoded_body(part: &[u8]) -> Vec<u8> {
     let cte = mime::find(&fields, "Content-Transfer-Encoding")
         .map(|f| f.value().to_ascii_lowercase())
         .unwrap_or_default();
-    if cte == "base64" || cte == "quoted-printable" {
-        if let Some(msg) = MessageParser::default().parse(part) {
-            if let Some(root) = msg.parts.first() {
-                return root.contents().to_vec();
-            }
-        }
+    if (cte == "base64" || cte == "quoted-printable")
+        && let Some(msg) = MessageParser::default().parse(part)
+        && let Some(root) = msg.parts.first()
+    {
+        return root.contents().to_vec();
     }
     body.to_vec()
 }

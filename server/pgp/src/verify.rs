@@ -281,22 +281,22 @@ impl DecryptionHelper for Helper<'_> {
                     let Ok(mut pair) = ka.key().clone().into_keypair() else {
                         continue;
                     };
-                    if let Some((algo, sk)) = pkesk.decrypt(&mut pair, sym_algo) {
-                        if decrypt(algo, &sk) {
-                            self.out.decrypted_with =
-                                Some(Fingerprint::from_openpgp(cert.fingerprint()));
-                            return Ok(Some(cert.clone()));
-                        }
+                    if let Some((algo, sk)) = pkesk.decrypt(&mut pair, sym_algo)
+                        && decrypt(algo, &sk)
+                    {
+                        self.out.decrypted_with =
+                            Some(Fingerprint::from_openpgp(cert.fingerprint()));
+                        return Ok(Some(cert.clone()));
                     }
                 }
             }
         }
         if let Some(password) = self.password {
             for skesk in skesks {
-                if let Ok((algo, sk)) = skesk.decrypt(password) {
-                    if decrypt(algo, &sk) {
-                        return Ok(None);
-                    }
+                if let Ok((algo, sk)) = skesk.decrypt(password)
+                    && decrypt(algo, &sk)
+                {
+                    return Ok(None);
                 }
             }
             return Err(Failure::WrongPassword.into());

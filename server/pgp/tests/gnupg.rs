@@ -247,7 +247,12 @@ fn we_verify_gpg_detached_signatures_in_multipart_signed() {
              Content-Type: multipart/signed; micalg=pgp-sha512; protocol=\"application/pgp-signature\"; boundary=\"XX\"\r\n\r\n\
              --XX\r\n{entity}\r\n--XX\r\nContent-Type: application/pgp-signature\r\n\r\n{sig}\r\n--XX--\r\n"
         );
-        let opened = open_message(message.as_bytes(), &[], &[gary.clone()], SystemTime::now());
+        let opened = open_message(
+            message.as_bytes(),
+            &[],
+            std::slice::from_ref(&gary),
+            SystemTime::now(),
+        );
         assert_eq!(
             opened.signature_state(),
             SignatureState::Good,
@@ -256,7 +261,12 @@ fn we_verify_gpg_detached_signatures_in_multipart_signed() {
         assert_eq!(opened.signer(), Some(&gary.fingerprint()));
         // The same message stored with LF line endings still verifies.
         let lf = message.replace("\r\n", "\n");
-        let opened = open_message(lf.as_bytes(), &[], &[gary.clone()], SystemTime::now());
+        let opened = open_message(
+            lf.as_bytes(),
+            &[],
+            std::slice::from_ref(&gary),
+            SystemTime::now(),
+        );
         assert_eq!(
             opened.signature_state(),
             SignatureState::Good,
@@ -279,7 +289,12 @@ fn we_verify_gpg_clearsigned_text() {
     let signed = String::from_utf8(gpg.run(&["--clearsign"], text.as_bytes()).stdout).unwrap();
     assert!(signed.starts_with("-----BEGIN PGP SIGNED MESSAGE-----"));
     let message = format!("From: gary@example.org\r\nSubject: clear\r\n\r\n{signed}");
-    let opened = open_message(message.as_bytes(), &[], &[gary.clone()], SystemTime::now());
+    let opened = open_message(
+        message.as_bytes(),
+        &[],
+        std::slice::from_ref(&gary),
+        SystemTime::now(),
+    );
     assert_eq!(opened.protection, Protection::Inline);
     assert!(!opened.encrypted);
     assert_eq!(opened.signature_state(), SignatureState::Good, "{opened:?}");
@@ -312,8 +327,8 @@ fn we_decrypt_and_verify_gpg_encrypted_and_signed_mail() {
         format!("From: gary@example.org\r\nTo: alice@example.org\r\nSubject: hi\r\n\r\n{armored}");
     let opened = open_message(
         message.as_bytes(),
-        &[alice.clone()],
-        &[gary.clone()],
+        std::slice::from_ref(&alice),
+        std::slice::from_ref(&gary),
         SystemTime::now(),
     );
     assert_eq!(opened.protection, Protection::Inline);
@@ -342,8 +357,8 @@ fn we_decrypt_and_verify_gpg_encrypted_and_signed_mail() {
     );
     let opened = open_message(
         message.as_bytes(),
-        &[alice.clone()],
-        &[gary.clone()],
+        std::slice::from_ref(&alice),
+        std::slice::from_ref(&gary),
         SystemTime::now(),
     );
     assert_eq!(opened.protection, Protection::PgpMime);
@@ -466,7 +481,7 @@ fn gpg_opens_our_setup_message_with_the_code() {
     let end = text.find("-----END PGP MESSAGE-----").unwrap() + 25;
     let out = gpg.run(
         &["--passphrase", code.as_str(), "--decrypt"],
-        text[start..end].as_bytes(),
+        &text.as_bytes()[start..end],
     );
     let key = String::from_utf8(out.stdout).unwrap();
     assert!(

@@ -195,7 +195,12 @@ fn inline_pgp_is_decrypted_and_cleartext_signatures_checked() {
         "inline",
         &format!("Some text first\r\n\r\n{armored}\r\n"),
     );
-    let opened = open_message(&msg, &[bob.clone()], &[alice.certificate()], t0());
+    let opened = open_message(
+        &msg,
+        std::slice::from_ref(&bob),
+        &[alice.certificate()],
+        t0(),
+    );
     assert_eq!(opened.protection, Protection::Inline);
     assert!(opened.encrypted && opened.decrypted, "{opened:?}");
     assert_eq!(opened.signature_state(), SignatureState::Good);
