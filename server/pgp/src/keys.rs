@@ -227,6 +227,10 @@ impl Certificate {
     /// Based key data"): the primary key, the user id for `addr` (or the
     /// primary user id when none matches) with its self-signature, and one
     /// valid encryption subkey with its binding signature.
+    ///
+    /// A key whose primary key cannot sign (common for imported RSA and DSA
+    /// keys) also keeps one valid signing subkey, so that peers can still
+    /// verify its signatures; the spec's five packets become seven.
     pub fn minimal(&self, addr: &str, now: SystemTime) -> Result<Certificate> {
         let p = policy(now);
         let vc = self.0.with_policy(&p, now).map_err(Error::openpgp)?;
@@ -250,13 +254,26 @@ impl Certificate {
             )
             .next()
             .ok_or_else(|| Error::NoEncryptionKey(self.fingerprint()))?;
-        let packets: Vec<Packet> = vec![
+        let mut packets: Vec<Packet> = vec![
             vc.primary_key().key().clone().into(),
             uid.userid().clone().into(),
             uid.binding_signature().clone().into(),
             sub.key().clone().into(),
             sub.binding_signature().clone().into(),
         ];
+        if !vc.primary_key().for_signing()
+            && let Some(signing) = vc
+                .keys()
+                .subkeys()
+                .supported()
+                .alive()
+                .revoked(false)
+                .for_signing()
+                .next()
+        {
+            packets.push(signing.key().clone().into());
+            packets.push(signing.binding_signature().clone().into());
+        }
         Cert::from_packets(packets.into_iter())
             .map(Certificate)
             .map_err(Error::openpgp)

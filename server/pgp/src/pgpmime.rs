@@ -148,7 +148,7 @@ pub enum Protection {
 }
 
 /// What [`open_message`] found in a message.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Opened {
     /// How the message was protected.
     pub protection: Protection,
@@ -170,6 +170,23 @@ pub struct Opened {
     pub gossip: Vec<GossipUpdate>,
     /// Why the message could not be decrypted or checked, in plain words.
     pub problem: Option<String>,
+}
+
+impl std::fmt::Debug for Opened {
+    /// Shows what was found, but neither the content nor the protected
+    /// header values: they are the message's plaintext.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Opened")
+            .field("protection", &self.protection)
+            .field("encrypted", &self.encrypted)
+            .field("decrypted", &self.decrypted)
+            .field("signatures", &self.signatures)
+            .field("content_len", &self.content.as_ref().map(Vec::len))
+            .field("protected_headers", &self.protected_headers.is_some())
+            .field("gossip", &self.gossip)
+            .field("problem", &self.problem)
+            .finish()
+    }
 }
 
 impl Opened {

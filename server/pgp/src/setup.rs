@@ -88,6 +88,10 @@ pub fn create_setup_message(
     code: &SetupCode,
     now: SystemTime,
 ) -> Result<Vec<u8>> {
+    let addr = crate::autocrypt::canonical_address(addr);
+    if !homepost_mail::compose::is_address(&addr) {
+        return Err(Error::InvalidUserId(format!("{addr:?} is not an address")));
+    }
     let armored_key =
         key.to_armored_with_headers(&[("Autocrypt-Prefer-Encrypt", prefer_encrypt.as_str())])?;
     let mut sink = Vec::new();
@@ -120,7 +124,6 @@ pub fn create_setup_message(
         .unwrap_or(0);
     let date = mail_builder::headers::date::Date::new(date).to_rfc822();
     let boundary = mime::new_boundary();
-    let addr = crate::autocrypt::canonical_address(addr);
     let text = format!(
         "From: <{addr}>\r\nTo: <{addr}>\r\nDate: {date}\r\nSubject: Autocrypt Setup Message\r\n\
          Autocrypt-Setup-Message: v1\r\nMIME-Version: 1.0\r\n\

@@ -93,7 +93,7 @@ pub fn best(signatures: &[SignatureOutcome]) -> Option<&SignatureOutcome> {
 }
 
 /// What [`decrypt`] found besides the plaintext.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Decrypted {
     /// The plaintext (the literal data packet's content).
     pub plaintext: Vec<u8>,
@@ -103,6 +103,18 @@ pub struct Decrypted {
     pub decrypted_with: Option<Fingerprint>,
     /// The signatures inside, in order.
     pub signatures: Vec<SignatureOutcome>,
+}
+
+impl std::fmt::Debug for Decrypted {
+    /// Shows the plaintext's length, never its content.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Decrypted")
+            .field("plaintext_len", &self.plaintext.len())
+            .field("encrypted", &self.encrypted)
+            .field("decrypted_with", &self.decrypted_with)
+            .field("signatures", &self.signatures)
+            .finish()
+    }
 }
 
 /// Decrypts (when encrypted) and verifies an OpenPGP message, armored or

@@ -149,6 +149,11 @@ fn encrypted_message_hides_the_subject_and_both_sides_can_read_it() {
         assert_eq!(hp.subject.as_deref(), Some("Secret plans"));
         let content = String::from_utf8(opened.content.clone().unwrap()).unwrap();
         assert!(content.ends_with("\r\n\r\nMeet at noon.\r\n"));
+        let debug = format!("{opened:?}");
+        assert!(
+            !debug.contains("Meet at noon") && !debug.contains("Secret plans"),
+            "{debug}"
+        );
         assert_eq!(opened.gossip.len(), 1);
         assert_eq!(opened.gossip[0].addr(), "bob@example.org");
         assert_eq!(opened.gossip[0].header.key.fingerprint(), bob.fingerprint());

@@ -323,3 +323,21 @@ fn detached_signatures_over_files() {
     assert_eq!(sig("ubuntu-precise", now()).state, SignatureState::Bad);
     assert_eq!(sig("aptapproval-test", now()).state, SignatureState::Bad);
 }
+
+#[test]
+fn the_minimal_form_of_a_key_with_a_signing_subkey_still_verifies() {
+    let full = cert("keys/rsa.1.pub.asc");
+    let addr = full.addresses()[0].clone();
+    let minimal = full.minimal(&addr, now()).unwrap();
+    assert_eq!(minimal.fingerprint(), full.fingerprint());
+    assert!(minimal.to_bytes().unwrap().len() < full.to_bytes().unwrap().len());
+    let rsa = SecretKey::from_bytes(&read("keys/rsa.1.sec.asc")).unwrap();
+    let d = verify::decrypt(
+        &read("blocks/message.encrypted.signed.asc"),
+        &[rsa],
+        &[minimal],
+        now(),
+    )
+    .unwrap();
+    assert_eq!(best(&d.signatures).unwrap().state, SignatureState::Good);
+}

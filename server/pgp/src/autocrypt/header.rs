@@ -113,7 +113,7 @@ impl AutocryptHeader {
             }
         }
         let addr = addr.ok_or_else(|| invalid("no addr attribute"))?;
-        if !addr.contains('@') {
+        if !homepost_mail::compose::is_address(&addr) {
             return Err(invalid("addr is not an address"));
         }
         let keydata = keydata.ok_or_else(|| invalid("no keydata attribute"))?;
@@ -141,10 +141,16 @@ impl AutocryptHeader {
         prefer_encrypt: PreferEncrypt,
         now: SystemTime,
     ) -> Result<Self> {
+        let addr = canonical_address(addr);
+        if !homepost_mail::compose::is_address(&addr) {
+            return Err(Error::InvalidAutocryptHeader(format!(
+                "{addr:?} is not an address"
+            )));
+        }
         Ok(AutocryptHeader {
-            addr: canonical_address(addr),
+            key: key.minimal(&addr, now)?,
+            addr,
             prefer_encrypt,
-            key: key.minimal(addr, now)?,
         })
     }
 
