@@ -101,12 +101,12 @@ impl SenderUpdate {
 /// A message's effective date (section 2.3): its Date header, unless missing
 /// or later than `now`, when it is `now`.
 pub fn effective_date(date: Option<i64>, now: SystemTime) -> SystemTime {
-    match date.and_then(|d| u64::try_from(d).ok()) {
-        Some(secs) => {
-            let date = UNIX_EPOCH + Duration::from_secs(secs);
-            if date > now { now } else { date }
-        }
-        None => now,
+    let date = date
+        .and_then(|d| u64::try_from(d).ok())
+        .and_then(|secs| UNIX_EPOCH.checked_add(Duration::from_secs(secs)));
+    match date {
+        Some(date) if date <= now => date,
+        _ => now,
     }
 }
 
