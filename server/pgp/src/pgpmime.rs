@@ -235,6 +235,9 @@ pub fn open_message(
     let fields = mime::header_fields(head);
     let ct = ContentType::of(&fields);
     let mut opened = Opened::plain();
+    // Protected headers may sit on a multipart/signed inside the encryption
+    // rather than on its signed part.
+    let mut decrypted_root_headers = None;
     match ct.mime.as_str() {
         "multipart/encrypted" => {
             opened.protection = Protection::PgpMime;
@@ -245,6 +248,7 @@ pub fn open_message(
             }
             if let Some(inner) = opened.content.clone() {
                 opened.gossip = GossipUpdate::from_message(&message, &inner, now);
+                decrypted_root_headers = ProtectedHeaders::from_entity(&inner);
                 open_nested_signed(&mut opened, &inner, certs, now);
             }
         }
@@ -254,9 +258,11 @@ pub fn open_message(
         }
         _ => open_inline(&mut opened, &message, keys, certs, now),
     }
-    if let Some(content) = &opened.content {
-        opened.protected_headers = ProtectedHeaders::from_entity(content);
-    }
+    opened.protected_headers = opened
+        .content
+        .as_deref()
+        .and_then(ProtectedHeaders::from_entity)
+        .or(decrypted_root_headers);
     opened
 }
 
@@ -320,17 +326,7 @@ fn open_nested_signed(opened: &mut Opened, inner: &[u8], certs: &[Certificate], 
     let (head, body) = mime::split_head_body(inner);
     let ct = ContentType::of(&mime::header_fields(head));
     if ct.mime == "multipart/signed" {
-        let protected = ProtectedHeaders::from_entity(inner);
         verify_signed(opened, &ct, body, certs, now);
-        if protected.is_some()
-            && opened
-                .content
-                .as_deref()
-                .is_some_and(|c| ProtectedHeaders::from_entity(c).is_none())
-        {
-            // The protected headers were on the multipart/signed itself.
-            opened.content = Some(inner.to_vec());
-        }
     }
 }
 

@@ -173,10 +173,9 @@ fn run(
         return Ok(out);
     }
     let builder = DecryptorBuilder::from_bytes(data).map_err(Error::openpgp)?;
-    let mut decryptor = match builder.with_policy(&p, now, helper) {
-        Ok(d) => d,
-        Err(e) => return Err(classify_failure(e, password.is_some())),
-    };
+    let mut decryptor = builder
+        .with_policy(&p, now, helper)
+        .map_err(classify_failure)?;
     let mut plaintext = Vec::new();
     decryptor.read_to_end(&mut plaintext).map_err(|e| {
         // A wrong password can pass SEIPDv1's quick check (1 in 65536) and
@@ -202,11 +201,10 @@ fn is_cleartext_signed(data: &[u8]) -> bool {
 }
 
 /// Sequoia reports a helper's failure through its error chain; find ours.
-fn classify_failure(e: anyhow::Error, with_password: bool) -> Error {
+fn classify_failure(e: anyhow::Error) -> Error {
     match e.downcast_ref::<Failure>() {
         Some(Failure::NoKey) => Error::NoDecryptionKey,
         Some(Failure::WrongPassword) => Error::WrongSetupCode,
-        None if with_password => Error::WrongSetupCode,
         None => Error::openpgp(e),
     }
 }

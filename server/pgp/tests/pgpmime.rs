@@ -212,3 +212,43 @@ fn inline_pgp_is_decrypted_and_cleartext_signatures_checked() {
     let content = String::from_utf8(opened.content.unwrap()).unwrap();
     assert!(content.ends_with("\r\n\r\ninline secret\r\n"), "{content}");
 }
+
+#[test]
+fn signed_then_encrypted_as_two_mime_layers_is_opened_through_both() {
+    let alice = alice();
+    let bob = bob();
+    let msg = message(
+        "alice@example.org",
+        "bob@example.org",
+        "Layered",
+        "two layers\r\n",
+    );
+    let signed = String::from_utf8(sign_message(&msg, &alice, t0()).unwrap()).unwrap();
+    // The multipart/signed entity: its Content-Type field and its body.
+    let ct_start = signed.find("Content-Type: multipart/signed").unwrap();
+    let ct_end = signed[ct_start..].find("\r\n\r\n").unwrap() + ct_start;
+    let entity = format!(
+        "{}\r\n\r\n{}",
+        &signed[ct_start..ct_end],
+        &signed[ct_end + 4..]
+    );
+    let armored =
+        homepost_pgp::sign::encrypt(entity.as_bytes(), None, &[&bob.certificate()], t0()).unwrap();
+    let outer = format!(
+        "From: alice@example.org\r\nTo: bob@example.org\r\nSubject: ...\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"E\"\r\n\r\n\
+         --E\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n\
+         --E\r\nContent-Type: application/octet-stream\r\n\r\n{armored}\r\n--E--\r\n"
+    );
+    let opened = open_message(outer.as_bytes(), &[bob], &[alice.certificate()], t0());
+    assert!(opened.decrypted, "{opened:?}");
+    assert_eq!(opened.signature_state(), SignatureState::Good);
+    assert_eq!(opened.signer(), Some(&alice.fingerprint()));
+    assert_eq!(
+        opened.protected_headers.unwrap().subject.as_deref(),
+        Some("Layered")
+    );
+    let content = String::from_utf8(opened.content.unwrap()).unwrap();
+    assert!(content.starts_with("Content-Type: text/plain"), "{content}");
+    assert!(content.ends_with("two layers\r\n"));
+}
