@@ -41,6 +41,10 @@ pub enum Error {
     /// None of the given secret keys can decrypt the message.
     #[error("none of our keys can decrypt this message")]
     NoDecryptionKey,
+    /// The message is encrypted with a cipher this build's crypto library
+    /// lacks (for example Camellia in a vendored OpenSSL).
+    #[error("the message is encrypted with {0}, which this build cannot decrypt")]
+    UnsupportedAlgorithm(String),
     /// The setup code does not decrypt the Autocrypt Setup Message.
     #[error("the setup code is wrong")]
     WrongSetupCode,

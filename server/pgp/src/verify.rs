@@ -205,6 +205,7 @@ fn classify_failure(e: anyhow::Error) -> Error {
     match e.downcast_ref::<Failure>() {
         Some(Failure::NoKey) => Error::NoDecryptionKey,
         Some(Failure::WrongPassword) => Error::WrongSetupCode,
+        Some(Failure::Unsupported(algo)) => Error::UnsupportedAlgorithm(algo.clone()),
         None => Error::openpgp(e),
     }
 }
@@ -239,6 +240,8 @@ enum Failure {
     NoKey,
     #[error("wrong password")]
     WrongPassword,
+    #[error("unsupported cipher {0}")]
+    Unsupported(String),
 }
 
 struct Helper<'a> {
@@ -280,6 +283,7 @@ impl DecryptionHelper for Helper<'_> {
     ) -> openpgp::Result<Option<Cert>> {
         // Our keys decrypt old mail too: no policy or time applies here, only
         // that the key is the one the message was encrypted to.
+        let mut unsupported = None;
         for pkesk in pkesks {
             for key in self.keys {
                 let cert = key.cert();
@@ -291,12 +295,18 @@ impl DecryptionHelper for Helper<'_> {
                     let Ok(mut pair) = ka.key().clone().into_keypair() else {
                         continue;
                     };
-                    if let Some((algo, sk)) = pkesk.decrypt(&mut pair, sym_algo)
-                        && decrypt(algo, &sk)
-                    {
+                    let Some((algo, sk)) = pkesk.decrypt(&mut pair, sym_algo) else {
+                        continue;
+                    };
+                    if decrypt(algo, &sk) {
                         self.out.decrypted_with =
                             Some(Fingerprint::from_openpgp(cert.fingerprint()));
                         return Ok(Some(cert.clone()));
+                    }
+                    // Our key opened the session key, but the cipher it is
+                    // for is not in this build's crypto library.
+                    if let Some(algo) = algo.or(sym_algo).filter(|a| !a.is_supported()) {
+                        unsupported = Some(algo);
                     }
                 }
             }
@@ -311,7 +321,10 @@ impl DecryptionHelper for Helper<'_> {
             }
             return Err(Failure::WrongPassword.into());
         }
-        Err(Failure::NoKey.into())
+        match unsupported {
+            Some(algo) => Err(Failure::Unsupported(algo.to_string()).into()),
+            None => Err(Failure::NoKey.into()),
+        }
     }
 }
 
