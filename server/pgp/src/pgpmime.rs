@@ -238,8 +238,13 @@ pub fn open_message(
     // Protected headers may sit on a multipart/signed inside the encryption
     // rather than on its signed part.
     let mut decrypted_root_headers = None;
-    match ct.mime.as_str() {
-        "multipart/encrypted" => {
+    let protocol = ct
+        .param("protocol")
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    match (ct.mime.as_str(), protocol.as_str()) {
+        ("multipart/encrypted", "application/pgp-encrypted") => {
             opened.protection = Protection::PgpMime;
             opened.encrypted = true;
             match encrypted_payload(&ct, body) {
@@ -252,10 +257,12 @@ pub fn open_message(
                 open_nested_signed(&mut opened, &inner, certs, now);
             }
         }
-        "multipart/signed" => {
+        ("multipart/signed", "application/pgp-signature") => {
             opened.protection = Protection::PgpMime;
             verify_signed(&mut opened, &ct, body, certs, now);
         }
+        // S/MIME and other protocols are not ours to judge.
+        ("multipart/signed" | "multipart/encrypted", _) => {}
         _ => open_inline(&mut opened, &message, keys, certs, now),
     }
     opened.protected_headers = opened

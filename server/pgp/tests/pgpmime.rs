@@ -252,3 +252,15 @@ fn signed_then_encrypted_as_two_mime_layers_is_opened_through_both() {
     assert!(content.starts_with("Content-Type: text/plain"), "{content}");
     assert!(content.ends_with("two layers\r\n"));
 }
+
+#[test]
+fn s_mime_is_not_judged_as_pgp() {
+    let smime = b"From: a@example.org\r\nMIME-Version: 1.0\r\nContent-Type: multipart/signed; \
+        protocol=\"application/pkcs7-signature\"; micalg=sha-256; boundary=\"S\"\r\n\r\n\
+        --S\r\nContent-Type: text/plain\r\n\r\nhello\r\n--S\r\n\
+        Content-Type: application/pkcs7-signature\r\n\r\nMIIB\r\n--S--\r\n";
+    let opened = open_message(smime, &[], &[], t0());
+    assert_eq!(opened.protection, Protection::None);
+    assert_eq!(opened.signature_state(), SignatureState::NoSignature);
+    assert!(opened.problem.is_none());
+}
