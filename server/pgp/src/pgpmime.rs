@@ -219,8 +219,9 @@ impl Opened {
 ///
 /// Handles `multipart/encrypted` (with the signature inside the OpenPGP
 /// message, or a `multipart/signed` inside the encryption),
-/// `multipart/signed`, and inline PGP in the first `text/plain` part that
-/// holds an armored message or a cleartext signature. `keys` are ours to
+/// `multipart/signed`, inline PGP in the first `text/plain` part that
+/// holds an armored message or a cleartext signature, and PGP/MIME
+/// encryption that a mail server rewrapped in `multipart/mixed`. `keys` are ours to
 /// decrypt with, `certs` the certificates to check signatures against
 /// (include our own, to verify our sent mail). Never fails: what went wrong
 /// is in [`Opened::problem`].
@@ -243,27 +244,27 @@ pub fn open_message(
         .unwrap_or_default()
         .trim()
         .to_ascii_lowercase();
-    match (ct.mime.as_str(), protocol.as_str()) {
-        ("multipart/encrypted", "application/pgp-encrypted") => {
-            opened.protection = Protection::PgpMime;
-            opened.encrypted = true;
-            match encrypted_payload(&ct, body) {
-                Ok(payload) => decrypt_into(&mut opened, &payload, keys, certs, now),
-                Err(e) => opened.problem = Some(e.to_string()),
-            }
-            if let Some(inner) = opened.content.clone() {
-                opened.gossip = GossipUpdate::from_message(&message, &inner, now);
-                decrypted_root_headers = ProtectedHeaders::from_entity(&inner);
-                open_nested_signed(&mut opened, &inner, certs, now);
-            }
+    let payload = match (ct.mime.as_str(), protocol.as_str()) {
+        ("multipart/encrypted", "application/pgp-encrypted") => Some(encrypted_payload(&ct, body)),
+        ("multipart/mixed", _) => mixed_up_payload(&ct, body).map(Ok),
+        _ => None,
+    };
+    if let Some(payload) = payload {
+        open_encrypted(&mut opened, payload, &message, keys, certs, now);
+        if let Some(inner) = opened.content.clone() {
+            decrypted_root_headers = ProtectedHeaders::from_entity(&inner);
+            open_nested_signed(&mut opened, &inner, certs, now);
         }
-        ("multipart/signed", "application/pgp-signature") => {
-            opened.protection = Protection::PgpMime;
-            verify_signed(&mut opened, &ct, body, certs, now);
+    } else {
+        match (ct.mime.as_str(), protocol.as_str()) {
+            ("multipart/signed", "application/pgp-signature") => {
+                opened.protection = Protection::PgpMime;
+                verify_signed(&mut opened, &ct, body, certs, now);
+            }
+            // S/MIME and other protocols are not ours to judge.
+            ("multipart/signed" | "multipart/encrypted", _) => {}
+            _ => open_inline(&mut opened, &message, keys, certs, now),
         }
-        // S/MIME and other protocols are not ours to judge.
-        ("multipart/signed" | "multipart/encrypted", _) => {}
-        _ => open_inline(&mut opened, &message, keys, certs, now),
     }
     opened.protected_headers = opened
         .content
@@ -271,6 +272,58 @@ pub fn open_message(
         .and_then(ProtectedHeaders::from_entity)
         .or(decrypted_root_headers);
     opened
+}
+
+/// Decrypts a PGP/MIME payload into `opened`, with the gossip of its root part.
+fn open_encrypted(
+    opened: &mut Opened,
+    payload: Result<Vec<u8>>,
+    message: &[u8],
+    keys: &[SecretKey],
+    certs: &[Certificate],
+    now: SystemTime,
+) {
+    opened.protection = Protection::PgpMime;
+    opened.encrypted = true;
+    match payload {
+        Ok(payload) => decrypt_into(opened, &payload, keys, certs, now),
+        Err(e) => opened.problem = Some(e.to_string()),
+    }
+    if let Some(inner) = &opened.content {
+        opened.gossip = GossipUpdate::from_message(message, inner, now);
+    }
+}
+
+/// A PGP/MIME encrypted message that a server rewrapped as
+/// `multipart/mixed`: either the three parts of `multipart/encrypted`
+/// preceded by an empty text part (some Exchange servers), or a
+/// `multipart/encrypted` part beside a footer the server added (Google
+/// Workspace). Only the encrypted payload is taken: text around it is not
+/// protected and is not shown as if it were.
+fn mixed_up_payload(ct: &ContentType, body: &[u8]) -> Option<Vec<u8>> {
+    let parts = mime::multipart_parts(body, ct.param("boundary")?)?;
+    let typed: Vec<(ContentType, &[u8])> = parts
+        .iter()
+        .map(|p| {
+            let (head, body) = mime::split_head_body(p);
+            (ContentType::of(&mime::header_fields(head)), body)
+        })
+        .collect();
+    if let [(text, text_body), (version, _), (data, _)] = typed.as_slice()
+        && text.mime == "text/plain"
+        && text_body.iter().all(u8::is_ascii_whitespace)
+        && version.mime == "application/pgp-encrypted"
+        && data.mime == "application/octet-stream"
+    {
+        return Some(decoded_body(parts[2]));
+    }
+    let mut encrypted = typed.iter().filter(|(ct, _)| {
+        ct.mime == "multipart/encrypted" && ct.param_is("protocol", "application/pgp-encrypted")
+    });
+    match (encrypted.next(), encrypted.next()) {
+        (Some((ct, body)), None) => encrypted_payload(ct, body).ok(),
+        _ => None,
+    }
 }
 
 /// The armored OpenPGP message in a `multipart/encrypted` body.
