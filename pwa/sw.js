@@ -23,6 +23,7 @@ const SHELL = [
   '/js/components/address-field.js',
   '/js/components/auth-screens.js',
   '/js/components/compose.js',
+  '/js/components/crypto.js',
   '/js/components/help.js',
   '/js/components/mail-view.js',
   '/js/components/message-list.js',

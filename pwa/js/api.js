@@ -144,6 +144,8 @@ export const api = {
   createDraft: (fields) => request('POST', '/drafts', fields),
   saveDraft: (id, fields) => request('PUT', `/drafts/${enc(id)}`, fields),
   deleteDraft: (id) => request('DELETE', `/drafts/${enc(id)}`),
+  /** Whether the draft (as saved) can and will be encrypted, and each recipient's key. */
+  draftCrypto: (id, opts) => request('GET', `/drafts/${enc(id)}/crypto`, undefined, opts),
   attach: (id, file) => request('POST', `/drafts/${enc(id)}/attachments`, file),
   detach: (id, index) => request('DELETE', `/drafts/${enc(id)}/attachments/${enc(index)}`),
   send: (id) => request('POST', `/drafts/${enc(id)}/send`),

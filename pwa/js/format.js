@@ -111,3 +111,9 @@ export function formatAddress(name, address) {
   const safe = /[(),.:;<>@[\]"\\]/.test(name) ? `"${name.replace(/(["\\])/g, '\\$1')}"` : name;
   return `${safe} <${address}>`;
 }
+
+/** An OpenPGP fingerprint for reading aloud or comparing: 'ABCD 1234 …' (groups of 4). */
+export function fingerprintGroups(hex) {
+  const bare = String(hex || '').replace(/[^0-9a-f]/gi, '').toUpperCase();
+  return (bare.match(/.{1,4}/g) || []).join(' ');
+}

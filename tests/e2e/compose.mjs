@@ -5,8 +5,11 @@
 //   open Accounts, add an account from opts, wait until its incoming server is past
 //   "Connecting", trust its certificate if asked (only when the fingerprint shown is
 //   opts.fingerprint), write a message (From, To with address completion, subject,
-//   body, a small attachment), wait for "Saved", send it, wait in the outbox until it
-//   is "Sent"; then reply to a message, check the quoted text, and discard the reply.
+//   body, a small attachment), wait for "Saved", check that the Encrypt line says it
+//   will not be encrypted (the test recipient has no OpenPGP key: the switch is off,
+//   and disabled with its reason when the recommendation is "disable"), send it, wait
+//   in the outbox until it is "Sent"; then reply to a message, check the quoted text,
+//   and discard the reply.
 //
 // Wired into e2e.mjs by whoever adds the test mail servers; run alone it needs
 // HOMEPOST_URL (a running server) and COMPOSE_OPTS (a JSON file of opts):
@@ -222,6 +225,34 @@ export async function composeFlow(page, opts) {
   assert.ok(draft.to.some((t) => t.includes(opts.to.pick)), `draft to: ${draft.to}`);
   assert.equal(draft.attachments.length, 1);
   assert.equal(draft.attachments[0].size, Buffer.byteLength(att.content));
+  assert.equal(draft.encrypt ?? null, null, 'the draft has an encryption choice nobody made');
+
+  // --- encryption: the recipient has no key, so it goes unencrypted ----------
+  // The line under the Encrypt switch follows GET /drafts/{id}/crypto (asked after
+  // each save); with the recommendation "disable" it gives the reason and the
+  // switch cannot be turned on.
+  const cryptoLine = compose.locator('.crypto-state');
+  await cryptoLine.filter({ hasText: /will not be encrypted|Not every recipient can read encrypted mail/i })
+    .waitFor({ timeout: 10000 });
+  const encrypt = compose.getByRole('switch', { name: 'Encrypt' });
+  assert.equal(await encrypt.isChecked(), false, 'the Encrypt switch is on for a recipient without a key');
+  const crypto = (await apiGet(page, `/drafts/${draftId}/crypto`)).body;
+  assert.equal(crypto.will_encrypt, false, `the server would encrypt: ${JSON.stringify(crypto)}`);
+  assert.equal(crypto.warning, null, `a warning for a new message: ${crypto.warning}`);
+  assert.ok(crypto.recipients.some((r) => r.address.toLowerCase() === opts.to.pick.toLowerCase()),
+    `the crypto answer does not list ${opts.to.pick}: ${JSON.stringify(crypto.recipients)}`);
+  if (crypto.recommendation === 'disable') {
+    assert.ok(await encrypt.isDisabled(), 'the Encrypt switch can be turned on although a recipient has no key');
+    assert.match(await cryptoLine.textContent(), /Not every recipient can read encrypted mail/);
+  } else {
+    // Only if the test mail gave the recipient a key (an Autocrypt header).
+    console.log(`     encryption: the recommendation is "${crypto.recommendation}", not "disable"`);
+    assert.ok(await encrypt.isEnabled(), `the Encrypt switch is disabled with the recommendation "${crypto.recommendation}"`);
+  }
+  assert.match(await compose.locator('.crypto-box').textContent(),
+    /Every message is signed and carries your key \(Autocrypt\)\./);
+  assert.equal(await compose.getByRole('alert').filter({ hasText: /unencrypted/i }).count(), 0,
+    'an "unencrypted" warning for a new message');
   await screen('compose');
 
   await page.getByRole('button', { name: 'Send' }).click();

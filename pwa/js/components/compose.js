@@ -5,6 +5,14 @@
 // edit is saved (PUT /drafts/{id}) 1.5 s after the typing stops, and when the screen
 // is left. Replies and forwards are drafts from the start: the server fills in the
 // recipients, the subject and the quoted text (POST /drafts with `reply`).
+//
+// Encryption (crypto.js): the Encrypt switch below the recipients shows what
+// GET /drafts/{id}/crypto says about the saved draft. It is asked again after every
+// save, and 600 ms after the recipients change (the draft is saved first, since the
+// server judges the recipients it has). Flipping the switch sets the draft's
+// `encrypt` (null until then: the server follows its recommendation) and saves.
+// When the server warns (an answer to encrypted mail that would go unencrypted),
+// Send asks first.
 
 import { api } from '../api.js';
 import { h, icon, replace } from '../dom.js';
@@ -15,8 +23,11 @@ import { announce } from '../mail-actions.js';
 import { lastAccounts } from '../poll.js';
 import { addressField } from './address-field.js';
 import { openSheet, confirmSheet } from './sheet.js';
+import { EncryptPanel } from './crypto.js';
 
 const AUTOSAVE_MS = 1500;
+/** Wait after a change of To, Cc or Bcc before asking about encryption again. */
+const CRYPTO_RECHECK_MS = 600;
 const MAX_ATTACHMENT = 25 * 1024 * 1024; // the server's limit per attachment
 
 /** Creates a reply or forward draft of message `id` and opens it. */
@@ -70,6 +81,7 @@ class HpCompose extends HTMLElement {
     this.dirty = false;
     this.closed = false; // sent or discarded: nothing more to save
     this.queue = Promise.resolve(); // saves run one after the other
+    this.encryptChoice = null; // the draft's `encrypt`: true, false, or null (the recommendation)
     this.build();
     this.onHide = () => { if (document.visibilityState === 'hidden') this.save(); };
     document.addEventListener('visibilitychange', this.onHide);
@@ -80,6 +92,8 @@ class HpCompose extends HTMLElement {
   disconnectedCallback() {
     document.removeEventListener('visibilitychange', this.onHide);
     window.removeEventListener('pagehide', this.onHide);
+    clearTimeout(this.cryptoTimer);
+    this.crypto.cancel();
     // Leaving the screen saves what was typed (the request outlives the element).
     if (this.dirty) this.save();
   }
@@ -105,6 +119,10 @@ class HpCompose extends HTMLElement {
       type: 'button', class: 'link-button', 'aria-expanded': 'false',
       onclick: () => this.showCopies(true),
     }, 'Add Cc and Bcc');
+    this.crypto = new EncryptPanel({
+      onToggle: (on) => this.toggleEncrypt(on),
+      choice: () => this.encryptChoice,
+    });
     this.subject = h('input', { id: 'compose-subject', type: 'text', name: 'subject', autocomplete: 'off' });
     this.body = h('textarea', { id: 'compose-body', name: 'body', class: 'compose-body', rows: '14' });
 
@@ -127,6 +145,7 @@ class HpCompose extends HTMLElement {
     this.to.wrap,
     h('p', { class: 'copies-toggle' }, this.copiesButton),
     this.copies,
+    this.crypto.el,
     h('div', { class: 'field' }, h('label', { for: 'compose-subject' }, 'Subject'), this.subject),
     h('div', { class: 'field' }, h('label', { for: 'compose-body' }, 'Message'), this.body),
     h('section', { class: 'compose-attachments', 'aria-labelledby': 'compose-att-heading' },
@@ -136,7 +155,10 @@ class HpCompose extends HTMLElement {
       this.attachButton,
       this.fileInput));
 
-    this.form.addEventListener('input', () => this.changed());
+    this.form.addEventListener('input', (event) => {
+      this.changed();
+      if ([this.to.input, this.cc.input, this.bcc.input].includes(event.target)) this.recipientsChanged();
+    });
     this.form.addEventListener('change', (event) => { if (event.target === this.from) this.changed(); });
     // Ctrl+Enter (Cmd+Enter) sends, as in most mail programs.
     this.form.addEventListener('keydown', (event) => {
@@ -216,6 +238,8 @@ class HpCompose extends HTMLElement {
     this.showCopies((draft.cc || []).length + (draft.bcc || []).length > 0);
     this.subject.value = draft.subject || '';
     this.body.value = draft.body || '';
+    this.encryptChoice = typeof draft.encrypt === 'boolean' ? draft.encrypt : null;
+    this.crypto.load(draft.id);
     if (draft.forward) this.heading.textContent = 'Forward';
     else if (draft.in_reply_to) this.heading.textContent = 'Reply';
     else this.heading.textContent = 'Draft';
@@ -246,6 +270,7 @@ class HpCompose extends HTMLElement {
       bcc: this.bcc.get(),
       subject: this.subject.value,
       body: this.body.value,
+      encrypt: this.encryptChoice,
     };
   }
 
@@ -294,12 +319,35 @@ class HpCompose extends HTMLElement {
       }
       this.renderAttachments();
       if (!this.dirty) this.setStatus('Saved');
+      // Whether it will be encrypted depends on what the server now has.
+      if (this.isConnected && !this.closed && !this.sending) this.crypto.load(this.draft.id);
       return !this.dirty;
     } catch (err) {
       this.dirty = true;
       if (err.status !== 401) this.setStatus(`Not saved: ${err.message}`, true);
       return false;
     }
+  }
+
+  // --- encryption -----------------------------------------------------------
+
+  /** To, Cc or Bcc changed: save and ask about encryption again once typing pauses. */
+  recipientsChanged() {
+    clearTimeout(this.cryptoTimer);
+    this.cryptoTimer = setTimeout(() => {
+      if (this.closed) return;
+      // The server judges the saved recipients: a save asks again when it is done.
+      if (this.dirty) this.save();
+      else if (this.draft) this.crypto.load(this.draft.id);
+    }, CRYPTO_RECHECK_MS);
+  }
+
+  /** The Encrypt switch was flipped: the choice is saved now (and the answer follows). */
+  toggleEncrypt(on) {
+    if (this.closed) return;
+    this.encryptChoice = on;
+    this.changed();
+    this.save();
   }
 
   // --- attachments ----------------------------------------------------------
@@ -375,12 +423,29 @@ class HpCompose extends HTMLElement {
       this.subject.focus();
       return;
     }
+    const opener = document.activeElement; // disabling the button below takes its focus
+    let refocus = null;
     this.sending = true;
     this.sendButton.disabled = true;
     this.showError('');
     try {
       this.dirty = true; // the server must have exactly what is on screen
       if (!(await this.save({ force: true }))) throw new Error(this.status.textContent || 'The draft could not be saved.');
+      // The latest word on encryption, for exactly what is saved.
+      clearTimeout(this.cryptoTimer);
+      const crypto = await this.crypto.load(this.draft.id);
+      if (crypto && crypto.warning) {
+        const ok = await confirmSheet({
+          title: 'Send unencrypted?',
+          message: crypto.warning,
+          confirmLabel: 'Send unencrypted',
+          danger: true,
+        });
+        if (!ok || this.closed) {
+          refocus = opener instanceof HTMLElement && opener !== document.body ? opener : this.crypto.input;
+          return;
+        }
+      }
       await api.send(this.draft.id);
       this.closed = true;
       this.dirty = false;
@@ -392,6 +457,9 @@ class HpCompose extends HTMLElement {
     } finally {
       this.sending = false;
       this.sendButton.disabled = false;
+      // Not sent after all: back to where the person was (else to the Encrypt switch).
+      if (refocus && refocus.isConnected && !refocus.disabled) refocus.focus();
+      else if (refocus) this.crypto.state.focus();
     }
   }
 

@@ -19,6 +19,7 @@ import {
 import { knownTags } from '../tag-store.js';
 import { confirmSheet } from './sheet.js';
 import { startReply, chooseForward } from './compose.js';
+import { cryptoStatus } from './crypto.js';
 
 /** Tags not shown as chips: `read` is shown as the unread state instead. */
 const HIDDEN_CHIPS = new Set(['read']);
@@ -91,7 +92,8 @@ class HpMessageView extends ReaderBase {
 
   render() {
     const m = this.msg;
-    const subject = m.subject || '(no subject)';
+    // A decrypted message's real subject is the protected one (the outer is often "...").
+    const subject = (m.crypto && m.crypto.decrypted && m.crypto.protected_subject) || m.subject || '(no subject)';
     this.titleEl = h('h1', { class: 'reader-title', tabindex: '-1', id: 'reader-title' }, subject);
     this.chips = h('ul', { class: 'chips', 'aria-label': 'Tags' });
     this.toolbar = h('div', { class: 'reader-toolbar', role: 'group', 'aria-label': 'Message actions' });
@@ -114,6 +116,7 @@ class HpMessageView extends ReaderBase {
     const article = h('article', { class: 'message', 'aria-labelledby': 'reader-title' },
       this.titleEl,
       headers,
+      cryptoStatus(m),
       h('section', { class: 'tag-section', 'aria-label': 'Tags' }, this.chips, this.addTagForm()),
       m.malformed ? h('p', { class: 'notice' },
         'This message is not well formed; what could be read is shown.') : null,
