@@ -215,7 +215,15 @@ pub fn build(o: &Outgoing<'_>) -> Result<Built, ComposeError> {
                 .map(|r| std::borrow::Cow::Owned(r.clone())),
         ));
     }
-    let text = MimePart::new("text/plain; charset=utf-8", o.body.replace("\r\n", "\n"));
+    // Lines keep no trailing whitespace: a signed part may not have any (RFC 3156).
+    let body: String = o
+        .body
+        .replace("\r\n", "\n")
+        .split('\n')
+        .map(str::trim_end)
+        .collect::<Vec<_>>()
+        .join("\n");
+    let text = MimePart::new("text/plain; charset=utf-8", body);
     if o.attachments.is_empty() && o.forwarded.is_none() {
         b = b.body(text);
     } else {

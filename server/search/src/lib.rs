@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 mod crypt_dir;
+pub mod crypto;
 mod error;
 mod index;
 pub mod library;

@@ -151,7 +151,13 @@ impl Library {
             for &id in &ids {
                 // Loaded one at a time: memory stays bounded whatever the message sizes.
                 if let Some(p) = self.store.index_source(id).await? {
-                    self.index.upsert(&doc_from_pending(&p))?;
+                    let mut doc = doc_from_pending(&p);
+                    if crate::crypto::relevant(&p.raw)
+                        && let Some((_, Some(inner))) = self.store.message_crypto(id).await?
+                    {
+                        with_decrypted(&mut doc, &inner);
+                    }
+                    self.index.upsert(&doc)?;
                     states.push((id, p.version));
                 }
             }
@@ -320,7 +326,17 @@ impl Library {
                     } else if tags.iter().any(|t| t == UNSURE_TAG) {
                         stats.unsure += 1;
                     }
-                    let doc = index_doc(id, &m.0.raw, &m.1, m.1.date.unwrap_or(now), tags.clone());
+                    let mut doc =
+                        index_doc(id, &m.0.raw, &m.1, m.1.date.unwrap_or(now), tags.clone());
+                    if crate::crypto::relevant(&m.0.raw) {
+                        let spam = tags.iter().any(|t| t == SPAM_TAG);
+                        match crate::crypto::process(&self.store, id, &m.0.raw, spam, now).await {
+                            Ok(Some(inner)) => with_decrypted(&mut doc, &inner),
+                            Ok(None) => {}
+                            // The message is stored; only its OpenPGP outcome is missing.
+                            Err(e) => tracing::warn!(id, error = %e, "OpenPGP step failed"),
+                        }
+                    }
                     self.index.upsert(&doc)?;
                     // A new row's version is 0.
                     uncommitted.push((id, 0));
@@ -527,6 +543,27 @@ impl Default for ParsedBatch {
             verdicts: Ok(Vec::new()),
         }
     }
+}
+
+/// Indexes a decrypted message's own text, attachments and (protected) subject
+/// instead of the ciphertext.
+fn with_decrypted(doc: &mut IndexDoc, inner: &[u8]) {
+    let p = parse(inner);
+    doc.body = p.body_text;
+    if let Some(subject) = p.subject.filter(|s| !s.is_empty()) {
+        doc.subject = subject;
+    }
+    doc.attachments = p
+        .attachments
+        .iter()
+        .flat_map(|a| {
+            a.filename
+                .clone()
+                .into_iter()
+                .chain([a.content_type.clone()])
+        })
+        .collect();
+    doc.has_attachment = !p.attachments.is_empty();
 }
 
 fn doc_from_pending(p: &PendingIndex) -> IndexDoc {

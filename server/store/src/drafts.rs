@@ -54,6 +54,9 @@ pub struct DraftContent {
     /// The message this forwards.
     #[serde(default)]
     pub forward: Option<Forward>,
+    /// Encrypt it: `None` follows the Autocrypt recommendation.
+    #[serde(default)]
+    pub encrypt: Option<bool>,
 }
 
 /// An attachment of a draft, without its bytes.

@@ -387,6 +387,10 @@ pub struct MessageView {
     pub thread: Vec<Listed>,
     /// How many messages the whole thread has (`GET /threads/{id}` pages through them).
     pub thread_total: usize,
+    /// What its OpenPGP said (null when it had none): encrypted, decrypted,
+    /// signature state and signer, key change (docs/pgp.md).
+    #[schema(value_type = Object)]
+    pub crypto: Option<serde_json::Value>,
 }
 
 /// One message: headers, safe text body, attachments and thread.
@@ -419,6 +423,13 @@ async fn get_message(
     let window = &thread_ids[start..(start + THREAD_WINDOW).min(thread_total)];
     let thread = store.summaries(window).await?;
     let reputation = reputation(store, &detail.summary.from, id).await?;
+    let (crypto, decrypted) = match store.message_crypto(id).await? {
+        Some((json, decrypted)) => (
+            serde_json::from_str::<serde_json::Value>(&json).ok(),
+            decrypted,
+        ),
+        None => (None, None),
+    };
     drop(lib);
     let (parsed, has_html, risks) = tokio::task::spawn_blocking(move || {
         let risks: Vec<AttachmentRisk> = attachments(&raw)
@@ -430,12 +441,23 @@ async fn get_message(
                 )
             })
             .collect();
-        (parse(&raw), message_html(&raw).is_some(), risks)
+        // A decrypted message shows its own text, not the ciphertext.
+        let shown = decrypted.as_deref().unwrap_or(&raw);
+        (parse(shown), message_html(shown).is_some(), risks)
     })
     .await
     .map_err(|e| ApiError::internal(&e))?;
     let mut risks = risks.into_iter();
+    let mut listed: Listed = detail.summary.into();
+    if let Some(subject) = crypto
+        .as_ref()
+        .and_then(|c| c["protected_subject"].as_str())
+        .filter(|s| !s.is_empty())
+    {
+        listed.summary.subject = subject.to_owned();
+    }
     Ok(Json(MessageView {
+        crypto,
         body: Body {
             text: terminal_safe(&parsed.body_text),
             has_html,
@@ -460,7 +482,7 @@ async fn get_message(
         references: detail.references,
         size: detail.size,
         malformed: detail.malformed,
-        listed: detail.summary.into(),
+        listed,
         thread: thread.into_iter().map(Listed::from).collect(),
         thread_total,
     }))

@@ -36,6 +36,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(delete_draft)
         .service(add_attachment)
         .service(remove_attachment)
+        .service(draft_crypto)
         .service(send_draft)
         .service(list_outbox)
         .service(retry_outbox)
@@ -804,6 +805,22 @@ async fn send_draft(
             date: unix_now(),
         })
         .map_err(|e| bad(e.to_string()))?;
+        let answers = c.in_reply_to.or(c.forward.map(|f| f.id));
+        let answers_encrypted = answers_encrypted(store, answers).await?;
+        let raw = homepost_search::crypto::protect_outgoing(
+            store,
+            &built.raw,
+            &built.mail_from,
+            &built.rcpt_to,
+            c.encrypt,
+            answers_encrypted,
+            unix_now(),
+        )
+        .await
+        .map_err(|e| match e {
+            homepost_search::crypto::OutgoingError::NoKey(_) => bad(e.to_string()),
+            other => ApiError::internal(&other),
+        })?;
         let sent_folder = account
             .config
             .incoming
@@ -814,7 +831,7 @@ async fn send_draft(
             .queue_outgoing(
                 &NewOutgoing {
                     account: account_id,
-                    raw: &built.raw,
+                    raw: &raw,
                     mail_from: &built.mail_from,
                     rcpt_to: &built.rcpt_to,
                     subject: &c.subject,
@@ -840,6 +857,44 @@ async fn send_draft(
     }
     let item = outbox_or_404(library(&state).await?.store(), outbox_id).await?;
     Ok(HttpResponse::Accepted().json(item))
+}
+
+/// Whether the message a draft answers or forwards was encrypted.
+async fn answers_encrypted(store: &Store, message: Option<i64>) -> Result<bool, ApiError> {
+    let Some(id) = message else { return Ok(false) };
+    Ok(homepost_search::crypto::outcome(store, id)
+        .await?
+        .is_some_and(|o| o["encrypted"] == true))
+}
+
+/// The Autocrypt recommendation for a draft and whether sending would encrypt.
+#[utoipa::path(tag = "compose", responses(
+    (status = 200, description = "`{recommendation, will_encrypt, recipients: [{address, recommendation, key}], warning}`"),
+    (status = 404, body = ErrorBody)))]
+#[get("/drafts/{id}/crypto")]
+async fn draft_crypto(
+    state: Data<AppState>,
+    _auth: Authed,
+    id: Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let lib = library(&state).await?;
+    let store = lib.store();
+    let draft = draft_or_404(store, id.into_inner()).await?;
+    let c = &draft.content;
+    // Recipients as far as they parse: a half-typed one is simply not counted.
+    let recipients: Vec<String> =
+        c.to.iter()
+            .chain(&c.cc)
+            .chain(&c.bcc)
+            .filter_map(|r| compose::parse_recipients(std::slice::from_ref(r)).ok())
+            .flatten()
+            .map(|m| m.address)
+            .collect();
+    let answers = answers_encrypted(store, c.in_reply_to.or(c.forward.map(|f| f.id))).await?;
+    let (view, _) =
+        homepost_search::crypto::draft_crypto(store, &recipients, c.encrypt, answers, unix_now())
+            .await?;
+    Ok(HttpResponse::Ok().json(view))
 }
 
 // ---------------------------------------------------------------- outbox

@@ -1,0 +1,456 @@
+//! The OpenPGP step of the import pipeline: Autocrypt peer state (with TOFU),
+//! decryption and signature checks. Its outcome is stored beside the message; a
+//! decrypted body is indexed (the index is encrypted too) instead of the
+//! ciphertext.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use homepost_pgp::autocrypt::{self, GossipUpdate, PeerState, PreferEncrypt, SenderUpdate};
+use homepost_pgp::verify::SignatureState;
+use homepost_pgp::{Certificate, SecretKey, open_message};
+use homepost_store::{PeerRow, Store};
+use serde::Serialize;
+
+/// What a message's OpenPGP said, as the API and `show --json` give it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CryptoOutcome {
+    /// It was encrypted.
+    pub encrypted: bool,
+    /// It was encrypted and we could decrypt it.
+    pub decrypted: bool,
+    /// `no_signature`, `good`, `bad`, `unknown_key`, `expired_key`, `revoked_key`.
+    pub signature: &'static str,
+    /// The same in plain words.
+    pub signature_words: &'static str,
+    /// Fingerprint of the signer's key, when known.
+    pub signer: Option<String>,
+    /// Whether the signer's key is the one we know for the sender (a good
+    /// signature by someone else's key does not vouch for the From address).
+    pub signer_is_sender: bool,
+    /// The sender's Autocrypt key differs from the one first seen (TOFU): the
+    /// user should confirm the change.
+    pub key_changed: bool,
+    /// The real subject from protected headers, when the outer one is hidden.
+    pub protected_subject: Option<String>,
+    /// What went wrong, if something did.
+    pub problem: Option<String>,
+}
+
+fn state_name(s: SignatureState) -> &'static str {
+    match s {
+        SignatureState::NoSignature => "no_signature",
+        SignatureState::Good => "good",
+        SignatureState::Bad => "bad",
+        SignatureState::UnknownKey => "unknown_key",
+        SignatureState::ExpiredKey => "expired_key",
+        SignatureState::RevokedKey => "revoked_key",
+    }
+}
+
+/// Whether a message may carry OpenPGP or Autocrypt at all (a cheap byte scan,
+/// so plain mail skips the whole step).
+pub(crate) fn relevant(raw: &[u8]) -> bool {
+    const NEEDLES: [&[u8]; 4] = [
+        b"utocrypt:",
+        b"ultipart/encrypted",
+        b"ultipart/signed",
+        b"-----BEGIN PGP",
+    ];
+    NEEDLES
+        .iter()
+        .any(|n| memchr::memmem::find(raw, n).is_some())
+}
+
+fn to_time(secs: Option<i64>) -> Option<SystemTime> {
+    secs.and_then(|s| u64::try_from(s).ok())
+        .and_then(|s| UNIX_EPOCH.checked_add(Duration::from_secs(s)))
+}
+
+fn to_secs(t: Option<SystemTime>) -> Option<i64> {
+    t.and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map(|d| d.as_secs() as i64)
+}
+
+fn cert(bytes: Option<&[u8]>) -> Option<Certificate> {
+    bytes.and_then(|b| Certificate::from_bytes(b).ok())
+}
+
+fn state_of(row: &PeerRow) -> PeerState {
+    let mut s = PeerState::new(&row.address);
+    s.last_seen = to_time(row.last_seen);
+    s.autocrypt_timestamp = to_time(row.autocrypt_timestamp);
+    s.public_key = cert(row.public_key.as_deref());
+    s.prefer_encrypt = if row.prefer_encrypt == 1 {
+        PreferEncrypt::Mutual
+    } else {
+        PreferEncrypt::NoPreference
+    };
+    s.gossip_key = cert(row.gossip_key.as_deref());
+    s.gossip_timestamp = to_time(row.gossip_timestamp);
+    s
+}
+
+/// Writes an Autocrypt state back into a row, keeping the row's TOFU pin and
+/// counts; a key that differs from the pinned one is recorded as a change.
+fn merge_state(mut row: PeerRow, s: &PeerState, now: i64) -> (PeerRow, bool) {
+    row.last_seen = to_secs(s.last_seen);
+    row.autocrypt_timestamp = to_secs(s.autocrypt_timestamp);
+    row.public_key = s.public_key.as_ref().and_then(|c| c.to_bytes().ok());
+    row.prefer_encrypt = i64::from(s.prefer_encrypt == PreferEncrypt::Mutual);
+    row.gossip_key = s.gossip_key.as_ref().and_then(|c| c.to_bytes().ok());
+    row.gossip_timestamp = to_secs(s.gossip_timestamp);
+    let mut changed = false;
+    if let Some(fpr) = s
+        .public_key
+        .as_ref()
+        .or(s.gossip_key.as_ref())
+        .map(|c| c.fingerprint().to_hex())
+    {
+        match &row.pinned_fingerprint {
+            None => row.pinned_fingerprint = Some(fpr),
+            Some(pinned) if *pinned != fpr => {
+                changed = true;
+                if row.changed_fingerprint.as_deref() != Some(fpr.as_str()) {
+                    row.changed_fingerprint = Some(fpr);
+                    row.changed_at = Some(now);
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    (row, changed)
+}
+
+async fn load_peer(store: &Store, addr: &str) -> Result<PeerRow, homepost_store::Error> {
+    Ok(store.peer(addr).await?.unwrap_or_else(|| PeerRow {
+        address: addr.to_owned(),
+        ..Default::default()
+    }))
+}
+
+/// Runs the OpenPGP step for a stored message. Returns the decrypted content to
+/// index, if it was decrypted. Spam is not used to update Autocrypt state.
+pub(crate) async fn process(
+    store: &Store,
+    message: i64,
+    raw: &[u8],
+    is_spam: bool,
+    now: i64,
+) -> Result<Option<Vec<u8>>, homepost_store::Error> {
+    let clock = to_time(Some(now)).unwrap_or_else(SystemTime::now);
+    let sender = SenderUpdate::from_message(raw, clock).filter(|_| !is_spam);
+    let mut key_changed = false;
+    let mut sender_row = None;
+    if let Some(update) = &sender {
+        let row = load_peer(store, &update.addr).await?;
+        let next = autocrypt::peer::update(Some(&state_of(&row)), update);
+        let (mut row, changed) = merge_state(row, &next, now);
+        key_changed = changed && update.header.is_some();
+        if update.header.is_some() {
+            row.autocrypt_count += 1;
+        }
+        sender_row = Some(row);
+    }
+    let keys: Vec<SecretKey> = store
+        .identity_keys()
+        .await?
+        .iter()
+        .filter_map(|k| SecretKey::from_bytes(&k.secret).ok())
+        .collect();
+    let mut certs: Vec<Certificate> = keys.iter().map(SecretKey::certificate).collect();
+    let sender_certs: Vec<Certificate> = sender_row
+        .as_ref()
+        .map(|r| {
+            [r.public_key.as_deref(), r.gossip_key.as_deref()]
+                .into_iter()
+                .filter_map(cert)
+                .collect()
+        })
+        .unwrap_or_default();
+    certs.extend(sender_certs.iter().cloned());
+    let opened = open_message(raw, &keys, &certs, clock);
+    let state = opened.signature_state();
+    let signer = opened.signer().map(|f| f.to_hex());
+    // The sender's keys: their Autocrypt/gossip keys, or ours when we sent it.
+    let mut sender_fprs: Vec<String> = sender_certs
+        .iter()
+        .map(|c| c.fingerprint().to_hex())
+        .collect();
+    if let Some(u) = &sender {
+        sender_fprs.extend(
+            keys.iter()
+                .filter(|k| {
+                    k.addresses()
+                        .iter()
+                        .any(|a| autocrypt::canonical_address(a) == u.addr)
+                })
+                .map(|k| k.fingerprint().to_hex()),
+        );
+    }
+    let signer_is_sender = signer.as_ref().is_some_and(|s| sender_fprs.contains(s));
+    if let Some(row) = sender_row.as_mut() {
+        if state != SignatureState::NoSignature {
+            row.signed_count += 1;
+        }
+        if opened.encrypted {
+            row.encrypted_count += 1;
+        }
+        store.save_peer(row).await?;
+    }
+    // Gossip about the other recipients, from inside encrypted mail.
+    if !is_spam {
+        for g in &opened.gossip {
+            apply_gossip(store, g, now).await?;
+        }
+    }
+    if opened.protection == homepost_pgp::Protection::None
+        && sender.as_ref().is_none_or(|s| s.header.is_none())
+    {
+        return Ok(None);
+    }
+    let outcome = CryptoOutcome {
+        encrypted: opened.encrypted,
+        decrypted: opened.decrypted,
+        signature: state_name(state),
+        signature_words: state.describe(),
+        signer,
+        signer_is_sender,
+        key_changed,
+        protected_subject: opened
+            .protected_headers
+            .as_ref()
+            .and_then(|h| h.subject.clone()),
+        problem: opened.problem.clone(),
+    };
+    // Serialising this struct cannot fail (no maps with non-string keys).
+    let json = serde_json::to_string(&outcome).unwrap_or_else(|_| "{}".to_owned());
+    let decrypted = if opened.decrypted {
+        opened.content.clone()
+    } else {
+        None
+    };
+    store
+        .set_message_crypto(message, &json, decrypted.as_deref())
+        .await?;
+    Ok(decrypted)
+}
+
+async fn apply_gossip(
+    store: &Store,
+    g: &GossipUpdate,
+    now: i64,
+) -> Result<(), homepost_store::Error> {
+    let row = load_peer(store, g.addr()).await?;
+    let next = autocrypt::peer::update_from_gossip(Some(&state_of(&row)), g);
+    let (row, _) = merge_state(row, &next, now);
+    store.save_peer(&row).await
+}
+
+/// A stored message's OpenPGP outcome, if it had any.
+pub async fn outcome(
+    store: &Store,
+    message: i64,
+) -> Result<Option<serde_json::Value>, homepost_store::Error> {
+    Ok(store
+        .message_crypto(message)
+        .await?
+        .and_then(|(json, _)| serde_json::from_str(&json).ok()))
+}
+
+/// Why outgoing OpenPGP could not be applied.
+#[derive(Debug, thiserror::Error)]
+pub enum OutgoingError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] homepost_store::Error),
+    /// OpenPGP failed.
+    #[error(transparent)]
+    Pgp(#[from] homepost_pgp::Error),
+    /// Encryption was asked for, but some recipients have no usable key.
+    #[error("cannot encrypt: no usable key for {0}; send it unencrypted or remove them")]
+    NoKey(String),
+}
+
+/// Makes sure `address` has an active secret key, generating one (Ed25519 with a
+/// Cv25519 encryption subkey) if not. Returns its fingerprint.
+pub async fn ensure_identity_key(
+    store: &Store,
+    name: Option<&str>,
+    address: &str,
+    now: i64,
+) -> Result<String, OutgoingError> {
+    if let Some(k) = store.active_identity_key(address).await? {
+        return Ok(k.fingerprint);
+    }
+    let clock = to_time(Some(now)).unwrap_or_else(SystemTime::now);
+    let key = SecretKey::generate(name.filter(|n| !n.is_empty()), address, clock)?;
+    let fpr = key.fingerprint().to_hex();
+    store
+        .add_identity_key(
+            &fpr,
+            &autocrypt::canonical_address(address),
+            &key.to_bytes()?,
+            now,
+        )
+        .await?;
+    tracing::info!(fingerprint = %fpr, "generated an OpenPGP key for a new identity");
+    Ok(fpr)
+}
+
+/// One recipient's part of the encryption recommendation.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RecipientCrypto {
+    /// Canonical address.
+    pub address: String,
+    /// `disable`, `discourage`, `available` or `encrypt`.
+    pub recommendation: &'static str,
+    /// Fingerprint of the key mail to them would be encrypted to.
+    pub key: Option<String>,
+}
+
+/// What a draft's OpenPGP will be: the Level 1 recommendation and the decision.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct DraftCrypto {
+    /// The recommendation for the whole message.
+    pub recommendation: &'static str,
+    /// Whether sending now would encrypt.
+    pub will_encrypt: bool,
+    /// Per recipient.
+    pub recipients: Vec<RecipientCrypto>,
+    /// A warning to show before sending (decrypted content going out in clear).
+    pub warning: Option<String>,
+}
+
+/// The Autocrypt state of a stored correspondent, for the recommendation.
+pub async fn peer_state(
+    store: &Store,
+    address: &str,
+) -> Result<Option<PeerState>, homepost_store::Error> {
+    Ok(store
+        .peer(&autocrypt::canonical_address(address))
+        .await?
+        .map(|r| state_of(&r)))
+}
+
+/// Computes the recommendation for `recipients` and decides: `encrypt` is the
+/// user's choice (`None`: follow the recommendation); `answers_encrypted` says
+/// the draft replies to or forwards an encrypted message.
+pub async fn draft_crypto(
+    store: &Store,
+    recipients: &[String],
+    encrypt: Option<bool>,
+    answers_encrypted: bool,
+    now: i64,
+) -> Result<(DraftCrypto, Vec<Certificate>), homepost_store::Error> {
+    use autocrypt::Recommendation as R;
+    let clock = to_time(Some(now)).unwrap_or_else(SystemTime::now);
+    let mut per = std::collections::BTreeMap::new();
+    for r in recipients {
+        let addr = autocrypt::canonical_address(r);
+        let peer = peer_state(store, &addr).await?;
+        let rec = autocrypt::recommend::recommend(
+            peer.as_ref(),
+            PreferEncrypt::NoPreference,
+            answers_encrypted,
+            clock,
+        );
+        per.insert(addr, rec);
+    }
+    let group = autocrypt::recommend::recommend_group(&per);
+    let name = |r: R| match r {
+        R::Disable => "disable",
+        R::Discourage => "discourage",
+        R::Available => "available",
+        R::Encrypt => "encrypt",
+    };
+    let possible = group.ui != R::Disable;
+    let will_encrypt = possible && encrypt.unwrap_or(group.ui == R::Encrypt);
+    let warning = (answers_encrypted && !will_encrypt).then(|| {
+        "You are answering or forwarding an encrypted message, and this one would go unencrypted: \
+         its quoted text would be readable on the way."
+            .to_owned()
+    });
+    let view = DraftCrypto {
+        recommendation: name(group.ui),
+        will_encrypt,
+        recipients: per
+            .iter()
+            .map(|(a, r)| RecipientCrypto {
+                address: a.clone(),
+                recommendation: name(r.ui),
+                key: r.target_key.as_ref().map(|k| k.fingerprint().to_hex()),
+            })
+            .collect(),
+        warning,
+    };
+    let keys = if will_encrypt {
+        group.target_keys.into_values().collect()
+    } else {
+        Vec::new()
+    };
+    Ok((view, keys))
+}
+
+/// Protects an outgoing message: an Autocrypt header always, then encrypted
+/// (with gossip for groups and protected headers) when `crypto` decided so,
+/// else signed. `from` is the sending address.
+pub async fn protect_outgoing(
+    store: &Store,
+    raw: &[u8],
+    from: &str,
+    recipients: &[String],
+    encrypt: Option<bool>,
+    answers_encrypted: bool,
+    now: i64,
+) -> Result<Vec<u8>, OutgoingError> {
+    let clock = to_time(Some(now)).unwrap_or_else(SystemTime::now);
+    ensure_identity_key(store, None, from, now).await?;
+    let stored = store
+        .active_identity_key(from)
+        .await?
+        .ok_or_else(|| OutgoingError::NoKey(from.to_owned()))?;
+    let key = SecretKey::from_bytes(&stored.secret)?;
+    let header = autocrypt::AutocryptHeader::new(
+        from,
+        &key.certificate(),
+        PreferEncrypt::NoPreference,
+        clock,
+    )?;
+    let mut with_header = Vec::with_capacity(raw.len() + 1024);
+    with_header.extend_from_slice(header.to_field()?.as_bytes());
+    with_header.extend_from_slice(b"\r\n");
+    with_header.extend_from_slice(raw);
+    let (decision, keys) = draft_crypto(store, recipients, encrypt, answers_encrypted, now).await?;
+    if encrypt == Some(true) && !decision.will_encrypt {
+        let missing: Vec<String> = decision
+            .recipients
+            .iter()
+            .filter(|r| r.key.is_none())
+            .map(|r| r.address.clone())
+            .collect();
+        return Err(OutgoingError::NoKey(missing.join(", ")));
+    }
+    if decision.will_encrypt {
+        let refs: Vec<&Certificate> = keys.iter().collect();
+        // Gossip only to groups: a single recipient knows their own key.
+        let gossip = if recipients.len() > 1 {
+            decision
+                .recipients
+                .iter()
+                .zip(&keys)
+                .filter_map(|(r, k)| autocrypt::AutocryptHeader::gossip(&r.address, k, clock).ok())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(homepost_pgp::encrypt_message(
+            &with_header,
+            &key,
+            &refs,
+            &gossip,
+            clock,
+        )?)
+    } else {
+        Ok(homepost_pgp::sign_message(&with_header, &key, clock)?)
+    }
+}

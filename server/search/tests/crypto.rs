@@ -1,0 +1,296 @@
+//! OpenPGP in the pipeline, between two libraries (Alice's and Bob's): signed
+//! mail with an Autocrypt header teaches the recipient the sender's key; the
+//! answer is encrypted, decrypted on arrival, indexed and never on disk in
+//! clear; a changed key is flagged (TOFU); encryption without keys is refused.
+
+use std::path::Path;
+
+use homepost_mail::RawMessage;
+use homepost_mail::compose::{Mailbox, Outgoing, build};
+use homepost_search::crypto::{self, OutgoingError};
+use homepost_search::library::Library;
+use homepost_store::Inserted;
+use homepost_vault::{KdfParams, Passphrase, Vault};
+
+const NOW: i64 = 1_790_000_000;
+
+async fn library(dir: &Path) -> Library {
+    let vault = Vault::create(
+        dir,
+        &Passphrase::new("correct horse battery".into()),
+        KdfParams::INSECURE_FOR_TESTS,
+    )
+    .unwrap();
+    Library::open(dir, &vault).await.unwrap()
+}
+
+fn mail(from: &str, to: &str, subject: &str, body: &str) -> Vec<u8> {
+    let to = [Mailbox {
+        name: None,
+        address: to.into(),
+    }];
+    build(&Outgoing {
+        from: Mailbox {
+            name: None,
+            address: from.into(),
+        },
+        to: &to,
+        cc: &[],
+        bcc: &[],
+        subject,
+        body,
+        in_reply_to: None,
+        references: &[],
+        attachments: &[],
+        forwarded: None,
+        date: NOW - 60,
+    })
+    .unwrap()
+    .raw
+}
+
+async fn deliver(lib: &mut Library, raw: Vec<u8>) -> i64 {
+    let out = lib
+        .deliver(
+            vec![RawMessage {
+                raw,
+                origin: "test".into(),
+                mbox_number: None,
+                tags: vec!["inbox".into()],
+                progress_bytes: 0,
+            }],
+            NOW,
+        )
+        .await
+        .unwrap();
+    match out[0] {
+        Inserted::New(id) | Inserted::Duplicate(id) => id,
+    }
+}
+
+fn contains(dir: &Path, needle: &[u8]) -> Option<std::path::PathBuf> {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_dir() {
+            if let Some(found) = contains(&p, needle) {
+                return Some(found);
+            }
+        } else if std::fs::read(&p)
+            .unwrap()
+            .windows(needle.len())
+            .any(|w| w == needle)
+        {
+            return Some(p);
+        }
+    }
+    None
+}
+
+#[tokio::test]
+async fn signed_then_encrypted_between_two_libraries() {
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut alice = library(a_dir.path()).await;
+    let mut bob = library(b_dir.path()).await;
+    let alice_key =
+        crypto::ensure_identity_key(alice.store(), Some("Alice"), "alice@example.org", NOW)
+            .await
+            .unwrap();
+    crypto::ensure_identity_key(bob.store(), Some("Bob"), "bob@example.org", NOW)
+        .await
+        .unwrap();
+
+    // Alice knows nothing of Bob: her first mail is signed, with her key in an
+    // Autocrypt header, and not encrypted.
+    let raw = mail(
+        "alice@example.org",
+        "bob@example.org",
+        "Hello Bob",
+        "First words.",
+    );
+    let (plan, _) =
+        crypto::draft_crypto(alice.store(), &["bob@example.org".into()], None, false, NOW)
+            .await
+            .unwrap();
+    assert_eq!((plan.recommendation, plan.will_encrypt), ("disable", false));
+    let err = crypto::protect_outgoing(
+        alice.store(),
+        &raw,
+        "alice@example.org",
+        &["bob@example.org".into()],
+        Some(true),
+        false,
+        NOW,
+    )
+    .await
+    .expect_err("no key for Bob yet");
+    assert!(
+        matches!(err, OutgoingError::NoKey(ref who) if who == "bob@example.org"),
+        "{err}"
+    );
+    let signed = crypto::protect_outgoing(
+        alice.store(),
+        &raw,
+        "alice@example.org",
+        &["bob@example.org".into()],
+        None,
+        false,
+        NOW,
+    )
+    .await
+    .unwrap();
+    let text = String::from_utf8_lossy(&signed);
+    assert!(
+        text.starts_with("Autocrypt: addr=alice@example.org;"),
+        "{text}"
+    );
+    assert!(text.contains("multipart/signed"));
+
+    let id = deliver(&mut bob, signed).await;
+    let outcome = crypto::outcome(bob.store(), id)
+        .await
+        .unwrap()
+        .expect("an outcome");
+    assert_eq!(outcome["signature"], "good", "{outcome}");
+    assert_eq!(outcome["signer"], alice_key.as_str());
+    assert_eq!(outcome["signer_is_sender"], true);
+    assert_eq!(outcome["encrypted"], false);
+    let peer = bob
+        .store()
+        .peer("alice@example.org")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(peer.pinned_fingerprint.as_deref(), Some(alice_key.as_str()));
+    assert_eq!((peer.autocrypt_count, peer.signed_count), (1, 1));
+
+    // Bob can now encrypt to Alice.
+    let (plan, keys) =
+        crypto::draft_crypto(bob.store(), &["alice@example.org".into()], None, false, NOW)
+            .await
+            .unwrap();
+    assert_eq!(plan.recommendation, "available");
+    assert!(!plan.will_encrypt && keys.is_empty());
+    let (plan, _) = crypto::draft_crypto(
+        bob.store(),
+        &["alice@example.org".into()],
+        Some(true),
+        false,
+        NOW,
+    )
+    .await
+    .unwrap();
+    assert!(plan.will_encrypt);
+    let secret = "zqxencryptedwordzqx";
+    let reply = mail(
+        "bob@example.org",
+        "alice@example.org",
+        "Re: Hello Bob",
+        &format!("The {secret} is here."),
+    );
+    let encrypted = crypto::protect_outgoing(
+        bob.store(),
+        &reply,
+        "bob@example.org",
+        &["alice@example.org".into()],
+        Some(true),
+        false,
+        NOW,
+    )
+    .await
+    .unwrap();
+    let text = String::from_utf8_lossy(&encrypted);
+    assert!(text.contains("multipart/encrypted") && !text.contains(secret));
+    assert!(
+        text.contains("Subject: ...") && !text.contains("Re: Hello Bob"),
+        "protected headers"
+    );
+
+    // Alice decrypts it on arrival, verifies Bob's signature with the key from
+    // the same message's Autocrypt header, and indexes the plaintext.
+    let id = deliver(&mut alice, encrypted).await;
+    let outcome = crypto::outcome(alice.store(), id).await.unwrap().unwrap();
+    assert_eq!(outcome["encrypted"], true, "{outcome}");
+    assert_eq!(outcome["decrypted"], true);
+    assert_eq!(outcome["signature"], "good");
+    assert_eq!(outcome["signer_is_sender"], true);
+    assert_eq!(outcome["protected_subject"], "Re: Hello Bob");
+    assert_eq!(
+        alice.count(secret).await.unwrap(),
+        1,
+        "the decrypted text is searchable"
+    );
+    assert_eq!(
+        alice.count("subject:\"hello bob\"").await.unwrap(),
+        1,
+        "the protected subject is searchable"
+    );
+    // A reindex still finds it (the decrypted text is kept in the store).
+    alice.reindex().await.unwrap();
+    assert_eq!(alice.count(secret).await.unwrap(), 1);
+    alice.close().await;
+    assert_eq!(
+        contains(a_dir.path(), secret.as_bytes()),
+        None,
+        "plaintext on disk"
+    );
+
+    // Someone else claims to be Alice with another key: TOFU flags the change.
+    let m_dir = tempfile::tempdir().unwrap();
+    let mallory = library(m_dir.path()).await;
+    crypto::ensure_identity_key(mallory.store(), None, "alice@example.org", NOW)
+        .await
+        .unwrap();
+    let forged = mail(
+        "alice@example.org",
+        "bob@example.org",
+        "Urgent",
+        "Send money.",
+    );
+    let forged = crypto::protect_outgoing(
+        mallory.store(),
+        &forged,
+        "alice@example.org",
+        &["bob@example.org".into()],
+        None,
+        false,
+        NOW,
+    )
+    .await
+    .unwrap();
+    let id = deliver(&mut bob, forged).await;
+    let outcome = crypto::outcome(bob.store(), id).await.unwrap().unwrap();
+    assert_eq!(outcome["key_changed"], true, "{outcome}");
+    let peer = bob
+        .store()
+        .peer("alice@example.org")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        peer.pinned_fingerprint.as_deref(),
+        Some(alice_key.as_str()),
+        "the first key stays pinned"
+    );
+    assert!(peer.changed_fingerprint.is_some() && peer.changed_at == Some(NOW));
+    mallory.close().await;
+    bob.close().await;
+}
+
+#[tokio::test]
+async fn plain_mail_skips_the_openpgp_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lib = library(dir.path()).await;
+    let id = deliver(
+        &mut lib,
+        mail(
+            "carol@example.org",
+            "bob@example.org",
+            "Plain",
+            "No crypto.",
+        ),
+    )
+    .await;
+    assert_eq!(crypto::outcome(lib.store(), id).await.unwrap(), None);
+    assert_eq!(lib.store().peer("carol@example.org").await.unwrap(), None);
+    lib.close().await;
+}
