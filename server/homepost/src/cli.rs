@@ -167,6 +167,11 @@ pub enum Command {
         #[command(subcommand)]
         command: AccountCommand,
     },
+    /// OpenPGP keys: export yours (public, or secret to move it), import one.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
     /// Fetch every account's new mail once and send what is due in the outbox,
     /// then exit (`serve` does this continuously while unlocked).
     Fetch {
@@ -218,6 +223,27 @@ pub enum AccountCommand {
         side: SideArg,
         /// The fingerprint, `AB:CD:...`.
         fingerprint: String,
+    },
+}
+
+/// `homepost key ...`.
+#[derive(Subcommand, Debug)]
+pub enum KeyCommand {
+    /// Print an identity's key, armored (public unless --secret).
+    Export {
+        /// Print the secret key (keep it safe: it reads all your encrypted mail).
+        #[arg(long)]
+        secret: bool,
+        /// Whose key [default: the first account's address].
+        #[arg(long)]
+        address: Option<String>,
+    },
+    /// Import a key from a file (armored or binary): a secret key becomes the
+    /// active key of its addresses; a public key is pinned for its addresses
+    /// unless they already have one.
+    Import {
+        /// The key file.
+        file: std::path::PathBuf,
     },
 }
 

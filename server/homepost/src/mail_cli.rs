@@ -13,7 +13,7 @@ use homepost_store::{
 use homepost_transport::{Options, SyncState, Transport};
 use tokio::sync::RwLock;
 
-use crate::cli::{AccountArgs, AccountCommand, OutboxCommand, SecurityArg, SideArg};
+use crate::cli::{AccountArgs, AccountCommand, KeyCommand, OutboxCommand, SecurityArg, SideArg};
 
 fn now() -> i64 {
     std::time::SystemTime::now()
@@ -163,7 +163,15 @@ pub async fn account_command(cmd: &AccountCommand, lib: &mut Library) -> Result<
                 },
             };
             let id = store.add_account(&config, &secrets, now()).await?;
-            outln!("Added account {id}. Run `homepost fetch --account {id}` to test it.");
+            let fpr = homepost_search::crypto::ensure_identity_key(
+                store,
+                Some(&config.display_name),
+                &config.email,
+                now(),
+            )
+            .await?;
+            outln!("Added account {id}; its OpenPGP key is {fpr}.");
+            outln!("Run `homepost fetch --account {id}` to test it.");
         }
         AccountCommand::Remove { id } => {
             if !store.delete_account(*id).await? {
@@ -332,4 +340,102 @@ pub async fn fetch(lib: Library, only: Option<i64>, timeout: Duration) -> Result
         bail!("some accounts could not be fetched (see above)");
     }
     Ok(lib)
+}
+
+/// The `crypto` object of `show --json`: the message's OpenPGP outcome and the
+/// sender's Autocrypt state.
+pub fn crypto_json(
+    outcome: Option<&(String, Option<Vec<u8>>)>,
+    peer: Option<&homepost_store::PeerRow>,
+) -> serde_json::Value {
+    let mut v = outcome
+        .and_then(|(json, _)| serde_json::from_str::<serde_json::Value>(json).ok())
+        .unwrap_or_else(|| {
+            serde_json::json!({"encrypted": false, "decrypted": false, "signature": "no_signature", "signer": null})
+        });
+    if let serde_json::Value::Object(map) = &mut v {
+        map.insert(
+            "sender_peer".into(),
+            serde_json::to_value(peer).unwrap_or_default(),
+        );
+    }
+    v
+}
+
+/// `homepost key ...`.
+pub async fn key_command(cmd: &KeyCommand, lib: &mut Library) -> Result<()> {
+    use homepost_pgp::{Certificate, SecretKey};
+    let store = lib.store();
+    match cmd {
+        KeyCommand::Export { secret, address } => {
+            let address = match address {
+                Some(a) => a.clone(),
+                None => store
+                    .accounts()
+                    .await?
+                    .first()
+                    .map(|a| a.config.email.clone())
+                    .context("no account yet: give --address, or add an account first")?,
+            };
+            let key = store
+                .active_identity_key(&homepost_pgp::autocrypt::canonical_address(&address))
+                .await?
+                .with_context(|| format!("no key for {address}"))?;
+            let key = SecretKey::from_bytes(&key.secret)?;
+            if *secret {
+                let armored = key.to_armored()?;
+                outln!("{}", armored.trim_end());
+            } else {
+                outln!("{}", key.certificate().to_armored()?.trim_end());
+            }
+        }
+        KeyCommand::Import { file } => {
+            let data = zeroize::Zeroizing::new(
+                std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?,
+            );
+            if let Ok(key) = SecretKey::from_bytes(&data) {
+                let fpr = key.fingerprint().to_hex();
+                let addresses = key.addresses();
+                if addresses.is_empty() {
+                    bail!("the key {fpr} has no e-mail address in its user ids");
+                }
+                for a in &addresses {
+                    let a = homepost_pgp::autocrypt::canonical_address(a);
+                    store
+                        .add_identity_key(&fpr, &a, &key.to_bytes()?, now())
+                        .await?;
+                    outln!("Imported secret key {fpr} for {a}; it is now used for mail from {a}.");
+                }
+            } else {
+                let cert =
+                    Certificate::from_bytes(&data).context("that file holds no OpenPGP key")?;
+                let fpr = cert.fingerprint().to_hex();
+                for a in cert.addresses() {
+                    let a = homepost_pgp::autocrypt::canonical_address(&a);
+                    let mut peer =
+                        store
+                            .peer(&a)
+                            .await?
+                            .unwrap_or_else(|| homepost_store::PeerRow {
+                                address: a.clone(),
+                                ..Default::default()
+                            });
+                    match &peer.pinned_fingerprint {
+                        Some(p) if *p != fpr => {
+                            outln!(
+                                "{a} already has the key {p}; not replaced (remove it first to change it)."
+                            );
+                            continue;
+                        }
+                        _ => {}
+                    }
+                    peer.public_key = Some(cert.to_bytes()?);
+                    peer.pinned_fingerprint = Some(fpr.clone());
+                    store.save_peer(&peer).await?;
+                    outln!("Imported public key {fpr} for {a}.");
+                }
+            }
+        }
+    }
+    Ok(())
 }

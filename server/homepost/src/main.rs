@@ -285,9 +285,33 @@ async fn library_command(cli: &Cli, lib: &mut Library) -> Result<()> {
                 .raw(*id)
                 .await?
                 .with_context(|| format!("no message with id {id}"))?;
-            let body = terminal_safe(&parse(&raw).body_text);
+            let store = lib.store();
+            let crypto = store.message_crypto(*id).await?;
+            // A decrypted message shows its own text.
+            let shown = crypto
+                .as_ref()
+                .and_then(|(_, d)| d.as_deref())
+                .unwrap_or(&raw);
+            let body = terminal_safe(&parse(shown).body_text);
             if *json {
-                output::print_json(&output::json_detail(&detail, &body))?;
+                let mut v = output::json_detail(&detail, &body);
+                let sender = detail
+                    .summary
+                    .from
+                    .first()
+                    .and_then(|a| a.address.as_deref())
+                    .map(homepost_pgp::autocrypt::canonical_address);
+                let peer = match &sender {
+                    Some(a) => store.peer(a).await?,
+                    None => None,
+                };
+                if let serde_json::Value::Object(map) = &mut v {
+                    map.insert(
+                        "crypto".into(),
+                        mail_cli::crypto_json(crypto.as_ref(), peer.as_ref()),
+                    );
+                }
+                output::print_json(&v)?;
             } else {
                 let text = output::detail_text(&detail, &body);
                 std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes())?;
@@ -318,6 +342,7 @@ async fn library_command(cli: &Cli, lib: &mut Library) -> Result<()> {
         }
         Command::Spam { command } => spam_command(command, lib).await?,
         Command::Account { command } => mail_cli::account_command(command, lib).await?,
+        Command::Key { command } => mail_cli::key_command(command, lib).await?,
         Command::Outbox { command } => mail_cli::outbox_command(command.as_ref(), lib).await?,
         Command::Reindex => {
             let n = lib.reindex().await?;

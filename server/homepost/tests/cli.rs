@@ -597,3 +597,171 @@ fn whole_shared_corpus_imports() {
     );
     assert_eq!(stored, imported, "{out}");
 }
+
+/// A throwaway GnuPG home; its agent is stopped when dropped.
+struct Gpg {
+    home: tempfile::TempDir,
+}
+
+impl Gpg {
+    fn new() -> Gpg {
+        let home = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(
+            home.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o700),
+        )
+        .unwrap();
+        Gpg { home }
+    }
+
+    fn run(&self, args: &[&str], stdin: Option<&[u8]>) -> Vec<u8> {
+        use std::io::Write;
+        let mut child = Command::new("gpg")
+            .env("GNUPGHOME", self.home.path())
+            .args([
+                "--batch",
+                "--yes",
+                "--pinentry-mode",
+                "loopback",
+                "--passphrase",
+                "",
+            ])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("gpg is installed (.ci/run installs gnupg)");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.unwrap_or_default())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "gpg {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+}
+
+impl Drop for Gpg {
+    fn drop(&mut self) {
+        let _ = Command::new("gpgconf")
+            .env("GNUPGHOME", self.home.path())
+            .args(["--kill", "gpg-agent"])
+            .status();
+    }
+}
+
+#[test]
+fn keys_export_and_import_and_show_reports_signatures_checked_against_gnupg() {
+    let home = Home::new();
+    home.init();
+    let out = home
+        .cmd(PASS)
+        .env("HOMEPOST_INCOMING_PASSWORD", "x")
+        .args([
+            "account",
+            "add",
+            "--name",
+            "Me",
+            "--email",
+            "me@example.org",
+            "--imap",
+            "imap.example.org:993",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let public = home.ok(&["key", "export"]);
+    assert!(
+        public.starts_with("-----BEGIN PGP PUBLIC KEY BLOCK-----"),
+        "{public}"
+    );
+    let secret = home.ok(&["key", "export", "--secret"]);
+    assert!(secret.starts_with("-----BEGIN PGP PRIVATE KEY BLOCK-----"));
+
+    // GnuPG reads our public key.
+    let gpg = Gpg::new();
+    gpg.run(&["--import"], Some(public.as_bytes()));
+    let listed =
+        String::from_utf8(gpg.run(&["--with-colons", "--list-keys", "me@example.org"], None))
+            .unwrap();
+    assert!(listed.contains("me@example.org"), "{listed}");
+
+    // Bob's key made by GnuPG; he signs a mail with it (cleartext signature).
+    gpg.run(
+        &[
+            "--quick-gen-key",
+            "Bob <bob@example.net>",
+            "ed25519",
+            "sign",
+            "never",
+        ],
+        None,
+    );
+    let bob_public = gpg.run(&["--armor", "--export", "bob@example.net"], None);
+    let bob_fpr =
+        String::from_utf8(gpg.run(&["--with-colons", "--fingerprint", "bob@example.net"], None))
+            .unwrap()
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("fpr:")
+                    .map(|r| r.trim_matches(':').to_owned())
+            })
+            .unwrap();
+    let signed = gpg.run(
+        &["--clearsign", "--local-user", "bob@example.net"],
+        Some(b"Meet at the zqxharbour at noon.\n"),
+    );
+    let mail = format!(
+        "From: Bob <bob@example.net>\r\nTo: me@example.org\r\nSubject: Plans\r\nMessage-ID: <plans@example.net>\r\nDate: Mon, 15 Jan 2024 09:00:00 +0000\r\n\r\n{}",
+        String::from_utf8(signed).unwrap().replace('\n', "\r\n")
+    );
+    let eml = home.path("signed.eml");
+    fs::write(&eml, mail).unwrap();
+    fs::write(home.path("bob.asc"), &bob_public).unwrap();
+    let imported = home.ok(&["key", "import", home.path("bob.asc").to_str().unwrap()]);
+    assert!(imported.contains("bob@example.net"), "{imported}");
+    import(&home, std::slice::from_ref(&eml));
+    let id = home.ids("zqxharbour")[0];
+    let shown: serde_json::Value =
+        serde_json::from_str(&home.ok(&["show", "--json", &id.to_string()])).unwrap();
+    let crypto = &shown["crypto"];
+    assert_eq!(crypto["signature"], "good", "{crypto}");
+    assert_eq!(crypto["signer"], bob_fpr.as_str());
+    assert_eq!(crypto["encrypted"], false);
+    assert_eq!(
+        crypto["sender_peer"]["pinned_fingerprint"],
+        bob_fpr.as_str()
+    );
+
+    // A secret key made by GnuPG becomes the active key of its address.
+    gpg.run(
+        &[
+            "--quick-gen-key",
+            "Me Too <me@example.org>",
+            "ed25519",
+            "sign",
+            "never",
+        ],
+        None,
+    );
+    let their_secret = gpg.run(&["--armor", "--export-secret-keys", "Me Too"], None);
+    fs::write(home.path("me.asc"), their_secret).unwrap();
+    let imported = home.ok(&["key", "import", home.path("me.asc").to_str().unwrap()]);
+    assert!(imported.contains("Imported secret key"), "{imported}");
+    assert_ne!(
+        home.ok(&["key", "export"]),
+        public,
+        "the imported key is now the active one"
+    );
+}

@@ -658,6 +658,7 @@ async fn openapi_document_matches_the_routes() {
         ("post", "/api/v1/drafts/{id}/attachments"),
         ("delete", "/api/v1/drafts/{id}/attachments/{index}"),
         ("post", "/api/v1/drafts/{id}/send"),
+        ("get", "/api/v1/drafts/{id}/crypto"),
         ("get", "/api/v1/outbox"),
         ("post", "/api/v1/outbox/{id}/retry"),
         ("post", "/api/v1/outbox/{id}/cancel"),

@@ -322,6 +322,53 @@ async fn compose_a_reply_with_an_attachment_send_and_manage_the_outbox() {
     )
     .await;
     assert_eq!(f["subject"], "Fwd: Quarterly zanzibar report");
+    // Nobody has a key here: encryption is not possible, and nothing warns.
+    call(
+        &app,
+        b.req(Method::PUT, &format!("/api/v1/drafts/{}", f["id"]))
+            .set_json(json!({"to": ["Alice <alice@example.org>"], "encrypt": null})),
+    )
+    .await;
+    let (s, _, c) = call(
+        &app,
+        b.req(Method::GET, &format!("/api/v1/drafts/{}/crypto", f["id"])),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    assert_eq!(c["recommendation"], "disable");
+    assert_eq!(c["will_encrypt"], false);
+    assert_eq!(
+        c["recipients"],
+        json!([{"address": "alice@example.org", "recommendation": "disable", "key": null}])
+    );
+    assert_eq!(c["warning"], Value::Null);
+    // Asking for encryption anyway is refused at send, naming who has no key.
+    call(
+        &app,
+        b.req(Method::PUT, &format!("/api/v1/drafts/{}", f["id"]))
+            .set_json(json!({"account_id": account, "to": ["Alice <alice@example.org>"], "encrypt": true})),
+    )
+    .await;
+    let (s, _, e) = call(
+        &app,
+        b.req(Method::POST, &format!("/api/v1/drafts/{}/send", f["id"])),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("alice@example.org"),
+        "{e}"
+    );
+    // Plain mail has no crypto object.
+    let (_, _, m) = call(
+        &app,
+        b.req(Method::GET, &format!("/api/v1/messages/{original}")),
+    )
+    .await;
+    assert_eq!(m["crypto"], Value::Null);
     assert_eq!(f["forward"], json!({"id": original, "mode": "attached"}));
     let (s, _, _) = call(
         &app,
