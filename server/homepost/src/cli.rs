@@ -238,6 +238,12 @@ pub enum KeyCommand {
         #[arg(long)]
         address: Option<String>,
     },
+    /// Accept a correspondent's changed key (after checking it with them another
+    /// way): it replaces the key first seen, and mail to them can be encrypted again.
+    Accept {
+        /// Their address.
+        address: String,
+    },
     /// Import a key from a file (armored or binary): a secret key becomes the
     /// active key of its addresses; a public key is pinned for its addresses
     /// unless they already have one.

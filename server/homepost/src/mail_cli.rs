@@ -389,6 +389,12 @@ pub async fn key_command(cmd: &KeyCommand, lib: &mut Library) -> Result<()> {
                 outln!("{}", key.certificate().to_armored()?.trim_end());
             }
         }
+        KeyCommand::Accept { address } => {
+            match homepost_search::crypto::accept_key_change(store, address).await? {
+                Some(fpr) => outln!("{address}'s key is now {fpr}."),
+                None => bail!("no key change is waiting for {address}"),
+            }
+        }
         KeyCommand::Import { file } => {
             let data = zeroize::Zeroizing::new(
                 std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?,

@@ -115,10 +115,38 @@ fn merge_state(mut row: PeerRow, s: &PeerState, now: i64) -> (PeerRow, bool) {
                     row.changed_at = Some(now);
                 }
             }
-            Some(_) => {}
+            // Back to the pinned key: no change is pending any more.
+            Some(_) => {
+                row.changed_fingerprint = None;
+                row.changed_at = None;
+            }
         }
     }
     (row, changed)
+}
+
+/// Whether a peer's current key differs from the pinned one and the user has
+/// not accepted it yet.
+pub fn key_change_pending(row: &PeerRow) -> bool {
+    row.changed_fingerprint.is_some() && row.changed_fingerprint != row.pinned_fingerprint
+}
+
+/// Accepts a changed key for `address`: it becomes the pinned one. Returns the
+/// new pinned fingerprint, or `None` when no change was pending.
+pub async fn accept_key_change(
+    store: &Store,
+    address: &str,
+) -> Result<Option<String>, homepost_store::Error> {
+    let Some(mut row) = store.peer(&autocrypt::canonical_address(address)).await? else {
+        return Ok(None);
+    };
+    if !key_change_pending(&row) {
+        return Ok(None);
+    }
+    row.pinned_fingerprint = row.changed_fingerprint.take();
+    row.changed_at = None;
+    store.save_peer(&row).await?;
+    Ok(row.pinned_fingerprint)
 }
 
 async fn load_peer(store: &Store, addr: &str) -> Result<PeerRow, homepost_store::Error> {
@@ -345,15 +373,26 @@ pub async fn draft_crypto(
     use autocrypt::Recommendation as R;
     let clock = to_time(Some(now)).unwrap_or_else(SystemTime::now);
     let mut per = std::collections::BTreeMap::new();
+    let mut changed = Vec::new();
     for r in recipients {
         let addr = autocrypt::canonical_address(r);
-        let peer = peer_state(store, &addr).await?;
-        let rec = autocrypt::recommend::recommend(
+        let row = store.peer(&addr).await?;
+        let peer = row.as_ref().map(state_of);
+        let mut rec = autocrypt::recommend::recommend(
             peer.as_ref(),
             PreferEncrypt::NoPreference,
             answers_encrypted,
             clock,
         );
+        // TOFU: while a key change waits for the user, nothing is encrypted to
+        // the new key (it may be an impostor's).
+        if row.as_ref().is_some_and(key_change_pending) {
+            rec = autocrypt::RecipientRecommendation {
+                ui: R::Disable,
+                target_key: None,
+            };
+            changed.push(addr.clone());
+        }
         per.insert(addr, rec);
     }
     let group = autocrypt::recommend::recommend_group(&per);
@@ -365,11 +404,21 @@ pub async fn draft_crypto(
     };
     let possible = group.ui != R::Disable;
     let will_encrypt = possible && encrypt.unwrap_or(group.ui == R::Encrypt);
-    let warning = (answers_encrypted && !will_encrypt).then(|| {
-        "You are answering or forwarding an encrypted message, and this one would go unencrypted: \
-         its quoted text would be readable on the way."
-            .to_owned()
-    });
+    let warning = if !changed.is_empty() {
+        Some(format!(
+            "The encryption key of {} changed since it was first seen: nothing is encrypted to them \
+             until you have checked the new key with them and accepted it (homepost key accept ADDRESS).",
+            changed.join(", ")
+        ))
+    } else if answers_encrypted && !will_encrypt {
+        Some(
+            "You are answering or forwarding an encrypted message, and this one would go unencrypted: \
+             its quoted text would be readable on the way."
+                .to_owned(),
+        )
+    } else {
+        None
+    };
     let view = DraftCrypto {
         recommendation: name(group.ui),
         will_encrypt,

@@ -272,6 +272,36 @@ async fn signed_then_encrypted_between_two_libraries() {
         "the first key stays pinned"
     );
     assert!(peer.changed_fingerprint.is_some() && peer.changed_at == Some(NOW));
+    // Nothing is encrypted to the new key until the user accepts it.
+    let (plan, keys) = crypto::draft_crypto(
+        bob.store(),
+        &["alice@example.org".into()],
+        Some(true),
+        false,
+        NOW,
+    )
+    .await
+    .unwrap();
+    assert_eq!((plan.recommendation, plan.will_encrypt), ("disable", false));
+    assert!(keys.is_empty());
+    assert!(
+        plan.warning.as_deref().unwrap_or("").contains("changed"),
+        "{plan:?}"
+    );
+    let accepted = crypto::accept_key_change(bob.store(), "Alice@Example.org")
+        .await
+        .unwrap();
+    assert_eq!(accepted, peer.changed_fingerprint);
+    let (plan, _) = crypto::draft_crypto(
+        bob.store(),
+        &["alice@example.org".into()],
+        Some(true),
+        false,
+        NOW,
+    )
+    .await
+    .unwrap();
+    assert!(plan.will_encrypt && plan.warning.is_none(), "{plan:?}");
     mallory.close().await;
     bob.close().await;
 }
