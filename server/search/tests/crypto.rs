@@ -324,3 +324,36 @@ async fn plain_mail_skips_the_openpgp_step() {
     assert_eq!(lib.store().peer("carol@example.org").await.unwrap(), None);
     lib.close().await;
 }
+
+#[tokio::test]
+async fn non_ascii_bodies_and_trailing_spaces_are_signed_and_verify() {
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let alice = library(a_dir.path()).await;
+    let mut bob = library(b_dir.path()).await;
+    crypto::ensure_identity_key(alice.store(), None, "alice@example.org", NOW)
+        .await
+        .unwrap();
+    let raw = mail(
+        "alice@example.org",
+        "bob@example.org",
+        "Grüße",
+        "Grüße aus Köln   \nZweite Zeile\t\n\n-- \nAlice",
+    );
+    let signed = crypto::protect_outgoing(
+        alice.store(),
+        &raw,
+        "alice@example.org",
+        &["bob@example.org".into()],
+        None,
+        false,
+        NOW,
+    )
+    .await
+    .expect("mail-builder output is signable");
+    let id = deliver(&mut bob, signed).await;
+    let outcome = crypto::outcome(bob.store(), id).await.unwrap().unwrap();
+    assert_eq!(outcome["signature"], "good", "{outcome}");
+    assert_eq!(bob.count("köln").await.unwrap(), 1);
+    alice.close().await;
+    bob.close().await;
+}
