@@ -238,6 +238,22 @@ pub enum KeyCommand {
         #[arg(long)]
         address: Option<String>,
     },
+    /// Write an Autocrypt Setup Message (to move your key to another mail app):
+    /// the message goes to FILE, the 36-digit setup code to the terminal. Send
+    /// the file to yourself; the other app asks for the code.
+    SetupMessage {
+        /// Where to write the message.
+        file: std::path::PathBuf,
+        /// Whose key [default: the first account's address].
+        #[arg(long)]
+        address: Option<String>,
+    },
+    /// Import the key from an Autocrypt Setup Message another app made. The code
+    /// is asked for, or read from HOMEPOST_SETUP_CODE.
+    ImportSetup {
+        /// The message (.eml).
+        file: std::path::PathBuf,
+    },
     /// Accept a correspondent's changed key (after checking it with them another
     /// way): it replaces the key first seen, and mail to them can be encrypted again.
     Accept {

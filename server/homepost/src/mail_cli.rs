@@ -368,25 +368,64 @@ pub async fn key_command(cmd: &KeyCommand, lib: &mut Library) -> Result<()> {
     let store = lib.store();
     match cmd {
         KeyCommand::Export { secret, address } => {
-            let address = match address {
-                Some(a) => a.clone(),
-                None => store
-                    .accounts()
-                    .await?
-                    .first()
-                    .map(|a| a.config.email.clone())
-                    .context("no account yet: give --address, or add an account first")?,
-            };
-            let key = store
-                .active_identity_key(&homepost_pgp::autocrypt::canonical_address(&address))
-                .await?
-                .with_context(|| format!("no key for {address}"))?;
-            let key = SecretKey::from_bytes(&key.secret)?;
+            let key = own_key(store, address.as_deref()).await?;
             if *secret {
                 let armored = key.to_armored()?;
                 outln!("{}", armored.trim_end());
             } else {
                 outln!("{}", key.certificate().to_armored()?.trim_end());
+            }
+        }
+        KeyCommand::SetupMessage { file, address } => {
+            let key = own_key(store, address.as_deref()).await?;
+            let addr = key
+                .addresses()
+                .into_iter()
+                .next()
+                .context("the key has no address")?;
+            let code = homepost_pgp::setup::SetupCode::generate()?;
+            let message = homepost_pgp::setup::create_setup_message(
+                &key,
+                &addr,
+                homepost_pgp::autocrypt::PreferEncrypt::NoPreference,
+                &code,
+                std::time::SystemTime::now(),
+            )?;
+            std::fs::write(file, message)
+                .with_context(|| format!("cannot write {}", file.display()))?;
+            outln!(
+                "Wrote the Autocrypt Setup Message for {addr} to {}.",
+                file.display()
+            );
+            outln!("Setup code (the other app asks for it; keep it secret):");
+            outln!("{}", code.as_str());
+        }
+        KeyCommand::ImportSetup { file } => {
+            let message =
+                std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+            let typed = match std::env::var("HOMEPOST_SETUP_CODE") {
+                Ok(c) if !c.is_empty() => zeroize::Zeroizing::new(c),
+                _ => {
+                    if !std::io::stdin().is_terminal() {
+                        bail!("no setup code: set HOMEPOST_SETUP_CODE or run on a terminal");
+                    }
+                    zeroize::Zeroizing::new(rpassword::prompt_password("Setup code: ")?)
+                }
+            };
+            let code = homepost_pgp::setup::SetupCode::parse(&typed)?;
+            let imported = homepost_pgp::setup::import_setup_message(
+                &message,
+                &code,
+                std::time::SystemTime::now(),
+            )?;
+            let key = imported.key;
+            let fpr = key.fingerprint().to_hex();
+            for a in key.addresses() {
+                let a = homepost_pgp::autocrypt::canonical_address(&a);
+                store
+                    .add_identity_key(&fpr, &a, &key.to_bytes()?, now())
+                    .await?;
+                outln!("Imported key {fpr} for {a} from the Setup Message.");
             }
         }
         KeyCommand::Accept { address } => {
@@ -444,4 +483,25 @@ pub async fn key_command(cmd: &KeyCommand, lib: &mut Library) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The user's active secret key for `address` (default: the first account's).
+async fn own_key(
+    store: &homepost_store::Store,
+    address: Option<&str>,
+) -> Result<homepost_pgp::SecretKey> {
+    let address = match address {
+        Some(a) => a.to_owned(),
+        None => store
+            .accounts()
+            .await?
+            .first()
+            .map(|a| a.config.email.clone())
+            .context("no account yet: give --address, or add an account first")?,
+    };
+    let key = store
+        .active_identity_key(&homepost_pgp::autocrypt::canonical_address(&address))
+        .await?
+        .with_context(|| format!("no key for {address}"))?;
+    Ok(homepost_pgp::SecretKey::from_bytes(&key.secret)?)
 }

@@ -765,3 +765,65 @@ fn keys_export_and_import_and_show_reports_signatures_checked_against_gnupg() {
         "the imported key is now the active one"
     );
 }
+
+#[test]
+fn autocrypt_setup_message_moves_the_key_to_another_vault() {
+    let home = Home::new();
+    home.init();
+    let out = home
+        .cmd(PASS)
+        .env("HOMEPOST_INCOMING_PASSWORD", "x")
+        .args([
+            "account",
+            "add",
+            "--name",
+            "Me",
+            "--email",
+            "me@example.org",
+            "--imap",
+            "imap.example.org:993",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let setup = home.path("setup.eml");
+    let printed = home.ok(&["key", "setup-message", setup.to_str().unwrap()]);
+    let code = printed.lines().last().unwrap().to_owned();
+    assert_eq!(code.len(), 36 + 8, "nine groups of four digits: {code}");
+    let message = fs::read_to_string(&setup).unwrap();
+    assert!(message.contains("Autocrypt-Setup-Message: v1"), "{message}");
+    assert!(
+        !message.contains("PRIVATE KEY"),
+        "the key travels encrypted"
+    );
+
+    let other = Home::new();
+    other.init();
+    let wrong = other
+        .cmd(PASS)
+        .env("HOMEPOST_SETUP_CODE", "1234-".repeat(8) + "1234")
+        .args(["key", "import-setup", setup.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!wrong.status.success(), "a wrong code must be refused");
+    let ok = other
+        .cmd(PASS)
+        .env("HOMEPOST_SETUP_CODE", &code)
+        .args(["key", "import-setup", setup.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert_eq!(
+        other.ok(&["key", "export", "--address", "me@example.org"]),
+        home.ok(&["key", "export"]),
+        "the same key in both vaults"
+    );
+}
