@@ -384,6 +384,11 @@ pub async fn draft_crypto(
             answers_encrypted,
             clock,
         );
+        // History: someone who already writes to us encrypted reads encrypted
+        // mail; "available" becomes "encrypt" for them.
+        if rec.ui == R::Available && row.as_ref().is_some_and(|r| r.encrypted_count > 0) {
+            rec.ui = R::Encrypt;
+        }
         // TOFU: while a key change waits for the user, nothing is encrypted to
         // the new key (it may be an impostor's).
         if row.as_ref().is_some_and(key_change_pending) {

@@ -224,6 +224,16 @@ async fn signed_then_encrypted_between_two_libraries() {
         1,
         "the protected subject is searchable"
     );
+    // Bob writes to Alice encrypted: her answers to him are encrypted by default.
+    let (plan, keys) =
+        crypto::draft_crypto(alice.store(), &["bob@example.org".into()], None, false, NOW)
+            .await
+            .unwrap();
+    assert_eq!(
+        (plan.recommendation, plan.will_encrypt, keys.len()),
+        ("encrypt", true, 1),
+        "{plan:?}"
+    );
     // A reindex still finds it (the decrypted text is kept in the store).
     alice.reindex().await.unwrap();
     assert_eq!(alice.count(secret).await.unwrap(), 1);
