@@ -66,7 +66,9 @@ export async function request(method, path, body, { signal, retried = false } = 
   if ((res.headers.get('Content-Type') || '').includes('json')) {
     try {
       data = await res.json();
-    } catch {
+    } catch (err) {
+      // Aborted while the body was read (the view went away): not an empty answer.
+      if (err && err.name === 'AbortError') throw err;
       data = null;
     }
   }
