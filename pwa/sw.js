@@ -3,7 +3,7 @@
 // sessions are not cached, not even briefly. Shell files are fetched network-first
 // (so an updated box serves an updated app) with the cache as the offline fallback.
 
-const CACHE = 'homepost-shell-v2';
+const CACHE = 'homepost-shell-v3';
 
 /** Every file of pwa/ that the page loads. Keep in step with pwa/ (e2e checks it). */
 const SHELL = [
@@ -29,6 +29,9 @@ const SHELL = [
   '/js/components/message-list.js',
   '/js/components/message-view.js',
   '/js/components/outbox.js',
+  '/js/components/own-keys.js',
+  '/js/components/peer-key.js',
+  '/js/components/setup-message.js',
   '/js/components/sheet.js',
   '/js/components/tag-drawer.js',
   '/js/components/tag-manager.js',

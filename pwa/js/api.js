@@ -152,6 +152,19 @@ export const api = {
   detach: (id, index) => request('DELETE', `/drafts/${enc(id)}/attachments/${enc(index)}`),
   send: (id) => request('POST', `/drafts/${enc(id)}/send`),
 
+  // OpenPGP keys (docs/pgp.md): the user's own, correspondents', lookups, Setup Messages.
+  keys: (opts) => request('GET', '/keys', undefined, opts),
+  /** Asks the network (the address's domain, then keys.openpgp.org): only when the person asks. */
+  lookupKey: (address, opts) => request('POST', '/keys/lookup', { address }, opts),
+  /** Looks up the sender's key and checks the message's signature again. */
+  lookupSenderKey: (id, opts) => request('POST', `/messages/${enc(id)}/crypto/lookup`, undefined, opts),
+  peer: (address, opts) => request('GET', `/peers/${enc(address)}`, undefined, opts),
+  acceptPeerKey: (address, fingerprint) => request('POST', `/peers/${enc(address)}/accept`, { fingerprint }),
+  /** Queues an Autocrypt Setup Message to the account itself; the answer's code is shown once. */
+  sendSetupMessage: (accountId) => request('POST', '/keys/setup-message',
+    accountId === null || accountId === undefined ? {} : { account_id: accountId }),
+  importSetupMessage: (id, code) => request('POST', `/messages/${enc(id)}/setup-message`, { code }),
+
   outbox: (opts) => request('GET', '/outbox', undefined, opts),
   retry: (id) => request('POST', `/outbox/${enc(id)}/retry`),
   cancel: (id) => request('POST', `/outbox/${enc(id)}/cancel`),
@@ -162,4 +175,6 @@ export const urls = {
   raw: (id) => `${BASE}/messages/${enc(id)}/raw`,
   html: (id) => `${BASE}/messages/${enc(id)}/html`,
   attachment: (id, index) => `${BASE}/messages/${enc(id)}/attachments/${enc(index)}`,
+  /** One of the user's own public keys, armored, as a download. */
+  publicKey: (fingerprint) => `${BASE}/keys/${enc(fingerprint)}/public`,
 };

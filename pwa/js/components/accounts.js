@@ -1,7 +1,8 @@
 // Mail accounts: <hp-accounts> lists them with what their servers are doing (from
 // the shared accounts poll, every 3 s while shown), with Sync now, Edit, Delete and,
 // when a server shows a certificate Homepost cannot verify, the fingerprint and a
-// "Trust this certificate" button. <hp-account-form> adds or edits one.
+// "Trust this certificate" button; below them, the OpenPGP keys (own-keys.js).
+// <hp-account-form> adds or edits one.
 
 import { api } from '../api.js';
 import { h, icon, replace, syncList } from '../dom.js';
@@ -11,6 +12,7 @@ import { accountHash } from '../router.js';
 import { announce } from '../mail-actions.js';
 import { lastAccounts, refreshAccounts, wantFastAccounts } from '../poll.js';
 import { confirmSheet } from './sheet.js';
+import './own-keys.js';
 
 /** Usual ports: [protocol][security]. "plain" is only allowed for a server on this box. */
 const PORTS = {
@@ -132,7 +134,8 @@ class HpAccounts extends HTMLElement {
       h('div', { class: 'page-head' }, this.heading,
         h('a', { class: 'button primary', href: accountHash('new') }, icon(ICONS.plus), 'Add account')),
       h('p', { class: 'page-intro' }, 'The mail servers Homepost fetches your mail from and sends it through.'),
-      this.errorLine, this.note, this.list);
+      this.errorLine, this.note, this.list,
+      h('hp-own-keys'));
     this.onAccounts = (event) => this.show(event.detail);
     window.addEventListener('hp:accounts', this.onAccounts);
     wantFastAccounts(true);

@@ -93,7 +93,7 @@ class HpCompose extends HTMLElement {
     document.removeEventListener('visibilitychange', this.onHide);
     window.removeEventListener('pagehide', this.onHide);
     clearTimeout(this.cryptoTimer);
-    this.crypto.cancel();
+    this.crypto.dispose();
     // Leaving the screen saves what was typed (the request outlives the element).
     if (this.dirty) this.save();
   }

@@ -20,6 +20,7 @@ import { knownTags } from '../tag-store.js';
 import { confirmSheet } from './sheet.js';
 import { startReply, chooseForward } from './compose.js';
 import { cryptoStatus } from './crypto.js';
+import { setupMessageCard } from './setup-message.js';
 
 /** Tags not shown as chips: `read` is shown as the unread state instead. */
 const HIDDEN_CHIPS = new Set(['read']);
@@ -117,6 +118,7 @@ class HpMessageView extends ReaderBase {
       this.titleEl,
       headers,
       cryptoStatus(m),
+      m.setup_message ? setupMessageCard(m) : null,
       h('section', { class: 'tag-section', 'aria-label': 'Tags' }, this.chips, this.addTagForm()),
       m.malformed ? h('p', { class: 'notice' },
         'This message is not well formed; what could be read is shown.') : null,
@@ -237,7 +239,11 @@ class HpMessageView extends ReaderBase {
   }
 
   attachmentSection() {
-    const list = this.msg.attachments || [];
+    // The signature part of a signed message is what the status line reports on, not
+    // something to open. Each attachment keeps its index: it names its download.
+    const signed = Boolean(this.msg.crypto);
+    const list = (this.msg.attachments || [])
+      .filter((a) => !(signed && String(a.content_type || '').toLowerCase() === 'application/pgp-signature'));
     if (list.length === 0) return null;
     return h('section', { class: 'attachments', 'aria-labelledby': 'att-heading' },
       h('h2', { id: 'att-heading' }, `Attachments (${list.length})`),

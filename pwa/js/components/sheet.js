@@ -9,8 +9,11 @@ let sheetCount = 0;
 /**
  * Opens a sheet with a heading and `content` (a node or array of nodes).
  * Returns the <dialog>; it removes itself from the page once closed.
+ * `closeOnBackdrop: false` keeps it open on a tap beside it (for what is shown once).
  */
-export function openSheet({ title, content, className = '' }) {
+export function openSheet({
+  title, content, className = '', closeOnBackdrop = true,
+}) {
   sheetCount += 1;
   const titleId = `sheet-title-${sheetCount}`;
   const opener = document.activeElement;
@@ -24,7 +27,7 @@ export function openSheet({ title, content, className = '' }) {
     h('div', { class: 'sheet-body' }, content));
   // A click on the backdrop (outside the sheet's box) closes it too.
   dialog.addEventListener('click', (event) => {
-    if (event.target !== dialog) return;
+    if (event.target !== dialog || !closeOnBackdrop) return;
     const r = dialog.getBoundingClientRect();
     const inside = event.clientX >= r.left && event.clientX <= r.right
       && event.clientY >= r.top && event.clientY <= r.bottom;
