@@ -4,7 +4,8 @@
 
 import { spawn, execFile } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
-import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -91,10 +92,21 @@ export async function waitForServer(base, ms = 30000) {
   throw new Error(`server at ${base} did not answer: ${last && last.message}`);
 }
 
-/** Starts `homepost serve` on a fresh data dir; returns {base, dir, stop()}. */
-export async function startServer(label) {
+/**
+ * Starts `homepost serve` on a fresh data dir; returns {base, dir, stop()}.
+ * `prepare(dir)`, if given, runs first (e.g. the CLI making the vault and its mail).
+ */
+export async function startServer(label, { prepare = null } = {}) {
   const bin = requireBin();
   const dir = await mkdtemp(path.join(os.tmpdir(), `homepost-e2e-${label}-`));
+  if (prepare) {
+    try {
+      await prepare(dir);
+    } catch (err) {
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   await mkdir(OUT, { recursive: true });
@@ -123,14 +135,54 @@ export async function startServer(label) {
   };
 }
 
-/** Imports mail with the CLI (the server must be locked). */
-export async function importMail(dir, paths) {
+/**
+ * Runs `homepost --data DIR ARGS…` with the test passphrase (and `env`); resolves to
+ * {stdout, stderr}, rejects when it fails. With a server on DIR, it must be locked.
+ */
+export async function homepostCli(dir, args, env = {}) {
   const bin = requireBin();
-  const { stdout, stderr } = await run(bin, ['--data', dir, 'import', ...paths], {
-    env: { ...process.env, HOMEPOST_PASSPHRASE: PASSPHRASE },
+  return run(bin, ['--data', dir, ...args], {
+    env: { ...process.env, HOMEPOST_PASSPHRASE: PASSPHRASE, ...env },
     maxBuffer: 16 * 1024 * 1024,
   });
+}
+
+/** Imports mail with the CLI (the server must be locked). */
+export async function importMail(dir, paths) {
+  const { stdout, stderr } = await homepostCli(dir, ['import', ...paths]);
   return `${stdout}${stderr}`.trim();
+}
+
+/**
+ * Runs axe-core (WCAG 2.1 A and AA) on the page in the light and the dark theme and
+ * fails on any violation. Lighthouse sees only the light one; contrast in dark mode
+ * is checked here. The script goes in through the DevTools protocol, so the page's
+ * CSP stays on.
+ */
+export async function axeCheck(page, what) {
+  const source = await axeSource();
+  const found = [];
+  for (const colorScheme of ['light', 'dark']) {
+    await page.emulateMedia({ colorScheme });
+    await page.evaluate(source);
+    const violations = await page.evaluate(async () => {
+      const r = await window.axe.run(document, {
+        runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'],
+      });
+      return r.violations.map((v) => `${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+    });
+    found.push(...violations.map((v) => `${what}, ${colorScheme}: ${v}`));
+  }
+  await page.emulateMedia({ colorScheme: null });
+  if (found.length) throw new Error(`axe found accessibility problems:\n${found.join('\n')}`);
+}
+
+let axeText = null;
+async function axeSource() {
+  if (axeText === null) {
+    axeText = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  }
+  return axeText;
 }
 
 /**
@@ -160,7 +212,11 @@ export function watch(context, label) {
     responses.push({ path: new URL(response.url()).pathname, status: response.status() });
   });
   const attach = (page) => {
-    page.on('pageerror', (err) => problems.push(`[${label}] uncaught error: ${err.message}`));
+    page.on('pageerror', (err) => {
+      // Where it happened: the first frame of the stack.
+      const at = String(err.stack || '').split('\n').find((l) => /^\s+at /.test(l));
+      problems.push(`[${label}] uncaught error: ${err.message}${at ? ` (${at.trim()})` : ''}`);
+    });
     page.on('console', (msg) => {
       const text = msg.text();
       if (/Content[- ]Security[- ]Policy|CSP violation|Refused to (load|execute|apply|frame|connect)/i.test(text)) {

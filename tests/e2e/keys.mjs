@@ -1,0 +1,586 @@
+// The OpenPGP key screens of the PWA at phone size (390x844, touch), in real
+// Chromium against a real `homepost serve`. The box is prepared with the CLI before
+// the server starts (a vault, an account for me@example.org, keys and mail made
+// with GnuPG in a throwaway GNUPGHOME, an Autocrypt Setup Message from a second
+// vault), then driven through the UI:
+//
+// - the sender's key sheet of a correspondent whose key changed (trust on first
+//   use): both fingerprints, a 409 answered by reloading and saying so, accepting
+//   after the confirm step; GET /peers then has the new key pinned and nothing waits;
+// - the Autocrypt Setup Message card: a short code and a wrong code are refused in
+//   words, the right one (typed with spaces) imports the key; GET /keys has it active;
+// - the accounts screen's "Encryption key": both keys, the download of the public
+//   key, "Move key to another app" and the code sheet (36 digits, the server's code);
+// - a PGP/MIME signature is not listed as an attachment (the indexes are kept);
+// - key lookups in the reader and in compose. A lookup asks WKD and keys.openpgp.org
+//   over the internet, so those two endpoints are answered by the test (page.route)
+//   with the server's LookupView shape: this checks the screens, not the network.
+//
+// axe-core checks each new screen (light and dark); any CSP violation, uncaught
+// error, or request leaving 127.0.0.1 fails the run.
+//
+//   HOMEPOST_BIN=/path/to/homepost node keys.mjs
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile, chmod } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  OUT, PASSPHRASE, PHONE, launchBrowser, startServer, homepostCli, watch, ensureOut, requireBin, axeCheck,
+  freePort,
+} from './lib.mjs';
+
+const LABEL = 'keys';
+const ME = 'me@example.org';
+const BOB = 'bob@example.net';
+const CAROL = 'carol@example.com';
+
+const bare = (fp) => String(fp || '').replace(/[^0-9a-f]/gi, '').toUpperCase();
+const groups = (fp) => (bare(fp).match(/.{1,4}/g) || []).join(' ');
+
+// --- GnuPG, for a correspondent's keys and signed mail ----------------------------
+
+/** Runs gpg in `home` with `input` on stdin; resolves to stdout (a string). */
+function gpg(home, args, input = '') {
+  return new Promise((resolve, reject) => {
+    const child = spawn('gpg', ['--batch', '--yes', '--pinentry-mode', 'loopback', '--passphrase', '', ...args], {
+      env: { ...process.env, GNUPGHOME: home },
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`gpg ${args.join(' ')}: ${err}`))));
+    child.stdin.end(input);
+  });
+}
+
+async function gpgHome() {
+  const home = await mkdtemp(path.join(os.tmpdir(), 'homepost-e2e-gpg-'));
+  await chmod(home, 0o700);
+  return home;
+}
+
+async function newKey(home, uid, address) {
+  await gpg(home, ['--quick-gen-key', uid, 'ed25519', 'sign', 'never']);
+  const colons = await gpg(home, ['--with-colons', '--fingerprint', address]);
+  const fpr = colons.split('\n').find((l) => l.startsWith('fpr:')).split(':')[9];
+  const armored = await gpg(home, ['--armor', '--export', address]);
+  return { fpr, armored };
+}
+
+const crlf = (text) => text.replace(/\r?\n/g, '\r\n');
+
+/** A mail from `from` whose body is cleartext-signed by `signer` (inline PGP). */
+async function clearSigned(home, signer, { from, subject, mid, text }) {
+  const signed = await gpg(home, ['--clearsign', '--digest-algo', 'SHA256', '--local-user', signer], text);
+  return crlf(`From: ${from}\nTo: Me <${ME}>\nSubject: ${subject}\nMessage-ID: <${mid}>\n`
+    + `Date: Mon, 15 Jan 2024 09:00:00 +0000\n\n`) + crlf(signed);
+}
+
+/** A PGP/MIME (RFC 3156) signed mail: multipart/signed with an application/pgp-signature part. */
+async function mimeSigned(home, signer, { from, subject, mid, text }) {
+  const part = crlf(`Content-Type: text/plain; charset=utf-8\n\n${text}\n`);
+  const signature = await gpg(home, ['--detach-sign', '--armor', '--digest-algo', 'SHA256', '--local-user', signer], part);
+  return crlf(`From: ${from}\nTo: Me <${ME}>\nSubject: ${subject}\nMessage-ID: <${mid}>\n`
+    + 'Date: Tue, 16 Jan 2024 09:00:00 +0000\nMIME-Version: 1.0\n'
+    + 'Content-Type: multipart/signed; micalg=pgp-sha256; protocol="application/pgp-signature"; boundary="sig-b"\n\n'
+    + '--sig-b\n') + part + crlf('\n--sig-b\nContent-Type: application/pgp-signature; name="signature.asc"\n'
+    + 'Content-Disposition: attachment; filename="signature.asc"\n\n') + crlf(signature) + crlf('\n--sig-b--\n');
+}
+
+// --- the box --------------------------------------------------------------------
+
+/** What the preparation made, for the checks. */
+const made = {};
+
+/** Adds the me@example.org account (which makes its key); its servers are closed loopback ports. */
+async function addMe(dir, withSmtp) {
+  const closed = await freePort();
+  const args = ['account', 'add', '--name', 'Me', '--email', ME, '--imap', `127.0.0.1:${closed}`];
+  if (withSmtp) args.push('--smtp', `127.0.0.1:${closed}`);
+  await homepostCli(dir, args, { HOMEPOST_INCOMING_PASSWORD: 'x', HOMEPOST_OUTGOING_PASSWORD: 'x' });
+}
+
+async function prepare(dir) {
+  const started = Date.now();
+  const work = await mkdtemp(path.join(os.tmpdir(), 'homepost-e2e-keys-work-'));
+  const homes = [await gpgHome(), await gpgHome()];
+  try {
+    await homepostCli(dir, ['init', '--kdf', 'insecure-test-only']);
+    await addMe(dir, true);
+
+    // Bob's first key is trusted; a second one arrives later and waits for a decision.
+    const bobOld = await newKey(homes[0], `Bob <${BOB}>`, BOB);
+    const bobNew = await newKey(homes[1], `Bob <${BOB}>`, BOB);
+    const carol = await newKey(homes[1], `Carol <${CAROL}>`, CAROL);
+    made.bobOld = bobOld.fpr;
+    made.bobNew = bobNew.fpr;
+    made.carol = carol.fpr;
+    await writeFile(path.join(work, 'bob-old.asc'), bobOld.armored);
+    await writeFile(path.join(work, 'bob-new.asc'), bobNew.armored);
+    await homepostCli(dir, ['key', 'import', path.join(work, 'bob-old.asc')]);
+    const second = await homepostCli(dir, ['key', 'import', path.join(work, 'bob-new.asc')]);
+    assert.match(second.stdout, /waits for you/, `the second key of Bob is not a pending change: ${second.stdout}`);
+
+    const mails = {
+      'new-phone.eml': await clearSigned(homes[1], BOB, {
+        from: `Bob <${BOB}>`, subject: 'New phone, new key', mid: 'new-phone@example.net',
+        text: 'I have a new phone, so a new key.\n',
+      }),
+      'carol.eml': await clearSigned(homes[1], CAROL, {
+        from: `Carol <${CAROL}>`, subject: 'Carol signs her mail', mid: 'carol@example.com',
+        text: 'Signed with a key you do not have yet.\n',
+      }),
+      'pgp-mime.eml': await mimeSigned(homes[0], BOB, {
+        from: `Bob <${BOB}>`, subject: 'Signed the PGP/MIME way', mid: 'pgp-mime@example.net',
+        text: 'The signature is a part of its own.',
+      }),
+    };
+
+    // "Another app" (a second vault with the same address) makes a Setup Message.
+    const other = await mkdtemp(path.join(os.tmpdir(), 'homepost-e2e-keys-other-'));
+    try {
+      await homepostCli(other, ['init', '--kdf', 'insecure-test-only']);
+      await addMe(other, false);
+      const setup = path.join(work, 'setup.eml');
+      const printed = await homepostCli(other, ['key', 'setup-message', setup]);
+      made.setupCode = printed.stdout.trim().split('\n').pop().trim();
+      assert.match(made.setupCode, /^\d{4}(-\d{4}){8}$/, `no setup code printed: ${printed.stdout}`);
+    } finally {
+      await rm(other, { recursive: true, force: true });
+    }
+
+    const files = [];
+    for (const [name, text] of Object.entries(mails)) {
+      files.push(path.join(work, name));
+      await writeFile(files[files.length - 1], text);
+    }
+    files.push(path.join(work, 'setup.eml'));
+    await homepostCli(dir, ['import', ...files]);
+    console.log(`     prepared the box with the CLI and gpg in ${Date.now() - started} ms`);
+  } finally {
+    for (const home of homes) {
+      await new Promise((resolve) => {
+        const kill = spawn('gpgconf', ['--kill', 'gpg-agent'], { env: { ...process.env, GNUPGHOME: home }, stdio: 'ignore' });
+        kill.on('close', resolve);
+        kill.on('error', resolve);
+      });
+      await rm(home, { recursive: true, force: true });
+    }
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+// --- the browser ------------------------------------------------------------------
+
+const results = [];
+let failures = 0;
+
+async function step(name, fn) {
+  const started = Date.now();
+  try {
+    await fn();
+    results.push(`ok   [${LABEL}] ${name} (${Date.now() - started} ms)`);
+    console.log(`ok   [${LABEL}] ${name}`);
+  } catch (err) {
+    failures += 1;
+    results.push(`FAIL [${LABEL}] ${name}: ${err.message}`);
+    console.log(`FAIL [${LABEL}] ${name}\n${err.stack}`);
+    throw err;
+  }
+}
+
+let shots = 0;
+async function shot(page, name) {
+  shots += 1;
+  await page.screenshot({ path: path.join(OUT, `keys-phone-${String(shots).padStart(2, '0')}-${name}.png`) });
+}
+
+function api(page, method, apiPath, body) {
+  return page.evaluate(async ({ m, p, b }) => {
+    const init = { method: m, credentials: 'same-origin', headers: {} };
+    if (b !== undefined) {
+      init.headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(b);
+    }
+    const res = await fetch(`/api/v1${p}`, init);
+    return { status: res.status, body: await res.json().catch(() => null) };
+  }, { m: method, p: apiPath, b: body });
+}
+const apiGet = (page, p) => api(page, 'GET', p);
+
+/** The id of the one message that `query` finds. */
+async function messageId(page, query) {
+  const found = await apiGet(page, `/search?q=${encodeURIComponent(query)}&limit=2`);
+  const list = found.body.messages || found.body.results || [];
+  assert.equal(list.length, 1, `${query} should find one message: ${JSON.stringify(found.body).slice(0, 300)}`);
+  return list[0].id;
+}
+
+async function openMessage(page, id) {
+  await page.evaluate((hash) => { window.location.hash = hash; }, `#/message/${id}`);
+  await page.locator(`hp-message-view[data-id="${id}"] .reader-title`).waitFor();
+}
+
+async function flow(server) {
+  const browser = await launchBrowser();
+  const context = await browser.newContext({ ...PHONE, serviceWorkers: 'allow' });
+  const watcher = watch(context, LABEL);
+  const page = await context.newPage();
+  page.setDefaultTimeout(10000);
+  const S = step;
+  try {
+    await S('unlock the prepared box', async () => {
+      await page.goto(`${server.base}/`);
+      await page.getByLabel('Passphrase', { exact: true }).fill(PASSPHRASE);
+      await page.getByRole('button', { name: 'Unlock' }).click();
+      await page.getByRole('heading', { name: 'Inbox', level: 1 }).waitFor();
+    });
+
+    let keysBefore;
+    await S('the API has the routes, the key of me@example.org and Bob\'s waiting change', async () => {
+      keysBefore = (await apiGet(page, '/keys')).body.keys;
+      assert.equal(keysBefore.length, 1, JSON.stringify(keysBefore));
+      assert.equal(keysBefore[0].address, ME);
+      assert.equal(keysBefore[0].active, true);
+      const peer = (await apiGet(page, `/peers/${encodeURIComponent(BOB)}`)).body;
+      assert.equal(bare(peer.pinned), bare(made.bobOld), JSON.stringify(peer));
+      assert.equal(bare(peer.changed), bare(made.bobNew), JSON.stringify(peer));
+    });
+
+    // --- a changed key ------------------------------------------------------
+    let phoneId;
+    await S('reader: the sender\'s key sheet shows the change with both fingerprints', async () => {
+      phoneId = await messageId(page, 'subject:"New phone"');
+      await openMessage(page, phoneId);
+      const status = page.getByRole('region', { name: 'Encryption and signature' });
+      await status.waitFor();
+      await shot(page, 'changed-key-message');
+      await status.getByRole('button', { name: 'Sender\u2019s key', exact: true }).click();
+      const sheet = page.getByRole('dialog', { name: `Key of ${BOB}` });
+      await sheet.getByText('Their key changed').waitFor();
+      const first = sheet.locator('.key-pinned .fingerprint');
+      const next = sheet.locator('.key-new .fingerprint');
+      assert.equal((await first.textContent()).trim(), groups(made.bobOld));
+      assert.equal((await next.textContent()).trim(), groups(made.bobNew));
+      // Trusted first comes before the new one.
+      const order = await sheet.locator('.key-compare .key-compare-label').allTextContents();
+      assert.deepEqual(order, ['Trusted first', 'New key']);
+      await sheet.getByText(/another way/).first().waitFor();
+      await sheet.getByText(/\d+ signed, \d+ encrypted, \d+ with Autocrypt/).waitFor();
+      await shot(page, 'key-change-sheet');
+      await axeCheck(page, 'key-change sheet');
+    });
+
+    await S('accept: a 409 (the key changed again) reloads the sheet and says so', async () => {
+      const sheet = page.getByRole('dialog', { name: `Key of ${BOB}` });
+      let asked = 0;
+      await page.route('**/api/v1/peers/*/accept', async (route) => {
+        asked += 1;
+        await route.fulfill({
+          status: 409, contentType: 'application/json',
+          body: JSON.stringify({ error: { code: 'other_key', message: 'the key waiting is another one' } }),
+        });
+      });
+      await sheet.getByRole('button', { name: 'I compared it: accept the new key' }).click();
+      const confirm = page.getByRole('dialog', { name: 'Accept the new key?' });
+      assert.equal(bare(await confirm.locator('.fingerprint-list').textContent()), bare(made.bobNew));
+      await confirm.getByRole('button', { name: 'Accept the new key' }).click();
+      await sheet.getByText('Their key changed again while you were looking').waitFor();
+      await sheet.getByText('Their key changed', { exact: true }).waitFor();
+      assert.equal(asked, 1);
+      await page.unroute('**/api/v1/peers/*/accept');
+    });
+
+    await S('accept after comparing: the warning goes, GET /peers has the new key pinned', async () => {
+      const sheet = page.getByRole('dialog', { name: `Key of ${BOB}` });
+      const accepted = page.waitForResponse((r) => r.url().endsWith('/accept') && r.request().method() === 'POST');
+      await sheet.getByRole('button', { name: 'I compared it: accept the new key' }).click();
+      await page.getByRole('dialog', { name: 'Accept the new key?' }).getByRole('button', { name: 'Accept the new key' }).click();
+      const res = await accepted;
+      assert.equal(res.status(), 200);
+      assert.deepEqual(res.request().postDataJSON(), { fingerprint: made.bobNew });
+      await sheet.getByText('You accepted the new key').waitFor();
+      assert.equal(await sheet.getByText('Their key changed', { exact: true }).count(), 0);
+      assert.equal(await sheet.locator('.key-compare').count(), 0);
+      const peer = (await apiGet(page, `/peers/${encodeURIComponent(BOB)}`)).body;
+      assert.equal(bare(peer.pinned), bare(made.bobNew), JSON.stringify(peer));
+      assert.equal(peer.changed, null, JSON.stringify(peer));
+      await shot(page, 'key-accepted');
+      await sheet.getByRole('button', { name: 'Close' }).click();
+      await sheet.waitFor({ state: 'detached' });
+      // The reader's own warning is gone too.
+      assert.equal(await page.locator('hp-message-view .crypto-alert').count(), 0);
+    });
+
+    // --- a Setup Message ----------------------------------------------------
+    let setupId;
+    await S('reader: the Setup Message card refuses a short and a wrong code in words', async () => {
+      setupId = await messageId(page, 'subject:"Autocrypt Setup Message"');
+      await openMessage(page, setupId);
+      const card = page.getByRole('region', { name: 'Autocrypt Setup Message' });
+      await card.getByText('a key from another of your mail apps').waitFor();
+      const field = card.getByLabel('Setup code');
+      assert.equal(await field.getAttribute('inputmode'), 'numeric');
+      await card.getByText(`it starts with ${made.setupCode.slice(0, 2)}`).waitFor();
+      await shot(page, 'setup-card');
+      await axeCheck(page, 'setup message card');
+
+      await field.fill('1234-5678');
+      await card.getByRole('button', { name: 'Import the key' }).click();
+      await card.getByRole('alert').filter({ hasText: 'A setup code has 36 digits; this has 8.' }).waitFor();
+
+      const wrong = made.setupCode.startsWith('9') ? '1' : '9';
+      const wrongCode = wrong + made.setupCode.replace(/-/g, '').slice(1);
+      const answered = page.waitForResponse((r) => r.url().endsWith(`/messages/${setupId}/setup-message`));
+      await field.fill(wrongCode);
+      await card.getByRole('button', { name: 'Import the key' }).click();
+      assert.equal((await answered).status(), 400);
+      await card.getByRole('alert').filter({ hasText: 'That code does not open this message' }).waitFor();
+      assert.equal(await field.getAttribute('aria-invalid'), 'true');
+      await shot(page, 'setup-wrong-code');
+    });
+
+    let imported;
+    await S('the right code (typed with spaces) imports the key: GET /keys has it active', async () => {
+      const card = page.getByRole('region', { name: 'Autocrypt Setup Message' });
+      const answered = page.waitForResponse((r) => r.url().endsWith(`/messages/${setupId}/setup-message`));
+      await card.getByLabel('Setup code').fill(made.setupCode.replace(/-/g, ' '));
+      await card.getByRole('button', { name: 'Import the key' }).click();
+      const res = await answered;
+      assert.equal(res.status(), 200);
+      imported = (await res.json()).fingerprint;
+      await card.getByText(`Imported. This key is now yours for ${ME}:`).waitFor();
+      assert.equal((await card.locator('.setup-result .fingerprint').textContent()).trim(), groups(imported));
+      const keys = (await apiGet(page, '/keys')).body.keys;
+      const now = keys.find((k) => bare(k.fingerprint) === bare(imported));
+      assert.ok(now && now.active, `the imported key is not active: ${JSON.stringify(keys)}`);
+      assert.notEqual(bare(imported), bare(keysBefore[0].fingerprint));
+      const old = keys.find((k) => bare(k.fingerprint) === bare(keysBefore[0].fingerprint));
+      assert.ok(old && !old.active, `the older key should stay, inactive: ${JSON.stringify(keys)}`);
+      await shot(page, 'setup-imported');
+    });
+
+    // --- a PGP/MIME signature -----------------------------------------------
+    await S('reader: the PGP/MIME signature part is not listed as an attachment', async () => {
+      const id = await messageId(page, 'subject:"PGP/MIME way"');
+      const msg = (await apiGet(page, `/messages/${id}`)).body;
+      assert.ok(msg.crypto, 'the PGP/MIME message has no crypto object');
+      const sig = (msg.attachments || []).filter((a) => a.content_type === 'application/pgp-signature');
+      await openMessage(page, id);
+      await page.getByRole('region', { name: 'Encryption and signature' }).waitFor();
+      await page.locator('.body-text').filter({ hasText: 'The signature is a part of its own.' }).waitFor();
+      assert.equal(await page.getByText('signature.asc').count(), 0, 'signature.asc is listed');
+      const others = (msg.attachments || []).filter((a) => a.content_type !== 'application/pgp-signature');
+      assert.equal(await page.locator('.att-list .att').count(), others.length);
+      console.log(`     the API lists ${sig.length} signature part(s); the reader none`);
+    });
+
+    // --- lookups (answered by the test: no network) ---------------------------
+    await S('reader: "Look up the sender\'s key" for an unknown key: found, the status checked again', async () => {
+      const id = await messageId(page, 'subject:"Carol signs"');
+      const msg = (await apiGet(page, `/messages/${id}`)).body;
+      assert.equal(msg.crypto.signature, 'unknown_key', JSON.stringify(msg.crypto));
+      await openMessage(page, id);
+      const status = page.getByRole('region', { name: 'Encryption and signature' });
+      await status.getByText('Signed with a key we do not have').waitFor();
+      await status.getByText(/they learn whose key you looked for/).waitFor();
+      await shot(page, 'unknown-key');
+      await axeCheck(page, 'unknown key');
+      let asked = 0;
+      await page.route(`**/api/v1/messages/${id}/crypto/lookup`, async (route) => {
+        asked += 1;
+        assert.equal(route.request().method(), 'POST');
+        await new Promise((r) => setTimeout(r, 300)); // a lookup takes a while
+        await route.fulfill({
+          status: 200, contentType: 'application/json',
+          body: JSON.stringify({
+            address: CAROL, found: true, fingerprint: made.carol, source: 'wkd-advanced', key_changed: false,
+            attempts: [{ source: 'wkd-advanced', url: 'https://openpgpkey.example.com/.well-known/openpgpkey/example.com/hu/x?l=carol', outcome: 'found' }],
+            peer: null,
+            crypto: { ...msg.crypto, signature: 'good', signature_words: 'good signature', signer: made.carol, signer_is_sender: true },
+          }),
+        });
+      });
+      await status.getByRole('button', { name: 'Look up the sender\u2019s key' }).click();
+      await status.getByRole('button', { name: 'Looking up\u2026' }).waitFor();
+      await status.getByText('Found on the sender\u2019s domain (WKD).').waitFor();
+      await status.getByText('Signed by the sender').waitFor();
+      assert.equal(await status.getByRole('button', { name: 'Look up the sender\u2019s key' }).count(), 0);
+      assert.equal(asked, 1);
+      await shot(page, 'lookup-found');
+      await page.unroute(`**/api/v1/messages/${id}/crypto/lookup`);
+    });
+
+    await S('reader: a lookup that finds nothing says so and lists where it looked', async () => {
+      const id = await messageId(page, 'subject:"Carol signs"');
+      await page.route(`**/api/v1/messages/${id}/crypto/lookup`, (route) => route.fulfill({
+        status: 200, contentType: 'application/json',
+        body: JSON.stringify({
+          address: CAROL, found: false, fingerprint: null, source: null, key_changed: false, peer: null, crypto: null,
+          attempts: [
+            { source: 'wkd-advanced', url: 'https://openpgpkey.example.com/.well-known/openpgpkey/example.com/hu/x?l=carol', outcome: 'no key there' },
+            { source: 'wkd-direct', url: 'https://example.com/.well-known/openpgpkey/hu/x?l=carol', outcome: 'no key there' },
+            { source: 'keys.openpgp.org', url: 'https://keys.openpgp.org/vks/v1/by-email/carol%40example.com', outcome: '<b>no key there</b>' },
+          ],
+        }),
+      }));
+      await page.reload();
+      const status = page.getByRole('region', { name: 'Encryption and signature' });
+      await status.getByRole('button', { name: 'Look up the sender\u2019s key' }).click();
+      await status.getByText(`No key found for ${CAROL}.`).waitFor();
+      const tried = await status.locator('.lookup-attempts li').allTextContents();
+      assert.equal(tried.length, 3, tried.join(' | '));
+      assert.equal(tried[0], 'Their domain, WKD advanced (openpgpkey.example.com): no key there');
+      assert.match(tried[2], /keys\.openpgp\.org: <b>no key there<\/b>/, 'server text is shown as text');
+      await status.getByRole('button', { name: 'Look up the sender\u2019s key' }).waitFor();
+      await shot(page, 'lookup-none');
+      await page.unroute(`**/api/v1/messages/${id}/crypto/lookup`);
+    });
+
+    // --- own keys -------------------------------------------------------------
+    await S('accounts: "Encryption key" lists both keys; the public key downloads', async () => {
+      await page.evaluate(() => { window.location.hash = '#/accounts'; });
+      const section = page.getByRole('region', { name: 'Encryption key' });
+      const card = section.getByRole('listitem').filter({ has: page.getByRole('heading', { level: 3, name: ME }) });
+      await card.getByText('In use').waitFor();
+      const rows = card.locator('.own-key');
+      assert.equal(await rows.count(), 2);
+      assert.equal((await rows.nth(0).locator('.fingerprint').textContent()).trim(), groups(imported));
+      assert.match(await rows.nth(0).textContent(), /In use/);
+      assert.equal((await rows.nth(1).locator('.fingerprint').textContent()).trim(), groups(keysBefore[0].fingerprint));
+      assert.match(await rows.nth(1).textContent(), /Older/);
+      const href = await rows.nth(0).getByRole('link', { name: /^Download public key/ }).getAttribute('href');
+      assert.equal(href, `/api/v1/keys/${imported}/public`);
+      const download = await page.evaluate(async (u) => {
+        const res = await fetch(u);
+        return { status: res.status, type: res.headers.get('Content-Type'), disposition: res.headers.get('Content-Disposition'), text: await res.text() };
+      }, href);
+      assert.equal(download.status, 200);
+      assert.match(download.type, /application\/pgp-keys/);
+      assert.match(download.disposition || '', /attachment/);
+      assert.match(download.text, /^-----BEGIN PGP PUBLIC KEY BLOCK-----/);
+      assert.doesNotMatch(download.text, /PRIVATE/);
+      await section.scrollIntoViewIfNeeded();
+      await shot(page, 'own-keys');
+      await axeCheck(page, 'own keys');
+    });
+
+    await S('accounts: "Move key to another app" sends a Setup Message and shows its 36-digit code once', async () => {
+      const section = page.getByRole('region', { name: 'Encryption key' });
+      await section.getByRole('button', { name: 'Move key to another app\u2026' }).click();
+      const ask = page.getByRole('dialog', { name: 'Move your key to another app?' });
+      await ask.getByText(/Autocrypt Setup Message/).waitFor();
+      await shot(page, 'move-key-ask');
+      const sent = page.waitForResponse((r) => r.url().endsWith('/api/v1/keys/setup-message'));
+      await ask.getByRole('button', { name: 'Send the Setup Message' }).click();
+      const res = await sent;
+      assert.equal(res.status(), 202);
+      const answer = await res.json();
+      const sheet = page.getByRole('dialog', { name: 'Your setup code' });
+      await sheet.getByText('Homepost does not keep it').waitFor();
+      const shown = await sheet.locator('.setup-code li').allTextContents();
+      assert.equal(shown.length, 9, shown.join(' '));
+      const digits = shown.join('').replace(/\D/g, '');
+      assert.equal(digits.length, 36);
+      assert.equal(digits, answer.code.replace(/\D/g, ''), 'the code shown is not the server\'s');
+      assert.equal(bare(answer.fingerprint), bare(imported), 'the Setup Message should carry the key in use');
+      await shot(page, 'setup-code');
+      await axeCheck(page, 'setup code sheet');
+      // A tap beside the sheet does not lose the code.
+      await page.mouse.click(195, 20);
+      await sheet.waitFor();
+      await sheet.getByRole('button', { name: 'I wrote it down' }).click();
+      await sheet.waitFor({ state: 'detached' });
+      assert.equal(await page.locator('.setup-code').count(), 0, 'the code stayed in the page');
+      const text = await page.evaluate(() => document.body.innerText.replace(/\D/g, ''));
+      assert.ok(!text.includes(digits), 'the code stayed in the page');
+      const outbox = (await apiGet(page, '/outbox')).body;
+      const items = outbox.items || outbox.messages || outbox.outbox || [];
+      assert.ok(JSON.stringify(items).includes(`"id":${answer.outbox_id}`), `outbox: ${JSON.stringify(outbox).slice(0, 400)}`);
+    });
+
+    // Last: its "Draft discarded" toast would cover buttons at the bottom of the screen.
+    await S('compose: "Look up keys" asks for each recipient without a key, one after the other', async () => {
+      const calls = [];
+      await page.route('**/api/v1/keys/lookup', async (route) => {
+        const { address } = route.request().postDataJSON();
+        const call = { address, start: Date.now() };
+        calls.push(call);
+        await new Promise((r) => setTimeout(r, 300));
+        call.end = Date.now();
+        const found = address === 'dave@example.com';
+        await route.fulfill({
+          status: 200, contentType: 'application/json',
+          body: JSON.stringify({
+            address, found, fingerprint: found ? made.carol : null, source: found ? 'wkd-direct' : null,
+            key_changed: false, peer: null, crypto: null,
+            attempts: [{ source: 'wkd-direct', url: `https://example.com/.well-known/openpgpkey/hu/x?l=${address}`, outcome: found ? 'found' : 'no key there' }],
+          }),
+        });
+      });
+      await page.evaluate(() => { window.location.hash = '#/compose'; });
+      await page.getByRole('heading', { level: 1, name: 'New message' }).waitFor();
+      await page.getByRole('combobox', { name: 'To' }).fill('dave@example.com, erin@example.com');
+      const box = page.getByRole('region', { name: 'Encryption' });
+      const button = box.getByRole('button', { name: 'Look up keys' });
+      await button.waitFor();
+      await box.getByText(/they learn whose key you looked for/).waitFor();
+      await axeCheck(page, 'compose lookup');
+      const recheck = page.waitForResponse((r) => /\/api\/v1\/drafts\/\d+\/crypto$/.test(r.url())
+        && calls.length === 2 && calls[1].end !== undefined);
+      await button.click();
+      await box.getByText(/^Looking up 1 of 2: dave@example\.com/).waitFor();
+      await recheck;
+      await box.getByText('Looked up 2 addresses: 1 key found.').waitFor();
+      assert.deepEqual(calls.map((c) => c.address), ['dave@example.com', 'erin@example.com']);
+      assert.ok(calls[1].start >= calls[0].end, 'the lookups overlapped');
+      const rows = box.locator('.lookup-row');
+      await rows.filter({ hasText: 'dave@example.com' }).filter({ hasText: 'found on their domain (WKD)' }).waitFor();
+      await rows.filter({ hasText: 'erin@example.com' }).filter({ hasText: 'no key found' }).waitFor();
+      await shot(page, 'compose-lookup');
+      await page.unroute('**/api/v1/keys/lookup');
+      // Leave no draft behind.
+      await page.getByRole('button', { name: 'Discard' }).click();
+      await page.getByRole('dialog', { name: 'Discard this message?' }).getByRole('button', { name: 'Discard' }).click();
+      await page.getByRole('heading', { level: 1, name: 'New message' }).waitFor({ state: 'detached' });
+    });
+
+    await S('no CSP violation, no uncaught error, no request off 127.0.0.1', async () => {
+      assert.deepEqual(watcher.problems, []);
+      assert.deepEqual(watcher.external, [], 'requests left 127.0.0.1');
+      console.log(`     ${watcher.requests} requests, all to 127.0.0.1`);
+    });
+  } finally {
+    await context.close();
+    await browser.close();
+  }
+}
+
+async function main() {
+  requireBin();
+  await ensureOut();
+  const started = Date.now();
+  const server = await startServer(LABEL, { prepare });
+  console.log(`== keys flow (phone) against ${server.base} (data ${server.dir})`);
+  try {
+    await flow(server);
+  } catch {
+    // reported by step()
+  } finally {
+    await server.stop();
+  }
+  console.log('\n== keys summary');
+  for (const line of results) console.log(line);
+  console.log(`(${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  if (failures > 0) {
+    console.log(`${failures} step(s) failed`);
+    process.exit(1);
+  }
+  console.log('all steps passed');
+}
+
+await main();
