@@ -54,6 +54,9 @@ pub enum Error {
     /// An Autocrypt or Autocrypt-Gossip header is invalid and must be ignored.
     #[error("invalid Autocrypt header: {0}")]
     InvalidAutocryptHeader(String),
+    /// An address or URL that keys cannot be looked up for.
+    #[error("{0}")]
+    Discovery(String),
     /// An OpenPGP operation failed; the text is Sequoia's explanation.
     #[error("OpenPGP operation failed: {0}")]
     OpenPgp(String),

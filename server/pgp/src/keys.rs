@@ -212,6 +212,17 @@ impl Certificate {
             .map_err(Error::openpgp)
     }
 
+    /// Merges another copy of the same certificate into this one (new
+    /// self-signatures, subkeys, revocations). Copies of different keys are
+    /// an error.
+    pub fn merge(&self, other: &Certificate) -> Result<Certificate> {
+        self.0
+            .clone()
+            .merge_public(other.0.clone())
+            .map(Certificate::from_cert)
+            .map_err(Error::openpgp)
+    }
+
     /// Binary serialization (a transferable public key).
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         self.0.to_vec().map_err(Error::openpgp)

@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 pub mod autocrypt;
+pub mod discovery;
 mod error;
 pub mod keys;
 mod mime;

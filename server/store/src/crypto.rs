@@ -53,6 +53,18 @@ pub struct PeerRow {
     pub encrypted_count: i64,
     /// Messages from them with an Autocrypt header.
     pub autocrypt_count: i64,
+    /// A key found outside Autocrypt (binary certificate): attached to their
+    /// mail, fetched from WKD or keys.openpgp.org, or imported.
+    #[serde(skip)]
+    pub discovered_key: Option<Vec<u8>>,
+    /// Where that key came from (`attachment`, `wkd-advanced`, ...).
+    pub discovered_source: Option<String>,
+    /// When it was found.
+    pub discovered_at: Option<i64>,
+    /// Where their `OpenPGP:` header says the key is published (https).
+    pub announced_url: Option<String>,
+    /// The key id or fingerprint that header names.
+    pub announced_id: Option<String>,
 }
 
 impl crate::Store {
@@ -123,8 +135,9 @@ impl crate::Store {
         sqlx::query(
             "INSERT OR REPLACE INTO peers (address, last_seen, autocrypt_timestamp, public_key,
                  prefer_encrypt, gossip_key, gossip_timestamp, pinned_fingerprint,
-                 changed_fingerprint, changed_at, signed_count, encrypted_count, autocrypt_count)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 changed_fingerprint, changed_at, signed_count, encrypted_count, autocrypt_count,
+                 discovered_key, discovered_source, discovered_at, announced_url, announced_id)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&p.address)
         .bind(p.last_seen)
@@ -139,6 +152,11 @@ impl crate::Store {
         .bind(p.signed_count)
         .bind(p.encrypted_count)
         .bind(p.autocrypt_count)
+        .bind(p.discovered_key.as_deref())
+        .bind(p.discovered_source.as_deref())
+        .bind(p.discovered_at)
+        .bind(p.announced_url.as_deref())
+        .bind(p.announced_id.as_deref())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -198,5 +216,10 @@ fn peer_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<PeerRow> {
         signed_count: r.try_get("signed_count")?,
         encrypted_count: r.try_get("encrypted_count")?,
         autocrypt_count: r.try_get("autocrypt_count")?,
+        discovered_key: r.try_get("discovered_key")?,
+        discovered_source: r.try_get("discovered_source")?,
+        discovered_at: r.try_get("discovered_at")?,
+        announced_url: r.try_get("announced_url")?,
+        announced_id: r.try_get("announced_id")?,
     })
 }

@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_address_nocase.sql"),
     include_str!("../migrations/0005_transport.sql"),
     include_str!("../migrations/0006_pgp.sql"),
+    include_str!("../migrations/0007_key_discovery.sql"),
 ];
 
 /// Brings the database up to the newest schema, one transaction per step.

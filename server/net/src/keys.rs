@@ -1,0 +1,112 @@
+//! Looking up a correspondent's OpenPGP key: the URL their mail announced,
+//! their domain's Web Key Directory (advanced, then direct) and
+//! keys.openpgp.org, in that order, stopping at the first key that carries
+//! the address.
+
+use std::time::SystemTime;
+
+use homepost_pgp::Certificate;
+use homepost_pgp::discovery::{self, HttpsUrl, KeySource, OpenPgpHeader};
+
+use crate::http::Client;
+
+/// Which sources to ask.
+#[derive(Debug, Clone, Copy)]
+pub struct LookupOptions {
+    /// The address's own domain (WKD): only the mail provider learns of it.
+    pub wkd: bool,
+    /// keys.openpgp.org, a third party that learns whose key was asked for.
+    pub keys_openpgp_org: bool,
+}
+
+impl Default for LookupOptions {
+    fn default() -> Self {
+        LookupOptions {
+            wkd: true,
+            keys_openpgp_org: true,
+        }
+    }
+}
+
+/// One source asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    /// Which source.
+    pub source: KeySource,
+    /// The URL asked.
+    pub url: String,
+    /// What happened, in plain words (`found`, `no key there`, an error).
+    pub outcome: String,
+}
+
+/// The result of [`lookup`].
+#[derive(Debug, Clone, Default)]
+pub struct Lookup {
+    /// The key found and where, if any.
+    pub found: Option<(Certificate, KeySource)>,
+    /// Every source asked, in order.
+    pub attempts: Vec<Attempt>,
+}
+
+/// Looks up the key of `address`. `announced` is what the correspondent's
+/// `OpenPGP:` header said, if anything. Failures of single sources are in
+/// [`Lookup::attempts`]; only an address no lookup can be made for is an
+/// error.
+pub async fn lookup(
+    client: &Client,
+    address: &str,
+    announced: Option<&OpenPgpHeader>,
+    options: LookupOptions,
+    now: SystemTime,
+) -> Result<Lookup, homepost_pgp::Error> {
+    let wkd = discovery::wkd_urls(address)?;
+    let vks = discovery::keys_openpgp_org_url(address)?;
+    let mut plan: Vec<(KeySource, HttpsUrl)> = Vec::new();
+    if let Some(url) = announced.and_then(|a| a.url.clone()) {
+        plan.push((KeySource::Announced, url));
+    }
+    if options.wkd {
+        plan.push((KeySource::WkdAdvanced, wkd.advanced));
+        plan.push((KeySource::WkdDirect, wkd.direct));
+    }
+    if options.keys_openpgp_org {
+        plan.push((KeySource::KeysOpenpgpOrg, vks));
+    }
+    let mut out = Lookup::default();
+    for (source, url) in plan {
+        let outcome = match client.get(&url).await {
+            Err(e) => e.to_string(),
+            Ok(r) if r.status == 404 => "no key there".to_owned(),
+            Ok(r) if !r.is_success() => format!("the server answered HTTP {}", r.status),
+            Ok(r) => match discovery::keys_for(&r.body, address, now) {
+                Err(_) => "the answer is not an OpenPGP key".to_owned(),
+                Ok(k) => match k.best {
+                    Some(cert)
+                        if source != KeySource::Announced
+                            || announced.is_none_or(|a| a.matches(&cert)) =>
+                    {
+                        out.attempts.push(Attempt {
+                            source,
+                            url: url.to_string(),
+                            outcome: format!("found {}", cert.fingerprint().to_hex()),
+                        });
+                        out.found = Some((cert, source));
+                        return Ok(out);
+                    }
+                    Some(_) => "a different key than the one the mail named".to_owned(),
+                    None if k.other_addresses > 0 => {
+                        format!("only keys for other addresses ({})", k.other_addresses)
+                    }
+                    None => "no key there".to_owned(),
+                },
+            },
+        };
+        tracing::debug!(source = source.as_str(), %outcome, "key lookup");
+        out.attempts.push(Attempt {
+            source,
+            url: url.to_string(),
+            outcome,
+        });
+    }
+    Ok(out)
+}
