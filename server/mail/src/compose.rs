@@ -215,15 +215,10 @@ pub fn build(o: &Outgoing<'_>) -> Result<Built, ComposeError> {
                 .map(|r| std::borrow::Cow::Owned(r.clone())),
         ));
     }
-    // Lines keep no trailing whitespace: a signed part may not have any (RFC 3156).
-    let body: String = o
-        .body
-        .replace("\r\n", "\n")
-        .split('\n')
-        .map(str::trim_end)
-        .collect::<Vec<_>>()
-        .join("\n");
-    let text = MimePart::new("text/plain; charset=utf-8", body);
+    // Trailing whitespace (the "-- " signature separator) is kept: mail-builder
+    // then encodes the part quoted-printable, which has none on the wire, as a
+    // signed part must (RFC 3156 section 3).
+    let text = MimePart::new("text/plain; charset=utf-8", o.body.replace("\r\n", "\n"));
     if o.attachments.is_empty() && o.forwarded.is_none() {
         b = b.body(text);
     } else {

@@ -6,6 +6,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use homepost_pgp::autocrypt::{self, GossipUpdate, PeerState, PreferEncrypt, SenderUpdate};
+use homepost_pgp::discovery::{self, KeySource, OpenPgpHeader};
 use homepost_pgp::verify::SignatureState;
 use homepost_pgp::{Certificate, SecretKey, open_message};
 use homepost_store::{PeerRow, Store};
@@ -50,11 +51,14 @@ fn state_name(s: SignatureState) -> &'static str {
 /// Whether a message may carry OpenPGP or Autocrypt at all (a cheap byte scan,
 /// so plain mail skips the whole step).
 pub(crate) fn relevant(raw: &[u8]) -> bool {
-    const NEEDLES: [&[u8]; 4] = [
+    const NEEDLES: [&[u8]; 7] = [
         b"utocrypt:",
         b"ultipart/encrypted",
         b"ultipart/signed",
         b"-----BEGIN PGP",
+        b"pgp-keys",
+        b"penPGP:",
+        b"penpgp:",
     ];
     NEEDLES
         .iter()
@@ -90,6 +94,30 @@ fn state_of(row: &PeerRow) -> PeerState {
     s
 }
 
+/// TOFU: pins `fpr` when nothing is pinned yet; a different key is recorded as
+/// a change waiting for the user. Returns whether `fpr` differs from the pin.
+fn pin(row: &mut PeerRow, fpr: String, now: i64) -> bool {
+    match &row.pinned_fingerprint {
+        None => {
+            row.pinned_fingerprint = Some(fpr);
+            false
+        }
+        Some(pinned) if *pinned != fpr => {
+            if row.changed_fingerprint.as_deref() != Some(fpr.as_str()) {
+                row.changed_fingerprint = Some(fpr);
+                row.changed_at = Some(now);
+            }
+            true
+        }
+        // Back to the pinned key: no change is pending any more.
+        Some(_) => {
+            row.changed_fingerprint = None;
+            row.changed_at = None;
+            false
+        }
+    }
+}
+
 /// Writes an Autocrypt state back into a row, keeping the row's TOFU pin and
 /// counts; a key that differs from the pinned one is recorded as a change.
 fn merge_state(mut row: PeerRow, s: &PeerState, now: i64) -> (PeerRow, bool) {
@@ -99,30 +127,64 @@ fn merge_state(mut row: PeerRow, s: &PeerState, now: i64) -> (PeerRow, bool) {
     row.prefer_encrypt = i64::from(s.prefer_encrypt == PreferEncrypt::Mutual);
     row.gossip_key = s.gossip_key.as_ref().and_then(|c| c.to_bytes().ok());
     row.gossip_timestamp = to_secs(s.gossip_timestamp);
-    let mut changed = false;
-    if let Some(fpr) = s
+    let changed = s
         .public_key
         .as_ref()
         .or(s.gossip_key.as_ref())
         .map(|c| c.fingerprint().to_hex())
-    {
-        match &row.pinned_fingerprint {
-            None => row.pinned_fingerprint = Some(fpr),
-            Some(pinned) if *pinned != fpr => {
-                changed = true;
-                if row.changed_fingerprint.as_deref() != Some(fpr.as_str()) {
-                    row.changed_fingerprint = Some(fpr);
-                    row.changed_at = Some(now);
-                }
-            }
-            // Back to the pinned key: no change is pending any more.
-            Some(_) => {
-                row.changed_fingerprint = None;
-                row.changed_at = None;
-            }
-        }
-    }
+        .is_some_and(|fpr| pin(&mut row, fpr, now));
     (row, changed)
+}
+
+/// The result of [`remember_key`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Remembered {
+    /// Canonical address.
+    pub address: String,
+    /// The key's fingerprint.
+    pub fingerprint: String,
+    /// Where it came from.
+    pub source: &'static str,
+    /// It differs from the key pinned for them: it waits for the user's
+    /// decision and nothing is encrypted to them until then.
+    pub key_changed: bool,
+}
+
+/// Keeps a key found for `address` outside Autocrypt (attached, announced,
+/// WKD, keys.openpgp.org, imported): it is used when no Autocrypt key is
+/// known, and pinned under the same TOFU rule as every other key.
+pub async fn remember_key(
+    store: &Store,
+    address: &str,
+    key: &Certificate,
+    source: KeySource,
+    now: i64,
+) -> Result<Remembered, homepost_store::Error> {
+    let address = autocrypt::canonical_address(address);
+    let mut row = load_peer(store, &address).await?;
+    let key_changed = take_discovered(&mut row, key, source, now);
+    store.save_peer(&row).await?;
+    Ok(Remembered {
+        address,
+        fingerprint: key.fingerprint().to_hex(),
+        source: source.as_str(),
+        key_changed,
+    })
+}
+
+/// Puts a discovered key into a row (merged with an earlier copy of the same
+/// key) and pins it by TOFU. Returns whether it differs from the pinned key.
+fn take_discovered(row: &mut PeerRow, key: &Certificate, source: KeySource, now: i64) -> bool {
+    let merged = match cert(row.discovered_key.as_deref()) {
+        Some(old) if old.fingerprint() == key.fingerprint() => {
+            old.merge(key).unwrap_or_else(|_| key.clone())
+        }
+        _ => key.clone(),
+    };
+    row.discovered_key = merged.to_bytes().ok();
+    row.discovered_source = Some(source.as_str().to_owned());
+    row.discovered_at = Some(now);
+    pin(row, key.fingerprint().to_hex(), now)
 }
 
 /// Whether a peer's current key differs from the pinned one and the user has
@@ -157,7 +219,8 @@ async fn load_peer(store: &Store, addr: &str) -> Result<PeerRow, homepost_store:
 }
 
 /// Runs the OpenPGP step for a stored message. Returns the decrypted content to
-/// index, if it was decrypted. Spam is not used to update Autocrypt state.
+/// index, if it was decrypted. Spam is not used to update Autocrypt state, and
+/// neither is our own mail (sent copies).
 pub(crate) async fn process(
     store: &Store,
     message: i64,
@@ -166,7 +229,22 @@ pub(crate) async fn process(
     now: i64,
 ) -> Result<Option<Vec<u8>>, homepost_store::Error> {
     let clock = to_time(Some(now)).unwrap_or_else(SystemTime::now);
-    let sender = SenderUpdate::from_message(raw, clock).filter(|_| !is_spam);
+    let keys: Vec<SecretKey> = store
+        .identity_keys()
+        .await?
+        .iter()
+        .filter_map(|k| SecretKey::from_bytes(&k.secret).ok())
+        .collect();
+    let from = SenderUpdate::from_message(raw, clock);
+    let from_addr = from.as_ref().map(|u| u.addr.clone());
+    let ours = |addr: &str| {
+        keys.iter().any(|k| {
+            k.addresses()
+                .iter()
+                .any(|a| autocrypt::canonical_address(a) == addr)
+        })
+    };
+    let sender = from.filter(|u| !is_spam && !ours(&u.addr));
     let mut key_changed = false;
     let mut sender_row = None;
     if let Some(update) = &sender {
@@ -176,41 +254,65 @@ pub(crate) async fn process(
         key_changed = changed && update.header.is_some();
         if update.header.is_some() {
             row.autocrypt_count += 1;
+        } else {
+            // Without an Autocrypt header, keys announced or attached count:
+            // an Autocrypt client's header names the key it wants used.
+            if let Some(h) = OpenPgpHeader::from_message(raw) {
+                row.announced_url = h.url.map(|u| u.to_string());
+                row.announced_id = h.id;
+            }
+            if let Some(key) = discovery::attached_keys(raw, &update.addr, clock).first() {
+                key_changed |= take_discovered(&mut row, key, KeySource::Attachment, now);
+            }
         }
         sender_row = Some(row);
     }
-    let keys: Vec<SecretKey> = store
-        .identity_keys()
-        .await?
-        .iter()
-        .filter_map(|k| SecretKey::from_bytes(&k.secret).ok())
-        .collect();
     let mut certs: Vec<Certificate> = keys.iter().map(SecretKey::certificate).collect();
-    let sender_certs: Vec<Certificate> = sender_row
+    let mut sender_certs: Vec<Certificate> = sender_row
         .as_ref()
         .map(|r| {
-            [r.public_key.as_deref(), r.gossip_key.as_deref()]
-                .into_iter()
-                .filter_map(cert)
-                .collect()
+            [
+                r.public_key.as_deref(),
+                r.gossip_key.as_deref(),
+                r.discovered_key.as_deref(),
+            ]
+            .into_iter()
+            .filter_map(cert)
+            .collect()
         })
         .unwrap_or_default();
     certs.extend(sender_certs.iter().cloned());
-    let opened = open_message(raw, &keys, &certs, clock);
+    let mut opened = open_message(raw, &keys, &certs, clock);
+    // A key attached inside encrypted mail, signing that same mail.
+    if let (Some(row), Some(content)) = (sender_row.as_mut(), opened.content.as_deref())
+        && sender.as_ref().is_some_and(|u| u.header.is_none())
+        && let Some(key) = discovery::attached_keys(content, &row.address, clock).first()
+        && !sender_certs
+            .iter()
+            .any(|c| c.fingerprint() == key.fingerprint())
+    {
+        key_changed |= take_discovered(row, key, KeySource::Attachment, now);
+        sender_certs.push(key.clone());
+        certs.push(key.clone());
+        if opened.signature_state() == SignatureState::UnknownKey {
+            opened = open_message(raw, &keys, &certs, clock);
+        }
+    }
     let state = opened.signature_state();
     let signer = opened.signer().map(|f| f.to_hex());
-    // The sender's keys: their Autocrypt/gossip keys, or ours when we sent it.
+    // The sender's keys: their Autocrypt/gossip/discovered keys, or ours when
+    // we sent it.
     let mut sender_fprs: Vec<String> = sender_certs
         .iter()
         .map(|c| c.fingerprint().to_hex())
         .collect();
-    if let Some(u) = &sender {
+    if let Some(addr) = &from_addr {
         sender_fprs.extend(
             keys.iter()
                 .filter(|k| {
                     k.addresses()
                         .iter()
-                        .any(|a| autocrypt::canonical_address(a) == u.addr)
+                        .any(|a| autocrypt::canonical_address(a) == *addr)
                 })
                 .map(|k| k.fingerprint().to_hex()),
         );
@@ -272,6 +374,172 @@ async fn apply_gossip(
     let next = autocrypt::peer::update_from_gossip(Some(&state_of(&row)), g);
     let (row, _) = merge_state(row, &next, now);
     store.save_peer(&row).await
+}
+
+/// A correspondent's keys and history, as the app and CLI show them.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PeerSummary {
+    /// Canonical address.
+    pub address: String,
+    /// The key mail to them would be encrypted to, if any.
+    pub key: Option<String>,
+    /// Where that key came from: `autocrypt`, `gossip`, or a discovery source
+    /// (`attachment`, `announced`, `wkd-advanced`, `wkd-direct`,
+    /// `keys.openpgp.org`, `imported`).
+    pub key_source: Option<String>,
+    /// The key trusted on first use (or accepted since).
+    pub pinned: Option<String>,
+    /// A different key waiting for the user's decision.
+    pub changed: Option<String>,
+    /// When that key arrived (Unix seconds).
+    pub changed_at: Option<i64>,
+    /// They asked for encryption (`prefer-encrypt=mutual`).
+    pub prefer_encrypt: bool,
+    /// Newest mail from them (Unix seconds).
+    pub last_seen: Option<i64>,
+    /// Signed messages from them.
+    pub signed_count: i64,
+    /// Encrypted messages from them.
+    pub encrypted_count: i64,
+    /// Messages from them with an Autocrypt header.
+    pub autocrypt_count: i64,
+    /// The recommendation for a message to them alone.
+    pub recommendation: &'static str,
+    /// Where their mail announced their key (an `OpenPGP:` header URL).
+    pub announced_url: Option<String>,
+}
+
+/// What is known of `address`, or `None` if nothing is.
+pub async fn peer_summary(
+    store: &Store,
+    address: &str,
+    now: i64,
+) -> Result<Option<PeerSummary>, homepost_store::Error> {
+    let address = autocrypt::canonical_address(address);
+    let Some(row) = store.peer(&address).await? else {
+        return Ok(None);
+    };
+    let fpr = |b: Option<&[u8]>| cert(b).map(|c| c.fingerprint().to_hex());
+    let (key, key_source) = if let Some(k) = fpr(row.public_key.as_deref()) {
+        (Some(k), Some("autocrypt".to_owned()))
+    } else if let Some(k) = fpr(row.gossip_key.as_deref()) {
+        (Some(k), Some("gossip".to_owned()))
+    } else if let Some(k) = fpr(row.discovered_key.as_deref()) {
+        (Some(k), row.discovered_source.clone())
+    } else {
+        (None, None)
+    };
+    let (plan, _) = draft_crypto(store, std::slice::from_ref(&address), None, false, now).await?;
+    Ok(Some(PeerSummary {
+        address,
+        key,
+        key_source,
+        pinned: row.pinned_fingerprint.clone(),
+        changed: row
+            .changed_fingerprint
+            .clone()
+            .filter(|_| key_change_pending(&row)),
+        changed_at: row.changed_at.filter(|_| key_change_pending(&row)),
+        prefer_encrypt: row.prefer_encrypt == 1,
+        last_seen: row.last_seen,
+        signed_count: row.signed_count,
+        encrypted_count: row.encrypted_count,
+        autocrypt_count: row.autocrypt_count,
+        recommendation: plan.recommendation,
+        announced_url: row.announced_url.clone(),
+    }))
+}
+
+/// What a correspondent's mail announced about where their key is.
+pub async fn announced(
+    store: &Store,
+    address: &str,
+) -> Result<Option<OpenPgpHeader>, homepost_store::Error> {
+    let row = store.peer(&autocrypt::canonical_address(address)).await?;
+    Ok(row.and_then(|r| {
+        let url = r
+            .announced_url
+            .as_deref()
+            .and_then(|u| discovery::HttpsUrl::parse(u).ok())?;
+        Some(OpenPgpHeader {
+            id: r.announced_id,
+            url: Some(url),
+        })
+    }))
+}
+
+/// Checks a stored message's signature again with the keys known now (after
+/// a key was looked up or imported) and stores the new outcome. Peer state
+/// and counts are left alone: the message was counted when it arrived.
+/// Returns the new outcome, or `None` if the message had no OpenPGP.
+pub async fn recheck(
+    store: &Store,
+    message: i64,
+    raw: &[u8],
+    now: i64,
+) -> Result<Option<serde_json::Value>, homepost_store::Error> {
+    let Some((json, decrypted)) = store.message_crypto(message).await? else {
+        return Ok(None);
+    };
+    let Ok(mut old) = serde_json::from_str::<serde_json::Value>(&json) else {
+        return Ok(None);
+    };
+    let clock = to_time(Some(now)).unwrap_or_else(SystemTime::now);
+    let keys: Vec<SecretKey> = store
+        .identity_keys()
+        .await?
+        .iter()
+        .filter_map(|k| SecretKey::from_bytes(&k.secret).ok())
+        .collect();
+    let mut certs: Vec<Certificate> = keys.iter().map(SecretKey::certificate).collect();
+    let mut sender_fprs: Vec<String> = Vec::new();
+    if let Some(u) = SenderUpdate::from_message(raw, clock) {
+        sender_fprs.extend(
+            keys.iter()
+                .filter(|k| k.certificate().has_address(&u.addr))
+                .map(|k| k.fingerprint().to_hex()),
+        );
+        if let Some(row) = store.peer(&u.addr).await? {
+            for c in [
+                row.public_key.as_deref(),
+                row.gossip_key.as_deref(),
+                row.discovered_key.as_deref(),
+            ]
+            .into_iter()
+            .filter_map(cert)
+            {
+                sender_fprs.push(c.fingerprint().to_hex());
+                certs.push(c);
+            }
+        }
+    }
+    let opened = open_message(raw, &keys, &certs, clock);
+    let state = opened.signature_state();
+    let signer = opened.signer().map(|f| f.to_hex());
+    old["signature"] = state_name(state).into();
+    old["signature_words"] = state.describe().into();
+    old["signer_is_sender"] = signer
+        .as_ref()
+        .is_some_and(|s| sender_fprs.contains(s))
+        .into();
+    old["signer"] = signer.into();
+    let json = old.to_string();
+    store
+        .set_message_crypto(message, &json, decrypted.as_deref())
+        .await?;
+    Ok(Some(old))
+}
+
+/// The message as the user reads it: the decrypted content when it was
+/// encrypted and decrypted, else the message as received.
+pub async fn readable(
+    store: &Store,
+    message: i64,
+) -> Result<Option<Vec<u8>>, homepost_store::Error> {
+    if let Some((_, Some(decrypted))) = store.message_crypto(message).await? {
+        return Ok(Some(decrypted));
+    }
+    store.raw(message).await
 }
 
 /// A stored message's OpenPGP outcome, if it had any.
@@ -384,6 +652,19 @@ pub async fn draft_crypto(
             answers_encrypted,
             clock,
         );
+        // No Autocrypt key: a key found elsewhere (attached, WKD, key server,
+        // imported) makes encryption available, never automatic by itself.
+        if rec.ui == R::Disable
+            && let Some(key) = row
+                .as_ref()
+                .and_then(|r| cert(r.discovered_key.as_deref()))
+                .filter(|k| k.status(clock) == homepost_pgp::KeyStatus::Usable)
+        {
+            rec = autocrypt::RecipientRecommendation {
+                ui: R::Available,
+                target_key: Some(key),
+            };
+        }
         // History: someone who already writes to us encrypted reads encrypted
         // mail; "available" becomes "encrypt" for them.
         if rec.ui == R::Available && row.as_ref().is_some_and(|r| r.encrypted_count > 0) {

@@ -364,6 +364,179 @@ async fn non_ascii_bodies_and_trailing_spaces_are_signed_and_verify() {
     let outcome = crypto::outcome(bob.store(), id).await.unwrap().unwrap();
     assert_eq!(outcome["signature"], "good", "{outcome}");
     assert_eq!(bob.count("köln").await.unwrap(), 1);
+    // Plain ASCII too; the signature separator keeps its space.
+    let raw = mail(
+        "alice@example.org",
+        "bob@example.org",
+        "Plain",
+        "Trailing   \nspaces\t\n\n-- \nAlice",
+    );
+    let signed = crypto::protect_outgoing(
+        alice.store(),
+        &raw,
+        "alice@example.org",
+        &["bob@example.org".into()],
+        None,
+        false,
+        NOW,
+    )
+    .await
+    .expect("mail-builder output is signable");
+    let id = deliver(&mut bob, signed).await;
+    let outcome = crypto::outcome(bob.store(), id).await.unwrap().unwrap();
+    assert_eq!(outcome["signature"], "good", "{outcome}");
+    let stored = bob.store().raw(id).await.unwrap().unwrap();
+    let text = homepost_mail::parse(&stored).body_text;
+    assert!(text.contains("\n-- \nAlice"), "{text:?}");
+    assert!(text.contains("Trailing   \n"), "{text:?}");
     alice.close().await;
     bob.close().await;
+}
+
+/// A correspondent without Autocrypt (a GnuPG user) who attaches their key to
+/// signed mail: the key verifies that mail, makes encryption available (not
+/// automatic), is pinned; a different key found later (a key server, WKD) is
+/// a key change. Our own sent mail teaches nothing about ourselves.
+#[tokio::test]
+async fn attached_and_discovered_keys() {
+    use homepost_pgp::discovery::KeySource;
+    use homepost_pgp::{SecretKey, open_message, sign_message};
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let alice = library(a_dir.path()).await;
+    let mut bob = library(b_dir.path()).await;
+    crypto::ensure_identity_key(alice.store(), None, "alice@example.org", NOW)
+        .await
+        .unwrap();
+    crypto::ensure_identity_key(bob.store(), None, "bob@example.org", NOW)
+        .await
+        .unwrap();
+    let alice_key = SecretKey::from_bytes(
+        &alice
+            .store()
+            .active_identity_key("alice@example.org")
+            .await
+            .unwrap()
+            .unwrap()
+            .secret,
+    )
+    .unwrap();
+    let to = [Mailbox {
+        name: None,
+        address: "bob@example.org".into(),
+    }];
+    let attachment = homepost_mail::compose::Attachment {
+        name: "alice.asc".into(),
+        content_type: "application/pgp-keys".into(),
+        data: alice_key.certificate().to_armored().unwrap().into_bytes(),
+    };
+    let plain = build(&Outgoing {
+        from: Mailbox {
+            name: None,
+            address: "alice@example.org".into(),
+        },
+        to: &to,
+        cc: &[],
+        bcc: &[],
+        subject: "My key",
+        body: "My key is attached.",
+        in_reply_to: None,
+        references: &[],
+        attachments: std::slice::from_ref(&attachment),
+        forwarded: None,
+        date: NOW - 60,
+    })
+    .unwrap()
+    .raw;
+    let clock = std::time::UNIX_EPOCH + std::time::Duration::from_secs(NOW as u64);
+    let signed = sign_message(&plain, &alice_key, clock).unwrap();
+    assert!(!String::from_utf8_lossy(&signed).contains("Autocrypt:"));
+    let id = deliver(&mut bob, signed).await;
+    let outcome = crypto::outcome(bob.store(), id).await.unwrap().unwrap();
+    assert_eq!(outcome["signature"], "good", "{outcome}");
+    assert_eq!(outcome["signer_is_sender"], true);
+    assert_eq!(outcome["key_changed"], false);
+    let peer = bob
+        .store()
+        .peer("alice@example.org")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(peer.discovered_source.as_deref(), Some("attachment"));
+    assert_eq!(
+        peer.pinned_fingerprint,
+        Some(alice_key.fingerprint().to_hex())
+    );
+    assert_eq!((peer.signed_count, peer.autocrypt_count), (1, 0));
+
+    // Available, not automatic; encrypting on request reaches Alice.
+    let rcpt = ["alice@example.org".to_owned()];
+    let (plan, _) = crypto::draft_crypto(bob.store(), &rcpt, None, false, NOW)
+        .await
+        .unwrap();
+    assert_eq!(
+        (plan.recommendation, plan.will_encrypt),
+        ("available", false)
+    );
+    let answer = mail(
+        "bob@example.org",
+        "alice@example.org",
+        "Re: My key",
+        "Got it.",
+    );
+    let sealed = crypto::protect_outgoing(
+        bob.store(),
+        &answer,
+        "bob@example.org",
+        &rcpt,
+        Some(true),
+        false,
+        NOW,
+    )
+    .await
+    .unwrap();
+    let opened = open_message(&sealed, std::slice::from_ref(&alice_key), &[], clock);
+    assert!(opened.decrypted, "{:?}", opened.problem);
+
+    // Our own sent copy creates no peer row for us.
+    deliver(&mut bob, sealed).await;
+    assert!(bob.store().peer("bob@example.org").await.unwrap().is_none());
+
+    // The same key again merges quietly; another key for Alice is a change.
+    let same = crypto::remember_key(
+        bob.store(),
+        "Alice@Example.org",
+        &alice_key.certificate(),
+        KeySource::WkdAdvanced,
+        NOW,
+    )
+    .await
+    .unwrap();
+    assert!(!same.key_changed);
+    let other = SecretKey::generate(None, "alice@example.org", clock).unwrap();
+    let changed = crypto::remember_key(
+        bob.store(),
+        "alice@example.org",
+        &other.certificate(),
+        KeySource::KeysOpenpgpOrg,
+        NOW,
+    )
+    .await
+    .unwrap();
+    assert!(changed.key_changed);
+    let (plan, _) = crypto::draft_crypto(bob.store(), &rcpt, Some(true), false, NOW)
+        .await
+        .unwrap();
+    assert!(!plan.will_encrypt);
+    assert!(plan.warning.unwrap().contains("changed"));
+    assert_eq!(
+        crypto::accept_key_change(bob.store(), "alice@example.org")
+            .await
+            .unwrap(),
+        Some(other.fingerprint().to_hex())
+    );
+    let (plan, _) = crypto::draft_crypto(bob.store(), &rcpt, Some(true), false, NOW)
+        .await
+        .unwrap();
+    assert!(plan.will_encrypt);
+    assert_eq!(plan.recipients[0].key, Some(other.fingerprint().to_hex()));
 }
