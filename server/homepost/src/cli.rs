@@ -261,11 +261,30 @@ pub enum KeyCommand {
         address: String,
     },
     /// Import a key from a file (armored or binary): a secret key becomes the
-    /// active key of its addresses; a public key is pinned for its addresses
-    /// unless they already have one.
+    /// active key of its addresses; a public key is kept for its addresses
+    /// (pinned when they have no key yet, else a change to accept).
     Import {
         /// The key file.
         file: std::path::PathBuf,
+    },
+    /// Look up a correspondent's key: the URL their mail announced, their
+    /// domain's Web Key Directory, then keys.openpgp.org. The servers asked
+    /// learn whose key you looked for.
+    Lookup {
+        /// Their address.
+        address: String,
+        /// Do not ask keys.openpgp.org (a third party), only their own domain.
+        #[arg(long)]
+        no_keyserver: bool,
+    },
+    /// Show what is known of a correspondent: their key and where it came
+    /// from, the key trusted first, a change waiting, and their history.
+    Peer {
+        /// Their address.
+        address: String,
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 

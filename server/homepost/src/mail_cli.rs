@@ -455,30 +455,95 @@ pub async fn key_command(cmd: &KeyCommand, lib: &mut Library) -> Result<()> {
                 let cert =
                     Certificate::from_bytes(&data).context("that file holds no OpenPGP key")?;
                 let fpr = cert.fingerprint().to_hex();
-                for a in cert.addresses() {
-                    let a = homepost_pgp::autocrypt::canonical_address(&a);
-                    let mut peer =
-                        store
-                            .peer(&a)
-                            .await?
-                            .unwrap_or_else(|| homepost_store::PeerRow {
-                                address: a.clone(),
-                                ..Default::default()
-                            });
-                    match &peer.pinned_fingerprint {
-                        Some(p) if *p != fpr => {
-                            outln!(
-                                "{a} already has the key {p}; not replaced (remove it first to change it)."
-                            );
-                            continue;
-                        }
-                        _ => {}
-                    }
-                    peer.public_key = Some(cert.to_bytes()?);
-                    peer.pinned_fingerprint = Some(fpr.clone());
-                    store.save_peer(&peer).await?;
-                    outln!("Imported public key {fpr} for {a}.");
+                if cert.addresses().is_empty() {
+                    bail!("the key {fpr} has no e-mail address in its user ids");
                 }
+                for a in cert.addresses() {
+                    let r = homepost_search::crypto::remember_key(
+                        store,
+                        &a,
+                        &cert,
+                        homepost_pgp::discovery::KeySource::Imported,
+                        now(),
+                    )
+                    .await?;
+                    if r.key_changed {
+                        outln!(
+                            "{a} already has another key: {fpr} waits for you to compare it with them \
+                             (then: homepost key accept {a})."
+                        );
+                    } else {
+                        outln!("Imported public key {fpr} for {a}.");
+                    }
+                }
+            }
+        }
+        KeyCommand::Lookup {
+            address,
+            no_keyserver,
+        } => {
+            let announced = homepost_search::crypto::announced(store, address).await?;
+            let client = homepost_net::Client::new(std::sync::Arc::new(homepost_net::Direct));
+            let options = homepost_net::LookupOptions {
+                wkd: true,
+                keys_openpgp_org: !no_keyserver,
+            };
+            let found = homepost_net::lookup(
+                &client,
+                address,
+                announced.as_ref(),
+                options,
+                std::time::SystemTime::now(),
+            )
+            .await?;
+            for a in &found.attempts {
+                outln!("{:<17} {}: {}", a.source.as_str(), a.url, a.outcome);
+            }
+            let Some((cert, source)) = found.found else {
+                bail!("no key found for {address}");
+            };
+            let r =
+                homepost_search::crypto::remember_key(store, address, &cert, source, now()).await?;
+            if r.key_changed {
+                outln!(
+                    "Found {} for {}, but another key was trusted first: compare the new one \
+                     with them, then: homepost key accept {}",
+                    r.fingerprint,
+                    r.address,
+                    r.address
+                );
+            } else {
+                outln!("Found {} for {} ({}).", r.fingerprint, r.address, r.source);
+            }
+        }
+        KeyCommand::Peer { address, json } => {
+            let Some(p) = homepost_search::crypto::peer_summary(store, address, now()).await?
+            else {
+                bail!("nothing is known of {address}");
+            };
+            if *json {
+                outln!("{}", serde_json::to_string_pretty(&p)?);
+            } else {
+                outln!("Address:        {}", p.address);
+                outln!(
+                    "Key:            {} ({})",
+                    p.key.as_deref().unwrap_or("none"),
+                    p.key_source.as_deref().unwrap_or("-")
+                );
+                outln!("Trusted first:  {}", p.pinned.as_deref().unwrap_or("-"));
+                if let Some(c) = &p.changed {
+                    outln!(
+                        "CHANGED TO:     {c} (compare it with them; homepost key accept {})",
+                        p.address
+                    );
+                }
+                outln!(
+                    "History:        {} signed, {} encrypted, {} with Autocrypt",
+                    p.signed_count,
+                    p.encrypted_count,
+                    p.autocrypt_count
+                );
+                outln!("Encryption:     {}", p.recommendation);
             }
         }
     }

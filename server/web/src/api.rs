@@ -11,8 +11,8 @@ use actix_web::web::{Data, Json, Path, Query};
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
 use homepost_mail::html::{message_html, sanitize};
 use homepost_mail::{
-    Address, AttachmentRisk, Reputation, RiskLevel, RiskReason, assess, attachments, parse,
-    text::terminal_safe, with_reputation,
+    Address, AttachmentInfo, AttachmentRisk, Reputation, RiskLevel, RiskReason, assess,
+    attachments, parse, text::terminal_safe, with_reputation,
 };
 use homepost_search::library::{Library, LibraryError};
 use homepost_search::{SearchOptions, Sort};
@@ -391,6 +391,16 @@ pub struct MessageView {
     /// signature state and signer, key change (docs/pgp.md).
     #[schema(value_type = Object)]
     pub crypto: Option<serde_json::Value>,
+    /// Set when this is an Autocrypt Setup Message (another app's secret key,
+    /// imported with `POST /messages/{id}/setup-message` and its code).
+    pub setup_message: Option<SetupMessageHint>,
+}
+
+/// What a Setup Message says about its code.
+#[derive(Serialize, ToSchema)]
+pub struct SetupMessageHint {
+    /// The code's first two digits, to tell which code belongs to it.
+    pub passphrase_begin: Option<String>,
 }
 
 /// One message: headers, safe text body, attachments and thread.
@@ -431,23 +441,44 @@ async fn get_message(
         None => (None, None),
     };
     drop(lib);
-    let (parsed, has_html, risks) = tokio::task::spawn_blocking(move || {
-        let risks: Vec<AttachmentRisk> = attachments(&raw)
-            .iter()
-            .map(|(info, bytes)| {
+    let stored_attachments = detail.attachments;
+    let (parsed, has_html, listed_attachments, setup_message) =
+        tokio::task::spawn_blocking(move || {
+            // A decrypted message shows its own text and attachments, not the
+            // ciphertext.
+            let shown = decrypted.as_deref().unwrap_or(&raw);
+            let found = attachments(shown);
+            let risks = found.iter().map(|(info, bytes)| {
                 with_reputation(
                     assess(info.filename.as_deref(), &info.content_type, bytes),
                     reputation,
                 )
-            })
-            .collect();
-        // A decrypted message shows its own text, not the ciphertext.
-        let shown = decrypted.as_deref().unwrap_or(&raw);
-        (parse(shown), message_html(shown).is_some(), risks)
-    })
-    .await
-    .map_err(|e| ApiError::internal(&e))?;
-    let mut risks = risks.into_iter();
+            });
+            let listed: Vec<(AttachmentInfo, AttachmentRisk)> = if decrypted.is_some() {
+                found.iter().map(|(i, _)| i.clone()).zip(risks).collect()
+            } else {
+                // The stored list and the walk over the raw bytes agree (one walker in
+                // homepost-mail); should they not, an unchecked file is treated as risky.
+                let mut risks = risks;
+                stored_attachments
+                    .into_iter()
+                    .map(|a| (a, risks.next().unwrap_or_else(unchecked)))
+                    .collect()
+            };
+            let setup_message = homepost_pgp::setup::inspect_setup_message(&raw)
+                .ok()
+                .map(|i| SetupMessageHint {
+                    passphrase_begin: i.passphrase_begin,
+                });
+            (
+                parse(shown),
+                message_html(shown).is_some(),
+                listed,
+                setup_message,
+            )
+        })
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
     let mut listed: Listed = detail.summary.into();
     if let Some(subject) = crypto
         .as_ref()
@@ -462,20 +493,18 @@ async fn get_message(
             text: terminal_safe(&parsed.body_text),
             has_html,
         },
-        attachments: detail
-            .attachments
+        attachments: listed_attachments
             .into_iter()
             .enumerate()
-            .map(|(index, a)| AttachmentView {
+            .map(|(index, (a, risk))| AttachmentView {
                 index,
                 filename: a.filename,
                 content_type: a.content_type,
                 size: a.size,
-                // The stored list and the walk over the raw bytes agree (one walker in
-                // homepost-mail); should they not, an unchecked file is treated as risky.
-                risk: risks.next().unwrap_or_else(unchecked),
+                risk,
             })
             .collect(),
+        setup_message,
         cc: detail.cc,
         bcc: detail.bcc,
         reply_to: detail.reply_to,
@@ -536,7 +565,7 @@ async fn get_message_html(
     id: Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let raw = raw_message(&state, id).await?;
+    let raw = readable_message(&state, id).await?;
     let clean = tokio::task::spawn_blocking(move || message_html(&raw).map(|h| sanitize(&h)))
         .await
         .map_err(|e| ApiError::internal(&e))?
@@ -563,7 +592,7 @@ async fn get_attachment(
     path: Path<(i64, usize)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, index) = path.into_inner();
-    let raw = raw_message(&state, id).await?;
+    let raw = readable_message(&state, id).await?;
     let found = tokio::task::spawn_blocking(move || attachments(&raw).into_iter().nth(index))
         .await
         .map_err(|e| ApiError::internal(&e))?;
@@ -605,8 +634,16 @@ async fn raw_message(state: &AppState, id: i64) -> Result<Vec<u8>, ApiError> {
         .ok_or_else(|| ApiError::not_found(format!("no message with id {id}")))
 }
 
+/// Message `id` as the user reads it (decrypted when it was encrypted), or 404.
+async fn readable_message(state: &AppState, id: i64) -> Result<Vec<u8>, ApiError> {
+    let lib = library(state).await?;
+    homepost_search::crypto::readable(lib.store(), id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no message with id {id}")))
+}
+
 /// A download: bytes that the browser must save, never render.
-fn download(content_type: &str, filename: String, bytes: Vec<u8>) -> HttpResponse {
+pub(crate) fn download(content_type: &str, filename: String, bytes: Vec<u8>) -> HttpResponse {
     let ascii: String = filename
         .chars()
         .map(|c| if c.is_ascii() { c } else { '_' })

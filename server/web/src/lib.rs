@@ -12,6 +12,7 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod error;
+pub mod keys_api;
 pub mod mail_api;
 pub mod session;
 pub mod state;
@@ -127,6 +128,7 @@ pub fn app(
             cfg.route("/openapi.json", web::get().to(openapi_json));
             api::routes(cfg);
             mail_api::routes(cfg);
+            keys_api::routes(cfg);
         }))
         .split_for_parts();
     app.default_service(web::to(assets::serve))
@@ -140,6 +142,7 @@ pub fn openapi() -> OpenApi {
         .service(scope::scope("/api/v1").configure(|cfg| {
             api::routes(cfg);
             mail_api::routes(cfg);
+            keys_api::routes(cfg);
         }))
         .split_for_parts();
     doc.info.title = "Homepost".into();

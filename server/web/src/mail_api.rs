@@ -503,10 +503,26 @@ async fn create_draft(
             ReplyKind::ForwardInline => ReplyMode::ForwardInline,
             ReplyKind::ForwardAttached => ReplyMode::ForwardAttached,
         };
-        let original = tokio::task::spawn_blocking(move || parse(&raw))
-            .await
-            .map_err(|e| ApiError::internal(&e))?;
-        let pre = compose::prefill(&original, &original.body_text, mode, &own);
+        // Addresses come from the message as received; the text (and the real
+        // subject, for protected headers) from its decrypted form.
+        let readable = homepost_search::crypto::readable(store, r.id).await?;
+        let protected_subject = homepost_search::crypto::outcome(store, r.id)
+            .await?
+            .and_then(|o| o["protected_subject"].as_str().map(str::to_owned));
+        let (original, body_text) = tokio::task::spawn_blocking(move || {
+            let mut original = parse(&raw);
+            let body_text = match readable.filter(|r| *r != raw) {
+                Some(inner) => parse(&inner).body_text,
+                None => original.body_text.clone(),
+            };
+            if protected_subject.is_some() {
+                original.subject = protected_subject;
+            }
+            (original, body_text)
+        })
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+        let pre = compose::prefill(&original, &body_text, mode, &own);
         content.to = pre.to;
         content.cc = pre.cc;
         content.subject = pre.subject;
@@ -774,9 +790,14 @@ async fn send_draft(
             && let Some(raw) = store.raw(f.id).await?
         {
             match f.mode {
+                // The message as received (an encrypted one stays encrypted).
                 ForwardMode::Attached => forwarded = Some(raw),
+                // The attachments as the user saw them (decrypted).
                 ForwardMode::Inline => {
-                    for (info, bytes) in attachments(&raw) {
+                    let readable = homepost_search::crypto::readable(store, f.id)
+                        .await?
+                        .unwrap_or(raw);
+                    for (info, bytes) in attachments(&readable) {
                         files.push(Attachment {
                             name: info.filename.unwrap_or_else(|| "attachment".into()),
                             content_type: info.content_type,

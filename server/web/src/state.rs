@@ -34,6 +34,8 @@ pub struct AppState {
     kdf_gate: Semaphore,
     /// Whether the cookie is sent only over TLS.
     pub(crate) secure_cookie: bool,
+    /// How OpenPGP keys are looked up (WKD, keys.openpgp.org).
+    key_lookup: Mutex<(homepost_net::Client, homepost_net::LookupOptions)>,
 }
 
 /// A new session: the cookie value and what the client is told.
@@ -63,7 +65,29 @@ impl AppState {
             throttle: Mutex::new(Throttle::default()),
             kdf_gate: Semaphore::new(1),
             secure_cookie,
+            key_lookup: Mutex::new((
+                homepost_net::Client::new(Arc::new(homepost_net::Direct)),
+                homepost_net::LookupOptions::default(),
+            )),
         })
+    }
+
+    /// Sets how keys are looked up: the client (its dialer decides the route,
+    /// such as Tor) and which sources are asked.
+    pub fn set_key_lookup(
+        &self,
+        client: homepost_net::Client,
+        options: homepost_net::LookupOptions,
+    ) {
+        *self.key_lookup.lock().unwrap_or_else(|p| p.into_inner()) = (client, options);
+    }
+
+    /// The key lookup client and sources.
+    pub(crate) fn key_lookup(&self) -> (homepost_net::Client, homepost_net::LookupOptions) {
+        self.key_lookup
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Sets how fetching and sending behave (takes effect at the next unlock).

@@ -1,0 +1,447 @@
+//! Keys through the API, in-process: own keys and their export, a WKD lookup
+//! against the local HTTPS test server (which also turns an unknown signer
+//! into a good signature), decrypted attachments and replies, a key change
+//! accepted only with the fingerprint the user compared, and the Autocrypt
+//! Setup Message both ways.
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use actix_web::http::{Method, StatusCode, header};
+use actix_web::test;
+use common::*;
+use homepost_mail::RawMessage;
+use homepost_mail::compose::{Attachment, Mailbox, Outgoing, build};
+use homepost_net::testing::{Answer, file, serve};
+use homepost_net::{Limits, LookupOptions};
+use homepost_pgp::autocrypt::{AutocryptHeader, PreferEncrypt};
+use homepost_pgp::discovery::wkd_hash;
+use homepost_pgp::setup::{SetupCode, create_setup_message};
+use homepost_pgp::{SecretKey, encrypt_message};
+use homepost_store::Inserted;
+use serde_json::{Value, json};
+
+const ME: &str = "me@example.net";
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn clock() -> SystemTime {
+    SystemTime::now() - Duration::from_secs(3600)
+}
+
+fn mail(from: &str, subject: &str, body: &str, attachments: &[Attachment]) -> Vec<u8> {
+    let to = [Mailbox {
+        name: None,
+        address: ME.into(),
+    }];
+    build(&Outgoing {
+        from: Mailbox {
+            name: None,
+            address: from.into(),
+        },
+        to: &to,
+        cc: &[],
+        bcc: &[],
+        subject,
+        body,
+        in_reply_to: None,
+        references: &[],
+        attachments,
+        forwarded: None,
+        date: now() - 600,
+    })
+    .unwrap()
+    .raw
+}
+
+/// A vault whose library holds: an encrypted, signed message from Carol
+/// (unknown key) with an attachment, a message from Erin with an Autocrypt
+/// header, and a Setup Message from "another app" of ours. Returns their ids,
+/// Erin's second key and the setup code.
+async fn prepared_vault(
+    dir: &std::path::Path,
+    carol: &SecretKey,
+) -> (i64, i64, i64, SecretKey, SetupCode) {
+    let vault = homepost_vault::Vault::create(
+        dir,
+        &homepost_vault::Passphrase::new(PASS.into()),
+        homepost_vault::KdfParams::INSECURE_FOR_TESTS,
+    )
+    .unwrap();
+    let mut lib = homepost_search::library::Library::open(dir, &vault)
+        .await
+        .unwrap();
+    homepost_search::crypto::ensure_identity_key(lib.store(), None, ME, now() - 7200)
+        .await
+        .unwrap();
+    let me = SecretKey::from_bytes(
+        &lib.store()
+            .active_identity_key(ME)
+            .await
+            .unwrap()
+            .unwrap()
+            .secret,
+    )
+    .unwrap();
+    let notes = Attachment {
+        name: "notes.txt".into(),
+        content_type: "text/plain".into(),
+        data: b"the vault combination is quokka-42".to_vec(),
+    };
+    let inner = mail(
+        "carol@example.org",
+        "Secret plans",
+        "Meet at the marzipan factory.",
+        std::slice::from_ref(&notes),
+    );
+    let sealed = encrypt_message(&inner, carol, &[&me.certificate()], &[], clock()).unwrap();
+
+    let erin1 = SecretKey::generate(None, "erin@example.org", clock()).unwrap();
+    let erin2 = SecretKey::generate(None, "erin@example.org", clock()).unwrap();
+    let header = AutocryptHeader::new(
+        "erin@example.org",
+        &erin1.certificate(),
+        PreferEncrypt::Mutual,
+        clock(),
+    )
+    .unwrap();
+    let mut from_erin = header.to_field().unwrap().into_bytes();
+    from_erin.extend_from_slice(b"\r\n");
+    from_erin.extend_from_slice(&mail("erin@example.org", "Hi", "Hello from Erin.", &[]));
+
+    let other_app_key = SecretKey::generate(None, ME, clock()).unwrap();
+    let code = SetupCode::generate().unwrap();
+    let setup = create_setup_message(
+        &other_app_key,
+        ME,
+        PreferEncrypt::NoPreference,
+        &code,
+        clock(),
+    )
+    .unwrap();
+
+    let mut ids = Vec::new();
+    for raw in [sealed, from_erin, setup] {
+        let out = lib
+            .deliver(
+                vec![RawMessage {
+                    raw,
+                    origin: "test".into(),
+                    mbox_number: None,
+                    tags: vec!["inbox".into()],
+                    progress_bytes: 0,
+                }],
+                now(),
+            )
+            .await
+            .unwrap();
+        match out[0] {
+            Inserted::New(id) => ids.push(id),
+            Inserted::Duplicate(_) => panic!("duplicate"),
+        }
+    }
+    lib.close().await;
+    (ids[0], ids[1], ids[2], erin2, code)
+}
+
+#[actix_web::test]
+async fn keys_lookups_key_changes_and_setup_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let carol = SecretKey::generate(Some("Carol"), "carol@example.org", clock()).unwrap();
+    let (secret_id, erin_id, setup_id, erin2, code) = prepared_vault(dir.path(), &carol).await;
+
+    // The WKD of example.org has Carol's key and Erin's second key.
+    let server = serve(HashMap::from([
+        file(
+            "openpgpkey.example.org",
+            format!(
+                "/.well-known/openpgpkey/example.org/hu/{}",
+                wkd_hash("carol")
+            ),
+            Answer::Body(carol.certificate().to_bytes().unwrap().into()),
+        ),
+        file(
+            "openpgpkey.example.org",
+            format!(
+                "/.well-known/openpgpkey/example.org/hu/{}",
+                wkd_hash("erin")
+            ),
+            Answer::Body(erin2.certificate().to_bytes().unwrap().into()),
+        ),
+    ]))
+    .await;
+    let (client, _) = server.client(vec![], Limits::default());
+    let state = state(dir.path(), Duration::from_secs(600));
+    state.set_key_lookup(
+        client,
+        LookupOptions {
+            wkd: true,
+            keys_openpgp_org: false,
+        },
+    );
+    let app = test::init_service(homepost_web::app(state)).await;
+    let mut b = Browser::new();
+    assert_eq!(unlock(&app, &mut b, PASS).await.0, StatusCode::OK);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (s, _, account) = call(
+        &app,
+        b.req(Method::POST, "/api/v1/accounts").set_json(json!({
+            "name": "Me", "email": ME, "display_name": "",
+            "outgoing": {"host": "127.0.0.1", "port": port, "security": "starttls",
+                         "username": "me", "password": "out-secret-5678"}
+        })),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{account}");
+
+    // Own keys: the one made for the vault, exported armored.
+    let (_, _, keys) = call(&app, b.req(Method::GET, "/api/v1/keys")).await;
+    assert_eq!(keys["keys"].as_array().unwrap().len(), 1, "{keys}");
+    let mine = keys["keys"][0]["fingerprint"].as_str().unwrap().to_owned();
+    assert_eq!(keys["keys"][0]["address"], ME);
+    let res = test::call_service(
+        &app,
+        b.req(Method::GET, &format!("/api/v1/keys/{mine}/public"))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.headers().get(header::CONTENT_TYPE).unwrap(),
+        "application/pgp-keys"
+    );
+    let armored = test::read_body(res).await;
+    assert!(armored.starts_with(b"-----BEGIN PGP PUBLIC KEY BLOCK-----"));
+    assert!(!String::from_utf8_lossy(&armored).contains("PRIVATE"));
+
+    // Carol's encrypted mail: decrypted text and attachment, signer unknown.
+    let (_, _, m) = call(
+        &app,
+        b.req(Method::GET, &format!("/api/v1/messages/{secret_id}")),
+    )
+    .await;
+    assert_eq!(m["crypto"]["decrypted"], true, "{m}");
+    assert_eq!(m["crypto"]["signature"], "unknown_key");
+    assert!(m["body"]["text"].as_str().unwrap().contains("marzipan"));
+    let files: Vec<&str> = m["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["filename"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(files, ["notes.txt"], "{m}");
+    let res = test::call_service(
+        &app,
+        b.req(
+            Method::GET,
+            &format!("/api/v1/messages/{secret_id}/attachments/0"),
+        )
+        .to_request(),
+    )
+    .await;
+    assert_eq!(
+        test::read_body(res).await.as_ref(),
+        b"the vault combination is quokka-42"
+    );
+    // A reply quotes the decrypted text under the real subject.
+    let (_, _, reply) = call(
+        &app,
+        b.req(Method::POST, "/api/v1/drafts")
+            .set_json(json!({"reply": {"id": secret_id, "mode": "reply"}})),
+    )
+    .await;
+    assert_eq!(reply["subject"], "Re: Secret plans", "{reply}");
+    assert!(
+        reply["body"]
+            .as_str()
+            .unwrap()
+            .contains("> Meet at the marzipan factory.")
+    );
+
+    // Looking up the sender's key (WKD) turns the unknown signer into a good one.
+    let (s, _, l) = call(
+        &app,
+        b.req(
+            Method::POST,
+            &format!("/api/v1/messages/{secret_id}/crypto/lookup"),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{l}");
+    assert_eq!(l["found"], true);
+    assert_eq!(l["source"], "wkd-advanced");
+    assert_eq!(l["fingerprint"], carol.fingerprint().to_hex());
+    assert_eq!(l["crypto"]["signature"], "good", "{l}");
+    assert_eq!(l["crypto"]["signer_is_sender"], true);
+    assert_eq!(l["peer"]["key_source"], "wkd-advanced");
+    assert_eq!(l["peer"]["encrypted_count"], 1);
+    assert_eq!(l["peer"]["recommendation"], "encrypt", "{l}");
+    let (_, _, m) = call(
+        &app,
+        b.req(Method::GET, &format!("/api/v1/messages/{secret_id}")),
+    )
+    .await;
+    assert_eq!(m["crypto"]["signature"], "good");
+    // Nobody there: the attempts say so.
+    let (s, _, none) = call(
+        &app,
+        b.req(Method::POST, "/api/v1/keys/lookup")
+            .set_json(json!({"address": "nobody@example.org"})),
+    )
+    .await;
+    assert_eq!((s, none["found"].clone()), (StatusCode::OK, json!(false)));
+    assert_eq!(none["attempts"][0]["outcome"], "no key there", "{none}");
+    let (s, _, bad) = call(
+        &app,
+        b.req(Method::POST, "/api/v1/keys/lookup")
+            .set_json(json!({"address": "not an address"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}");
+
+    // Erin's Autocrypt key is pinned; WKD offers another: a change to accept.
+    let (_, _, erin) = call(&app, b.req(Method::GET, "/api/v1/peers/Erin@Example.org")).await;
+    assert_eq!(erin["key_source"], "autocrypt", "{erin}");
+    assert_eq!(erin["autocrypt_count"], 1);
+    assert_eq!(erin["prefer_encrypt"], true);
+    let first = erin["pinned"].clone();
+    let (_, _, l) = call(
+        &app,
+        b.req(Method::POST, "/api/v1/keys/lookup")
+            .set_json(json!({"address": "erin@example.org"})),
+    )
+    .await;
+    assert_eq!(l["key_changed"], true, "{l}");
+    let new = erin2.fingerprint().to_hex();
+    assert_eq!(l["peer"]["changed"], new);
+    assert_eq!(l["peer"]["recommendation"], "disable");
+    let accept = |fpr: &str| {
+        b.req(Method::POST, "/api/v1/peers/erin@example.org/accept")
+            .set_json(json!({ "fingerprint": fpr }))
+    };
+    let (s, _, e) = call(&app, accept(first.as_str().unwrap())).await;
+    assert_eq!(
+        (s, e["error"]["code"].clone()),
+        (StatusCode::CONFLICT, json!("other_key"))
+    );
+    let spaced = erin2.fingerprint().to_spaced_hex();
+    let (s, _, p) = call(&app, accept(&spaced)).await;
+    assert_eq!(s, StatusCode::OK, "{p}");
+    assert_eq!(
+        (p["pinned"].clone(), p["changed"].clone()),
+        (json!(new), Value::Null)
+    );
+    let (s, _, e) = call(&app, accept(&new)).await;
+    assert_eq!(
+        (s, e["error"]["code"].clone()),
+        (StatusCode::CONFLICT, json!("no_key_change"))
+    );
+    let (s, _, _) = call(
+        &app,
+        b.req(Method::GET, "/api/v1/peers/stranger@example.org"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, _, m) = call(
+        &app,
+        b.req(Method::GET, &format!("/api/v1/messages/{erin_id}")),
+    )
+    .await;
+    assert_eq!(m["setup_message"], Value::Null);
+
+    // A Setup Message from another app: wrong code refused, right one imports.
+    let (_, _, m) = call(
+        &app,
+        b.req(Method::GET, &format!("/api/v1/messages/{setup_id}")),
+    )
+    .await;
+    assert_eq!(
+        m["setup_message"]["passphrase_begin"],
+        json!(&code.as_str()[..2])
+    );
+    let wrong = if code.as_str().starts_with('1') {
+        "2"
+    } else {
+        "1"
+    }
+    .repeat(36);
+    let (s, _, e) = call(
+        &app,
+        b.req(
+            Method::POST,
+            &format!("/api/v1/messages/{setup_id}/setup-message"),
+        )
+        .set_json(json!({ "code": wrong })),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["code"].clone()),
+        (StatusCode::BAD_REQUEST, json!("wrong_setup_code"))
+    );
+    let (s, _, e) = call(
+        &app,
+        b.req(
+            Method::POST,
+            &format!("/api/v1/messages/{erin_id}/setup-message"),
+        )
+        .set_json(json!({ "code": code.as_str() })),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["code"].clone()),
+        (StatusCode::BAD_REQUEST, json!("not_a_setup_message"))
+    );
+    let (s, _, imported) = call(
+        &app,
+        b.req(
+            Method::POST,
+            &format!("/api/v1/messages/{setup_id}/setup-message"),
+        )
+        .set_json(json!({ "code": code.as_str().replace('-', " ") })),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{imported}");
+    assert_eq!(imported["addresses"], json!([ME]));
+    let (_, _, keys) = call(&app, b.req(Method::GET, "/api/v1/keys")).await;
+    let active: Vec<&Value> = keys["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["active"] == true)
+        .collect();
+    assert_eq!(keys["keys"].as_array().unwrap().len(), 2);
+    assert_eq!(active[0]["fingerprint"], imported["fingerprint"]);
+
+    // And one of ours, sent to the account itself; the code is shown once.
+    let (s, _, sent) = call(
+        &app,
+        b.req(Method::POST, "/api/v1/keys/setup-message")
+            .set_json(json!({})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{sent}");
+    let shown = sent["code"].as_str().unwrap();
+    assert_eq!(shown.chars().filter(char::is_ascii_digit).count(), 36);
+    assert_eq!(sent["fingerprint"], imported["fingerprint"]);
+    let (_, _, outbox) = call(&app, b.req(Method::GET, "/api/v1/outbox")).await;
+    let item = outbox["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == sent["outbox_id"])
+        .unwrap()
+        .clone();
+    assert_eq!(item["subject"], "Autocrypt Setup Message", "{item}");
+    assert_eq!(item["to"], json!([ME]), "{item}");
+}
