@@ -24,6 +24,17 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Which key lookup sources the server may ask.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum KeyLookupArg {
+    /// The address's own domain (WKD), then keys.openpgp.org.
+    All,
+    /// The address's own domain only.
+    Wkd,
+    /// No lookups.
+    Off,
+}
+
 /// Argon2id cost for a new passphrase.
 #[derive(ValueEnum, Clone, Copy, Debug)]
 pub enum KdfProfile {
@@ -151,6 +162,11 @@ pub enum Command {
         /// Key-derivation cost of a vault created from the web.
         #[arg(long, value_enum, default_value = "default", hide = true)]
         kdf: KdfProfile,
+        /// Where the app may look up a correspondent's OpenPGP key when the
+        /// user asks: their domain's Web Key Directory and keys.openpgp.org
+        /// (all), the domain only (wkd), or nowhere (off).
+        #[arg(long, value_enum, default_value = "all")]
+        key_lookup: KeyLookupArg,
     },
     /// Time queries in-process (for bench/run): prints JSON with p50/p99 per query.
     #[command(hide = true)]

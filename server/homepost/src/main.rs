@@ -29,7 +29,7 @@ use homepost_vault::Vault;
 use homepost_web::TlsSource;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use cli::{Cli, Command, SortArg, SpamCommand};
+use cli::{Cli, Command, KeyLookupArg, SortArg, SpamCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -125,6 +125,7 @@ async fn run(cli: Cli) -> Result<()> {
             idle_timeout,
             outbox_lifetime,
             kdf,
+            key_lookup,
         } => {
             let mut config = homepost_web::Config::new(dir.clone());
             config.listen = *listen;
@@ -132,6 +133,10 @@ async fn run(cli: Cli) -> Result<()> {
             config.idle_timeout = std::time::Duration::from_secs(idle_timeout * 60);
             config.transport.outbox_lifetime =
                 std::time::Duration::from_secs(outbox_lifetime * 3600);
+            config.key_lookup = homepost_net::LookupOptions {
+                wkd: !matches!(key_lookup, KeyLookupArg::Off),
+                keys_openpgp_org: matches!(key_lookup, KeyLookupArg::All),
+            };
             config.tls = match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => TlsSource::Files {
                     cert: cert.clone(),

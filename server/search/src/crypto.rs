@@ -136,6 +136,40 @@ fn merge_state(mut row: PeerRow, s: &PeerState, now: i64) -> (PeerRow, bool) {
     (row, changed)
 }
 
+/// Fingerprints of our own keys for `addr` (our sent mail is signed by them).
+fn own_fingerprints(keys: &[SecretKey], addr: Option<&str>) -> Vec<String> {
+    let Some(addr) = addr else { return Vec::new() };
+    keys.iter()
+        .filter(|k| {
+            k.addresses()
+                .iter()
+                .any(|a| autocrypt::canonical_address(a) == addr)
+        })
+        .map(|k| k.fingerprint().to_hex())
+        .collect()
+}
+
+/// Judges a signer against what is trusted for the sender: their pinned key
+/// (TOFU, or the one the user accepted), or ours for our own mail. Returns
+/// (the signer is the sender, the signer is a changed key still waiting for
+/// the user's decision). A signature by a waiting key does not vouch for the
+/// sender.
+fn judge_signer(signer: Option<&str>, row: Option<&PeerRow>, own: &[String]) -> (bool, bool) {
+    let Some(signer) = signer else {
+        return (false, false);
+    };
+    if own.iter().any(|o| o == signer) {
+        return (true, false);
+    }
+    match row {
+        Some(r) if key_change_pending(r) && r.changed_fingerprint.as_deref() == Some(signer) => {
+            (false, true)
+        }
+        Some(r) => (r.pinned_fingerprint.as_deref() == Some(signer), false),
+        None => (false, false),
+    }
+}
+
 /// The result of [`remember_key`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Remembered {
@@ -300,24 +334,10 @@ pub(crate) async fn process(
     }
     let state = opened.signature_state();
     let signer = opened.signer().map(|f| f.to_hex());
-    // The sender's keys: their Autocrypt/gossip/discovered keys, or ours when
-    // we sent it.
-    let mut sender_fprs: Vec<String> = sender_certs
-        .iter()
-        .map(|c| c.fingerprint().to_hex())
-        .collect();
-    if let Some(addr) = &from_addr {
-        sender_fprs.extend(
-            keys.iter()
-                .filter(|k| {
-                    k.addresses()
-                        .iter()
-                        .any(|a| autocrypt::canonical_address(a) == *addr)
-                })
-                .map(|k| k.fingerprint().to_hex()),
-        );
-    }
-    let signer_is_sender = signer.as_ref().is_some_and(|s| sender_fprs.contains(s));
+    let own = own_fingerprints(&keys, from_addr.as_deref());
+    let (signer_is_sender, by_changed_key) =
+        judge_signer(signer.as_deref(), sender_row.as_ref(), &own);
+    key_changed |= by_changed_key;
     if let Some(row) = sender_row.as_mut() {
         if state != SignatureState::NoSignature {
             row.signed_count += 1;
@@ -377,16 +397,23 @@ async fn apply_gossip(
 }
 
 /// A correspondent's keys and history, as the app and CLI show them.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct PeerSummary {
     /// Canonical address.
     pub address: String,
-    /// The key mail to them would be encrypted to, if any.
+    /// Their key: the one mail to them is encrypted to, or while a change
+    /// waits, the one trusted first.
     pub key: Option<String>,
     /// Where that key came from: `autocrypt`, `gossip`, or a discovery source
     /// (`attachment`, `announced`, `wkd-advanced`, `wkd-direct`,
-    /// `keys.openpgp.org`, `imported`).
+    /// `keys.openpgp.org`, `imported`); `None` if its copy was replaced.
     pub key_source: Option<String>,
+    /// Whether that key can be encrypted to now: `usable`, `expired`,
+    /// `revoked`, `no_encryption_key` or `invalid`.
+    pub key_status: Option<&'static str>,
+    /// Where the changed key waiting for a decision came from.
+    pub changed_source: Option<String>,
     /// The key trusted on first use (or accepted since).
     pub pinned: Option<String>,
     /// A different key waiting for the user's decision.
@@ -419,21 +446,52 @@ pub async fn peer_summary(
     let Some(row) = store.peer(&address).await? else {
         return Ok(None);
     };
-    let fpr = |b: Option<&[u8]>| cert(b).map(|c| c.fingerprint().to_hex());
-    let (key, key_source) = if let Some(k) = fpr(row.public_key.as_deref()) {
-        (Some(k), Some("autocrypt".to_owned()))
-    } else if let Some(k) = fpr(row.gossip_key.as_deref()) {
-        (Some(k), Some("gossip".to_owned()))
-    } else if let Some(k) = fpr(row.discovered_key.as_deref()) {
-        (Some(k), row.discovered_source.clone())
+    // The stored keys, in the order they are used, and where each came from.
+    let stored: Vec<(Certificate, String)> = [
+        (row.public_key.as_deref(), Some("autocrypt".to_owned())),
+        (row.gossip_key.as_deref(), Some("gossip".to_owned())),
+        (row.discovered_key.as_deref(), row.discovered_source.clone()),
+    ]
+    .into_iter()
+    .filter_map(|(b, src)| Some((cert(b)?, src.unwrap_or_default())))
+    .collect();
+    let find = |fpr: Option<&str>| {
+        stored
+            .iter()
+            .find(|(c, _)| Some(c.fingerprint().to_hex().as_str()) == fpr)
+    };
+    let pending = key_change_pending(&row);
+    // While a change waits, the key shown is the one trusted first.
+    let (key, shown) = if pending {
+        (
+            row.pinned_fingerprint.clone(),
+            find(row.pinned_fingerprint.as_deref()),
+        )
     } else {
-        (None, None)
+        let first = stored.first();
+        (first.map(|(c, _)| c.fingerprint().to_hex()), first)
+    };
+    let key_source = shown.map(|(_, s)| s.clone());
+    let clock = to_time(Some(now)).unwrap_or_else(SystemTime::now);
+    let key_status = shown.map(|(c, _)| match c.status(clock) {
+        homepost_pgp::KeyStatus::Usable => "usable",
+        homepost_pgp::KeyStatus::Expired => "expired",
+        homepost_pgp::KeyStatus::Revoked => "revoked",
+        homepost_pgp::KeyStatus::NoEncryptionKey => "no_encryption_key",
+        homepost_pgp::KeyStatus::Invalid => "invalid",
+    });
+    let changed_source = if pending {
+        find(row.changed_fingerprint.as_deref()).map(|(_, s)| s.clone())
+    } else {
+        None
     };
     let (plan, _) = draft_crypto(store, std::slice::from_ref(&address), None, false, now).await?;
     Ok(Some(PeerSummary {
         address,
         key,
         key_source,
+        key_status,
+        changed_source,
         pinned: row.pinned_fingerprint.clone(),
         changed: row
             .changed_fingerprint
@@ -492,36 +550,32 @@ pub async fn recheck(
         .filter_map(|k| SecretKey::from_bytes(&k.secret).ok())
         .collect();
     let mut certs: Vec<Certificate> = keys.iter().map(SecretKey::certificate).collect();
-    let mut sender_fprs: Vec<String> = Vec::new();
-    if let Some(u) = SenderUpdate::from_message(raw, clock) {
-        sender_fprs.extend(
-            keys.iter()
-                .filter(|k| k.certificate().has_address(&u.addr))
-                .map(|k| k.fingerprint().to_hex()),
-        );
-        if let Some(row) = store.peer(&u.addr).await? {
-            for c in [
+    let from = SenderUpdate::from_message(raw, clock).map(|u| u.addr);
+    let row = match &from {
+        Some(addr) => store.peer(addr).await?,
+        None => None,
+    };
+    if let Some(row) = &row {
+        certs.extend(
+            [
                 row.public_key.as_deref(),
                 row.gossip_key.as_deref(),
                 row.discovered_key.as_deref(),
             ]
             .into_iter()
-            .filter_map(cert)
-            {
-                sender_fprs.push(c.fingerprint().to_hex());
-                certs.push(c);
-            }
-        }
+            .filter_map(cert),
+        );
     }
     let opened = open_message(raw, &keys, &certs, clock);
     let state = opened.signature_state();
     let signer = opened.signer().map(|f| f.to_hex());
+    let own = own_fingerprints(&keys, from.as_deref());
+    let (signer_is_sender, by_changed_key) = judge_signer(signer.as_deref(), row.as_ref(), &own);
+    let still_pending = row.as_ref().is_some_and(key_change_pending);
+    old["key_changed"] = (by_changed_key || (old["key_changed"] == true && still_pending)).into();
     old["signature"] = state_name(state).into();
     old["signature_words"] = state.describe().into();
-    old["signer_is_sender"] = signer
-        .as_ref()
-        .is_some_and(|s| sender_fprs.contains(s))
-        .into();
+    old["signer_is_sender"] = signer_is_sender.into();
     old["signer"] = signer.into();
     let json = old.to_string();
     store
@@ -594,6 +648,7 @@ pub async fn ensure_identity_key(
 }
 
 /// One recipient's part of the encryption recommendation.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct RecipientCrypto {
     /// Canonical address.
@@ -602,9 +657,13 @@ pub struct RecipientCrypto {
     pub recommendation: &'static str,
     /// Fingerprint of the key mail to them would be encrypted to.
     pub key: Option<String>,
+    /// Their key changed and the change waits for the user's decision
+    /// (nothing is encrypted to them until then).
+    pub key_changed: bool,
 }
 
 /// What a draft's OpenPGP will be: the Level 1 recommendation and the decision.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct DraftCrypto {
     /// The recommendation for the whole message.
@@ -693,7 +752,7 @@ pub async fn draft_crypto(
     let warning = if !changed.is_empty() {
         Some(format!(
             "The encryption key of {} changed since it was first seen: nothing is encrypted to them \
-             until you have checked the new key with them and accepted it (homepost key accept ADDRESS).",
+             until you have compared the new key with them and accepted it.",
             changed.join(", ")
         ))
     } else if answers_encrypted && !will_encrypt {
@@ -714,6 +773,7 @@ pub async fn draft_crypto(
                 address: a.clone(),
                 recommendation: name(r.ui),
                 key: r.target_key.as_ref().map(|k| k.fingerprint().to_hex()),
+                key_changed: changed.contains(a),
             })
             .collect(),
         warning,

@@ -527,12 +527,42 @@ async fn attached_and_discovered_keys() {
         .await
         .unwrap();
     assert!(!plan.will_encrypt);
+    assert!(plan.recipients[0].key_changed);
     assert!(plan.warning.unwrap().contains("changed"));
+    // Mail signed by the waiting key is flagged and does not vouch for Alice.
+    let by_other = sign_message(
+        &mail(
+            "alice@example.org",
+            "bob@example.org",
+            "New key",
+            "It is me.",
+        ),
+        &other,
+        clock,
+    )
+    .unwrap();
+    let id = deliver(&mut bob, by_other.clone()).await;
+    let outcome = crypto::outcome(bob.store(), id).await.unwrap().unwrap();
+    assert_eq!(outcome["signature"], "good", "{outcome}");
+    assert_eq!(outcome["key_changed"], true);
+    assert_eq!(outcome["signer_is_sender"], false);
     assert_eq!(
         crypto::accept_key_change(bob.store(), "alice@example.org")
             .await
             .unwrap(),
         Some(other.fingerprint().to_hex())
+    );
+    // Checked again once accepted: Alice's.
+    let again = crypto::recheck(bob.store(), id, &by_other, NOW)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            again["key_changed"].clone(),
+            again["signer_is_sender"].clone()
+        ),
+        (false.into(), true.into())
     );
     let (plan, _) = crypto::draft_crypto(bob.store(), &rcpt, Some(true), false, NOW)
         .await

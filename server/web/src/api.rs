@@ -433,13 +433,34 @@ async fn get_message(
     let window = &thread_ids[start..(start + THREAD_WINDOW).min(thread_total)];
     let thread = store.summaries(window).await?;
     let reputation = reputation(store, &detail.summary.from, id).await?;
-    let (crypto, decrypted) = match store.message_crypto(id).await? {
+    let (mut crypto, decrypted) = match store.message_crypto(id).await? {
         Some((json, decrypted)) => (
             serde_json::from_str::<serde_json::Value>(&json).ok(),
             decrypted,
         ),
         None => (None, None),
     };
+    // A key change flagged on arrival is over once the user has decided.
+    if let Some(c) = crypto.as_mut().filter(|c| c["key_changed"] == true) {
+        let sender = detail
+            .summary
+            .from
+            .iter()
+            .find_map(|a| a.address.as_deref());
+        let peer = match sender {
+            Some(a) => homepost_search::crypto::peer_summary(store, a, unix_now()).await?,
+            None => None,
+        };
+        let pending = peer.as_ref().is_some_and(|p| p.changed.is_some());
+        c["key_changed"] = pending.into();
+        // Signed by the key the user has since accepted: it is the sender's.
+        if !pending
+            && let Some(pinned) = peer.and_then(|p| p.pinned)
+            && c["signer"].as_str() == Some(pinned.as_str())
+        {
+            c["signer_is_sender"] = true.into();
+        }
+    }
     drop(lib);
     let stored_attachments = detail.attachments;
     let (parsed, has_html, listed_attachments, setup_message) =

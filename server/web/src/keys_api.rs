@@ -121,6 +121,10 @@ async fn public_key(
 pub struct LookupBody {
     /// The e-mail address.
     pub address: String,
+    /// `false`: do not ask keys.openpgp.org this time (a third party), only
+    /// the address's own domain. The box's setting (`serve --key-lookup`)
+    /// cannot be widened here.
+    pub keyserver: Option<bool>,
 }
 
 /// One source asked during a lookup.
@@ -151,7 +155,6 @@ pub struct LookupView {
     /// Every source asked, in order.
     pub attempts: Vec<AttemptView>,
     /// The correspondent afterwards (`GET /peers/{address}`).
-    #[schema(value_type = Object)]
     pub peer: Option<crypto::PeerSummary>,
     /// For `POST /messages/{id}/crypto/lookup`: the message's OpenPGP outcome
     /// after checking it again.
@@ -161,7 +164,11 @@ pub struct LookupView {
 
 /// Looks a key up over the network (without holding the library: locking is
 /// never kept waiting for a slow server), then keeps what was found.
-async fn lookup_and_remember(state: &AppState, address: &str) -> Result<LookupView, ApiError> {
+async fn lookup_and_remember(
+    state: &AppState,
+    address: &str,
+    keyserver: Option<bool>,
+) -> Result<LookupView, ApiError> {
     let address = canonical_address(address);
     if !homepost_mail::compose::is_address(&address) {
         return Err(bad(
@@ -173,7 +180,16 @@ async fn lookup_and_remember(state: &AppState, address: &str) -> Result<LookupVi
         let lib = library(state).await?;
         crypto::announced(lib.store(), &address).await?
     };
-    let (client, options) = state.key_lookup();
+    let (client, mut options) = state.key_lookup();
+    if keyserver == Some(false) {
+        options.keys_openpgp_org = false;
+    }
+    if !options.wkd && !options.keys_openpgp_org && announced.is_none() {
+        return Err(bad(
+            "lookups_off",
+            "key lookups are turned off on this box (homepost serve --key-lookup)",
+        ));
+    }
     let found = homepost_net::lookup(
         &client,
         &address,
@@ -222,7 +238,9 @@ async fn lookup_key(
     _auth: Authed,
     body: Json<LookupBody>,
 ) -> Result<Json<LookupView>, ApiError> {
-    Ok(Json(lookup_and_remember(&state, &body.address).await?))
+    Ok(Json(
+        lookup_and_remember(&state, &body.address, body.keyserver).await?,
+    ))
 }
 
 /// Looks up the key of a message's sender and checks its signature again
@@ -250,7 +268,7 @@ async fn lookup_sender_key(
             .find_map(|a| a.address.clone())
             .ok_or_else(|| bad("no_sender", format!("message {id} has no sender address")))?
     };
-    let mut view = lookup_and_remember(&state, &sender).await?;
+    let mut view = lookup_and_remember(&state, &sender, None).await?;
     let lib = library(&state).await?;
     let store = lib.store();
     if let Some(raw) = store.raw(id).await? {
@@ -263,8 +281,7 @@ async fn lookup_sender_key(
 /// change waiting for a decision, and their history (signed, encrypted,
 /// Autocrypt counts).
 #[utoipa::path(tag = "keys", params(("address" = String, Path, description = "E-mail address")), responses(
-    (status = 200, description = "`{address, key, key_source, pinned, changed, changed_at, prefer_encrypt, last_seen, signed_count, encrypted_count, autocrypt_count, recommendation, announced_url}`"),
-    (status = 404, body = ErrorBody)))]
+    (status = 200, body = crypto::PeerSummary), (status = 404, body = ErrorBody)))]
 #[get("/peers/{address}")]
 async fn get_peer(
     state: Data<AppState>,
@@ -290,7 +307,7 @@ pub struct AcceptBody {
 /// The fingerprint must be the one waiting: a key that changed again since
 /// the user looked is not accepted (409).
 #[utoipa::path(tag = "keys", params(("address" = String, Path, description = "E-mail address")), request_body = AcceptBody, responses(
-    (status = 200, description = "The correspondent afterwards (as `GET /peers/{address}`)"),
+    (status = 200, body = crypto::PeerSummary, description = "The correspondent afterwards"),
     (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 #[post("/peers/{address}/accept")]
 async fn accept_peer_key(
@@ -370,10 +387,10 @@ async fn send_setup_message(
             Some(id) => accounts.into_iter().find(|a| a.id == id),
             None => accounts.into_iter().next(),
         }
-        .ok_or_else(|| bad("bad_request", "add an account first"))?;
+        .ok_or_else(|| bad("no_account", "add an account first"))?;
         if account.config.outgoing.is_none() {
             return Err(bad(
-                "bad_request",
+                "no_smtp",
                 format!(
                     "the account {:?} has no outgoing (SMTP) server",
                     account.config.name

@@ -57,6 +57,9 @@ pub struct Config {
     pub session_lifetime: Duration,
     /// How fetching and sending behave (outbox lifetime, retries, time limits).
     pub transport: homepost_transport::Options,
+    /// Which sources OpenPGP key lookups may ask (they happen only when the
+    /// user asks).
+    pub key_lookup: homepost_net::LookupOptions,
 }
 
 impl Config {
@@ -70,6 +73,7 @@ impl Config {
             idle_timeout: Duration::from_secs(30 * 60),
             session_lifetime: Duration::from_secs(12 * 60 * 60),
             transport: homepost_transport::Options::default(),
+            key_lookup: homepost_net::LookupOptions::default(),
         }
     }
 }
@@ -217,6 +221,10 @@ pub async fn start(config: Config) -> Result<Running, Error> {
         tls.is_some(),
     ));
     state.set_transport_options(config.transport.clone());
+    state.set_key_lookup(
+        homepost_net::Client::new(std::sync::Arc::new(homepost_net::Direct)),
+        config.key_lookup,
+    );
     let app_state = state.clone();
     let server = HttpServer::new(move || app(app_state.clone()))
         .workers(2)

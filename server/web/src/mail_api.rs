@@ -890,8 +890,7 @@ async fn answers_encrypted(store: &Store, message: Option<i64>) -> Result<bool, 
 
 /// The Autocrypt recommendation for a draft and whether sending would encrypt.
 #[utoipa::path(tag = "compose", responses(
-    (status = 200, description = "`{recommendation, will_encrypt, recipients: [{address, recommendation, key}], warning}`"),
-    (status = 404, body = ErrorBody)))]
+    (status = 200, body = homepost_search::crypto::DraftCrypto), (status = 404, body = ErrorBody)))]
 #[get("/drafts/{id}/crypto")]
 async fn draft_crypto(
     state: Data<AppState>,

@@ -61,14 +61,37 @@ fn mail(from: &str, subject: &str, body: &str, attachments: &[Attachment]) -> Ve
     .raw
 }
 
+/// What [`prepared_vault`] put in the library.
+struct Prepared {
+    secret_id: i64,
+    erin_id: i64,
+    erin_changed_id: i64,
+    setup_id: i64,
+    erin1: SecretKey,
+    erin2: SecretKey,
+    code: SetupCode,
+}
+
+/// Mail from Erin with an Autocrypt header for `key`, signed by it.
+fn from_erin(key: &SecretKey, body: &str) -> Vec<u8> {
+    let header = AutocryptHeader::new(
+        "erin@example.org",
+        &key.certificate(),
+        PreferEncrypt::Mutual,
+        clock(),
+    )
+    .unwrap();
+    let mut raw = header.to_field().unwrap().into_bytes();
+    raw.extend_from_slice(b"\r\n");
+    raw.extend_from_slice(&mail("erin@example.org", "Hi", body, &[]));
+    homepost_pgp::sign_message(&raw, key, clock()).unwrap()
+}
+
 /// A vault whose library holds: an encrypted, signed message from Carol
 /// (unknown key) with an attachment, a message from Erin with an Autocrypt
-/// header, and a Setup Message from "another app" of ours. Returns their ids,
-/// Erin's second key and the setup code.
-async fn prepared_vault(
-    dir: &std::path::Path,
-    carol: &SecretKey,
-) -> (i64, i64, i64, SecretKey, SetupCode) {
+/// header, then one with another key (a key change), and a Setup Message
+/// from "another app" of ours.
+async fn prepared_vault(dir: &std::path::Path, carol: &SecretKey) -> Prepared {
     let vault = homepost_vault::Vault::create(
         dir,
         &homepost_vault::Passphrase::new(PASS.into()),
@@ -105,17 +128,6 @@ async fn prepared_vault(
 
     let erin1 = SecretKey::generate(None, "erin@example.org", clock()).unwrap();
     let erin2 = SecretKey::generate(None, "erin@example.org", clock()).unwrap();
-    let header = AutocryptHeader::new(
-        "erin@example.org",
-        &erin1.certificate(),
-        PreferEncrypt::Mutual,
-        clock(),
-    )
-    .unwrap();
-    let mut from_erin = header.to_field().unwrap().into_bytes();
-    from_erin.extend_from_slice(b"\r\n");
-    from_erin.extend_from_slice(&mail("erin@example.org", "Hi", "Hello from Erin.", &[]));
-
     let other_app_key = SecretKey::generate(None, ME, clock()).unwrap();
     let code = SetupCode::generate().unwrap();
     let setup = create_setup_message(
@@ -128,7 +140,12 @@ async fn prepared_vault(
     .unwrap();
 
     let mut ids = Vec::new();
-    for raw in [sealed, from_erin, setup] {
+    for raw in [
+        sealed,
+        from_erin(&erin1, "Hello from Erin."),
+        from_erin(&erin2, "New phone, new key."),
+        setup,
+    ] {
         let out = lib
             .deliver(
                 vec![RawMessage {
@@ -148,14 +165,30 @@ async fn prepared_vault(
         }
     }
     lib.close().await;
-    (ids[0], ids[1], ids[2], erin2, code)
+    Prepared {
+        secret_id: ids[0],
+        erin_id: ids[1],
+        erin_changed_id: ids[2],
+        setup_id: ids[3],
+        erin1,
+        erin2,
+        code,
+    }
 }
 
 #[actix_web::test]
 async fn keys_lookups_key_changes_and_setup_messages() {
     let dir = tempfile::tempdir().unwrap();
     let carol = SecretKey::generate(Some("Carol"), "carol@example.org", clock()).unwrap();
-    let (secret_id, erin_id, setup_id, erin2, code) = prepared_vault(dir.path(), &carol).await;
+    let Prepared {
+        secret_id,
+        erin_id,
+        erin_changed_id,
+        setup_id,
+        erin1,
+        erin2,
+        code,
+    } = prepared_vault(dir.path(), &carol).await;
 
     // The WKD of example.org has Carol's key and Erin's second key.
     let server = serve(HashMap::from([
@@ -186,7 +219,7 @@ async fn keys_lookups_key_changes_and_setup_messages() {
             keys_openpgp_org: false,
         },
     );
-    let app = test::init_service(homepost_web::app(state)).await;
+    let app = test::init_service(homepost_web::app(state.clone())).await;
     let mut b = Browser::new();
     assert_eq!(unlock(&app, &mut b, PASS).await.0, StatusCode::OK);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -310,27 +343,59 @@ async fn keys_lookups_key_changes_and_setup_messages() {
     .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}");
 
-    // Erin's Autocrypt key is pinned; WKD offers another: a change to accept.
+    // Erin's first key is pinned; her next mail brought another, signed by it:
+    // flagged, and not taken as hers.
+    let (_, _, m) = call(
+        &app,
+        b.req(Method::GET, &format!("/api/v1/messages/{erin_changed_id}")),
+    )
+    .await;
+    assert_eq!(m["crypto"]["signature"], "good", "{m}");
+    assert_eq!(m["crypto"]["key_changed"], true);
+    assert_eq!(m["crypto"]["signer_is_sender"], false);
     let (_, _, erin) = call(&app, b.req(Method::GET, "/api/v1/peers/Erin@Example.org")).await;
-    assert_eq!(erin["key_source"], "autocrypt", "{erin}");
-    assert_eq!(erin["autocrypt_count"], 1);
+    let (first, new) = (erin1.fingerprint().to_hex(), erin2.fingerprint().to_hex());
+    assert_eq!(erin["pinned"], first, "{erin}");
+    assert_eq!(erin["key"], first);
+    assert_eq!(erin["changed"], new);
+    assert_eq!(erin["changed_source"], "autocrypt");
+    assert_eq!(erin["autocrypt_count"], 2);
+    assert_eq!(erin["signed_count"], 2);
     assert_eq!(erin["prefer_encrypt"], true);
-    let first = erin["pinned"].clone();
+    assert_eq!(erin["recommendation"], "disable");
+    // Compose says so per recipient, in words for the app (no CLI hint).
+    let (_, _, d) = call(
+        &app,
+        b.req(Method::POST, "/api/v1/drafts")
+            .set_json(json!({"to": ["erin@example.org"]})),
+    )
+    .await;
+    let (_, _, c) = call(
+        &app,
+        b.req(Method::GET, &format!("/api/v1/drafts/{}/crypto", d["id"])),
+    )
+    .await;
+    assert_eq!(c["recipients"][0]["key_changed"], true, "{c}");
+    let warning = c["warning"].as_str().unwrap();
+    assert!(
+        warning.contains("changed") && !warning.contains("homepost"),
+        "{warning}"
+    );
+    // WKD has the new key too: still a change waiting.
     let (_, _, l) = call(
         &app,
         b.req(Method::POST, "/api/v1/keys/lookup")
-            .set_json(json!({"address": "erin@example.org"})),
+            .set_json(json!({"address": "erin@example.org", "keyserver": false})),
     )
     .await;
     assert_eq!(l["key_changed"], true, "{l}");
-    let new = erin2.fingerprint().to_hex();
+    assert_eq!(l["source"], "wkd-advanced");
     assert_eq!(l["peer"]["changed"], new);
-    assert_eq!(l["peer"]["recommendation"], "disable");
     let accept = |fpr: &str| {
         b.req(Method::POST, "/api/v1/peers/erin@example.org/accept")
             .set_json(json!({ "fingerprint": fpr }))
     };
-    let (s, _, e) = call(&app, accept(first.as_str().unwrap())).await;
+    let (s, _, e) = call(&app, accept(&first)).await;
     assert_eq!(
         (s, e["error"]["code"].clone()),
         (StatusCode::CONFLICT, json!("other_key"))
@@ -342,11 +407,21 @@ async fn keys_lookups_key_changes_and_setup_messages() {
         (p["pinned"].clone(), p["changed"].clone()),
         (json!(new), Value::Null)
     );
+    assert_eq!(p["key"], new);
+    assert_eq!(p["key_status"], "usable");
     let (s, _, e) = call(&app, accept(&new)).await;
     assert_eq!(
         (s, e["error"]["code"].clone()),
         (StatusCode::CONFLICT, json!("no_key_change"))
     );
+    // The flagged message now reads as signed by Erin.
+    let (_, _, m) = call(
+        &app,
+        b.req(Method::GET, &format!("/api/v1/messages/{erin_changed_id}")),
+    )
+    .await;
+    assert_eq!(m["crypto"]["key_changed"], false, "{m}");
+    assert_eq!(m["crypto"]["signer_is_sender"], true);
     let (s, _, _) = call(
         &app,
         b.req(Method::GET, "/api/v1/peers/stranger@example.org"),
@@ -444,4 +519,24 @@ async fn keys_lookups_key_changes_and_setup_messages() {
         .clone();
     assert_eq!(item["subject"], "Autocrypt Setup Message", "{item}");
     assert_eq!(item["to"], json!([ME]), "{item}");
+
+    // Lookups turned off on this box: refused in words.
+    let (client, _) = server.client(vec![], Limits::default());
+    state.set_key_lookup(
+        client,
+        LookupOptions {
+            wkd: false,
+            keys_openpgp_org: false,
+        },
+    );
+    let (s, _, e) = call(
+        &app,
+        b.req(Method::POST, "/api/v1/keys/lookup")
+            .set_json(json!({"address": "carol@example.org"})),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["code"].clone()),
+        (StatusCode::BAD_REQUEST, json!("lookups_off"))
+    );
 }
