@@ -748,6 +748,50 @@ fn keys_export_and_import_and_show_reports_signatures_checked_against_gnupg() {
         bob_fpr.as_str()
     );
 
+    // Another key for Bob: kept apart until the user accepts it.
+    gpg.run(
+        &[
+            "--quick-gen-key",
+            "Bob New <bob@example.net>",
+            "ed25519",
+            "sign",
+            "never",
+        ],
+        None,
+    );
+    let new_fpr =
+        String::from_utf8(gpg.run(&["--with-colons", "--fingerprint", "bob@example.net"], None))
+            .unwrap()
+            .lines()
+            .filter_map(|l| {
+                l.strip_prefix("fpr:")
+                    .map(|r| r.trim_matches(':').to_owned())
+            })
+            .find(|f| *f != bob_fpr)
+            .unwrap();
+    fs::write(
+        home.path("bob2.asc"),
+        gpg.run(&["--armor", "--export", &new_fpr], None),
+    )
+    .unwrap();
+    let imported = home.ok(&["key", "import", home.path("bob2.asc").to_str().unwrap()]);
+    assert!(imported.contains("waits for you to compare"), "{imported}");
+    let peer: serde_json::Value =
+        serde_json::from_str(&home.ok(&["key", "peer", "bob@example.net", "--json"])).unwrap();
+    assert_eq!(peer["pinned"], bob_fpr.as_str(), "{peer}");
+    assert_eq!(peer["key"], bob_fpr.as_str());
+    assert_eq!(peer["key_status"], "no_encryption_key");
+    assert_eq!(peer["changed"], new_fpr.as_str());
+    assert_eq!(peer["changed_source"], "imported");
+    assert_eq!(peer["signed_count"], 1);
+    home.ok(&["key", "accept", "bob@example.net"]);
+    let peer = home.ok(&["key", "peer", "bob@example.net"]);
+    assert!(
+        peer.contains(&format!("Trusted first:  {new_fpr}")),
+        "{peer}"
+    );
+    assert!(!peer.contains("CHANGED"), "{peer}");
+
     // A secret key made by GnuPG becomes the active key of its address.
     gpg.run(
         &[

@@ -94,12 +94,15 @@ fn state_of(row: &PeerRow) -> PeerState {
     s
 }
 
-/// TOFU: pins `fpr` when nothing is pinned yet; a different key is recorded as
-/// a change waiting for the user. Returns whether `fpr` differs from the pin.
-fn pin(row: &mut PeerRow, fpr: String, now: i64) -> bool {
+/// TOFU: pins `key` when nothing is pinned yet (keeping a copy); a different
+/// key is recorded as a change waiting for the user. Returns whether `key`
+/// differs from the pin.
+fn pin(row: &mut PeerRow, key: &Certificate, now: i64) -> bool {
+    let fpr = key.fingerprint().to_hex();
     match &row.pinned_fingerprint {
         None => {
             row.pinned_fingerprint = Some(fpr);
+            row.pinned_key = key.to_bytes().ok();
             false
         }
         Some(pinned) if *pinned != fpr => {
@@ -113,6 +116,7 @@ fn pin(row: &mut PeerRow, fpr: String, now: i64) -> bool {
         Some(_) => {
             row.changed_fingerprint = None;
             row.changed_at = None;
+            row.pinned_key = key.to_bytes().ok();
             false
         }
     }
@@ -131,8 +135,7 @@ fn merge_state(mut row: PeerRow, s: &PeerState, now: i64) -> (PeerRow, bool) {
         .public_key
         .as_ref()
         .or(s.gossip_key.as_ref())
-        .map(|c| c.fingerprint().to_hex())
-        .is_some_and(|fpr| pin(&mut row, fpr, now));
+        .is_some_and(|key| pin(&mut row, key, now));
     (row, changed)
 }
 
@@ -218,7 +221,7 @@ fn take_discovered(row: &mut PeerRow, key: &Certificate, source: KeySource, now:
     row.discovered_key = merged.to_bytes().ok();
     row.discovered_source = Some(source.as_str().to_owned());
     row.discovered_at = Some(now);
-    pin(row, key.fingerprint().to_hex(), now)
+    pin(row, &merged, now)
 }
 
 /// Whether a peer's current key differs from the pinned one and the user has
@@ -239,7 +242,17 @@ pub async fn accept_key_change(
     if !key_change_pending(&row) {
         return Ok(None);
     }
-    row.pinned_fingerprint = row.changed_fingerprint.take();
+    let accepted = row.changed_fingerprint.take();
+    row.pinned_key = [
+        row.public_key.as_deref(),
+        row.gossip_key.as_deref(),
+        row.discovered_key.as_deref(),
+    ]
+    .into_iter()
+    .filter_map(cert)
+    .find(|c| Some(c.fingerprint().to_hex()) == accepted)
+    .and_then(|c| c.to_bytes().ok());
+    row.pinned_fingerprint = accepted;
     row.changed_at = None;
     store.save_peer(&row).await?;
     Ok(row.pinned_fingerprint)
@@ -309,6 +322,7 @@ pub(crate) async fn process(
                 r.public_key.as_deref(),
                 r.gossip_key.as_deref(),
                 r.discovered_key.as_deref(),
+                r.pinned_key.as_deref(),
             ]
             .into_iter()
             .filter_map(cert)
@@ -447,13 +461,15 @@ pub async fn peer_summary(
         return Ok(None);
     };
     // The stored keys, in the order they are used, and where each came from.
-    let stored: Vec<(Certificate, String)> = [
+    let stored: Vec<(Certificate, Option<String>)> = [
         (row.public_key.as_deref(), Some("autocrypt".to_owned())),
         (row.gossip_key.as_deref(), Some("gossip".to_owned())),
         (row.discovered_key.as_deref(), row.discovered_source.clone()),
+        // The trusted key's own copy, when the slots moved on to a change.
+        (row.pinned_key.as_deref(), None),
     ]
     .into_iter()
-    .filter_map(|(b, src)| Some((cert(b)?, src.unwrap_or_default())))
+    .filter_map(|(b, src)| Some((cert(b)?, src)))
     .collect();
     let find = |fpr: Option<&str>| {
         stored
@@ -471,7 +487,7 @@ pub async fn peer_summary(
         let first = stored.first();
         (first.map(|(c, _)| c.fingerprint().to_hex()), first)
     };
-    let key_source = shown.map(|(_, s)| s.clone());
+    let key_source = shown.and_then(|(_, s)| s.clone());
     let clock = to_time(Some(now)).unwrap_or_else(SystemTime::now);
     let key_status = shown.map(|(c, _)| match c.status(clock) {
         homepost_pgp::KeyStatus::Usable => "usable",
@@ -481,7 +497,7 @@ pub async fn peer_summary(
         homepost_pgp::KeyStatus::Invalid => "invalid",
     });
     let changed_source = if pending {
-        find(row.changed_fingerprint.as_deref()).map(|(_, s)| s.clone())
+        find(row.changed_fingerprint.as_deref()).and_then(|(_, s)| s.clone())
     } else {
         None
     };
@@ -561,6 +577,7 @@ pub async fn recheck(
                 row.public_key.as_deref(),
                 row.gossip_key.as_deref(),
                 row.discovered_key.as_deref(),
+                row.pinned_key.as_deref(),
             ]
             .into_iter()
             .filter_map(cert),

@@ -4,6 +4,9 @@
 ALTER TABLE peers ADD COLUMN discovered_key BLOB;
 ALTER TABLE peers ADD COLUMN discovered_source TEXT;
 ALTER TABLE peers ADD COLUMN discovered_at INTEGER;
+-- A copy of the pinned key itself: the slots above follow the newest key seen,
+-- which may be a change the user has not accepted.
+ALTER TABLE peers ADD COLUMN pinned_key BLOB;
 -- From the sender's OpenPGP: header: where their key is published, and its id.
 ALTER TABLE peers ADD COLUMN announced_url TEXT;
 ALTER TABLE peers ADD COLUMN announced_id TEXT;

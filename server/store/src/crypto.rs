@@ -43,6 +43,9 @@ pub struct PeerRow {
     pub gossip_timestamp: Option<i64>,
     /// TOFU: the first key fingerprint seen for them.
     pub pinned_fingerprint: Option<String>,
+    /// A copy of that key (binary certificate).
+    #[serde(skip)]
+    pub pinned_key: Option<Vec<u8>>,
     /// A different key that arrived later, waiting for the user's decision.
     pub changed_fingerprint: Option<String>,
     /// When that key arrived.
@@ -136,8 +139,9 @@ impl crate::Store {
             "INSERT OR REPLACE INTO peers (address, last_seen, autocrypt_timestamp, public_key,
                  prefer_encrypt, gossip_key, gossip_timestamp, pinned_fingerprint,
                  changed_fingerprint, changed_at, signed_count, encrypted_count, autocrypt_count,
-                 discovered_key, discovered_source, discovered_at, announced_url, announced_id)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 discovered_key, discovered_source, discovered_at, announced_url, announced_id,
+                 pinned_key)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&p.address)
         .bind(p.last_seen)
@@ -157,6 +161,7 @@ impl crate::Store {
         .bind(p.discovered_at)
         .bind(p.announced_url.as_deref())
         .bind(p.announced_id.as_deref())
+        .bind(p.pinned_key.as_deref())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -211,6 +216,7 @@ fn peer_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<PeerRow> {
         gossip_key: r.try_get("gossip_key")?,
         gossip_timestamp: r.try_get("gossip_timestamp")?,
         pinned_fingerprint: r.try_get("pinned_fingerprint")?,
+        pinned_key: r.try_get("pinned_key")?,
         changed_fingerprint: r.try_get("changed_fingerprint")?,
         changed_at: r.try_get("changed_at")?,
         signed_count: r.try_get("signed_count")?,

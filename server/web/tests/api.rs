@@ -662,6 +662,15 @@ async fn openapi_document_matches_the_routes() {
         ("get", "/api/v1/outbox"),
         ("post", "/api/v1/outbox/{id}/retry"),
         ("post", "/api/v1/outbox/{id}/cancel"),
+        // docs/api-mail-accounts.md, keys and correspondents
+        ("get", "/api/v1/keys"),
+        ("get", "/api/v1/keys/{fingerprint}/public"),
+        ("post", "/api/v1/keys/lookup"),
+        ("post", "/api/v1/keys/setup-message"),
+        ("post", "/api/v1/messages/{id}/crypto/lookup"),
+        ("post", "/api/v1/messages/{id}/setup-message"),
+        ("get", "/api/v1/peers/{address}"),
+        ("post", "/api/v1/peers/{address}/accept"),
     ];
     for (m, p) in expected {
         assert!(
@@ -676,6 +685,12 @@ async fn openapi_document_matches_the_routes() {
         paths.keys().collect::<Vec<_>>()
     );
     assert!(doc["components"]["schemas"]["MessageView"].is_object());
+    for schema in ["PeerSummary", "DraftCrypto", "LookupView", "SetupSent"] {
+        assert!(
+            doc["components"]["schemas"][schema].is_object(),
+            "{schema} has no schema"
+        );
+    }
 }
 
 #[actix_web::test]

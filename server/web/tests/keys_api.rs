@@ -357,6 +357,7 @@ async fn keys_lookups_key_changes_and_setup_messages() {
     let (first, new) = (erin1.fingerprint().to_hex(), erin2.fingerprint().to_hex());
     assert_eq!(erin["pinned"], first, "{erin}");
     assert_eq!(erin["key"], first);
+    assert_eq!(erin["key_status"], "usable");
     assert_eq!(erin["changed"], new);
     assert_eq!(erin["changed_source"], "autocrypt");
     assert_eq!(erin["autocrypt_count"], 2);

@@ -339,7 +339,7 @@ async fn compose_a_reply_with_an_attachment_send_and_manage_the_outbox() {
     assert_eq!(c["will_encrypt"], false);
     assert_eq!(
         c["recipients"],
-        json!([{"address": "alice@example.org", "recommendation": "disable", "key": null}])
+        json!([{"address": "alice@example.org", "recommendation": "disable", "key": null, "key_changed": false}])
     );
     assert_eq!(c["warning"], Value::Null);
     // Asking for encryption anyway is refused at send, naming who has no key.
