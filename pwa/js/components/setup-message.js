@@ -150,6 +150,18 @@ function showSetupCode(sent, address) {
   return dialog;
 }
 
+/** The error codes of POST /keys/setup-message, in words. */
+function sendProblem(err) {
+  switch (err.code) {
+    case 'no_account':
+      return 'there is no account to send it from. Add your mail account first.';
+    case 'no_smtp':
+      return 'this account has no outgoing (SMTP) server to send it with. Add one in the account\u2019s settings.';
+    default:
+      return err.message;
+  }
+}
+
 /**
  * Moves the key of `address` to another app: explains the Setup Message, asks,
  * queues it (`accountId`: the account that sends it, to itself) and shows the code.
@@ -173,7 +185,7 @@ export async function moveKey({ address, accountId }) {
     showSetupCode(sent, address);
     return sent;
   } catch (err) {
-    if (err.status !== 401) announce(`The Setup Message was not sent: ${err.message}`, 'error');
+    if (err.status !== 401) announce(`The Setup Message was not sent: ${sendProblem(err)}`, 'error');
     return null;
   }
 }
