@@ -154,8 +154,12 @@ export const api = {
 
   // OpenPGP keys (docs/pgp.md): the user's own, correspondents', lookups, Setup Messages.
   keys: (opts) => request('GET', '/keys', undefined, opts),
-  /** Asks the network (the address's domain, then keys.openpgp.org): only when the person asks. */
-  lookupKey: (address, opts) => request('POST', '/keys/lookup', { address }, opts),
+  /**
+   * Asks the network (the address's domain, then keys.openpgp.org): only when the person
+   * asks. `opts.keyserver: false` leaves keys.openpgp.org out of this lookup.
+   */
+  lookupKey: (address, opts = {}) => request('POST', '/keys/lookup',
+    opts.keyserver === false ? { address, keyserver: false } : { address }, opts),
   /** Looks up the sender's key and checks the message's signature again. */
   lookupSenderKey: (id, opts) => request('POST', `/messages/${enc(id)}/crypto/lookup`, undefined, opts),
   peer: (address, opts) => request('GET', `/peers/${enc(address)}`, undefined, opts),

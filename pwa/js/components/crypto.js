@@ -3,7 +3,8 @@
 //   object of GET /messages/{id}): encrypted or not, the signature, a changed key,
 //   the sender's key (peer-key.js) and, for an unknown signing key, its lookup;
 // - EncryptPanel: the Encrypt switch of compose and what GET /drafts/{id}/crypto says
-//   about the recipients' keys, with a lookup of the missing ones; compose keeps the
+//   about the recipients' keys: "Review" (their key sheet) for a changed key that
+//   waits for the person's decision, a lookup of the missing ones; compose keeps the
 //   draft's `encrypt` choice.
 //
 // Everything the server says here (problem, warning, addresses) is shown as text.
@@ -12,7 +13,10 @@ import { api } from '../api.js';
 import { h, icon, replace } from '../dom.js';
 import { ICONS } from '../icons.js';
 import { fingerprintGroups } from '../format.js';
-import { LOOKUP_HINT, foundWords, lookupResult, openPeerSheet } from './peer-key.js';
+import {
+  LOOKUP_HINT, LOOKUPS_OFF, domainOnlyChoice, foundWords, lookupProblem, lookupResult, lookupsTurnedOff,
+  openPeerSheet,
+} from './peer-key.js';
 
 // --- the reader ---------------------------------------------------------------
 
@@ -20,8 +24,10 @@ import { LOOKUP_HINT, foundWords, lookupResult, openPeerSheet } from './peer-key
 function signatureItem(c) {
   switch (c.signature) {
     case 'good':
-      return c.signer_is_sender
-        ? { kind: 'ok', icon: ICONS.shieldCheck, text: 'Signed by the sender' }
+      if (c.signer_is_sender) return { kind: 'ok', icon: ICONS.shieldCheck, text: 'Signed by the sender' };
+      // Signed by a changed key still waiting for the person's decision: it does not vouch for them yet.
+      return c.key_changed
+        ? { kind: 'warn', icon: ICONS.warning, text: 'Signed with a key you have not accepted for the sender' }
         : { kind: 'warn', icon: ICONS.warning, text: 'Signed, but not with the sender\u2019s known key' };
     case 'bad':
       return { kind: 'danger', icon: ICONS.shieldBad, text: 'Bad signature: the message may have been changed' };
@@ -72,6 +78,8 @@ class ReaderCrypto {
     /** The person accepted the sender's changed key in the sheet opened here. */
     this.accepted = false;
     this.busy = false;
+    /** This view's live region already says that lookups are off. */
+    this.offSaid = false;
     this.box = h('div', { class: 'crypto-box-reader' });
     // A live region that stays in place: lookup progress and results are read out.
     this.live = h('div', { class: 'crypto-live', role: 'status', tabindex: '-1' });
@@ -117,7 +125,9 @@ class ReaderCrypto {
           this.address ? h('button', { type: 'button', class: 'button', onclick: () => this.showPeer() },
             'Compare and decide\u2026') : null)));
     }
-    if (c.signature === 'unknown_key' && this.address) {
+    if (c.signature === 'unknown_key' && this.address && lookupsTurnedOff()) {
+      if (!this.offSaid) parts.push(h('p', { class: 'field-hint' }, LOOKUPS_OFF));
+    } else if (c.signature === 'unknown_key' && this.address) {
       parts.push(h('div', { class: 'crypto-lookup-ask' },
         h('button', {
           type: 'button', class: 'button', 'aria-describedby': 'crypto-lookup-hint', disabled: this.busy,
@@ -153,7 +163,9 @@ class ReaderCrypto {
       if (answer && answer.crypto) this.msg.crypto = answer.crypto;
       result = lookupResult(answer, { whose: 'the sender\u2019s', onReview: () => this.showPeer() });
     } catch (err) {
-      result = err.status === 401 ? null : h('p', { class: 'form-error' }, `The lookup failed: ${err.message}`);
+      const words = err.status === 401 ? null : lookupProblem(err);
+      this.offSaid = words === LOOKUPS_OFF;
+      result = words ? h('p', { class: 'form-error' }, words) : null;
     } finally {
       this.busy = false;
     }
@@ -169,15 +181,33 @@ class ReaderCrypto {
       onChange: (peer) => {
         if (peer && !peer.changed) this.accepted = true;
         if (this.el.isConnected) this.render();
+        this.refresh();
       },
     });
+  }
+
+  /**
+   * Asks the server again for the message's status after a decision in the sheet:
+   * once a changed key is accepted, a signature by it is the sender's.
+   */
+  async refresh() {
+    try {
+      const fresh = await api.message(this.msg.id);
+      if (!fresh || !fresh.crypto || !this.el.isConnected) return;
+      // The server's word replaces what the sheet's answer suggested.
+      this.msg.crypto = fresh.crypto;
+      this.accepted = false;
+      this.render();
+    } catch {
+      // The status shown stays; the next opening of the message asks again.
+    }
   }
 }
 
 // --- compose --------------------------------------------------------------------
 
 const RECIPIENT_WORDS = {
-  disable: 'No key: cannot encrypt to them',
+  disable: 'No usable key: cannot encrypt to them',
   discourage: 'Has a key, but it may be out of date or second-hand',
   available: 'Has a key',
   encrypt: 'Has a key and asks for encryption',
@@ -188,10 +218,29 @@ const REASON = {
   discourage: 'Encryption is possible but the recipients may not read it everywhere',
 };
 
-/** Addresses without a usable key, named when there are few. */
+/** Recipients whose changed key waits for the person's decision (nothing is encrypted to them). */
+function changedKeys(recipients) {
+  return recipients.filter((r) => r.key_changed).map((r) => r.address);
+}
+
+/** Addresses without a usable key (a changed key aside), named when there are few. */
 function withoutKey(recipients) {
-  const without = recipients.filter((r) => r.recommendation === 'disable' || !r.key).map((r) => r.address);
-  return without.length && without.length <= 3 ? `: no key for ${without.join(', ')}` : '';
+  const without = recipients.filter((r) => !r.key_changed && (r.recommendation === 'disable' || !r.key))
+    .map((r) => r.address);
+  const changed = changedKeys(recipients);
+  const parts = [];
+  if (without.length && without.length <= 3) parts.push(`no usable key for ${without.join(', ')}`);
+  if (changed.length && changed.length <= 3) parts.push(`the changed key of ${changed.join(', ')} waits for your review`);
+  return parts.length ? `: ${parts.join('; ')}` : '';
+}
+
+/** Only changed keys stand in the way: "the key of a@x changed: review it". */
+function onlyChanged(recipients) {
+  const changed = changedKeys(recipients);
+  if (!changed.length || recipients.some((r) => !r.key_changed && (r.recommendation === 'disable' || !r.key))) return null;
+  return changed.length <= 3
+    ? `the key of ${changed.join(', ')} changed; review it to encrypt to them again`
+    : 'some recipients\u2019 keys changed; review them to encrypt to them again';
 }
 
 /**
@@ -206,6 +255,8 @@ export function describeCrypto(a, stuck = false) {
     return `Encrypt is on, but not every recipient can read encrypted mail${withoutKey(recipients)}. `
       + 'Remove them, or turn Encrypt off to send it unencrypted.';
   }
+  const changed = rec === 'disable' && !a.will_encrypt ? onlyChanged(recipients) : null;
+  if (changed) return `This message will not be encrypted: ${changed}.`;
   if (a.will_encrypt) {
     if (rec === 'encrypt') return 'Encrypted: every recipient has a key.';
     if (rec === 'discourage') return `This message will be encrypted. ${REASON.discourage}.`;
@@ -264,8 +315,14 @@ export class EncryptPanel {
       type: 'button', class: 'button', 'aria-describedby': 'compose-lookup-hint',
       onclick: () => this.lookupMissing(),
     }, icon(ICONS.search), 'Look up keys');
-    this.lookupAsk = h('div', { class: 'crypto-lookup-ask', hidden: true }, this.lookupButton,
-      h('p', { class: 'field-hint', id: 'compose-lookup-hint' }, LOOKUP_HINT));
+    this.domainOnly = domainOnlyChoice();
+    // The choice comes before the button it applies to.
+    this.lookupAsk = h('div', { class: 'crypto-lookup-ask', hidden: true }, this.domainOnly.el,
+      this.lookupButton, h('p', { class: 'field-hint', id: 'compose-lookup-hint' }, LOOKUP_HINT));
+    // Recipients whose key changed: nothing is encrypted to them until the person
+    // compares the new key and decides, in their key sheet.
+    this.reviewKey = '';
+    this.reviewList = h('ul', { class: 'crypto-review', 'aria-label': 'Changed keys', hidden: true });
     this.lookupLive = h('p', { class: 'lookup-progress', role: 'status', tabindex: '-1' });
     this.lookupList = h('ul', { class: 'lookup-results', 'aria-label': 'Key lookups' });
     this.lookupBox = h('div', { class: 'crypto-lookup', hidden: true },
@@ -278,6 +335,7 @@ export class EncryptPanel {
         icon(ICONS.lock, 'icon switch-icon'),
         h('span', { class: 'switch-label' }, 'Encrypt')),
       this.state,
+      this.reviewList,
       this.lookupBox,
       this.keysBox,
       h('p', { id: 'compose-crypto-note', class: 'field-hint' },
@@ -335,6 +393,7 @@ export class EncryptPanel {
     this.showText(describeCrypto(a, stuck), !!a.will_encrypt);
     this.state.classList.toggle('stuck', stuck);
     this.renderKeys(Array.isArray(a.recipients) ? a.recipients : []);
+    this.renderReview(Array.isArray(a.recipients) ? a.recipients : []);
     this.renderLookup(Array.isArray(a.recipients) ? a.recipients : []);
     this.renderWarning(a.warning || null);
   }
@@ -360,19 +419,55 @@ export class EncryptPanel {
     this.keysBox.hidden = recipients.length === 0;
     replace(this.keys, recipients.map((r) => h('li', { class: `crypto-key crypto-rec-${r.recommendation}` },
       h('span', { class: 'crypto-key-address' }, r.address || ''),
-      h('span', { class: 'crypto-key-words' }, RECIPIENT_WORDS[r.recommendation] || (r.key ? 'Has a key' : 'No key')),
+      h('span', { class: 'crypto-key-words' }, r.key_changed ? 'Their key changed: waiting for your review'
+        : RECIPIENT_WORDS[r.recommendation] || (r.key ? 'Has a key' : 'No key')),
       r.key ? h('span', { class: 'fingerprint' }, fingerprintGroups(r.key)) : null)));
   }
 
-  /** The "Look up keys" button (when a recipient has no key) and the lookups' results. */
+  /** "Review" for each recipient whose changed key waits for a decision. */
+  renderReview(recipients) {
+    const changed = changedKeys(recipients).filter(Boolean);
+    const key = JSON.stringify(changed);
+    if (key === this.reviewKey) return; // unchanged: keep the buttons (and the focus on one)
+    this.reviewKey = key;
+    const focused = this.reviewList.contains(document.activeElement);
+    replace(this.reviewList, changed.map((address) => h('li', { class: 'crypto-review-row' },
+      h('span', { class: 'crypto-key-address' }, address),
+      h('span', { class: 'lookup-words' }, 'Their key changed: compare it with them before anything is encrypted to them'),
+      h('button', {
+        type: 'button', class: 'button', 'aria-label': `Review the changed key of ${address}`,
+        onclick: (event) => this.review(address, event.currentTarget),
+      }, 'Review'))));
+    this.reviewList.hidden = changed.length === 0;
+    if (focused && !this.reviewList.contains(document.activeElement)) this.state.focus();
+  }
+
+  /** Opens the key sheet of `address`; a decision there asks the server again. */
+  review(address, button) {
+    const dialog = openPeerSheet(address, {
+      onChange: () => { if (this.draftId !== null) this.load(this.draftId); },
+    });
+    // The button is gone once the change is accepted: the focus goes to the explanation.
+    dialog.addEventListener('close', () => { if (!button.isConnected) this.state.focus(); });
+  }
+
+  /**
+   * The "Look up keys" button (when a recipient has no key, and no changed key waits
+   * for them) and the lookups' results. Once the box said lookups are off, that
+   * sentence instead of the button.
+   */
   renderLookup(recipients) {
     this.recipients = recipients;
-    this.missing = recipients.filter((r) => !r.key && r.address).map((r) => r.address);
+    this.missing = recipients.filter((r) => !r.key && !r.key_changed && r.address).map((r) => r.address);
     const hide = this.missing.length === 0;
-    if (hide && document.activeElement === this.lookupButton) this.lookupLive.focus();
-    this.lookupAsk.hidden = hide;
+    const off = lookupsTurnedOff();
+    if ((hide || off) && document.activeElement === this.lookupButton) this.lookupLive.focus();
+    this.lookupAsk.hidden = hide || off;
     this.lookupButton.disabled = this.looking;
     this.renderLookupRows();
+    if (off && !hide && !this.looking && this.lookupLive.textContent !== LOOKUPS_OFF) {
+      this.lookupLive.textContent = LOOKUPS_OFF;
+    }
     const nothing = hide && this.lookupList.childElementCount === 0 && !this.looking;
     if (nothing && this.lookupLive.textContent) this.lookupLive.textContent = '';
     this.lookupBox.hidden = nothing;
@@ -388,7 +483,9 @@ export class EncryptPanel {
   lookupRow(address, res) {
     let words;
     let review = null;
-    if (res.error) {
+    if (res.off) {
+      words = 'not looked up: lookups are turned off on this box';
+    } else if (res.error) {
       words = `could not look up (${res.error})`;
     } else if (res.found && res.key_changed) {
       words = 'found a key that is not the one you trusted first: review it';
@@ -415,25 +512,37 @@ export class EncryptPanel {
     this.looking = true;
     this.lookupAbort = new AbortController();
     const { signal } = this.lookupAbort;
+    const keyserver = this.domainOnly.keyserver();
     this.lookupButton.disabled = true;
     this.lookupBox.hidden = false;
     let found = 0;
+    let off = 0;
     try {
       for (const [i, address] of todo.entries()) {
         this.lookupLive.textContent = `Looking up ${i + 1} of ${todo.length}: ${address}\u2026`;
         try {
-          const answer = await api.lookupKey(address, { signal });
+          const answer = await api.lookupKey(address, { signal, keyserver });
           this.lookups.set(address, answer || { address });
           if (answer && answer.found) found += 1;
         } catch (err) {
           if (err.name === 'AbortError' || err.status === 401) return;
-          this.lookups.set(address, { address, error: err.message });
+          // Lookups off: the others are still asked (an address their mail named is).
+          const words = lookupProblem(err);
+          if (words === LOOKUPS_OFF) off += 1;
+          this.lookups.set(address, words === LOOKUPS_OFF ? { address, off: true } : { address, error: err.message });
         }
         this.renderLookupRows();
       }
-      this.lookupLive.textContent = todo.length === 1
-        ? `Looked up 1 address: ${found ? 'a key was found' : 'no key was found'}.`
-        : `Looked up ${todo.length} addresses: ${found} ${found === 1 ? 'key' : 'keys'} found.`;
+      if (off === todo.length) {
+        // Nothing was asked: one sentence says why (the rows would each repeat it).
+        todo.forEach((address) => this.lookups.delete(address));
+        this.renderLookupRows();
+        this.lookupLive.textContent = LOOKUPS_OFF;
+      } else {
+        this.lookupLive.textContent = todo.length === 1
+          ? `Looked up 1 address: ${found ? 'a key was found' : 'no key was found'}.`
+          : `Looked up ${todo.length} addresses: ${found} ${found === 1 ? 'key' : 'keys'} found.`;
+      }
     } finally {
       this.looking = false;
       this.lookupAbort = null;

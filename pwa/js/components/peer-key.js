@@ -7,6 +7,10 @@
 //
 // A lookup asks servers on the network, which learn whose key was asked for: it
 // runs only when the person presses a button, and the button says so (LOOKUP_HINT).
+// Where the person may choose (compose, the sheet), "Only ask their own mail
+// domain" leaves keys.openpgp.org out (`keyserver: false`). A box started with
+// `serve --key-lookup off` answers `lookups_off`: said in words, and the lookup
+// buttons give way to that sentence until the page is reloaded.
 // Everything the server says (addresses, outcomes, URLs) is shown as text.
 
 import { api } from '../api.js';
@@ -18,6 +22,42 @@ import { openSheet, confirmSheet } from './sheet.js';
 /** Shown beside every lookup button: who learns what. */
 export const LOOKUP_HINT = 'Looking up asks the address\u2019s mail domain, then keys.openpgp.org; '
   + 'they learn whose key you looked for.';
+
+/** Said (instead of a lookup button) once the box answered `lookups_off`. */
+export const LOOKUPS_OFF = 'Key lookups are turned off on this box: keys arrive only with their mail.';
+
+/** The box answered `lookups_off` (known only after a lookup; forgotten on reload). */
+let lookupsOff = false;
+
+export function lookupsTurnedOff() {
+  return lookupsOff;
+}
+
+/** A failed lookup (an ApiError) in words; remembers `lookups_off`. */
+export function lookupProblem(err) {
+  if (err && err.code === 'lookups_off') {
+    lookupsOff = true;
+    return LOOKUPS_OFF;
+  }
+  return `The lookup failed: ${err.message}`;
+}
+
+let choiceCount = 0;
+
+/**
+ * The "Only ask their own mail domain" checkbox (unticked: the domain, then
+ * keys.openpgp.org). Returns {el, keyserver()}: keyserver() is false when ticked.
+ */
+export function domainOnlyChoice() {
+  choiceCount += 1;
+  const id = `lookup-domain-only-${choiceCount}`;
+  const box = h('input', { id, type: 'checkbox', name: 'domain-only' });
+  return {
+    el: h('div', { class: 'check lookup-scope' }, box,
+      h('label', { for: id }, 'Only ask their own mail domain, not keys.openpgp.org')),
+    keyserver: () => !box.checked,
+  };
+}
 
 /** Where a key came from (a PeerSummary's key_source), in words. */
 const SOURCE_WORDS = {
@@ -46,6 +86,28 @@ const RECOMMENDATION_WORDS = {
   available: 'Mail to them can be encrypted.',
   encrypt: 'Mail to them is encrypted: they asked for it.',
 };
+
+/** Why a key cannot be encrypted to (a PeerSummary's key_status other than usable). */
+const STATUS_WORDS = {
+  expired: 'their key has expired',
+  revoked: 'they revoked their key',
+  no_encryption_key: 'their key cannot encrypt (it is only for signing)',
+  invalid: 'their key is not valid',
+};
+
+/** The Encryption line of the sheet: the recommendation, and why when it is "disable". */
+function encryptionWords(p) {
+  if (p.recommendation !== 'disable') return RECOMMENDATION_WORDS[p.recommendation] || p.recommendation || 'Unknown';
+  let why = STATUS_WORDS[p.key_status];
+  if (!why && !p.key) why = 'Homepost has no key of theirs';
+  else if (!why && !p.key_status) why = 'Homepost no longer has a copy of their key';
+  return why ? `Mail to them cannot be encrypted: ${why}.` : RECOMMENDATION_WORDS.disable;
+}
+
+/** A key that Homepost has but cannot encrypt to: a lookup may find a newer one. */
+function unusable(p) {
+  return Boolean(p.key && p.key_status && p.key_status !== 'usable');
+}
 
 export function sourceWords(source) {
   return SOURCE_WORDS[source] || (source ? `From ${source}` : 'Unknown');
@@ -119,11 +181,33 @@ function historyWords(p) {
     + `${p.autocrypt_count || 0} with Autocrypt`;
 }
 
-/** One labelled fingerprint line of the key-change warning. */
-function fingerprintLine(label, fingerprint, className) {
+/** A key_status other than usable, said of the key trusted first. */
+const PINNED_STATUS_WORDS = {
+  expired: 'It has expired',
+  revoked: 'Its owner revoked it',
+  no_encryption_key: 'It can only sign, not encrypt',
+  invalid: 'It is not valid',
+};
+
+/**
+ * What is known of the key trusted first while a change waits: where it came from
+ * (key_source, when recorded) and whether it still works (key_status; null: the
+ * box holds no copy of it). Null when there is nothing to say.
+ */
+function pinnedNote(p) {
+  const parts = [];
+  if (p.key_source) parts.push(sourceWords(p.key_source));
+  if (!p.key_status) parts.push('Homepost no longer has a copy of it');
+  else if (PINNED_STATUS_WORDS[p.key_status]) parts.push(PINNED_STATUS_WORDS[p.key_status]);
+  return parts.length ? `${parts.join('. ')}.` : null;
+}
+
+/** One labelled fingerprint of the key-change warning, and what is known of that key. */
+function fingerprintLine(label, fingerprint, className, note) {
   return h('div', { class: `key-compare ${className}` },
     h('p', { class: 'key-compare-label' }, label),
-    h('p', { class: 'fingerprint' }, fingerprintGroups(fingerprint)));
+    h('p', { class: 'fingerprint' }, fingerprintGroups(fingerprint)),
+    note ? h('p', { class: 'key-compare-source' }, note) : null);
 }
 
 /**
@@ -137,8 +221,11 @@ export function openPeerSheet(address, { onChange = () => {} } = {}) {
   const abort = new AbortController();
   dialog.addEventListener('close', () => abort.abort());
 
-  /** Shows the peer (asked again); `notice` is a node or sentence to show first. */
-  const load = async (notice = null) => {
+  /**
+   * Shows the peer (asked again); `notice` is a node or sentence to show first.
+   * `offSaid`: the notice says lookups are off (the facts need not say it again).
+   */
+  const load = async (notice = null, { offSaid = false } = {}) => {
     body.setAttribute('aria-busy', 'true');
     let peer = null;
     let problem = null;
@@ -153,34 +240,52 @@ export function openPeerSheet(address, { onChange = () => {} } = {}) {
     if (problem) {
       replace(body, note, h('p', { class: 'form-error', role: 'alert' }, `Could not load their key: ${problem}`));
     } else if (!peer) {
-      replace(body, note, unknownPeer());
+      replace(body, note, unknownPeer(offSaid));
     } else {
-      replace(body, note, peerFacts(peer));
+      replace(body, note, peerFacts(peer, offSaid));
     }
     if (note) note.focus();
   };
 
-  /** Nothing known yet: say so, and offer a lookup. */
-  const unknownPeer = () => {
-    const button = h('button', { type: 'button', class: 'button', onclick: () => lookup(button) },
-      icon(ICONS.search), 'Look up their key');
+  /**
+   * The lookup button, the "Only ask their own mail domain" choice and who learns
+   * what; once the box said lookups are off, that sentence instead (unless their mail
+   * named an address for their key: the box still asks that one).
+   */
+  const lookupAsk = (label, p, offSaid) => {
+    if (lookupsTurnedOff() && !(p && p.announced_url)) {
+      return offSaid ? null : h('p', { class: 'field-hint' }, LOOKUPS_OFF);
+    }
+    const choice = domainOnlyChoice();
+    const button = h('button', {
+      type: 'button', class: 'button', onclick: () => lookup(button, choice.keyserver()),
+    }, icon(ICONS.search), label);
+    // The choice comes before the button it applies to.
     return [
-      h('p', {}, `Homepost has no key of ${address} yet. Their key usually arrives with their mail (Autocrypt).`),
+      choice.el,
       h('div', { class: 'peer-actions' }, button),
       h('p', { class: 'field-hint' }, LOOKUP_HINT),
     ];
   };
 
-  const lookup = async (button) => {
+  /** Nothing known yet: say so, and offer a lookup. */
+  const unknownPeer = (offSaid) => [
+    h('p', {}, `Homepost has no key of ${address} yet. Their key usually arrives with their mail (Autocrypt).`),
+    lookupAsk('Look up their key', null, offSaid),
+  ];
+
+  const lookup = async (button, keyserver) => {
     button.disabled = true;
     button.textContent = 'Looking up\u2026';
     try {
-      const answer = await api.lookupKey(address, { signal: abort.signal });
+      const answer = await api.lookupKey(address, { signal: abort.signal, keyserver });
       await load(lookupResult(answer));
       if (answer && answer.found) onChange(answer.peer || null);
     } catch (err) {
       if (err.name === 'AbortError') return;
-      await load(err.status === 401 ? null : h('p', { class: 'form-error' }, `The lookup failed: ${err.message}`));
+      if (err.status === 401) return;
+      const words = lookupProblem(err);
+      await load(h('p', { class: 'form-error' }, words), { offSaid: words === LOOKUPS_OFF });
     }
   };
 
@@ -197,7 +302,9 @@ export function openPeerSheet(address, { onChange = () => {} } = {}) {
     if (!ok || !dialog.open) return;
     try {
       const after = await api.acceptPeerKey(address, peer.changed);
-      await load('You accepted the new key. Mail to them can be encrypted again.');
+      // Whether mail to them can be encrypted now: the facts below say why not.
+      await load(after && after.recommendation !== 'disable'
+        ? 'You accepted the new key. Mail to them can be encrypted again.' : 'You accepted the new key.');
       onChange(after);
     } catch (err) {
       if (err.status === 401) return;
@@ -209,7 +316,7 @@ export function openPeerSheet(address, { onChange = () => {} } = {}) {
   };
 
   /** Everything known of them; the key-change warning first. */
-  const peerFacts = (p) => {
+  const peerFacts = (p, offSaid) => {
     const parts = [];
     if (p.changed) {
       const acceptButton = h('button', { type: 'button', class: 'button danger', onclick: () => accept(p) },
@@ -221,23 +328,21 @@ export function openPeerSheet(address, { onChange = () => {} } = {}) {
           h('p', {}, `A different key arrived${p.changed_at ? ` on ${fullDate(p.changed_at)}` : ''}. `
             + 'This can be normal (a new phone or mail app) or a sign that someone is impersonating them. '
             + 'Until you decide, nothing is encrypted to them.'),
-          p.pinned ? fingerprintLine('Trusted first', p.pinned, 'key-pinned') : null,
-          fingerprintLine('New key', p.changed, 'key-new'),
+          p.pinned ? fingerprintLine('Trusted first', p.pinned, 'key-pinned', pinnedNote(p)) : null,
+          fingerprintLine('New key', p.changed, 'key-new', p.changed_source ? `${sourceWords(p.changed_source)}.` : null),
           h('p', {}, 'Ask them for their fingerprint another way (in person or by phone, not by mail) '
             + 'and compare it group by group.'),
           acceptButton)));
     }
-    // While a change waits, their newest key is the one shown above as "New key".
+    // While a change waits, both keys and where they came from are in the warning above.
     const facts = [
       p.changed ? ['Key', 'Waiting for your decision'] : ['Key', p.key ? h('span', { class: 'fingerprint' }, fingerprintGroups(p.key)) : 'None'],
-      p.key ? [p.changed ? 'New key came' : 'Came', sourceWords(p.key_source)] : null,
+      p.key && !p.changed ? ['Came', sourceWords(p.key_source)] : null,
       p.pinned && p.pinned !== p.key && !p.changed
         ? ['Trusted first', h('span', { class: 'fingerprint' }, fingerprintGroups(p.pinned))] : null,
       ['Their mail', historyWords(p)],
       ['Last mail', p.last_seen ? fullDate(p.last_seen) : 'None yet'],
-      ['Encryption', p.changed
-        ? 'Not until you decide about the new key.'
-        : RECOMMENDATION_WORDS[p.recommendation] || p.recommendation || 'Unknown'],
+      ['Encryption', p.changed ? 'Not until you decide about the new key.' : encryptionWords(p)],
     ].filter(Boolean);
     parts.push(h('dl', { class: 'peer-facts' }, facts.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])));
     if (p.prefer_encrypt) parts.push(h('p', {}, 'They ask for encrypted mail (Autocrypt).'));
@@ -245,10 +350,8 @@ export function openPeerSheet(address, { onChange = () => {} } = {}) {
       parts.push(h('p', { class: 'peer-announced' }, 'Their mail says their key is at ',
         h('span', { class: 'peer-url' }, p.announced_url), '.'));
     }
-    if (!p.key && !p.changed) {
-      const button = h('button', { type: 'button', class: 'button', onclick: () => lookup(button) },
-        icon(ICONS.search), 'Look up their key');
-      parts.push(h('div', { class: 'peer-actions' }, button), h('p', { class: 'field-hint' }, LOOKUP_HINT));
+    if (!p.changed && (!p.key || unusable(p))) {
+      parts.push(lookupAsk(p.key ? 'Look up a newer key' : 'Look up their key', p, offSaid));
     }
     parts.push(h('p', { class: 'field-hint' }, 'To be sure a key is theirs, compare its fingerprint with the one '
       + 'they give you another way.'));
