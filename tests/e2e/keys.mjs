@@ -4,17 +4,28 @@
 // with GnuPG in a throwaway GNUPGHOME, an Autocrypt Setup Message from a second
 // vault), then driven through the UI:
 //
-// - the sender's key sheet of a correspondent whose key changed (trust on first
-//   use): both fingerprints, a 409 answered by reloading and saying so, accepting
-//   after the confirm step; GET /peers then has the new key pinned and nothing waits;
+// - a message signed by a correspondent's changed key (trust on first use) that
+//   waits for a decision: the reader warns (and does not call it the sender's
+//   signature); their key sheet shows both fingerprints and where each came from, a
+//   409 answered by reloading and saying so, accepting after the confirm step. Then
+//   GET /peers has the new key pinned, GET /messages no longer flags the change and
+//   calls the signature the sender's, and the reader says so without the warning;
+// - a correspondent whose only key has expired (their key sheet says why mail to
+//   them cannot be encrypted, from `key_status`);
 // - the Autocrypt Setup Message card: a short code and a wrong code are refused in
 //   words, the right one (typed with spaces) imports the key; GET /keys has it active;
 // - the accounts screen's "Encryption key": both keys, the download of the public
 //   key, "Move key to another app" and the code sheet (36 digits, the server's code);
 // - a PGP/MIME signature is not listed as an attachment (the indexes are kept);
-// - key lookups in the reader and in compose. A lookup asks WKD and keys.openpgp.org
-//   over the internet, so those two endpoints are answered by the test (page.route)
-//   with the server's LookupView shape: this checks the screens, not the network.
+// - key lookups in the reader, the key sheet and compose. The server runs with
+//   `--key-lookup off`, so it asks no one: a real lookup answers 400 `lookups_off`,
+//   which the screens say in words (and then offer no lookup button). What a lookup
+//   that reached the network shows is checked by answering the two lookup endpoints
+//   in the test (page.route, the server's LookupView shape);
+// - compose: a recipient whose changed key waits gets "Review" (their key sheet; an
+//   accepted key is then used), not "Look up keys"; "Only ask their own mail domain"
+//   sends `keyserver: false`;
+// - a failed "Move key to another app" (`no_smtp`) in words.
 //
 // axe-core checks each new screen (light and dark); any CSP violation, uncaught
 // error, or request leaving 127.0.0.1 fails the run.
@@ -35,6 +46,10 @@ const LABEL = 'keys';
 const ME = 'me@example.org';
 const BOB = 'bob@example.net';
 const CAROL = 'carol@example.com';
+const DAN = 'dan@example.com';
+const FAY = 'fay@example.com';
+/** What the screens say once the box answered `lookups_off` (peer-key.js). */
+const LOOKUPS_OFF = 'Key lookups are turned off on this box: keys arrive only with their mail.';
 
 const bare = (fp) => String(fp || '').replace(/[^0-9a-f]/gi, '').toUpperCase();
 const groups = (fp) => (bare(fp).match(/.{1,4}/g) || []).join(' ');
@@ -53,6 +68,7 @@ function gpg(home, args, input = '') {
     child.stderr.on('data', (d) => { err += d; });
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`gpg ${args.join(' ')}: ${err}`))));
+    child.stdin.on('error', () => {}); // gpg may exit before reading: its exit code tells
     child.stdin.end(input);
   });
 }
@@ -63,8 +79,14 @@ async function gpgHome() {
   return home;
 }
 
-async function newKey(home, uid, address) {
-  await gpg(home, ['--quick-gen-key', uid, 'ed25519', 'sign', 'never']);
+/**
+ * A new key in `home`: by default for signing only (ed25519, no encryption subkey);
+ * `{encrypt: true}` adds one; `{expired: true}` makes it in 2020, valid for a year.
+ */
+async function newKey(home, uid, address, { encrypt = false, expired = false } = {}) {
+  const faked = expired ? ['--faked-system-time', '20200101T000000'] : [];
+  await gpg(home, [...faked, '--quick-gen-key', uid, encrypt ? 'default' : 'ed25519',
+    encrypt ? 'default' : 'sign', expired ? '1y' : 'never']);
   const colons = await gpg(home, ['--with-colons', '--fingerprint', address]);
   const fpr = colons.split('\n').find((l) => l.startsWith('fpr:')).split(':')[9];
   const armored = await gpg(home, ['--armor', '--export', address]);
@@ -73,11 +95,13 @@ async function newKey(home, uid, address) {
 
 const crlf = (text) => text.replace(/\r?\n/g, '\r\n');
 
-/** A mail from `from` whose body is cleartext-signed by `signer` (inline PGP). */
-async function clearSigned(home, signer, { from, subject, mid, text }) {
-  const signed = await gpg(home, ['--clearsign', '--digest-algo', 'SHA256', '--local-user', signer], text);
+/** A mail from `from` whose body is cleartext-signed by `signer` (inline PGP); `when`: gpg's faked time. */
+async function clearSigned(home, signer, { from, subject, mid, text, when = null }) {
+  const faked = when ? ['--faked-system-time', when] : [];
+  const signed = await gpg(home, [...faked, '--clearsign', '--digest-algo', 'SHA256', '--local-user', signer], text);
+  const date = when ? 'Mon, 01 Jun 2020 09:00:00 +0000' : 'Mon, 15 Jan 2024 09:00:00 +0000';
   return crlf(`From: ${from}\nTo: Me <${ME}>\nSubject: ${subject}\nMessage-ID: <${mid}>\n`
-    + `Date: Mon, 15 Jan 2024 09:00:00 +0000\n\n`) + crlf(signed);
+    + `Date: ${date}\n\n`) + crlf(signed);
 }
 
 /** A PGP/MIME (RFC 3156) signed mail: multipart/signed with an application/pgp-signature part. */
@@ -125,6 +149,19 @@ async function prepare(dir) {
     const second = await homepostCli(dir, ['key', 'import', path.join(work, 'bob-new.asc')]);
     assert.match(second.stdout, /waits for you/, `the second key of Bob is not a pending change: ${second.stdout}`);
 
+    // Dan (keys that can encrypt): his change waits too, for compose's "Review".
+    const danOld = await newKey(homes[0], `Dan <${DAN}>`, DAN, { encrypt: true });
+    const danNew = await newKey(homes[1], `Dan <${DAN}>`, DAN, { encrypt: true });
+    made.danOld = danOld.fpr;
+    made.danNew = danNew.fpr;
+    // Fay's only key expired at the start of 2021.
+    const fay = await newKey(homes[0], `Fay <${FAY}>`, FAY, { encrypt: true, expired: true });
+    made.fay = fay.fpr;
+    for (const [name, key] of [['dan-old.asc', danOld], ['dan-new.asc', danNew], ['fay.asc', fay]]) {
+      await writeFile(path.join(work, name), key.armored);
+      await homepostCli(dir, ['key', 'import', path.join(work, name)]);
+    }
+
     const mails = {
       'new-phone.eml': await clearSigned(homes[1], BOB, {
         from: `Bob <${BOB}>`, subject: 'New phone, new key', mid: 'new-phone@example.net',
@@ -133,6 +170,10 @@ async function prepare(dir) {
       'carol.eml': await clearSigned(homes[1], CAROL, {
         from: `Carol <${CAROL}>`, subject: 'Carol signs her mail', mid: 'carol@example.com',
         text: 'Signed with a key you do not have yet.\n',
+      }),
+      'fay.eml': await clearSigned(homes[0], FAY, {
+        from: `Fay <${FAY}>`, subject: 'Signed in 2020', mid: 'fay-2020@example.com',
+        text: 'Signed while my key was still valid.\n', when: '20200601T000000',
       }),
       'pgp-mime.eml': await mimeSigned(homes[0], BOB, {
         from: `Bob <${BOB}>`, subject: 'Signed the PGP/MIME way', mid: 'pgp-mime@example.net',
@@ -249,16 +290,35 @@ async function flow(server) {
       const peer = (await apiGet(page, `/peers/${encodeURIComponent(BOB)}`)).body;
       assert.equal(bare(peer.pinned), bare(made.bobOld), JSON.stringify(peer));
       assert.equal(bare(peer.changed), bare(made.bobNew), JSON.stringify(peer));
+      // While the change waits, `key` is the key trusted first: the box keeps a copy of it (where
+      // that copy came from is not recorded), and gpg's ed25519 "sign" key cannot encrypt.
+      assert.equal(bare(peer.key), bare(made.bobOld), JSON.stringify(peer));
+      assert.equal(peer.key_source, null, JSON.stringify(peer));
+      assert.equal(peer.key_status, 'no_encryption_key', JSON.stringify(peer));
+      assert.equal(peer.changed_source, 'imported', JSON.stringify(peer));
     });
 
     // --- a changed key ------------------------------------------------------
     let phoneId;
-    await S('reader: the sender\'s key sheet shows the change with both fingerprints', async () => {
+    await S('reader: a message signed by the waiting key warns, and is not called the sender\'s', async () => {
       phoneId = await messageId(page, 'subject:"New phone"');
+      const msg = (await apiGet(page, `/messages/${phoneId}`)).body;
+      assert.equal(msg.crypto.signature, 'good', JSON.stringify(msg.crypto));
+      assert.equal(bare(msg.crypto.signer), bare(made.bobNew), JSON.stringify(msg.crypto));
+      assert.equal(msg.crypto.key_changed, true, JSON.stringify(msg.crypto));
+      assert.equal(msg.crypto.signer_is_sender, false, JSON.stringify(msg.crypto));
       await openMessage(page, phoneId);
       const status = page.getByRole('region', { name: 'Encryption and signature' });
-      await status.waitFor();
+      await status.getByText('Encryption key changed', { exact: true }).waitFor();
+      await status.getByText(`${BOB}\u2019s encryption key changed since you last wrote`).waitFor();
+      await status.getByRole('button', { name: 'Compare and decide\u2026' }).waitFor();
+      await status.getByText('Signed with a key you have not accepted for the sender').waitFor();
+      assert.equal(await status.getByText('Signed by the sender').count(), 0);
       await shot(page, 'changed-key-message');
+    });
+
+    await S('reader: the sender\'s key sheet shows the change with both fingerprints and their sources', async () => {
+      const status = page.getByRole('region', { name: 'Encryption and signature' });
       await status.getByRole('button', { name: 'Sender\u2019s key', exact: true }).click();
       const sheet = page.getByRole('dialog', { name: `Key of ${BOB}` });
       await sheet.getByText('Their key changed').waitFor();
@@ -269,8 +329,12 @@ async function flow(server) {
       // Trusted first comes before the new one.
       const order = await sheet.locator('.key-compare .key-compare-label').allTextContents();
       assert.deepEqual(order, ['Trusted first', 'New key']);
+      // What is known of each: the trusted key's status (its source is not recorded), the new key's source.
+      assert.equal(await sheet.locator('.key-pinned .key-compare-source').textContent(), 'It can only sign, not encrypt.');
+      assert.equal(await sheet.locator('.key-new .key-compare-source').textContent(), 'Imported by you.');
       await sheet.getByText(/another way/).first().waitFor();
       await sheet.getByText(/\d+ signed, \d+ encrypted, \d+ with Autocrypt/).waitFor();
+      await sheet.getByText('Not until you decide about the new key.').waitFor();
       await shot(page, 'key-change-sheet');
       await axeCheck(page, 'key-change sheet');
     });
@@ -295,7 +359,7 @@ async function flow(server) {
       await page.unroute('**/api/v1/peers/*/accept');
     });
 
-    await S('accept after comparing: the warning goes, GET /peers has the new key pinned', async () => {
+    await S('accept after comparing: GET /peers has the new key pinned; the sheet says why it cannot encrypt', async () => {
       const sheet = page.getByRole('dialog', { name: `Key of ${BOB}` });
       const accepted = page.waitForResponse((r) => r.url().endsWith('/accept') && r.request().method() === 'POST');
       await sheet.getByRole('button', { name: 'I compared it: accept the new key' }).click();
@@ -303,17 +367,47 @@ async function flow(server) {
       const res = await accepted;
       assert.equal(res.status(), 200);
       assert.deepEqual(res.request().postDataJSON(), { fingerprint: made.bobNew });
-      await sheet.getByText('You accepted the new key').waitFor();
+      // Accepted, but Bob's key cannot encrypt: the notice does not promise encryption.
+      await sheet.locator('.peer-notice').getByText('You accepted the new key.', { exact: true }).waitFor();
       assert.equal(await sheet.getByText('Their key changed', { exact: true }).count(), 0);
       assert.equal(await sheet.locator('.key-compare').count(), 0);
       const peer = (await apiGet(page, `/peers/${encodeURIComponent(BOB)}`)).body;
       assert.equal(bare(peer.pinned), bare(made.bobNew), JSON.stringify(peer));
+      assert.equal(bare(peer.key), bare(made.bobNew), JSON.stringify(peer));
       assert.equal(peer.changed, null, JSON.stringify(peer));
+      assert.equal(peer.changed_source, null, JSON.stringify(peer));
+      assert.equal(peer.key_source, 'imported', JSON.stringify(peer));
+      // Bob's keys (gpg's ed25519 "sign") have no encryption subkey.
+      assert.equal(peer.key_status, 'no_encryption_key', JSON.stringify(peer));
+      assert.equal(peer.recommendation, 'disable', JSON.stringify(peer));
+      const facts = sheet.locator('.peer-facts');
+      assert.equal((await facts.locator('.fingerprint').textContent()).trim(), groups(made.bobNew));
+      await facts.getByText('Imported by you').waitFor();
+      await facts.getByText('Mail to them cannot be encrypted: their key cannot encrypt (it is only for signing).').waitFor();
+      // A key that cannot encrypt: a newer one may be found.
+      await sheet.getByRole('button', { name: 'Look up a newer key' }).waitFor();
       await shot(page, 'key-accepted');
+    });
+
+    await S('after accepting: the reader\'s warning is gone and the signature is the sender\'s (asked again)', async () => {
+      const sheet = page.getByRole('dialog', { name: `Key of ${BOB}` });
       await sheet.getByRole('button', { name: 'Close' }).click();
       await sheet.waitFor({ state: 'detached' });
-      // The reader's own warning is gone too.
+      const status = page.getByRole('region', { name: 'Encryption and signature' });
+      await status.getByText('Signed by the sender').waitFor();
+      assert.equal(await status.getByText('Encryption key changed', { exact: true }).count(), 0);
       assert.equal(await page.locator('hp-message-view .crypto-alert').count(), 0);
+      const msg = (await apiGet(page, `/messages/${phoneId}`)).body;
+      assert.equal(msg.crypto.key_changed, false, JSON.stringify(msg.crypto));
+      assert.equal(msg.crypto.signer_is_sender, true, JSON.stringify(msg.crypto));
+      // And from scratch: what the server now says, not what the page remembered.
+      await page.reload();
+      await page.locator(`hp-message-view[data-id="${phoneId}"] .reader-title`).waitFor();
+      const again = page.getByRole('region', { name: 'Encryption and signature' });
+      await again.getByText('Signed by the sender').waitFor();
+      assert.equal(await again.getByText('Encryption key changed', { exact: true }).count(), 0);
+      assert.equal(await page.locator('hp-message-view .crypto-alert').count(), 0);
+      await shot(page, 'changed-key-accepted-message');
     });
 
     // --- a Setup Message ----------------------------------------------------
@@ -379,7 +473,7 @@ async function flow(server) {
       console.log(`     the API lists ${sig.length} signature part(s); the reader none`);
     });
 
-    // --- lookups (answered by the test: no network) ---------------------------
+    // --- lookups that reached the network (answered by the test) ----------------
     await S('reader: "Look up the sender\'s key" for an unknown key: found, the status checked again', async () => {
       const id = await messageId(page, 'subject:"Carol signs"');
       const msg = (await apiGet(page, `/messages/${id}`)).body;
@@ -439,6 +533,64 @@ async function flow(server) {
       await status.getByRole('button', { name: 'Look up the sender\u2019s key' }).waitFor();
       await shot(page, 'lookup-none');
       await page.unroute(`**/api/v1/messages/${id}/crypto/lookup`);
+    });
+
+    // --- lookups on a box that has them turned off (the real server) -----------
+    await S('reader: a real lookup on a box with lookups off says so in words; the button goes', async () => {
+      const id = await messageId(page, 'subject:"Carol signs"');
+      await page.reload();
+      const status = page.getByRole('region', { name: 'Encryption and signature' });
+      const answered = page.waitForResponse((r) => r.url().endsWith(`/messages/${id}/crypto/lookup`));
+      await status.getByRole('button', { name: 'Look up the sender\u2019s key' }).click();
+      const res = await answered;
+      assert.equal(res.status(), 400);
+      assert.equal((await res.json()).error.code, 'lookups_off');
+      await status.getByText(LOOKUPS_OFF).waitFor();
+      assert.equal(await status.getByRole('button', { name: /Look up/ }).count(), 0);
+      assert.equal(await status.getByText(LOOKUPS_OFF).count(), 1, 'said twice');
+      // The result, not the document, has the focus (the button pressed is gone).
+      assert.ok(await page.evaluate(() => document.activeElement && document.activeElement.classList.contains('crypto-live')));
+      await shot(page, 'lookup-off');
+    });
+
+    await S('key sheet: an expired key explains why mail cannot be encrypted; its lookup is refused in words', async () => {
+      const peer = (await apiGet(page, `/peers/${encodeURIComponent(FAY)}`)).body;
+      assert.equal(bare(peer.key), bare(made.fay), JSON.stringify(peer));
+      assert.equal(peer.key_status, 'expired', JSON.stringify(peer));
+      assert.equal(peer.recommendation, 'disable', JSON.stringify(peer));
+      const id = await messageId(page, 'subject:"Signed in 2020"');
+      // A fresh page: the box has not said yet that lookups are off.
+      await openMessage(page, id);
+      await page.reload();
+      const status = page.getByRole('region', { name: 'Encryption and signature' });
+      await status.getByRole('button', { name: 'Sender\u2019s key', exact: true }).click();
+      const sheet = page.getByRole('dialog', { name: `Key of ${FAY}` });
+      await sheet.getByText('Mail to them cannot be encrypted: their key has expired.').waitFor();
+      assert.equal((await sheet.locator('.peer-facts .fingerprint').textContent()).trim(), groups(made.fay));
+      const domainOnly = sheet.getByLabel('Only ask their own mail domain, not keys.openpgp.org');
+      assert.equal(await domainOnly.isChecked(), false);
+      await shot(page, 'expired-key-sheet');
+      await axeCheck(page, 'expired key sheet');
+      await domainOnly.check();
+      const answered = page.waitForResponse((r) => r.url().endsWith('/api/v1/keys/lookup'));
+      await sheet.getByRole('button', { name: 'Look up a newer key' }).click();
+      const res = await answered;
+      assert.deepEqual(res.request().postDataJSON(), { address: FAY, keyserver: false });
+      assert.equal(res.status(), 400);
+      assert.equal((await res.json()).error.code, 'lookups_off');
+      await sheet.getByText(LOOKUPS_OFF).waitFor();
+      assert.equal(await sheet.getByText(LOOKUPS_OFF).count(), 1, 'said twice');
+      assert.equal(await sheet.getByRole('button', { name: /Look up/ }).count(), 0);
+      await sheet.getByText('Mail to them cannot be encrypted: their key has expired.').waitFor();
+      await shot(page, 'expired-key-lookup-off');
+      await sheet.getByRole('button', { name: 'Close' }).click();
+      await sheet.waitFor({ state: 'detached' });
+      // Now that the box said so, the reader offers no lookup either: it says why.
+      const carol = await messageId(page, 'subject:"Carol signs"');
+      await openMessage(page, carol);
+      const other = page.getByRole('region', { name: 'Encryption and signature' });
+      await other.getByText(LOOKUPS_OFF).waitFor();
+      assert.equal(await other.getByRole('button', { name: /Look up/ }).count(), 0);
     });
 
     // --- own keys -------------------------------------------------------------
@@ -503,12 +655,29 @@ async function flow(server) {
       assert.ok(JSON.stringify(items).includes(`"id":${answer.outbox_id}`), `outbox: ${JSON.stringify(outbox).slice(0, 400)}`);
     });
 
-    // Last: its "Draft discarded" toast would cover buttons at the bottom of the screen.
-    await S('compose: "Look up keys" asks for each recipient without a key, one after the other', async () => {
+    // After the real one: its error toast stays 9 s over the bottom of the screen (compose reloads the page).
+    await S('accounts: "Move key to another app" refused (no_smtp) says why in words', async () => {
+      // The account lost its SMTP server meanwhile (answered by the test: this one has one).
+      await page.route('**/api/v1/keys/setup-message', (route) => route.fulfill({
+        status: 400, contentType: 'application/json',
+        body: JSON.stringify({ error: { code: 'no_smtp', message: 'the account "Me" has no outgoing (SMTP) server' } }),
+      }));
+      const section = page.getByRole('region', { name: 'Encryption key' });
+      await section.getByRole('button', { name: 'Move key to another app\u2026' }).click();
+      const ask = page.getByRole('dialog', { name: 'Move your key to another app?' });
+      await ask.getByRole('button', { name: 'Send the Setup Message' }).click();
+      await page.locator('.toast').getByText('The Setup Message was not sent: this account has no outgoing (SMTP) server '
+        + 'to send it with. Add one in the account\u2019s settings.').waitFor();
+      assert.equal(await page.getByRole('dialog', { name: 'Your setup code' }).count(), 0);
+      await page.unroute('**/api/v1/keys/setup-message');
+    });
+
+    await S('compose: a changed key gets "Review", not "Look up keys"; the lookups ask the others, one after the other', async () => {
       const calls = [];
       await page.route('**/api/v1/keys/lookup', async (route) => {
-        const { address } = route.request().postDataJSON();
-        const call = { address, start: Date.now() };
+        const body = route.request().postDataJSON();
+        const { address } = body;
+        const call = { address, body, start: Date.now() };
         calls.push(call);
         await new Promise((r) => setTimeout(r, 300));
         call.end = Date.now();
@@ -522,27 +691,99 @@ async function flow(server) {
           }),
         });
       });
+      // A fresh page: earlier steps learnt that lookups are off on this box.
       await page.evaluate(() => { window.location.hash = '#/compose'; });
+      await page.reload();
       await page.getByRole('heading', { level: 1, name: 'New message' }).waitFor();
-      await page.getByRole('combobox', { name: 'To' }).fill('dave@example.com, erin@example.com');
+      await page.getByRole('combobox', { name: 'To' }).fill(`${DAN}, dave@example.com, erin@example.com`);
       const box = page.getByRole('region', { name: 'Encryption' });
+      const review = box.getByRole('button', { name: `Review the changed key of ${DAN}` });
+      await review.waitFor();
       const button = box.getByRole('button', { name: 'Look up keys' });
       await button.waitFor();
       await box.getByText(/they learn whose key you looked for/).waitFor();
-      await axeCheck(page, 'compose lookup');
+      // The server's warning names Dan and no longer sends the person to a command line.
+      const warning = box.getByRole('alert').filter({ hasText: 'This would be sent unencrypted' });
+      await warning.getByText(`The encryption key of ${DAN} changed`).waitFor();
+      assert.doesNotMatch(await warning.textContent(), /homepost key/);
+      await box.locator('.crypto-state').getByText(
+        `no usable key for dave@example.com, erin@example.com; the changed key of ${DAN} waits for your review`,
+        { exact: false }).waitFor();
+      const draftId = Number((await page.evaluate(() => window.location.hash)).match(/(\d+)$/)[1]);
+      const crypto = (await apiGet(page, `/drafts/${draftId}/crypto`)).body;
+      const dan = crypto.recipients.find((r) => r.address === DAN);
+      assert.deepEqual([dan.key_changed, dan.key], [true, null], JSON.stringify(dan));
+      assert.ok(crypto.recipients.filter((r) => r.address !== DAN).every((r) => r.key_changed === false && r.key === null),
+        JSON.stringify(crypto.recipients));
+      await review.scrollIntoViewIfNeeded();
+      await shot(page, 'compose-review');
+      await axeCheck(page, 'compose review and lookup');
+
+      await box.getByLabel('Only ask their own mail domain, not keys.openpgp.org').check();
       const recheck = page.waitForResponse((r) => /\/api\/v1\/drafts\/\d+\/crypto$/.test(r.url())
         && calls.length === 2 && calls[1].end !== undefined);
       await button.click();
       await box.getByText(/^Looking up 1 of 2: dave@example\.com/).waitFor();
       await recheck;
       await box.getByText('Looked up 2 addresses: 1 key found.').waitFor();
+      // Dan is not looked up: his key is there, waiting for a decision.
       assert.deepEqual(calls.map((c) => c.address), ['dave@example.com', 'erin@example.com']);
+      assert.deepEqual(calls.map((c) => c.body.keyserver), [false, false]);
       assert.ok(calls[1].start >= calls[0].end, 'the lookups overlapped');
       const rows = box.locator('.lookup-row');
       await rows.filter({ hasText: 'dave@example.com' }).filter({ hasText: 'found on their domain (WKD)' }).waitFor();
       await rows.filter({ hasText: 'erin@example.com' }).filter({ hasText: 'no key found' }).waitFor();
       await shot(page, 'compose-lookup');
       await page.unroute('**/api/v1/keys/lookup');
+    });
+
+    await S('compose: "Review" opens Dan\'s key sheet; once accepted, his key is used and "Review" goes', async () => {
+      const box = page.getByRole('region', { name: 'Encryption' });
+      await box.getByRole('button', { name: `Review the changed key of ${DAN}` }).click();
+      const sheet = page.getByRole('dialog', { name: `Key of ${DAN}` });
+      await sheet.getByText('Their key changed', { exact: true }).waitFor();
+      assert.equal((await sheet.locator('.key-pinned .fingerprint').textContent()).trim(), groups(made.danOld));
+      assert.equal((await sheet.locator('.key-new .fingerprint').textContent()).trim(), groups(made.danNew));
+      assert.equal(await sheet.locator('.key-new .key-compare-source').textContent(), 'Imported by you.');
+      // Dan's first key still works: nothing to say of it (where its copy came from is not recorded).
+      assert.equal(await sheet.locator('.key-pinned .key-compare-source').count(), 0);
+      const dp = (await apiGet(page, `/peers/${encodeURIComponent(DAN)}`)).body;
+      assert.deepEqual([dp.key_status, dp.key_source, dp.changed_source], ['usable', null, 'imported'], JSON.stringify(dp));
+      const recheck = page.waitForResponse((r) => /\/api\/v1\/drafts\/\d+\/crypto$/.test(r.url()));
+      await sheet.getByRole('button', { name: 'I compared it: accept the new key' }).click();
+      await page.getByRole('dialog', { name: 'Accept the new key?' }).getByRole('button', { name: 'Accept the new key' }).click();
+      await sheet.getByText('You accepted the new key').waitFor();
+      await sheet.getByText('You accepted the new key. Mail to them can be encrypted again.').waitFor();
+      await sheet.locator('.peer-facts').getByText('Mail to them can be encrypted.', { exact: true }).waitFor();
+      const answer = await (await recheck).json();
+      const dan = answer.recipients.find((r) => r.address === DAN);
+      assert.equal(dan.key_changed, false, JSON.stringify(dan));
+      assert.equal(bare(dan.key), bare(made.danNew), JSON.stringify(dan));
+      await sheet.getByRole('button', { name: 'Close' }).click();
+      await sheet.waitFor({ state: 'detached' });
+      assert.equal(await box.getByRole('button', { name: /^Review the changed key/ }).count(), 0);
+      const danRow = box.locator('.crypto-key').filter({ hasText: DAN });
+      assert.equal((await danRow.locator('.fingerprint').textContent()).trim(), groups(made.danNew));
+      assert.doesNotMatch(await danRow.textContent(), /changed/);
+      // The focus did not fall to the page: the button pressed is gone.
+      assert.ok(await page.evaluate(() => document.activeElement && document.activeElement.id === 'compose-crypto-state'));
+      await box.getByText(/no usable key for dave@example\.com, erin@example\.com\./).waitFor();
+      assert.equal(await box.getByRole('alert').filter({ hasText: DAN }).count(), 0);
+    });
+
+    // Last: its "Draft discarded" toast would cover buttons at the bottom of the screen.
+    await S('compose: a real "Look up keys" on a box with lookups off says so once; the button goes', async () => {
+      const box = page.getByRole('region', { name: 'Encryption' });
+      const answers = [];
+      const listen = (r) => { if (r.url().endsWith('/api/v1/keys/lookup')) answers.push(r); };
+      page.on('response', listen);
+      await box.getByRole('button', { name: 'Look up keys' }).click();
+      await box.locator('.lookup-progress').getByText(LOOKUPS_OFF).waitFor();
+      page.off('response', listen);
+      assert.deepEqual(answers.map((r) => r.status()), [400, 400]);
+      assert.equal(await box.getByRole('button', { name: 'Look up keys' }).count(), 0);
+      assert.equal(await box.getByText(LOOKUPS_OFF).count(), 1, 'said more than once');
+      await shot(page, 'compose-lookup-off');
       // Leave no draft behind.
       await page.getByRole('button', { name: 'Discard' }).click();
       await page.getByRole('dialog', { name: 'Discard this message?' }).getByRole('button', { name: 'Discard' }).click();
@@ -564,7 +805,8 @@ async function main() {
   requireBin();
   await ensureOut();
   const started = Date.now();
-  const server = await startServer(LABEL, { prepare });
+  // Lookups off: the server asks no one (and the screens must say so).
+  const server = await startServer(LABEL, { prepare, args: ['--key-lookup', 'off'] });
   console.log(`== keys flow (phone) against ${server.base} (data ${server.dir})`);
   try {
     await flow(server);

@@ -94,9 +94,10 @@ export async function waitForServer(base, ms = 30000) {
 
 /**
  * Starts `homepost serve` on a fresh data dir; returns {base, dir, stop()}.
- * `prepare(dir)`, if given, runs first (e.g. the CLI making the vault and its mail).
+ * `prepare(dir)`, if given, runs first (e.g. the CLI making the vault and its mail);
+ * `args` are more options of `serve` (e.g. `--key-lookup off`).
  */
-export async function startServer(label, { prepare = null } = {}) {
+export async function startServer(label, { prepare = null, args = [] } = {}) {
   const bin = requireBin();
   const dir = await mkdtemp(path.join(os.tmpdir(), `homepost-e2e-${label}-`));
   if (prepare) {
@@ -111,7 +112,7 @@ export async function startServer(label, { prepare = null } = {}) {
   const base = `http://127.0.0.1:${port}`;
   await mkdir(OUT, { recursive: true });
   const log = openSync(path.join(OUT, `server-${label}.log`), 'w');
-  const child = spawn(bin, ['--data', dir, 'serve', '--listen', `127.0.0.1:${port}`, '--kdf', 'insecure-test-only'],
+  const child = spawn(bin, ['--data', dir, 'serve', '--listen', `127.0.0.1:${port}`, '--kdf', 'insecure-test-only', ...args],
     { stdio: ['ignore', log, log] });
   closeSync(log); // the child has its own copy
   let exited = null;
