@@ -781,6 +781,7 @@ fn keys_export_and_import_and_show_reports_signatures_checked_against_gnupg() {
     assert_eq!(peer["pinned"], bob_fpr.as_str(), "{peer}");
     assert_eq!(peer["key"], bob_fpr.as_str());
     assert_eq!(peer["key_status"], "no_encryption_key");
+    assert_eq!(peer["key_source"], "imported");
     assert_eq!(peer["changed"], new_fpr.as_str());
     assert_eq!(peer["changed_source"], "imported");
     assert_eq!(peer["signed_count"], 1);

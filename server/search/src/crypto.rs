@@ -97,12 +97,13 @@ fn state_of(row: &PeerRow) -> PeerState {
 /// TOFU: pins `key` when nothing is pinned yet (keeping a copy); a different
 /// key is recorded as a change waiting for the user. Returns whether `key`
 /// differs from the pin.
-fn pin(row: &mut PeerRow, key: &Certificate, now: i64) -> bool {
+fn pin(row: &mut PeerRow, key: &Certificate, source: &str, now: i64) -> bool {
     let fpr = key.fingerprint().to_hex();
     match &row.pinned_fingerprint {
         None => {
             row.pinned_fingerprint = Some(fpr);
             row.pinned_key = key.to_bytes().ok();
+            row.pinned_source = Some(source.to_owned());
             false
         }
         Some(pinned) if *pinned != fpr => {
@@ -117,6 +118,9 @@ fn pin(row: &mut PeerRow, key: &Certificate, now: i64) -> bool {
             row.changed_fingerprint = None;
             row.changed_at = None;
             row.pinned_key = key.to_bytes().ok();
+            if row.pinned_source.is_none() {
+                row.pinned_source = Some(source.to_owned());
+            }
             false
         }
     }
@@ -131,11 +135,11 @@ fn merge_state(mut row: PeerRow, s: &PeerState, now: i64) -> (PeerRow, bool) {
     row.prefer_encrypt = i64::from(s.prefer_encrypt == PreferEncrypt::Mutual);
     row.gossip_key = s.gossip_key.as_ref().and_then(|c| c.to_bytes().ok());
     row.gossip_timestamp = to_secs(s.gossip_timestamp);
-    let changed = s
-        .public_key
-        .as_ref()
-        .or(s.gossip_key.as_ref())
-        .is_some_and(|key| pin(&mut row, key, now));
+    let changed = match (&s.public_key, &s.gossip_key) {
+        (Some(key), _) => pin(&mut row, key, "autocrypt", now),
+        (None, Some(key)) => pin(&mut row, key, "gossip", now),
+        (None, None) => false,
+    };
     (row, changed)
 }
 
@@ -221,7 +225,7 @@ fn take_discovered(row: &mut PeerRow, key: &Certificate, source: KeySource, now:
     row.discovered_key = merged.to_bytes().ok();
     row.discovered_source = Some(source.as_str().to_owned());
     row.discovered_at = Some(now);
-    pin(row, &merged, now)
+    pin(row, &merged, source.as_str(), now)
 }
 
 /// Whether a peer's current key differs from the pinned one and the user has
@@ -243,15 +247,19 @@ pub async fn accept_key_change(
         return Ok(None);
     }
     let accepted = row.changed_fingerprint.take();
-    row.pinned_key = [
-        row.public_key.as_deref(),
-        row.gossip_key.as_deref(),
-        row.discovered_key.as_deref(),
+    let found = [
+        (row.public_key.as_deref(), Some("autocrypt")),
+        (row.gossip_key.as_deref(), Some("gossip")),
+        (
+            row.discovered_key.as_deref(),
+            row.discovered_source.as_deref(),
+        ),
     ]
     .into_iter()
-    .filter_map(cert)
-    .find(|c| Some(c.fingerprint().to_hex()) == accepted)
-    .and_then(|c| c.to_bytes().ok());
+    .filter_map(|(b, src)| Some((cert(b)?, src)))
+    .find(|(c, _)| Some(c.fingerprint().to_hex()) == accepted);
+    row.pinned_key = found.as_ref().and_then(|(c, _)| c.to_bytes().ok());
+    row.pinned_source = found.and_then(|(_, s)| s.map(str::to_owned));
     row.pinned_fingerprint = accepted;
     row.changed_at = None;
     store.save_peer(&row).await?;
@@ -466,7 +474,7 @@ pub async fn peer_summary(
         (row.gossip_key.as_deref(), Some("gossip".to_owned())),
         (row.discovered_key.as_deref(), row.discovered_source.clone()),
         // The trusted key's own copy, when the slots moved on to a change.
-        (row.pinned_key.as_deref(), None),
+        (row.pinned_key.as_deref(), row.pinned_source.clone()),
     ]
     .into_iter()
     .filter_map(|(b, src)| Some((cert(b)?, src)))

@@ -7,6 +7,7 @@ ALTER TABLE peers ADD COLUMN discovered_at INTEGER;
 -- A copy of the pinned key itself: the slots above follow the newest key seen,
 -- which may be a change the user has not accepted.
 ALTER TABLE peers ADD COLUMN pinned_key BLOB;
+ALTER TABLE peers ADD COLUMN pinned_source TEXT;
 -- From the sender's OpenPGP: header: where their key is published, and its id.
 ALTER TABLE peers ADD COLUMN announced_url TEXT;
 ALTER TABLE peers ADD COLUMN announced_id TEXT;

@@ -46,6 +46,8 @@ pub struct PeerRow {
     /// A copy of that key (binary certificate).
     #[serde(skip)]
     pub pinned_key: Option<Vec<u8>>,
+    /// Where that key came from (`autocrypt`, `gossip`, `attachment`, ...).
+    pub pinned_source: Option<String>,
     /// A different key that arrived later, waiting for the user's decision.
     pub changed_fingerprint: Option<String>,
     /// When that key arrived.
@@ -140,8 +142,8 @@ impl crate::Store {
                  prefer_encrypt, gossip_key, gossip_timestamp, pinned_fingerprint,
                  changed_fingerprint, changed_at, signed_count, encrypted_count, autocrypt_count,
                  discovered_key, discovered_source, discovered_at, announced_url, announced_id,
-                 pinned_key)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 pinned_key, pinned_source)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&p.address)
         .bind(p.last_seen)
@@ -162,6 +164,7 @@ impl crate::Store {
         .bind(p.announced_url.as_deref())
         .bind(p.announced_id.as_deref())
         .bind(p.pinned_key.as_deref())
+        .bind(p.pinned_source.as_deref())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -217,6 +220,7 @@ fn peer_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<PeerRow> {
         gossip_timestamp: r.try_get("gossip_timestamp")?,
         pinned_fingerprint: r.try_get("pinned_fingerprint")?,
         pinned_key: r.try_get("pinned_key")?,
+        pinned_source: r.try_get("pinned_source")?,
         changed_fingerprint: r.try_get("changed_fingerprint")?,
         changed_at: r.try_get("changed_at")?,
         signed_count: r.try_get("signed_count")?,

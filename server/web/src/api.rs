@@ -75,6 +75,9 @@ pub struct Status {
     pub session: bool,
     /// The server's version.
     pub version: &'static str,
+    /// Which sources key lookups may ask (`all`, `wkd`, `off`); only with a
+    /// session.
+    pub key_lookup: Option<&'static str>,
 }
 
 /// Where the server stands; needs no session and does not extend one.
@@ -90,10 +93,20 @@ async fn get_status(state: Data<AppState>, req: HttpRequest) -> Json<Status> {
     } else {
         "locked"
     };
+    let key_lookup = session.then(|| {
+        let (_, o) = state.key_lookup();
+        match (o.wkd, o.keys_openpgp_org) {
+            (true, true) => "all",
+            (true, false) => "wkd",
+            (false, true) => "keys.openpgp.org",
+            (false, false) => "off",
+        }
+    });
     Json(Status {
         state: state_name,
         session,
         version: env!("CARGO_PKG_VERSION"),
+        key_lookup,
     })
 }
 

@@ -243,16 +243,25 @@ async fn lookup_key(
     ))
 }
 
+/// Options of a sender lookup (the body may be left out).
+#[derive(Deserialize, ToSchema, Default)]
+pub struct SenderLookupBody {
+    /// `false`: do not ask keys.openpgp.org this time.
+    pub keyserver: Option<bool>,
+}
+
 /// Looks up the key of a message's sender and checks its signature again
 /// (for a signature by an unknown key).
-#[utoipa::path(tag = "keys", params(("id" = i64, Path, description = "Message id")), responses(
+#[utoipa::path(tag = "keys", params(("id" = i64, Path, description = "Message id")), request_body(content = SenderLookupBody, description = "Optional"), responses(
     (status = 200, body = LookupView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[post("/messages/{id}/crypto/lookup")]
 async fn lookup_sender_key(
     state: Data<AppState>,
     _auth: Authed,
     id: Path<i64>,
+    body: Option<Json<SenderLookupBody>>,
 ) -> Result<Json<LookupView>, ApiError> {
+    let keyserver = body.and_then(|b| b.keyserver);
     let id = id.into_inner();
     let sender = {
         let lib = library(&state).await?;
@@ -268,7 +277,7 @@ async fn lookup_sender_key(
             .find_map(|a| a.address.clone())
             .ok_or_else(|| bad("no_sender", format!("message {id} has no sender address")))?
     };
-    let mut view = lookup_and_remember(&state, &sender, None).await?;
+    let mut view = lookup_and_remember(&state, &sender, keyserver).await?;
     let lib = library(&state).await?;
     let store = lib.store();
     if let Some(raw) = store.raw(id).await? {

@@ -238,6 +238,8 @@ async fn keys_lookups_key_changes_and_setup_messages() {
     .await;
     assert_eq!(s, StatusCode::CREATED, "{account}");
 
+    let (_, _, status) = call(&app, b.req(Method::GET, "/api/v1/status")).await;
+    assert_eq!(status["key_lookup"], "wkd", "{status}");
     // Own keys: the one made for the vault, exported armored.
     let (_, _, keys) = call(&app, b.req(Method::GET, "/api/v1/keys")).await;
     assert_eq!(keys["keys"].as_array().unwrap().len(), 1, "{keys}");
@@ -308,7 +310,8 @@ async fn keys_lookups_key_changes_and_setup_messages() {
         b.req(
             Method::POST,
             &format!("/api/v1/messages/{secret_id}/crypto/lookup"),
-        ),
+        )
+        .set_json(json!({"keyserver": false})),
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{l}");
@@ -358,6 +361,7 @@ async fn keys_lookups_key_changes_and_setup_messages() {
     assert_eq!(erin["pinned"], first, "{erin}");
     assert_eq!(erin["key"], first);
     assert_eq!(erin["key_status"], "usable");
+    assert_eq!(erin["key_source"], "autocrypt");
     assert_eq!(erin["changed"], new);
     assert_eq!(erin["changed_source"], "autocrypt");
     assert_eq!(erin["autocrypt_count"], 2);
