@@ -290,10 +290,10 @@ async function flow(server) {
       const peer = (await apiGet(page, `/peers/${encodeURIComponent(BOB)}`)).body;
       assert.equal(bare(peer.pinned), bare(made.bobOld), JSON.stringify(peer));
       assert.equal(bare(peer.changed), bare(made.bobNew), JSON.stringify(peer));
-      // While the change waits, `key` is the key trusted first: the box keeps a copy of it (where
-      // that copy came from is not recorded), and gpg's ed25519 "sign" key cannot encrypt.
+      // While the change waits, `key` is the key trusted first: the box keeps a copy of it and
+      // where it came from, and gpg's ed25519 "sign" key cannot encrypt.
       assert.equal(bare(peer.key), bare(made.bobOld), JSON.stringify(peer));
-      assert.equal(peer.key_source, null, JSON.stringify(peer));
+      assert.equal(peer.key_source, 'imported', JSON.stringify(peer));
       assert.equal(peer.key_status, 'no_encryption_key', JSON.stringify(peer));
       assert.equal(peer.changed_source, 'imported', JSON.stringify(peer));
     });
@@ -330,7 +330,7 @@ async function flow(server) {
       const order = await sheet.locator('.key-compare .key-compare-label').allTextContents();
       assert.deepEqual(order, ['Trusted first', 'New key']);
       // What is known of each: the trusted key's status (its source is not recorded), the new key's source.
-      assert.equal(await sheet.locator('.key-pinned .key-compare-source').textContent(), 'It can only sign, not encrypt.');
+      assert.equal(await sheet.locator('.key-pinned .key-compare-source').textContent(), 'Imported by you. It can only sign, not encrypt.');
       assert.equal(await sheet.locator('.key-new .key-compare-source').textContent(), 'Imported by you.');
       await sheet.getByText(/another way/).first().waitFor();
       await sheet.getByText(/\d+ signed, \d+ encrypted, \d+ with Autocrypt/).waitFor();
@@ -745,10 +745,10 @@ async function flow(server) {
       assert.equal((await sheet.locator('.key-pinned .fingerprint').textContent()).trim(), groups(made.danOld));
       assert.equal((await sheet.locator('.key-new .fingerprint').textContent()).trim(), groups(made.danNew));
       assert.equal(await sheet.locator('.key-new .key-compare-source').textContent(), 'Imported by you.');
-      // Dan's first key still works: nothing to say of it (where its copy came from is not recorded).
-      assert.equal(await sheet.locator('.key-pinned .key-compare-source').count(), 0);
+      // Dan's first key still works, and where it came from is kept.
+      assert.equal(await sheet.locator('.key-pinned .key-compare-source').textContent(), 'Imported by you.');
       const dp = (await apiGet(page, `/peers/${encodeURIComponent(DAN)}`)).body;
-      assert.deepEqual([dp.key_status, dp.key_source, dp.changed_source], ['usable', null, 'imported'], JSON.stringify(dp));
+      assert.deepEqual([dp.key_status, dp.key_source, dp.changed_source], ['usable', 'imported', 'imported'], JSON.stringify(dp));
       const recheck = page.waitForResponse((r) => /\/api\/v1\/drafts\/\d+\/crypto$/.test(r.url()));
       await sheet.getByRole('button', { name: 'I compared it: accept the new key' }).click();
       await page.getByRole('dialog', { name: 'Accept the new key?' }).getByRole('button', { name: 'Accept the new key' }).click();

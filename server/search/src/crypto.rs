@@ -726,8 +726,24 @@ pub async fn draft_crypto(
     let clock = to_time(Some(now)).unwrap_or_else(SystemTime::now);
     let mut per = std::collections::BTreeMap::new();
     let mut changed = Vec::new();
+    let mut own = Vec::new();
     for r in recipients {
         let addr = autocrypt::canonical_address(r);
+        // Our own addresses (a copy to ourselves): we hold the key. They follow
+        // the others and never hold encryption back.
+        if let Some(k) = store.active_identity_key(&addr).await?
+            && let Ok(key) = SecretKey::from_bytes(&k.secret)
+        {
+            own.push(addr.clone());
+            per.insert(
+                addr,
+                autocrypt::RecipientRecommendation {
+                    ui: R::Encrypt,
+                    target_key: Some(key.certificate()),
+                },
+            );
+            continue;
+        }
         let row = store.peer(&addr).await?;
         let peer = row.as_ref().map(state_of);
         let mut rec = autocrypt::recommend::recommend(
@@ -764,6 +780,13 @@ pub async fn draft_crypto(
             changed.push(addr.clone());
         }
         per.insert(addr, rec);
+    }
+    // Only ourselves: encryption is possible, but not chosen for the user (our
+    // other mail apps may not have the key).
+    if !own.is_empty() && own.len() == per.len() {
+        for rec in per.values_mut() {
+            rec.ui = R::Available;
+        }
     }
     let group = autocrypt::recommend::recommend_group(&per);
     let name = |r: R| match r {

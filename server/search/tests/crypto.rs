@@ -552,6 +552,22 @@ async fn attached_and_discovered_keys() {
             .unwrap(),
         Some(other.fingerprint().to_hex())
     );
+    // A copy to ourselves never holds encryption back; to ourselves alone it
+    // is possible, not automatic.
+    let (plan, _) = crypto::draft_crypto(
+        bob.store(),
+        &["Bob@example.org".to_owned()],
+        None,
+        false,
+        NOW,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (plan.recommendation, plan.will_encrypt),
+        ("available", false)
+    );
+    assert!(plan.recipients[0].key.is_some());
     // Checked again once accepted: Alice's.
     let again = crypto::recheck(bob.store(), id, &by_other, NOW)
         .await
@@ -568,5 +584,11 @@ async fn attached_and_discovered_keys() {
         .await
         .unwrap();
     assert!(plan.will_encrypt);
+    let with_self = [rcpt[0].clone(), "bob@example.org".to_owned()];
+    let (plan, keys) = crypto::draft_crypto(bob.store(), &with_self, Some(true), false, NOW)
+        .await
+        .unwrap();
+    assert!(plan.will_encrypt, "{plan:?}");
+    assert_eq!(keys.len(), 2);
     assert_eq!(plan.recipients[0].key, Some(other.fingerprint().to_hex()));
 }
