@@ -266,6 +266,29 @@ pub async fn accept_key_change(
     Ok(row.pinned_fingerprint)
 }
 
+/// Every secret key of ours (to decrypt mail sent to any of them).
+async fn secret_keys(store: &Store) -> Result<Vec<SecretKey>, homepost_store::Error> {
+    Ok(store
+        .identity_keys()
+        .await?
+        .iter()
+        .filter_map(|k| SecretKey::from_bytes(&k.secret).ok())
+        .collect())
+}
+
+/// Every key stored for a correspondent, to check their signatures with.
+fn peer_certs(row: &PeerRow) -> Vec<Certificate> {
+    [
+        row.public_key.as_deref(),
+        row.gossip_key.as_deref(),
+        row.discovered_key.as_deref(),
+        row.pinned_key.as_deref(),
+    ]
+    .into_iter()
+    .filter_map(cert)
+    .collect()
+}
+
 async fn load_peer(store: &Store, addr: &str) -> Result<PeerRow, homepost_store::Error> {
     Ok(store.peer(addr).await?.unwrap_or_else(|| PeerRow {
         address: addr.to_owned(),
@@ -284,12 +307,7 @@ pub(crate) async fn process(
     now: i64,
 ) -> Result<Option<Vec<u8>>, homepost_store::Error> {
     let clock = to_time(Some(now)).unwrap_or_else(SystemTime::now);
-    let keys: Vec<SecretKey> = store
-        .identity_keys()
-        .await?
-        .iter()
-        .filter_map(|k| SecretKey::from_bytes(&k.secret).ok())
-        .collect();
+    let keys = secret_keys(store).await?;
     let from = SenderUpdate::from_message(raw, clock);
     let from_addr = from.as_ref().map(|u| u.addr.clone());
     let ours = |addr: &str| {
@@ -323,20 +341,7 @@ pub(crate) async fn process(
         sender_row = Some(row);
     }
     let mut certs: Vec<Certificate> = keys.iter().map(SecretKey::certificate).collect();
-    let mut sender_certs: Vec<Certificate> = sender_row
-        .as_ref()
-        .map(|r| {
-            [
-                r.public_key.as_deref(),
-                r.gossip_key.as_deref(),
-                r.discovered_key.as_deref(),
-                r.pinned_key.as_deref(),
-            ]
-            .into_iter()
-            .filter_map(cert)
-            .collect()
-        })
-        .unwrap_or_default();
+    let mut sender_certs = sender_row.as_ref().map(peer_certs).unwrap_or_default();
     certs.extend(sender_certs.iter().cloned());
     let mut opened = open_message(raw, &keys, &certs, clock);
     // A key attached inside encrypted mail, signing that same mail.
@@ -567,30 +572,14 @@ pub async fn recheck(
         return Ok(None);
     };
     let clock = to_time(Some(now)).unwrap_or_else(SystemTime::now);
-    let keys: Vec<SecretKey> = store
-        .identity_keys()
-        .await?
-        .iter()
-        .filter_map(|k| SecretKey::from_bytes(&k.secret).ok())
-        .collect();
+    let keys = secret_keys(store).await?;
     let mut certs: Vec<Certificate> = keys.iter().map(SecretKey::certificate).collect();
     let from = SenderUpdate::from_message(raw, clock).map(|u| u.addr);
     let row = match &from {
         Some(addr) => store.peer(addr).await?,
         None => None,
     };
-    if let Some(row) = &row {
-        certs.extend(
-            [
-                row.public_key.as_deref(),
-                row.gossip_key.as_deref(),
-                row.discovered_key.as_deref(),
-                row.pinned_key.as_deref(),
-            ]
-            .into_iter()
-            .filter_map(cert),
-        );
-    }
+    certs.extend(row.as_ref().map(peer_certs).unwrap_or_default());
     let opened = open_message(raw, &keys, &certs, clock);
     let state = opened.signature_state();
     let signer = opened.signer().map(|f| f.to_hex());

@@ -150,6 +150,14 @@ impl std::fmt::Debug for Secrets {
 }
 
 impl AccountConfig {
+    /// The IMAP folder that gets a copy of sent mail, if any (POP3 has none).
+    pub fn imap_sent_folder(&self) -> Option<&str> {
+        self.incoming
+            .as_ref()
+            .filter(|i| i.protocol == Protocol::Imap)
+            .and_then(|i| i.sent_folder.as_deref())
+    }
+
     /// Checks settings written by a user (API or CLI) and tidies them (trimmed
     /// names, an empty folder list becomes INBOX). The error says what to fix.
     pub fn check(&mut self) -> std::result::Result<(), String> {

@@ -9,7 +9,7 @@ use homepost_pgp::SecretKey;
 use homepost_pgp::autocrypt::{PreferEncrypt, canonical_address};
 use homepost_pgp::setup::{SetupCode, create_setup_message, import_setup_message};
 use homepost_search::crypto;
-use homepost_store::{NewOutgoing, Protocol, Store};
+use homepost_store::{NewOutgoing, Store};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -417,12 +417,7 @@ async fn send_setup_message(
             time(unix_now()),
         )
         .map_err(|e| ApiError::internal(&e))?;
-        let sent_folder = account
-            .config
-            .incoming
-            .as_ref()
-            .filter(|i| i.protocol == Protocol::Imap)
-            .and_then(|i| i.sent_folder.clone());
+        let sent_folder = account.config.imap_sent_folder();
         let outbox_id = store
             .queue_outgoing(
                 &NewOutgoing {
@@ -431,7 +426,7 @@ async fn send_setup_message(
                     mail_from: &address,
                     rcpt_to: std::slice::from_ref(&address),
                     subject: "Autocrypt Setup Message",
-                    sent_folder: sent_folder.as_deref(),
+                    sent_folder,
                 },
                 unix_now(),
                 lifetime,

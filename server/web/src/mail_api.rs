@@ -9,7 +9,7 @@ use homepost_mail::compose::{self, Attachment, Mailbox, Outgoing as Compose, Rep
 use homepost_mail::{attachments, parse};
 use homepost_store::{
     Account, AccountConfig, Draft, DraftContent, Endpoint, Forward, ForwardMode, Incoming,
-    NewOutgoing, OutboxItem, Outgoing, Protocol, Secrets, Side, Store,
+    NewOutgoing, OutboxItem, Outgoing, Secrets, Side, Store,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -842,12 +842,7 @@ async fn send_draft(
             homepost_search::crypto::OutgoingError::NoKey(_) => bad(e.to_string()),
             other => ApiError::internal(&other),
         })?;
-        let sent_folder = account
-            .config
-            .incoming
-            .as_ref()
-            .filter(|i| i.protocol == Protocol::Imap)
-            .and_then(|i| i.sent_folder.clone());
+        let sent_folder = account.config.imap_sent_folder();
         let outbox_id = store
             .queue_outgoing(
                 &NewOutgoing {
@@ -856,7 +851,7 @@ async fn send_draft(
                     mail_from: &built.mail_from,
                     rcpt_to: &built.rcpt_to,
                     subject: &c.subject,
-                    sent_folder: sent_folder.as_deref(),
+                    sent_folder,
                 },
                 unix_now(),
                 lifetime,
