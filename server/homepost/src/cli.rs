@@ -163,8 +163,8 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "default", hide = true)]
         kdf: KdfProfile,
         /// Where the app may look up a correspondent's OpenPGP key when the
-        /// user asks: their domain's Web Key Directory and keys.openpgp.org
-        /// (all), the domain only (wkd), or nowhere (off).
+        /// user asks: a URL their mail named, their domain's Web Key Directory
+        /// and keys.openpgp.org (all), the domain only (wkd), or nowhere (off).
         #[arg(long, value_enum, default_value = "all")]
         key_lookup: KeyLookupArg,
     },
@@ -289,7 +289,8 @@ pub enum KeyCommand {
     Lookup {
         /// Their address.
         address: String,
-        /// Do not ask keys.openpgp.org (a third party), only their own domain.
+        /// Ask only their own domain: not keys.openpgp.org (a third party) nor
+        /// a URL their mail named.
         #[arg(long)]
         no_keyserver: bool,
     },

@@ -429,9 +429,12 @@ pub async fn key_command(cmd: &KeyCommand, lib: &mut Library) -> Result<()> {
             }
         }
         KeyCommand::Accept { address } => {
-            match homepost_search::crypto::accept_key_change(store, address).await? {
-                Some(fpr) => outln!("{address}'s key is now {fpr}."),
-                None => bail!("no key change is waiting for {address}"),
+            use homepost_search::crypto::Accepted;
+            match homepost_search::crypto::accept_key_change(store, address, None).await? {
+                Accepted::Pinned(fpr) => outln!("{address}'s key is now {fpr}."),
+                Accepted::NothingPending | Accepted::OtherKey(_) => {
+                    bail!("no key change is waiting for {address}")
+                }
             }
         }
         KeyCommand::Import { file } => {
@@ -485,6 +488,7 @@ pub async fn key_command(cmd: &KeyCommand, lib: &mut Library) -> Result<()> {
             let announced = homepost_search::crypto::announced(store, address).await?;
             let client = homepost_net::Client::new(std::sync::Arc::new(homepost_net::Direct));
             let options = homepost_net::LookupOptions {
+                announced: !no_keyserver,
                 wkd: true,
                 keys_openpgp_org: !no_keyserver,
             };

@@ -134,6 +134,7 @@ async fn run(cli: Cli) -> Result<()> {
             config.transport.outbox_lifetime =
                 std::time::Duration::from_secs(outbox_lifetime * 3600);
             config.key_lookup = homepost_net::LookupOptions {
+                announced: matches!(key_lookup, KeyLookupArg::All),
                 wkd: !matches!(key_lookup, KeyLookupArg::Off),
                 keys_openpgp_org: matches!(key_lookup, KeyLookupArg::All),
             };

@@ -77,7 +77,7 @@ pub fn is_public(ip: IpAddr) -> bool {
                 || v4.is_documentation()
                 || a == 0
                 || (a == 100 && (64..128).contains(&b))
-                || (a == 192 && b == 0)
+                || (a == 192 && b == 0 && v4.octets()[2] == 0)
                 || (a == 198 && (18..20).contains(&b))
                 || a >= 240)
         }
@@ -85,13 +85,21 @@ pub fn is_public(ip: IpAddr) -> bool {
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_public(IpAddr::V4(v4));
             }
-            let first = v6.segments()[0];
+            let seg = v6.segments();
+            let first = seg[0];
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
+                // Unique local, link-local and the old site-local.
                 || (first & 0xfe00) == 0xfc00
                 || (first & 0xffc0) == 0xfe80
-                || first == 0x2001 && v6.segments()[1] == 0x0db8)
+                || (first & 0xffc0) == 0xfec0
+                // Documentation, 6to4 and NAT64 (they carry IPv4 addresses),
+                // IPv4-compatible (::a.b.c.d).
+                || (first == 0x2001 && seg[1] == 0x0db8)
+                || first == 0x2002
+                || (first == 0x64 && seg[1] == 0xff9b)
+                || seg[..6] == [0; 6])
         }
     }
 }
@@ -119,6 +127,10 @@ mod tests {
             "fe80::1",
             "::ffff:192.168.1.1",
             "2001:db8::1",
+            "2002:c0a8:101::1",
+            "64:ff9b::c0a8:101",
+            "::c0a8:101",
+            "fec0::1",
         ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip}");
         }

@@ -189,8 +189,16 @@ impl Client {
                     path: location,
                     ..url.clone()
                 }
-            } else {
+            } else if location.contains("://") || location.starts_with("//") {
                 HttpsUrl::parse(&location).map_err(|_| redirect("not an https:// URL"))?
+            } else {
+                // Relative to the current path's directory.
+                let path = url.path.split('?').next().unwrap_or("/");
+                let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
+                HttpsUrl {
+                    path: format!("{dir}{location}"),
+                    ..url.clone()
+                }
             };
         }
     }

@@ -13,6 +13,9 @@ use crate::http::Client;
 /// Which sources to ask.
 #[derive(Debug, Clone, Copy)]
 pub struct LookupOptions {
+    /// The URL a correspondent's mail announced (`OpenPGP: url=`), a server
+    /// they chose.
+    pub announced: bool,
     /// The address's own domain (WKD): only the mail provider learns of it.
     pub wkd: bool,
     /// keys.openpgp.org, a third party that learns whose key was asked for.
@@ -22,6 +25,7 @@ pub struct LookupOptions {
 impl Default for LookupOptions {
     fn default() -> Self {
         LookupOptions {
+            announced: true,
             wkd: true,
             keys_openpgp_org: true,
         }
@@ -62,8 +66,20 @@ pub async fn lookup(
     let wkd = discovery::wkd_urls(address)?;
     let vks = discovery::keys_openpgp_org_url(address)?;
     let mut plan: Vec<(KeySource, HttpsUrl)> = Vec::new();
-    if let Some(url) = announced.and_then(|a| a.url.clone()) {
-        plan.push((KeySource::Announced, url));
+    let mut out = Lookup::default();
+    if let Some(a) = announced.filter(|_| options.announced)
+        && let Some(url) = a.url.clone()
+    {
+        if a.names_a_fingerprint() {
+            plan.push((KeySource::Announced, url));
+        } else {
+            // Without the fingerprint, the URL could hand out anyone's key.
+            out.attempts.push(Attempt {
+                source: KeySource::Announced,
+                url: url.to_string(),
+                outcome: "not asked: the mail named no fingerprint for it".to_owned(),
+            });
+        }
     }
     if options.wkd {
         plan.push((KeySource::WkdAdvanced, wkd.advanced));
@@ -72,7 +88,6 @@ pub async fn lookup(
     if options.keys_openpgp_org {
         plan.push((KeySource::KeysOpenpgpOrg, vks));
     }
-    let mut out = Lookup::default();
     for (source, url) in plan {
         let outcome = match client.get(&url).await {
             Err(e) => e.to_string(),

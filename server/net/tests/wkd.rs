@@ -259,6 +259,25 @@ async fn lookups_follow_wkd_then_keys_openpgp_org_and_keep_only_the_address() {
     assert_ne!(announced.attempts[0].outcome.get(..5), Some("found"));
     assert_eq!(announced.found.unwrap().1, KeySource::WkdAdvanced);
 
+    // A URL announced without a whole fingerprint is not asked at all.
+    let loose = OpenPgpHeader::parse("url=https://example.org/anyone.asc; id=0123456789ABCDEF");
+    let skipped = lookup(&client, "joe.doe@example.org", Some(&loose), all, now)
+        .await
+        .unwrap();
+    assert!(
+        skipped.attempts[0].outcome.starts_with("not asked"),
+        "{:?}",
+        skipped.attempts
+    );
+    assert!(
+        !server
+            .requests
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|r| r.contains("anyone.asc"))
+    );
+
     // A server that accepts and never answers: the time limit.
     let (silent, _) = server.client(
         vec![],

@@ -166,7 +166,8 @@ fn split_address(address: &str) -> Result<(&str, String)> {
 /// (32 characters).
 pub fn wkd_hash(local: &str) -> String {
     const ALPHABET: &[u8; 32] = b"ybndrfg8ejkmcpqxot1uwisza345h769";
-    let digest = Sha1::digest(local.to_lowercase().as_bytes());
+    // ASCII letters only, as GnuPG and the draft do.
+    let digest = Sha1::digest(local.to_ascii_lowercase().as_bytes());
     let mut out = String::with_capacity(32);
     let (mut acc, mut bits) = (0u32, 0u32);
     for &b in digest.iter() {
@@ -238,11 +239,13 @@ pub struct KeysFor {
 /// `address` in a user id; a key server or directory could otherwise hand out
 /// anyone's key for anyone.
 pub fn keys_for(data: &[u8], address: &str, now: SystemTime) -> Result<KeysFor> {
+    // A keyring from a stranger is looked at up to this many certificates.
+    const MAX_CERTS: usize = 16;
     let certs = Certificate::all_from_bytes(data)?;
     let mut out = KeysFor::default();
     let mut matching = Vec::new();
-    for c in certs {
-        if c.has_address(address) {
+    for c in certs.into_iter().take(MAX_CERTS) {
+        if c.has_valid_address(address, now) {
             matching.push(c);
         } else {
             out.other_addresses += 1;
@@ -258,16 +261,16 @@ pub fn keys_for(data: &[u8], address: &str, now: SystemTime) -> Result<KeysFor> 
     Ok(out)
 }
 
-/// Keys attached to a message (`application/pgp-keys` parts, or attachments
-/// holding an armored public key block) that carry `address`. Attachments
-/// larger than 1 MiB and more than eight keys are not read.
-pub fn attached_keys(message: &[u8], address: &str, now: SystemTime) -> Vec<Certificate> {
+/// The first key attached to a message (`application/pgp-keys` parts, or
+/// attachments holding an armored public key block) that carries `address`.
+/// Parts over 256 KiB are skipped and at most four key parts are read: the
+/// sender may be anyone.
+pub fn attached_key(message: &[u8], address: &str, now: SystemTime) -> Option<Certificate> {
     use mail_parser::{MessageParser, MimeHeaders};
-    const MAX_PART: usize = 1 << 20;
-    let Some(parsed) = MessageParser::default().parse(message) else {
-        return Vec::new();
-    };
-    let mut found: Vec<Certificate> = Vec::new();
+    const MAX_PART: usize = 256 << 10;
+    const MAX_KEY_PARTS: usize = 4;
+    let parsed = MessageParser::default().parse(message)?;
+    let mut read = 0;
     for part in parsed.parts.iter() {
         let is_keys = part.content_type().is_some_and(|ct| {
             ct.ctype().eq_ignore_ascii_case("application")
@@ -287,15 +290,15 @@ pub fn attached_keys(message: &[u8], address: &str, now: SystemTime) -> Vec<Cert
         if let Ok(KeysFor {
             best: Some(cert), ..
         }) = keys_for(body, address, now)
-            && !found.iter().any(|c| c.fingerprint() == cert.fingerprint())
         {
-            found.push(cert);
+            return Some(cert);
         }
-        if found.len() >= 8 {
+        read += 1;
+        if read >= MAX_KEY_PARTS {
             break;
         }
     }
-    found
+    None
 }
 
 /// An `OpenPGP:` header (draft-josefsson-openpgp-mailnews-header): the
@@ -340,12 +343,18 @@ impl OpenPgpHeader {
         crate::mime::find(&fields, "OpenPGP").map(|f| Self::parse(&f.value()))
     }
 
-    /// Whether `cert` is the key the header names (any key when it names none).
+    /// Whether the header names a whole fingerprint (v4: 40 hex digits, v6:
+    /// 64), not just a key id that others could match.
+    pub fn names_a_fingerprint(&self) -> bool {
+        self.id
+            .as_ref()
+            .is_some_and(|id| matches!(id.len(), 40 | 64))
+    }
+
+    /// Whether `cert` is the key the header names by its whole fingerprint.
     pub fn matches(&self, cert: &Certificate) -> bool {
-        self.id.as_ref().is_none_or(|id| {
-            let fpr = cert.fingerprint().to_hex();
-            fpr.ends_with(id.as_str())
-        })
+        self.names_a_fingerprint()
+            && self.id.as_deref() == Some(cert.fingerprint().to_hex().as_str())
     }
 }
 

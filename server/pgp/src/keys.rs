@@ -156,6 +156,17 @@ impl Certificate {
         self.addresses().contains(&addr)
     }
 
+    /// Whether a user id that is valid at `now` (self-signed under the policy)
+    /// carries this address. Anyone can add an unsigned user id to a key.
+    pub fn has_valid_address(&self, addr: &str, now: SystemTime) -> bool {
+        let addr = crate::autocrypt::canonical_address(addr);
+        let p = policy(now);
+        self.0.with_policy(&p, now).is_ok_and(|vc| {
+            vc.userids()
+                .any(|u| u.userid().email_normalized().ok().flatten().as_deref() == Some(&addr))
+        })
+    }
+
     /// Whether the certificate can be encrypted to at `now`, and if not, why.
     pub fn status(&self, now: SystemTime) -> KeyStatus {
         let p = policy(now);

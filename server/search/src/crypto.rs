@@ -94,35 +94,47 @@ fn state_of(row: &PeerRow) -> PeerState {
     s
 }
 
-/// TOFU: pins `key` when nothing is pinned yet (keeping a copy); a different
-/// key is recorded as a change waiting for the user. Returns whether `key`
-/// differs from the pin.
+/// TOFU: pins `key` when nothing is pinned yet (keeping a copy and its
+/// source), refreshes the copy when it is the pinned key, then recomputes the
+/// pending change from every slot. Returns whether `key` differs from the pin.
 fn pin(row: &mut PeerRow, key: &Certificate, source: &str, now: i64) -> bool {
     let fpr = key.fingerprint().to_hex();
-    match &row.pinned_fingerprint {
+    let differs = match &row.pinned_fingerprint {
         None => {
             row.pinned_fingerprint = Some(fpr);
             row.pinned_key = key.to_bytes().ok();
             row.pinned_source = Some(source.to_owned());
             false
         }
-        Some(pinned) if *pinned != fpr => {
-            if row.changed_fingerprint.as_deref() != Some(fpr.as_str()) {
-                row.changed_fingerprint = Some(fpr);
-                row.changed_at = Some(now);
-            }
-            true
-        }
-        // Back to the pinned key: no change is pending any more.
+        Some(pinned) if *pinned != fpr => true,
         Some(_) => {
-            row.changed_fingerprint = None;
-            row.changed_at = None;
             row.pinned_key = key.to_bytes().ok();
             if row.pinned_source.is_none() {
                 row.pinned_source = Some(source.to_owned());
             }
             false
         }
+    };
+    refresh_pending(row, now);
+    differs
+}
+
+/// A change is pending while any slot (Autocrypt, gossip, discovered) holds a
+/// key other than the pinned one: the pinned key showing up again elsewhere
+/// does not make a stranger's key in another slot go away.
+fn refresh_pending(row: &mut PeerRow, now: i64) {
+    let other = [
+        row.public_key.as_deref(),
+        row.gossip_key.as_deref(),
+        row.discovered_key.as_deref(),
+    ]
+    .into_iter()
+    .filter_map(cert)
+    .map(|c| c.fingerprint().to_hex())
+    .find(|f| row.pinned_fingerprint.as_deref() != Some(f.as_str()));
+    if other != row.changed_fingerprint {
+        row.changed_at = other.as_ref().map(|_| now);
+        row.changed_fingerprint = other;
     }
 }
 
@@ -216,10 +228,15 @@ pub async fn remember_key(
 /// Puts a discovered key into a row (merged with an earlier copy of the same
 /// key) and pins it by TOFU. Returns whether it differs from the pinned key.
 fn take_discovered(row: &mut PeerRow, key: &Certificate, source: KeySource, now: i64) -> bool {
+    // Copies from strangers could each add user ids and signatures: a merged
+    // copy is kept only while it stays small, else the one just seen.
+    const MAX_STORED: usize = 64 << 10;
     let merged = match cert(row.discovered_key.as_deref()) {
-        Some(old) if old.fingerprint() == key.fingerprint() => {
-            old.merge(key).unwrap_or_else(|_| key.clone())
-        }
+        Some(old) if old.fingerprint() == key.fingerprint() => old
+            .merge(key)
+            .ok()
+            .filter(|m| m.to_bytes().is_ok_and(|b| b.len() <= MAX_STORED))
+            .unwrap_or_else(|| key.clone()),
         _ => key.clone(),
     };
     row.discovered_key = merged.to_bytes().ok();
@@ -234,17 +251,38 @@ pub fn key_change_pending(row: &PeerRow) -> bool {
     row.changed_fingerprint.is_some() && row.changed_fingerprint != row.pinned_fingerprint
 }
 
-/// Accepts a changed key for `address`: it becomes the pinned one. Returns the
-/// new pinned fingerprint, or `None` when no change was pending.
+/// What [`accept_key_change`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Accepted {
+    /// The key with this fingerprint is now the pinned one.
+    Pinned(String),
+    /// No change was waiting.
+    NothingPending,
+    /// Another key than the one the user compared is waiting (it changed
+    /// again): this one.
+    OtherKey(String),
+}
+
+/// Accepts a changed key for `address`: it becomes the pinned one, and slots
+/// holding other keys are emptied (they would be a change again). With
+/// `expected`, only that fingerprint is accepted.
 pub async fn accept_key_change(
     store: &Store,
     address: &str,
-) -> Result<Option<String>, homepost_store::Error> {
+    expected: Option<&str>,
+) -> Result<Accepted, homepost_store::Error> {
     let Some(mut row) = store.peer(&autocrypt::canonical_address(address)).await? else {
-        return Ok(None);
+        return Ok(Accepted::NothingPending);
     };
     if !key_change_pending(&row) {
-        return Ok(None);
+        return Ok(Accepted::NothingPending);
+    }
+    if let Some(want) = expected
+        && row.changed_fingerprint.as_deref() != Some(want)
+    {
+        return Ok(Accepted::OtherKey(
+            row.changed_fingerprint.clone().unwrap_or_default(),
+        ));
     }
     let accepted = row.changed_fingerprint.take();
     let found = [
@@ -260,10 +298,23 @@ pub async fn accept_key_change(
     .find(|(c, _)| Some(c.fingerprint().to_hex()) == accepted);
     row.pinned_key = found.as_ref().and_then(|(c, _)| c.to_bytes().ok());
     row.pinned_source = found.and_then(|(_, s)| s.map(str::to_owned));
-    row.pinned_fingerprint = accepted;
+    let holds_other = |b: &Option<Vec<u8>>| {
+        cert(b.as_deref()).is_some_and(|c| Some(c.fingerprint().to_hex()) != accepted)
+    };
+    if holds_other(&row.public_key) {
+        row.public_key = None;
+    }
+    if holds_other(&row.gossip_key) {
+        row.gossip_key = None;
+    }
+    if holds_other(&row.discovered_key) {
+        row.discovered_key = None;
+        row.discovered_source = None;
+    }
+    row.pinned_fingerprint = accepted.clone();
     row.changed_at = None;
     store.save_peer(&row).await?;
-    Ok(row.pinned_fingerprint)
+    Ok(accepted.map_or(Accepted::NothingPending, Accepted::Pinned))
 }
 
 /// Every secret key of ours (to decrypt mail sent to any of them).
@@ -334,8 +385,8 @@ pub(crate) async fn process(
                 row.announced_url = h.url.map(|u| u.to_string());
                 row.announced_id = h.id;
             }
-            if let Some(key) = discovery::attached_keys(raw, &update.addr, clock).first() {
-                key_changed |= take_discovered(&mut row, key, KeySource::Attachment, now);
+            if let Some(key) = discovery::attached_key(raw, &update.addr, clock) {
+                key_changed |= take_discovered(&mut row, &key, KeySource::Attachment, now);
             }
         }
         sender_row = Some(row);
@@ -347,12 +398,12 @@ pub(crate) async fn process(
     // A key attached inside encrypted mail, signing that same mail.
     if let (Some(row), Some(content)) = (sender_row.as_mut(), opened.content.as_deref())
         && sender.as_ref().is_some_and(|u| u.header.is_none())
-        && let Some(key) = discovery::attached_keys(content, &row.address, clock).first()
+        && let Some(key) = discovery::attached_key(content, &row.address, clock)
         && !sender_certs
             .iter()
             .any(|c| c.fingerprint() == key.fingerprint())
     {
-        key_changed |= take_discovered(row, key, KeySource::Attachment, now);
+        key_changed |= take_discovered(row, &key, KeySource::Attachment, now);
         sender_certs.push(key.clone());
         certs.push(key.clone());
         if opened.signature_state() == SignatureState::UnknownKey {
@@ -759,8 +810,29 @@ pub async fn draft_crypto(
         if rec.ui == R::Available && row.as_ref().is_some_and(|r| r.encrypted_count > 0) {
             rec.ui = R::Encrypt;
         }
-        // TOFU: while a key change waits for the user, nothing is encrypted to
-        // the new key (it may be an impostor's).
+        // TOFU: mail is only ever encrypted to the pinned key.
+        if let Some(r) = &row
+            && let Some(pinned) = &r.pinned_fingerprint
+            && rec
+                .target_key
+                .as_ref()
+                .is_some_and(|k| k.fingerprint().to_hex() != *pinned)
+        {
+            let copy = cert(r.pinned_key.as_deref())
+                .filter(|k| k.status(clock) == homepost_pgp::KeyStatus::Usable);
+            rec = match copy {
+                Some(k) => autocrypt::RecipientRecommendation {
+                    ui: rec.ui,
+                    target_key: Some(k),
+                },
+                None => autocrypt::RecipientRecommendation {
+                    ui: R::Disable,
+                    target_key: None,
+                },
+            };
+        }
+        // While a key change waits for the user, nothing is encrypted to them
+        // (the new key may be an impostor's).
         if row.as_ref().is_some_and(key_change_pending) {
             rec = autocrypt::RecipientRecommendation {
                 ui: R::Disable,

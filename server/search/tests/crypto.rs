@@ -298,10 +298,13 @@ async fn signed_then_encrypted_between_two_libraries() {
         plan.warning.as_deref().unwrap_or("").contains("changed"),
         "{plan:?}"
     );
-    let accepted = crypto::accept_key_change(bob.store(), "Alice@Example.org")
+    let accepted = crypto::accept_key_change(bob.store(), "Alice@Example.org", None)
         .await
         .unwrap();
-    assert_eq!(accepted, peer.changed_fingerprint);
+    assert_eq!(
+        accepted,
+        crypto::Accepted::Pinned(peer.changed_fingerprint.clone().unwrap())
+    );
     let (plan, _) = crypto::draft_crypto(
         bob.store(),
         &["alice@example.org".into()],
@@ -546,11 +549,22 @@ async fn attached_and_discovered_keys() {
     assert_eq!(outcome["signature"], "good", "{outcome}");
     assert_eq!(outcome["key_changed"], true);
     assert_eq!(outcome["signer_is_sender"], false);
+    let wrong = alice_key.fingerprint().to_hex();
     assert_eq!(
-        crypto::accept_key_change(bob.store(), "alice@example.org")
+        crypto::accept_key_change(bob.store(), "alice@example.org", Some(&wrong))
             .await
             .unwrap(),
-        Some(other.fingerprint().to_hex())
+        crypto::Accepted::OtherKey(other.fingerprint().to_hex())
+    );
+    assert_eq!(
+        crypto::accept_key_change(
+            bob.store(),
+            "alice@example.org",
+            Some(&other.fingerprint().to_hex())
+        )
+        .await
+        .unwrap(),
+        crypto::Accepted::Pinned(other.fingerprint().to_hex())
     );
     // A copy to ourselves never holds encryption back; to ourselves alone it
     // is possible, not automatic.
@@ -591,4 +605,88 @@ async fn attached_and_discovered_keys() {
     assert!(plan.will_encrypt, "{plan:?}");
     assert_eq!(keys.len(), 2);
     assert_eq!(plan.recipients[0].key, Some(other.fingerprint().to_hex()));
+}
+
+/// A stranger spoofing Alice cannot clear a key change by sending her real
+/// key again: while any stored key differs from the pinned one, nothing is
+/// encrypted to her; and encryption only ever goes to the pinned key.
+#[tokio::test]
+async fn a_stranger_cannot_clear_a_key_change() {
+    use homepost_pgp::SecretKey;
+    use homepost_pgp::autocrypt::{AutocryptHeader, PreferEncrypt};
+    let dir = tempfile::tempdir().unwrap();
+    let mut bob = library(dir.path()).await;
+    crypto::ensure_identity_key(bob.store(), None, "bob@example.org", NOW)
+        .await
+        .unwrap();
+    let clock = std::time::UNIX_EPOCH + std::time::Duration::from_secs(NOW as u64 - 86_400);
+    let alice = SecretKey::generate(None, "alice@example.org", clock).unwrap();
+    let mallory = SecretKey::generate(None, "alice@example.org", clock).unwrap();
+    let with_header = |key: &SecretKey, subject: &str| {
+        let h = AutocryptHeader::new(
+            "alice@example.org",
+            &key.certificate(),
+            PreferEncrypt::Mutual,
+            clock,
+        )
+        .unwrap();
+        let mut raw = h.to_field().unwrap().into_bytes();
+        raw.extend_from_slice(b"\r\n");
+        raw.extend_from_slice(&mail(
+            "alice@example.org",
+            "bob@example.org",
+            subject,
+            "Hi.",
+        ));
+        raw
+    };
+    deliver(&mut bob, with_header(&alice, "one")).await;
+    deliver(&mut bob, with_header(&mallory, "two")).await;
+    let rcpt = ["alice@example.org".to_owned()];
+    let (plan, _) = crypto::draft_crypto(bob.store(), &rcpt, Some(true), false, NOW)
+        .await
+        .unwrap();
+    assert!(!plan.will_encrypt && plan.recipients[0].key_changed);
+    // Alice's real key again, attached to mail without an Autocrypt header.
+    let to = [Mailbox {
+        name: None,
+        address: "bob@example.org".into(),
+    }];
+    let attach = homepost_mail::compose::Attachment {
+        name: "alice.asc".into(),
+        content_type: "application/pgp-keys".into(),
+        data: alice.certificate().to_armored().unwrap().into_bytes(),
+    };
+    let three = build(&Outgoing {
+        from: Mailbox {
+            name: None,
+            address: "alice@example.org".into(),
+        },
+        to: &to,
+        cc: &[],
+        bcc: &[],
+        subject: "three",
+        body: "My key.",
+        in_reply_to: None,
+        references: &[],
+        attachments: std::slice::from_ref(&attach),
+        forwarded: None,
+        date: NOW - 30,
+    })
+    .unwrap()
+    .raw;
+    deliver(&mut bob, three).await;
+    let (plan, keys) = crypto::draft_crypto(bob.store(), &rcpt, Some(true), false, NOW)
+        .await
+        .unwrap();
+    assert!(!plan.will_encrypt, "{plan:?}");
+    assert!(keys.is_empty());
+    assert!(plan.recipients[0].key_changed);
+    let peer = crypto::peer_summary(bob.store(), "alice@example.org", NOW)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(peer.pinned, Some(alice.fingerprint().to_hex()));
+    assert_eq!(peer.changed, Some(mallory.fingerprint().to_hex()));
+    bob.close().await;
 }

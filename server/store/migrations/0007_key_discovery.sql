@@ -17,3 +17,20 @@ ALTER TABLE peers ADD COLUMN announced_id TEXT;
 UPDATE peers SET discovered_key = public_key, discovered_source = 'imported',
                  discovered_at = last_seen, public_key = NULL
  WHERE public_key IS NOT NULL AND autocrypt_timestamp IS NULL;
+
+-- One key may serve several of the user's addresses (a Setup Message or an
+-- imported key with several user ids): one row per key and address, so that
+-- making it active for one address no longer takes it from another.
+CREATE TABLE identity_keys_by_address (
+    fingerprint TEXT    NOT NULL,
+    address     TEXT    NOT NULL,
+    secret      BLOB    NOT NULL,
+    active      INTEGER NOT NULL DEFAULT 1,
+    created_at  INTEGER NOT NULL,
+    PRIMARY KEY (fingerprint, address)
+) WITHOUT ROWID;
+INSERT INTO identity_keys_by_address (fingerprint, address, secret, active, created_at)
+    SELECT fingerprint, address, secret, active, created_at FROM identity_keys;
+DROP TABLE identity_keys;
+ALTER TABLE identity_keys_by_address RENAME TO identity_keys;
+CREATE INDEX identity_keys_address ON identity_keys (address, active);

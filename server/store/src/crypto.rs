@@ -90,7 +90,7 @@ impl crate::Store {
         sqlx::query(
             "INSERT INTO identity_keys (fingerprint, address, secret, active, created_at)
              VALUES (?, ?, ?, 1, ?)
-             ON CONFLICT (fingerprint) DO UPDATE SET address = excluded.address,
+             ON CONFLICT (fingerprint, address) DO UPDATE SET
                  secret = excluded.secret, active = 1",
         )
         .bind(fingerprint)

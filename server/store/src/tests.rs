@@ -503,6 +503,17 @@ async fn identity_keys_rotate_and_peers_round_trip() {
     let all = store.identity_keys().await.unwrap();
     assert_eq!(all.len(), 2, "the old key stays to decrypt old mail");
     assert!(!all[1].active);
+    // One key for two addresses stays active for both.
+    for a in ["me@example.org", "me@example.net"] {
+        store
+            .add_identity_key("CCCC", a, b"shared secret", 3)
+            .await
+            .unwrap();
+    }
+    for a in ["me@example.org", "me@example.net"] {
+        let k = store.active_identity_key(a).await.unwrap().unwrap();
+        assert_eq!(k.fingerprint, "CCCC", "{a}");
+    }
 
     assert_eq!(store.peer("bob@example.org").await.unwrap(), None);
     let peer = crate::PeerRow {

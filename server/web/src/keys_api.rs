@@ -183,8 +183,9 @@ async fn lookup_and_remember(
     let (client, mut options) = state.key_lookup();
     if keyserver == Some(false) {
         options.keys_openpgp_org = false;
+        options.announced = false;
     }
-    if !options.wkd && !options.keys_openpgp_org && announced.is_none() {
+    if !options.wkd && !options.keys_openpgp_org {
         return Err(bad(
             "lookups_off",
             "key lookups are turned off on this box (homepost serve --key-lookup)",
@@ -329,27 +330,30 @@ async fn accept_peer_key(
     let wanted = body.fingerprint.replace(' ', "").to_ascii_uppercase();
     let lib = library(&state).await?;
     let store = lib.store();
-    let peer = crypto::peer_summary(store, &address, unix_now())
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("nothing is known of {address}")))?;
-    match peer.changed.as_deref() {
-        None => {
+    if store.peer(&canonical_address(&address)).await?.is_none() {
+        return Err(ApiError::not_found(format!(
+            "nothing is known of {address}"
+        )));
+    }
+    // Compared and set in one step: a key that changed again since the user
+    // looked is not accepted.
+    match crypto::accept_key_change(store, &address, Some(&wanted)).await? {
+        crypto::Accepted::Pinned(_) => {}
+        crypto::Accepted::NothingPending => {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 "no_key_change",
                 format!("no key change is waiting for {address}"),
             ));
         }
-        Some(f) if f != wanted => {
+        crypto::Accepted::OtherKey(f) => {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 "other_key",
                 format!("the key waiting for {address} is {f}, not {wanted}: compare it again"),
             ));
         }
-        Some(_) => {}
     }
-    crypto::accept_key_change(store, &address).await?;
     tracing::info!("a changed correspondent key was accepted");
     let peer = crypto::peer_summary(store, &address, unix_now()).await?;
     Ok(HttpResponse::Ok().json(peer))

@@ -215,6 +215,7 @@ async fn keys_lookups_key_changes_and_setup_messages() {
     state.set_key_lookup(
         client,
         LookupOptions {
+            announced: false,
             wkd: true,
             keys_openpgp_org: false,
         },
@@ -530,6 +531,7 @@ async fn keys_lookups_key_changes_and_setup_messages() {
     state.set_key_lookup(
         client,
         LookupOptions {
+            announced: false,
             wkd: false,
             keys_openpgp_org: false,
         },
