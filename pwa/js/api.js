@@ -10,6 +10,11 @@ const SESSION_LOST = new Set(['unauthenticated', 'locked']);
 let csrfToken = null;
 /** Seconds without a request after which the server ends the session. */
 let idleTimeout = 1800;
+/**
+ * Which sources key lookups may ask on this box (GET /status's `key_lookup`, given
+ * only to a request with a session): "all", "wkd", "off", or null while not known.
+ */
+let keyLookup = null;
 
 /** An error answer of the API, or a network failure (status 0, code "offline"). */
 export class ApiError extends Error {
@@ -36,6 +41,17 @@ export function sessionIdleTimeout() {
 
 export function clearSession() {
   csrfToken = null;
+  keyLookup = null;
+}
+
+/** Remembers what a `GET /status` answer with a session says about key lookups. */
+export function setStatus(status) {
+  keyLookup = status && status.session && typeof status.key_lookup === 'string' ? status.key_lookup : null;
+}
+
+/** Which sources key lookups may ask ("all", "wkd", "off"), or null when not known. */
+export function keyLookupMode() {
+  return keyLookup;
 }
 
 /**

@@ -4,15 +4,18 @@
 //   locked, or no session      -> <hp-unlock>
 //   unlocked with a session    -> <hp-mail>   (after GET /session for the CSRF token)
 //   network failure            -> <hp-offline>
+// A status answer with a session also says which key lookups the box allows
+// (`key_lookup`, kept in api.js); after unlocking here, status is asked once more
+// for it. Once per session: no poll.
 
-import { api, setSession, clearSession, ApiError } from './api.js';
+import { api, setSession, setStatus, clearSession, ApiError } from './api.js';
 import { h, replace } from './dom.js';
 import './components/auth-screens.js';
 import './components/mail-view.js';
 
 class HpApp extends HTMLElement {
   connectedCallback() {
-    this.addEventListener('hp-session', () => this.showMail());
+    this.addEventListener('hp-session', () => this.enterMail());
     this.addEventListener('hp-restart', () => this.start());
     this.addEventListener('hp-locked', () => this.showUnlock('locked'));
     // Any API call that finds the session gone lands here.
@@ -51,6 +54,7 @@ class HpApp extends HTMLElement {
     if (status.state === 'unlocked' && status.session) {
       try {
         setSession(await api.session());
+        setStatus(status);
         this.showMail();
         return;
       } catch {
@@ -67,6 +71,20 @@ class HpApp extends HTMLElement {
 
   showMail() {
     this.show(h('hp-mail'));
+  }
+
+  /**
+   * After unlocking (or creating the vault): the status read before had no session,
+   * so it did not say which key lookups the box allows. Asked once, before the mail
+   * screens, so that they offer only the lookups the box makes.
+   */
+  async enterMail() {
+    try {
+      setStatus(await api.status());
+    } catch {
+      setStatus(null); // not known: the screens offer lookups, and a refusal says why
+    }
+    this.showMail();
   }
 }
 

@@ -1,7 +1,8 @@
 // OpenPGP / Autocrypt in plain words (issue 5):
 // - cryptoStatus(msg): the status line of a message in the reader (the `crypto`
 //   object of GET /messages/{id}): encrypted or not, the signature, a changed key,
-//   the sender's key (peer-key.js) and, for an unknown signing key, its lookup;
+//   the sender's key (peer-key.js) and, for an unknown signing key, its lookup
+//   (none on a box with lookups off);
 // - EncryptPanel: the Encrypt switch of compose and what GET /drafts/{id}/crypto says
 //   about the recipients' keys: "Review" (their key sheet) for a changed key that
 //   waits for the person's decision, a lookup of the missing ones; compose keeps the
@@ -14,8 +15,8 @@ import { h, icon, replace } from '../dom.js';
 import { ICONS } from '../icons.js';
 import { fingerprintGroups } from '../format.js';
 import {
-  LOOKUP_HINT, LOOKUPS_OFF, domainOnlyChoice, foundWords, lookupProblem, lookupResult, lookupsTurnedOff,
-  openPeerSheet,
+  LOOKUPS_OFF, domainAllowed, domainOnlyChoice, domainOnlyOffered, foundWords, keyserverAllowed, lookupHint,
+  lookupProblem, lookupResult, lookupsTurnedOff, openPeerSheet,
 } from './peer-key.js';
 
 // --- the reader ---------------------------------------------------------------
@@ -133,7 +134,7 @@ class ReaderCrypto {
           type: 'button', class: 'button', 'aria-describedby': 'crypto-lookup-hint', disabled: this.busy,
           onclick: () => this.lookup(),
         }, icon(ICONS.search), this.busy ? 'Looking up\u2026' : 'Look up the sender\u2019s key'),
-        h('p', { class: 'field-hint', id: 'crypto-lookup-hint' }, LOOKUP_HINT)));
+        h('p', { class: 'field-hint', id: 'crypto-lookup-hint' }, lookupHint())));
     }
     if (this.address) {
       parts.push(h('button', { type: 'button', class: 'link-button', onclick: () => this.showPeer() },
@@ -154,7 +155,9 @@ class ReaderCrypto {
     if (this.busy) return;
     this.busy = true;
     this.render();
-    replace(this.live, h('p', {}, 'Looking up the sender\u2019s key: asking their mail domain, then keys.openpgp.org\u2026'));
+    const asked = [domainAllowed() ? 'their mail domain' : null, keyserverAllowed() ? 'keys.openpgp.org' : null]
+      .filter(Boolean);
+    replace(this.live, h('p', {}, `Looking up the sender\u2019s key: asking ${asked.join(', then ') || 'the box'}\u2026`));
     // The pressed button is now disabled: the progress line keeps the focus in place.
     this.live.focus();
     let result;
@@ -315,10 +318,11 @@ export class EncryptPanel {
       type: 'button', class: 'button', 'aria-describedby': 'compose-lookup-hint',
       onclick: () => this.lookupMissing(),
     }, icon(ICONS.search), 'Look up keys');
-    this.domainOnly = domainOnlyChoice();
+    // "Only ask their own mail domain" where the box may ask keys.openpgp.org too.
+    this.domainOnly = domainOnlyOffered() ? domainOnlyChoice() : null;
     // The choice comes before the button it applies to.
-    this.lookupAsk = h('div', { class: 'crypto-lookup-ask', hidden: true }, this.domainOnly.el,
-      this.lookupButton, h('p', { class: 'field-hint', id: 'compose-lookup-hint' }, LOOKUP_HINT));
+    this.lookupAsk = h('div', { class: 'crypto-lookup-ask', hidden: true }, this.domainOnly && this.domainOnly.el,
+      this.lookupButton, h('p', { class: 'field-hint', id: 'compose-lookup-hint' }, lookupHint()));
     // Recipients whose key changed: nothing is encrypted to them until the person
     // compares the new key and decides, in their key sheet.
     this.reviewKey = '';
@@ -453,8 +457,8 @@ export class EncryptPanel {
 
   /**
    * The "Look up keys" button (when a recipient has no key, and no changed key waits
-   * for them) and the lookups' results. Once the box said lookups are off, that
-   * sentence instead of the button.
+   * for them) and the lookups' results. On a box with lookups off (GET /status, or a
+   * refusal since), that sentence instead of the button.
    */
   renderLookup(recipients) {
     this.recipients = recipients;
@@ -512,7 +516,7 @@ export class EncryptPanel {
     this.looking = true;
     this.lookupAbort = new AbortController();
     const { signal } = this.lookupAbort;
-    const keyserver = this.domainOnly.keyserver();
+    const keyserver = this.domainOnly ? this.domainOnly.keyserver() : true;
     this.lookupButton.disabled = true;
     this.lookupBox.hidden = false;
     let found = 0;

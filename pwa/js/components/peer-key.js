@@ -6,31 +6,64 @@
 //   the new one after comparing it (POST /peers/{address}/accept).
 //
 // A lookup asks servers on the network, which learn whose key was asked for: it
-// runs only when the person presses a button, and the button says so (LOOKUP_HINT).
-// Where the person may choose (compose, the sheet), "Only ask their own mail
-// domain" leaves keys.openpgp.org out (`keyserver: false`). A box started with
-// `serve --key-lookup off` answers `lookups_off`: said in words, and the lookup
-// buttons give way to that sentence until the page is reloaded.
+// runs only when the person presses a button, and the hint beside it names who is
+// asked (lookupHint). Which sources the box may ask comes from GET /status
+// (`key_lookup`, api.js): with "off" no lookup button is shown (except in the key
+// sheet of someone whose mail named an address for their key: the box still asks
+// that one); with "wkd" keys.openpgp.org is never named. Where keys.openpgp.org may
+// be asked, "Only ask their own mail domain" leaves it out (`keyserver: false`).
+// The setting can change while the page is open: a `lookups_off` answer is said in
+// words, and the lookup buttons give way to that sentence until the page is reloaded.
 // Everything the server says (addresses, outcomes, URLs) is shown as text.
 
-import { api } from '../api.js';
+import { api, keyLookupMode } from '../api.js';
 import { h, icon, replace } from '../dom.js';
 import { ICONS } from '../icons.js';
 import { fingerprintGroups, fullDate } from '../format.js';
 import { openSheet, confirmSheet } from './sheet.js';
 
-/** Shown beside every lookup button: who learns what. */
-export const LOOKUP_HINT = 'Looking up asks the address\u2019s mail domain, then keys.openpgp.org; '
-  + 'they learn whose key you looked for.';
-
-/** Said (instead of a lookup button) once the box answered `lookups_off`. */
+/** Said (instead of a lookup button) when the box makes no lookups. */
 export const LOOKUPS_OFF = 'Key lookups are turned off on this box: keys arrive only with their mail.';
 
-/** The box answered `lookups_off` (known only after a lookup; forgotten on reload). */
+/** The box answered `lookups_off` (a setting changed since the page loaded; forgotten on reload). */
 let lookupsOff = false;
 
+/** Whether the box makes no lookups (GET /status said "off", or a lookup was refused so). */
 export function lookupsTurnedOff() {
-  return lookupsOff;
+  return lookupsOff || keyLookupMode() === 'off';
+}
+
+// (The server could also say "keys.openpgp.org": that source alone.)
+
+/** Whether the box may ask their mail domain (WKD); also when not known. */
+export function domainAllowed() {
+  return !lookupsTurnedOff() && keyLookupMode() !== 'keys.openpgp.org';
+}
+
+/** Whether the box may ask keys.openpgp.org ("all", or not known). */
+export function keyserverAllowed() {
+  const mode = keyLookupMode();
+  return !lookupsTurnedOff() && (mode === null || mode === 'all' || mode === 'keys.openpgp.org');
+}
+
+/** Whether "Only ask their own mail domain" means anything: both sources may be asked. */
+export function domainOnlyOffered() {
+  return domainAllowed() && keyserverAllowed();
+}
+
+/**
+ * Shown beside every lookup button: who is asked, so who learns what. `announced`:
+ * their mail named an address for their key (asked first, even with lookups off).
+ * Null when no one would be asked (no lookup button is shown then).
+ */
+export function lookupHint({ announced = false } = {}) {
+  const asked = [];
+  if (announced) asked.push('the address their mail named for their key');
+  if (domainAllowed()) asked.push('the address\u2019s mail domain');
+  if (keyserverAllowed()) asked.push('keys.openpgp.org');
+  if (!asked.length) return null;
+  return `Looking up asks ${asked.join(', then ')}; ${asked.length === 1 ? 'it learns' : 'they learn'} `
+    + 'whose key you looked for.';
 }
 
 /** A failed lookup (an ApiError) in words; remembers `lookups_off`. */
@@ -248,23 +281,24 @@ export function openPeerSheet(address, { onChange = () => {} } = {}) {
   };
 
   /**
-   * The lookup button, the "Only ask their own mail domain" choice and who learns
-   * what; once the box said lookups are off, that sentence instead (unless their mail
-   * named an address for their key: the box still asks that one).
+   * The lookup button, the "Only ask their own mail domain" choice (when the box may
+   * ask both) and who learns what; on a box without lookups, that sentence instead
+   * (unless their mail named an address for their key: the box still asks that one).
    */
   const lookupAsk = (label, p, offSaid) => {
-    if (lookupsTurnedOff() && !(p && p.announced_url)) {
+    const announced = Boolean(p && p.announced_url);
+    if (lookupsTurnedOff() && !announced) {
       return offSaid ? null : h('p', { class: 'field-hint' }, LOOKUPS_OFF);
     }
-    const choice = domainOnlyChoice();
+    const choice = domainOnlyOffered() ? domainOnlyChoice() : null;
     const button = h('button', {
-      type: 'button', class: 'button', onclick: () => lookup(button, choice.keyserver()),
+      type: 'button', class: 'button', onclick: () => lookup(button, choice ? choice.keyserver() : true),
     }, icon(ICONS.search), label);
     // The choice comes before the button it applies to.
     return [
-      choice.el,
+      choice ? choice.el : null,
       h('div', { class: 'peer-actions' }, button),
-      h('p', { class: 'field-hint' }, LOOKUP_HINT),
+      h('p', { class: 'field-hint' }, lookupHint({ announced })),
     ];
   };
 
