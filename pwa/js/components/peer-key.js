@@ -8,10 +8,10 @@
 // A lookup asks servers on the network, which learn whose key was asked for: it
 // runs only when the person presses a button, and the hint beside it names who is
 // asked (lookupHint). Which sources the box may ask comes from GET /status
-// (`key_lookup`, api.js): with "off" no lookup button is shown (except in the key
-// sheet of someone whose mail named an address for their key: the box still asks
-// that one); with "wkd" keys.openpgp.org is never named. Where keys.openpgp.org may
-// be asked, "Only ask their own mail domain" leaves it out (`keyserver: false`).
+// (`key_lookup`, api.js): with "off" no lookup button is shown; with "wkd"
+// keys.openpgp.org is never named. Only "all" asks keys.openpgp.org and an address
+// their mail named for their key (`announced_url`): there "Only ask their own mail
+// domain" leaves both out (`keyserver: false`).
 // The setting can change while the page is open: a `lookups_off` answer is said in
 // words, and the lookup buttons give way to that sentence until the page is reloaded.
 // Everything the server says (addresses, outcomes, URLs) is shown as text.
@@ -46,6 +46,12 @@ export function keyserverAllowed() {
   return !lookupsTurnedOff() && (mode === null || mode === 'all' || mode === 'keys.openpgp.org');
 }
 
+/** Whether the box asks the address their mail named for their key ("all", or not known). */
+function announcedAllowed() {
+  const mode = keyLookupMode();
+  return !lookupsTurnedOff() && (mode === null || mode === 'all');
+}
+
 /** Whether "Only ask their own mail domain" means anything: both sources may be asked. */
 export function domainOnlyOffered() {
   return domainAllowed() && keyserverAllowed();
@@ -53,12 +59,12 @@ export function domainOnlyOffered() {
 
 /**
  * Shown beside every lookup button: who is asked, so who learns what. `announced`:
- * their mail named an address for their key (asked first, even with lookups off).
+ * their mail named an address for their key (asked first where the box allows it).
  * Null when no one would be asked (no lookup button is shown then).
  */
 export function lookupHint({ announced = false } = {}) {
   const asked = [];
-  if (announced) asked.push('the address their mail named for their key');
+  if (announced && announcedAllowed()) asked.push('the address their mail named for their key');
   if (domainAllowed()) asked.push('the address\u2019s mail domain');
   if (keyserverAllowed()) asked.push('keys.openpgp.org');
   if (!asked.length) return null;
@@ -282,14 +288,14 @@ export function openPeerSheet(address, { onChange = () => {} } = {}) {
 
   /**
    * The lookup button, the "Only ask their own mail domain" choice (when the box may
-   * ask both) and who learns what; on a box without lookups, that sentence instead
-   * (unless their mail named an address for their key: the box still asks that one).
+   * ask more) and who learns what; on a box without lookups, that sentence instead
+   * (an address their mail named is not asked either).
    */
   const lookupAsk = (label, p, offSaid) => {
-    const announced = Boolean(p && p.announced_url);
-    if (lookupsTurnedOff() && !announced) {
+    if (lookupsTurnedOff()) {
       return offSaid ? null : h('p', { class: 'field-hint' }, LOOKUPS_OFF);
     }
+    const announced = Boolean(p && p.announced_url);
     const choice = domainOnlyOffered() ? domainOnlyChoice() : null;
     const button = h('button', {
       type: 'button', class: 'button', onclick: () => lookup(button, choice ? choice.keyserver() : true),
