@@ -176,8 +176,12 @@ export const api = {
    */
   lookupKey: (address, opts = {}) => request('POST', '/keys/lookup',
     opts.keyserver === false ? { address, keyserver: false } : { address }, opts),
-  /** Looks up the sender's key and checks the message's signature again. */
-  lookupSenderKey: (id, opts) => request('POST', `/messages/${enc(id)}/crypto/lookup`, undefined, opts),
+  /**
+   * Looks up the sender's key and checks the message's signature again;
+   * `opts.keyserver: false` leaves keys.openpgp.org out.
+   */
+  lookupSenderKey: (id, opts = {}) => request('POST', `/messages/${enc(id)}/crypto/lookup`,
+    opts.keyserver === false ? { keyserver: false } : undefined, opts),
   peer: (address, opts) => request('GET', `/peers/${enc(address)}`, undefined, opts),
   acceptPeerKey: (address, fingerprint) => request('POST', `/peers/${enc(address)}/accept`, { fingerprint }),
   /** Queues an Autocrypt Setup Message to the account itself; the answer's code is shown once. */

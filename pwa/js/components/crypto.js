@@ -2,7 +2,8 @@
 // - cryptoStatus(msg): the status line of a message in the reader (the `crypto`
 //   object of GET /messages/{id}): encrypted or not, the signature, a changed key,
 //   the sender's key (peer-key.js) and, for an unknown signing key, its lookup
-//   (none on a box with lookups off);
+//   (with "Only ask their own mail domain" where the box may ask keys.openpgp.org;
+//   none on a box with lookups off);
 // - EncryptPanel: the Encrypt switch of compose and what GET /drafts/{id}/crypto says
 //   about the recipients' keys: "Review" (their key sheet) for a changed key that
 //   waits for the person's decision, a lookup of the missing ones; compose keeps the
@@ -81,6 +82,8 @@ class ReaderCrypto {
     this.busy = false;
     /** This view's live region already says that lookups are off. */
     this.offSaid = false;
+    /** "Only ask their own mail domain": made once, so a new rendering keeps the tick. */
+    this.domainOnly = domainOnlyOffered() ? domainOnlyChoice() : null;
     this.box = h('div', { class: 'crypto-box-reader' });
     // A live region that stays in place: lookup progress and results are read out.
     this.live = h('div', { class: 'crypto-live', role: 'status', tabindex: '-1' });
@@ -129,7 +132,10 @@ class ReaderCrypto {
     if (c.signature === 'unknown_key' && this.address && lookupsTurnedOff()) {
       if (!this.offSaid) parts.push(h('p', { class: 'field-hint' }, LOOKUPS_OFF));
     } else if (c.signature === 'unknown_key' && this.address) {
+      // The choice comes before the button it applies to.
+      const choice = this.domainOnly && !lookupsTurnedOff() ? this.domainOnly.el : null;
       parts.push(h('div', { class: 'crypto-lookup-ask' },
+        choice,
         h('button', {
           type: 'button', class: 'button', 'aria-describedby': 'crypto-lookup-hint', disabled: this.busy,
           onclick: () => this.lookup(),
@@ -153,16 +159,17 @@ class ReaderCrypto {
   /** Looks up the sender's key (on request only) and shows the signature checked again. */
   async lookup() {
     if (this.busy) return;
+    const keyserver = this.domainOnly ? this.domainOnly.keyserver() : true;
     this.busy = true;
     this.render();
-    const asked = [domainAllowed() ? 'their mail domain' : null, keyserverAllowed() ? 'keys.openpgp.org' : null]
+    const asked = [domainAllowed() ? 'their mail domain' : null, keyserver && keyserverAllowed() ? 'keys.openpgp.org' : null]
       .filter(Boolean);
     replace(this.live, h('p', {}, `Looking up the sender\u2019s key: asking ${asked.join(', then ') || 'the box'}\u2026`));
     // The pressed button is now disabled: the progress line keeps the focus in place.
     this.live.focus();
     let result;
     try {
-      const answer = await api.lookupSenderKey(this.msg.id);
+      const answer = await api.lookupSenderKey(this.msg.id, { keyserver });
       if (answer && answer.crypto) this.msg.crypto = answer.crypto;
       result = lookupResult(answer, { whose: 'the sender\u2019s', onReview: () => this.showPeer() });
     } catch (err) {
