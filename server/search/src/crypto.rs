@@ -119,13 +119,14 @@ fn pin(row: &mut PeerRow, key: &Certificate, source: &str, now: i64) -> bool {
     differs
 }
 
-/// A change is pending while any slot (Autocrypt, gossip, discovered) holds a
-/// key other than the pinned one: the pinned key showing up again elsewhere
-/// does not make a stranger's key in another slot go away.
+/// A change is pending while a slot that would be used (the Autocrypt key, or
+/// gossip when there is none; a discovered key) holds a key other than the
+/// pinned one: the pinned key showing up again elsewhere does not make a
+/// stranger's key in another slot go away. Gossip beside an Autocrypt key is
+/// never used, so a group member cannot raise a change with it.
 fn refresh_pending(row: &mut PeerRow, now: i64) {
     let other = [
-        row.public_key.as_deref(),
-        row.gossip_key.as_deref(),
+        row.public_key.as_deref().or(row.gossip_key.as_deref()),
         row.discovered_key.as_deref(),
     ]
     .into_iter()

@@ -690,3 +690,107 @@ async fn a_stranger_cannot_clear_a_key_change() {
     assert_eq!(peer.changed, Some(mallory.fingerprint().to_hex()));
     bob.close().await;
 }
+
+/// Gossip from a group member about Alice, with another key than her own
+/// Autocrypt key, is not used and raises no key change (else any member could
+/// make the user "accept" a key of their choosing for Alice).
+#[tokio::test]
+async fn gossip_beside_an_autocrypt_key_raises_no_change() {
+    use homepost_pgp::SecretKey;
+    use homepost_pgp::autocrypt::{AutocryptHeader, PreferEncrypt};
+    let dir = tempfile::tempdir().unwrap();
+    let mut bob = library(dir.path()).await;
+    crypto::ensure_identity_key(bob.store(), None, "bob@example.org", NOW)
+        .await
+        .unwrap();
+    let bob_cert = SecretKey::from_bytes(
+        &bob.store()
+            .active_identity_key("bob@example.org")
+            .await
+            .unwrap()
+            .unwrap()
+            .secret,
+    )
+    .unwrap()
+    .certificate();
+    let clock = std::time::UNIX_EPOCH + std::time::Duration::from_secs(NOW as u64 - 86_400);
+    let alice = SecretKey::generate(None, "alice@example.org", clock).unwrap();
+    let fake = SecretKey::generate(None, "alice@example.org", clock).unwrap();
+    let carol = SecretKey::generate(None, "carol@example.org", clock).unwrap();
+    let h = AutocryptHeader::new(
+        "alice@example.org",
+        &alice.certificate(),
+        PreferEncrypt::Mutual,
+        clock,
+    )
+    .unwrap();
+    let mut first = h.to_field().unwrap().into_bytes();
+    first.extend_from_slice(b"\r\n");
+    first.extend_from_slice(&mail(
+        "alice@example.org",
+        "bob@example.org",
+        "hello",
+        "Hi.",
+    ));
+    deliver(&mut bob, first).await;
+    let to = [
+        Mailbox {
+            name: None,
+            address: "bob@example.org".into(),
+        },
+        Mailbox {
+            name: None,
+            address: "alice@example.org".into(),
+        },
+    ];
+    let group = build(&Outgoing {
+        from: Mailbox {
+            name: None,
+            address: "carol@example.org".into(),
+        },
+        to: &to,
+        cc: &[],
+        bcc: &[],
+        subject: "group",
+        body: "Hello both.",
+        in_reply_to: None,
+        references: &[],
+        attachments: &[],
+        forwarded: None,
+        date: NOW - 10,
+    })
+    .unwrap()
+    .raw;
+    // Bob's key was made at NOW: encrypt then.
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(NOW as u64);
+    let gossip = [AutocryptHeader::gossip("alice@example.org", &fake.certificate(), at).unwrap()];
+    let sealed = homepost_pgp::encrypt_message(
+        &group,
+        &carol,
+        &[&bob_cert, &fake.certificate()],
+        &gossip,
+        at,
+    )
+    .unwrap();
+    let id = deliver(&mut bob, sealed).await;
+    let outcome = crypto::outcome(bob.store(), id).await.unwrap().unwrap();
+    assert_eq!(outcome["decrypted"], true, "{outcome}");
+    let peer = crypto::peer_summary(bob.store(), "alice@example.org", NOW)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(peer.pinned, Some(alice.fingerprint().to_hex()));
+    assert_eq!(peer.changed, None, "{peer:?}");
+    let (plan, keys) = crypto::draft_crypto(
+        bob.store(),
+        &["alice@example.org".to_owned()],
+        Some(true),
+        false,
+        NOW,
+    )
+    .await
+    .unwrap();
+    assert!(plan.will_encrypt);
+    assert_eq!(keys[0].fingerprint(), alice.fingerprint());
+    bob.close().await;
+}
