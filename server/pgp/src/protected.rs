@@ -24,6 +24,78 @@ pub const PROTECTED_FIELDS: &[&str] = &[
 /// leaves the obscured value to the implementation; Autocrypt clients use "...").
 pub const OBSCURED_SUBJECT: &str = "...";
 
+/// The decrypted entity without its legacy display element (RFC 9788
+/// section 4.5.3): a `text/plain` part marked `hp-legacy-display="1"` begins
+/// with copies of header fields and a blank line, for readers that cannot show
+/// protected headers. A reader that shows the real fields drops them. The
+/// root part or the first part of a multipart root is looked at; anything
+/// that does not look exactly like such a block is left as it is (so is
+/// HTML's legacy display `div`, and a part that is not 7bit or 8bit).
+pub fn without_legacy_display(entity: &[u8]) -> Vec<u8> {
+    let (head, body) = mime::split_head_body(entity);
+    let fields = mime::header_fields(head);
+    let ct = ContentType::of(&fields);
+    let stripped = if ct.mime.starts_with("multipart/") {
+        ct.param("boundary")
+            .and_then(|b| mime::multipart_parts(body, b))
+            .and_then(|parts| parts.first().copied())
+            .and_then(|first| {
+                let offset = first.as_ptr() as usize - entity.as_ptr() as usize;
+                legacy_block_len(first).map(|(at, len)| (offset + at, len))
+            })
+    } else {
+        legacy_block_len(entity)
+    };
+    match stripped {
+        Some((at, len)) => {
+            let mut out = Vec::with_capacity(entity.len() - len);
+            out.extend_from_slice(&entity[..at]);
+            out.extend_from_slice(&entity[at + len..]);
+            out
+        }
+        _ => entity.to_vec(),
+    }
+}
+
+/// For a single `text/plain` entity marked `hp-legacy-display="1"`: where its
+/// legacy display block starts (the body's first byte) and how long it is.
+fn legacy_block_len(part: &[u8]) -> Option<(usize, usize)> {
+    let (head, body) = mime::split_head_body(part);
+    let fields = mime::header_fields(head);
+    let ct = ContentType::of(&fields);
+    if ct.mime != "text/plain" || !ct.param_is("hp-legacy-display", "1") {
+        return None;
+    }
+    let cte = mime::find(&fields, "Content-Transfer-Encoding")
+        .map(|f| f.value().to_ascii_lowercase())
+        .unwrap_or_default();
+    if !matches!(cte.as_str(), "" | "7bit" | "8bit") {
+        return None;
+    }
+    let mut len = 0;
+    let mut lines = 0;
+    for line in body.split_inclusive(|&b| b == b'\n') {
+        len += line.len();
+        let text = line.strip_suffix(b"\n").unwrap_or(line);
+        let text = text.strip_suffix(b"\r").unwrap_or(text);
+        if text.is_empty() {
+            return (lines > 0).then_some((part.len() - body.len(), len));
+        }
+        let continued = text[0] == b' ' || text[0] == b'\t';
+        let field = text.iter().position(|&b| b == b':').is_some_and(|colon| {
+            colon > 0
+                && text[..colon]
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+        });
+        if !(field || (continued && lines > 0)) {
+            return None;
+        }
+        lines += 1;
+    }
+    None
+}
+
 /// The header fields found in a protected part, decoded.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProtectedHeaders {
@@ -145,6 +217,33 @@ pub(crate) fn split(message: &[u8], extra: &[String], obscure: bool) -> Split {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn legacy_display_blocks_are_dropped_only_when_marked_and_well_formed() {
+        use super::without_legacy_display as strip;
+        let marked = b"Content-Type: text/plain; charset=utf-8; hp=\"cipher\";\r\n hp-legacy-display=\"1\"\r\n\r\nSubject: Dinner plans\r\nTo: bob@example.net,\r\n carol@example.net\r\n\r\nLet's eat\r\n";
+        let out = strip(marked);
+        assert!(
+            out.ends_with(b"\r\n\r\nLet's eat\r\n"),
+            "{}",
+            String::from_utf8_lossy(&out)
+        );
+        assert!(!String::from_utf8_lossy(&out).contains("Dinner"));
+        // Not marked, or not a header block: left alone.
+        let unmarked =
+            b"Content-Type: text/plain\r\n\r\nSubject: Dinner plans\r\n\r\nLet's eat\r\n";
+        assert_eq!(strip(unmarked), unmarked.to_vec());
+        let prose = b"Content-Type: text/plain; hp-legacy-display=1\r\n\r\nDear Bob: dinner?\r\nor lunch\r\n\r\nx\r\n";
+        assert_eq!(strip(prose), prose.to_vec());
+        let encoded = b"Content-Type: text/plain; hp-legacy-display=1\r\nContent-Transfer-Encoding: base64\r\n\r\nU3ViamVjdDogeA==\r\n";
+        assert_eq!(strip(encoded), encoded.to_vec());
+        // The first part of a multipart root.
+        let mixed = b"Content-Type: multipart/mixed; boundary=\"b\"; hp=\"cipher\"\r\n\r\n--b\r\nContent-Type: text/plain; hp-legacy-display=\"1\"\r\n\r\nSubject: Plans\r\n\r\nBody text\r\n--b\r\nContent-Type: text/plain\r\n\r\nSubject: kept\r\n\r\nsecond\r\n--b--\r\n";
+        let out = String::from_utf8(strip(mixed)).unwrap();
+        assert!(!out.contains("Subject: Plans"), "{out}");
+        assert!(out.contains("\r\n\r\nBody text\r\n--b\r\n"), "{out}");
+        assert!(out.contains("Subject: kept"), "{out}");
+    }
+
     use super::*;
 
     const MESSAGE: &[u8] = b"From: Alice <alice@example.org>\nTo: bob@example.org\nSubject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\nDate: Tue, 22 Jan 2019 12:56:25 +0100\nMessage-ID: <1@example.org>\nX-Mailer: test\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 7bit\n\nHello\n";

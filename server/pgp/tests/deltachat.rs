@@ -101,3 +101,11 @@ fn a_password_encrypted_message_is_not_ours_to_open() {
         Some("none of our keys can decrypt this message")
     );
 }
+
+#[test]
+fn legacy_display_part_is_dropped_from_what_is_shown() {
+    let o = open("hp_legacy_display.eml");
+    let shown = homepost_pgp::protected::without_legacy_display(&o.content.unwrap());
+    let body = homepost_mail::parse(&shown).body_text;
+    assert_eq!(body.trim(), "Let's eat");
+}

@@ -453,8 +453,13 @@ pub(crate) async fn process(
     };
     // Serialising this struct cannot fail (no maps with non-string keys).
     let json = serde_json::to_string(&outcome).unwrap_or_else(|_| "{}".to_owned());
+    // What is shown, indexed and quoted: without the legacy display block
+    // (the real header fields are shown from the protected headers).
     let decrypted = if opened.decrypted {
-        opened.content.clone()
+        opened
+            .content
+            .as_deref()
+            .map(homepost_pgp::protected::without_legacy_display)
     } else {
         None
     };
