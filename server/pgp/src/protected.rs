@@ -73,8 +73,7 @@ fn legacy_block_len(part: &[u8]) -> Option<(usize, usize)> {
         return None;
     }
     let mut len = 0;
-    let mut lines = 0;
-    for line in body.split_inclusive(|&b| b == b'\n') {
+    for (lines, line) in body.split_inclusive(|&b| b == b'\n').enumerate() {
         len += line.len();
         let text = line.strip_suffix(b"\n").unwrap_or(line);
         let text = text.strip_suffix(b"\r").unwrap_or(text);
@@ -91,7 +90,6 @@ fn legacy_block_len(part: &[u8]) -> Option<(usize, usize)> {
         if !(field || (continued && lines > 0)) {
             return None;
         }
-        lines += 1;
     }
     None
 }
