@@ -169,22 +169,23 @@ pub struct SetupMessageInfo {
 /// Checks that `message` is a Setup Message and reads its passphrase hints.
 pub fn inspect_setup_message(message: &[u8]) -> Result<SetupMessageInfo> {
     let block = encrypted_block(message)?;
-    let header = |name: &str| {
-        block
-            .lines()
-            .skip(1)
-            .take_while(|l| !l.trim().is_empty())
-            .find_map(|l| {
-                let (k, v) = l.split_once(':')?;
-                k.trim()
-                    .eq_ignore_ascii_case(name)
-                    .then(|| v.trim().to_owned())
-            })
-    };
     Ok(SetupMessageInfo {
-        passphrase_format: header("Passphrase-Format"),
-        passphrase_begin: header("Passphrase-Begin"),
+        passphrase_format: armor_header(&block, "Passphrase-Format").map(str::to_owned),
+        passphrase_begin: armor_header(&block, "Passphrase-Begin").map(str::to_owned),
     })
+}
+
+/// The value of an armor header (the `Name: value` lines after the BEGIN
+/// line of an ASCII-armored block, up to the blank line).
+fn armor_header<'a>(armored: &'a str, name: &str) -> Option<&'a str> {
+    armored
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
 }
 
 /// Imports a Setup Message with the code the user typed. A wrong code is
@@ -210,16 +211,8 @@ pub fn import_setup_message(
         .map(|i| start + i + END.len())
         .ok_or_else(|| Error::NotASetupMessage("the secret key is cut short".into()))?;
     let armored = &text[start..stop];
-    let prefer_encrypt = armored
-        .lines()
-        .skip(1)
-        .take_while(|l| !l.trim().is_empty())
-        .find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.trim()
-                .eq_ignore_ascii_case("Autocrypt-Prefer-Encrypt")
-                .then(|| PreferEncrypt::from_attribute(v))
-        })
+    let prefer_encrypt = armor_header(armored, "Autocrypt-Prefer-Encrypt")
+        .map(PreferEncrypt::from_attribute)
         .unwrap_or_default();
     let key = SecretKey::from_bytes(armored.as_bytes())?;
     Ok(ImportedSetup {
