@@ -286,19 +286,11 @@ pub async fn accept_key_change(
         ));
     }
     let accepted = row.changed_fingerprint.take();
-    let found = [
-        (row.public_key.as_deref(), Some("autocrypt")),
-        (row.gossip_key.as_deref(), Some("gossip")),
-        (
-            row.discovered_key.as_deref(),
-            row.discovered_source.as_deref(),
-        ),
-    ]
-    .into_iter()
-    .filter_map(|(b, src)| Some((cert(b)?, src)))
-    .find(|(c, _)| Some(c.fingerprint().to_hex()) == accepted);
+    let found = slot_keys(&row)
+        .into_iter()
+        .find(|(c, _)| Some(c.fingerprint().to_hex()) == accepted);
     row.pinned_key = found.as_ref().and_then(|(c, _)| c.to_bytes().ok());
-    row.pinned_source = found.and_then(|(_, s)| s.map(str::to_owned));
+    row.pinned_source = found.and_then(|(_, s)| s);
     let holds_other = |b: &Option<Vec<u8>>| {
         cert(b.as_deref()).is_some_and(|c| Some(c.fingerprint().to_hex()) != accepted)
     };
@@ -330,14 +322,23 @@ async fn secret_keys(store: &Store) -> Result<Vec<SecretKey>, homepost_store::Er
 
 /// Every key stored for a correspondent, to check their signatures with.
 fn peer_certs(row: &PeerRow) -> Vec<Certificate> {
+    slot_keys(row)
+        .into_iter()
+        .map(|(c, _)| c)
+        .chain(cert(row.pinned_key.as_deref()))
+        .collect()
+}
+
+/// The keys in a correspondent's slots, in the order they are used
+/// (Autocrypt, gossip, discovered), each with where it came from.
+fn slot_keys(row: &PeerRow) -> Vec<(Certificate, Option<String>)> {
     [
-        row.public_key.as_deref(),
-        row.gossip_key.as_deref(),
-        row.discovered_key.as_deref(),
-        row.pinned_key.as_deref(),
+        (row.public_key.as_deref(), Some("autocrypt".to_owned())),
+        (row.gossip_key.as_deref(), Some("gossip".to_owned())),
+        (row.discovered_key.as_deref(), row.discovered_source.clone()),
     ]
     .into_iter()
-    .filter_map(cert)
+    .filter_map(|(b, src)| Some((cert(b)?, src)))
     .collect()
 }
 
@@ -531,16 +532,9 @@ pub async fn peer_summary(
         return Ok(None);
     };
     // The stored keys, in the order they are used, and where each came from.
-    let stored: Vec<(Certificate, Option<String>)> = [
-        (row.public_key.as_deref(), Some("autocrypt".to_owned())),
-        (row.gossip_key.as_deref(), Some("gossip".to_owned())),
-        (row.discovered_key.as_deref(), row.discovered_source.clone()),
-        // The trusted key's own copy, when the slots moved on to a change.
-        (row.pinned_key.as_deref(), row.pinned_source.clone()),
-    ]
-    .into_iter()
-    .filter_map(|(b, src)| Some((cert(b)?, src)))
-    .collect();
+    let mut stored = slot_keys(&row);
+    // The trusted key's own copy, when the slots moved on to a change.
+    stored.extend(cert(row.pinned_key.as_deref()).map(|c| (c, row.pinned_source.clone())));
     let find = |fpr: Option<&str>| {
         stored
             .iter()

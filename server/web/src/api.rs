@@ -461,14 +461,20 @@ async fn get_message(
             .iter()
             .find_map(|a| a.address.as_deref());
         let peer = match sender {
-            Some(a) => homepost_search::crypto::peer_summary(store, a, unix_now()).await?,
+            Some(a) => {
+                store
+                    .peer(&homepost_pgp::autocrypt::canonical_address(a))
+                    .await?
+            }
             None => None,
         };
-        let pending = peer.as_ref().is_some_and(|p| p.changed.is_some());
+        let pending = peer
+            .as_ref()
+            .is_some_and(homepost_search::crypto::key_change_pending);
         c["key_changed"] = pending.into();
         // Signed by the key the user has since accepted: it is the sender's.
         if !pending
-            && let Some(pinned) = peer.and_then(|p| p.pinned)
+            && let Some(pinned) = peer.and_then(|p| p.pinned_fingerprint)
             && c["signer"].as_str() == Some(pinned.as_str())
         {
             c["signer_is_sender"] = true.into();
