@@ -101,6 +101,14 @@ pub enum KeyStatus {
     Invalid,
 }
 
+/// The key flags of a key that encrypts (mail in transit and at rest): what
+/// we make and what we encrypt to.
+pub(crate) fn encryption_flags() -> KeyFlags {
+    KeyFlags::empty()
+        .set_transport_encryption()
+        .set_storage_encryption()
+}
+
 /// A public OpenPGP certificate ("public key"): never holds secret key material.
 #[derive(Clone, PartialEq)]
 pub struct Certificate(Cert);
@@ -187,11 +195,10 @@ impl Certificate {
             return KeyStatus::Expired;
         }
         let enc = || {
-            vc.keys().supported().revoked(false).key_flags(
-                KeyFlags::empty()
-                    .set_transport_encryption()
-                    .set_storage_encryption(),
-            )
+            vc.keys()
+                .supported()
+                .revoked(false)
+                .key_flags(encryption_flags())
         };
         if enc().alive().next().is_some() {
             KeyStatus::Usable
@@ -269,11 +276,7 @@ impl Certificate {
             .supported()
             .alive()
             .revoked(false)
-            .key_flags(
-                KeyFlags::empty()
-                    .set_transport_encryption()
-                    .set_storage_encryption(),
-            )
+            .key_flags(encryption_flags())
             .next()
             .ok_or_else(|| Error::NoEncryptionKey(self.fingerprint()))?;
         let mut packets: Vec<Packet> = vec![
@@ -336,13 +339,7 @@ impl SecretKey {
             .set_creation_time(now)
             .set_primary_key_flags(KeyFlags::empty().set_certification().set_signing())
             .add_userid(userid)
-            .add_subkey(
-                KeyFlags::empty()
-                    .set_transport_encryption()
-                    .set_storage_encryption(),
-                None,
-                None,
-            )
+            .add_subkey(encryption_flags(), None, None)
             .generate()
             .map_err(Error::openpgp)?;
         Ok(SecretKey(cert))

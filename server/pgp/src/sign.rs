@@ -9,7 +9,7 @@ use openpgp::armor;
 use openpgp::crypto::KeyPair;
 use openpgp::parse::Parse;
 use openpgp::serialize::stream::{Armorer, Encryptor, LiteralWriter, Message, Recipient, Signer};
-use openpgp::types::{HashAlgorithm, KeyFlags, RevocationStatus};
+use openpgp::types::{HashAlgorithm, RevocationStatus};
 
 use crate::keys::policy;
 use crate::{Certificate, Error, Result, SecretKey};
@@ -104,11 +104,7 @@ pub fn encrypt(
                 .supported()
                 .alive()
                 .revoked(false)
-                .key_flags(
-                    KeyFlags::empty()
-                        .set_transport_encryption()
-                        .set_storage_encryption(),
-                )
+                .key_flags(crate::keys::encryption_flags())
                 .map(Recipient::from),
         );
         if keys.len() == before {
