@@ -25,15 +25,25 @@ async fn library(dir: &Path) -> Library {
 }
 
 fn mail(from: &str, to: &str, subject: &str, body: &str) -> Vec<u8> {
-    let to = [Mailbox {
+    compose(from, &[to], subject, body, &[], NOW - 60)
+}
+
+/// A message as the composer builds it, to several recipients, with attachments.
+fn compose(
+    from: &str,
+    to: &[&str],
+    subject: &str,
+    body: &str,
+    attachments: &[homepost_mail::compose::Attachment],
+    date: i64,
+) -> Vec<u8> {
+    let mailbox = |a: &str| Mailbox {
         name: None,
-        address: to.into(),
-    }];
+        address: a.into(),
+    };
+    let to: Vec<Mailbox> = to.iter().map(|a| mailbox(a)).collect();
     build(&Outgoing {
-        from: Mailbox {
-            name: None,
-            address: from.into(),
-        },
+        from: mailbox(from),
         to: &to,
         cc: &[],
         bcc: &[],
@@ -41,12 +51,21 @@ fn mail(from: &str, to: &str, subject: &str, body: &str) -> Vec<u8> {
         body,
         in_reply_to: None,
         references: &[],
-        attachments: &[],
+        attachments,
         forwarded: None,
-        date: NOW - 60,
+        date,
     })
     .unwrap()
     .raw
+}
+
+/// A public key as a mail attachment (`application/pgp-keys`).
+fn key_attachment(key: &homepost_pgp::SecretKey) -> homepost_mail::compose::Attachment {
+    homepost_mail::compose::Attachment {
+        name: "key.asc".into(),
+        content_type: "application/pgp-keys".into(),
+        data: key.certificate().to_armored().unwrap().into_bytes(),
+    }
 }
 
 async fn deliver(lib: &mut Library, raw: Vec<u8>) -> i64 {
@@ -423,33 +442,14 @@ async fn attached_and_discovered_keys() {
             .secret,
     )
     .unwrap();
-    let to = [Mailbox {
-        name: None,
-        address: "bob@example.org".into(),
-    }];
-    let attachment = homepost_mail::compose::Attachment {
-        name: "alice.asc".into(),
-        content_type: "application/pgp-keys".into(),
-        data: alice_key.certificate().to_armored().unwrap().into_bytes(),
-    };
-    let plain = build(&Outgoing {
-        from: Mailbox {
-            name: None,
-            address: "alice@example.org".into(),
-        },
-        to: &to,
-        cc: &[],
-        bcc: &[],
-        subject: "My key",
-        body: "My key is attached.",
-        in_reply_to: None,
-        references: &[],
-        attachments: std::slice::from_ref(&attachment),
-        forwarded: None,
-        date: NOW - 60,
-    })
-    .unwrap()
-    .raw;
+    let plain = compose(
+        "alice@example.org",
+        &["bob@example.org"],
+        "My key",
+        "My key is attached.",
+        &[key_attachment(&alice_key)],
+        NOW - 60,
+    );
     let clock = std::time::UNIX_EPOCH + std::time::Duration::from_secs(NOW as u64);
     let signed = sign_message(&plain, &alice_key, clock).unwrap();
     assert!(!String::from_utf8_lossy(&signed).contains("Autocrypt:"));
@@ -648,33 +648,14 @@ async fn a_stranger_cannot_clear_a_key_change() {
         .unwrap();
     assert!(!plan.will_encrypt && plan.recipients[0].key_changed);
     // Alice's real key again, attached to mail without an Autocrypt header.
-    let to = [Mailbox {
-        name: None,
-        address: "bob@example.org".into(),
-    }];
-    let attach = homepost_mail::compose::Attachment {
-        name: "alice.asc".into(),
-        content_type: "application/pgp-keys".into(),
-        data: alice.certificate().to_armored().unwrap().into_bytes(),
-    };
-    let three = build(&Outgoing {
-        from: Mailbox {
-            name: None,
-            address: "alice@example.org".into(),
-        },
-        to: &to,
-        cc: &[],
-        bcc: &[],
-        subject: "three",
-        body: "My key.",
-        in_reply_to: None,
-        references: &[],
-        attachments: std::slice::from_ref(&attach),
-        forwarded: None,
-        date: NOW - 30,
-    })
-    .unwrap()
-    .raw;
+    let three = compose(
+        "alice@example.org",
+        &["bob@example.org"],
+        "three",
+        "My key.",
+        &[key_attachment(&alice)],
+        NOW - 30,
+    );
     deliver(&mut bob, three).await;
     let (plan, keys) = crypto::draft_crypto(bob.store(), &rcpt, Some(true), false, NOW)
         .await
@@ -733,34 +714,14 @@ async fn gossip_beside_an_autocrypt_key_raises_no_change() {
         "Hi.",
     ));
     deliver(&mut bob, first).await;
-    let to = [
-        Mailbox {
-            name: None,
-            address: "bob@example.org".into(),
-        },
-        Mailbox {
-            name: None,
-            address: "alice@example.org".into(),
-        },
-    ];
-    let group = build(&Outgoing {
-        from: Mailbox {
-            name: None,
-            address: "carol@example.org".into(),
-        },
-        to: &to,
-        cc: &[],
-        bcc: &[],
-        subject: "group",
-        body: "Hello both.",
-        in_reply_to: None,
-        references: &[],
-        attachments: &[],
-        forwarded: None,
-        date: NOW - 10,
-    })
-    .unwrap()
-    .raw;
+    let group = compose(
+        "carol@example.org",
+        &["bob@example.org", "alice@example.org"],
+        "group",
+        "Hello both.",
+        &[],
+        NOW - 10,
+    );
     // Bob's key was made at NOW: encrypt then.
     let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(NOW as u64);
     let gossip = [AutocryptHeader::gossip("alice@example.org", &fake.certificate(), at).unwrap()];
