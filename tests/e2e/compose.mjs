@@ -216,7 +216,7 @@ export async function composeFlow(page, opts) {
   const attRow = page.locator('hp-compose .att').filter({ hasText: att.name });
   await attRow.waitFor();
   assert.match(await attRow.textContent(), /\d+(\.\d)? (bytes|KB)/, 'the attachment shows no size');
-  await page.locator('hp-compose .save-state').filter({ hasText: /^Saved$/ }).waitFor({ timeout: 10000 });
+  await page.locator('hp-compose .save-state').filter({ hasText: /^Saved$/ }).waitFor({ timeout: 30000 });
   const draftId = Number((/#\/compose\/(\d+)/.exec(page.url()) || [])[1]);
   assert.ok(draftId > 0, `the address does not name the draft: ${page.url()}`);
   const draft = (await apiGet(page, `/drafts/${draftId}`)).body;
@@ -233,7 +233,7 @@ export async function composeFlow(page, opts) {
   // switch cannot be turned on.
   const cryptoLine = compose.locator('.crypto-state');
   await cryptoLine.filter({ hasText: /will not be encrypted|Not every recipient can read encrypted mail/i })
-    .waitFor({ timeout: 10000 });
+    .waitFor({ timeout: 30000 });
   const encrypt = compose.getByRole('switch', { name: 'Encrypt' });
   assert.equal(await encrypt.isChecked(), false, 'the Encrypt switch is on for a recipient without a key');
   const crypto = (await apiGet(page, `/drafts/${draftId}/crypto`)).body;
@@ -323,7 +323,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const context = await browser.newContext({ ...(size === 'phone' ? PHONE : DESKTOP) });
   const watcher = watch(context, `compose-${size}`);
   const page = await context.newPage();
-  page.setDefaultTimeout(15000);
+  page.setDefaultTimeout(30000);
   let n = 0;
   try {
     await page.goto(`${base}/`);

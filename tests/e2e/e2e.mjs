@@ -100,7 +100,7 @@ async function flow(label, server, contextOptions) {
   const context = await browser.newContext({ ...contextOptions, serviceWorkers: 'allow' });
   const watcher = watch(context, label);
   const page = await context.newPage();
-  page.setDefaultTimeout(15000);
+  page.setDefaultTimeout(30000);
   const base = server.base;
   const S = (name, fn) => step(label, name, fn);
 
@@ -469,12 +469,35 @@ async function flow(label, server, contextOptions) {
       await shot(page, label, 'locked-again');
     });
 
-    await S('offline: the app still opens and says it is offline', async () => {
+    // The app retries by itself on the browser's `online` event and on "Try again";
+    // each path is taken on purpose here, so neither can win a race against the test.
+    await S('offline: the app still opens and says it is offline; "Try again" while offline stays there', async () => {
       await context.setOffline(true);
       await page.reload();
       await page.getByRole('heading', { name: 'You are offline' }).waitFor();
       await shot(page, label, 'offline');
+      // Mark this screen: a retry that fails again replaces it with a fresh one.
+      await page.locator('hp-offline').evaluate((el) => { el.dataset.tried = 'no'; });
+      await page.getByRole('button', { name: 'Try again' }).click();
+      await page.locator('hp-app:not([aria-busy]) > hp-offline:not([data-tried])').waitFor();
+      await page.getByRole('heading', { name: 'You are offline' }).waitFor();
+    });
+
+    await S('offline: back online, the app retries by itself and shows the unlock page', async () => {
       await context.setOffline(false);
+      await page.getByRole('heading', { name: 'Unlock Homepost' }).waitFor();
+    });
+
+    await S('box unreachable while the network is up: "Try again" reaches it once it answers', async () => {
+      // No `online` event here (the network never went away): only the button retries.
+      const refuse = (route) => route.abort('connectionrefused');
+      await page.route('**/api/v1/status', refuse);
+      try {
+        await page.reload();
+        await page.getByRole('heading', { name: 'You are offline' }).waitFor();
+      } finally {
+        await page.unroute('**/api/v1/status', refuse);
+      }
       await page.getByRole('button', { name: 'Try again' }).click();
       await page.getByRole('heading', { name: 'Unlock Homepost' }).waitFor();
     });

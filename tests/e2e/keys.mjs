@@ -299,7 +299,7 @@ async function onServer(browser, server, mode, fn) {
   const context = await browser.newContext({ ...PHONE, serviceWorkers: 'allow' });
   const watcher = watch(context, `${LABEL} ${mode}`);
   const page = await context.newPage();
-  page.setDefaultTimeout(10000);
+  page.setDefaultTimeout(30000);
   try {
     await step(`lookups ${mode}: unlock the prepared box; GET /status has key_lookup "${mode}" (only with a session)`, async () => {
       const before = await (await fetch(`${server.base}/api/v1/status`)).json();
@@ -654,7 +654,7 @@ async function offFlow(page, watcher) {
     await sheet.getByRole('button', { name: 'I wrote it down' }).click();
     await sheet.waitFor({ state: 'detached' });
     // A closed <dialog> leaves the page on its close event, a moment after it is hidden.
-    await page.locator('.setup-code').waitFor({ state: 'detached', timeout: 2000 })
+    await page.locator('.setup-code').waitFor({ state: 'detached', timeout: 10000 })
       .catch(() => assert.fail('the code stayed in the page'));
     const text = await page.evaluate(() => document.body.innerText.replace(/\D/g, ''));
     assert.ok(!text.includes(digits), 'the code stayed in the page');

@@ -75,11 +75,15 @@ export async function freePort() {
   });
 }
 
-/** Waits until GET /api/v1/status answers (any JSON), or fails after `ms`. */
-export async function waitForServer(base, ms = 30000) {
+/**
+ * Waits until GET /api/v1/status answers (any JSON), or fails after `ms`; returns
+ * null early once `gone()` says the server process has exited.
+ */
+export async function waitForServer(base, ms = 30000, gone = () => false) {
   const end = Date.now() + ms;
   let last = null;
   while (Date.now() < end) {
+    if (gone()) return null;
     try {
       const res = await fetch(`${base}/api/v1/status`);
       if (res.ok) return res.json();
@@ -108,26 +112,41 @@ export async function startServer(label, { prepare = null, args = [] } = {}) {
       throw err;
     }
   }
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
   await mkdir(OUT, { recursive: true });
-  const log = openSync(path.join(OUT, `server-${label}.log`), 'w');
-  const child = spawn(bin, ['--data', dir, 'serve', '--listen', `127.0.0.1:${port}`, '--kdf', 'insecure-test-only', ...args],
-    { stdio: ['ignore', log, log] });
-  closeSync(log); // the child has its own copy
-  let exited = null;
-  child.on('exit', (code) => { exited = code; });
-  try {
-    await waitForServer(base);
-  } catch (err) {
-    child.kill('SIGTERM');
-    throw err;
+  // The free port can be taken by another process before the server binds it: a
+  // server that exits before it answers is started again on another port.
+  for (let attempt = 1; ; attempt += 1) {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const logPath = path.join(OUT, `server-${label}.log`);
+    const log = openSync(logPath, 'w');
+    const child = spawn(bin, ['--data', dir, 'serve', '--listen', `127.0.0.1:${port}`, '--kdf', 'insecure-test-only', ...args],
+      { stdio: ['ignore', log, log] });
+    closeSync(log); // the child has its own copy
+    let exited = null;
+    child.on('exit', (code) => { exited = code ?? -1; });
+    try {
+      await waitForServer(base, 60000, () => exited !== null);
+    } catch (err) {
+      child.kill('SIGTERM');
+      throw err;
+    }
+    if (exited !== null) {
+      const text = await readFile(logPath, 'utf8').catch(() => '');
+      if (attempt < 3 && /address already in use/i.test(text)) continue;
+      throw new Error(`homepost serve exited (${exited}) before answering:\n${text}`);
+    }
+    return serverHandle(base, dir, child, () => exited);
   }
+}
+
+/** What `startServer` returns: the address, the data directory and `stop()`. */
+function serverHandle(base, dir, child, exited) {
   return {
     base,
     dir,
     async stop() {
-      if (exited === null) {
+      if (exited() === null) {
         child.kill('SIGTERM');
         await new Promise((r) => { child.once('exit', r); setTimeout(r, 5000); });
       }
@@ -222,7 +241,7 @@ export function watch(context, label) {
       const text = msg.text();
       if (/Content[- ]Security[- ]Policy|CSP violation|Refused to (load|execute|apply|frame|connect)/i.test(text)) {
         problems.push(`[${label}] CSP: ${text}`);
-      } else if (msg.type() === 'error' && !/Failed to load resource: (the server responded with a status of (400|401|403|404|409|429)|net::ERR_INTERNET_DISCONNECTED)/.test(text)) {
+      } else if (msg.type() === 'error' && !/Failed to load resource: (the server responded with a status of (400|401|403|404|409|429)|net::ERR_INTERNET_DISCONNECTED|net::ERR_CONNECTION_REFUSED)/.test(text)) {
         problems.push(`[${label}] console error: ${text}`);
       }
     });

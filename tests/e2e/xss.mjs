@@ -499,7 +499,7 @@ async function main() {
     console.log(`ok   positive control seen: ${control}`);
 
     const page = await context.newPage();
-    page.setDefaultTimeout(15000);
+    page.setDefaultTimeout(30000);
     let currentId = null;
     const watcher = await watchPage(page, {
       allowed: ({ url, mainFrame, navigation }) => {
@@ -609,10 +609,14 @@ async function main() {
       await page.evaluate('1 + 1');
       assert.ok(lastFrame, 'no formatted view was opened');
       await lastFrame.evaluate('2 + 2');
-      await page.waitForTimeout(50);
-      const seen = watcher.found.scripts.filter((s) => s.phase === 'control-app');
-      const top = seen.filter((s) => s.frame === 'top').length;
-      const sub = seen.filter((s) => s.frame !== 'top').length;
+      // The watcher hears of both scripts asynchronously: wait for them (10 s at most).
+      const controls = () => {
+        const seen = watcher.found.scripts.filter((s) => s.phase === 'control-app');
+        return [seen.filter((s) => s.frame === 'top').length, seen.filter((s) => s.frame !== 'top').length];
+      };
+      const until = Date.now() + 10000;
+      while (controls().includes(0) && Date.now() < until) await page.waitForTimeout(50);
+      const [top, sub] = controls();
       assert.ok(top > 0 && sub > 0, `control in the app page not seen: top ${top}, iframe ${sub}`);
       console.log(`ok   control in the app page seen: scripts top ${top}, formatted-view iframe ${sub}`);
       // Nothing found in any phase but the control.

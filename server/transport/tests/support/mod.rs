@@ -22,7 +22,10 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 
-const START_TIMEOUT: Duration = Duration::from_secs(30);
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// Tries to start a server on fresh ports: a free port can be taken by another
+/// process between the moment it is picked and the moment the server binds it.
+const START_ATTEMPTS: usize = 3;
 
 /// The user names and the password of both servers' test accounts.
 pub const USERS: [&str; 2] = ["alice", "bob"];
@@ -163,16 +166,26 @@ impl Dovecot {
         let tmp = temp_dir("homepost-dovecot-");
         let mut dovecot = Dovecot {
             dir: tmp.path().join("dovecot"),
-            imap: free_port(),
-            imaps: free_port(),
-            pop3: free_port(),
-            pop3s: free_port(),
+            imap: 0,
+            imaps: 0,
+            pop3: 0,
+            pop3s: 0,
             child: None,
             deliveries: AtomicUsize::new(0),
             tmp,
         };
-        dovecot.spawn();
-        dovecot
+        for attempt in 1..=START_ATTEMPTS {
+            [dovecot.imap, dovecot.imaps, dovecot.pop3, dovecot.pop3s] =
+                [(); 4].map(|()| free_port());
+            match dovecot.try_spawn() {
+                Ok(()) => return dovecot,
+                Err(e) if attempt < START_ATTEMPTS && e.contains("ddress already in use") => {
+                    eprintln!("Dovecot: a port was taken, trying others");
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        unreachable!("the last attempt panics")
     }
 
     fn ports(&self) -> [u16; 4] {
@@ -180,6 +193,14 @@ impl Dovecot {
     }
 
     fn spawn(&mut self) {
+        if let Err(e) = self.try_spawn() {
+            panic!("{e}");
+        }
+    }
+
+    /// Starts Dovecot and waits for its IMAPS greeting; on failure it is killed and
+    /// the error holds the ends of its logs.
+    fn try_spawn(&mut self) -> Result<(), String> {
         let out_path = self.tmp.path().join("dovecot-up.out");
         let out = fs::File::create(&out_path).expect("create dovecot-up.out");
         let child = Command::new(peers_dir().join("dovecot-up"))
@@ -196,31 +217,32 @@ impl Dovecot {
         // The port accepts before Dovecot's auth is ready: wait for a TLS greeting.
         loop {
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                self.fail(&format!("dovecot-up exited with {status}"), &out_path);
+                return Err(self.fail(&format!("dovecot-up exited with {status}"), &out_path));
             }
             let last_error = match tls_greeting(self.imaps, &self.dir.join("cert.pem")) {
-                Ok(line) if line.starts_with("* OK") => return,
+                Ok(line) if line.starts_with("* OK") => return Ok(()),
                 Ok(line) => format!("greeting {line:?}"),
                 Err(e) => e.to_string(),
             };
             if Instant::now() > deadline {
-                self.fail(
+                return Err(self.fail(
                     &format!("no IMAPS greeting within {START_TIMEOUT:?}: {last_error}"),
                     &out_path,
-                );
+                ));
             }
             std::thread::sleep(Duration::from_millis(50));
         }
     }
 
-    fn fail(&mut self, what: &str, out_path: &Path) -> ! {
+    /// Kills what was started and describes the failure with the ends of the logs.
+    fn fail(&mut self, what: &str, out_path: &Path) -> String {
         self.kill();
-        panic!(
+        format!(
             "Dovecot in {}: {what}\n{}\n{}",
             self.dir.display(),
             tail(out_path),
             tail(&self.dir.join("dovecot.log"))
-        );
+        )
     }
 
     /// SIGKILL to Dovecot and all its processes; returns once its ports are free.
@@ -329,18 +351,35 @@ impl SmtpServer {
             .expect("spawn tests/peers/make-cert");
         assert!(status.success(), "tests/peers/make-cert: {status}");
         let mut smtp = SmtpServer {
-            port: free_port(),
+            port: 0,
             spool: tmp.path().join("spool"),
             cert,
             implicit_tls,
             child: None,
             tmp,
         };
-        smtp.spawn();
-        smtp
+        for attempt in 1..=START_ATTEMPTS {
+            smtp.port = free_port();
+            match smtp.try_spawn() {
+                Ok(()) => return smtp,
+                Err(e) if attempt < START_ATTEMPTS && e.contains("ddress already in use") => {
+                    eprintln!("smtp-server: port {} was taken, trying another", smtp.port);
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        unreachable!("the last attempt panics")
     }
 
     fn spawn(&mut self) {
+        if let Err(e) = self.try_spawn() {
+            panic!("{e}");
+        }
+    }
+
+    /// Starts the server and waits until it says "ready"; on failure it is killed
+    /// and the error holds the end of its log.
+    fn try_spawn(&mut self) -> Result<(), String> {
         let log_path = self.tmp.path().join("smtp-server.log");
         let log = fs::OpenOptions::new()
             .create(true)
@@ -377,14 +416,14 @@ impl SmtpServer {
             let _ = tx.send(line);
         });
         match rx.recv_timeout(START_TIMEOUT) {
-            Ok(line) if line.trim() == "ready" => {}
+            Ok(line) if line.trim() == "ready" => Ok(()),
             other => {
                 self.kill();
-                panic!(
+                Err(format!(
                     "smtp-server on port {} did not start ({other:?})\n{}",
                     self.port,
                     tail(&log_path)
-                );
+                ))
             }
         }
     }
