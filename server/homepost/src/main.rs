@@ -126,9 +126,16 @@ async fn run(cli: Cli) -> Result<()> {
             outbox_lifetime,
             kdf,
             key_lookup,
+            allow_host,
         } => {
             let mut config = homepost_web::Config::new(dir.clone());
             config.listen = *listen;
+            config.allowed_hosts = allow_host.clone();
+            let lan_name = (!listen.ip().is_loopback()).then(hostname).flatten();
+            if let Some(name) = &lan_name {
+                config.allowed_hosts.push(name.clone());
+                config.allowed_hosts.push(format!("{name}.local"));
+            }
             config.kdf = kdf.params();
             config.idle_timeout = std::time::Duration::from_secs(idle_timeout * 60);
             config.transport.outbox_lifetime =
@@ -159,6 +166,9 @@ async fn run(cli: Cli) -> Result<()> {
                     "No vault yet in {}: open the page to create one.",
                     dir.display()
                 );
+            }
+            if let Some(token) = &running.setup_token {
+                print_setup(&running, lan_name.as_deref(), token)?;
             }
             outln!("Stop it with Ctrl-C.");
             running.wait().await?;
@@ -219,15 +229,14 @@ async fn library_command(cli: &Cli, lib: &mut Library) -> Result<()> {
                 tags.push("inbox".into());
             }
             let sources = ImportSources::new(paths.clone());
-            let bar = progress_bar(sources.total_bytes());
+            let progress = Progress::new("import", sources.total_bytes());
             let started = std::time::Instant::now();
             let stats = lib
                 .import(sources, &tags, now(), |p: ImportProgress| {
-                    bar.set_position(p.bytes);
-                    bar.set_message(format!("{} messages", p.messages));
+                    progress.set(p.bytes, p.messages);
                 })
                 .await?;
-            bar.finish_and_clear();
+            progress.finish();
             for e in &stats.unreadable {
                 eprintln!("homepost: skipped: {e}");
             }
@@ -386,14 +395,95 @@ async fn library_command(cli: &Cli, lib: &mut Library) -> Result<()> {
     Ok(())
 }
 
-/// A progress bar over input bytes, as `import` and `spam learn` show.
-fn progress_bar(total_bytes: u64) -> ProgressBar {
-    let bar = ProgressBar::new(total_bytes);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} {msg} ({eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar
+/// The box's host name (for `NAME.local` on the home network), if it has one.
+fn hostname() -> Option<String> {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
+    let name = name.trim().to_ascii_lowercase();
+    (!name.is_empty()
+        && name != "localhost"
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+    .then_some(name)
+}
+
+/// Prints the first-run setup code, the address that carries it and a QR code
+/// of that address, for claiming the box from a phone. Whoever can read this
+/// (the box's screen, its journal) can claim the box; on the box itself the
+/// code is not needed.
+fn print_setup(running: &homepost_web::Running, lan_name: Option<&str>, token: &str) -> Result<()> {
+    let host = match (running.addr.ip().is_unspecified(), lan_name) {
+        (false, _) => running.addr.to_string(),
+        (true, Some(name)) => format!("{name}.local:{}", running.addr.port()),
+        (true, None) => String::new(),
+    };
+    outln!("To create the vault from another device, use the setup code {token}");
+    if host.is_empty() {
+        return Ok(());
+    }
+    let scheme = if running.fingerprint.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let url = zeroize::Zeroizing::new(format!("{scheme}://{host}/#setup={token}"));
+    outln!("or open {}", url.as_str());
+    if let Ok(code) = qrcode::QrCode::new(url.as_bytes()) {
+        let art = code
+            .render::<qrcode::render::unicode::Dense1x2>()
+            .quiet_zone(true)
+            .build();
+        outln!("{art}");
+    }
+    Ok(())
+}
+
+/// Progress over input bytes, as `import` and `spam learn` show: a bar on a
+/// terminal; otherwise (a log, a pipe, the journal) one plain line on stderr each
+/// time another tenth of the input is done, so long work is visible there too.
+struct Progress {
+    bar: ProgressBar,
+    what: &'static str,
+    /// Tenths reported so far when stderr is not a terminal; `None` on a terminal.
+    lines: Option<std::cell::Cell<u64>>,
+}
+
+impl Progress {
+    fn new(what: &'static str, total_bytes: u64) -> Progress {
+        use std::io::IsTerminal as _;
+        let bar = ProgressBar::new(total_bytes);
+        bar.set_style(
+            ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} {msg} ({eta})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        let lines = (!std::io::stderr().is_terminal()).then(|| std::cell::Cell::new(0));
+        Progress { bar, what, lines }
+    }
+
+    /// Input bytes and messages read so far.
+    fn set(&self, bytes: u64, messages: u64) {
+        self.bar.set_position(bytes);
+        self.bar.set_message(format!("{messages} messages"));
+        if let Some(reported) = &self.lines {
+            let total = self.bar.length().unwrap_or(0).max(1);
+            let tenths = (bytes.min(total) * 10 / total).min(10);
+            if tenths > reported.get() && tenths < 10 {
+                reported.set(tenths);
+                eprintln!(
+                    "homepost: {}: {}% of the input, {messages} messages",
+                    self.what,
+                    tenths * 10
+                );
+            }
+        }
+    }
+
+    /// Prints a line without breaking the bar.
+    fn println(&self, line: &str) {
+        self.bar.suspend(|| eprintln!("{line}"));
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
 }
 
 /// `homepost spam learn|check|stats`.
@@ -406,22 +496,24 @@ async fn spam_command(command: &SpamCommand, lib: &mut Library) -> Result<()> {
                 .filter(|(_, _, paths)| !paths.is_empty())
                 .map(|(class, name, paths)| (class, name, ImportSources::new(paths.clone())))
                 .collect();
-            let bar = progress_bar(sources.iter().map(|s| s.2.total_bytes()).sum());
+            let bar = Progress::new(
+                "spam learn",
+                sources.iter().map(|s| s.2.total_bytes()).sum(),
+            );
             let mut lines = Vec::new();
             let (mut base_bytes, mut base_messages) = (0, 0);
             for (class, name, sources) in sources {
                 let total = sources.total_bytes();
                 let stats = lib
                     .learn_spam(sources, class, |p: ImportProgress| {
-                        bar.set_position(base_bytes + p.bytes);
-                        bar.set_message(format!("{} messages", base_messages + p.messages));
+                        bar.set(base_bytes + p.bytes, base_messages + p.messages);
                     })
                     .await?;
                 base_bytes += total;
                 let o = &stats.outcome;
                 base_messages += o.learned + o.relearned + o.unchanged;
                 for e in &stats.unreadable {
-                    bar.suspend(|| eprintln!("homepost: skipped: {e}"));
+                    bar.println(&format!("homepost: skipped: {e}"));
                 }
                 lines.push(format!(
                     "{name}: learned {}, corrected {}, already learnt {}, unreadable {}",
@@ -431,7 +523,7 @@ async fn spam_command(command: &SpamCommand, lib: &mut Library) -> Result<()> {
                     stats.unreadable.len()
                 ));
             }
-            bar.finish_and_clear();
+            bar.finish();
             for line in lines {
                 outln!("{line}");
             }

@@ -3,7 +3,6 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::Duration;
 
 use serde_json::Value;
 
@@ -544,18 +543,41 @@ fn killed_import_completes_on_rerun_without_loss_or_duplicates() {
     let n = 3000;
     let mbox = home.path("big.mbox");
     synth_mbox(&mbox, n);
-    // Kill the import at several points, then let one run finish.
-    for delay_ms in [150u64, 400, 900] {
+    // Kill the import at several points, each once it has said (on stderr, which is
+    // not a terminal here) that it is that far into the input, then let one run finish.
+    for percent in [20u64, 50, 80] {
         let mut child = home
             .cmd(PASS)
             .args(["import", mbox.to_str().unwrap()])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(delay_ms));
-        let _ = child.kill();
-        let _ = child.wait();
+        let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut seen = Vec::new();
+        for line in std::io::BufRead::lines(stderr) {
+            let line = line.unwrap();
+            let reached = line
+                .strip_prefix("homepost: import: ")
+                .and_then(|rest| rest.split('%').next())
+                .and_then(|p| p.parse::<u64>().ok())
+                .is_some_and(|p| p >= percent);
+            seen.push(line);
+            if reached {
+                break;
+            }
+        }
+        assert!(
+            seen.last().is_some_and(|l| l.contains('%')),
+            "no progress line for {percent}%: {seen:?}"
+        );
+        child.kill().unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(9),
+            "the import had already ended when killed at {percent}%: {status}, {seen:?}"
+        );
     }
     let out = import(&home, std::slice::from_ref(&mbox));
     let nums: Vec<u64> = out
@@ -833,6 +855,56 @@ fn autocrypt_setup_message_moves_the_key_to_another_vault() {
 
     let other = Home::new();
     other.init();
+    // Only into a box whose own address it is from and to.
+    let refused = other
+        .cmd(PASS)
+        .env("HOMEPOST_SETUP_CODE", &code)
+        .args(["key", "import-setup", setup.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        !refused.status.success(),
+        "imported into a box without that address"
+    );
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("own addresses"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    add_me_account(&other);
+    // A stranger's Setup Message (sent from their address) is refused, right code or not.
+    let forged = home.path("forged.eml");
+    let from_stranger: String = message
+        .split_inclusive('\n')
+        .map(|line| {
+            if line.starts_with("From:") {
+                line.replacen(
+                    "From:",
+                    "From: Mallory <mallory@evil.example>\nX-Was-From:",
+                    1,
+                )
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect();
+    assert_ne!(from_stranger, message);
+    fs::write(&forged, from_stranger).unwrap();
+    let refused = other
+        .cmd(PASS)
+        .env("HOMEPOST_SETUP_CODE", &code)
+        .args(["key", "import-setup", forged.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        !refused.status.success(),
+        "a stranger's Setup Message was imported"
+    );
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("own addresses"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
     let wrong = other
         .cmd(PASS)
         .env("HOMEPOST_SETUP_CODE", "1234-".repeat(8) + "1234")

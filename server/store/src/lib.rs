@@ -19,17 +19,15 @@ mod threads;
 use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use homepost_mail::{Address, AttachmentInfo, ParsedMessage};
 use homepost_vault::SecretKey;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
-};
-use sqlx::{ConnectOptions, Row, Sqlite, Transaction};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteRow};
+use sqlx::{ConnectOptions, Connection, Row, Sqlite, Transaction};
 
 pub use accounts::{
     Account, AccountConfig, DeletePolicy, Endpoint, Incoming, Outgoing, Protocol, Secrets,
@@ -190,37 +188,110 @@ pub struct PendingIndex {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: SqlitePool,
+    /// The key statement every new connection runs first; emptied (and wiped) by
+    /// [`close`](Self::close), so the key does not outlive the open store.
+    key: Arc<Mutex<Option<KeyPragma>>>,
+}
+
+/// The key statement, unless the store was closed.
+fn key_statement(key: &Mutex<Option<KeyPragma>>) -> std::result::Result<Arc<String>, sqlx::Error> {
+    key.lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+        .map(|k| k.0.clone())
+        .ok_or(sqlx::Error::PoolClosed)
+}
+
+/// Gives a new connection the key, then the settings that need it.
+async fn apply_key(
+    conn: &mut sqlx::SqliteConnection,
+    statement: Arc<String>,
+) -> std::result::Result<(), sqlx::Error> {
+    sqlx::Executor::execute(&mut *conn, sqlx::raw_sql(sqlx::AssertSqlSafe(statement))).await?;
+    sqlx::Executor::execute(&mut *conn, sqlx::raw_sql(AFTER_KEY)).await?;
+    Ok(())
+}
+
+/// What each connection sets once the key is in. Pages are decrypted and
+/// authenticated each time SQLite reads them: a 16 MiB page cache keeps the hot
+/// index pages of an import decrypted.
+const AFTER_KEY: &str =
+    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -16384;";
+
+/// `PRAGMA key = "x'<64 hex digits>'"`, wiped when the last copy is dropped. sqlx
+/// runs it from a shared `Arc<String>` without copying the text.
+struct KeyPragma(Arc<String>);
+
+impl KeyPragma {
+    fn new(key: &SecretKey) -> KeyPragma {
+        use std::fmt::Write as _;
+        let mut sql = String::with_capacity(80);
+        sql.push_str("PRAGMA key = \"x'");
+        for b in key.expose() {
+            // Writing to a String cannot fail; the capacity is never exceeded.
+            let _ = write!(sql, "{b:02x}");
+        }
+        sql.push_str("'\"");
+        KeyPragma(Arc::new(sql))
+    }
+}
+
+impl Drop for KeyPragma {
+    fn drop(&mut self) {
+        if let Some(sql) = Arc::get_mut(&mut self.0) {
+            zeroize::Zeroize::zeroize(sql);
+        }
+    }
+}
+
+impl std::fmt::Debug for KeyPragma {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyPragma(..)")
+    }
 }
 
 impl Store {
     /// Opens (creating if needed) the database at `path` with `key` and migrates it.
+    ///
+    /// The key is not kept in the connection options (sqlx holds those as plain
+    /// strings for the pool's life): each new connection runs the key statement
+    /// first, from a copy that [`close`](Self::close) wipes.
     pub async fn open(path: &Path, key: &SecretKey) -> Result<Store> {
-        let key_pragma = format!("\"x'{}'\"", hex::encode(key.expose()));
+        let key = Arc::new(Mutex::new(Some(KeyPragma::new(key))));
+        // Only pragmas that do not read the file may run before the key (not
+        // `synchronous`, `cache_size` or `journal_mode`: SQLite reads the schema
+        // for those); the rest follow it in `AFTER_KEY`.
         let options = SqliteConnectOptions::from_str("sqlite://")
             .map_err(Error::Sql)?
             .filename(path)
-            .pragma("key", key_pragma)
             .create_if_missing(true)
             .foreign_keys(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
             .pragma("temp_store", "MEMORY")
-            // Pages are decrypted and authenticated each time SQLite reads them: a
-            // 16 MiB page cache keeps the hot index pages of an import decrypted.
-            .pragma("cache_size", "-16384")
             .busy_timeout(Duration::from_secs(30))
             .disable_statement_logging();
+        // One connection first, so that a wrong key is told at once (the pool
+        // would retry a failing connection until its timeout).
+        let mut probe = options.connect().await?;
+        let statement = key_statement(&key)?;
+        apply_key(&mut probe, statement).await?;
+        probe.close().await?;
+        let for_connections = key.clone();
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            .after_connect(move |conn, _| {
+                let statement = key_statement(&for_connections);
+                Box::pin(async move { apply_key(conn, statement?).await })
+            })
             .connect_with(options)
             .await?;
-        let store = Store { pool };
+        let store = Store { pool, key };
         schema::migrate(&store.pool).await?;
         Ok(store)
     }
 
-    /// Closes every connection, checkpointing the WAL.
+    /// Closes every connection, checkpointing the WAL, and wipes the key.
     pub async fn close(self) {
+        drop(self.key.lock().unwrap_or_else(|p| p.into_inner()).take());
         self.pool.close().await;
     }
 

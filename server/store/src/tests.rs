@@ -239,6 +239,41 @@ async fn tags_change_and_requeue_for_index() {
 }
 
 #[tokio::test]
+async fn the_key_is_not_kept_in_the_pool_options_and_is_dropped_on_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = Vault::create(
+        dir.path(),
+        &Passphrase::new("pw".into()),
+        KdfParams::INSECURE_FOR_TESTS,
+    )
+    .unwrap();
+    let key = vault.subkey(Purpose::Sqlcipher);
+    let hex_key = hex::encode(key.expose());
+    let store = Store::open(&dir.path().join(DB_FILE), &key).await.unwrap();
+    // sqlx keeps its connect options (as plain strings) for the pool's life.
+    let options = format!("{:?}", store.pool.connect_options());
+    assert!(
+        !options.contains(&hex_key),
+        "the key is in the pool's options"
+    );
+    // More connections than the first still get the key.
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        held.push(store.pool.acquire().await.unwrap());
+    }
+    drop(held);
+    insert(&store, &mail("k@x", "key", "", "x")).await;
+    let shared = store.key.clone();
+    let statement = Arc::downgrade(&shared.lock().unwrap().as_ref().unwrap().0);
+    store.close().await;
+    assert!(shared.lock().unwrap().is_none(), "the key outlived close()");
+    assert!(
+        statement.upgrade().is_none(),
+        "a copy of the key statement is still held"
+    );
+}
+
+#[tokio::test]
 async fn wrong_key_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_store(dir.path()).await;
