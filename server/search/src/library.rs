@@ -418,12 +418,21 @@ impl Library {
     /// Runs a parsed query through a shared reference, so that many searches can run
     /// at once. A damaged index is reported as [`IndexError::Corrupt`]: the caller
     /// rebuilds it with [`reindex`](Self::reindex).
+    ///
+    /// The index is searched on a blocking thread: a slow query holds no async
+    /// worker, so status, unlock and other requests keep being answered.
     pub async fn search_parsed(
         &self,
         query: &Query,
         opts: &SearchOptions,
     ) -> Result<(usize, Vec<MessageSummary>)> {
-        let found = self.index.search_query(query, opts)?;
+        let snapshot = self.index.snapshot();
+        let (query, opts) = (query.clone(), *opts);
+        let found = tokio::task::spawn_blocking(move || snapshot.search_query(&query, &opts))
+            .await
+            .map_err(|e| {
+                IndexError::Io(std::io::Error::other(format!("the search failed: {e}")))
+            })??;
         let ids: Vec<i64> = found
             .ids
             .iter()

@@ -345,6 +345,45 @@ impl SearchIndex {
         query: &Query,
         opts: &SearchOptions,
     ) -> Result<SearchResults, Error> {
+        self.snapshot().search_query(query, opts)
+    }
+
+    /// Number of messages matching a query in the search language.
+    pub fn count(&self, query: &str) -> Result<usize, Error> {
+        self.snapshot().count(&query::parse(query)?)
+    }
+
+    /// Number of messages in the index (as of the last commit or reload).
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// A handle that searches the index as committed, from any thread: searches
+    /// run on a blocking thread with it, so that a slow query holds no async
+    /// worker (the web server has two).
+    pub fn snapshot(&self) -> SearchSnapshot {
+        SearchSnapshot {
+            reader: self.reader.clone(),
+            fields: self.fields,
+        }
+    }
+}
+
+/// Searches the committed index; cheap to clone and `Send` (see
+/// [`SearchIndex::snapshot`]).
+#[derive(Clone)]
+pub struct SearchSnapshot {
+    reader: IndexReader,
+    fields: Fields,
+}
+
+impl SearchSnapshot {
+    /// Runs a parsed query and returns one page of message ids.
+    pub fn search_query(
+        &self,
+        query: &Query,
+        opts: &SearchOptions,
+    ) -> Result<SearchResults, Error> {
         let query = self.translate(query);
         let searcher = self.reader.searcher();
         let num_docs = usize::try_from(searcher.num_docs()).unwrap_or(usize::MAX);
@@ -385,15 +424,12 @@ impl SearchIndex {
         })
     }
 
-    /// Number of messages matching a query in the search language.
-    pub fn count(&self, query: &str) -> Result<usize, Error> {
-        let query = self.translate(&query::parse(query)?);
-        Ok(self.reader.searcher().search(query.as_ref(), &Count)?)
-    }
-
-    /// Number of messages in the index (as of the last commit or reload).
-    pub fn num_docs(&self) -> u64 {
-        self.reader.searcher().num_docs()
+    /// Number of messages matching a parsed query.
+    pub fn count(&self, query: &Query) -> Result<usize, Error> {
+        Ok(self
+            .reader
+            .searcher()
+            .search(self.translate(query).as_ref(), &Count)?)
     }
 
     fn translate(&self, query: &Query) -> Box<dyn tantivy::query::Query> {
