@@ -122,7 +122,8 @@ const enc = encodeURIComponent;
 // One small function per endpoint, named for what it does.
 export const api = {
   status: () => request('GET', '/status'),
-  createVault: (passphrase) => request('POST', '/vault', { passphrase }),
+  createVault: (passphrase, setupToken = null) => request('POST', '/vault', setupToken
+    ? { passphrase, setup_token: setupToken } : { passphrase }),
   unlock: (passphrase) => request('POST', '/session', { passphrase }),
   session: () => request('GET', '/session'),
   logout: () => request('DELETE', '/session'),

@@ -48,7 +48,7 @@ class HpApp extends HTMLElement {
     }
     this.removeAttribute('aria-busy');
     if (status.state === 'no_vault') {
-      this.show(h('hp-setup'));
+      this.show(h('hp-setup', status.setup_token_required ? { 'token-required': '' } : {}));
       return;
     }
     if (status.state === 'unlocked' && status.session) {

@@ -92,20 +92,54 @@ class AuthForm extends HTMLElement {
   }
 }
 
-/** First run: create the vault. */
+/**
+ * The setup code from the address the box printed (`/#setup=CODE`), taken out of
+ * the address bar at once so that it is not left in the history.
+ */
+export function takeSetupToken() {
+  const match = /^#setup=([0-9A-Za-z-]{1,64})$/.exec(window.location.hash);
+  if (!match) return null;
+  window.history.replaceState(null, '', window.location.pathname + window.location.search);
+  return match[1];
+}
+
+let setupTokenFromUrl = null;
+
+/**
+ * First run: create the vault. With `token-required`, a device other than the box
+ * itself must bring the setup code the box printed when it started: from the
+ * address it showed (QR code), or typed.
+ */
 class HpSetup extends AuthForm {
   connectedCallback() {
     if (this.form) return;
+    setupTokenFromUrl = takeSetupToken() || setupTokenFromUrl;
+    const needsCode = this.hasAttribute('token-required') && !setupTokenFromUrl;
     const first = passwordField('Passphrase', 'new-password',
       `At least ${MIN_PASSPHRASE} characters. A few unrelated words are easy to type and hard to guess.`);
     const second = passwordField('Repeat the passphrase', 'new-password');
     this.first = first.input;
     this.second = second.input;
     this.first.minLength = MIN_PASSPHRASE;
+    let codeField = null;
+    if (needsCode) {
+      fieldCount += 1;
+      const id = `setup-code-${fieldCount}`;
+      this.code = h('input', {
+        id, type: 'text', name: 'setup-code', required: true, autocomplete: 'off',
+        spellcheck: 'false', autocapitalize: 'characters', 'aria-describedby': `${id}-hint`,
+      });
+      codeField = h('div', { class: 'field' },
+        h('label', { for: id }, 'Setup code'),
+        this.code,
+        h('p', { id: `${id}-hint`, class: 'field-hint' },
+          'The box shows it on its screen when it starts (or run journalctl -u homepost on the box). '
+          + 'It proves this box is yours.'));
+    }
     this.errorLine = h('p', { class: 'form-error', role: 'alert', hidden: true });
     this.submit = h('button', { type: 'submit', class: 'button primary wide' }, 'Create vault');
     this.form = h('form', { class: 'auth-form', novalidate: true, onsubmit: (e) => this.onSubmit(e) },
-      accountField(), first.wrap, second.wrap, revealToggle([this.first, this.second]), this.errorLine, this.submit);
+      accountField(), codeField, first.wrap, second.wrap, revealToggle([this.first, this.second]), this.errorLine, this.submit);
     replace(this, h('main', { class: 'auth', id: 'main' },
       h('div', { class: 'auth-card' },
         brand(),
@@ -116,7 +150,7 @@ class HpSetup extends AuthForm {
           h('strong', {}, 'Write it down somewhere safe. '),
           'Nobody can recover a forgotten passphrase: without it your mail stays locked for good.'),
         this.form)));
-    this.first.focus();
+    (this.code || this.first).focus();
   }
 
   async onSubmit(event) {
@@ -124,6 +158,15 @@ class HpSetup extends AuthForm {
     const pass = this.first.value;
     this.first.setAttribute('aria-invalid', 'false');
     this.second.setAttribute('aria-invalid', 'false');
+    if (this.code) {
+      this.code.setAttribute('aria-invalid', 'false');
+      if (!this.code.value.trim()) {
+        this.code.setAttribute('aria-invalid', 'true');
+        this.showError('Enter the setup code the box shows.');
+        this.code.focus();
+        return;
+      }
+    }
     if (pass.length < MIN_PASSPHRASE) {
       this.first.setAttribute('aria-invalid', 'true');
       this.showError(`The passphrase needs at least ${MIN_PASSPHRASE} characters.`);
@@ -139,9 +182,11 @@ class HpSetup extends AuthForm {
     this.showError('');
     this.setBusy(true, 'Creating…');
     try {
-      const session = await api.createVault(pass);
+      const token = this.code ? this.code.value.trim() : setupTokenFromUrl;
+      const session = await api.createVault(pass, token);
       this.first.value = '';
       this.second.value = '';
+      setupTokenFromUrl = null;
       this.done(session);
     } catch (err) {
       if (err instanceof ApiError && err.code === 'vault_exists') {
@@ -151,7 +196,24 @@ class HpSetup extends AuthForm {
       }
       this.setBusy(false, 'Create vault');
       if (err instanceof ApiError && err.status === 429) this.throttle(err.retryAfter, 'Create vault');
-      else this.showError(err.message);
+      else if (err instanceof ApiError && /setup_token/.test(err.code)) {
+        // A code from the address was wrong (an old one): ask for it instead.
+        setupTokenFromUrl = null;
+        if (!this.code) {
+          const typed = [this.first.value, this.second.value];
+          this.form = null;
+          this.setAttribute('token-required', '');
+          replace(this);
+          this.connectedCallback();
+          [this.first.value, this.second.value] = typed;
+        }
+        this.showError(err.code === 'wrong_setup_token'
+          ? 'That setup code is not this box\'s. Check it on the box\'s screen and try again.'
+          : err.message);
+        this.code.setAttribute('aria-invalid', 'true');
+        this.code.focus();
+        return;
+      } else this.showError(err.message);
       this.first.focus();
     }
   }
@@ -174,7 +236,7 @@ class HpUnlock extends AuthForm {
         brand(),
         h('h1', {}, 'Unlock Homepost'),
         h('p', {}, locked
-          ? 'Your mail is encrypted and the box is locked. Enter your passphrase to unlock it.'
+          ? 'Your mail is encrypted and locked. Enter your passphrase to open it on this device.'
           : 'Enter your passphrase to open your mail on this device.'),
         notice ? h('p', { class: 'notice', role: 'status' }, notice) : null,
         this.form)));

@@ -29,13 +29,27 @@ function importProblem(err) {
       return `This message holds no key Homepost can import (${err.message}).`;
     case 'not_our_address':
       return `The key is not for any of your accounts (${err.message}). Add the account first, then import it.`;
+    case 'not_from_ourselves':
+      return 'Only a Setup Message you sent yourself, from one of your own addresses to one of them, can be imported.';
     default:
       return `The key was not imported: ${err.message}`;
   }
 }
 
-/** The card of a received Setup Message: what it is, the code field and Import. */
+/**
+ * The card of a received Setup Message: what it is, the code field and Import; or,
+ * when it was not sent from one of the user's own addresses to one of them, why
+ * it cannot be imported (someone else's Setup Message could hold their key).
+ */
 export function setupMessageCard(msg) {
+  if (msg.setup_message && msg.setup_message.importable === false) {
+    const title = `setup-refused-${msg.id}`;
+    return h('section', { class: 'setup-card', 'aria-labelledby': title },
+      h('h2', { class: 'setup-title', id: title }, icon(ICONS.key), 'Autocrypt Setup Message'),
+      h('p', { class: 'notice' }, 'This message claims to hold a key for you, but it was not sent from one of '
+        + 'your own addresses to one of them. Homepost imports only Setup Messages you sent yourself; '
+        + 'do not type a setup code for this one, even if its text asks you to.'));
+  }
   const begin = msg.setup_message && msg.setup_message.passphrase_begin;
   const id = `setup-code-${msg.id}`;
   const input = h('input', {

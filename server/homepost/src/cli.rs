@@ -167,6 +167,13 @@ pub enum Command {
         /// and keys.openpgp.org (all), the domain only (wkd), or nowhere (off).
         #[arg(long, value_enum, default_value = "all")]
         key_lookup: KeyLookupArg,
+        /// Answer to this host name too (repeatable): a name the box is reached
+        /// by, such as its DNS name on the home network. The box's addresses,
+        /// `localhost` and, beyond loopback, `HOSTNAME.local` always work; other
+        /// names are refused, so that a web page cannot reach the box through a
+        /// name it controls (DNS rebinding).
+        #[arg(long, value_name = "NAME")]
+        allow_host: Vec<String>,
     },
     /// Time queries in-process (for bench/run): prints JSON with p50/p99 per query.
     #[command(hide = true)]

@@ -413,19 +413,16 @@ pub async fn key_command(cmd: &KeyCommand, lib: &mut Library) -> Result<()> {
                 }
             };
             let code = homepost_pgp::setup::SetupCode::parse(&typed)?;
-            let imported = homepost_pgp::setup::import_setup_message(
-                &message,
-                &code,
-                std::time::SystemTime::now(),
-            )?;
-            let key = imported.key;
-            let fpr = key.fingerprint().to_hex();
-            for a in key.addresses() {
-                let a = homepost_pgp::autocrypt::canonical_address(&a);
-                store
-                    .add_identity_key(&fpr, &a, &key.to_bytes()?, now())
-                    .await?;
-                outln!("Imported key {fpr} for {a} from the Setup Message.");
+            drop(typed);
+            // The same rule as the web app's: only a Setup Message from and to
+            // this box's own addresses, and the key only for those addresses.
+            let imported =
+                homepost_search::setup_message::import(store, message, code, now()).await?;
+            for a in &imported.addresses {
+                outln!(
+                    "Imported key {} for {a} from the Setup Message.",
+                    imported.fingerprint
+                );
             }
         }
         KeyCommand::Accept { address } => {

@@ -336,9 +336,63 @@ fn time_fmt(t: i64) -> String {
     )
 }
 
+/// Most recipients of a draft (To, Cc and Bcc together).
+pub const MAX_RECIPIENTS: usize = 500;
+/// Longest subject of a draft, in bytes.
+pub const MAX_SUBJECT_BYTES: usize = 1000;
+/// Longest body of a draft, in bytes.
+pub const MAX_BODY_BYTES: usize = 4 << 20;
+
+/// What ends a quoted text cut to fit [`MAX_BODY_BYTES`].
+const CUT_NOTE: &str = "\n[… the rest of the quoted message is left out: it is too long]\n";
+
+impl Prefill {
+    /// Within the limits of what a person could type into a draft, so that a
+    /// prefilled draft can always be saved again: control characters (from
+    /// encoded words) become spaces in the subject, which is cut to
+    /// [`MAX_SUBJECT_BYTES`]; a body over [`MAX_BODY_BYTES`] is cut with a note;
+    /// recipients beyond [`MAX_RECIPIENTS`] are dropped.
+    fn bounded(mut self) -> Prefill {
+        self.subject = self
+            .subject
+            .chars()
+            .map(|c| if c.is_control() && c != '\t' { ' ' } else { c })
+            .collect();
+        truncate_at_char(&mut self.subject, MAX_SUBJECT_BYTES);
+        if self.body.len() > MAX_BODY_BYTES {
+            truncate_at_char(&mut self.body, MAX_BODY_BYTES - CUT_NOTE.len());
+            self.body.push_str(CUT_NOTE);
+        }
+        self.to.truncate(MAX_RECIPIENTS);
+        self.cc.truncate(MAX_RECIPIENTS - self.to.len());
+        self
+    }
+}
+
+/// Cuts `s` to at most `max` bytes, on a character boundary.
+fn truncate_at_char(s: &mut String, max: usize) {
+    if s.len() > max {
+        let end = (0..=max)
+            .rev()
+            .find(|&i| s.is_char_boundary(i))
+            .unwrap_or(0);
+        s.truncate(end);
+    }
+}
+
 /// Prefills a reply or forward of `original` (whose readable text is `text`).
-/// `own` are the user's addresses, left out of reply-all.
+/// `own` are the user's addresses, left out of reply-all. The result fits the
+/// limits of a draft (see [`MAX_BODY_BYTES`] and the others).
 pub fn prefill(original: &ParsedMessage, text: &str, mode: ReplyMode, own: &[String]) -> Prefill {
+    prefill_unbounded(original, text, mode, own).bounded()
+}
+
+fn prefill_unbounded(
+    original: &ParsedMessage,
+    text: &str,
+    mode: ReplyMode,
+    own: &[String],
+) -> Prefill {
     let subject = original.subject.clone().unwrap_or_default();
     let is_own = |a: &crate::Address| {
         a.address

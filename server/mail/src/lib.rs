@@ -15,6 +15,7 @@
 
 pub mod attach;
 pub mod compose;
+pub mod filename;
 pub mod html;
 pub mod maildir;
 pub mod mbox;
@@ -24,6 +25,7 @@ pub mod source;
 pub mod text;
 
 pub use attach::attachments;
+pub use filename::download_name;
 pub use parse::{Address, AttachmentInfo, ParsedMessage, parse};
 pub use risk::{AttachmentRisk, Reputation, RiskLevel, RiskReason, assess, with_reputation};
 pub use source::{ImportSources, RawMessage, SourceError};

@@ -14,6 +14,7 @@ mod error;
 mod index;
 pub mod library;
 mod query;
+pub mod setup_message;
 pub mod spam;
 
 pub use crypt_dir::{CHUNK_SIZE, EncryptedDirectory};

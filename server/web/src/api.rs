@@ -12,7 +12,7 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
 use homepost_mail::html::{message_html, sanitize};
 use homepost_mail::{
     Address, AttachmentInfo, AttachmentRisk, Reputation, RiskLevel, RiskReason, assess,
-    attachments, parse, text::terminal_safe, with_reputation,
+    attachments, download_name, parse, text::terminal_safe, with_reputation,
 };
 use homepost_search::library::{Library, LibraryError};
 use homepost_search::{SearchOptions, Sort};
@@ -65,12 +65,16 @@ const MAX_IDS: usize = 5_000;
 
 // ---------------------------------------------------------------- status, sessions
 
-/// Whether a vault exists and whether it is unlocked.
+/// Whether a vault exists and whether it is unlocked for this client.
 #[derive(Serialize, ToSchema)]
 pub struct Status {
-    /// `no_vault`, `locked` or `unlocked`.
+    /// `no_vault`, `locked` or `unlocked`. Without a session it is never
+    /// `unlocked`: whether someone else is logged in right now is not said.
     #[schema(example = "locked")]
     pub state: &'static str,
+    /// With `no_vault`: creating the vault from here needs the setup code that
+    /// the box printed when it started (every client but the box itself).
+    pub setup_token_required: bool,
     /// Whether this request carries a live session.
     pub session: bool,
     /// The server's version.
@@ -86,12 +90,12 @@ pub struct Status {
 async fn get_status(state: Data<AppState>, req: HttpRequest) -> Json<Status> {
     let session = auth::presented_session(&req, &state)
         .is_some_and(|id| state.sessions().peek(&id, Instant::now()));
-    let state_name = if !state.has_vault() {
-        "no_vault"
-    } else if state.is_unlocked().await {
-        "unlocked"
-    } else {
-        "locked"
+    let has_vault = state.has_vault();
+    // Only a session learns that the box is unlocked (its session implies it).
+    let state_name = match (has_vault, session) {
+        (false, _) => "no_vault",
+        (true, true) if state.is_unlocked().await => "unlocked",
+        (true, _) => "locked",
     };
     let key_lookup = session.then(|| {
         let (_, o) = state.key_lookup();
@@ -104,6 +108,7 @@ async fn get_status(state: Data<AppState>, req: HttpRequest) -> Json<Status> {
     });
     Json(Status {
         state: state_name,
+        setup_token_required: !has_vault && state.setup_token_required(auth::is_local(&req)),
         session,
         version: env!("CARGO_PKG_VERSION"),
         key_lookup,
@@ -142,26 +147,57 @@ fn session_body(state: &AppState, info: &crate::session::SessionInfo) -> Session
     }
 }
 
+/// A new session's answer: its cookie, and the "known device" cookie that lets
+/// this browser past the global login wait from now on.
 fn started(state: &AppState, new: NewSession, status: StatusCode) -> HttpResponse {
     let left = new.info.expires.saturating_duration_since(Instant::now());
-    HttpResponse::build(status)
-        .cookie(auth::session_cookie(state, &new.id, left))
-        .json(session_body(state, &new.info))
+    let mut res = HttpResponse::build(status);
+    res.cookie(auth::session_cookie(state, &new.id, left));
+    if let Some(device) = state.devices().issue(SystemTime::now()) {
+        res.cookie(auth::device_cookie(state, &device));
+    }
+    res.json(session_body(state, &new.info))
+}
+
+/// The passphrase of a new vault, and the setup code that claims the box.
+#[derive(Deserialize, ToSchema)]
+pub struct NewVaultBody {
+    /// The passphrase (at least 10 characters).
+    pub passphrase: String,
+    /// The setup code the box printed when it started (`XXXXX-XXXXX-XXXXX-XXXXX`;
+    /// case, spaces and dashes do not matter). Needed unless the request comes
+    /// from the box itself; see `setup_token_required` in `GET /status`.
+    pub setup_token: Option<String>,
 }
 
 /// Creates the vault (only when there is none), unlocks it and starts a session.
-#[utoipa::path(tag = "session", request_body = PassphraseBody, responses(
+#[utoipa::path(tag = "session", request_body = NewVaultBody, responses(
     (status = 201, body = SessionBody, description = "Created; the session cookie is set"),
     (status = 400, body = ErrorBody, description = "weak_passphrase"),
+    (status = 403, body = ErrorBody, description = "setup_token_required or wrong_setup_token"),
     (status = 409, body = ErrorBody, description = "vault_exists"),
+    (status = 429, body = ErrorBody, description = "throttled; see Retry-After"),
 ))]
 #[post("/vault")]
 async fn create_vault(
     state: Data<AppState>,
-    body: Json<PassphraseBody>,
+    req: HttpRequest,
+    body: Json<NewVaultBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let passphrase = Passphrase::new(body.into_inner().passphrase);
-    let new = state.create_vault(passphrase).await?;
+    let NewVaultBody {
+        passphrase,
+        setup_token,
+    } = body.into_inner();
+    let setup_token = setup_token.map(zeroize::Zeroizing::new);
+    let client = req.peer_addr().map(|a| a.ip());
+    let new = state
+        .create_vault(
+            client,
+            auth::is_local(&req),
+            setup_token.as_deref().map(String::as_str),
+            Passphrase::new(passphrase),
+        )
+        .await?;
     Ok(started(&state, new, StatusCode::CREATED))
 }
 
@@ -179,8 +215,13 @@ async fn create_session(
     body: Json<PassphraseBody>,
 ) -> Result<HttpResponse, ApiError> {
     let client = req.peer_addr().map(|a| a.ip());
+    let known = auth::is_local(&req) || auth::known_device(&req, &state);
     let passphrase = Passphrase::new(body.into_inner().passphrase);
-    let new = state.unlock(client, passphrase).await?;
+    let new = state.unlock(client, known, passphrase).await?;
+    // Unlocking again replaces this browser's old session instead of leaving it live.
+    if let Some(old) = auth::presented_session(&req, &state) {
+        state.sessions().remove(&old);
+    }
     Ok(started(&state, new, StatusCode::OK))
 }
 
@@ -363,7 +404,8 @@ pub struct Body {
 pub struct AttachmentView {
     /// Its position, for the download path.
     pub index: usize,
-    /// The name the sender gave (untrusted).
+    /// The name the download is saved under: the sender's (untrusted), made safe
+    /// and at most 128 characters, or `attachment-N`. Its risk is judged on it.
     pub filename: Option<String>,
     /// Declared `type/subtype`.
     pub content_type: String,
@@ -409,11 +451,14 @@ pub struct MessageView {
     pub setup_message: Option<SetupMessageHint>,
 }
 
-/// What a Setup Message says about its code.
+/// What a Setup Message says about its code, and whether it may be imported.
 #[derive(Serialize, ToSchema)]
 pub struct SetupMessageHint {
     /// The code's first two digits, to tell which code belongs to it.
     pub passphrase_begin: Option<String>,
+    /// Only a Setup Message sent from one of the box's own addresses to one of
+    /// them is offered for import: anyone else's could hold a key of theirs.
+    pub importable: bool,
 }
 
 /// One message: headers, safe text body, attachments and thread.
@@ -480,6 +525,7 @@ async fn get_message(
             c["signer_is_sender"] = true.into();
         }
     }
+    let own = homepost_search::setup_message::own_addresses(store).await?;
     drop(lib);
     let stored_attachments = detail.attachments;
     let (parsed, has_html, listed_attachments, setup_message) =
@@ -488,9 +534,11 @@ async fn get_message(
             // ciphertext.
             let shown = decrypted.as_deref().unwrap_or(&raw);
             let found = attachments(shown);
-            let risks = found.iter().map(|(info, bytes)| {
+            // Judged on the very name the download is saved under.
+            let risks = found.iter().enumerate().map(|(index, (info, bytes))| {
+                let saved_as = download_name(info.filename.as_deref(), index);
                 with_reputation(
-                    assess(info.filename.as_deref(), &info.content_type, bytes),
+                    assess(Some(&saved_as), &info.content_type, bytes),
                     reputation,
                 )
             });
@@ -509,6 +557,7 @@ async fn get_message(
                 .ok()
                 .map(|i| SetupMessageHint {
                     passphrase_begin: i.passphrase_begin,
+                    importable: homepost_search::setup_message::importable(&raw, &own),
                 });
             (
                 parse(shown),
@@ -538,7 +587,8 @@ async fn get_message(
             .enumerate()
             .map(|(index, (a, risk))| AttachmentView {
                 index,
-                filename: a.filename,
+                // What the user is shown is the name the file is saved under.
+                filename: Some(download_name(a.filename.as_deref(), index)),
                 content_type: a.content_type,
                 size: a.size,
                 risk,
@@ -638,30 +688,8 @@ async fn get_attachment(
         .map_err(|e| ApiError::internal(&e))?;
     let (info, bytes) = found
         .ok_or_else(|| ApiError::not_found(format!("message {id} has no attachment {index}")))?;
-    let name = safe_filename(info.filename.as_deref(), index);
+    let name = download_name(info.filename.as_deref(), index);
     Ok(download("application/octet-stream", name, bytes))
-}
-
-/// A file name that is safe to offer for saving: no directories, no control or
-/// bidirectional-override characters, not empty, not hidden, at most 128 characters.
-fn safe_filename(given: Option<&str>, index: usize) -> String {
-    let base = given
-        .unwrap_or_default()
-        .rsplit(['/', '\\'])
-        .next()
-        .unwrap_or_default();
-    let cleaned: String = base
-        .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
-        .map(|c| if matches!(c, '"' | ':' | '*' | '?' | '<' | '>' | '|') { '_' } else { c })
-        .take(128)
-        .collect();
-    let cleaned = cleaned.trim().trim_start_matches('.').to_string();
-    if cleaned.is_empty() {
-        format!("attachment-{index}")
-    } else {
-        cleaned
-    }
 }
 
 /// The raw bytes of message `id`, or 404.

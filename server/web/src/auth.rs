@@ -54,6 +54,38 @@ pub fn session_cookie(state: &AppState, id: &str, max_age: std::time::Duration) 
         .finish()
 }
 
+/// The "known device" cookie (see [`crate::device`]).
+pub fn device_cookie(state: &AppState, value: &str) -> Cookie<'static> {
+    let name = if state.secure_cookie {
+        crate::device::COOKIE_TLS
+    } else {
+        crate::device::COOKIE
+    };
+    Cookie::build(name, value.to_string())
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(state.secure_cookie)
+        .max_age(CookieDuration::seconds(
+            i64::try_from(crate::device::LIFETIME.as_secs()).unwrap_or(i64::MAX),
+        ))
+        .finish()
+}
+
+/// Whether the request carries a valid "known device" cookie.
+pub fn known_device(req: &HttpRequest, state: &AppState) -> bool {
+    let name = if state.secure_cookie {
+        crate::device::COOKIE_TLS
+    } else {
+        crate::device::COOKIE
+    };
+    req.cookie(name).is_some_and(|c| {
+        state
+            .devices()
+            .verify(c.value(), std::time::SystemTime::now())
+    })
+}
+
 /// A cookie that makes the browser forget the session.
 pub fn removal_cookie(state: &AppState) -> Cookie<'static> {
     let mut c = session_cookie(state, "", std::time::Duration::ZERO);
@@ -117,29 +149,106 @@ fn is_safe(m: &Method) -> bool {
     matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
+/// The host a request names (`Host`, or the authority of an HTTP/2 request), as
+/// the client wrote it, port included.
+fn requested_host(req: &ServiceRequest) -> Option<&str> {
+    req.headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))
+}
+
 /// A state-changing request must come from this origin if the browser says where
 /// it comes from (a second line of defence besides SameSite and the CSRF token,
-/// and the only one for the passphrase forms).
-fn origin_allowed(req: &ServiceRequest) -> bool {
+/// and the only one for the passphrase forms). The origin is compared with the
+/// `Host` the request names, which [`host_allowed`] has checked, and the scheme
+/// this server speaks (never `X-Forwarded-*` headers, which any client can send).
+fn origin_allowed(req: &ServiceRequest, tls: bool) -> bool {
     if is_safe(req.method()) {
         return true;
     }
     let Some(origin) = req.headers().get(header::ORIGIN) else {
         return true;
     };
-    let info = req.connection_info();
-    let expected = format!("{}://{}", info.scheme(), info.host());
-    origin.as_bytes() == expected.as_bytes()
+    let Some(host) = requested_host(req) else {
+        return false;
+    };
+    let scheme = if tls { "https" } else { "http" };
+    origin
+        .as_bytes()
+        .eq_ignore_ascii_case(format!("{scheme}://{host}").as_bytes())
 }
 
-/// Middleware body: refuses cross-origin state changes and adds the security headers.
+/// Whether the server answers to the name a request gives in `Host` (DNS
+/// rebinding: a page on `rebind.example`, whose name now resolves to this box,
+/// would otherwise be same-origin with itself and reach the API).
+///
+/// Allowed: an IP address literal (a page can only name an address by its own
+/// origin, so there is nothing to rebind) that is loopback, the listen address, or
+/// any address when the server listens on all of them; `localhost` and names
+/// under `.localhost` (browsers resolve them to loopback themselves, RFC 6761);
+/// and the names the operator configured (`--allow-host`: the box's LAN or
+/// mDNS name, its onion address, its relay name). The port is not compared: a
+/// rebinding page can only use the port it names, which is ours.
+pub fn host_allowed(host: Option<&str>, state: &AppState) -> bool {
+    let Some(host) = host else {
+        return false;
+    };
+    let name = strip_port(host);
+    if let Ok(ip) = name
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<std::net::IpAddr>()
+    {
+        let listen = state.listen_ip();
+        return ip.is_loopback() || listen.is_none_or(|l| l.is_unspecified() || l == ip);
+    }
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    if name.is_empty() {
+        return false;
+    }
+    name == "localhost"
+        || name.ends_with(".localhost")
+        || state.allowed_hosts().iter().any(|h| *h == name)
+}
+
+/// `name` of `name:port`, `[v6]` of `[v6]:port`; a bare IPv6 address stays whole.
+fn strip_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host.find(']').map_or(host, |end| &host[..=end]);
+    }
+    match host.rsplit_once(':') {
+        Some((name, port)) if !name.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
+            name
+        }
+        _ => host,
+    }
+}
+
+/// Whether a request comes from this machine itself: its peer is a loopback
+/// address. Only such requests may skip the first-run setup token and the global
+/// login wait. A future listener that forwards remote streams over loopback (an
+/// onion service, a relay connector) must not hand them to this app as they are.
+pub fn is_local(req: &HttpRequest) -> bool {
+    req.peer_addr().is_some_and(|a| a.ip().is_loopback())
+}
+
+/// Middleware body: refuses requests for other host names (421) and cross-origin
+/// state changes (403), and adds the security headers.
 pub async fn guard_and_harden<B: MessageBody + 'static>(
     req: ServiceRequest,
     next: actix_web::middleware::Next<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
     let path = req.path().to_owned();
-    if !origin_allowed(&req) {
-        let res = req.into_response(ApiError::csrf().error_response());
+    let state = req.app_data::<Data<AppState>>().cloned();
+    let refusal = match &state {
+        None => Some(ApiError::internal(&"application state missing")),
+        Some(state) if !host_allowed(requested_host(&req), state) => Some(ApiError::wrong_host()),
+        Some(state) if !origin_allowed(&req, state.secure_cookie) => Some(ApiError::csrf()),
+        Some(_) => None,
+    };
+    if let Some(error) = refusal {
+        let res = req.into_response(error.error_response());
         let mut res = res.map_into_right_body();
         harden(res.headers_mut(), &path);
         return Ok(res);

@@ -82,6 +82,16 @@ impl ApiError {
         )
     }
 
+    /// 421: the request names a host this server does not answer to.
+    pub fn wrong_host() -> Self {
+        Self::new(
+            StatusCode::MISDIRECTED_REQUEST,
+            "wrong_host",
+            "this box does not answer to that name: open it by its own address \
+(http://127.0.0.1:33411/ on the box itself), or let the operator add the name with --allow-host",
+        )
+    }
+
     /// 429 with a `Retry-After` header.
     pub fn throttled(retry_after_secs: u64) -> Self {
         let mut e = Self::new(

@@ -7,8 +7,9 @@ use actix_web::web::{Data, Json, Path};
 use actix_web::{HttpResponse, get, post};
 use homepost_pgp::SecretKey;
 use homepost_pgp::autocrypt::{PreferEncrypt, canonical_address};
-use homepost_pgp::setup::{SetupCode, create_setup_message, import_setup_message};
+use homepost_pgp::setup::{SetupCode, create_setup_message};
 use homepost_search::crypto;
+use homepost_search::setup_message::{self, SetupImportError};
 use homepost_store::{NewOutgoing, Store};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -507,49 +508,21 @@ async fn import_setup(
         .raw(id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no message with id {id}")))?;
-    let imported =
-        tokio::task::spawn_blocking(move || import_setup_message(&raw, &code, time(unix_now())))
-            .await
-            .map_err(|e| ApiError::internal(&e))?
-            .map_err(|e| match e {
-                homepost_pgp::Error::WrongSetupCode => bad(
-                    "wrong_setup_code",
-                    "that setup code does not open this message",
-                ),
-                other => bad("not_a_setup_message", other.to_string()),
-            })?;
-    let key = imported.key;
-    let fingerprint = key.fingerprint().to_hex();
-    let own: Vec<String> = store
-        .accounts()
-        .await?
-        .iter()
-        .map(|a| canonical_address(&a.config.email))
-        .collect();
-    let addresses: Vec<String> = key
-        .addresses()
-        .iter()
-        .map(|a| canonical_address(a))
-        .filter(|a| own.contains(a))
-        .collect();
-    if addresses.is_empty() {
-        return Err(bad(
-            "not_our_address",
-            format!(
-                "the key {fingerprint} is for {}, which is none of this box's accounts",
-                key.addresses().join(", ")
+    let imported = setup_message::import(store, raw, code, unix_now())
+        .await
+        .map_err(|e| match e {
+            SetupImportError::NotFromOurselves => bad("not_from_ourselves", e.to_string()),
+            SetupImportError::WrongCode => bad(
+                "wrong_setup_code",
+                "that setup code does not open this message",
             ),
-        ));
-    }
-    let secret = key.to_bytes().map_err(|e| ApiError::internal(&e))?;
-    for a in &addresses {
-        store
-            .add_identity_key(&fingerprint, a, &secret, unix_now())
-            .await?;
-    }
-    tracing::info!("imported a secret key from an Autocrypt Setup Message");
+            SetupImportError::NotASetupMessage(_) => bad("not_a_setup_message", e.to_string()),
+            SetupImportError::NotOurAddress { .. } => bad("not_our_address", e.to_string()),
+            SetupImportError::Store(e) => e.into(),
+            SetupImportError::Key(e) => ApiError::internal(&e),
+        })?;
     Ok(Json(ImportedKey {
-        fingerprint,
-        addresses,
+        fingerprint: imported.fingerprint,
+        addresses: imported.addresses,
     }))
 }

@@ -11,6 +11,7 @@
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod device;
 pub mod error;
 pub mod keys_api;
 pub mod mail_api;
@@ -60,6 +61,9 @@ pub struct Config {
     /// Which sources OpenPGP key lookups may ask (they happen only when the
     /// user asks).
     pub key_lookup: homepost_net::LookupOptions,
+    /// Host names the server answers to besides its addresses and `localhost`
+    /// (the box's LAN or mDNS name, its onion address, its relay name).
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Config {
@@ -74,6 +78,7 @@ impl Config {
             session_lifetime: Duration::from_secs(12 * 60 * 60),
             transport: homepost_transport::Options::default(),
             key_lookup: homepost_net::LookupOptions::default(),
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -179,6 +184,9 @@ pub struct Running {
     pub url: String,
     /// SHA-256 of the TLS certificate, if TLS is on.
     pub fingerprint: Option<String>,
+    /// While the box has no vault: the one-time code that claims it, to show on
+    /// the console (never in the log).
+    pub setup_token: Option<zeroize::Zeroizing<String>>,
     state: Data<AppState>,
     handle: ServerHandle,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -220,6 +228,7 @@ pub async fn start(config: Config) -> Result<Running, Error> {
         config.session_lifetime,
         tls.is_some(),
     ));
+    state.set_network(config.listen.ip(), config.allowed_hosts.clone());
     state.set_transport_options(config.transport.clone());
     state.set_key_lookup(
         homepost_net::Client::new(std::sync::Arc::new(homepost_net::Direct)),
@@ -254,6 +263,7 @@ pub async fn start(config: Config) -> Result<Running, Error> {
         "http"
     };
     Ok(Running {
+        setup_token: state.setup_token(),
         url: format!("{scheme}://{addr}/"),
         addr,
         fingerprint,

@@ -446,13 +446,47 @@ pub struct DraftList {
     drafts: Vec<Draft>,
 }
 
+/// Largest JSON body of a draft: a 4 MiB text, JSON-escaped, with room to spare
+/// (the API's other JSON bodies stop at 256 KiB).
+const DRAFT_JSON_LIMIT: usize = 3 * compose::MAX_BODY_BYTES;
+
+/// Reads and parses a JSON request body of up to `limit` bytes, for the bodies
+/// that the JSON extractor's limit does not suit (drafts, attachments).
+async fn json_body<T: serde::de::DeserializeOwned>(
+    mut payload: Payload,
+    limit: usize,
+    too_large: &'static str,
+) -> Result<T, ApiError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request("bad_request", e.to_string()))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                too_large,
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(
+            "bad_request",
+            format!("the request body does not parse: {e}"),
+        )
+    })
+}
+
+const DRAFT_TOO_LARGE: &str =
+    "a draft has at most 500 recipients, a subject of 1000 bytes and a body of 4 MiB";
+
 fn check_content(c: &DraftContent) -> Result<(), ApiError> {
     let n = c.to.len() + c.cc.len() + c.bcc.len();
-    if n > 500 || c.subject.len() > 1000 || c.body.len() > (4 << 20) {
-        return Err(ApiError::bad_request(
-            "bad_request",
-            "a draft has at most 500 recipients, a subject of 1000 bytes and a body of 4 MiB",
-        ));
+    if n > compose::MAX_RECIPIENTS
+        || c.subject.len() > compose::MAX_SUBJECT_BYTES
+        || c.body.len() > compose::MAX_BODY_BYTES
+    {
+        return Err(ApiError::bad_request("bad_request", DRAFT_TOO_LARGE));
     }
     if c.subject.chars().any(|ch| ch.is_control() && ch != '\t') {
         return Err(ApiError::bad_request(
@@ -484,9 +518,10 @@ async fn list_drafts(state: Data<AppState>, _auth: Authed) -> Result<Json<DraftL
 async fn create_draft(
     state: Data<AppState>,
     _auth: Authed,
-    body: Json<NewDraft>,
+    body: Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let NewDraft { mut content, reply } = body.into_inner();
+    let NewDraft { mut content, reply } =
+        json_body(body, DRAFT_JSON_LIMIT, DRAFT_TOO_LARGE).await?;
     check_content(&content)?;
     let lib = library(&state).await?;
     let store = lib.store();
@@ -590,10 +625,10 @@ async fn update_draft(
     state: Data<AppState>,
     _auth: Authed,
     id: Path<i64>,
-    body: Json<DraftContent>,
+    body: Payload,
 ) -> Result<Json<Draft>, ApiError> {
     let id = id.into_inner();
-    let content = body.into_inner();
+    let content: DraftContent = json_body(body, DRAFT_JSON_LIMIT, DRAFT_TOO_LARGE).await?;
     check_content(&content)?;
     let lib = library(&state).await?;
     let store = lib.store();
@@ -640,27 +675,12 @@ async fn add_attachment(
     state: Data<AppState>,
     _auth: Authed,
     id: Path<i64>,
-    mut payload: Payload,
+    payload: Payload,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    // Read here, not through the JSON extractor: its limit suits every other body.
     let max_body = MAX_ATTACHMENT / 3 * 4 + 64 * 1024;
-    let mut body = Vec::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::bad_request("bad_request", e.to_string()))?;
-        if body.len() + chunk.len() > max_body {
-            return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "attachments are limited to 25 MiB",
-            ));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    let a: NewAttachment = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::bad_request("bad_request", format!("the attachment does not parse: {e}"))
-    })?;
-    drop(body);
+    let a: NewAttachment =
+        json_body(payload, max_body, "attachments are limited to 25 MiB").await?;
     let data = base64::engine::general_purpose::STANDARD
         .decode(a.data.as_bytes())
         .map_err(|_| ApiError::bad_request("bad_request", "the attachment's data is not base64"))?;

@@ -183,10 +183,13 @@ pub struct Throttle {
 }
 
 impl Throttle {
-    /// `Err(seconds)` if a login attempt from `client` must wait.
-    pub fn check(&mut self, client: Option<IpAddr>, now: Instant) -> Result<(), u64> {
+    /// `Err(seconds)` if a login attempt from `client` must wait. A `known`
+    /// client (it unlocked before, or it is the box itself) is not held by the
+    /// global wait, only by its own failures.
+    pub fn check(&mut self, client: Option<IpAddr>, known: bool, now: Instant) -> Result<(), u64> {
         self.forget(now);
-        if self.recent.len() >= GLOBAL_FAILURES
+        if !known
+            && self.recent.len() >= GLOBAL_FAILURES
             && let Some(&last) = self.recent.last()
             && last + GLOBAL_WAIT > now
         {
@@ -288,18 +291,18 @@ mod tests {
         let b: IpAddr = "10.0.0.2".parse().unwrap();
         let mut t = Throttle::default();
         for _ in 0..FREE_FAILURES {
-            assert!(t.check(Some(a), t0).is_ok());
+            assert!(t.check(Some(a), false, t0).is_ok());
             t.failed(Some(a), t0);
         }
-        assert_eq!(t.check(Some(a), t0), Err(30));
+        assert_eq!(t.check(Some(a), false, t0), Err(30));
         // Another client is not affected.
-        assert!(t.check(Some(b), t0).is_ok());
+        assert!(t.check(Some(b), false, t0).is_ok());
         let later = t0 + Duration::from_secs(30);
-        assert!(t.check(Some(a), later).is_ok());
+        assert!(t.check(Some(a), false, later).is_ok());
         t.failed(Some(a), later);
-        assert_eq!(t.check(Some(a), later), Err(60));
+        assert_eq!(t.check(Some(a), false, later), Err(60));
         t.succeeded(Some(a));
-        assert!(t.check(Some(a), later).is_ok());
+        assert!(t.check(Some(a), false, later).is_ok());
         assert_eq!(wait_after(100), MAX_WAIT);
     }
 
@@ -312,9 +315,17 @@ mod tests {
             t.failed(Some(ip), t0);
         }
         let fresh: IpAddr = "192.0.2.1".parse().unwrap();
-        assert_eq!(t.check(Some(fresh), t0), Err(60));
-        assert!(t.check(Some(fresh), t0 + GLOBAL_WAIT).is_ok());
+        assert_eq!(t.check(Some(fresh), false, t0), Err(60));
+        // A known device is not held by everyone's failures...
+        assert!(t.check(Some(fresh), true, t0).is_ok());
+        // ...but by its own.
+        let guesser = IpAddr::from([10, 0, 0, 0]);
+        for _ in 0..FREE_FAILURES {
+            t.failed(Some(guesser), t0);
+        }
+        assert!(t.check(Some(guesser), true, t0).is_err());
+        assert!(t.check(Some(fresh), false, t0 + GLOBAL_WAIT).is_ok());
         // The window slides: old failures are forgotten.
-        assert!(t.check(Some(fresh), t0 + GLOBAL_WINDOW).is_ok());
+        assert!(t.check(Some(fresh), false, t0 + GLOBAL_WINDOW).is_ok());
     }
 }

@@ -36,6 +36,19 @@ pub struct AppState {
     pub(crate) secure_cookie: bool,
     /// How OpenPGP keys are looked up (WKD, keys.openpgp.org).
     key_lookup: Mutex<(homepost_net::Client, homepost_net::LookupOptions)>,
+    /// Where the server listens and which other host names it answers to.
+    network: Mutex<Network>,
+    /// The one-time code that claims a new box, while there is no vault.
+    setup_token: Mutex<Option<SetupToken>>,
+    /// Signs the "known device" cookies of browsers that unlocked before.
+    devices: crate::device::DeviceKeys,
+}
+
+/// The address the server listens on and the host names it answers to.
+#[derive(Default)]
+struct Network {
+    listen: Option<IpAddr>,
+    allowed_hosts: Vec<String>,
 }
 
 /// A new session: the cookie value and what the client is told.
@@ -56,7 +69,6 @@ impl AppState {
         secure_cookie: bool,
     ) -> Arc<Self> {
         Arc::new(AppState {
-            data_dir,
             kdf,
             library: Arc::new(RwLock::new(None)),
             transport: Mutex::new(None),
@@ -69,7 +81,72 @@ impl AppState {
                 homepost_net::Client::new(Arc::new(homepost_net::Direct)),
                 homepost_net::LookupOptions::default(),
             )),
+            network: Mutex::new(Network::default()),
+            setup_token: Mutex::new(if Vault::exists(&data_dir) {
+                None
+            } else {
+                SetupToken::generate()
+            }),
+            devices: crate::device::DeviceKeys::new(data_dir.join(crate::device::KEY_FILE)),
+            data_dir,
         })
+    }
+
+    /// Sets the address the server listens on and the other host names it answers
+    /// to (lowercase, without a port: the box's LAN or mDNS name, onion address,
+    /// relay name). Requests naming any other host are refused (421).
+    pub fn set_network(&self, listen: IpAddr, allowed_hosts: Vec<String>) {
+        let allowed_hosts = allowed_hosts
+            .into_iter()
+            .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
+            .collect();
+        *self.network.lock().unwrap_or_else(|p| p.into_inner()) = Network {
+            listen: Some(listen),
+            allowed_hosts,
+        };
+    }
+
+    /// The listen address, once [`set_network`](Self::set_network) said it.
+    pub(crate) fn listen_ip(&self) -> Option<IpAddr> {
+        self.network
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .listen
+    }
+
+    /// The configured host names, lowercase.
+    pub(crate) fn allowed_hosts(&self) -> Vec<String> {
+        self.network
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .allowed_hosts
+            .clone()
+    }
+
+    /// The first-run setup code while the box has no vault (to print on the
+    /// console and in the journal: whoever reads it owns the box).
+    pub fn setup_token(&self) -> Option<Zeroizing<String>> {
+        self.setup_token
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|t| t.0.clone())
+    }
+
+    /// Whether a request must bring the setup code to create the vault: while
+    /// there is no vault, from anywhere but the box itself.
+    pub fn setup_token_required(&self, local: bool) -> bool {
+        !local
+            && self
+                .setup_token
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .is_some()
+    }
+
+    /// The known-device cookies' keys.
+    pub(crate) fn devices(&self) -> &crate::device::DeviceKeys {
+        &self.devices
     }
 
     /// Sets how keys are looked up: the client (its dialer decides the route,
@@ -127,13 +204,18 @@ impl AppState {
 
     /// Checks the passphrase (throttled), opens the library if it is not open yet
     /// and starts a session.
+    ///
+    /// A `known` client (one that unlocked before, or the box itself) is not held
+    /// by the wait that many failures from everywhere impose on everyone, so that a
+    /// stranger guessing cannot lock the owner out; its own failures still count.
     pub async fn unlock(
         &self,
         client: Option<IpAddr>,
+        known: bool,
         passphrase: Passphrase,
     ) -> Result<NewSession, ApiError> {
         self.throttle()
-            .check(client, Instant::now())
+            .check(client, known, Instant::now())
             .map_err(ApiError::throttled)?;
         let _one_at_a_time = self
             .kdf_gate
@@ -142,7 +224,7 @@ impl AppState {
             .map_err(|e| ApiError::internal(&e))?;
         // Checked again: failures may have been recorded while this one waited.
         self.throttle()
-            .check(client, Instant::now())
+            .check(client, known, Instant::now())
             .map_err(ApiError::throttled)?;
         if !self.has_vault() {
             return Err(no_vault());
@@ -168,8 +250,46 @@ impl AppState {
         self.open_and_start_session(vault).await
     }
 
-    /// Creates the vault (only if there is none), opens the library and starts a session.
-    pub async fn create_vault(&self, passphrase: Passphrase) -> Result<NewSession, ApiError> {
+    /// Creates the vault (only if there is none), opens the library and starts a
+    /// session. Unless the request is `local` (from the box itself), it must bring
+    /// the setup code printed at start; wrong codes are throttled like wrong
+    /// passphrases, and the code is spent once the vault exists.
+    pub async fn create_vault(
+        &self,
+        client: Option<IpAddr>,
+        local: bool,
+        setup_token: Option<&str>,
+        passphrase: Passphrase,
+    ) -> Result<NewSession, ApiError> {
+        if self.has_vault() {
+            return Err(vault_exists());
+        }
+        if self.setup_token_required(local) {
+            self.throttle()
+                .check(client, false, Instant::now())
+                .map_err(ApiError::throttled)?;
+            let matches = self
+                .setup_token
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_ref()
+                .is_some_and(|t| t.matches(setup_token.unwrap_or_default()));
+            if !matches {
+                if setup_token.is_some() {
+                    self.throttle().failed(client, Instant::now());
+                }
+                return Err(ApiError::new(
+                    actix_web::http::StatusCode::FORBIDDEN,
+                    if setup_token.is_some() {
+                        "wrong_setup_token"
+                    } else {
+                        "setup_token_required"
+                    },
+                    "to claim this box, enter the setup code it printed when it started \
+(on its screen, or with `journalctl -u homepost`), or open the setup address shown there",
+                ));
+            }
+        }
         if passphrase.char_count() < MIN_PASSPHRASE_CHARS {
             return Err(ApiError::bad_request(
                 "weak_passphrase",
@@ -182,17 +302,15 @@ impl AppState {
             .await
             .map_err(|e| ApiError::internal(&e))?;
         if self.has_vault() {
-            return Err(ApiError::new(
-                actix_web::http::StatusCode::CONFLICT,
-                "vault_exists",
-                "a vault already exists here: unlock it instead",
-            ));
+            return Err(vault_exists());
         }
         let (dir, kdf) = (self.data_dir.clone(), self.kdf);
         let vault = tokio::task::spawn_blocking(move || Vault::create(&dir, &passphrase, kdf))
             .await
             .map_err(|e| ApiError::internal(&e))?
             .map_err(|e| ApiError::internal(&e))?;
+        // Spent: the box is claimed.
+        *self.setup_token.lock().unwrap_or_else(|p| p.into_inner()) = None;
         tracing::info!(dir = %self.data_dir.display(), "vault created");
         self.open_and_start_session(vault).await
     }
@@ -340,6 +458,58 @@ impl Sink for LibrarySink {
             }
             Ok(())
         })
+    }
+}
+
+fn vault_exists() -> ApiError {
+    ApiError::new(
+        actix_web::http::StatusCode::CONFLICT,
+        "vault_exists",
+        "a vault already exists here: unlock it instead",
+    )
+}
+
+/// The first-run setup code: 100 random bits as 20 characters of Crockford's
+/// base32 in four groups (`7K2QD-…`), easy to read off a screen and type.
+struct SetupToken(Zeroizing<String>);
+
+impl SetupToken {
+    const ALPHABET: &'static [u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+    fn generate() -> Option<SetupToken> {
+        let mut bytes = Zeroizing::new([0u8; 20]);
+        if getrandom::fill(bytes.as_mut()).is_err() {
+            tracing::error!(
+                "no randomness for a setup code: the vault can be created only on the box itself"
+            );
+            return None;
+        }
+        let mut code = Zeroizing::new(String::with_capacity(23));
+        for (i, b) in bytes.iter().enumerate() {
+            if i > 0 && i % 5 == 0 {
+                code.push('-');
+            }
+            code.push(char::from(Self::ALPHABET[usize::from(b & 31)]));
+        }
+        Some(SetupToken(code))
+    }
+
+    /// Whether `typed` is this code, ignoring case, spaces and dashes, and reading
+    /// O as 0 and I or L as 1 (Crockford); compared in constant time.
+    fn matches(&self, typed: &str) -> bool {
+        let norm = |s: &str| -> Zeroizing<Vec<u8>> {
+            Zeroizing::new(
+                s.bytes()
+                    .filter(|b| !matches!(b, b'-' | b' '))
+                    .map(|b| match b.to_ascii_uppercase() {
+                        b'O' => b'0',
+                        b'I' | b'L' => b'1',
+                        other => other,
+                    })
+                    .collect(),
+            )
+        };
+        crate::session::csrf_matches(&norm(typed), &String::from_utf8_lossy(&norm(&self.0)))
     }
 }
 

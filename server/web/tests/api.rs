@@ -411,6 +411,30 @@ async fn wrong_passphrase_is_refused_and_throttled() {
     fresh.peer = client(200);
     let (s, _) = unlock(&app, &mut fresh, PASS).await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    // A forged "known device" cookie does not get past it...
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    fresh.device = Some(format!("v1.{now}.AAAA.AAAA"));
+    let (s, _) = unlock(&app, &mut fresh, PASS).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    // ...but the owner's browser, which unlocked before, does, from a new address
+    // too; and so does the box itself (loopback).
+    assert!(other.device.is_some(), "no known-device cookie was set");
+    other.peer = client(201);
+    let (s, _) = unlock(&app, &mut other, PASS).await;
+    assert_eq!(s, StatusCode::OK);
+    let mut local = Browser::new();
+    local.peer = "127.0.0.1:40000".parse().unwrap();
+    let (s, _) = unlock(&app, &mut local, PASS).await;
+    assert_eq!(s, StatusCode::OK);
+    // A known device still waits for its own failures.
+    for _ in 0..6 {
+        unlock(&app, &mut other, "my own typo").await;
+    }
+    let (s, _) = unlock(&app, &mut other, PASS).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
 }
 
 #[actix_web::test]
@@ -438,8 +462,21 @@ async fn sessions_end_by_logout_and_idle_timeout() {
     for _ in 0..4 {
         tokio::time::sleep(Duration::from_millis(250)).await;
         let (_, _, status) = call(&app, b.req(Method::GET, "/api/v1/status")).await;
-        assert_eq!(status["state"], "unlocked");
+        // Only a live session learns that the box is unlocked.
+        let expected = if status["session"] == true {
+            "unlocked"
+        } else {
+            "locked"
+        };
+        assert_eq!(status["state"], expected, "{status}");
     }
+    let (_, _, status) = call(&app, b.req(Method::GET, "/api/v1/status")).await;
+    assert_eq!(
+        (status["session"].as_bool(), status["state"].as_str()),
+        (Some(false), Some("locked"))
+    );
+    // The keys stay until the reaper sees that no session is left.
+    assert!(st.is_unlocked().await);
     st.reap().await;
     assert!(!st.is_unlocked().await);
     let (s, _, e) = call(&app, b.req(Method::GET, "/api/v1/tags")).await;
@@ -464,15 +501,43 @@ async fn vault_is_created_once_from_the_web() {
     let mut b = Browser::new();
     let (_, _, status) = call(&app, b.req(Method::GET, "/api/v1/status")).await;
     assert_eq!(status["state"], "no_vault");
+    // A client on the network must bring the setup code the box printed.
+    assert_eq!(status["setup_token_required"], true);
+    let token = st.setup_token().expect("a new box has a setup code");
+    assert_eq!(token.len(), 23, "{}", token.as_str());
     let (s, e) = unlock(&app, &mut b, PASS).await;
     assert_eq!(
         (s, e["error"]["code"].as_str()),
         (StatusCode::CONFLICT, Some("no_vault"))
     );
+    let create = |b: &Browser, body: Value| b.req(Method::POST, "/api/v1/vault").set_json(body);
+    for (body, code) in [
+        (json!({"passphrase": PASS}), "setup_token_required"),
+        (
+            json!({"passphrase": PASS, "setup_token": "0000-0000-0000-0000"}),
+            "wrong_setup_token",
+        ),
+        (
+            json!({"passphrase": PASS, "setup_token": ""}),
+            "wrong_setup_token",
+        ),
+    ] {
+        let (s, _, e) = call(&app, create(&b, body)).await;
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some(code))
+        );
+        assert!(!st.has_vault());
+    }
+    // The box itself needs no code (it shows the code; its owner is at it).
+    let mut local = Browser::new();
+    local.peer = "127.0.0.1:40000".parse().unwrap();
+    let (_, _, status) = call(&app, local.req(Method::GET, "/api/v1/status")).await;
+    assert_eq!(status["setup_token_required"], false);
+    let typed = token.to_lowercase().replace('-', " ");
     let (s, _, e) = call(
         &app,
-        b.req(Method::POST, "/api/v1/vault")
-            .set_json(json!({"passphrase": "short"})),
+        create(&b, json!({"passphrase": "short", "setup_token": typed})),
     )
     .await;
     assert_eq!(
@@ -481,11 +546,14 @@ async fn vault_is_created_once_from_the_web() {
     );
     let (s, headers, body) = call(
         &app,
-        b.req(Method::POST, "/api/v1/vault")
-            .set_json(json!({"passphrase": PASS})),
+        create(&b, json!({"passphrase": PASS, "setup_token": typed})),
     )
     .await;
     assert_eq!(s, StatusCode::CREATED, "{body}");
+    // Spent: the code claims no second vault, and status no longer asks for it.
+    assert!(st.setup_token().is_none());
+    let (_, _, status) = call(&app, local.req(Method::GET, "/api/v1/status")).await;
+    assert_eq!(status["setup_token_required"], false);
     b.cookie = session_cookie(&headers);
     b.csrf = body["csrf_token"].as_str().map(String::from);
     let (_, _, status) = call(&app, b.req(Method::GET, "/api/v1/status")).await;

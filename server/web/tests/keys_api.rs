@@ -67,6 +67,9 @@ struct Prepared {
     erin_id: i64,
     erin_changed_id: i64,
     setup_id: i64,
+    /// A Setup Message with a stranger's key for our address, from the stranger.
+    forged_id: i64,
+    forged_code: SetupCode,
     erin1: SecretKey,
     erin2: SecretKey,
     code: SetupCode,
@@ -139,12 +142,35 @@ async fn prepared_vault(dir: &std::path::Path, carol: &SecretKey) -> Prepared {
     )
     .unwrap();
 
+    let mallory_key = SecretKey::generate(None, ME, clock()).unwrap();
+    let forged_code = SetupCode::generate().unwrap();
+    let forged = create_setup_message(
+        &mallory_key,
+        ME,
+        PreferEncrypt::NoPreference,
+        &forged_code,
+        clock(),
+    )
+    .unwrap();
+    let forged: String = String::from_utf8(forged)
+        .unwrap()
+        .split_inclusive('\n')
+        .map(|line| {
+            if line.starts_with("From:") {
+                "From: Mallory <mallory@evil.example>\r\n".to_owned()
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect();
+
     let mut ids = Vec::new();
     for raw in [
         sealed,
         from_erin(&erin1, "Hello from Erin."),
         from_erin(&erin2, "New phone, new key."),
         setup,
+        forged.into_bytes(),
     ] {
         let out = lib
             .deliver(
@@ -170,6 +196,8 @@ async fn prepared_vault(dir: &std::path::Path, carol: &SecretKey) -> Prepared {
         erin_id: ids[1],
         erin_changed_id: ids[2],
         setup_id: ids[3],
+        forged_id: ids[4],
+        forged_code,
         erin1,
         erin2,
         code,
@@ -185,6 +213,8 @@ async fn keys_lookups_key_changes_and_setup_messages() {
         erin_id,
         erin_changed_id,
         setup_id,
+        forged_id,
+        forged_code,
         erin1,
         erin2,
         code,
@@ -483,6 +513,32 @@ async fn keys_lookups_key_changes_and_setup_messages() {
         (s, e["error"]["code"].clone()),
         (StatusCode::BAD_REQUEST, json!("not_a_setup_message"))
     );
+    // A stranger's Setup Message is not offered, and refused even with its code.
+    let (_, _, m) = call(
+        &app,
+        b.req(Method::GET, &format!("/api/v1/messages/{forged_id}")),
+    )
+    .await;
+    assert_eq!(m["setup_message"]["importable"], false, "{m}");
+    let (s, _, e) = call(
+        &app,
+        b.req(
+            Method::POST,
+            &format!("/api/v1/messages/{forged_id}/setup-message"),
+        )
+        .set_json(json!({ "code": forged_code.as_str() })),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["code"].clone()),
+        (StatusCode::BAD_REQUEST, json!("not_from_ourselves"))
+    );
+    let (_, _, m) = call(
+        &app,
+        b.req(Method::GET, &format!("/api/v1/messages/{setup_id}")),
+    )
+    .await;
+    assert_eq!(m["setup_message"]["importable"], true, "{m}");
     let (s, _, imported) = call(
         &app,
         b.req(

@@ -34,6 +34,8 @@ pub fn client(n: u8) -> SocketAddr {
 /// A browser: remembers the cookie and CSRF token.
 pub struct Browser {
     pub cookie: Option<String>,
+    /// The "known device" cookie, once the server set one.
+    pub device: Option<String>,
     pub csrf: Option<String>,
     pub peer: SocketAddr,
 }
@@ -42,6 +44,7 @@ impl Browser {
     pub fn new() -> Self {
         Browser {
             cookie: None,
+            device: None,
             csrf: None,
             peer: client(1),
         }
@@ -51,9 +54,17 @@ impl Browser {
         let mut r = TestRequest::default()
             .method(method)
             .uri(uri)
+            .insert_header((header::HOST, "127.0.0.1:33411"))
             .peer_addr(self.peer);
-        if let Some(c) = &self.cookie {
-            r = r.insert_header((header::COOKIE, format!("homepost_session={c}")));
+        let cookies: Vec<String> = [
+            ("homepost_session", &self.cookie),
+            ("homepost_device", &self.device),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.as_ref().map(|v| format!("{name}={v}")))
+        .collect();
+        if !cookies.is_empty() {
+            r = r.insert_header((header::COOKIE, cookies.join("; ")));
         }
         if let Some(t) = &self.csrf {
             r = r.insert_header(("X-CSRF-Token", t.as_str()));
@@ -79,9 +90,14 @@ where
 }
 
 pub fn session_cookie(headers: &actix_web::http::header::HeaderMap) -> Option<String> {
+    set_cookie(headers, "homepost_session")
+}
+
+/// The value of cookie `name` set by a response.
+pub fn set_cookie(headers: &actix_web::http::header::HeaderMap, name: &str) -> Option<String> {
     headers.get_all(header::SET_COOKIE).find_map(|v| {
         let v = v.to_str().ok()?;
-        let rest = v.strip_prefix("homepost_session=")?;
+        let rest = v.strip_prefix(name)?.strip_prefix('=')?;
         Some(rest.split(';').next()?.to_string())
     })
 }
@@ -99,6 +115,7 @@ where
     .await;
     if status == StatusCode::OK {
         b.cookie = session_cookie(&headers);
+        b.device = set_cookie(&headers, "homepost_device").or(b.device.take());
         b.csrf = body["csrf_token"].as_str().map(String::from);
     }
     (status, body)
