@@ -84,6 +84,16 @@ pub struct Library {
     store: Store,
     index: SearchIndex,
     spam: SpamFilter,
+    /// Searches running at once: one core is left for everything else (status,
+    /// unlock, reading mail) however many searches come in.
+    searches: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+/// How many searches run at once: all cores but one, at least one.
+fn search_slots() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get().saturating_sub(1))
+        .max(1)
 }
 
 impl Library {
@@ -110,6 +120,7 @@ impl Library {
             store,
             index,
             spam: SpamFilter::default(),
+            searches: std::sync::Arc::new(tokio::sync::Semaphore::new(search_slots())),
         };
         let known = lib.store.setting("index_id").await?;
         if !matches!(outcome, OpenOutcome::Opened) || known.as_deref() != Some(lib.index.index_id())
@@ -419,13 +430,19 @@ impl Library {
     /// at once. A damaged index is reported as [`IndexError::Corrupt`]: the caller
     /// rebuilds it with [`reindex`](Self::reindex).
     ///
-    /// The index is searched on a blocking thread: a slow query holds no async
-    /// worker, so status, unlock and other requests keep being answered.
+    /// The index is searched on a blocking thread, and at most all cores but one
+    /// search at once: slow queries hold no async worker and leave a core free,
+    /// so status, unlock and other requests keep being answered.
     pub async fn search_parsed(
         &self,
         query: &Query,
         opts: &SearchOptions,
     ) -> Result<(usize, Vec<MessageSummary>)> {
+        let _slot = self
+            .searches
+            .acquire()
+            .await
+            .map_err(|e| IndexError::Io(std::io::Error::other(e)))?;
         let snapshot = self.index.snapshot();
         let (query, opts) = (query.clone(), *opts);
         let found = tokio::task::spawn_blocking(move || snapshot.search_query(&query, &opts))

@@ -241,3 +241,105 @@ async fn unusable_certificate_files_are_a_clear_error() {
     assert!(matches!(err, Error::Tls(_)), "{err}");
     assert!(err.to_string().contains("cert.pem"), "{err}");
 }
+
+/// Mail with many shared words, so that a search over all of them takes a while.
+fn wordy_mbox(n: usize) -> String {
+    let words: Vec<String> = (0..100).map(|w| format!("word{w}")).collect();
+    let mut mbox = String::new();
+    for i in 0..n {
+        let body: Vec<&str> = (0..60)
+            .map(|k| words[(i * 7 + k * 13) % 100].as_str())
+            .collect();
+        mbox.push_str(&format!(
+            "From a@b Tue Mar  5 10:00:00 2024\nFrom: Sender {i} <s{i}@example.org>\nTo: bob@example.com\nSubject: note {i}\nMessage-ID: <w{i}@example.org>\nDate: Tue, 05 Mar 2024 10:00:00 +0000\n\n{}\n\n",
+            body.join(" ")
+        ));
+    }
+    mbox
+}
+
+/// The request, its answer, and when it was answered relative to the others.
+async fn timed(addr: SocketAddr, request: String) -> (String, std::time::Instant) {
+    let res = http(TcpStream::connect(addr).await.unwrap(), &request).await;
+    (res, std::time::Instant::now())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn status_answers_while_searches_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = homepost_vault::Vault::create(
+        dir.path(),
+        &homepost_vault::Passphrase::new("correct horse battery".into()),
+        KdfParams::INSECURE_FOR_TESTS,
+    )
+    .unwrap();
+    let src = tempfile::tempdir().unwrap();
+    std::fs::write(src.path().join("in.mbox"), wordy_mbox(3000)).unwrap();
+    let mut lib = homepost_search::library::Library::open(dir.path(), &vault)
+        .await
+        .unwrap();
+    lib.import(
+        homepost_mail::ImportSources::new(vec![src.path().join("in.mbox")]),
+        &["inbox".to_string()],
+        1_700_000_000,
+        |_| {},
+    )
+    .await
+    .unwrap();
+    lib.close().await;
+    let running = homepost_web::start(config(dir.path(), "127.0.0.1:0", TlsSource::Off))
+        .await
+        .unwrap();
+    let addr = running.addr;
+    let res = http(
+        TcpStream::connect(addr).await.unwrap(),
+        &post_json(
+            "/api/v1/session",
+            r#"{"passphrase":"correct horse battery"}"#,
+        ),
+    )
+    .await;
+    let cookie = res
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: homepost_session="))
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_else(|| panic!("no session: {res}"))
+        .to_owned();
+    let query: Vec<String> = (0..100).map(|w| format!("word{w}")).collect();
+    let search = format!(
+        "GET /api/v1/search?q={}&sort=relevance&limit=200&cursor=2500 HTTP/1.1\r\nHost: localhost\r\nCookie: homepost_session={cookie}\r\nConnection: close\r\n\r\n",
+        query.join("%20OR%20")
+    );
+    // How long one search takes here: enough of them at once keep both of the
+    // server's workers busy for about a second if they run there.
+    let started = std::time::Instant::now();
+    let (one, _) = timed(addr, search.clone()).await;
+    assert!(one.starts_with("HTTP/1.1 200"), "{one}");
+    let each = started.elapsed().max(Duration::from_millis(1));
+    let n =
+        usize::try_from((2 * Duration::from_secs(1).as_micros() / each.as_micros()).clamp(8, 200))
+            .unwrap();
+    let searches: Vec<_> = (0..n)
+        .map(|_| tokio::spawn(timed(addr, search.clone())))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let sent = std::time::Instant::now();
+    let (status, status_done) = timed(addr, get("/api/v1/status")).await;
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    let mut last_done = status_done;
+    for s in searches {
+        let (res, done) = s.await.unwrap();
+        assert!(res.starts_with("HTTP/1.1 200"), "{res}");
+        last_done = last_done.max(done);
+    }
+    // Searching on the workers, status waited behind the searches queued there;
+    // with searches on the blocking pool, one core left free, it is answered
+    // while they run. The bar is relative to this machine's own search time.
+    let status_wait = status_done - sent;
+    let all = last_done - sent;
+    assert!(
+        status_wait * 10 < all,
+        "status took {status_wait:?} while {n} searches ({each:?} each) took {all:?}"
+    );
+    running.stop().await.unwrap();
+}

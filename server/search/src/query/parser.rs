@@ -15,6 +15,11 @@ use super::{DateRange, Query, QueryError, SizeRange, TextField};
 /// How deeply parentheses and negations may nest, so a hostile query cannot exhaust
 /// the stack.
 const MAX_DEPTH: usize = 64;
+/// Most words and terms one query may hold: each is a posting list to read, and a
+/// query of thousands would hold a search thread for a long time.
+pub const MAX_TERMS: usize = 100;
+/// Longest query, in characters.
+pub const MAX_QUERY_CHARS: usize = 2000;
 
 const DATE_HINT: &str = "expected a date like 2024, 2024-03 or 2024-03-15";
 const SIZE_HINT: &str = "expected a size like 500, 10k, 2.5M or 1G (optionally after >, >=, < or <=, or a range like 10k..2M)";
@@ -26,6 +31,12 @@ const SIZE_HINT: &str = "expected a size like 500, 10k, 2.5M or 1G (optionally a
 /// Unknown `prefix:` words are not errors: they are searched as plain text.
 pub fn parse(input: &str) -> Result<Query, QueryError> {
     let chars: Vec<char> = input.chars().collect();
+    if chars.len() > MAX_QUERY_CHARS {
+        return Err(QueryError::new(
+            MAX_QUERY_CHARS,
+            format!("the query is longer than {MAX_QUERY_CHARS} characters: shorten it"),
+        ));
+    }
     let tokens = lex(&chars)?;
     if tokens.is_empty() {
         return Ok(Query::All);
@@ -42,6 +53,15 @@ pub fn parse(input: &str) -> Result<Query, QueryError> {
         return Err(QueryError::new(
             token.pos,
             "unbalanced parenthesis: this `)` has no matching `(`",
+        ));
+    }
+    let terms = count_terms(&query);
+    if terms > MAX_TERMS {
+        return Err(QueryError::new(
+            0,
+            format!(
+                "the query has {terms} words and terms; at most {MAX_TERMS} are searched at once"
+            ),
         ));
     }
     Ok(query)
@@ -618,4 +638,24 @@ fn size_number(text: &str, pos: usize) -> Result<u64, QueryError> {
         .and_then(|b| u64::try_from(b).ok())
         .ok_or_else(|| QueryError::new(pos, "that size is too large"))?;
     Ok(bytes)
+}
+
+/// Words and terms of a query: every word of a text (a phrase counts each word)
+/// and every other condition.
+fn count_terms(query: &Query) -> usize {
+    match query {
+        Query::All => 0,
+        Query::Text { text, .. } => text
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .count()
+            .max(1),
+        Query::Not(inner) => count_terms(inner),
+        Query::And(parts) | Query::Or(parts) => parts.iter().map(count_terms).sum(),
+        Query::Tag(_)
+        | Query::HasAttachment
+        | Query::MessageId(_)
+        | Query::Date(_)
+        | Query::Size(_) => 1,
+    }
 }

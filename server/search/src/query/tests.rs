@@ -295,12 +295,42 @@ fn structural_errors_name_the_position() {
 
 #[test]
 fn deep_nesting_is_an_error_not_a_crash() {
-    let deep = "(".repeat(10_000) + "a" + &")".repeat(10_000);
+    let deep = "(".repeat(100) + "a" + &")".repeat(100);
     assert!(err(&deep).message.contains("deep"));
-    let negations = "-".repeat(10_000) + "a";
+    let negations = "-".repeat(100) + "a";
     assert!(err(&negations).message.contains("deep"));
     let fine = "(".repeat(30) + "a" + &")".repeat(30);
     assert_eq!(parse(&fine).unwrap(), word("a"));
+    // Far longer still: refused for its length before anything else.
+    let huge = "(".repeat(10_000) + "a" + &")".repeat(10_000);
+    assert!(err(&huge).message.contains("longer than"));
+}
+
+#[test]
+fn queries_are_capped_in_terms_and_length() {
+    use super::parser::{MAX_QUERY_CHARS, MAX_TERMS};
+    let words = |n: usize| {
+        (0..n)
+            .map(|i| format!("w{i}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert!(parse(&words(MAX_TERMS)).is_ok());
+    assert!(err(&words(MAX_TERMS + 1)).message.contains("at most"));
+    // A phrase counts each of its words; OR and NOT count what they hold.
+    assert!(
+        err(&format!("\"{}\"", words(MAX_TERMS + 1)))
+            .message
+            .contains("at most")
+    );
+    let ors = (0..=MAX_TERMS)
+        .map(|i| format!("tag:t{i}"))
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    assert!(err(&ors).message.contains("at most"));
+    assert!(parse(&"x".repeat(MAX_QUERY_CHARS)).is_ok());
+    let long = err(&"x".repeat(MAX_QUERY_CHARS + 1));
+    assert!(long.message.contains("longer than"), "{long}");
 }
 
 #[test]
