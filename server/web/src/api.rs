@@ -152,9 +152,9 @@ fn session_body(state: &AppState, info: &crate::session::SessionInfo) -> Session
 fn started(state: &AppState, new: NewSession, status: StatusCode) -> HttpResponse {
     let left = new.info.expires.saturating_duration_since(Instant::now());
     let mut res = HttpResponse::build(status);
-    res.cookie(auth::session_cookie(state, &new.id, left));
+    auth::add_cookie(&mut res, &auth::session_cookie(state, &new.id, left));
     if let Some(device) = state.devices().issue(SystemTime::now()) {
-        res.cookie(auth::device_cookie(state, &device));
+        auth::add_cookie(&mut res, &auth::device_cookie(state, &device));
     }
     res.json(session_body(state, &new.info))
 }

@@ -41,62 +41,98 @@ pub fn cookie_name(state: &AppState) -> &'static str {
     }
 }
 
-/// The session cookie for a new session.
-pub fn session_cookie(state: &AppState, id: &str, max_age: std::time::Duration) -> Cookie<'static> {
-    Cookie::build(cookie_name(state), id.to_string())
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .secure(state.secure_cookie)
-        .max_age(CookieDuration::seconds(
-            i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX),
-        ))
-        .finish()
+/// A `Set-Cookie` value for an HttpOnly, SameSite=Strict cookie on `/` (Secure
+/// over TLS), built in memory that is wiped afterwards.
+fn set_cookie(
+    state: &AppState,
+    name: &str,
+    value: &str,
+    max_age: std::time::Duration,
+) -> Zeroizing<String> {
+    let mut header = Zeroizing::new(String::with_capacity(name.len() + value.len() + 80));
+    header.push_str(name);
+    header.push('=');
+    header.push_str(value);
+    header.push_str("; HttpOnly; SameSite=Strict; Path=/");
+    if state.secure_cookie {
+        header.push_str("; Secure");
+    }
+    header.push_str("; Max-Age=");
+    header.push_str(&max_age.as_secs().to_string());
+    header
 }
 
-/// The "known device" cookie (see [`crate::device`]).
-pub fn device_cookie(state: &AppState, value: &str) -> Cookie<'static> {
-    let name = if state.secure_cookie {
+/// Adds a cookie to a response. The session id and the device token never pass
+/// through actix's `Cookie` (a plain `String` copy); the header value itself is
+/// the response's, as any body is.
+pub fn add_cookie(res: &mut actix_web::HttpResponseBuilder, header: &Zeroizing<String>) {
+    if let Ok(value) = HeaderValue::from_str(header) {
+        res.append_header((header::SET_COOKIE, value));
+    }
+}
+
+/// The session cookie for a new session.
+pub fn session_cookie(
+    state: &AppState,
+    id: &str,
+    max_age: std::time::Duration,
+) -> Zeroizing<String> {
+    set_cookie(state, cookie_name(state), id, max_age)
+}
+
+fn device_cookie_name(state: &AppState) -> &'static str {
+    if state.secure_cookie {
         crate::device::COOKIE_TLS
     } else {
         crate::device::COOKIE
-    };
-    Cookie::build(name, value.to_string())
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .secure(state.secure_cookie)
-        .max_age(CookieDuration::seconds(
-            i64::try_from(crate::device::LIFETIME.as_secs()).unwrap_or(i64::MAX),
-        ))
-        .finish()
+    }
+}
+
+/// The "known device" cookie (see [`crate::device`]).
+pub fn device_cookie(state: &AppState, value: &str) -> Zeroizing<String> {
+    set_cookie(
+        state,
+        device_cookie_name(state),
+        value,
+        crate::device::LIFETIME,
+    )
 }
 
 /// Whether the request carries a valid "known device" cookie.
 pub fn known_device(req: &HttpRequest, state: &AppState) -> bool {
-    let name = if state.secure_cookie {
-        crate::device::COOKIE_TLS
-    } else {
-        crate::device::COOKIE
-    };
-    req.cookie(name).is_some_and(|c| {
-        state
-            .devices()
-            .verify(c.value(), std::time::SystemTime::now())
-    })
+    cookie_value(req, device_cookie_name(state))
+        .is_some_and(|v| state.devices().verify(&v, std::time::SystemTime::now()))
 }
 
 /// A cookie that makes the browser forget the session.
 pub fn removal_cookie(state: &AppState) -> Cookie<'static> {
-    let mut c = session_cookie(state, "", std::time::Duration::ZERO);
+    let mut c = Cookie::build(cookie_name(state), "")
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(state.secure_cookie)
+        .max_age(CookieDuration::ZERO)
+        .finish();
     c.make_removal();
     c
 }
 
+/// The value of cookie `name` in the request's `Cookie` headers, copied once into
+/// memory that is wiped when dropped (actix's parsed cookie jar is not used).
+pub fn cookie_value(req: &HttpRequest, name: &str) -> Option<Zeroizing<String>> {
+    req.headers()
+        .get_all(header::COOKIE)
+        .filter_map(|h| h.to_str().ok())
+        .flat_map(|h| h.split(';'))
+        .find_map(|pair| {
+            let (k, v) = pair.trim().split_once('=')?;
+            (k == name).then(|| Zeroizing::new(v.trim_matches('"').to_owned()))
+        })
+}
+
 /// The session id presented by a request, if any.
 pub fn presented_session(req: &HttpRequest, state: &AppState) -> Option<Zeroizing<String>> {
-    req.cookie(cookie_name(state))
-        .map(|c| Zeroizing::new(c.value().to_string()))
+    cookie_value(req, cookie_name(state))
 }
 
 /// A request made within a live session (and, unless it is a GET or HEAD, with the

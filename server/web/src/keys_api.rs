@@ -372,7 +372,8 @@ pub struct SetupBody {
 pub struct SetupSent {
     /// The 36-digit setup code, in nine groups of four: shown once, never
     /// stored. The other app asks for it.
-    pub code: String,
+    #[schema(value_type = String)]
+    pub code: zeroize::Zeroizing<String>,
     /// The outbox entry of the message (sent to the account's own address).
     pub outbox_id: i64,
     /// The fingerprint of the key inside.
@@ -439,7 +440,7 @@ async fn send_setup_message(
             )
             .await?;
         (
-            code.as_str().to_owned(),
+            zeroize::Zeroizing::new(code.as_str().to_owned()),
             outbox_id,
             key.fingerprint().to_hex(),
         )

@@ -351,3 +351,17 @@ async fn too_many_wrong_setup_codes_are_throttled() {
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
     assert!(!st.has_vault());
 }
+
+#[actix_web::test]
+async fn cookie_values_are_found_by_their_exact_name() {
+    let req = test::TestRequest::default()
+        .insert_header((
+            header::COOKIE,
+            "homepost_sessionx=1; other=2;  homepost_session=\"3\"; homepost_device=4",
+        ))
+        .to_http_request();
+    let value = |name| homepost_web::auth::cookie_value(&req, name).map(|v| v.to_string());
+    assert_eq!(value("homepost_session").as_deref(), Some("3"));
+    assert_eq!(value("homepost_device").as_deref(), Some("4"));
+    assert_eq!(value("homepost"), None);
+}
