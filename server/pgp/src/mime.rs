@@ -290,12 +290,35 @@ pub(crate) fn new_boundary() -> String {
 /// to the inner part when wrapping a message in multipart/signed or
 /// multipart/encrypted.
 pub(crate) fn is_content_field(f: &HeaderField) -> bool {
-    f.name.len() > 8 && f.name[..8].eq_ignore_ascii_case("content-")
+    // Bytes, not a str slice: a name with a multi-byte character around its
+    // eighth byte (a lossy decoding of any header) must not panic.
+    f.name.len() > 8 && f.name.as_bytes()[..8].eq_ignore_ascii_case(b"content-")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn content_fields_by_name_whatever_the_bytes() {
+        let field = |name: &str| HeaderField {
+            name: name.into(),
+            raw: Vec::new(),
+        };
+        for (name, content) in [
+            ("Content-Type", true),
+            ("content-transfer-encoding", true),
+            ("CONTENT-X", true),
+            ("Content-", false),
+            ("Contents", false),
+            ("Subject", false),
+            // A multi-byte character across the eighth byte used to panic.
+            ("Content\u{e9}Type", false),
+            ("Conte\u{1f600}x", false),
+        ] {
+            assert_eq!(is_content_field(&field(name)), content, "{name}");
+        }
+    }
 
     #[test]
     fn crlf_conversion_keeps_existing_pairs() {

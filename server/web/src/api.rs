@@ -444,7 +444,7 @@ pub struct MessageView {
     pub thread_total: usize,
     /// What its OpenPGP said (null when it had none): encrypted, decrypted,
     /// signature state and signer, key change (docs/pgp.md).
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub crypto: Option<serde_json::Value>,
     /// Set when this is an Autocrypt Setup Message (another app's secret key,
     /// imported with `POST /messages/{id}/setup-message` and its code).

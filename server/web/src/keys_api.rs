@@ -159,7 +159,7 @@ pub struct LookupView {
     pub peer: Option<crypto::PeerSummary>,
     /// For `POST /messages/{id}/crypto/lookup`: the message's OpenPGP outcome
     /// after checking it again.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub crypto: Option<serde_json::Value>,
 }
 
