@@ -245,7 +245,7 @@ pub fn host_allowed(host: Option<&str>, state: &AppState) -> bool {
     }
     name == "localhost"
         || name.ends_with(".localhost")
-        || state.allowed_hosts().iter().any(|h| *h == name)
+        || state.allowed_hosts().contains(&name)
 }
 
 /// `name` of `name:port`, `[v6]` of `[v6]:port`; a bare IPv6 address stays whole.
