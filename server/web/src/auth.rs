@@ -243,9 +243,7 @@ pub fn host_allowed(host: Option<&str>, state: &AppState) -> bool {
     if name.is_empty() {
         return false;
     }
-    name == "localhost"
-        || name.ends_with(".localhost")
-        || state.allowed_hosts().contains(&name)
+    name == "localhost" || name.ends_with(".localhost") || state.allowed_hosts().contains(&name)
 }
 
 /// `name` of `name:port`, `[v6]` of `[v6]:port`; a bare IPv6 address stays whole.
