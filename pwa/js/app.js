@@ -28,6 +28,10 @@ class HpApp extends HTMLElement {
     window.addEventListener('online', () => {
       if (this.querySelector('hp-offline')) this.start();
     });
+    // The setup address (`/#setup=CODE`) opened over a setup screen already shown.
+    window.addEventListener('hashchange', () => {
+      if (this.querySelector('hp-setup') && window.location.hash.startsWith('#setup=')) this.start();
+    });
     this.start();
   }
 
