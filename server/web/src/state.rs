@@ -134,14 +134,10 @@ impl AppState {
     }
 
     /// Whether a request must bring the setup code to create the vault: while
-    /// there is no vault, from anywhere but the box itself.
+    /// there is no vault, from anywhere but the box itself. (Without a code, as
+    /// when no randomness could be had at start, only the box itself can.)
     pub fn setup_token_required(&self, local: bool) -> bool {
-        !local
-            && self
-                .setup_token
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .is_some()
+        !local && !self.has_vault()
     }
 
     /// The known-device cookies' keys.
