@@ -97,10 +97,11 @@ class AuthForm extends HTMLElement {
  * the address bar at once so that it is not left in the history.
  */
 export function takeSetupToken() {
+  if (!window.location.hash.startsWith('#setup=')) return null;
+  // Out of the address bar (and the history) whatever it holds.
   const match = /^#setup=([0-9A-Za-z-]{1,64})$/.exec(window.location.hash);
-  if (!match) return null;
   window.history.replaceState(null, '', window.location.pathname + window.location.search);
-  return match[1];
+  return match ? match[1] : null;
 }
 
 let setupTokenFromUrl = null;

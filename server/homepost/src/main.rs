@@ -128,6 +128,15 @@ async fn run(cli: Cli) -> Result<()> {
             key_lookup,
             allow_host,
         } => {
+            if let Some(bad) = allow_host
+                .iter()
+                .find(|h| h.is_empty() || h.contains([':', '/', '@', ' ']) || h.starts_with('.'))
+            {
+                bail!(
+                    "--allow-host {bad:?}: give a host name alone, without a scheme or port \
+(like mail.home.arpa)"
+                );
+            }
             let mut config = homepost_web::Config::new(dir.clone());
             config.listen = *listen;
             config.allowed_hosts = allow_host.clone();

@@ -349,7 +349,8 @@ const CUT_NOTE: &str = "\n[… the rest of the quoted message is left out: it is
 impl Prefill {
     /// Within the limits of what a person could type into a draft, so that a
     /// prefilled draft can always be saved again: control characters (from
-    /// encoded words) become spaces in the subject, which is cut to
+    /// encoded words) become spaces in the subject (and, but line breaks and tabs,
+    /// in the body), the subject is cut to
     /// [`MAX_SUBJECT_BYTES`]; a body over [`MAX_BODY_BYTES`] is cut with a note;
     /// recipients beyond [`MAX_RECIPIENTS`] are dropped.
     fn bounded(mut self) -> Prefill {
@@ -359,6 +360,25 @@ impl Prefill {
             .map(|c| if c.is_control() && c != '\t' { ' ' } else { c })
             .collect();
         truncate_at_char(&mut self.subject, MAX_SUBJECT_BYTES);
+        // Control characters (but line breaks and tabs) would also grow sixfold as
+        // JSON escapes in every autosave.
+        if self
+            .body
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
+        {
+            self.body = self
+                .body
+                .chars()
+                .map(|c| {
+                    if c.is_control() && !matches!(c, '\n' | '\t' | '\r') {
+                        ' '
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+        }
         if self.body.len() > MAX_BODY_BYTES {
             truncate_at_char(&mut self.body, MAX_BODY_BYTES - CUT_NOTE.len());
             self.body.push_str(CUT_NOTE);

@@ -20,10 +20,7 @@ pub fn download_name(given: Option<&str>, index: usize) -> String {
         .unwrap_or_default();
     let cleaned: Vec<char> = base
         .chars()
-        .filter(|c| {
-            !c.is_control()
-                && !matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-        })
+        .filter(|&c| !c.is_control() && !is_invisible_format(c))
         .map(|c| {
             if matches!(c, '"' | ':' | '*' | '?' | '<' | '>' | '|') {
                 '_'
@@ -60,6 +57,36 @@ pub fn download_name(given: Option<&str>, index: usize) -> String {
     }
 }
 
+/// Characters that format text without being seen (Unicode's "format" category:
+/// direction marks and overrides, zero-width characters, the byte order mark, soft
+/// hyphens, tags…): a name holding them shows as something other than what it is.
+pub(crate) fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{0600}'..='\u{0605}'
+            | '\u{061C}'
+            | '\u{06DD}'
+            | '\u{070F}'
+            | '\u{0890}'..='\u{0891}'
+            | '\u{08E2}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{110BD}'
+            | '\u{110CD}'
+            | '\u{13430}'..='\u{1343F}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0001}'
+            | '\u{E0020}'..='\u{E007F}'
+    )
+}
+
 /// Without leading whitespace and dots (hidden files) and trailing whitespace and
 /// dots (dropped by Windows).
 fn trim(chars: &[char]) -> &[char] {
@@ -92,6 +119,7 @@ mod tests {
             (Some(".bashrc"), "bashrc"),
             (Some("invoice.pdf.exe. . "), "invoice.pdf.exe"),
             (Some("bad\u{202e}fdp.exe"), "badfdp.exe"),
+            (Some("in\u{200b}voice\u{feff}.pdf\u{061c}"), "invoice.pdf"),
             (Some("a:b*c?.txt"), "a_b_c_.txt"),
             (Some(" . "), "attachment-3"),
         ];
@@ -111,5 +139,23 @@ mod tests {
         let spaced = format!("{}{}", "D".repeat(101), " x".repeat(60));
         let saved = download_name(Some(&spaced), 0);
         assert!(saved.len() < MAX_CHARS && saved.ends_with('x'), "{saved:?}");
+    }
+
+    #[test]
+    fn what_the_senders_name_tried_is_kept_in_the_risk() {
+        let original = "invoice\u{202e}fdp.exe";
+        let saved = download_name(Some(original), 0);
+        assert_eq!(saved, "invoicefdp.exe");
+        let risk =
+            crate::assess_download(Some(original), &saved, "application/octet-stream", b"MZ");
+        let codes: Vec<&str> = risk.reasons.iter().map(|r| r.code).collect();
+        assert!(codes.contains(&"rtl_override"), "{codes:?}");
+        assert_eq!(risk.level, crate::RiskLevel::High);
+        // A plain name is judged once, as saved.
+        let plain = crate::assess_download(Some("notes.txt"), "notes.txt", "text/plain", b"hello");
+        assert_eq!(
+            plain,
+            crate::assess(Some("notes.txt"), "text/plain", b"hello")
+        );
     }
 }

@@ -27,5 +27,7 @@ pub mod text;
 pub use attach::attachments;
 pub use filename::download_name;
 pub use parse::{Address, AttachmentInfo, ParsedMessage, parse};
-pub use risk::{AttachmentRisk, Reputation, RiskLevel, RiskReason, assess, with_reputation};
+pub use risk::{
+    AttachmentRisk, Reputation, RiskLevel, RiskReason, assess, assess_download, with_reputation,
+};
 pub use source::{ImportSources, RawMessage, SourceError};

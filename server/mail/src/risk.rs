@@ -75,6 +75,42 @@ pub struct AttachmentRisk {
     pub reasons: Vec<RiskReason>,
 }
 
+/// The risk of an attachment offered for download under `saved_as` (the name
+/// [`download_name`](crate::download_name) made of the sender's `original`): its
+/// content and the name it is saved under, as [`assess`] judges them, and besides
+/// what the sender's own name tried (a direction override, a program behind a
+/// document's extension), which the saved name no longer shows but which says
+/// the sender meant to deceive.
+pub fn assess_download(
+    original: Option<&str>,
+    saved_as: &str,
+    content_type: &str,
+    bytes: &[u8],
+) -> AttachmentRisk {
+    let risk = assess(Some(saved_as), content_type, bytes);
+    let Some(original) = original.filter(|o| *o != saved_as) else {
+        return risk;
+    };
+    let mut intent = Findings::default();
+    check_name(original, &mut intent);
+    let intent = intent.into_risk();
+    let (first, second) = if intent.level > risk.level {
+        (intent, risk)
+    } else {
+        (risk, intent)
+    };
+    let mut reasons = first.reasons;
+    for r in second.reasons {
+        if !reasons.iter().any(|have| have.code == r.code) {
+            reasons.push(r);
+        }
+    }
+    AttachmentRisk {
+        level: first.level.max(second.level),
+        reasons,
+    }
+}
+
 /// What the user's mail history says about the sender.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -317,14 +353,14 @@ fn is_direction_control(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
-/// `name` as a file system would take it: without direction and zero-width
-/// characters, without the path and trailing dots and spaces (which Windows
-/// drops).
+/// `name` as a file system would take it: without invisible formatting
+/// characters (the ones [`download_name`](crate::download_name) drops too), without
+/// the path and trailing dots and spaces (which Windows drops).
 fn normalized(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
     let clean: String = base
         .chars()
-        .filter(|&c| !is_direction_control(c) && !matches!(c, '\u{200B}'..='\u{200F}' | '\u{FEFF}'))
+        .filter(|&c| !crate::filename::is_invisible_format(c))
         .collect();
     clean
         .trim_end_matches(|c: char| c == '.' || c.is_whitespace())

@@ -89,6 +89,53 @@ pub struct Library {
     searches: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
+/// Searches the index as committed and reads the summaries of the hits, apart
+/// from the [`Library`] (see [`Library::searcher`]).
+pub struct Searcher {
+    snapshot: crate::index::SearchSnapshot,
+    store: Store,
+    slots: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+impl Searcher {
+    /// Runs a parsed query and returns the number of matches and one page of
+    /// summaries. A damaged index is reported as [`IndexError::Corrupt`]: the
+    /// caller rebuilds it with [`Library::reindex`].
+    ///
+    /// The index is searched on a blocking thread, and at most all cores but one
+    /// search at once (the slot goes with the thread, so a search whose caller
+    /// went away still holds it until it ends): slow queries hold no async worker
+    /// and leave a core free, so status, unlock and other requests keep being
+    /// answered.
+    pub async fn search(
+        &self,
+        query: &Query,
+        opts: &SearchOptions,
+    ) -> Result<(usize, Vec<MessageSummary>)> {
+        let slot = self
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| IndexError::Io(std::io::Error::other(e)))?;
+        let snapshot = self.snapshot.clone();
+        let (query, opts) = (query.clone(), *opts);
+        let found = tokio::task::spawn_blocking(move || {
+            let found = snapshot.search_query(&query, &opts);
+            drop(slot);
+            found
+        })
+        .await
+        .map_err(|e| IndexError::Io(std::io::Error::other(format!("the search failed: {e}"))))??;
+        let ids: Vec<i64> = found
+            .ids
+            .iter()
+            .filter_map(|&id| i64::try_from(id).ok())
+            .collect();
+        Ok((found.total, self.store.summaries(&ids).await?))
+    }
+}
+
 /// How many searches run at once: all cores but one, at least one.
 fn search_slots() -> usize {
     std::thread::available_parallelism()
@@ -430,32 +477,23 @@ impl Library {
     /// at once. A damaged index is reported as [`IndexError::Corrupt`]: the caller
     /// rebuilds it with [`reindex`](Self::reindex).
     ///
-    /// The index is searched on a blocking thread, and at most all cores but one
-    /// search at once: slow queries hold no async worker and leave a core free,
-    /// so status, unlock and other requests keep being answered.
+    /// See [`Searcher::search`].
     pub async fn search_parsed(
         &self,
         query: &Query,
         opts: &SearchOptions,
     ) -> Result<(usize, Vec<MessageSummary>)> {
-        let _slot = self
-            .searches
-            .acquire()
-            .await
-            .map_err(|e| IndexError::Io(std::io::Error::other(e)))?;
-        let snapshot = self.index.snapshot();
-        let (query, opts) = (query.clone(), *opts);
-        let found = tokio::task::spawn_blocking(move || snapshot.search_query(&query, &opts))
-            .await
-            .map_err(|e| {
-                IndexError::Io(std::io::Error::other(format!("the search failed: {e}")))
-            })??;
-        let ids: Vec<i64> = found
-            .ids
-            .iter()
-            .filter_map(|&id| i64::try_from(id).ok())
-            .collect();
-        Ok((found.total, self.store.summaries(&ids).await?))
+        self.searcher().search(query, opts).await
+    }
+
+    /// A handle that searches without borrowing the library, so that a caller can
+    /// let go of a lock around it (lock and unlock must not wait for searches).
+    pub fn searcher(&self) -> Searcher {
+        Searcher {
+            snapshot: self.index.snapshot(),
+            store: self.store.clone(),
+            slots: self.searches.clone(),
+        }
     }
 
     /// Renames a tag on every message and updates the index.

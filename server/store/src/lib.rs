@@ -193,19 +193,22 @@ pub struct Store {
     key: Arc<Mutex<Option<KeyPragma>>>,
 }
 
-/// The key statement, unless the store was closed.
-fn key_statement(key: &Mutex<Option<KeyPragma>>) -> std::result::Result<Arc<String>, sqlx::Error> {
+/// A copy of the key statement for one new connection, unless the store was
+/// closed. sqlx takes the statement text as a plain string (and copies it again
+/// while preparing it): those short-lived copies are freed unwiped; the lasting
+/// one is ours, and [`Store::close`] wipes it.
+fn key_statement(key: &Mutex<Option<KeyPragma>>) -> std::result::Result<String, sqlx::Error> {
     key.lock()
         .unwrap_or_else(|p| p.into_inner())
         .as_ref()
-        .map(|k| k.0.clone())
+        .map(|k| k.0.as_str().to_owned())
         .ok_or(sqlx::Error::PoolClosed)
 }
 
 /// Gives a new connection the key, then the settings that need it.
 async fn apply_key(
     conn: &mut sqlx::SqliteConnection,
-    statement: Arc<String>,
+    statement: String,
 ) -> std::result::Result<(), sqlx::Error> {
     sqlx::Executor::execute(&mut *conn, sqlx::raw_sql(sqlx::AssertSqlSafe(statement))).await?;
     sqlx::Executor::execute(&mut *conn, sqlx::raw_sql(AFTER_KEY)).await?;
@@ -218,29 +221,21 @@ async fn apply_key(
 const AFTER_KEY: &str =
     "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -16384;";
 
-/// `PRAGMA key = "x'<64 hex digits>'"`, wiped when the last copy is dropped. sqlx
-/// runs it from a shared `Arc<String>` without copying the text.
-struct KeyPragma(Arc<String>);
+/// `PRAGMA key = "x'<64 hex digits>'"`, in memory that is wiped when the store
+/// closes (or is dropped).
+struct KeyPragma(zeroize::Zeroizing<String>);
 
 impl KeyPragma {
     fn new(key: &SecretKey) -> KeyPragma {
         use std::fmt::Write as _;
-        let mut sql = String::with_capacity(80);
+        let mut sql = zeroize::Zeroizing::new(String::with_capacity(80));
         sql.push_str("PRAGMA key = \"x'");
         for b in key.expose() {
             // Writing to a String cannot fail; the capacity is never exceeded.
             let _ = write!(sql, "{b:02x}");
         }
         sql.push_str("'\"");
-        KeyPragma(Arc::new(sql))
-    }
-}
-
-impl Drop for KeyPragma {
-    fn drop(&mut self) {
-        if let Some(sql) = Arc::get_mut(&mut self.0) {
-            zeroize::Zeroize::zeroize(sql);
-        }
+        KeyPragma(sql)
     }
 }
 
@@ -255,7 +250,7 @@ impl Store {
     ///
     /// The key is not kept in the connection options (sqlx holds those as plain
     /// strings for the pool's life): each new connection runs the key statement
-    /// first, from a copy that [`close`](Self::close) wipes.
+    /// first, made from a copy that [`close`](Self::close) wipes.
     pub async fn open(path: &Path, key: &SecretKey) -> Result<Store> {
         let key = Arc::new(Mutex::new(Some(KeyPragma::new(key))));
         // Only pragmas that do not read the file may run before the key (not

@@ -11,7 +11,7 @@ use actix_web::web::{Data, Json, Path, Query};
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
 use homepost_mail::html::{message_html, sanitize};
 use homepost_mail::{
-    Address, AttachmentInfo, AttachmentRisk, Reputation, RiskLevel, RiskReason, assess,
+    Address, AttachmentInfo, AttachmentRisk, Reputation, RiskLevel, RiskReason, assess_download,
     attachments, download_name, parse, text::terminal_safe, with_reputation,
 };
 use homepost_search::library::{Library, LibraryError};
@@ -370,7 +370,14 @@ async fn search_messages(
         limit,
         offset,
     };
-    let found = { library(&state).await?.search_parsed(&query, &opts).await };
+    // The library's lock is let go before searching: Lock and unlock (and the idle
+    // reaper) never wait behind searches.
+    let searcher = library(&state).await?.searcher();
+    let found = searcher.search(&query, &opts).await;
+    drop(searcher);
+    if found.is_err() && !state.is_unlocked().await {
+        return Err(ApiError::locked());
+    }
     let (total, results) = match found {
         Err(LibraryError::Index(homepost_search::Error::Corrupt(reason))) => {
             tracing::warn!(%reason, "search index damaged; rebuilding it from the store");
@@ -534,11 +541,21 @@ async fn get_message(
             // ciphertext.
             let shown = decrypted.as_deref().unwrap_or(&raw);
             let found = attachments(shown);
-            // Judged on the very name the download is saved under.
-            let risks = found.iter().enumerate().map(|(index, (info, bytes))| {
-                let saved_as = download_name(info.filename.as_deref(), index);
+            // Shown, judged and saved under one name: the download's, taken from
+            // the same walk over the message as the download itself.
+            let saved: Vec<String> = found
+                .iter()
+                .enumerate()
+                .map(|(index, (info, _))| download_name(info.filename.as_deref(), index))
+                .collect();
+            let risks = found.iter().zip(&saved).map(|((info, bytes), saved_as)| {
                 with_reputation(
-                    assess(Some(&saved_as), &info.content_type, bytes),
+                    assess_download(
+                        info.filename.as_deref(),
+                        saved_as,
+                        &info.content_type,
+                        bytes,
+                    ),
                     reputation,
                 )
             });
@@ -550,7 +567,13 @@ async fn get_message(
                 let mut risks = risks;
                 stored_attachments
                     .into_iter()
-                    .map(|a| (a, risks.next().unwrap_or_else(unchecked)))
+                    .enumerate()
+                    .map(|(index, mut a)| {
+                        if let Some(name) = saved.get(index) {
+                            a.filename = Some(name.clone());
+                        }
+                        (a, risks.next().unwrap_or_else(unchecked))
+                    })
                     .collect()
             };
             let setup_message = homepost_pgp::setup::inspect_setup_message(&raw)

@@ -120,11 +120,13 @@ pub fn removal_cookie(state: &AppState) -> Cookie<'static> {
 /// The value of cookie `name` in the request's `Cookie` headers, copied once into
 /// memory that is wiped when dropped (actix's parsed cookie jar is not used).
 pub fn cookie_value(req: &HttpRequest, name: &str) -> Option<Zeroizing<String>> {
+    // Pair by pair, not `to_str` on the whole header: one cookie with bytes beyond
+    // ASCII (set by another app on this host) must not hide ours.
     req.headers()
         .get_all(header::COOKIE)
-        .filter_map(|h| h.to_str().ok())
-        .flat_map(|h| h.split(';'))
+        .flat_map(|h| h.as_bytes().split(|&b| b == b';'))
         .find_map(|pair| {
+            let pair = std::str::from_utf8(pair).ok()?;
             let (k, v) = pair.trim().split_once('=')?;
             (k == name).then(|| Zeroizing::new(v.trim_matches('"').to_owned()))
         })
@@ -157,17 +159,18 @@ fn authenticate(req: &HttpRequest) -> Result<Authed, ApiError> {
     let state = req
         .app_data::<Data<AppState>>()
         .ok_or_else(|| ApiError::internal(&"application state missing"))?;
-    let not_in = || {
-        if state.sessions().is_empty() {
+    // Without a live session the answer must not tell whether anyone else is
+    // logged in: `locked` only to a browser whose own session Lock ended.
+    let id = presented_session(req, state).ok_or_else(ApiError::unauthenticated)?;
+    // Bound first: the sessions lock is taken again below.
+    let touched = state.sessions().touch(&id, Instant::now());
+    let info = touched.ok_or_else(|| {
+        if state.sessions().ended_by_lock(&id) {
             ApiError::locked()
         } else {
             ApiError::unauthenticated()
         }
-    };
-    let id = presented_session(req, state).ok_or_else(not_in)?;
-    // Bound first: `not_in` takes the sessions lock again.
-    let touched = state.sessions().touch(&id, Instant::now());
-    let info = touched.ok_or_else(not_in)?;
+    })?;
     if !is_safe(req.method()) {
         let presented = req
             .headers()
@@ -249,7 +252,18 @@ pub fn host_allowed(host: Option<&str>, state: &AppState) -> bool {
 /// `name` of `name:port`, `[v6]` of `[v6]:port`; a bare IPv6 address stays whole.
 fn strip_port(host: &str) -> &str {
     if host.starts_with('[') {
-        return host.find(']').map_or(host, |end| &host[..=end]);
+        // `[v6]` or `[v6]:port`; anything else after `]` is no host name.
+        return match host.find(']') {
+            Some(end) => {
+                let rest = &host[end + 1..];
+                let port_ok = rest.is_empty()
+                    || rest
+                        .strip_prefix(':')
+                        .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()));
+                if port_ok { &host[..=end] } else { "" }
+            }
+            None => "",
+        };
     }
     match host.rsplit_once(':') {
         Some((name, port)) if !name.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
@@ -259,12 +273,48 @@ fn strip_port(host: &str) -> &str {
     }
 }
 
-/// Whether a request comes from this machine itself: its peer is a loopback
-/// address. Only such requests may skip the first-run setup token and the global
-/// login wait. A future listener that forwards remote streams over loopback (an
-/// onion service, a relay connector) must not hand them to this app as they are.
+/// Headers a proxy adds to say that it forwards someone else's request.
+const FORWARDING_HEADERS: [&str; 6] = [
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-real-ip",
+    "via",
+];
+
+/// Whether a request comes from a browser on this machine itself: its peer is a
+/// loopback address, it names the box by a loopback name (`127.0.0.1`, `[::1]`,
+/// `localhost`), and no proxy says it forwards it. Only such requests may skip the
+/// first-run setup code and the global login wait. A proxy or tunnel on the box
+/// (a reverse proxy, `ssh -L`) must send `X-Forwarded-For` or a name of its own,
+/// or its requests count as the box's own; a future in-process listener (onion
+/// service, relay connector) must never hand its streams over as loopback ones.
 pub fn is_local(req: &HttpRequest) -> bool {
-    req.peer_addr().is_some_and(|a| a.ip().is_loopback())
+    let loopback_peer = req.peer_addr().is_some_and(|a| a.ip().is_loopback());
+    let forwarded = FORWARDING_HEADERS
+        .iter()
+        .any(|h| req.headers().contains_key(*h));
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()));
+    let loopback_name = host.is_some_and(|h| {
+        let name = strip_port(h);
+        match name
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+        {
+            Ok(ip) => ip.is_loopback(),
+            Err(_) => {
+                let name = name.trim_end_matches('.').to_ascii_lowercase();
+                name == "localhost" || name.ends_with(".localhost")
+            }
+        }
+    });
+    loopback_peer && !forwarded && loopback_name
 }
 
 /// Middleware body: refuses requests for other host names (421) and cross-origin

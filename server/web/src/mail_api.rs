@@ -2,7 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::web::{Data, Json, Path, Payload, Query};
-use actix_web::{HttpResponse, delete, get, post, put};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, delete, get, post, put};
 use base64::Engine;
 use futures_util::StreamExt;
 use homepost_mail::compose::{self, Attachment, Mailbox, Outgoing as Compose, ReplyMode};
@@ -453,10 +453,17 @@ const DRAFT_JSON_LIMIT: usize = 3 * compose::MAX_BODY_BYTES;
 /// Reads and parses a JSON request body of up to `limit` bytes, for the bodies
 /// that the JSON extractor's limit does not suit (drafts, attachments).
 async fn json_body<T: serde::de::DeserializeOwned>(
+    req: &HttpRequest,
     mut payload: Payload,
     limit: usize,
     too_large: &'static str,
 ) -> Result<T, ApiError> {
+    if req.content_type() != "application/json" {
+        return Err(ApiError::bad_request(
+            "bad_request",
+            "send the body as JSON (Content-Type: application/json)",
+        ));
+    }
     let mut body = Vec::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| ApiError::bad_request("bad_request", e.to_string()))?;
@@ -518,10 +525,11 @@ async fn list_drafts(state: Data<AppState>, _auth: Authed) -> Result<Json<DraftL
 async fn create_draft(
     state: Data<AppState>,
     _auth: Authed,
+    req: HttpRequest,
     body: Payload,
 ) -> Result<HttpResponse, ApiError> {
     let NewDraft { mut content, reply } =
-        json_body(body, DRAFT_JSON_LIMIT, DRAFT_TOO_LARGE).await?;
+        json_body(&req, body, DRAFT_JSON_LIMIT, DRAFT_TOO_LARGE).await?;
     check_content(&content)?;
     let lib = library(&state).await?;
     let store = lib.store();
@@ -625,10 +633,11 @@ async fn update_draft(
     state: Data<AppState>,
     _auth: Authed,
     id: Path<i64>,
+    req: HttpRequest,
     body: Payload,
 ) -> Result<Json<Draft>, ApiError> {
     let id = id.into_inner();
-    let content: DraftContent = json_body(body, DRAFT_JSON_LIMIT, DRAFT_TOO_LARGE).await?;
+    let content: DraftContent = json_body(&req, body, DRAFT_JSON_LIMIT, DRAFT_TOO_LARGE).await?;
     check_content(&content)?;
     let lib = library(&state).await?;
     let store = lib.store();
@@ -675,12 +684,13 @@ async fn add_attachment(
     state: Data<AppState>,
     _auth: Authed,
     id: Path<i64>,
+    req: HttpRequest,
     payload: Payload,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let max_body = MAX_ATTACHMENT / 3 * 4 + 64 * 1024;
     let a: NewAttachment =
-        json_body(payload, max_body, "attachments are limited to 25 MiB").await?;
+        json_body(&req, payload, max_body, "attachments are limited to 25 MiB").await?;
     let data = base64::engine::general_purpose::STANDARD
         .decode(a.data.as_bytes())
         .map_err(|_| ApiError::bad_request("bad_request", "the attachment's data is not base64"))?;

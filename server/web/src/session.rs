@@ -40,9 +40,15 @@ pub struct SessionInfo {
     pub expires: Instant,
 }
 
+/// How many sessions ended by Lock are remembered (by hash), to tell their
+/// browsers "the box was locked" rather than "your session has ended".
+const LOCKED_REMEMBERED: usize = 64;
+
 /// The live sessions and their timeouts.
 pub struct Sessions {
     map: HashMap<[u8; 32], Session>,
+    /// Hashes of sessions that Lock ended, newest last.
+    ended_by_lock: Vec<[u8; 32]>,
     idle: Duration,
     lifetime: Duration,
 }
@@ -53,6 +59,7 @@ impl Sessions {
     pub fn new(idle: Duration, lifetime: Duration) -> Self {
         Sessions {
             map: HashMap::new(),
+            ended_by_lock: Vec::new(),
             idle,
             lifetime,
         }
@@ -120,9 +127,17 @@ impl Sessions {
         self.map.remove(&key_of(id));
     }
 
-    /// Ends every session.
+    /// Ends every session (Lock). Their browsers are told so on their next request.
     pub fn clear(&mut self) {
-        self.map.clear();
+        self.ended_by_lock
+            .extend(self.map.drain().map(|(key, _)| key));
+        let excess = self.ended_by_lock.len().saturating_sub(LOCKED_REMEMBERED);
+        self.ended_by_lock.drain(..excess);
+    }
+
+    /// Whether this (no longer live) session was ended by Lock.
+    pub fn ended_by_lock(&self, id: &str) -> bool {
+        self.ended_by_lock.contains(&key_of(id))
     }
 
     /// Removes expired sessions; returns how many are left.
@@ -217,6 +232,20 @@ impl Throttle {
         }
     }
 
+    /// Records a failure that counts against this client only (a wrong setup
+    /// code: 100 random bits need no limit shared by everyone, and a shared one
+    /// would let anyone on the network hold the owner's claim back).
+    pub fn failed_by_client(&mut self, client: Option<IpAddr>, now: Instant) {
+        if let Some(c) = client {
+            let f = self.clients.entry(c).or_insert(ClientFailures {
+                count: 0,
+                last: now,
+            });
+            f.count = f.count.saturating_add(1);
+            f.last = now;
+        }
+    }
+
     /// Records a right passphrase: the client starts afresh.
     pub fn succeeded(&mut self, client: Option<IpAddr>) {
         if let Some(c) = client {
@@ -274,6 +303,24 @@ mod tests {
         assert!(s.touch(&a, t0 + Duration::from_secs(11)).is_none());
         s.remove(&b);
         assert!(s.is_empty());
+    }
+
+    #[test]
+    fn sessions_ended_by_lock_are_remembered_a_while() {
+        let t0 = Instant::now();
+        let mut s = Sessions::new(Duration::from_secs(10), Duration::from_secs(100));
+        let (a, _) = s.create(t0).unwrap();
+        s.clear();
+        assert!(s.ended_by_lock(&a));
+        assert!(!s.ended_by_lock("never a session"));
+        for _ in 0..LOCKED_REMEMBERED {
+            s.create(t0).unwrap();
+            s.clear();
+        }
+        assert!(
+            !s.ended_by_lock(&a),
+            "forgotten after {LOCKED_REMEMBERED} newer ones"
+        );
     }
 
     #[test]

@@ -261,8 +261,9 @@ impl AppState {
             return Err(vault_exists());
         }
         if self.setup_token_required(local) {
+            // Only this client's own failures hold it back (see failed_by_client).
             self.throttle()
-                .check(client, false, Instant::now())
+                .check(client, true, Instant::now())
                 .map_err(ApiError::throttled)?;
             let matches = self
                 .setup_token
@@ -272,7 +273,7 @@ impl AppState {
                 .is_some_and(|t| t.matches(setup_token.unwrap_or_default()));
             if !matches {
                 if setup_token.is_some() {
-                    self.throttle().failed(client, Instant::now());
+                    self.throttle().failed_by_client(client, Instant::now());
                 }
                 return Err(ApiError::new(
                     actix_web::http::StatusCode::FORBIDDEN,

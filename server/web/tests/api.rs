@@ -35,7 +35,8 @@ async fn locked_server_serves_only_unlock() {
     ] {
         let (s, _, body) = call(&app, b.req(Method::GET, uri)).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED, "{uri}");
-        assert_eq!(body["error"]["code"], "locked", "{uri}");
+        // The same answer as when someone else is logged in (security.rs).
+        assert_eq!(body["error"]["code"], "unauthenticated", "{uri}");
     }
     // The unlock page (the PWA) is served.
     let (s, headers, _) = call(&app, b.req(Method::GET, "/")).await;
@@ -479,10 +480,11 @@ async fn sessions_end_by_logout_and_idle_timeout() {
     assert!(st.is_unlocked().await);
     st.reap().await;
     assert!(!st.is_unlocked().await);
+    // The session ran out (nobody pressed Lock): "your session has ended".
     let (s, _, e) = call(&app, b.req(Method::GET, "/api/v1/tags")).await;
     assert_eq!(
         (s, e["error"]["code"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("locked"))
+        (StatusCode::UNAUTHORIZED, Some("unauthenticated"))
     );
     // The last logout locks too.
     let mut c = Browser::new();

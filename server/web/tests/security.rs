@@ -173,6 +173,35 @@ async fn every_state_change_refuses_a_missing_csrf_token_a_wrong_origin_and_a_fo
 }
 
 #[actix_web::test]
+async fn without_a_session_nothing_says_whether_someone_is_logged_in() {
+    let dir = tempfile::tempdir().unwrap();
+    vault_with_mail(dir.path()).await;
+    let st = state(dir.path(), Duration::from_secs(600));
+    let app = test::init_service(homepost_web::app(st.clone())).await;
+    let stranger = Browser::new();
+    let answers = |app| {
+        let stranger = &stranger;
+        async move {
+            let (_, _, status) = call(app, stranger.req(Method::GET, "/api/v1/status")).await;
+            let (s, _, e) = call(app, stranger.req(Method::GET, "/api/v1/tags")).await;
+            (status["state"].clone(), s, e["error"]["code"].clone())
+        }
+    };
+    let before = answers(&app).await;
+    let mut owner = Browser::new();
+    owner.peer = client(2);
+    unlock(&app, &mut owner, PASS).await;
+    assert!(st.is_unlocked().await);
+    assert_eq!(answers(&app).await, before, "the owner's session shows");
+    assert_eq!(before.0, "locked");
+    // The owner's own browser is told that Lock ended its session.
+    call(&app, owner.req(Method::POST, "/api/v1/lock")).await;
+    let (_, _, e) = call(&app, owner.req(Method::GET, "/api/v1/tags")).await;
+    assert_eq!(e["error"]["code"], "locked");
+    assert_eq!(answers(&app).await, before);
+}
+
+#[actix_web::test]
 async fn unlocking_again_replaces_the_old_session() {
     let dir = tempfile::tempdir().unwrap();
     vault_with_mail(dir.path()).await;
@@ -202,7 +231,7 @@ async fn unlocking_again_replaces_the_old_session() {
 fn long_message() -> String {
     let line = "a line of the long message that the reply quotes in full\n";
     format!(
-        "From x@y Tue Mar  5 10:00:00 2024\nFrom: Long <long@example.org>\nTo: bob@example.com\nSubject: =?utf-8?q?Hello=07=1B_there?=\nMessage-ID: <long@example.org>\nDate: Tue, 05 Mar 2024 10:00:00 +0000\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\n{}\n--b\nContent-Type: text/plain; name=\"{name}\"\nContent-Disposition: attachment; filename=\"{name}\"\n\nvar x = 1;\n--b--\n\n",
+        "From x@y Tue Mar  5 10:00:00 2024\nFrom: Long <long@example.org>\nTo: bob@example.com\nSubject: =?utf-8?q?Hello=07=1B_there?=\nMessage-ID: <long@example.org>\nDate: Tue, 05 Mar 2024 10:00:00 +0000\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\n{}\n--b\nContent-Type: text/plain; name=\"{name}\"\nContent-Disposition: attachment; filename=\"{name}\"\n\nvar x = 1;\n--b\nContent-Type: application/octet-stream\nContent-Disposition: attachment; filename*=utf-8''invoice%E2%80%AEfdp.exe\n\nMZ\n--b--\n\n",
         line.repeat(6000),
         name = format!("{}.js.txt", "A".repeat(125)),
     )
@@ -314,11 +343,18 @@ async fn an_attachment_is_judged_by_the_name_it_is_saved_under() {
         disposition.contains(&format!("filename=\"{shown}\"")),
         "saved as something else than judged: {disposition}"
     );
-    // And the risk the view shows is the one of that name (a text file).
-    let risk: &Value = &m["attachments"][0]["risk"];
+    // A name that reverses its own text is saved without the override, and the
+    // risk still says what the sender tried.
+    let spoofed = &m["attachments"][1];
+    assert_eq!(spoofed["filename"], "invoicefdp.exe", "{spoofed}");
+    assert_eq!(spoofed["risk"]["level"], "high", "{spoofed}");
     assert!(
-        !risk.to_string().contains("script"),
-        "judged on a name it is not saved under: {risk}"
+        spoofed["risk"]["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["code"] == "rtl_override"),
+        "{spoofed}"
     );
 }
 
@@ -364,4 +400,55 @@ async fn cookie_values_are_found_by_their_exact_name() {
     assert_eq!(value("homepost_session").as_deref(), Some("3"));
     assert_eq!(value("homepost_device").as_deref(), Some("4"));
     assert_eq!(value("homepost"), None);
+}
+
+#[actix_web::test]
+async fn only_the_box_itself_skips_the_setup_code_not_a_proxy_on_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = state(&dir.path().join("data"), Duration::from_secs(600));
+    st.set_network("127.0.0.1".parse().unwrap(), vec!["homepost.lan".into()]);
+    let app = test::init_service(homepost_web::app(st.clone())).await;
+    let mut local = Browser::new();
+    local.peer = "127.0.0.1:40000".parse().unwrap();
+    let required = |r: test::TestRequest| {
+        let app = &app;
+        async move {
+            let (_, _, status) = call(app, r).await;
+            status["setup_token_required"].clone()
+        }
+    };
+    assert_eq!(
+        required(local.req(Method::GET, "/api/v1/status")).await,
+        false
+    );
+    for (name, value) in [
+        ("X-Forwarded-For", "203.0.113.9"),
+        ("Forwarded", "for=203.0.113.9"),
+        ("X-Real-IP", "203.0.113.9"),
+        ("Via", "1.1 proxy"),
+    ] {
+        let r = local
+            .req(Method::GET, "/api/v1/status")
+            .insert_header((name, value));
+        assert_eq!(required(r).await, true, "through a proxy ({name})");
+    }
+    // Over loopback, but by a name a proxy or tunnel would use.
+    let r = local
+        .req(Method::GET, "/api/v1/status")
+        .insert_header((header::HOST, "homepost.lan"));
+    assert_eq!(required(r).await, true);
+    // And such a request cannot create the vault without the code.
+    let (s, _, e) = call(
+        &app,
+        local
+            .req(Method::POST, "/api/v1/vault")
+            .insert_header(("X-Forwarded-For", "203.0.113.9"))
+            .set_json(json!({"passphrase": PASS})),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("setup_token_required"))
+    );
+    assert!(!st.has_vault());
 }
