@@ -10,7 +10,7 @@ use std::time::Duration;
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::test;
 use common::*;
-use serde_json::{Value, json};
+use serde_json::json;
 
 #[actix_web::test]
 async fn requests_for_other_host_names_are_refused() {
