@@ -488,7 +488,10 @@ async function main() {
   const base = server.base;
   console.log(`== server ${base} (data ${server.dir})`);
   const browser = await launchBrowser();
+  // Should Chromium itself go away, say so (a closed target is all Playwright says).
+  browser.on('disconnected', () => console.log('     xss: the browser process went away'));
   const context = await browser.newContext({ ...DESKTOP, serviceWorkers: 'allow' });
+  context.on('page', (p) => p.on('crash', () => console.log(`     xss: a page crashed (${p.url()})`)));
   // Nothing leaves the machine, whatever gets through: other hosts are refused here
   // (and still counted by the watchers, which see the request first).
   await context.route((url) => url.hostname !== '127.0.0.1', (route) => route.abort('blockedbyclient'));

@@ -247,15 +247,17 @@ async fn delete_session(state: Data<AppState>, auth: Authed) -> HttpResponse {
 }
 
 /// Ends every session and drops all keys from memory.
+///
+/// The browser keeps its (now dead) session cookie: the only way left to tell
+/// its other tabs "the box was locked" rather than "your session has ended"
+/// without telling that to anyone who asks.
 #[utoipa::path(tag = "session", responses(
     (status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
 ))]
 #[post("/lock")]
 async fn lock_now(state: Data<AppState>, _auth: Authed) -> HttpResponse {
     state.lock().await;
-    let mut res = HttpResponse::NoContent().finish();
-    let _ = res.add_removal_cookie(&auth::removal_cookie(&state));
-    res
+    HttpResponse::NoContent().finish()
 }
 
 // ---------------------------------------------------------------- mail
