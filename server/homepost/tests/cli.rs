@@ -855,21 +855,23 @@ fn autocrypt_setup_message_moves_the_key_to_another_vault() {
 
     let other = Home::new();
     other.init();
+    let import_setup = |file: &Path, code: &str| {
+        other
+            .cmd(PASS)
+            .env("HOMEPOST_SETUP_CODE", code)
+            .args(["key", "import-setup", file.to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    let refused_as_not_ours = |out: Output, what: &str| {
+        assert!(!out.status.success(), "{what}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("own addresses"), "{what}: {stderr}");
+    };
     // Only into a box whose own address it is from and to.
-    let refused = other
-        .cmd(PASS)
-        .env("HOMEPOST_SETUP_CODE", &code)
-        .args(["key", "import-setup", setup.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        !refused.status.success(),
-        "imported into a box without that address"
-    );
-    assert!(
-        String::from_utf8_lossy(&refused.stderr).contains("own addresses"),
-        "{}",
-        String::from_utf8_lossy(&refused.stderr)
+    refused_as_not_ours(
+        import_setup(&setup, &code),
+        "imported into a box without that address",
     );
     add_me_account(&other);
     // A stranger's Setup Message (sent from their address) is refused, right code or not.
@@ -890,34 +892,13 @@ fn autocrypt_setup_message_moves_the_key_to_another_vault() {
         .collect();
     assert_ne!(from_stranger, message);
     fs::write(&forged, from_stranger).unwrap();
-    let refused = other
-        .cmd(PASS)
-        .env("HOMEPOST_SETUP_CODE", &code)
-        .args(["key", "import-setup", forged.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        !refused.status.success(),
-        "a stranger's Setup Message was imported"
+    refused_as_not_ours(
+        import_setup(&forged, &code),
+        "a stranger's Setup Message was imported",
     );
-    assert!(
-        String::from_utf8_lossy(&refused.stderr).contains("own addresses"),
-        "{}",
-        String::from_utf8_lossy(&refused.stderr)
-    );
-    let wrong = other
-        .cmd(PASS)
-        .env("HOMEPOST_SETUP_CODE", "1234-".repeat(8) + "1234")
-        .args(["key", "import-setup", setup.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let wrong = import_setup(&setup, &("1234-".repeat(8) + "1234"));
     assert!(!wrong.status.success(), "a wrong code must be refused");
-    let ok = other
-        .cmd(PASS)
-        .env("HOMEPOST_SETUP_CODE", &code)
-        .args(["key", "import-setup", setup.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let ok = import_setup(&setup, &code);
     assert!(
         ok.status.success(),
         "{}",

@@ -219,17 +219,10 @@ impl Throttle {
         Ok(())
     }
 
-    /// Records a wrong passphrase.
+    /// Records a wrong passphrase: against the client, and towards everyone's limit.
     pub fn failed(&mut self, client: Option<IpAddr>, now: Instant) {
         self.recent.push(now);
-        if let Some(c) = client {
-            let f = self.clients.entry(c).or_insert(ClientFailures {
-                count: 0,
-                last: now,
-            });
-            f.count = f.count.saturating_add(1);
-            f.last = now;
-        }
+        self.failed_by_client(client, now);
     }
 
     /// Records a failure that counts against this client only (a wrong setup

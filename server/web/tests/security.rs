@@ -238,27 +238,7 @@ fn long_message() -> String {
 }
 
 async fn vault_with(dir: &std::path::Path, mbox: &str) {
-    let vault = homepost_vault::Vault::create(
-        dir,
-        &homepost_vault::Passphrase::new(PASS.into()),
-        homepost_vault::KdfParams::INSECURE_FOR_TESTS,
-    )
-    .unwrap();
-    let src = tempfile::tempdir().unwrap();
-    let path = src.path().join("in.mbox");
-    std::fs::write(&path, mbox).unwrap();
-    let mut lib = homepost_search::library::Library::open(dir, &vault)
-        .await
-        .unwrap();
-    lib.import(
-        homepost_mail::ImportSources::new(vec![path]),
-        &["inbox".to_string()],
-        1_700_000_000,
-        |_| {},
-    )
-    .await
-    .unwrap();
-    lib.close().await;
+    vault_with_mbox(dir, mbox).await.close().await;
 }
 
 #[actix_web::test]

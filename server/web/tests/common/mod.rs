@@ -164,8 +164,9 @@ pub fn write_mbox(dir: &Path) -> std::path::PathBuf {
     p
 }
 
-/// Creates a vault and imports the test mbox through the library (as `homepost import` does).
-pub async fn vault_with_mail(dir: &Path) {
+/// Creates a vault and imports `mbox` (the text of an mbox file) through the
+/// library, as `homepost import` does; returns the open library.
+pub async fn vault_with_mbox(dir: &Path, mbox: &str) -> homepost_search::library::Library {
     let vault = homepost_vault::Vault::create(
         dir,
         &homepost_vault::Passphrase::new(PASS.into()),
@@ -173,18 +174,27 @@ pub async fn vault_with_mail(dir: &Path) {
     )
     .unwrap();
     let src = tempfile::tempdir().unwrap();
-    let mbox = write_mbox(src.path());
+    let path = src.path().join("in.mbox");
+    std::fs::write(&path, mbox).unwrap();
     let mut lib = homepost_search::library::Library::open(dir, &vault)
         .await
         .unwrap();
     lib.import(
-        homepost_mail::ImportSources::new(vec![mbox]),
+        homepost_mail::ImportSources::new(vec![path]),
         &["inbox".to_string()],
         1_700_000_000,
         |_| {},
     )
     .await
     .unwrap();
+    lib
+}
+
+/// Creates a vault and imports the test mbox through the library (as `homepost import` does).
+pub async fn vault_with_mail(dir: &Path) {
+    let src = tempfile::tempdir().unwrap();
+    let mbox = std::fs::read_to_string(write_mbox(src.path())).unwrap();
+    let mut lib = vault_with_mbox(dir, &mbox).await;
     let (_, spam) = lib
         .search("subject:buy", &Default::default())
         .await
