@@ -266,10 +266,10 @@ pub fn keys_for(data: &[u8], address: &str, now: SystemTime) -> Result<KeysFor> 
 /// Parts over 256 KiB are skipped and at most four key parts are read: the
 /// sender may be anyone.
 pub fn attached_key(message: &[u8], address: &str, now: SystemTime) -> Option<Certificate> {
-    use mail_parser::{MessageParser, MimeHeaders};
+    use mail_parser::MimeHeaders;
     const MAX_PART: usize = 256 << 10;
     const MAX_KEY_PARTS: usize = 4;
-    let parsed = MessageParser::default().parse(message)?;
+    let parsed = crate::mime::parse_entity(message)?;
     let mut read = 0;
     for part in parsed.parts.iter() {
         let is_keys = part.content_type().is_some_and(|ct| {

@@ -286,6 +286,16 @@ pub(crate) fn new_boundary() -> String {
     format!("=_hp{hex}")
 }
 
+/// Parses a MIME entity with mail-parser, treating a panic inside it as "no
+/// message" (as homepost-mail's `parse` does): one message from a stranger must
+/// not take the import down. The fuzzer reached a debug assertion in its
+/// multipart handling (`tests/data/fuzz-open-inline-multipart.eml`).
+pub(crate) fn parse_entity(entity: &[u8]) -> Option<mail_parser::Message<'_>> {
+    std::panic::catch_unwind(|| mail_parser::MessageParser::default().parse(entity))
+        .ok()
+        .flatten()
+}
+
 /// Whether the header names an entity's content (`Content-*`), which belongs
 /// to the inner part when wrapping a message in multipart/signed or
 /// multipart/encrypted.

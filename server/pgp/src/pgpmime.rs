@@ -8,7 +8,7 @@
 
 use std::time::SystemTime;
 
-use mail_parser::{MessageParser, MimeHeaders, PartType};
+use mail_parser::{MimeHeaders, PartType};
 
 use crate::autocrypt::{AutocryptHeader, GossipUpdate};
 use crate::mime::{self, ContentType, to_crlf};
@@ -354,7 +354,7 @@ fn decoded_body(part: &[u8]) -> Vec<u8> {
         .map(|f| f.value().to_ascii_lowercase())
         .unwrap_or_default();
     if (cte == "base64" || cte == "quoted-printable")
-        && let Some(msg) = MessageParser::default().parse(part)
+        && let Some(msg) = mime::parse_entity(part)
         && let Some(root) = msg.parts.first()
     {
         return root.contents().to_vec();
@@ -451,7 +451,7 @@ fn open_inline(
     certs: &[Certificate],
     now: SystemTime,
 ) {
-    let Some(parsed) = MessageParser::default().parse(message) else {
+    let Some(parsed) = mime::parse_entity(message) else {
         return;
     };
     for part in &parsed.parts {

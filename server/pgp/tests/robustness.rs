@@ -122,3 +122,18 @@ fn any_date_gives_an_effective_date_not_after_now() {
         assert!(effective_date(date, now()) <= now());
     }
 }
+
+/// Found by the `pgp_mime` fuzz target: a message whose multipart structure
+/// trips a debug assertion inside mail-parser when it is opened as inline PGP.
+#[test]
+fn a_message_that_trips_mail_parser_is_opened_without_a_panic() {
+    let raw = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/fuzz-open-inline-multipart.eml"),
+    )
+    .unwrap();
+    let _ = open_message(&raw, &[], &[], now());
+    let key =
+        SecretKey::generate(None, "fuzz@example.org", now() - Duration::from_secs(60)).unwrap();
+    let _ = homepost_pgp::sign_message(&raw, &key, now());
+}
