@@ -14,6 +14,7 @@ mod cli;
 mod mail_cli;
 mod output;
 mod passphrase;
+mod setup_code;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -140,7 +141,9 @@ async fn run(cli: Cli) -> Result<()> {
             let mut config = homepost_web::Config::new(dir.clone());
             config.listen = *listen;
             config.allowed_hosts = allow_host.clone();
-            let lan_name = (!listen.ip().is_loopback()).then(hostname).flatten();
+            let lan_name = (!listen.ip().is_loopback())
+                .then(setup_code::hostname)
+                .flatten();
             if let Some(name) = &lan_name {
                 config.allowed_hosts.push(name.clone());
                 config.allowed_hosts.push(format!("{name}.local"));
@@ -177,7 +180,7 @@ async fn run(cli: Cli) -> Result<()> {
                 );
             }
             if let Some(token) = &running.setup_token {
-                print_setup(&running, lan_name.as_deref(), token)?;
+                setup_code::print(&running, lan_name.as_deref(), token)?;
             }
             outln!("Stop it with Ctrl-C.");
             running.wait().await?;
@@ -400,71 +403,6 @@ async fn library_command(cli: &Cli, lib: &mut Library) -> Result<()> {
         | Command::Passwd { .. }
         | Command::Serve { .. }
         | Command::Fetch { .. } => {}
-    }
-    Ok(())
-}
-
-/// The box's host name (its first label, for `NAME.local` on the home network),
-/// if it has a usable one.
-fn hostname() -> Option<String> {
-    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
-    let name = name.trim().split('.').next()?.to_ascii_lowercase();
-    (!name.is_empty()
-        && name != "localhost"
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
-    .then_some(name)
-}
-
-/// The address this box would use towards other machines (the one a phone on the
-/// home network reaches it by). A UDP socket's `connect` only picks the route: no
-/// packet is sent.
-fn lan_address() -> Option<std::net::IpAddr> {
-    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
-    // A documentation address (RFC 5737): never contacted, only routed.
-    socket.connect("192.0.2.1:9").ok()?;
-    let ip = socket.local_addr().ok()?.ip();
-    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
-}
-
-/// Prints the first-run setup code, the address that carries it and a QR code
-/// of that address, for claiming the box from a phone. Whoever can read this
-/// (the box's screen, its journal) can claim the box; on the box itself the
-/// code is not needed.
-fn print_setup(running: &homepost_web::Running, lan_name: Option<&str>, token: &str) -> Result<()> {
-    let port = running.addr.port();
-    // Listening on every address: by the address the home network sees (what the
-    // QR code carries: not every phone resolves .local names), and by name.
-    let hosts: Vec<String> = if running.addr.ip().is_unspecified() {
-        lan_address()
-            .map(|ip| std::net::SocketAddr::new(ip, port).to_string())
-            .into_iter()
-            .chain(lan_name.map(|name| format!("{name}.local:{port}")))
-            .collect()
-    } else {
-        vec![running.addr.to_string()]
-    };
-    outln!("To create the vault from another device, use the setup code {token}");
-    let scheme = if running.fingerprint.is_some() {
-        "https"
-    } else {
-        "http"
-    };
-    let urls: Vec<zeroize::Zeroizing<String>> = hosts
-        .iter()
-        .map(|host| zeroize::Zeroizing::new(format!("{scheme}://{host}/#setup={token}")))
-        .collect();
-    for url in &urls {
-        outln!("or open {}", url.as_str());
-    }
-    let Some(url) = urls.first() else {
-        return Ok(());
-    };
-    if let Ok(code) = qrcode::QrCode::new(url.as_bytes()) {
-        let art = code
-            .render::<qrcode::render::unicode::Dense1x2>()
-            .quiet_zone(true)
-            .build();
-        outln!("{art}");
     }
     Ok(())
 }

@@ -190,11 +190,42 @@ fn is_safe(m: &Method) -> bool {
 
 /// The host a request names (`Host`, or the authority of an HTTP/2 request), as
 /// the client wrote it, port included.
-fn requested_host(req: &ServiceRequest) -> Option<&str> {
-    req.headers()
+fn requested_host<'a>(headers: &'a HeaderMap, uri: &'a actix_web::http::Uri) -> Option<&'a str> {
+    headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
-        .or_else(|| req.uri().authority().map(|a| a.as_str()))
+        .or_else(|| uri.authority().map(|a| a.as_str()))
+}
+
+/// The host a request names, without its port: an address literal, or a name
+/// (lowercase, without a trailing dot). `None` when there is none.
+enum HostName {
+    Ip(std::net::IpAddr),
+    Name(String),
+}
+
+impl HostName {
+    fn parse(host: &str) -> Option<HostName> {
+        let name = strip_port(host);
+        if let Ok(ip) = name
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+        {
+            return Some(HostName::Ip(ip));
+        }
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        (!name.is_empty()).then_some(HostName::Name(name))
+    }
+
+    /// A loopback address, `localhost` or a name under `.localhost` (browsers
+    /// resolve those to loopback themselves, RFC 6761).
+    fn is_loopback(&self) -> bool {
+        match self {
+            HostName::Ip(ip) => ip.is_loopback(),
+            HostName::Name(name) => name == "localhost" || name.ends_with(".localhost"),
+        }
+    }
 }
 
 /// A state-changing request must come from this origin if the browser says where
@@ -209,7 +240,7 @@ fn origin_allowed(req: &ServiceRequest, tls: bool) -> bool {
     let Some(origin) = req.headers().get(header::ORIGIN) else {
         return true;
     };
-    let Some(host) = requested_host(req) else {
+    let Some(host) = requested_host(req.headers(), req.uri()) else {
         return false;
     };
     let scheme = if tls { "https" } else { "http" };
@@ -230,23 +261,18 @@ fn origin_allowed(req: &ServiceRequest, tls: bool) -> bool {
 /// mDNS name, its onion address, its relay name). The port is not compared: a
 /// rebinding page can only use the port it names, which is ours.
 pub fn host_allowed(host: Option<&str>, state: &AppState) -> bool {
-    let Some(host) = host else {
+    let Some(host) = host.and_then(HostName::parse) else {
         return false;
     };
-    let name = strip_port(host);
-    if let Ok(ip) = name
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .parse::<std::net::IpAddr>()
-    {
-        let listen = state.listen_ip();
-        return ip.is_loopback() || listen.is_none_or(|l| l.is_unspecified() || l == ip);
+    if host.is_loopback() {
+        return true;
     }
-    let name = name.trim_end_matches('.').to_ascii_lowercase();
-    if name.is_empty() {
-        return false;
+    match host {
+        HostName::Ip(ip) => state
+            .listen_ip()
+            .is_none_or(|l| l.is_unspecified() || l == ip),
+        HostName::Name(name) => state.allowed_hosts().contains(&name),
     }
-    name == "localhost" || name.ends_with(".localhost") || state.allowed_hosts().contains(&name)
 }
 
 /// `name` of `name:port`, `[v6]` of `[v6]:port`; a bare IPv6 address stays whole.
@@ -295,25 +321,9 @@ pub fn is_local(req: &HttpRequest) -> bool {
     let forwarded = FORWARDING_HEADERS
         .iter()
         .any(|h| req.headers().contains_key(*h));
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| req.uri().authority().map(|a| a.as_str()));
-    let loopback_name = host.is_some_and(|h| {
-        let name = strip_port(h);
-        match name
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-        {
-            Ok(ip) => ip.is_loopback(),
-            Err(_) => {
-                let name = name.trim_end_matches('.').to_ascii_lowercase();
-                name == "localhost" || name.ends_with(".localhost")
-            }
-        }
-    });
+    let loopback_name = requested_host(req.headers(), req.uri())
+        .and_then(HostName::parse)
+        .is_some_and(|h| h.is_loopback());
     loopback_peer && !forwarded && loopback_name
 }
 
@@ -327,7 +337,9 @@ pub async fn guard_and_harden<B: MessageBody + 'static>(
     let state = req.app_data::<Data<AppState>>().cloned();
     let refusal = match &state {
         None => Some(ApiError::internal(&"application state missing")),
-        Some(state) if !host_allowed(requested_host(&req), state) => Some(ApiError::wrong_host()),
+        Some(state) if !host_allowed(requested_host(req.headers(), req.uri()), state) => {
+            Some(ApiError::wrong_host())
+        }
         Some(state) if !origin_allowed(&req, state.secure_cookie) => Some(ApiError::csrf()),
         Some(_) => None,
     };
