@@ -14,6 +14,7 @@ mod error;
 mod index;
 pub mod library;
 mod query;
+mod searcher;
 pub mod setup_message;
 pub mod spam;
 

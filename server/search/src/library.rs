@@ -15,6 +15,7 @@ use homepost_store::{
 };
 use homepost_vault::{Purpose, Vault};
 
+pub use crate::searcher::Searcher;
 use crate::spam::{BatchClassifier, SPAM_TAG, UNSURE_TAG, spam_decision};
 use crate::{Error as IndexError, IndexDoc, OpenOutcome, Query, SearchIndex, SearchOptions};
 
@@ -48,7 +49,7 @@ pub enum LibraryError {
     Worker(String),
 }
 
-type Result<T, E = LibraryError> = std::result::Result<T, E>;
+pub(crate) type Result<T, E = LibraryError> = std::result::Result<T, E>;
 
 /// Counts of an import.
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -89,60 +90,6 @@ pub struct Library {
     searches: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
-/// Searches the index as committed and reads the summaries of the hits, apart
-/// from the [`Library`] (see [`Library::searcher`]).
-pub struct Searcher {
-    snapshot: crate::index::SearchSnapshot,
-    store: Store,
-    slots: std::sync::Arc<tokio::sync::Semaphore>,
-}
-
-impl Searcher {
-    /// Runs a parsed query and returns the number of matches and one page of
-    /// summaries. A damaged index is reported as [`IndexError::Corrupt`]: the
-    /// caller rebuilds it with [`Library::reindex`].
-    ///
-    /// The index is searched on a blocking thread, and at most all cores but one
-    /// search at once (the slot goes with the thread, so a search whose caller
-    /// went away still holds it until it ends): slow queries hold no async worker
-    /// and leave a core free, so status, unlock and other requests keep being
-    /// answered.
-    pub async fn search(
-        &self,
-        query: &Query,
-        opts: &SearchOptions,
-    ) -> Result<(usize, Vec<MessageSummary>)> {
-        let slot = self
-            .slots
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| IndexError::Io(std::io::Error::other(e)))?;
-        let snapshot = self.snapshot.clone();
-        let (query, opts) = (query.clone(), *opts);
-        let found = tokio::task::spawn_blocking(move || {
-            let found = snapshot.search_query(&query, &opts);
-            drop(slot);
-            found
-        })
-        .await
-        .map_err(|e| IndexError::Io(std::io::Error::other(format!("the search failed: {e}"))))??;
-        let ids: Vec<i64> = found
-            .ids
-            .iter()
-            .filter_map(|&id| i64::try_from(id).ok())
-            .collect();
-        Ok((found.total, self.store.summaries(&ids).await?))
-    }
-}
-
-/// How many searches run at once: all cores but one, at least one.
-fn search_slots() -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, |n| n.get().saturating_sub(1))
-        .max(1)
-}
-
 impl Library {
     /// Opens the store and the index of `data_dir` with keys from `vault`, and brings
     /// the index up to date with the store (rebuilding it if it is missing or damaged).
@@ -167,7 +114,9 @@ impl Library {
             store,
             index,
             spam: SpamFilter::default(),
-            searches: std::sync::Arc::new(tokio::sync::Semaphore::new(search_slots())),
+            searches: std::sync::Arc::new(tokio::sync::Semaphore::new(
+                crate::searcher::search_slots(),
+            )),
         };
         let known = lib.store.setting("index_id").await?;
         if !matches!(outcome, OpenOutcome::Opened) || known.as_deref() != Some(lib.index.index_id())
@@ -489,11 +438,11 @@ impl Library {
     /// A handle that searches without borrowing the library, so that a caller can
     /// let go of a lock around it (lock and unlock must not wait for searches).
     pub fn searcher(&self) -> Searcher {
-        Searcher {
-            snapshot: self.index.snapshot(),
-            store: self.store.clone(),
-            slots: self.searches.clone(),
-        }
+        Searcher::new(
+            self.index.snapshot(),
+            self.store.clone(),
+            self.searches.clone(),
+        )
     }
 
     /// Renames a tag on every message and updates the index.

@@ -1,0 +1,73 @@
+//! Searching apart from the [`Library`](crate::library::Library): a handle that a
+//! caller can use after letting go of the lock around the library.
+
+use homepost_store::{MessageSummary, Store};
+
+use crate::library::Result;
+use crate::{Error as IndexError, Query, SearchOptions};
+
+/// Searches the index as committed and reads the summaries of the hits, apart
+/// from the [`Library`] (see [`Library::searcher`]).
+pub struct Searcher {
+    snapshot: crate::index::SearchSnapshot,
+    store: Store,
+    slots: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+impl Searcher {
+    pub(crate) fn new(
+        snapshot: crate::index::SearchSnapshot,
+        store: Store,
+        slots: std::sync::Arc<tokio::sync::Semaphore>,
+    ) -> Searcher {
+        Searcher {
+            snapshot,
+            store,
+            slots,
+        }
+    }
+
+    /// Runs a parsed query and returns the number of matches and one page of
+    /// summaries. A damaged index is reported as [`IndexError::Corrupt`]: the
+    /// caller rebuilds it with [`Library::reindex`].
+    ///
+    /// The index is searched on a blocking thread, and at most all cores but one
+    /// search at once (the slot goes with the thread, so a search whose caller
+    /// went away still holds it until it ends): slow queries hold no async worker
+    /// and leave a core free, so status, unlock and other requests keep being
+    /// answered.
+    pub async fn search(
+        &self,
+        query: &Query,
+        opts: &SearchOptions,
+    ) -> Result<(usize, Vec<MessageSummary>)> {
+        let slot = self
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| IndexError::Io(std::io::Error::other(e)))?;
+        let snapshot = self.snapshot.clone();
+        let (query, opts) = (query.clone(), *opts);
+        let found = tokio::task::spawn_blocking(move || {
+            let found = snapshot.search_query(&query, &opts);
+            drop(slot);
+            found
+        })
+        .await
+        .map_err(|e| IndexError::Io(std::io::Error::other(format!("the search failed: {e}"))))??;
+        let ids: Vec<i64> = found
+            .ids
+            .iter()
+            .filter_map(|&id| i64::try_from(id).ok())
+            .collect();
+        Ok((found.total, self.store.summaries(&ids).await?))
+    }
+}
+
+/// How many searches run at once: all cores but one, at least one.
+pub(crate) fn search_slots() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get().saturating_sub(1))
+        .max(1)
+}
