@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use homepost_core::library::Library;
 use homepost_mail::text::terminal_safe;
-use homepost_search::library::Library;
 use homepost_store::{
     AccountConfig, DeletePolicy, Endpoint, Incoming, Outgoing, Protocol, Secrets, Security, Side,
 };
@@ -163,7 +163,7 @@ pub async fn account_command(cmd: &AccountCommand, lib: &mut Library) -> Result<
                 },
             };
             let id = store.add_account(&config, &secrets, now()).await?;
-            let fpr = homepost_search::crypto::ensure_identity_key(
+            let fpr = homepost_core::crypto::ensure_identity_key(
                 store,
                 Some(&config.display_name),
                 &config.email,
@@ -417,7 +417,7 @@ pub async fn key_command(cmd: &KeyCommand, lib: &mut Library) -> Result<()> {
             // The same rule as the web app's: only a Setup Message from and to
             // this box's own addresses, and the key only for those addresses.
             let imported =
-                homepost_search::setup_message::import(store, message, code, now()).await?;
+                homepost_core::setup_message::import(store, message, code, now()).await?;
             for a in &imported.addresses {
                 outln!(
                     "Imported key {} for {a} from the Setup Message.",
@@ -426,8 +426,8 @@ pub async fn key_command(cmd: &KeyCommand, lib: &mut Library) -> Result<()> {
             }
         }
         KeyCommand::Accept { address } => {
-            use homepost_search::crypto::Accepted;
-            match homepost_search::crypto::accept_key_change(store, address, None).await? {
+            use homepost_core::crypto::Accepted;
+            match homepost_core::crypto::accept_key_change(store, address, None).await? {
                 Accepted::Pinned(fpr) => outln!("{address}'s key is now {fpr}."),
                 Accepted::NothingPending | Accepted::OtherKey(_) => {
                     bail!("no key change is waiting for {address}")
@@ -459,7 +459,7 @@ pub async fn key_command(cmd: &KeyCommand, lib: &mut Library) -> Result<()> {
                     bail!("the key {fpr} has no e-mail address in its user ids");
                 }
                 for a in cert.addresses() {
-                    let r = homepost_search::crypto::remember_key(
+                    let r = homepost_core::crypto::remember_key(
                         store,
                         &a,
                         &cert,
@@ -482,7 +482,7 @@ pub async fn key_command(cmd: &KeyCommand, lib: &mut Library) -> Result<()> {
             address,
             no_keyserver,
         } => {
-            let announced = homepost_search::crypto::announced(store, address).await?;
+            let announced = homepost_core::crypto::announced(store, address).await?;
             let client = homepost_net::Client::new(std::sync::Arc::new(homepost_net::Direct));
             let options = homepost_net::LookupOptions {
                 announced: !no_keyserver,
@@ -504,7 +504,7 @@ pub async fn key_command(cmd: &KeyCommand, lib: &mut Library) -> Result<()> {
                 bail!("no key found for {address}");
             };
             let r =
-                homepost_search::crypto::remember_key(store, address, &cert, source, now()).await?;
+                homepost_core::crypto::remember_key(store, address, &cert, source, now()).await?;
             if r.key_changed {
                 outln!(
                     "Found {} for {}, but another key was trusted first: compare the new one \
@@ -518,8 +518,7 @@ pub async fn key_command(cmd: &KeyCommand, lib: &mut Library) -> Result<()> {
             }
         }
         KeyCommand::Peer { address, json } => {
-            let Some(p) = homepost_search::crypto::peer_summary(store, address, now()).await?
-            else {
+            let Some(p) = homepost_core::crypto::peer_summary(store, address, now()).await? else {
                 bail!("nothing is known of {address}");
             };
             if *json {

@@ -21,9 +21,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
+use homepost_core::library::{ImportProgress, Library};
+use homepost_core::spam::SpamCheck;
 use homepost_mail::{ImportSources, parse, text::terminal_safe};
-use homepost_search::library::{ImportProgress, Library};
-use homepost_search::spam::SpamCheck;
 use homepost_search::{SearchOptions, Sort};
 use homepost_spam::Class;
 use homepost_vault::Vault;

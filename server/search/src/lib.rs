@@ -9,14 +9,9 @@
 #![warn(missing_docs)]
 
 mod crypt_dir;
-pub mod crypto;
 mod error;
 mod index;
-pub mod library;
 mod query;
-mod searcher;
-pub mod setup_message;
-pub mod spam;
 
 pub use crypt_dir::{CHUNK_SIZE, EncryptedDirectory};
 pub use error::Error;

@@ -6,8 +6,8 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use homepost_core::library::Library;
 use homepost_mail::RawMessage;
-use homepost_search::library::Library;
 use homepost_store::{
     AccountConfig, DeletePolicy, Endpoint, FLAG_FLAGGED, FLAG_READ, Incoming, Inserted,
     NewOutgoing, OutboxState, Outgoing, Protocol, RemoteId, Secrets, Security, Side, Store,

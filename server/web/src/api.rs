@@ -9,12 +9,12 @@ use actix_web::http::header::{
 };
 use actix_web::web::{Data, Json, Path, Query};
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
+use homepost_core::library::{Library, LibraryError};
 use homepost_mail::html::{message_html, sanitize};
 use homepost_mail::{
     Address, AttachmentInfo, AttachmentRisk, Reputation, RiskLevel, RiskReason, assess_download,
     attachments, download_name, parse, text::terminal_safe, with_reputation,
 };
-use homepost_search::library::{Library, LibraryError};
 use homepost_search::{SearchOptions, Sort};
 use homepost_store::{MessageSummary, TagCount};
 use homepost_vault::Passphrase;
@@ -524,7 +524,7 @@ async fn get_message(
         };
         let pending = peer
             .as_ref()
-            .is_some_and(homepost_search::crypto::key_change_pending);
+            .is_some_and(homepost_core::crypto::key_change_pending);
         c["key_changed"] = pending.into();
         // Signed by the key the user has since accepted: it is the sender's.
         if !pending
@@ -534,7 +534,7 @@ async fn get_message(
             c["signer_is_sender"] = true.into();
         }
     }
-    let own = homepost_search::setup_message::own_addresses(store).await?;
+    let own = homepost_core::setup_message::own_addresses(store).await?;
     drop(lib);
     let stored_attachments = detail.attachments;
     let (parsed, has_html, listed_attachments, setup_message) =
@@ -582,7 +582,7 @@ async fn get_message(
                 .ok()
                 .map(|i| SetupMessageHint {
                     passphrase_begin: i.passphrase_begin,
-                    importable: homepost_search::setup_message::importable(&raw, &own),
+                    importable: homepost_core::setup_message::importable(&raw, &own),
                 });
             (
                 parse(shown),
@@ -730,7 +730,7 @@ async fn raw_message(state: &AppState, id: i64) -> Result<Vec<u8>, ApiError> {
 /// Message `id` as the user reads it (decrypted when it was encrypted), or 404.
 async fn readable_message(state: &AppState, id: i64) -> Result<Vec<u8>, ApiError> {
     let lib = library(state).await?;
-    homepost_search::crypto::readable(lib.store(), id)
+    homepost_core::crypto::readable(lib.store(), id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no message with id {id}")))
 }

@@ -4,7 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderValue, RETRY_AFTER};
 use actix_web::{HttpResponse, ResponseError};
-use homepost_search::library::LibraryError;
+use homepost_core::library::LibraryError;
 use homepost_store::Error as StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;

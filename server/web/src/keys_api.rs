@@ -5,11 +5,11 @@
 use actix_web::http::StatusCode;
 use actix_web::web::{Data, Json, Path};
 use actix_web::{HttpResponse, get, post};
+use homepost_core::crypto;
+use homepost_core::setup_message::{self, SetupImportError};
 use homepost_pgp::SecretKey;
 use homepost_pgp::autocrypt::{PreferEncrypt, canonical_address};
 use homepost_pgp::setup::{SetupCode, create_setup_message};
-use homepost_search::crypto;
-use homepost_search::setup_message::{self, SetupImportError};
 use homepost_store::{NewOutgoing, Store};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

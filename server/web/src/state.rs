@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use homepost_search::library::Library;
+use homepost_core::library::Library;
 use homepost_store::{FLAG_FLAGGED, FLAG_READ, Inserted};
 use homepost_transport::{BoxFuture, Options as TransportOptions, Sink, Transport};
 use homepost_vault::{Error as VaultError, KdfParams, Passphrase, Vault};

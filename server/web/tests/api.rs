@@ -909,7 +909,7 @@ async fn long_threads_are_windowed_and_paged() {
     }
     let src = tempfile::tempdir().unwrap();
     std::fs::write(src.path().join("t.mbox"), mbox).unwrap();
-    let mut lib = homepost_search::library::Library::open(dir.path(), &vault)
+    let mut lib = homepost_core::library::Library::open(dir.path(), &vault)
         .await
         .unwrap();
     lib.import(

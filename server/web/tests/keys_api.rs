@@ -101,10 +101,10 @@ async fn prepared_vault(dir: &std::path::Path, carol: &SecretKey) -> Prepared {
         homepost_vault::KdfParams::INSECURE_FOR_TESTS,
     )
     .unwrap();
-    let mut lib = homepost_search::library::Library::open(dir, &vault)
+    let mut lib = homepost_core::library::Library::open(dir, &vault)
         .await
         .unwrap();
-    homepost_search::crypto::ensure_identity_key(lib.store(), None, ME, now() - 7200)
+    homepost_core::crypto::ensure_identity_key(lib.store(), None, ME, now() - 7200)
         .await
         .unwrap();
     let me = SecretKey::from_bytes(

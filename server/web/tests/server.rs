@@ -275,7 +275,7 @@ async fn status_answers_while_searches_run() {
     .unwrap();
     let src = tempfile::tempdir().unwrap();
     std::fs::write(src.path().join("in.mbox"), wordy_mbox(3000)).unwrap();
-    let mut lib = homepost_search::library::Library::open(dir.path(), &vault)
+    let mut lib = homepost_core::library::Library::open(dir.path(), &vault)
         .await
         .unwrap();
     lib.import(

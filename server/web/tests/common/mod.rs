@@ -166,7 +166,7 @@ pub fn write_mbox(dir: &Path) -> std::path::PathBuf {
 
 /// Creates a vault and imports `mbox` (the text of an mbox file) through the
 /// library, as `homepost import` does; returns the open library.
-pub async fn vault_with_mbox(dir: &Path, mbox: &str) -> homepost_search::library::Library {
+pub async fn vault_with_mbox(dir: &Path, mbox: &str) -> homepost_core::library::Library {
     let vault = homepost_vault::Vault::create(
         dir,
         &homepost_vault::Passphrase::new(PASS.into()),
@@ -176,7 +176,7 @@ pub async fn vault_with_mbox(dir: &Path, mbox: &str) -> homepost_search::library
     let src = tempfile::tempdir().unwrap();
     let path = src.path().join("in.mbox");
     std::fs::write(&path, mbox).unwrap();
-    let mut lib = homepost_search::library::Library::open(dir, &vault)
+    let mut lib = homepost_core::library::Library::open(dir, &vault)
         .await
         .unwrap();
     lib.import(

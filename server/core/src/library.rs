@@ -17,7 +17,9 @@ use homepost_vault::{Purpose, Vault};
 
 pub use crate::searcher::Searcher;
 use crate::spam::{BatchClassifier, SPAM_TAG, UNSURE_TAG, spam_decision};
-use crate::{Error as IndexError, IndexDoc, OpenOutcome, Query, SearchIndex, SearchOptions};
+use homepost_search::{
+    Error as IndexError, IndexDoc, OpenOutcome, Query, SearchIndex, SearchOptions,
+};
 
 /// The index directory inside the data directory.
 pub const INDEX_DIR: &str = "index";
@@ -411,7 +413,7 @@ impl Library {
         query: &str,
         opts: &SearchOptions,
     ) -> Result<(usize, Vec<MessageSummary>)> {
-        let parsed = crate::parse(query).map_err(IndexError::from)?;
+        let parsed = homepost_search::parse(query).map_err(IndexError::from)?;
         match self.search_parsed(&parsed, opts).await {
             Err(LibraryError::Index(IndexError::Corrupt(reason))) => {
                 tracing::warn!(%reason, "search index damaged; rebuilding it from the store");

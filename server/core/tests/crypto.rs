@@ -5,10 +5,10 @@
 
 use std::path::Path;
 
+use homepost_core::crypto::{self, OutgoingError};
+use homepost_core::library::Library;
 use homepost_mail::RawMessage;
 use homepost_mail::compose::{Mailbox, Outgoing, build};
-use homepost_search::crypto::{self, OutgoingError};
-use homepost_search::library::Library;
 use homepost_store::Inserted;
 use homepost_vault::{KdfParams, Passphrase, Vault};
 

@@ -4,19 +4,19 @@
 use homepost_store::{MessageSummary, Store};
 
 use crate::library::Result;
-use crate::{Error as IndexError, Query, SearchOptions};
+use homepost_search::{Error as IndexError, Query, SearchOptions};
 
 /// Searches the index as committed and reads the summaries of the hits, apart
 /// from the [`Library`] (see [`Library::searcher`]).
 pub struct Searcher {
-    snapshot: crate::index::SearchSnapshot,
+    snapshot: homepost_search::SearchSnapshot,
     store: Store,
     slots: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl Searcher {
     pub(crate) fn new(
-        snapshot: crate::index::SearchSnapshot,
+        snapshot: homepost_search::SearchSnapshot,
         store: Store,
         slots: std::sync::Arc<tokio::sync::Semaphore>,
     ) -> Searcher {

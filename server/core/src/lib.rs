@@ -1,0 +1,25 @@
+//! Homepost's application core: every use case the web app and the CLI share.
+//!
+//! The parts below it each do one job — the encrypted store (`homepost-store`),
+//! the encrypted index and the search language (`homepost-search`), OpenPGP
+//! (`homepost-pgp`), spam scoring (`homepost-spam`), fetching and sending
+//! (`homepost-transport`), key lookups (`homepost-net`). This crate puts them
+//! together:
+//!
+//! - [`library`]: the open mailbox (store and index kept in step) and the import
+//!   and delivery pipeline every arriving message goes through;
+//! - [`crypto`]: the OpenPGP step of that pipeline (decrypt, verify, Autocrypt and
+//!   TOFU updates), and the protection of outgoing mail;
+//! - [`setup_message`]: importing an Autocrypt Setup Message;
+//! - [`spam`]: the spam verdict at import and training on the user's tags.
+//!
+//! See `docs/architecture.md` for the dependency direction and where each
+//! behaviour lives.
+
+#![warn(missing_docs)]
+
+pub mod crypto;
+pub mod library;
+mod searcher;
+pub mod setup_message;
+pub mod spam;
