@@ -11,7 +11,8 @@
 //! - [`crypto`]: the OpenPGP step of that pipeline (decrypt, verify, Autocrypt and
 //!   TOFU updates), and the protection of outgoing mail;
 //! - [`setup_message`]: importing an Autocrypt Setup Message;
-//! - [`spam`]: the spam verdict at import and training on the user's tags.
+//! - [`spam`]: the spam verdict at import and training on the user's tags;
+//! - [`sink`]: where the transport puts fetched mail and server-side flag changes.
 //!
 //! See `docs/architecture.md` for the dependency direction and where each
 //! behaviour lives.
@@ -22,4 +23,14 @@ pub mod crypto;
 pub mod library;
 mod searcher;
 pub mod setup_message;
+pub mod sink;
 pub mod spam;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Now, in Unix seconds (0 before 1970, saturating far ahead).
+pub fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}

@@ -264,7 +264,7 @@ pub async fn fetch(lib: Library, only: Option<i64>, timeout: Duration) -> Result
         bail!("there is no account {id}");
     }
     let shared = Arc::new(RwLock::new(Some(lib)));
-    let sink = Arc::new(homepost_web::LibrarySink::new(shared.clone()));
+    let sink = Arc::new(homepost_core::sink::LibrarySink::new(shared.clone()));
     let transport = Transport::start(store.clone(), sink, Options::default()).await?;
     let deadline = Instant::now() + timeout;
     let mut failed = false;

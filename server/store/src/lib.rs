@@ -36,7 +36,7 @@ pub use accounts::{
 pub use crypto::{IdentityKey, PeerRow};
 pub use drafts::{Draft, DraftAttachment, DraftContent, Forward, ForwardMode};
 pub use outbox::{NewOutgoing, OutboxItem, OutboxJob, OutboxState};
-pub use remote::{FLAG_FLAGGED, FLAG_READ, RemoteCopy, RemoteId};
+pub use remote::{FLAG_FLAGGED, FLAG_READ, FLAG_TAGS, RemoteCopy, RemoteId, flag_tags, tag_flags};
 pub use spam::{SpamCounts, SpamExample, SpamStats, TrainingOutcome};
 pub use tags::{TagCount, normalize_tag};
 
@@ -252,6 +252,12 @@ impl Store {
     /// strings for the pool's life): each new connection runs the key statement
     /// first, made from a copy that [`close`](Self::close) wipes.
     pub async fn open(path: &Path, key: &SecretKey) -> Result<Store> {
+        Store::open_at(path, key, schema::LATEST).await
+    }
+
+    /// [`open`](Self::open), migrating only up to schema `version` (tests of an
+    /// upgrade build a store of an older version this way).
+    async fn open_at(path: &Path, key: &SecretKey, version: i64) -> Result<Store> {
         let key = Arc::new(Mutex::new(Some(KeyPragma::new(key))));
         // Only pragmas that do not read the file may run before the key (not
         // `synchronous`, `cache_size` or `journal_mode`: SQLite reads the schema
@@ -280,7 +286,7 @@ impl Store {
             .connect_with(options)
             .await?;
         let store = Store { pool, key };
-        schema::migrate(&store.pool).await?;
+        schema::migrate(&store.pool, version).await?;
         Ok(store)
     }
 

@@ -10,6 +10,26 @@ pub const FLAG_READ: i64 = 1;
 /// Bit of [`RemoteCopy::flags`]: the message is flagged (`\Flagged`, tag `flagged`).
 pub const FLAG_FLAGGED: i64 = 2;
 
+/// The tag of each flag bit: the one mapping between server flags and tags.
+pub const FLAG_TAGS: [(i64, &str); 2] = [(FLAG_READ, "read"), (FLAG_FLAGGED, "flagged")];
+
+/// The tags that flag bits stand for, in [`FLAG_TAGS`] order.
+pub fn flag_tags(bits: i64) -> Vec<String> {
+    FLAG_TAGS
+        .iter()
+        .filter(|(bit, _)| bits & bit != 0)
+        .map(|(_, tag)| (*tag).to_owned())
+        .collect()
+}
+
+/// The flag bits that a message's tags stand for.
+pub fn tag_flags<S: AsRef<str>>(tags: &[S]) -> i64 {
+    FLAG_TAGS
+        .iter()
+        .filter(|(_, tag)| tags.iter().any(|t| t.as_ref() == *tag))
+        .fold(0, |acc, (bit, _)| acc | bit)
+}
+
 /// Where a message sits on a server. POP3 uses folder `""`, uidvalidity 0 and the
 /// UIDL as key; IMAP the folder, its UIDVALIDITY and the UID (as decimal key).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -200,5 +220,27 @@ impl crate::Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod flag_tests {
+    use super::*;
+
+    #[test]
+    fn flags_and_tags_map_both_ways() {
+        let table: &[(i64, &[&str])] = &[
+            (0, &[]),
+            (FLAG_READ, &["read"]),
+            (FLAG_FLAGGED, &["flagged"]),
+            (FLAG_READ | FLAG_FLAGGED, &["read", "flagged"]),
+        ];
+        for &(bits, tags) in table {
+            assert_eq!(flag_tags(bits), tags, "bits {bits}");
+            assert_eq!(tag_flags(tags), bits, "tags {tags:?}");
+        }
+        // Other tags and unknown bits do not map.
+        assert_eq!(tag_flags(&["inbox", "replied"]), 0);
+        assert_eq!(flag_tags(4), Vec::<String>::new());
     }
 }

@@ -40,11 +40,38 @@ pub trait Sink: Send + Sync + 'static {
     /// Stores messages like an import and returns each one's store id, in order
     /// (an id already stored for the same bytes counts). Must commit before
     /// returning: the server may delete the messages next.
-    fn deliver(&self, messages: Vec<RawMessage>) -> BoxFuture<'_, Result<Vec<i64>, String>>;
-    /// Applies read/flagged changes seen on a server: `(message, bits to add, bits
-    /// to remove)` with [`homepost_store::FLAG_READ`] and
-    /// [`homepost_store::FLAG_FLAGGED`].
-    fn apply_flags(&self, changes: Vec<(i64, i64, i64)>) -> BoxFuture<'_, Result<(), String>>;
+    fn deliver(&self, messages: Vec<RawMessage>) -> BoxFuture<'_, Result<Vec<i64>, SinkError>>;
+    /// Applies read/flagged changes seen on a server (see
+    /// [`homepost_store::flag_tags`] for the tags the bits stand for).
+    fn apply_flags(&self, changes: Vec<FlagChange>) -> BoxFuture<'_, Result<(), SinkError>>;
+}
+
+/// A server-side change of a stored message's flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlagChange {
+    /// The stored message.
+    pub message: i64,
+    /// Flag bits ([`homepost_store::FLAG_READ`], …) set on the server.
+    pub add: i64,
+    /// Flag bits cleared on the server.
+    pub remove: i64,
+}
+
+/// Why a [`Sink`] could not take mail or flags.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SinkError {
+    /// The vault was locked meanwhile: the mail stays on the server.
+    #[error("the vault is locked")]
+    Locked,
+    /// Storing failed (the store's or the index's own message).
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl From<SinkError> for Error {
+    fn from(e: SinkError) -> Error {
+        Error::Store(e.to_string())
+    }
 }
 
 /// Tunables; the defaults suit a home server.

@@ -62,12 +62,7 @@ fn tags_for(folder: &str, flags: i64) -> Vec<String> {
             .collect();
         tags.push(name.trim_matches('-').to_owned());
     }
-    if flags & FLAG_READ != 0 {
-        tags.push("read".into());
-    }
-    if flags & FLAG_FLAGGED != 0 {
-        tags.push("flagged".into());
-    }
+    tags.extend(homepost_store::flag_tags(flags));
     tags.retain(|t| !t.is_empty());
     tags
 }
@@ -257,7 +252,7 @@ async fn sync_imap_folder(
                 progress_bytes: 0,
             })
             .collect();
-        let ids = shared.sink.deliver(raws).await.map_err(Error::Store)?;
+        let ids = shared.sink.deliver(raws).await.map_err(Error::from)?;
         let copies: Vec<(String, Option<u32>, i64, i64)> = bodies
             .iter()
             .zip(&ids)
@@ -337,7 +332,11 @@ async fn merge_flags(
         };
         let merged = merge(c.synced, c.local, r);
         if merged != c.local {
-            local_changes.push((c.message, merged & !c.local, c.local & !merged));
+            local_changes.push(crate::FlagChange {
+                message: c.message,
+                add: merged & !c.local,
+                remove: c.local & !merged,
+            });
         }
         for bit in [FLAG_READ, FLAG_FLAGGED] {
             if merged & bit != r & bit {
@@ -362,7 +361,7 @@ async fn merge_flags(
             .sink
             .apply_flags(local_changes)
             .await
-            .map_err(Error::Store)?;
+            .map_err(Error::from)?;
         shared.bump();
     }
     store
@@ -467,7 +466,7 @@ async fn pop3_pass(
             });
             fetched.push(key.clone());
         }
-        let ids = shared.sink.deliver(raws).await.map_err(Error::Store)?;
+        let ids = shared.sink.deliver(raws).await.map_err(Error::from)?;
         let copies: Vec<(String, Option<u32>, i64, i64)> = fetched
             .iter()
             .zip(&ids)

@@ -7,63 +7,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use homepost_core::library::Library;
-use homepost_mail::RawMessage;
+use homepost_core::sink::LibrarySink;
 use homepost_store::{
-    AccountConfig, DeletePolicy, Endpoint, FLAG_FLAGGED, FLAG_READ, Incoming, Inserted,
-    NewOutgoing, OutboxState, Outgoing, Protocol, RemoteId, Secrets, Security, Side, Store,
+    AccountConfig, DeletePolicy, Endpoint, FLAG_FLAGGED, FLAG_READ, Incoming, NewOutgoing,
+    OutboxState, Outgoing, Protocol, RemoteId, Secrets, Security, Side, Store,
 };
 use homepost_transport::imap::Imap;
 use homepost_transport::pop3::Pop3;
-use homepost_transport::{BoxFuture, Options, Sink, SyncState, Transport};
+use homepost_transport::{Options, SyncState, Transport};
 use homepost_vault::{KdfParams, Passphrase, Vault};
 use support::{Dovecot, SmtpServer};
 use tokio::sync::RwLock;
-
-/// The library, shared with the transport like the web server does.
-struct TestSink(Arc<RwLock<Option<Library>>>);
-
-fn tags(bits: i64) -> Vec<String> {
-    let mut t = Vec::new();
-    if bits & FLAG_READ != 0 {
-        t.push("read".to_owned());
-    }
-    if bits & FLAG_FLAGGED != 0 {
-        t.push("flagged".to_owned());
-    }
-    t
-}
-
-impl Sink for TestSink {
-    fn deliver(&self, messages: Vec<RawMessage>) -> BoxFuture<'_, Result<Vec<i64>, String>> {
-        Box::pin(async move {
-            let mut g = self.0.write().await;
-            let lib = g.as_mut().ok_or("locked")?;
-            let out = lib
-                .deliver(messages, 1_700_000_000)
-                .await
-                .map_err(|e| e.to_string())?;
-            Ok(out
-                .into_iter()
-                .map(|i| match i {
-                    Inserted::New(id) | Inserted::Duplicate(id) => id,
-                })
-                .collect())
-        })
-    }
-
-    fn apply_flags(&self, changes: Vec<(i64, i64, i64)>) -> BoxFuture<'_, Result<(), String>> {
-        Box::pin(async move {
-            let mut g = self.0.write().await;
-            let lib = g.as_mut().ok_or("locked")?;
-            for (m, add, remove) in changes {
-                lib.change_tags(&[m], &tags(add), &tags(remove))
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
-            Ok(())
-        })
-    }
-}
 
 struct Env {
     _dir: tempfile::TempDir,
@@ -92,7 +46,9 @@ impl Env {
     async fn start(&self, opts: Options) -> Transport {
         Transport::start(
             self.store.clone(),
-            Arc::new(TestSink(self.library.clone())),
+            Arc::new(LibrarySink::with_clock(self.library.clone(), || {
+                1_700_000_000
+            })),
             opts,
         )
         .await

@@ -49,11 +49,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
 }
 
 /// Now, in Unix seconds.
-pub(crate) fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
+pub(crate) use homepost_core::unix_now;
 
 /// Default and largest page size of a search.
 const DEFAULT_LIMIT: usize = 50;

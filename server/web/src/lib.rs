@@ -33,7 +33,7 @@ use homepost_vault::KdfParams;
 use utoipa::openapi::OpenApi;
 use utoipa_actix_web::{AppExt, scope};
 
-pub use state::{AppState, LibrarySink};
+pub use state::AppState;
 pub use tls::TlsSource;
 
 /// The default address: loopback only.

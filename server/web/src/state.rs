@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use homepost_core::library::Library;
-use homepost_store::{FLAG_FLAGGED, FLAG_READ, Inserted};
-use homepost_transport::{BoxFuture, Options as TransportOptions, Sink, Transport};
+use homepost_core::sink::{LibrarySink, SharedLibrary};
+use homepost_transport::{Options as TransportOptions, Transport};
 use homepost_vault::{Error as VaultError, KdfParams, Passphrase, Vault};
 use tokio::sync::{RwLock, Semaphore};
 use zeroize::Zeroizing;
@@ -24,7 +24,7 @@ pub struct AppState {
     data_dir: PathBuf,
     kdf: KdfParams,
     /// `Some` exactly while unlocked.
-    pub(crate) library: Arc<RwLock<Option<Library>>>,
+    pub(crate) library: SharedLibrary,
     /// Fetching and sending, running exactly while unlocked.
     transport: Mutex<Option<Arc<Transport>>>,
     transport_options: Mutex<TransportOptions>,
@@ -395,66 +395,6 @@ impl AppState {
             lib.close().await;
             tracing::info!("locked: keys dropped from memory");
         }
-    }
-}
-
-/// The transport's sink: fetched mail goes through the library's import
-/// pipeline, server-side flag changes become tag changes.
-pub struct LibrarySink {
-    library: Arc<RwLock<Option<Library>>>,
-}
-
-impl LibrarySink {
-    /// A sink into `library` (`None` while locked: deliveries then fail).
-    pub fn new(library: Arc<RwLock<Option<Library>>>) -> LibrarySink {
-        LibrarySink { library }
-    }
-}
-
-fn flag_tags(bits: i64) -> Vec<String> {
-    let mut tags = Vec::new();
-    if bits & FLAG_READ != 0 {
-        tags.push("read".to_owned());
-    }
-    if bits & FLAG_FLAGGED != 0 {
-        tags.push("flagged".to_owned());
-    }
-    tags
-}
-
-impl Sink for LibrarySink {
-    fn deliver(
-        &self,
-        messages: Vec<homepost_mail::RawMessage>,
-    ) -> BoxFuture<'_, Result<Vec<i64>, String>> {
-        Box::pin(async move {
-            let mut guard = self.library.write().await;
-            let lib = guard.as_mut().ok_or("the vault is locked")?;
-            let now = crate::api::unix_now();
-            let out = lib
-                .deliver(messages, now)
-                .await
-                .map_err(|e| e.to_string())?;
-            Ok(out
-                .into_iter()
-                .map(|i| match i {
-                    Inserted::New(id) | Inserted::Duplicate(id) => id,
-                })
-                .collect())
-        })
-    }
-
-    fn apply_flags(&self, changes: Vec<(i64, i64, i64)>) -> BoxFuture<'_, Result<(), String>> {
-        Box::pin(async move {
-            let mut guard = self.library.write().await;
-            let lib = guard.as_mut().ok_or("the vault is locked")?;
-            for (message, add, remove) in changes {
-                lib.change_tags(&[message], &flag_tags(add), &flag_tags(remove))
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
-            Ok(())
-        })
     }
 }
 
