@@ -14,22 +14,27 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_transport.sql"),
     include_str!("../migrations/0006_pgp.sql"),
     include_str!("../migrations/0007_key_discovery.sql"),
+    include_str!("../migrations/0008_strict.sql"),
 ];
 
-/// Brings the database up to the newest schema, one transaction per step.
-pub(crate) async fn migrate(pool: &SqlitePool) -> Result<()> {
+/// The newest schema version this build knows.
+pub(crate) const LATEST: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the database up to schema `target` (the newest, [`LATEST`], except in
+/// tests of an upgrade), one transaction per step.
+pub(crate) async fn migrate(pool: &SqlitePool, target: i64) -> Result<()> {
     let mut conn = pool.acquire().await?;
     let current: i64 = sqlx::query_scalar("PRAGMA user_version")
         .fetch_one(&mut *conn)
         .await?;
-    let known = MIGRATIONS.len() as i64;
-    if current > known {
+    if current > LATEST {
         return Err(Error::TooNew {
             found: current,
-            known,
+            known: LATEST,
         });
     }
-    for (version, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+    let steps = MIGRATIONS.iter().enumerate();
+    for (version, sql) in steps.take(target as usize).skip(current as usize) {
         let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         sqlx::raw_sql(*sql).execute(&mut *tx).await?;
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
@@ -42,3 +47,6 @@ pub(crate) async fn migrate(pool: &SqlitePool) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

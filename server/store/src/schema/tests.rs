@@ -1,0 +1,398 @@
+//! Migration tests: the schema every store ends at, and upgrades that keep the data.
+
+use homepost_mail::parse;
+use homepost_vault::{KdfParams, Passphrase, Purpose, Vault};
+use sqlx::{AssertSqlSafe, SqlitePool};
+
+use crate::tests::open_store;
+use crate::{
+    AccountConfig, DB_FILE, DraftContent, Inserted, NewMessage, NewOutgoing, PeerRow, RemoteId,
+    Secrets, Store,
+};
+
+/// The tables migration 0008 rebuilt as STRICT (made by 0005-0007).
+const REBUILT: &[&str] = &[
+    "accounts",
+    "imap_folders",
+    "remote_messages",
+    "outbox",
+    "drafts",
+    "draft_attachments",
+    "identity_keys",
+    "peers",
+    "message_crypto",
+];
+
+/// `(name, strict)` of every ordinary table of the store (not SQLite's own).
+async fn tables(pool: &SqlitePool) -> Vec<(String, bool)> {
+    sqlx::query_as(
+        "SELECT name, strict FROM pragma_table_list
+         WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
+         ORDER BY name",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn every_table_is_strict() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path()).await;
+    let tables = tables(&store.pool).await;
+    for name in REBUILT.iter().chain(&["messages", "spam_tokens"]) {
+        assert!(tables.iter().any(|(t, _)| t == name), "{name} is missing");
+    }
+    let loose: Vec<&String> = tables.iter().filter(|(_, s)| !s).map(|(t, _)| t).collect();
+    assert!(loose.is_empty(), "not STRICT: {loose:?}");
+    store.close().await;
+}
+
+/// What a table is, apart from STRICT: its SQL (without quotes, whitespace and the
+/// STRICT keyword: a rebuilt table is written differently), whether it has a
+/// rowid, its columns, foreign keys and indexes.
+async fn shape(pool: &SqlitePool, table: &str) -> Vec<String> {
+    let sql: String = sqlx::query_scalar("SELECT sql FROM sqlite_schema WHERE name = ?")
+        .bind(table)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let sql: String = sql
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '"')
+        .collect();
+    let mut shape = vec![sql.replace("STRICT,", "").replace(")STRICT", ")")];
+    for query in [
+        "SELECT 'wr ' || wr FROM pragma_table_list(?1)",
+        "SELECT concat_ws(' ', 'column', cid, name, type, \"notnull\", quote(dflt_value), pk, hidden)
+         FROM pragma_table_xinfo(?1) ORDER BY cid",
+        "SELECT concat_ws(' ', 'fk', id, seq, \"table\", \"from\", \"to\", on_update, on_delete, \"match\")
+         FROM pragma_foreign_key_list(?1) ORDER BY id, seq",
+        "SELECT concat_ws(' ', 'index', i.name, i.\"unique\", i.origin, i.partial, c.seqno, c.cid,
+                          c.name, c.\"desc\", c.coll, c.key, s.sql)
+         FROM pragma_index_list(?1) AS i JOIN pragma_index_xinfo(i.name) AS c
+         LEFT JOIN sqlite_schema AS s ON s.name = i.name ORDER BY i.name, c.seqno",
+    ] {
+        shape.extend(
+            sqlx::query_scalar::<_, String>(query)
+                .bind(table)
+                .fetch_all(pool)
+                .await
+                .unwrap(),
+        );
+    }
+    shape
+}
+
+/// Every row of `table`, each column as `quote()` shows it (so its type too), sorted.
+async fn rows(pool: &SqlitePool, table: &str) -> Vec<String> {
+    let columns: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM pragma_table_xinfo(?) ORDER BY cid")
+            .bind(table)
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    let row = columns
+        .iter()
+        .map(|c| format!("quote(\"{c}\")"))
+        .collect::<Vec<_>>()
+        .join(" || '|' || ");
+    sqlx::query_scalar(AssertSqlSafe(format!(
+        "SELECT {row} FROM \"{table}\" ORDER BY 1"
+    )))
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+/// Everything about the rebuilt tables that must survive the rebuild.
+#[derive(Debug, PartialEq)]
+struct Snapshot {
+    shapes: Vec<Vec<String>>,
+    rows: Vec<Vec<String>>,
+    sequences: Vec<(String, i64)>,
+}
+
+async fn snapshot(pool: &SqlitePool) -> Snapshot {
+    let mut s = Snapshot {
+        shapes: Vec::new(),
+        rows: Vec::new(),
+        sequences: sqlx::query_as("SELECT name, seq FROM sqlite_sequence ORDER BY name")
+            .fetch_all(pool)
+            .await
+            .unwrap(),
+    };
+    for table in REBUILT {
+        s.shapes.push(shape(pool, table).await);
+        s.rows.push(rows(pool, table).await);
+    }
+    s
+}
+
+async fn scalar(pool: &SqlitePool, sql: &'static str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+}
+
+async fn insert(store: &Store, raw: &[u8]) -> i64 {
+    let parsed = parse(raw);
+    let stored = store
+        .insert_batch(
+            &[NewMessage {
+                raw,
+                parsed: &parsed,
+                tags: &[],
+                origin: "test",
+            }],
+            0,
+        )
+        .await
+        .unwrap();
+    match stored[0] {
+        Inserted::New(id) => id,
+        Inserted::Duplicate(id) => panic!("unexpected duplicate {id}"),
+    }
+}
+
+fn account(name: &str) -> AccountConfig {
+    AccountConfig {
+        name: name.into(),
+        email: format!("{name}@example.org"),
+        display_name: name.into(),
+        incoming: None,
+        outgoing: None,
+    }
+}
+
+fn outgoing(account: i64) -> NewOutgoing<'static> {
+    NewOutgoing {
+        account,
+        raw: b"Subject: hi\r\n\r\nhello\r\n",
+        mail_from: "alice@example.org",
+        rcpt_to: &[],
+        subject: "hi",
+        sent_folder: Some("Sent"),
+    }
+}
+
+fn remote(account: i64) -> RemoteId {
+    RemoteId {
+        account,
+        folder: "INBOX".into(),
+        uidvalidity: 7,
+    }
+}
+
+/// A store made and filled at schema 7, with rows in every table 0008 rebuilds
+/// (children of both accounts and drafts, ids freed by deletes), keeps every row,
+/// index and constraint when opened by this build, and its foreign keys still
+/// cascade and refuse as before.
+#[tokio::test]
+async fn strict_upgrade_keeps_rows_keys_and_cascades() {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = Vault::create(
+        dir.path(),
+        &Passphrase::new("pw".into()),
+        KdfParams::INSECURE_FOR_TESTS,
+    )
+    .unwrap();
+    let key = vault.subkey(Purpose::Sqlcipher);
+    let path = dir.path().join(DB_FILE);
+
+    let old = Store::open_at(&path, &key, 7).await.unwrap();
+    let version: i64 = scalar(&old.pool, "PRAGMA user_version").await;
+    assert_eq!(version, 7);
+    let m1 = insert(&old, b"Message-ID: <m1@x>\r\nSubject: one\r\n\r\none\r\n").await;
+    let m2 = insert(&old, b"Message-ID: <m2@x>\r\nSubject: two\r\n\r\ntwo\r\n").await;
+    let secrets = Secrets {
+        incoming: Some("imap password".into()),
+        outgoing: None,
+    };
+    let alice = old
+        .add_account(&account("alice"), &secrets, 5)
+        .await
+        .unwrap();
+    let bob = old
+        .add_account(&account("bob"), &Secrets::default(), 6)
+        .await
+        .unwrap();
+    for (acc, m, uid) in [(alice, m1, 42), (bob, m2, 5)] {
+        old.set_imap_folder(acc, "INBOX", 7, uid).await.unwrap();
+        old.record_remote(&remote(acc), &[(uid.to_string(), Some(uid), m, 1)], 100)
+            .await
+            .unwrap();
+    }
+    let sent = old
+        .queue_outgoing(&outgoing(alice), 10, 3600, None)
+        .await
+        .unwrap();
+    old.mark_sent(sent, 11).await.unwrap();
+    old.set_sent_copy(sent, m1).await.unwrap();
+    old.queue_outgoing(&outgoing(bob), 12, 3600, None)
+        .await
+        .unwrap();
+    let gone = old
+        .queue_outgoing(&outgoing(bob), 13, 3600, None)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM outbox WHERE id = ?")
+        .bind(gone)
+        .execute(&old.pool)
+        .await
+        .unwrap();
+    let content = DraftContent {
+        subject: "draft".into(),
+        ..Default::default()
+    };
+    let d1 = old.create_draft(&content, 20).await.unwrap();
+    let d2 = old.create_draft(&content, 21).await.unwrap();
+    let d3 = old.create_draft(&content, 22).await.unwrap();
+    assert!(old.delete_draft(d3).await.unwrap());
+    for (d, data) in [(d1, &b"first"[..]), (d1, b"second"), (d2, b"third")] {
+        assert!(
+            old.add_draft_attachment(d, "a.txt", "text/plain", data, 23)
+                .await
+                .unwrap()
+        );
+    }
+    old.add_identity_key("AAAA", "alice@example.org", b"secret", 30)
+        .await
+        .unwrap();
+    let peer = PeerRow {
+        address: "bob@example.org".into(),
+        last_seen: Some(40),
+        autocrypt_timestamp: Some(40),
+        public_key: Some(vec![1, 2, 3]),
+        prefer_encrypt: 1,
+        gossip_key: Some(vec![4]),
+        gossip_timestamp: Some(39),
+        pinned_fingerprint: Some("BBBB".into()),
+        pinned_key: Some(vec![1, 2, 3]),
+        pinned_source: Some("autocrypt".into()),
+        changed_fingerprint: Some("CCCC".into()),
+        changed_at: Some(41),
+        signed_count: 2,
+        encrypted_count: 3,
+        autocrypt_count: 4,
+        discovered_key: Some(vec![5]),
+        discovered_source: Some("wkd-advanced".into()),
+        discovered_at: Some(42),
+        announced_url: Some("https://example.org/key".into()),
+        announced_id: Some("BBBB".into()),
+    };
+    old.save_peer(&peer).await.unwrap();
+    old.set_message_crypto(m2, "{\"encrypted\":true}", Some(b"plain"))
+        .await
+        .unwrap();
+    let before = snapshot(&old.pool).await;
+    for (table, rows) in REBUILT.iter().zip(&before.rows) {
+        assert!(!rows.is_empty(), "no rows in {table} to migrate");
+    }
+    let loose = tables(&old.pool).await;
+    for table in REBUILT {
+        assert!(
+            loose.contains(&(table.to_string(), false)),
+            "{table} already STRICT"
+        );
+    }
+    old.close().await;
+
+    let store = Store::open(&path, &key).await.unwrap();
+    let pool = &store.pool;
+    assert_eq!(scalar(pool, "PRAGMA user_version").await, 8);
+    let after = snapshot(pool).await;
+    assert_eq!(after, before, "a rebuilt table changed");
+    let strict: Vec<(String, bool)> = tables(pool).await;
+    for table in REBUILT {
+        assert!(
+            strict.contains(&(table.to_string(), true)),
+            "{table} not STRICT"
+        );
+    }
+    let leftovers = scalar(
+        pool,
+        "SELECT count(*) FROM sqlite_schema WHERE sql LIKE '%new\\_%' ESCAPE '\\'",
+    )
+    .await;
+    assert_eq!(leftovers, 0, "a new_ name outlived the rebuild");
+    let violations: Vec<(String, i64)> =
+        sqlx::query_as("SELECT \"table\", rowid FROM pragma_foreign_key_check")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    assert_eq!(violations, []);
+
+    // The data reads back through the store as it was written.
+    assert_eq!(
+        store.account(alice).await.unwrap().unwrap().config,
+        account("alice")
+    );
+    let stored = store.account_secrets(alice).await.unwrap().unwrap();
+    assert_eq!(stored.incoming.as_deref(), Some("imap password"));
+    assert_eq!(
+        store.imap_folder(alice, "INBOX").await.unwrap(),
+        Some((7, 42))
+    );
+    assert_eq!(
+        store.remote_copies(&remote(bob)).await.unwrap()[0].message,
+        m2
+    );
+    assert_eq!(
+        store.outbox_item(sent).await.unwrap().unwrap().message_id,
+        Some(m1)
+    );
+    let attachments = store.draft_attachment_data(d1).await.unwrap();
+    assert_eq!(attachments[1].2, b"second");
+    assert_eq!(store.peer("bob@example.org").await.unwrap(), Some(peer));
+    let active = store
+        .active_identity_key("alice@example.org")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&active.secret[..], b"secret");
+    let (_, decrypted) = store.message_crypto(m2).await.unwrap().unwrap();
+    assert_eq!(decrypted.as_deref(), Some(&b"plain"[..]));
+
+    // AUTOINCREMENT still never gives a deleted row's id again.
+    assert_eq!(store.create_draft(&content, 50).await.unwrap(), d3 + 1);
+    let next = store
+        .queue_outgoing(&outgoing(bob), 50, 3600, None)
+        .await
+        .unwrap();
+    assert_eq!(next, gone + 1);
+
+    // Deleting a parent still takes its children, and only its own.
+    assert!(store.delete_account(alice).await.unwrap());
+    assert_eq!(store.imap_folder(alice, "INBOX").await.unwrap(), None);
+    assert!(
+        store
+            .remote_copies(&remote(alice))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.imap_folder(bob, "INBOX").await.unwrap(), Some((7, 5)));
+    assert_eq!(store.remote_copies(&remote(bob)).await.unwrap().len(), 1);
+    assert!(
+        store.outbox_item(sent).await.unwrap().is_some(),
+        "outbox.account has no foreign key"
+    );
+    assert!(store.delete_draft(d1).await.unwrap());
+    assert_eq!(
+        scalar(pool, "SELECT count(*) FROM draft_attachments").await,
+        1
+    );
+
+    // And references to missing rows are still refused.
+    assert!(store.set_imap_folder(alice, "INBOX", 1, 1).await.is_err());
+    let unknown_message = [("9".to_string(), Some(9), 999, 0)];
+    let missing = store.record_remote(&remote(bob), &unknown_message, 1).await;
+    assert!(missing.is_err());
+    assert!(
+        store
+            .add_draft_attachment(d1, "x", "text/plain", b"x", 1)
+            .await
+            .is_ok_and(|added| !added)
+    );
+    assert!(store.set_message_crypto(999, "{}", None).await.is_err());
+    store.close().await;
+}
