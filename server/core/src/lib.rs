@@ -8,8 +8,11 @@
 //!
 //! - [`library`]: the open mailbox (store and index kept in step) and the import
 //!   and delivery pipeline every arriving message goes through;
-//! - [`crypto`]: the OpenPGP step of that pipeline (decrypt, verify, Autocrypt and
-//!   TOFU updates), and the protection of outgoing mail;
+//! - [`incoming`]: the OpenPGP step of that pipeline (decrypt, verify, Autocrypt
+//!   and TOFU updates);
+//! - [`outgoing`]: the encryption recommendation and the protection of outgoing
+//!   mail;
+//! - [`keys`]: our own keys, correspondents' keys and accepting a changed one;
 //! - [`setup_message`]: importing an Autocrypt Setup Message;
 //! - [`spam`]: the spam verdict at import and training on the user's tags;
 //! - [`sink`]: where the transport puts fetched mail and server-side flag changes.
@@ -19,8 +22,11 @@
 
 #![warn(missing_docs)]
 
-pub mod crypto;
+pub mod incoming;
+pub mod keys;
 pub mod library;
+pub mod outgoing;
+mod peers;
 mod searcher;
 pub mod setup_message;
 pub mod sink;

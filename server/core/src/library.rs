@@ -161,7 +161,7 @@ impl Library {
                 // Loaded one at a time: memory stays bounded whatever the message sizes.
                 if let Some(p) = self.store.index_source(id).await? {
                     let mut doc = doc_from_pending(&p);
-                    if crate::crypto::relevant(&p.raw)
+                    if crate::incoming::relevant(&p.raw)
                         && let Some((_, Some(inner))) = self.store.message_crypto(id).await?
                     {
                         with_decrypted(&mut doc, &inner);
@@ -337,9 +337,9 @@ impl Library {
                     }
                     let mut doc =
                         index_doc(id, &m.0.raw, &m.1, m.1.date.unwrap_or(now), tags.clone());
-                    if crate::crypto::relevant(&m.0.raw) {
+                    if crate::incoming::relevant(&m.0.raw) {
                         let spam = tags.iter().any(|t| t == SPAM_TAG);
-                        match crate::crypto::process(&self.store, id, &m.0.raw, spam, now).await {
+                        match crate::incoming::process(&self.store, id, &m.0.raw, spam, now).await {
                             Ok(Some(inner)) => with_decrypted(&mut doc, &inner),
                             Ok(None) => {}
                             // The message is stored; only its OpenPGP outcome is missing.

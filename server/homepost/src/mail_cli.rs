@@ -163,7 +163,7 @@ pub async fn account_command(cmd: &AccountCommand, lib: &mut Library) -> Result<
                 },
             };
             let id = store.add_account(&config, &secrets, now()).await?;
-            let fpr = homepost_core::crypto::ensure_identity_key(
+            let fpr = homepost_core::keys::ensure_identity_key(
                 store,
                 Some(&config.display_name),
                 &config.email,
@@ -426,8 +426,8 @@ pub async fn key_command(cmd: &KeyCommand, lib: &mut Library) -> Result<()> {
             }
         }
         KeyCommand::Accept { address } => {
-            use homepost_core::crypto::Accepted;
-            match homepost_core::crypto::accept_key_change(store, address, None).await? {
+            use homepost_core::keys::Accepted;
+            match homepost_core::keys::accept_key_change(store, address, None).await? {
                 Accepted::Pinned(fpr) => outln!("{address}'s key is now {fpr}."),
                 Accepted::NothingPending | Accepted::OtherKey(_) => {
                     bail!("no key change is waiting for {address}")
@@ -459,7 +459,7 @@ pub async fn key_command(cmd: &KeyCommand, lib: &mut Library) -> Result<()> {
                     bail!("the key {fpr} has no e-mail address in its user ids");
                 }
                 for a in cert.addresses() {
-                    let r = homepost_core::crypto::remember_key(
+                    let r = homepost_core::keys::remember_key(
                         store,
                         &a,
                         &cert,
@@ -482,7 +482,7 @@ pub async fn key_command(cmd: &KeyCommand, lib: &mut Library) -> Result<()> {
             address,
             no_keyserver,
         } => {
-            let announced = homepost_core::crypto::announced(store, address).await?;
+            let announced = homepost_core::keys::announced(store, address).await?;
             let client = homepost_net::Client::new(std::sync::Arc::new(homepost_net::Direct));
             let options = homepost_net::LookupOptions {
                 announced: !no_keyserver,
@@ -503,8 +503,7 @@ pub async fn key_command(cmd: &KeyCommand, lib: &mut Library) -> Result<()> {
             let Some((cert, source)) = found.found else {
                 bail!("no key found for {address}");
             };
-            let r =
-                homepost_core::crypto::remember_key(store, address, &cert, source, now()).await?;
+            let r = homepost_core::keys::remember_key(store, address, &cert, source, now()).await?;
             if r.key_changed {
                 outln!(
                     "Found {} for {}, but another key was trusted first: compare the new one \
@@ -518,7 +517,7 @@ pub async fn key_command(cmd: &KeyCommand, lib: &mut Library) -> Result<()> {
             }
         }
         KeyCommand::Peer { address, json } => {
-            let Some(p) = homepost_core::crypto::peer_summary(store, address, now()).await? else {
+            let Some(p) = homepost_core::keys::peer_summary(store, address, now()).await? else {
                 bail!("nothing is known of {address}");
             };
             if *json {

@@ -520,7 +520,7 @@ async fn get_message(
         };
         let pending = peer
             .as_ref()
-            .is_some_and(homepost_core::crypto::key_change_pending);
+            .is_some_and(homepost_core::keys::key_change_pending);
         c["key_changed"] = pending.into();
         // Signed by the key the user has since accepted: it is the sender's.
         if !pending
@@ -726,7 +726,7 @@ async fn raw_message(state: &AppState, id: i64) -> Result<Vec<u8>, ApiError> {
 /// Message `id` as the user reads it (decrypted when it was encrypted), or 404.
 async fn readable_message(state: &AppState, id: i64) -> Result<Vec<u8>, ApiError> {
     let lib = library(state).await?;
-    homepost_core::crypto::readable(lib.store(), id)
+    homepost_core::incoming::readable(lib.store(), id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no message with id {id}")))
 }

@@ -5,8 +5,8 @@
 use actix_web::http::StatusCode;
 use actix_web::web::{Data, Json, Path};
 use actix_web::{HttpResponse, get, post};
-use homepost_core::crypto;
 use homepost_core::setup_message::{self, SetupImportError};
+use homepost_core::{incoming, keys};
 use homepost_pgp::SecretKey;
 use homepost_pgp::autocrypt::{PreferEncrypt, canonical_address};
 use homepost_pgp::setup::{SetupCode, create_setup_message};
@@ -156,7 +156,7 @@ pub struct LookupView {
     /// Every source asked, in order.
     pub attempts: Vec<AttemptView>,
     /// The correspondent afterwards (`GET /peers/{address}`).
-    pub peer: Option<crypto::PeerSummary>,
+    pub peer: Option<keys::PeerSummary>,
     /// For `POST /messages/{id}/crypto/lookup`: the message's OpenPGP outcome
     /// after checking it again.
     #[schema(value_type = Option<Object>)]
@@ -179,7 +179,7 @@ async fn lookup_and_remember(
     }
     let announced = {
         let lib = library(state).await?;
-        crypto::announced(lib.store(), &address).await?
+        keys::announced(lib.store(), &address).await?
     };
     let (client, mut options) = state.key_lookup();
     if keyserver == Some(false) {
@@ -205,7 +205,7 @@ async fn lookup_and_remember(
     let store = lib.store();
     let remembered = match &found.found {
         Some((cert, source)) => {
-            Some(crypto::remember_key(store, &address, cert, *source, unix_now()).await?)
+            Some(keys::remember_key(store, &address, cert, *source, unix_now()).await?)
         }
         None => None,
     };
@@ -223,7 +223,7 @@ async fn lookup_and_remember(
                 outcome: a.outcome,
             })
             .collect(),
-        peer: crypto::peer_summary(store, &address, unix_now()).await?,
+        peer: keys::peer_summary(store, &address, unix_now()).await?,
         crypto: None,
         address,
     })
@@ -283,7 +283,7 @@ async fn lookup_sender_key(
     let lib = library(&state).await?;
     let store = lib.store();
     if let Some(raw) = store.raw(id).await? {
-        view.crypto = crypto::recheck(store, id, &raw, unix_now()).await?;
+        view.crypto = incoming::recheck(store, id, &raw, unix_now()).await?;
     }
     Ok(Json(view))
 }
@@ -292,7 +292,7 @@ async fn lookup_sender_key(
 /// change waiting for a decision, and their history (signed, encrypted,
 /// Autocrypt counts).
 #[utoipa::path(tag = "keys", params(("address" = String, Path, description = "E-mail address")), responses(
-    (status = 200, body = crypto::PeerSummary), (status = 404, body = ErrorBody)))]
+    (status = 200, body = keys::PeerSummary), (status = 404, body = ErrorBody)))]
 #[get("/peers/{address}")]
 async fn get_peer(
     state: Data<AppState>,
@@ -301,7 +301,7 @@ async fn get_peer(
 ) -> Result<HttpResponse, ApiError> {
     let address = address.into_inner();
     let lib = library(&state).await?;
-    let peer = crypto::peer_summary(lib.store(), &address, unix_now())
+    let peer = keys::peer_summary(lib.store(), &address, unix_now())
         .await?
         .ok_or_else(|| ApiError::not_found(format!("nothing is known of {address}")))?;
     Ok(HttpResponse::Ok().json(peer))
@@ -318,7 +318,7 @@ pub struct AcceptBody {
 /// The fingerprint must be the one waiting: a key that changed again since
 /// the user looked is not accepted (409).
 #[utoipa::path(tag = "keys", params(("address" = String, Path, description = "E-mail address")), request_body = AcceptBody, responses(
-    (status = 200, body = crypto::PeerSummary, description = "The correspondent afterwards"),
+    (status = 200, body = keys::PeerSummary, description = "The correspondent afterwards"),
     (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 #[post("/peers/{address}/accept")]
 async fn accept_peer_key(
@@ -338,16 +338,16 @@ async fn accept_peer_key(
     }
     // Compared and set in one step: a key that changed again since the user
     // looked is not accepted.
-    match crypto::accept_key_change(store, &address, Some(&wanted)).await? {
-        crypto::Accepted::Pinned(_) => {}
-        crypto::Accepted::NothingPending => {
+    match keys::accept_key_change(store, &address, Some(&wanted)).await? {
+        keys::Accepted::Pinned(_) => {}
+        keys::Accepted::NothingPending => {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 "no_key_change",
                 format!("no key change is waiting for {address}"),
             ));
         }
-        crypto::Accepted::OtherKey(f) => {
+        keys::Accepted::OtherKey(f) => {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 "other_key",
@@ -356,7 +356,7 @@ async fn accept_peer_key(
         }
     }
     tracing::info!("a changed correspondent key was accepted");
-    let peer = crypto::peer_summary(store, &address, unix_now()).await?;
+    let peer = keys::peer_summary(store, &address, unix_now()).await?;
     Ok(HttpResponse::Ok().json(peer))
 }
 
@@ -460,7 +460,7 @@ async fn send_setup_message(
 }
 
 async fn own_key(store: &Store, address: &str) -> Result<SecretKey, ApiError> {
-    crypto::ensure_identity_key(store, None, address, unix_now())
+    keys::ensure_identity_key(store, None, address, unix_now())
         .await
         .map_err(|e| ApiError::internal(&e))?;
     let stored = store

@@ -548,8 +548,8 @@ async fn create_draft(
         };
         // Addresses come from the message as received; the text (and the real
         // subject, for protected headers) from its decrypted form.
-        let readable = homepost_core::crypto::readable(store, r.id).await?;
-        let protected_subject = homepost_core::crypto::outcome(store, r.id)
+        let readable = homepost_core::incoming::readable(store, r.id).await?;
+        let protected_subject = homepost_core::incoming::outcome(store, r.id)
             .await?
             .and_then(|o| o["protected_subject"].as_str().map(str::to_owned));
         let (original, body_text) = tokio::task::spawn_blocking(move || {
@@ -824,7 +824,7 @@ async fn send_draft(
                 ForwardMode::Attached => forwarded = Some(raw),
                 // The attachments as the user saw them (decrypted).
                 ForwardMode::Inline => {
-                    let readable = homepost_core::crypto::readable(store, f.id)
+                    let readable = homepost_core::incoming::readable(store, f.id)
                         .await?
                         .unwrap_or(raw);
                     for (info, bytes) in attachments(&readable) {
@@ -858,7 +858,7 @@ async fn send_draft(
         .map_err(|e| bad(e.to_string()))?;
         let answers = c.in_reply_to.or(c.forward.map(|f| f.id));
         let answers_encrypted = answers_encrypted(store, answers).await?;
-        let raw = homepost_core::crypto::protect_outgoing(
+        let raw = homepost_core::outgoing::protect_outgoing(
             store,
             &built.raw,
             &built.mail_from,
@@ -869,7 +869,7 @@ async fn send_draft(
         )
         .await
         .map_err(|e| match e {
-            homepost_core::crypto::OutgoingError::NoKey(_) => bad(e.to_string()),
+            homepost_core::outgoing::OutgoingError::NoKey(_) => bad(e.to_string()),
             other => ApiError::internal(&other),
         })?;
         let sent_folder = account.config.imap_sent_folder();
@@ -908,14 +908,14 @@ async fn send_draft(
 /// Whether the message a draft answers or forwards was encrypted.
 async fn answers_encrypted(store: &Store, message: Option<i64>) -> Result<bool, ApiError> {
     let Some(id) = message else { return Ok(false) };
-    Ok(homepost_core::crypto::outcome(store, id)
+    Ok(homepost_core::incoming::outcome(store, id)
         .await?
         .is_some_and(|o| o["encrypted"] == true))
 }
 
 /// The Autocrypt recommendation for a draft and whether sending would encrypt.
 #[utoipa::path(tag = "compose", responses(
-    (status = 200, body = homepost_core::crypto::DraftCrypto), (status = 404, body = ErrorBody)))]
+    (status = 200, body = homepost_core::outgoing::DraftCrypto), (status = 404, body = ErrorBody)))]
 #[get("/drafts/{id}/crypto")]
 async fn draft_crypto(
     state: Data<AppState>,
@@ -937,7 +937,7 @@ async fn draft_crypto(
             .collect();
     let answers = answers_encrypted(store, c.in_reply_to.or(c.forward.map(|f| f.id))).await?;
     let (view, _) =
-        homepost_core::crypto::draft_crypto(store, &recipients, c.encrypt, answers, unix_now())
+        homepost_core::outgoing::draft_crypto(store, &recipients, c.encrypt, answers, unix_now())
             .await?;
     Ok(HttpResponse::Ok().json(view))
 }

@@ -104,7 +104,7 @@ async fn prepared_vault(dir: &std::path::Path, carol: &SecretKey) -> Prepared {
     let mut lib = homepost_core::library::Library::open(dir, &vault)
         .await
         .unwrap();
-    homepost_core::crypto::ensure_identity_key(lib.store(), None, ME, now() - 7200)
+    homepost_core::keys::ensure_identity_key(lib.store(), None, ME, now() - 7200)
         .await
         .unwrap();
     let me = SecretKey::from_bytes(

@@ -5,8 +5,9 @@
 
 use std::path::Path;
 
-use homepost_core::crypto::{self, OutgoingError};
 use homepost_core::library::Library;
+use homepost_core::outgoing::OutgoingError;
+use homepost_core::{incoming, keys, outgoing};
 use homepost_mail::RawMessage;
 use homepost_mail::compose::{Mailbox, Outgoing, build};
 use homepost_store::Inserted;
@@ -111,10 +112,10 @@ async fn signed_then_encrypted_between_two_libraries() {
     let mut alice = library(a_dir.path()).await;
     let mut bob = library(b_dir.path()).await;
     let alice_key =
-        crypto::ensure_identity_key(alice.store(), Some("Alice"), "alice@example.org", NOW)
+        keys::ensure_identity_key(alice.store(), Some("Alice"), "alice@example.org", NOW)
             .await
             .unwrap();
-    crypto::ensure_identity_key(bob.store(), Some("Bob"), "bob@example.org", NOW)
+    keys::ensure_identity_key(bob.store(), Some("Bob"), "bob@example.org", NOW)
         .await
         .unwrap();
 
@@ -127,11 +128,11 @@ async fn signed_then_encrypted_between_two_libraries() {
         "First words.",
     );
     let (plan, _) =
-        crypto::draft_crypto(alice.store(), &["bob@example.org".into()], None, false, NOW)
+        outgoing::draft_crypto(alice.store(), &["bob@example.org".into()], None, false, NOW)
             .await
             .unwrap();
     assert_eq!((plan.recommendation, plan.will_encrypt), ("disable", false));
-    let err = crypto::protect_outgoing(
+    let err = outgoing::protect_outgoing(
         alice.store(),
         &raw,
         "alice@example.org",
@@ -146,7 +147,7 @@ async fn signed_then_encrypted_between_two_libraries() {
         matches!(err, OutgoingError::NoKey(ref who) if who == "bob@example.org"),
         "{err}"
     );
-    let signed = crypto::protect_outgoing(
+    let signed = outgoing::protect_outgoing(
         alice.store(),
         &raw,
         "alice@example.org",
@@ -165,7 +166,7 @@ async fn signed_then_encrypted_between_two_libraries() {
     assert!(text.contains("multipart/signed"));
 
     let id = deliver(&mut bob, signed).await;
-    let outcome = crypto::outcome(bob.store(), id)
+    let outcome = incoming::outcome(bob.store(), id)
         .await
         .unwrap()
         .expect("an outcome");
@@ -184,12 +185,12 @@ async fn signed_then_encrypted_between_two_libraries() {
 
     // Bob can now encrypt to Alice.
     let (plan, keys) =
-        crypto::draft_crypto(bob.store(), &["alice@example.org".into()], None, false, NOW)
+        outgoing::draft_crypto(bob.store(), &["alice@example.org".into()], None, false, NOW)
             .await
             .unwrap();
     assert_eq!(plan.recommendation, "available");
     assert!(!plan.will_encrypt && keys.is_empty());
-    let (plan, _) = crypto::draft_crypto(
+    let (plan, _) = outgoing::draft_crypto(
         bob.store(),
         &["alice@example.org".into()],
         Some(true),
@@ -206,7 +207,7 @@ async fn signed_then_encrypted_between_two_libraries() {
         "Re: Hello Bob",
         &format!("The {secret} is here."),
     );
-    let encrypted = crypto::protect_outgoing(
+    let encrypted = outgoing::protect_outgoing(
         bob.store(),
         &reply,
         "bob@example.org",
@@ -227,7 +228,7 @@ async fn signed_then_encrypted_between_two_libraries() {
     // Alice decrypts it on arrival, verifies Bob's signature with the key from
     // the same message's Autocrypt header, and indexes the plaintext.
     let id = deliver(&mut alice, encrypted).await;
-    let outcome = crypto::outcome(alice.store(), id).await.unwrap().unwrap();
+    let outcome = incoming::outcome(alice.store(), id).await.unwrap().unwrap();
     assert_eq!(outcome["encrypted"], true, "{outcome}");
     assert_eq!(outcome["decrypted"], true);
     assert_eq!(outcome["signature"], "good");
@@ -245,7 +246,7 @@ async fn signed_then_encrypted_between_two_libraries() {
     );
     // Bob writes to Alice encrypted: her answers to him are encrypted by default.
     let (plan, keys) =
-        crypto::draft_crypto(alice.store(), &["bob@example.org".into()], None, false, NOW)
+        outgoing::draft_crypto(alice.store(), &["bob@example.org".into()], None, false, NOW)
             .await
             .unwrap();
     assert_eq!(
@@ -266,7 +267,7 @@ async fn signed_then_encrypted_between_two_libraries() {
     // Someone else claims to be Alice with another key: TOFU flags the change.
     let m_dir = tempfile::tempdir().unwrap();
     let mallory = library(m_dir.path()).await;
-    crypto::ensure_identity_key(mallory.store(), None, "alice@example.org", NOW)
+    keys::ensure_identity_key(mallory.store(), None, "alice@example.org", NOW)
         .await
         .unwrap();
     let forged = mail(
@@ -275,7 +276,7 @@ async fn signed_then_encrypted_between_two_libraries() {
         "Urgent",
         "Send money.",
     );
-    let forged = crypto::protect_outgoing(
+    let forged = outgoing::protect_outgoing(
         mallory.store(),
         &forged,
         "alice@example.org",
@@ -287,7 +288,7 @@ async fn signed_then_encrypted_between_two_libraries() {
     .await
     .unwrap();
     let id = deliver(&mut bob, forged).await;
-    let outcome = crypto::outcome(bob.store(), id).await.unwrap().unwrap();
+    let outcome = incoming::outcome(bob.store(), id).await.unwrap().unwrap();
     assert_eq!(outcome["key_changed"], true, "{outcome}");
     let peer = bob
         .store()
@@ -302,7 +303,7 @@ async fn signed_then_encrypted_between_two_libraries() {
     );
     assert!(peer.changed_fingerprint.is_some() && peer.changed_at == Some(NOW));
     // Nothing is encrypted to the new key until the user accepts it.
-    let (plan, keys) = crypto::draft_crypto(
+    let (plan, keys) = outgoing::draft_crypto(
         bob.store(),
         &["alice@example.org".into()],
         Some(true),
@@ -317,14 +318,14 @@ async fn signed_then_encrypted_between_two_libraries() {
         plan.warning.as_deref().unwrap_or("").contains("changed"),
         "{plan:?}"
     );
-    let accepted = crypto::accept_key_change(bob.store(), "Alice@Example.org", None)
+    let accepted = keys::accept_key_change(bob.store(), "Alice@Example.org", None)
         .await
         .unwrap();
     assert_eq!(
         accepted,
-        crypto::Accepted::Pinned(peer.changed_fingerprint.clone().unwrap())
+        keys::Accepted::Pinned(peer.changed_fingerprint.clone().unwrap())
     );
-    let (plan, _) = crypto::draft_crypto(
+    let (plan, _) = outgoing::draft_crypto(
         bob.store(),
         &["alice@example.org".into()],
         Some(true),
@@ -352,7 +353,7 @@ async fn plain_mail_skips_the_openpgp_step() {
         ),
     )
     .await;
-    assert_eq!(crypto::outcome(lib.store(), id).await.unwrap(), None);
+    assert_eq!(incoming::outcome(lib.store(), id).await.unwrap(), None);
     assert_eq!(lib.store().peer("carol@example.org").await.unwrap(), None);
     lib.close().await;
 }
@@ -362,7 +363,7 @@ async fn non_ascii_bodies_and_trailing_spaces_are_signed_and_verify() {
     let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let alice = library(a_dir.path()).await;
     let mut bob = library(b_dir.path()).await;
-    crypto::ensure_identity_key(alice.store(), None, "alice@example.org", NOW)
+    keys::ensure_identity_key(alice.store(), None, "alice@example.org", NOW)
         .await
         .unwrap();
     let raw = mail(
@@ -371,7 +372,7 @@ async fn non_ascii_bodies_and_trailing_spaces_are_signed_and_verify() {
         "Grüße",
         "Grüße aus Köln   \nZweite Zeile\t\n\n-- \nAlice",
     );
-    let signed = crypto::protect_outgoing(
+    let signed = outgoing::protect_outgoing(
         alice.store(),
         &raw,
         "alice@example.org",
@@ -383,7 +384,7 @@ async fn non_ascii_bodies_and_trailing_spaces_are_signed_and_verify() {
     .await
     .expect("mail-builder output is signable");
     let id = deliver(&mut bob, signed).await;
-    let outcome = crypto::outcome(bob.store(), id).await.unwrap().unwrap();
+    let outcome = incoming::outcome(bob.store(), id).await.unwrap().unwrap();
     assert_eq!(outcome["signature"], "good", "{outcome}");
     assert_eq!(bob.count("köln").await.unwrap(), 1);
     // Plain ASCII too; the signature separator keeps its space.
@@ -393,7 +394,7 @@ async fn non_ascii_bodies_and_trailing_spaces_are_signed_and_verify() {
         "Plain",
         "Trailing   \nspaces\t\n\n-- \nAlice",
     );
-    let signed = crypto::protect_outgoing(
+    let signed = outgoing::protect_outgoing(
         alice.store(),
         &raw,
         "alice@example.org",
@@ -405,7 +406,7 @@ async fn non_ascii_bodies_and_trailing_spaces_are_signed_and_verify() {
     .await
     .expect("mail-builder output is signable");
     let id = deliver(&mut bob, signed).await;
-    let outcome = crypto::outcome(bob.store(), id).await.unwrap().unwrap();
+    let outcome = incoming::outcome(bob.store(), id).await.unwrap().unwrap();
     assert_eq!(outcome["signature"], "good", "{outcome}");
     let stored = bob.store().raw(id).await.unwrap().unwrap();
     let text = homepost_mail::parse(&stored).body_text;
@@ -426,10 +427,10 @@ async fn attached_and_discovered_keys() {
     let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let alice = library(a_dir.path()).await;
     let mut bob = library(b_dir.path()).await;
-    crypto::ensure_identity_key(alice.store(), None, "alice@example.org", NOW)
+    keys::ensure_identity_key(alice.store(), None, "alice@example.org", NOW)
         .await
         .unwrap();
-    crypto::ensure_identity_key(bob.store(), None, "bob@example.org", NOW)
+    keys::ensure_identity_key(bob.store(), None, "bob@example.org", NOW)
         .await
         .unwrap();
     let alice_key = SecretKey::from_bytes(
@@ -454,7 +455,7 @@ async fn attached_and_discovered_keys() {
     let signed = sign_message(&plain, &alice_key, clock).unwrap();
     assert!(!String::from_utf8_lossy(&signed).contains("Autocrypt:"));
     let id = deliver(&mut bob, signed).await;
-    let outcome = crypto::outcome(bob.store(), id).await.unwrap().unwrap();
+    let outcome = incoming::outcome(bob.store(), id).await.unwrap().unwrap();
     assert_eq!(outcome["signature"], "good", "{outcome}");
     assert_eq!(outcome["signer_is_sender"], true);
     assert_eq!(outcome["key_changed"], false);
@@ -473,7 +474,7 @@ async fn attached_and_discovered_keys() {
 
     // Available, not automatic; encrypting on request reaches Alice.
     let rcpt = ["alice@example.org".to_owned()];
-    let (plan, _) = crypto::draft_crypto(bob.store(), &rcpt, None, false, NOW)
+    let (plan, _) = outgoing::draft_crypto(bob.store(), &rcpt, None, false, NOW)
         .await
         .unwrap();
     assert_eq!(
@@ -486,7 +487,7 @@ async fn attached_and_discovered_keys() {
         "Re: My key",
         "Got it.",
     );
-    let sealed = crypto::protect_outgoing(
+    let sealed = outgoing::protect_outgoing(
         bob.store(),
         &answer,
         "bob@example.org",
@@ -505,7 +506,7 @@ async fn attached_and_discovered_keys() {
     assert!(bob.store().peer("bob@example.org").await.unwrap().is_none());
 
     // The same key again merges quietly; another key for Alice is a change.
-    let same = crypto::remember_key(
+    let same = keys::remember_key(
         bob.store(),
         "Alice@Example.org",
         &alice_key.certificate(),
@@ -516,7 +517,7 @@ async fn attached_and_discovered_keys() {
     .unwrap();
     assert!(!same.key_changed);
     let other = SecretKey::generate(None, "alice@example.org", clock).unwrap();
-    let changed = crypto::remember_key(
+    let changed = keys::remember_key(
         bob.store(),
         "alice@example.org",
         &other.certificate(),
@@ -526,7 +527,7 @@ async fn attached_and_discovered_keys() {
     .await
     .unwrap();
     assert!(changed.key_changed);
-    let (plan, _) = crypto::draft_crypto(bob.store(), &rcpt, Some(true), false, NOW)
+    let (plan, _) = outgoing::draft_crypto(bob.store(), &rcpt, Some(true), false, NOW)
         .await
         .unwrap();
     assert!(!plan.will_encrypt);
@@ -545,30 +546,30 @@ async fn attached_and_discovered_keys() {
     )
     .unwrap();
     let id = deliver(&mut bob, by_other.clone()).await;
-    let outcome = crypto::outcome(bob.store(), id).await.unwrap().unwrap();
+    let outcome = incoming::outcome(bob.store(), id).await.unwrap().unwrap();
     assert_eq!(outcome["signature"], "good", "{outcome}");
     assert_eq!(outcome["key_changed"], true);
     assert_eq!(outcome["signer_is_sender"], false);
     let wrong = alice_key.fingerprint().to_hex();
     assert_eq!(
-        crypto::accept_key_change(bob.store(), "alice@example.org", Some(&wrong))
+        keys::accept_key_change(bob.store(), "alice@example.org", Some(&wrong))
             .await
             .unwrap(),
-        crypto::Accepted::OtherKey(other.fingerprint().to_hex())
+        keys::Accepted::OtherKey(other.fingerprint().to_hex())
     );
     assert_eq!(
-        crypto::accept_key_change(
+        keys::accept_key_change(
             bob.store(),
             "alice@example.org",
             Some(&other.fingerprint().to_hex())
         )
         .await
         .unwrap(),
-        crypto::Accepted::Pinned(other.fingerprint().to_hex())
+        keys::Accepted::Pinned(other.fingerprint().to_hex())
     );
     // A copy to ourselves never holds encryption back; to ourselves alone it
     // is possible, not automatic.
-    let (plan, _) = crypto::draft_crypto(
+    let (plan, _) = outgoing::draft_crypto(
         bob.store(),
         &["Bob@example.org".to_owned()],
         None,
@@ -583,7 +584,7 @@ async fn attached_and_discovered_keys() {
     );
     assert!(plan.recipients[0].key.is_some());
     // Checked again once accepted: Alice's.
-    let again = crypto::recheck(bob.store(), id, &by_other, NOW)
+    let again = incoming::recheck(bob.store(), id, &by_other, NOW)
         .await
         .unwrap()
         .unwrap();
@@ -594,12 +595,12 @@ async fn attached_and_discovered_keys() {
         ),
         (false.into(), true.into())
     );
-    let (plan, _) = crypto::draft_crypto(bob.store(), &rcpt, Some(true), false, NOW)
+    let (plan, _) = outgoing::draft_crypto(bob.store(), &rcpt, Some(true), false, NOW)
         .await
         .unwrap();
     assert!(plan.will_encrypt);
     let with_self = [rcpt[0].clone(), "bob@example.org".to_owned()];
-    let (plan, keys) = crypto::draft_crypto(bob.store(), &with_self, Some(true), false, NOW)
+    let (plan, keys) = outgoing::draft_crypto(bob.store(), &with_self, Some(true), false, NOW)
         .await
         .unwrap();
     assert!(plan.will_encrypt, "{plan:?}");
@@ -616,7 +617,7 @@ async fn a_stranger_cannot_clear_a_key_change() {
     use homepost_pgp::autocrypt::{AutocryptHeader, PreferEncrypt};
     let dir = tempfile::tempdir().unwrap();
     let mut bob = library(dir.path()).await;
-    crypto::ensure_identity_key(bob.store(), None, "bob@example.org", NOW)
+    keys::ensure_identity_key(bob.store(), None, "bob@example.org", NOW)
         .await
         .unwrap();
     let clock = std::time::UNIX_EPOCH + std::time::Duration::from_secs(NOW as u64 - 86_400);
@@ -643,7 +644,7 @@ async fn a_stranger_cannot_clear_a_key_change() {
     deliver(&mut bob, with_header(&alice, "one")).await;
     deliver(&mut bob, with_header(&mallory, "two")).await;
     let rcpt = ["alice@example.org".to_owned()];
-    let (plan, _) = crypto::draft_crypto(bob.store(), &rcpt, Some(true), false, NOW)
+    let (plan, _) = outgoing::draft_crypto(bob.store(), &rcpt, Some(true), false, NOW)
         .await
         .unwrap();
     assert!(!plan.will_encrypt && plan.recipients[0].key_changed);
@@ -657,13 +658,13 @@ async fn a_stranger_cannot_clear_a_key_change() {
         NOW - 30,
     );
     deliver(&mut bob, three).await;
-    let (plan, keys) = crypto::draft_crypto(bob.store(), &rcpt, Some(true), false, NOW)
+    let (plan, keys) = outgoing::draft_crypto(bob.store(), &rcpt, Some(true), false, NOW)
         .await
         .unwrap();
     assert!(!plan.will_encrypt, "{plan:?}");
     assert!(keys.is_empty());
     assert!(plan.recipients[0].key_changed);
-    let peer = crypto::peer_summary(bob.store(), "alice@example.org", NOW)
+    let peer = keys::peer_summary(bob.store(), "alice@example.org", NOW)
         .await
         .unwrap()
         .unwrap();
@@ -681,7 +682,7 @@ async fn gossip_beside_an_autocrypt_key_raises_no_change() {
     use homepost_pgp::autocrypt::{AutocryptHeader, PreferEncrypt};
     let dir = tempfile::tempdir().unwrap();
     let mut bob = library(dir.path()).await;
-    crypto::ensure_identity_key(bob.store(), None, "bob@example.org", NOW)
+    keys::ensure_identity_key(bob.store(), None, "bob@example.org", NOW)
         .await
         .unwrap();
     let bob_cert = SecretKey::from_bytes(
@@ -734,15 +735,15 @@ async fn gossip_beside_an_autocrypt_key_raises_no_change() {
     )
     .unwrap();
     let id = deliver(&mut bob, sealed).await;
-    let outcome = crypto::outcome(bob.store(), id).await.unwrap().unwrap();
+    let outcome = incoming::outcome(bob.store(), id).await.unwrap().unwrap();
     assert_eq!(outcome["decrypted"], true, "{outcome}");
-    let peer = crypto::peer_summary(bob.store(), "alice@example.org", NOW)
+    let peer = keys::peer_summary(bob.store(), "alice@example.org", NOW)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(peer.pinned, Some(alice.fingerprint().to_hex()));
     assert_eq!(peer.changed, None, "{peer:?}");
-    let (plan, keys) = crypto::draft_crypto(
+    let (plan, keys) = outgoing::draft_crypto(
         bob.store(),
         &["alice@example.org".to_owned()],
         Some(true),

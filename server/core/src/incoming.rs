@@ -1,0 +1,269 @@
+//! The OpenPGP step of the import pipeline: Autocrypt peer state (with TOFU),
+//! decryption and signature checks. Its outcome is stored beside the message; a
+//! decrypted body is indexed (the index is encrypted too) instead of the
+//! ciphertext.
+
+use std::time::SystemTime;
+
+use homepost_pgp::autocrypt::{self, GossipUpdate, SenderUpdate};
+use homepost_pgp::discovery::{self, KeySource, OpenPgpHeader};
+use homepost_pgp::verify::SignatureState;
+use homepost_pgp::{Certificate, SecretKey, open_message};
+use homepost_store::Store;
+use serde::Serialize;
+
+use crate::peers::{
+    judge_signer, key_change_pending, load_peer, merge_state, own_fingerprints, peer_certs,
+    secret_keys, state_of, take_discovered, to_time,
+};
+
+/// What a message's OpenPGP said, as the API and `show --json` give it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CryptoOutcome {
+    /// It was encrypted.
+    pub encrypted: bool,
+    /// It was encrypted and we could decrypt it.
+    pub decrypted: bool,
+    /// `no_signature`, `good`, `bad`, `unknown_key`, `expired_key`, `revoked_key`.
+    pub signature: &'static str,
+    /// The same in plain words.
+    pub signature_words: &'static str,
+    /// Fingerprint of the signer's key, when known.
+    pub signer: Option<String>,
+    /// Whether the signer's key is the one we know for the sender (a good
+    /// signature by someone else's key does not vouch for the From address).
+    pub signer_is_sender: bool,
+    /// The sender's Autocrypt key differs from the one first seen (TOFU): the
+    /// user should confirm the change.
+    pub key_changed: bool,
+    /// The real subject from protected headers, when the outer one is hidden.
+    pub protected_subject: Option<String>,
+    /// What went wrong, if something did.
+    pub problem: Option<String>,
+}
+
+fn state_name(s: SignatureState) -> &'static str {
+    match s {
+        SignatureState::NoSignature => "no_signature",
+        SignatureState::Good => "good",
+        SignatureState::Bad => "bad",
+        SignatureState::UnknownKey => "unknown_key",
+        SignatureState::ExpiredKey => "expired_key",
+        SignatureState::RevokedKey => "revoked_key",
+    }
+}
+
+/// Whether a message may carry OpenPGP or Autocrypt at all (a cheap byte scan,
+/// so plain mail skips the whole step).
+pub(crate) fn relevant(raw: &[u8]) -> bool {
+    const NEEDLES: [&[u8]; 7] = [
+        b"utocrypt:",
+        b"ultipart/encrypted",
+        b"ultipart/signed",
+        b"-----BEGIN PGP",
+        b"pgp-keys",
+        b"penPGP:",
+        b"penpgp:",
+    ];
+    NEEDLES
+        .iter()
+        .any(|n| memchr::memmem::find(raw, n).is_some())
+}
+
+/// Runs the OpenPGP step for a stored message. Returns the decrypted content to
+/// index, if it was decrypted. Spam is not used to update Autocrypt state, and
+/// neither is our own mail (sent copies).
+pub(crate) async fn process(
+    store: &Store,
+    message: i64,
+    raw: &[u8],
+    is_spam: bool,
+    now: i64,
+) -> Result<Option<Vec<u8>>, homepost_store::Error> {
+    let clock = to_time(Some(now)).unwrap_or_else(SystemTime::now);
+    let keys = secret_keys(store).await?;
+    let from = SenderUpdate::from_message(raw, clock);
+    let from_addr = from.as_ref().map(|u| u.addr.clone());
+    let ours = |addr: &str| {
+        keys.iter().any(|k| {
+            k.addresses()
+                .iter()
+                .any(|a| autocrypt::canonical_address(a) == addr)
+        })
+    };
+    let sender = from.filter(|u| !is_spam && !ours(&u.addr));
+    let mut key_changed = false;
+    let mut sender_row = None;
+    if let Some(update) = &sender {
+        let row = load_peer(store, &update.addr).await?;
+        let next = autocrypt::peer::update(Some(&state_of(&row)), update);
+        let (mut row, changed) = merge_state(row, &next, now);
+        key_changed = changed && update.header.is_some();
+        if update.header.is_some() {
+            row.autocrypt_count += 1;
+        } else {
+            // Without an Autocrypt header, keys announced or attached count:
+            // an Autocrypt client's header names the key it wants used.
+            if let Some(h) = OpenPgpHeader::from_message(raw) {
+                row.announced_url = h.url.map(|u| u.to_string());
+                row.announced_id = h.id;
+            }
+            if let Some(key) = discovery::attached_key(raw, &update.addr, clock) {
+                key_changed |= take_discovered(&mut row, &key, KeySource::Attachment, now);
+            }
+        }
+        sender_row = Some(row);
+    }
+    let mut certs: Vec<Certificate> = keys.iter().map(SecretKey::certificate).collect();
+    let mut sender_certs = sender_row.as_ref().map(peer_certs).unwrap_or_default();
+    certs.extend(sender_certs.iter().cloned());
+    let mut opened = open_message(raw, &keys, &certs, clock);
+    // A key attached inside encrypted mail, signing that same mail.
+    if let (Some(row), Some(content)) = (sender_row.as_mut(), opened.content.as_deref())
+        && sender.as_ref().is_some_and(|u| u.header.is_none())
+        && let Some(key) = discovery::attached_key(content, &row.address, clock)
+        && !sender_certs
+            .iter()
+            .any(|c| c.fingerprint() == key.fingerprint())
+    {
+        key_changed |= take_discovered(row, &key, KeySource::Attachment, now);
+        sender_certs.push(key.clone());
+        certs.push(key.clone());
+        if opened.signature_state() == SignatureState::UnknownKey {
+            opened = open_message(raw, &keys, &certs, clock);
+        }
+    }
+    let state = opened.signature_state();
+    let signer = opened.signer().map(|f| f.to_hex());
+    let own = own_fingerprints(&keys, from_addr.as_deref());
+    let (signer_is_sender, by_changed_key) =
+        judge_signer(signer.as_deref(), sender_row.as_ref(), &own);
+    key_changed |= by_changed_key;
+    if let Some(row) = sender_row.as_mut() {
+        if state != SignatureState::NoSignature {
+            row.signed_count += 1;
+        }
+        if opened.encrypted {
+            row.encrypted_count += 1;
+        }
+        store.save_peer(row).await?;
+    }
+    // Gossip about the other recipients, from inside encrypted mail.
+    if !is_spam {
+        for g in &opened.gossip {
+            apply_gossip(store, g, now).await?;
+        }
+    }
+    if opened.protection == homepost_pgp::Protection::None
+        && sender.as_ref().is_none_or(|s| s.header.is_none())
+    {
+        return Ok(None);
+    }
+    let outcome = CryptoOutcome {
+        encrypted: opened.encrypted,
+        decrypted: opened.decrypted,
+        signature: state_name(state),
+        signature_words: state.describe(),
+        signer,
+        signer_is_sender,
+        key_changed,
+        protected_subject: opened
+            .protected_headers
+            .as_ref()
+            .and_then(|h| h.subject.clone()),
+        problem: opened.problem.clone(),
+    };
+    // Serialising this struct cannot fail (no maps with non-string keys).
+    let json = serde_json::to_string(&outcome).unwrap_or_else(|_| "{}".to_owned());
+    // What is shown, indexed and quoted: without the legacy display block
+    // (the real header fields are shown from the protected headers).
+    let decrypted = if opened.decrypted {
+        opened
+            .content
+            .as_deref()
+            .map(homepost_pgp::protected::without_legacy_display)
+    } else {
+        None
+    };
+    store
+        .set_message_crypto(message, &json, decrypted.as_deref())
+        .await?;
+    Ok(decrypted)
+}
+
+async fn apply_gossip(
+    store: &Store,
+    g: &GossipUpdate,
+    now: i64,
+) -> Result<(), homepost_store::Error> {
+    let row = load_peer(store, g.addr()).await?;
+    let next = autocrypt::peer::update_from_gossip(Some(&state_of(&row)), g);
+    let (row, _) = merge_state(row, &next, now);
+    store.save_peer(&row).await
+}
+
+/// Checks a stored message's signature again with the keys known now (after
+/// a key was looked up or imported) and stores the new outcome. Peer state
+/// and counts are left alone: the message was counted when it arrived.
+/// Returns the new outcome, or `None` if the message had no OpenPGP.
+pub async fn recheck(
+    store: &Store,
+    message: i64,
+    raw: &[u8],
+    now: i64,
+) -> Result<Option<serde_json::Value>, homepost_store::Error> {
+    let Some((json, decrypted)) = store.message_crypto(message).await? else {
+        return Ok(None);
+    };
+    let Ok(mut old) = serde_json::from_str::<serde_json::Value>(&json) else {
+        return Ok(None);
+    };
+    let clock = to_time(Some(now)).unwrap_or_else(SystemTime::now);
+    let keys = secret_keys(store).await?;
+    let mut certs: Vec<Certificate> = keys.iter().map(SecretKey::certificate).collect();
+    let from = SenderUpdate::from_message(raw, clock).map(|u| u.addr);
+    let row = match &from {
+        Some(addr) => store.peer(addr).await?,
+        None => None,
+    };
+    certs.extend(row.as_ref().map(peer_certs).unwrap_or_default());
+    let opened = open_message(raw, &keys, &certs, clock);
+    let state = opened.signature_state();
+    let signer = opened.signer().map(|f| f.to_hex());
+    let own = own_fingerprints(&keys, from.as_deref());
+    let (signer_is_sender, by_changed_key) = judge_signer(signer.as_deref(), row.as_ref(), &own);
+    let still_pending = row.as_ref().is_some_and(key_change_pending);
+    old["key_changed"] = (by_changed_key || (old["key_changed"] == true && still_pending)).into();
+    old["signature"] = state_name(state).into();
+    old["signature_words"] = state.describe().into();
+    old["signer_is_sender"] = signer_is_sender.into();
+    old["signer"] = signer.into();
+    let json = old.to_string();
+    store
+        .set_message_crypto(message, &json, decrypted.as_deref())
+        .await?;
+    Ok(Some(old))
+}
+
+/// The message as the user reads it: the decrypted content when it was
+/// encrypted and decrypted, else the message as received.
+pub async fn readable(
+    store: &Store,
+    message: i64,
+) -> Result<Option<Vec<u8>>, homepost_store::Error> {
+    if let Some((_, Some(decrypted))) = store.message_crypto(message).await? {
+        return Ok(Some(decrypted));
+    }
+    store.raw(message).await
+}
+
+/// A stored message's OpenPGP outcome, if it had any.
+pub async fn outcome(
+    store: &Store,
+    message: i64,
+) -> Result<Option<serde_json::Value>, homepost_store::Error> {
+    Ok(store
+        .message_crypto(message)
+        .await?
+        .and_then(|(json, _)| serde_json::from_str(&json).ok()))
+}

@@ -1,0 +1,262 @@
+//! Outgoing mail: the encryption recommendation for a draft and the protection
+//! (Autocrypt header, signature, encryption) of a message before it is queued.
+
+use std::time::SystemTime;
+
+use homepost_pgp::autocrypt::{self, PreferEncrypt};
+use homepost_pgp::{Certificate, SecretKey};
+use homepost_store::Store;
+use serde::Serialize;
+
+use crate::keys::ensure_identity_key;
+use crate::peers::{cert, key_change_pending, state_of, to_time};
+
+/// Why outgoing OpenPGP could not be applied.
+#[derive(Debug, thiserror::Error)]
+pub enum OutgoingError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] homepost_store::Error),
+    /// OpenPGP failed.
+    #[error(transparent)]
+    Pgp(#[from] homepost_pgp::Error),
+    /// Encryption was asked for, but some recipients have no usable key.
+    #[error("cannot encrypt: no usable key for {0}; send it unencrypted or remove them")]
+    NoKey(String),
+}
+
+/// One recipient's part of the encryption recommendation.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RecipientCrypto {
+    /// Canonical address.
+    pub address: String,
+    /// `disable`, `discourage`, `available` or `encrypt`.
+    pub recommendation: &'static str,
+    /// Fingerprint of the key mail to them would be encrypted to.
+    pub key: Option<String>,
+    /// Their key changed and the change waits for the user's decision
+    /// (nothing is encrypted to them until then).
+    pub key_changed: bool,
+}
+
+/// What a draft's OpenPGP will be: the Level 1 recommendation and the decision.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct DraftCrypto {
+    /// The recommendation for the whole message.
+    pub recommendation: &'static str,
+    /// Whether sending now would encrypt.
+    pub will_encrypt: bool,
+    /// Per recipient.
+    pub recipients: Vec<RecipientCrypto>,
+    /// A warning to show before sending (decrypted content going out in clear).
+    pub warning: Option<String>,
+}
+
+/// Computes the recommendation for `recipients` and decides: `encrypt` is the
+/// user's choice (`None`: follow the recommendation); `answers_encrypted` says
+/// the draft replies to or forwards an encrypted message.
+pub async fn draft_crypto(
+    store: &Store,
+    recipients: &[String],
+    encrypt: Option<bool>,
+    answers_encrypted: bool,
+    now: i64,
+) -> Result<(DraftCrypto, Vec<Certificate>), homepost_store::Error> {
+    use autocrypt::Recommendation as R;
+    let clock = to_time(Some(now)).unwrap_or_else(SystemTime::now);
+    let mut per = std::collections::BTreeMap::new();
+    let mut changed = Vec::new();
+    let mut own = Vec::new();
+    for r in recipients {
+        let addr = autocrypt::canonical_address(r);
+        // Our own addresses (a copy to ourselves): we hold the key. They follow
+        // the others and never hold encryption back.
+        if let Some(k) = store.active_identity_key(&addr).await?
+            && let Ok(key) = SecretKey::from_bytes(&k.secret)
+        {
+            own.push(addr.clone());
+            per.insert(
+                addr,
+                autocrypt::RecipientRecommendation {
+                    ui: R::Encrypt,
+                    target_key: Some(key.certificate()),
+                },
+            );
+            continue;
+        }
+        let row = store.peer(&addr).await?;
+        let peer = row.as_ref().map(state_of);
+        let mut rec = autocrypt::recommend::recommend(
+            peer.as_ref(),
+            PreferEncrypt::NoPreference,
+            answers_encrypted,
+            clock,
+        );
+        // No Autocrypt key: a key found elsewhere (attached, WKD, key server,
+        // imported) makes encryption available, never automatic by itself.
+        if rec.ui == R::Disable
+            && let Some(key) = row
+                .as_ref()
+                .and_then(|r| cert(r.discovered_key.as_deref()))
+                .filter(|k| k.status(clock) == homepost_pgp::KeyStatus::Usable)
+        {
+            rec = autocrypt::RecipientRecommendation {
+                ui: R::Available,
+                target_key: Some(key),
+            };
+        }
+        // History: someone who already writes to us encrypted reads encrypted
+        // mail; "available" becomes "encrypt" for them.
+        if rec.ui == R::Available && row.as_ref().is_some_and(|r| r.encrypted_count > 0) {
+            rec.ui = R::Encrypt;
+        }
+        // TOFU: mail is only ever encrypted to the pinned key.
+        if let Some(r) = &row
+            && let Some(pinned) = &r.pinned_fingerprint
+            && rec
+                .target_key
+                .as_ref()
+                .is_some_and(|k| k.fingerprint().to_hex() != *pinned)
+        {
+            let copy = cert(r.pinned_key.as_deref())
+                .filter(|k| k.status(clock) == homepost_pgp::KeyStatus::Usable);
+            rec = match copy {
+                Some(k) => autocrypt::RecipientRecommendation {
+                    ui: rec.ui,
+                    target_key: Some(k),
+                },
+                None => autocrypt::RecipientRecommendation {
+                    ui: R::Disable,
+                    target_key: None,
+                },
+            };
+        }
+        // While a key change waits for the user, nothing is encrypted to them
+        // (the new key may be an impostor's).
+        if row.as_ref().is_some_and(key_change_pending) {
+            rec = autocrypt::RecipientRecommendation {
+                ui: R::Disable,
+                target_key: None,
+            };
+            changed.push(addr.clone());
+        }
+        per.insert(addr, rec);
+    }
+    // Only ourselves: encryption is possible, but not chosen for the user (our
+    // other mail apps may not have the key).
+    if !own.is_empty() && own.len() == per.len() {
+        for rec in per.values_mut() {
+            rec.ui = R::Available;
+        }
+    }
+    let group = autocrypt::recommend::recommend_group(&per);
+    let name = |r: R| match r {
+        R::Disable => "disable",
+        R::Discourage => "discourage",
+        R::Available => "available",
+        R::Encrypt => "encrypt",
+    };
+    let possible = group.ui != R::Disable;
+    let will_encrypt = possible && encrypt.unwrap_or(group.ui == R::Encrypt);
+    let warning = if !changed.is_empty() {
+        Some(format!(
+            "The encryption key of {} changed since it was first seen: nothing is encrypted to them \
+             until you have compared the new key with them and accepted it.",
+            changed.join(", ")
+        ))
+    } else if answers_encrypted && !will_encrypt {
+        Some(
+            "You are answering or forwarding an encrypted message, and this one would go unencrypted: \
+             its quoted text would be readable on the way."
+                .to_owned(),
+        )
+    } else {
+        None
+    };
+    let view = DraftCrypto {
+        recommendation: name(group.ui),
+        will_encrypt,
+        recipients: per
+            .iter()
+            .map(|(a, r)| RecipientCrypto {
+                address: a.clone(),
+                recommendation: name(r.ui),
+                key: r.target_key.as_ref().map(|k| k.fingerprint().to_hex()),
+                key_changed: changed.contains(a),
+            })
+            .collect(),
+        warning,
+    };
+    let keys = if will_encrypt {
+        group.target_keys.into_values().collect()
+    } else {
+        Vec::new()
+    };
+    Ok((view, keys))
+}
+
+/// Protects an outgoing message: an Autocrypt header always, then encrypted
+/// (with gossip for groups and protected headers) when `crypto` decided so,
+/// else signed. `from` is the sending address.
+pub async fn protect_outgoing(
+    store: &Store,
+    raw: &[u8],
+    from: &str,
+    recipients: &[String],
+    encrypt: Option<bool>,
+    answers_encrypted: bool,
+    now: i64,
+) -> Result<Vec<u8>, OutgoingError> {
+    let clock = to_time(Some(now)).unwrap_or_else(SystemTime::now);
+    ensure_identity_key(store, None, from, now).await?;
+    let stored = store
+        .active_identity_key(from)
+        .await?
+        .ok_or_else(|| OutgoingError::NoKey(from.to_owned()))?;
+    let key = SecretKey::from_bytes(&stored.secret)?;
+    let header = autocrypt::AutocryptHeader::new(
+        from,
+        &key.certificate(),
+        PreferEncrypt::NoPreference,
+        clock,
+    )?;
+    let mut with_header = Vec::with_capacity(raw.len() + 1024);
+    with_header.extend_from_slice(header.to_field()?.as_bytes());
+    with_header.extend_from_slice(b"\r\n");
+    with_header.extend_from_slice(raw);
+    let (decision, keys) = draft_crypto(store, recipients, encrypt, answers_encrypted, now).await?;
+    if encrypt == Some(true) && !decision.will_encrypt {
+        let missing: Vec<String> = decision
+            .recipients
+            .iter()
+            .filter(|r| r.key.is_none())
+            .map(|r| r.address.clone())
+            .collect();
+        return Err(OutgoingError::NoKey(missing.join(", ")));
+    }
+    if decision.will_encrypt {
+        let refs: Vec<&Certificate> = keys.iter().collect();
+        // Gossip only to groups: a single recipient knows their own key.
+        let gossip = if recipients.len() > 1 {
+            decision
+                .recipients
+                .iter()
+                .zip(&keys)
+                .filter_map(|(r, k)| autocrypt::AutocryptHeader::gossip(&r.address, k, clock).ok())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(homepost_pgp::encrypt_message(
+            &with_header,
+            &key,
+            &refs,
+            &gossip,
+            clock,
+        )?)
+    } else {
+        Ok(homepost_pgp::sign_message(&with_header, &key, clock)?)
+    }
+}
