@@ -12,8 +12,8 @@
 //!   and TOFU updates);
 //! - [`outgoing`]: the encryption recommendation and the protection of outgoing
 //!   mail;
-//! - [`keys`]: our own keys, correspondents' keys and accepting a changed one;
-//! - [`setup_message`]: importing an Autocrypt Setup Message;
+//! - [`keys`]: our own keys (and the Autocrypt Setup Message that moves them),
+//!   correspondents' keys and accepting a changed one;
 //! - [`spam`]: the spam verdict at import and training on the user's tags;
 //! - [`sink`]: where the transport puts fetched mail and server-side flag changes.
 //!
@@ -28,7 +28,6 @@ pub mod library;
 pub mod outgoing;
 mod peers;
 mod searcher;
-pub mod setup_message;
 pub mod sink;
 pub mod spam;
 

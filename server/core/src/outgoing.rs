@@ -3,12 +3,14 @@
 
 use std::time::SystemTime;
 
+use homepost_mail::compose::{self, Attachment, Mailbox};
 use homepost_pgp::autocrypt::{self, PreferEncrypt};
 use homepost_pgp::{Certificate, SecretKey};
-use homepost_store::Store;
+use homepost_store::{ForwardMode, NewOutgoing, Store};
 use serde::Serialize;
 
 use crate::keys::ensure_identity_key;
+use crate::library::Library;
 use crate::peers::{cert, key_change_pending, state_of, to_time};
 
 /// Why outgoing OpenPGP could not be applied.
@@ -259,4 +261,261 @@ pub async fn protect_outgoing(
     } else {
         Ok(homepost_pgp::sign_message(&with_header, &key, clock)?)
     }
+}
+
+/// Why a draft could not be sent.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// There is no such draft.
+    #[error("no draft with id {0}")]
+    NoSuchDraft(i64),
+    /// The draft cannot be sent as it is; the message says what to change.
+    #[error("{0}")]
+    Unsendable(String),
+    /// Encryption was asked for, but some recipients have no usable key.
+    #[error("cannot encrypt: no usable key for {0}; send it unencrypted or remove them")]
+    NoKey(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] homepost_store::Error),
+    /// The library (store or index) failed while tagging the answered message.
+    #[error(transparent)]
+    Library(#[from] crate::library::LibraryError),
+    /// OpenPGP failed.
+    #[error(transparent)]
+    Pgp(#[from] homepost_pgp::Error),
+}
+
+impl From<OutgoingError> for SendError {
+    fn from(e: OutgoingError) -> SendError {
+        match e {
+            OutgoingError::Store(e) => SendError::Store(e),
+            OutgoingError::Pgp(e) => SendError::Pgp(e),
+            OutgoingError::NoKey(who) => SendError::NoKey(who),
+        }
+    }
+}
+
+/// Sends a draft: builds the message from it (a reply's threading headers, the
+/// draft's attachments, a forwarded message attached as received or its
+/// attachments as the user saw them), protects it ([`protect_outgoing`]) and
+/// queues it in the outbox, which owns the draft from then on. The answered
+/// message is tagged `replied`. Returns the outbox id; the transport sends it
+/// (tell it with `Transport::outbox_changed`).
+///
+/// `lifetime` is how long the outbox keeps trying, in seconds.
+pub async fn send_draft(
+    lib: &mut Library,
+    draft: i64,
+    lifetime: i64,
+    now: i64,
+) -> Result<i64, SendError> {
+    let store = lib.store();
+    let d = store
+        .draft(draft)
+        .await?
+        .ok_or(SendError::NoSuchDraft(draft))?;
+    let c = &d.content;
+    let unsendable = |m: String| SendError::Unsendable(m);
+    let account_id = c
+        .account_id
+        .ok_or_else(|| unsendable("choose the account to send from".into()))?;
+    let account = store
+        .account(account_id)
+        .await?
+        .ok_or_else(|| unsendable(format!("account {account_id} does not exist")))?;
+    if account.config.outgoing.is_none() {
+        return Err(unsendable(format!(
+            "the account {:?} has no outgoing (SMTP) server",
+            account.config.name
+        )));
+    }
+    let parse_list =
+        |l: &[String]| compose::parse_recipients(l).map_err(|e| unsendable(e.to_string()));
+    let (to, cc, bcc) = (parse_list(&c.to)?, parse_list(&c.cc)?, parse_list(&c.bcc)?);
+    let (in_reply_to, references) = match c.in_reply_to {
+        Some(orig) => threading(store, orig).await?,
+        None => (None, Vec::new()),
+    };
+    let mut files: Vec<Attachment> = store
+        .draft_attachment_data(draft)
+        .await?
+        .into_iter()
+        .map(|(name, content_type, data)| Attachment {
+            name,
+            content_type,
+            data,
+        })
+        .collect();
+    let mut forwarded = None;
+    if let Some(f) = c.forward
+        && let Some(raw) = store.raw(f.id).await?
+    {
+        match f.mode {
+            // The message as received (an encrypted one stays encrypted).
+            ForwardMode::Attached => forwarded = Some(raw),
+            // The attachments as the user saw them (decrypted).
+            ForwardMode::Inline => {
+                let readable = crate::incoming::readable(store, f.id).await?.unwrap_or(raw);
+                for (info, bytes) in homepost_mail::attachments(&readable) {
+                    files.push(Attachment {
+                        name: info.filename.unwrap_or_else(|| "attachment".into()),
+                        content_type: info.content_type,
+                        data: bytes,
+                    });
+                }
+            }
+        }
+    }
+    let from = Mailbox {
+        name: (!account.config.display_name.is_empty())
+            .then(|| account.config.display_name.clone()),
+        address: account.config.email.clone(),
+    };
+    let built = compose::build(&compose::Outgoing {
+        from,
+        to: &to,
+        cc: &cc,
+        bcc: &bcc,
+        subject: &c.subject,
+        body: &c.body,
+        in_reply_to: in_reply_to.as_deref(),
+        references: &references,
+        attachments: &files,
+        forwarded: forwarded.as_deref(),
+        date: now,
+    })
+    .map_err(|e| unsendable(e.to_string()))?;
+    let answers = c.in_reply_to.or(c.forward.map(|f| f.id));
+    let answers_encrypted = answers_encrypted(store, answers).await?;
+    let raw = protect_outgoing(
+        store,
+        &built.raw,
+        &built.mail_from,
+        &built.rcpt_to,
+        c.encrypt,
+        answers_encrypted,
+        now,
+    )
+    .await?;
+    let outbox_id = store
+        .queue_outgoing(
+            &NewOutgoing {
+                account: account_id,
+                raw: &raw,
+                mail_from: &built.mail_from,
+                rcpt_to: &built.rcpt_to,
+                subject: &c.subject,
+                sent_folder: account.config.imap_sent_folder(),
+            },
+            now,
+            lifetime,
+            Some(draft),
+        )
+        .await?;
+    let replied_to = c.in_reply_to;
+    if let Some(orig) = replied_to
+        && let Err(e) = lib.change_tags(&[orig], &["replied".to_owned()], &[]).await
+    {
+        // The mail is queued: a missing tag is not worth failing the send.
+        tracing::warn!(error = %e, "cannot tag the answered message");
+    }
+    Ok(outbox_id)
+}
+
+/// The `In-Reply-To` and `References` of an answer to a stored message.
+async fn threading(
+    store: &Store,
+    original: i64,
+) -> Result<(Option<String>, Vec<String>), homepost_store::Error> {
+    let Some(raw) = store.raw(original).await? else {
+        return Ok((None, Vec::new()));
+    };
+    let p = homepost_mail::parse(&raw);
+    let mut references = if p.references.is_empty() {
+        p.in_reply_to.clone()
+    } else {
+        p.references.clone()
+    };
+    let mut in_reply_to = None;
+    if let Some(mid) = p.message_id {
+        references.push(mid.clone());
+        in_reply_to = Some(mid);
+    }
+    Ok((in_reply_to, references))
+}
+
+/// Whether the message a draft answers or forwards was encrypted.
+pub async fn answers_encrypted(
+    store: &Store,
+    message: Option<i64>,
+) -> Result<bool, homepost_store::Error> {
+    let Some(id) = message else { return Ok(false) };
+    Ok(crate::incoming::outcome(store, id)
+        .await?
+        .is_some_and(|o| o["encrypted"] == true))
+}
+
+/// Largest attachment, decoded.
+pub const MAX_ATTACHMENT: usize = 25 << 20;
+
+/// Why an attachment was not added to a draft.
+#[derive(Debug, thiserror::Error)]
+pub enum AttachError {
+    /// Over [`MAX_ATTACHMENT`].
+    #[error("attachments are limited to 25 MiB")]
+    TooLarge,
+    /// There is no such draft.
+    #[error("no draft with id {0}")]
+    NoSuchDraft(i64),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] homepost_store::Error),
+}
+
+/// Adds a file to a draft. The name is cut to its last path component without
+/// control characters (at most 200 characters; `attachment` if nothing is left)
+/// and a content type that is not `type/subtype` in printable ASCII becomes
+/// `application/octet-stream`.
+pub async fn add_attachment(
+    store: &Store,
+    draft: i64,
+    name: &str,
+    content_type: &str,
+    data: &[u8],
+    now: i64,
+) -> Result<(), AttachError> {
+    if data.len() > MAX_ATTACHMENT {
+        return Err(AttachError::TooLarge);
+    }
+    let name: String = name
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect::<String>()
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(200)
+        .collect();
+    let name = if name.trim().is_empty() {
+        "attachment".to_owned()
+    } else {
+        name
+    };
+    let content_type = if content_type.contains('/')
+        && content_type.len() <= 100
+        && content_type.chars().all(|c| c.is_ascii_graphic())
+    {
+        content_type
+    } else {
+        "application/octet-stream"
+    };
+    if !store
+        .add_draft_attachment(draft, &name, content_type, data, now)
+        .await?
+    {
+        return Err(AttachError::NoSuchDraft(draft));
+    }
+    Ok(())
 }

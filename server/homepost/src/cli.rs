@@ -205,6 +205,10 @@ pub enum Command {
         #[arg(long, default_value_t = 600, value_name = "SECONDS")]
         timeout: u64,
     },
+    /// Send a message: protected like the app does it (Autocrypt, signed, and
+    /// encrypted when every recipient's key is known) and queued in the outbox;
+    /// `homepost fetch` or the server sends it. The body is read from stdin.
+    Send(Box<SendArgs>),
     /// The outbox: what waits to be sent, what failed and what was sent lately.
     Outbox {
         #[command(subcommand)]
@@ -380,6 +384,38 @@ pub struct AccountArgs {
     /// SMTP user name [default: the address].
     #[arg(long)]
     pub smtp_user: Option<String>,
+}
+
+/// What `homepost send` sends.
+#[derive(Debug, clap::Args)]
+pub struct SendArgs {
+    /// Send this saved draft (made in the app) instead of a new message.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["account", "to", "cc", "bcc", "attach"])]
+    pub draft: Option<i64>,
+    /// The account to send from (`homepost account list`).
+    #[arg(long, value_name = "ID", required_unless_present = "draft")]
+    pub account: Option<i64>,
+    /// A recipient (`Name <address>` or `address`); repeat for more.
+    #[arg(long, value_name = "ADDRESS", required_unless_present = "draft")]
+    pub to: Vec<String>,
+    /// A copy recipient; repeat for more.
+    #[arg(long, value_name = "ADDRESS")]
+    pub cc: Vec<String>,
+    /// A blind copy recipient; repeat for more.
+    #[arg(long, value_name = "ADDRESS")]
+    pub bcc: Vec<String>,
+    /// Subject.
+    #[arg(long, default_value = "")]
+    pub subject: String,
+    /// Attach a file; repeat for more.
+    #[arg(long, value_name = "FILE")]
+    pub attach: Vec<std::path::PathBuf>,
+    /// Encrypt, or fail if a recipient has no usable key.
+    #[arg(long, conflicts_with = "no_encrypt")]
+    pub encrypt: bool,
+    /// Do not encrypt (by default: encrypt when the recommendation says so).
+    #[arg(long)]
+    pub no_encrypt: bool,
 }
 
 /// `homepost outbox ...`.

@@ -417,7 +417,7 @@ pub async fn key_command(cmd: &KeyCommand, lib: &mut Library) -> Result<()> {
             // The same rule as the web app's: only a Setup Message from and to
             // this box's own addresses, and the key only for those addresses.
             let imported =
-                homepost_core::setup_message::import(store, message, code, now()).await?;
+                homepost_core::keys::setup_message::import(store, message, code, now()).await?;
             for a in &imported.addresses {
                 outln!(
                     "Imported key {} for {a} from the Setup Message.",

@@ -14,6 +14,7 @@ mod cli;
 mod mail_cli;
 mod output;
 mod passphrase;
+mod send_cli;
 mod setup_code;
 
 use std::path::{Path, PathBuf};
@@ -371,6 +372,7 @@ async fn library_command(cli: &Cli, lib: &mut Library) -> Result<()> {
         Command::Account { command } => mail_cli::account_command(command, lib).await?,
         Command::Key { command } => mail_cli::key_command(command, lib).await?,
         Command::Outbox { command } => mail_cli::outbox_command(command.as_ref(), lib).await?,
+        Command::Send(args) => send_cli::send(args, lib).await?,
         Command::Reindex => {
             let n = lib.reindex().await?;
             outln!("reindexed {n} messages");

@@ -530,7 +530,7 @@ async fn get_message(
             c["signer_is_sender"] = true.into();
         }
     }
-    let own = homepost_core::setup_message::own_addresses(store).await?;
+    let own = homepost_core::keys::setup_message::own_addresses(store).await?;
     drop(lib);
     let stored_attachments = detail.attachments;
     let (parsed, has_html, listed_attachments, setup_message) =
@@ -578,7 +578,7 @@ async fn get_message(
                 .ok()
                 .map(|i| SetupMessageHint {
                     passphrase_begin: i.passphrase_begin,
-                    importable: homepost_core::setup_message::importable(&raw, &own),
+                    importable: homepost_core::keys::setup_message::importable(&raw, &own),
                 });
             (
                 parse(shown),

@@ -180,6 +180,36 @@ impl From<LibraryError> for ApiError {
     }
 }
 
+impl From<homepost_core::outgoing::SendError> for ApiError {
+    fn from(e: homepost_core::outgoing::SendError) -> Self {
+        use homepost_core::outgoing::SendError;
+        match e {
+            SendError::NoSuchDraft(_) => ApiError::not_found(e.to_string()),
+            SendError::Unsendable(_) | SendError::NoKey(_) => {
+                ApiError::bad_request("bad_request", e.to_string())
+            }
+            SendError::Store(s) => s.into(),
+            SendError::Library(l) => l.into(),
+            SendError::Pgp(p) => ApiError::internal(&p),
+        }
+    }
+}
+
+impl From<homepost_core::outgoing::AttachError> for ApiError {
+    fn from(e: homepost_core::outgoing::AttachError) -> Self {
+        use homepost_core::outgoing::AttachError;
+        match e {
+            AttachError::TooLarge => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                e.to_string(),
+            ),
+            AttachError::NoSuchDraft(_) => ApiError::not_found(e.to_string()),
+            AttachError::Store(s) => s.into(),
+        }
+    }
+}
+
 /// Turns JSON and query-string extraction failures into API errors.
 pub fn json_error(
     err: actix_web::error::JsonPayloadError,

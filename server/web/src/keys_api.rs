@@ -5,7 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::web::{Data, Json, Path};
 use actix_web::{HttpResponse, get, post};
-use homepost_core::setup_message::{self, SetupImportError};
+use homepost_core::keys::setup_message::{self, SetupImportError};
 use homepost_core::{incoming, keys};
 use homepost_pgp::SecretKey;
 use homepost_pgp::autocrypt::{PreferEncrypt, canonical_address};

@@ -5,11 +5,11 @@ use actix_web::web::{Data, Json, Path, Payload, Query};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, delete, get, post, put};
 use base64::Engine;
 use futures_util::StreamExt;
-use homepost_mail::compose::{self, Attachment, Mailbox, Outgoing as Compose, ReplyMode};
-use homepost_mail::{attachments, parse};
+use homepost_mail::compose::{self, ReplyMode};
+use homepost_mail::parse;
 use homepost_store::{
     Account, AccountConfig, Draft, DraftContent, Endpoint, Forward, ForwardMode, Incoming,
-    NewOutgoing, OutboxItem, Outgoing, Secrets, Side, Store,
+    OutboxItem, Outgoing, Secrets, Side, Store,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -43,8 +43,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(cancel_outbox);
 }
 
-/// Largest attachment, decoded.
-const MAX_ATTACHMENT: usize = 25 << 20;
+use homepost_core::outgoing::MAX_ATTACHMENT;
 /// Sent messages stay in the outbox list this long.
 const SENT_SHOWN_SECS: i64 = 7 * 86_400;
 
@@ -694,45 +693,16 @@ async fn add_attachment(
     let data = base64::engine::general_purpose::STANDARD
         .decode(a.data.as_bytes())
         .map_err(|_| ApiError::bad_request("bad_request", "the attachment's data is not base64"))?;
-    if data.len() > MAX_ATTACHMENT {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "attachments are limited to 25 MiB",
-        ));
-    }
-    let name: String = a
-        .name
-        .chars()
-        .filter(|c| !c.is_control())
-        .collect::<String>()
-        .rsplit(['/', '\\'])
-        .next()
-        .unwrap_or("")
-        .chars()
-        .take(200)
-        .collect();
-    let name = if name.trim().is_empty() {
-        "attachment".to_owned()
-    } else {
-        name
-    };
-    let content_type = if a.content_type.contains('/')
-        && a.content_type.len() <= 100
-        && a.content_type.chars().all(|c| c.is_ascii_graphic())
-    {
-        a.content_type
-    } else {
-        "application/octet-stream".to_owned()
-    };
     let lib = library(&state).await?;
-    if !lib
-        .store()
-        .add_draft_attachment(id, &name, &content_type, &data, unix_now())
-        .await?
-    {
-        return Err(ApiError::not_found(format!("no draft with id {id}")));
-    }
+    homepost_core::outgoing::add_attachment(
+        lib.store(),
+        id,
+        &a.name,
+        &a.content_type,
+        &data,
+        unix_now(),
+    )
+    .await?;
     Ok(HttpResponse::Created().json(draft_or_404(lib.store(), id).await?))
 }
 
@@ -763,154 +733,19 @@ async fn send_draft(
     _auth: Authed,
     id: Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
     let lifetime = state
         .transport()
         .map_or(4 * 86_400, |t| t.outbox_lifetime_secs());
-    let (outbox_id, replied_to) = {
-        let lib = library(&state).await?;
-        let store = lib.store();
-        let draft = draft_or_404(store, id).await?;
-        let c = &draft.content;
-        let bad = |m: String| ApiError::bad_request("bad_request", m);
-        let account_id = c
-            .account_id
-            .ok_or_else(|| bad("choose the account to send from".into()))?;
-        let account = store
-            .account(account_id)
-            .await?
-            .ok_or_else(|| bad(format!("account {account_id} does not exist")))?;
-        if account.config.outgoing.is_none() {
-            return Err(bad(format!(
-                "the account {:?} has no outgoing (SMTP) server",
-                account.config.name
-            )));
-        }
-        let parse_list =
-            |l: &[String]| compose::parse_recipients(l).map_err(|e| bad(e.to_string()));
-        let (to, cc, bcc) = (parse_list(&c.to)?, parse_list(&c.cc)?, parse_list(&c.bcc)?);
-        let mut in_reply_to = None;
-        let mut references = Vec::new();
-        if let Some(orig) = c.in_reply_to
-            && let Some(raw) = store.raw(orig).await?
-        {
-            let p = parse(&raw);
-            references = if p.references.is_empty() {
-                p.in_reply_to.clone()
-            } else {
-                p.references.clone()
-            };
-            if let Some(mid) = p.message_id {
-                references.push(mid.clone());
-                in_reply_to = Some(mid);
-            }
-        }
-        let mut files: Vec<Attachment> = store
-            .draft_attachment_data(id)
-            .await?
-            .into_iter()
-            .map(|(name, content_type, data)| Attachment {
-                name,
-                content_type,
-                data,
-            })
-            .collect();
-        let mut forwarded = None;
-        if let Some(f) = c.forward
-            && let Some(raw) = store.raw(f.id).await?
-        {
-            match f.mode {
-                // The message as received (an encrypted one stays encrypted).
-                ForwardMode::Attached => forwarded = Some(raw),
-                // The attachments as the user saw them (decrypted).
-                ForwardMode::Inline => {
-                    let readable = homepost_core::incoming::readable(store, f.id)
-                        .await?
-                        .unwrap_or(raw);
-                    for (info, bytes) in attachments(&readable) {
-                        files.push(Attachment {
-                            name: info.filename.unwrap_or_else(|| "attachment".into()),
-                            content_type: info.content_type,
-                            data: bytes,
-                        });
-                    }
-                }
-            }
-        }
-        let from = Mailbox {
-            name: (!account.config.display_name.is_empty())
-                .then(|| account.config.display_name.clone()),
-            address: account.config.email.clone(),
-        };
-        let built = compose::build(&Compose {
-            from,
-            to: &to,
-            cc: &cc,
-            bcc: &bcc,
-            subject: &c.subject,
-            body: &c.body,
-            in_reply_to: in_reply_to.as_deref(),
-            references: &references,
-            attachments: &files,
-            forwarded: forwarded.as_deref(),
-            date: unix_now(),
-        })
-        .map_err(|e| bad(e.to_string()))?;
-        let answers = c.in_reply_to.or(c.forward.map(|f| f.id));
-        let answers_encrypted = answers_encrypted(store, answers).await?;
-        let raw = homepost_core::outgoing::protect_outgoing(
-            store,
-            &built.raw,
-            &built.mail_from,
-            &built.rcpt_to,
-            c.encrypt,
-            answers_encrypted,
-            unix_now(),
-        )
-        .await
-        .map_err(|e| match e {
-            homepost_core::outgoing::OutgoingError::NoKey(_) => bad(e.to_string()),
-            other => ApiError::internal(&other),
-        })?;
-        let sent_folder = account.config.imap_sent_folder();
-        let outbox_id = store
-            .queue_outgoing(
-                &NewOutgoing {
-                    account: account_id,
-                    raw: &raw,
-                    mail_from: &built.mail_from,
-                    rcpt_to: &built.rcpt_to,
-                    subject: &c.subject,
-                    sent_folder,
-                },
-                unix_now(),
-                lifetime,
-                Some(id),
-            )
-            .await?;
-        (outbox_id, c.in_reply_to)
+    let outbox_id = {
+        let mut guard = state.library.write().await;
+        let lib = guard.as_mut().ok_or_else(ApiError::locked)?;
+        homepost_core::outgoing::send_draft(lib, id.into_inner(), lifetime, unix_now()).await?
     };
     if let Some(t) = state.transport() {
         t.outbox_changed();
     }
-    if let Some(orig) = replied_to {
-        let mut guard = state.library.write().await;
-        if let Some(lib) = guard.as_mut()
-            && let Err(e) = lib.change_tags(&[orig], &["replied".to_owned()], &[]).await
-        {
-            tracing::warn!(error = %e, "cannot tag the answered message");
-        }
-    }
     let item = outbox_or_404(library(&state).await?.store(), outbox_id).await?;
     Ok(HttpResponse::Accepted().json(item))
-}
-
-/// Whether the message a draft answers or forwards was encrypted.
-async fn answers_encrypted(store: &Store, message: Option<i64>) -> Result<bool, ApiError> {
-    let Some(id) = message else { return Ok(false) };
-    Ok(homepost_core::incoming::outcome(store, id)
-        .await?
-        .is_some_and(|o| o["encrypted"] == true))
 }
 
 /// The Autocrypt recommendation for a draft and whether sending would encrypt.
@@ -935,7 +770,11 @@ async fn draft_crypto(
             .flatten()
             .map(|m| m.address)
             .collect();
-    let answers = answers_encrypted(store, c.in_reply_to.or(c.forward.map(|f| f.id))).await?;
+    let answers = homepost_core::outgoing::answers_encrypted(
+        store,
+        c.in_reply_to.or(c.forward.map(|f| f.id)),
+    )
+    .await?;
     let (view, _) =
         homepost_core::outgoing::draft_crypto(store, &recipients, c.encrypt, answers, unix_now())
             .await?;

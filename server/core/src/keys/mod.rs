@@ -1,6 +1,8 @@
 //! Keys: our own (generated per identity), correspondents' keys found outside
 //! Autocrypt, accepting a changed key, and what is known of a correspondent.
 
+pub mod setup_message;
+
 use std::time::SystemTime;
 
 use homepost_pgp::autocrypt::{self, PeerState};
