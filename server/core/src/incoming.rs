@@ -157,6 +157,7 @@ pub(crate) async fn process(
     if opened.protection == homepost_pgp::Protection::None
         && sender.as_ref().is_none_or(|s| s.header.is_none())
     {
+        store.clear_crypto_pending(message).await?;
         return Ok(None);
     }
     let outcome = CryptoOutcome {

@@ -39,3 +39,13 @@ pub fn unix_now() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
+
+/// A test hook: with `HOMEPOST_CRASH_AT` set to `point`, a debug build aborts
+/// there, so tests can kill the process between two exact steps. Release
+/// builds never look at it.
+pub(crate) fn crash_point(point: &str) {
+    if cfg!(debug_assertions) && std::env::var_os("HOMEPOST_CRASH_AT").is_some_and(|v| v == point) {
+        eprintln!("homepost: HOMEPOST_CRASH_AT={point}: aborting here (a test hook)");
+        std::process::abort();
+    }
+}

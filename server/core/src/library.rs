@@ -128,6 +128,7 @@ impl Library {
                 .set_setting("index_id", lib.index.index_id())
                 .await?;
         }
+        lib.retry_pending_crypto(crate::unix_now()).await?;
         match lib.sync_index().await {
             // Another process (an import) holds the index writer: search what is there.
             Err(LibraryError::Index(IndexError::Busy)) => {}
@@ -146,6 +147,42 @@ impl Library {
     /// The spam filter that classifies imports, with the store's counts.
     pub fn spam_filter(&self) -> &SpamFilter {
         &self.spam
+    }
+
+    /// Runs the OpenPGP step of every message whose step did not finish (a crash
+    /// or an error after the message was stored) and queues each for the index
+    /// again, with its decrypted content. Returns how many finished now; those
+    /// failing again stay pending for the next open.
+    pub async fn retry_pending_crypto(&mut self, now: i64) -> Result<usize> {
+        let mut done = 0;
+        let mut after = 0;
+        loop {
+            let ids = self.store.crypto_pending(after, 100).await?;
+            let Some(&last) = ids.last() else { break };
+            after = last;
+            for id in ids {
+                let Some(raw) = self.store.raw(id).await? else {
+                    self.store.clear_crypto_pending(id).await?;
+                    continue;
+                };
+                let spam = self.store.tags_of(id).await?.iter().any(|t| t == SPAM_TAG);
+                match crate::incoming::process(&self.store, id, &raw, spam, now).await {
+                    Ok(_) => {
+                        self.store.mark_unindexed(id).await?;
+                        done += 1;
+                    }
+                    Err(e) => tracing::warn!(
+                        id,
+                        error = %e,
+                        "OpenPGP step failed again; it runs again at the next start"
+                    ),
+                }
+            }
+        }
+        if done > 0 {
+            tracing::info!(messages = done, "finished interrupted OpenPGP steps");
+        }
+        Ok(done)
     }
 
     /// Indexes every message the index has not committed yet. Returns how many.
@@ -319,9 +356,11 @@ impl Library {
                 parsed: &m.1,
                 tags,
                 origin: &m.0.origin,
+                crypto_pending: crate::incoming::relevant(&m.0.raw),
             })
             .collect();
         let outcome = self.store.insert_batch(&new, now).await?;
+        crate::crash_point("after_store_commit");
         for ((m, tags), &result) in batch.iter().zip(&tags).zip(&outcome) {
             if m.1.malformed {
                 stats.malformed += 1;
@@ -342,8 +381,13 @@ impl Library {
                         match crate::incoming::process(&self.store, id, &m.0.raw, spam, now).await {
                             Ok(Some(inner)) => with_decrypted(&mut doc, &inner),
                             Ok(None) => {}
-                            // The message is stored; only its OpenPGP outcome is missing.
-                            Err(e) => tracing::warn!(id, error = %e, "OpenPGP step failed"),
+                            // The message is stored and its step stays marked
+                            // pending: the next open runs it again.
+                            Err(e) => tracing::warn!(
+                                id,
+                                error = %e,
+                                "OpenPGP step failed; it runs again at the next start"
+                            ),
                         }
                     }
                     self.index.upsert(&doc)?;

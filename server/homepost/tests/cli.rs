@@ -1008,3 +1008,68 @@ fn send_queues_a_protected_message_like_the_app() {
     assert!(String::from_utf8_lossy(&no_account.stderr).contains("account 7 does not exist"));
     assert_eq!(outbox().len(), 1);
 }
+
+/// A crash after an encrypted message is stored but before its OpenPGP step
+/// ran must not leave it undecrypted for ever: the step is marked pending in
+/// the store's transaction, and the next open runs it (and indexes the
+/// decrypted text).
+#[test]
+fn an_import_killed_before_decryption_decrypts_at_the_next_open() {
+    let home = Home::new();
+    home.init();
+    add_me_account(&home);
+    let public = home.ok(&["key", "export"]);
+    let gpg = Gpg::new();
+    gpg.run(&["--import"], Some(public.as_bytes()));
+    let fpr =
+        String::from_utf8(gpg.run(&["--with-colons", "--fingerprint", "me@example.org"], None))
+            .unwrap()
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("fpr:")
+                    .map(|r| r.trim_matches(':').to_owned())
+            })
+            .unwrap();
+    let armored = gpg.run(
+        &[
+            "--armor",
+            "--trust-model",
+            "always",
+            "--encrypt",
+            "--recipient",
+            &fpr,
+        ],
+        Some(b"The vault code is zqxpelican.\n"),
+    );
+    let mail = format!(
+        "From: Bob <bob@example.net>\r\nTo: me@example.org\r\nSubject: ...\r\nMessage-ID: <enc@example.net>\r\nDate: Mon, 15 Jan 2024 09:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--b\r\nContent-Type: application/octet-stream\r\n\r\n{}\r\n--b--\r\n",
+        String::from_utf8(armored).unwrap().replace('\n', "\r\n")
+    );
+    let eml = home.path("encrypted.eml");
+    fs::write(&eml, mail).unwrap();
+
+    let crashed = home
+        .cmd(PASS)
+        .env("HOMEPOST_CRASH_AT", "after_store_commit")
+        .args(["import", eml.to_str().unwrap()])
+        .output()
+        .unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(
+        crashed.status.signal(),
+        Some(6),
+        "the import must die at the hook (SIGABRT): {}",
+        String::from_utf8_lossy(&crashed.stderr)
+    );
+
+    // The next command opens the library: the step runs, the text is found.
+    assert_eq!(home.count("zqxpelican"), 1);
+    let id = home.ids("zqxpelican")[0];
+    let shown: Value =
+        serde_json::from_str(&home.ok(&["show", "--json", &id.to_string()])).unwrap();
+    assert_eq!(shown["crypto"]["encrypted"], true, "{}", shown["crypto"]);
+    assert_eq!(shown["crypto"]["decrypted"], true, "{}", shown["crypto"]);
+    // Once only: importing the file again adds nothing.
+    import(&home, std::slice::from_ref(&eml));
+    assert_eq!(home.count("zqxpelican"), 1);
+}

@@ -177,14 +177,42 @@ impl crate::Store {
         outcome: &str,
         decrypted: Option<&[u8]>,
     ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT OR REPLACE INTO message_crypto (message, outcome, decrypted) VALUES (?, ?, ?)",
         )
         .bind(message)
         .bind(outcome)
         .bind(decrypted)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        sqlx::query("DELETE FROM crypto_pending WHERE message = ?")
+            .bind(message)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Messages whose OpenPGP step has not finished (stored with
+    /// `crypto_pending`, no outcome yet), oldest first, after `after`.
+    pub async fn crypto_pending(&self, after: i64, limit: i64) -> Result<Vec<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT message FROM crypto_pending WHERE message > ? ORDER BY message LIMIT ?",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Ends a message's pending OpenPGP step without an outcome (it had nothing
+    /// OpenPGP in it after all).
+    pub async fn clear_crypto_pending(&self, message: i64) -> Result<()> {
+        sqlx::query("DELETE FROM crypto_pending WHERE message = ?")
+            .bind(message)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

@@ -110,6 +110,9 @@ pub struct NewMessage<'a> {
     pub tags: &'a [String],
     /// Where it came from (a file path, `mbox@offset`), for diagnostics.
     pub origin: &'a str,
+    /// Its OpenPGP step is still to run: marked in the same transaction (see
+    /// [`Store::crypto_pending`]).
+    pub crypto_pending: bool,
 }
 
 /// What happened to one message of a batch.
@@ -399,6 +402,12 @@ impl Store {
             for t in m.tags {
                 rows.tags.push((id, tag_ids.id(&mut tx, t).await?));
             }
+            if m.crypto_pending {
+                sqlx::query("INSERT INTO crypto_pending (message) VALUES (?)")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             out.push(Inserted::New(id));
         }
         threader.finish(&mut tx).await?;
@@ -650,6 +659,16 @@ impl Store {
         .bind(to_json(&ids)?)
         .execute(&self.pool)
         .await?;
+        Ok(())
+    }
+
+    /// Queues one message for the index again (its indexed content changed, e.g.
+    /// it was decrypted late).
+    pub async fn mark_unindexed(&self, id: i64) -> Result<()> {
+        sqlx::query("UPDATE messages SET indexed = 0, version = version + 1 WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

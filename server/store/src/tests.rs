@@ -33,6 +33,7 @@ async fn insert(store: &Store, raw: &[u8]) -> Inserted {
                 parsed: &parsed,
                 tags: &tags,
                 origin: "test",
+                crypto_pending: false,
             }],
             0,
         )
@@ -361,6 +362,7 @@ async fn one_batch_threads_and_deduplicates_like_single_inserts() {
             parsed,
             tags: &tags,
             origin: "batch",
+            crypto_pending: false,
         })
         .collect();
     let out = store.insert_batch(&batch, 0).await.unwrap();

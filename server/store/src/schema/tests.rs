@@ -142,6 +142,7 @@ async fn insert(store: &Store, raw: &[u8]) -> i64 {
                 parsed: &parsed,
                 tags: &[],
                 origin: "test",
+                crypto_pending: false,
             }],
             0,
         )

@@ -206,6 +206,7 @@ async fn tag_change_and_training_share_one_transaction() {
                 parsed: &parsed,
                 tags: &[],
                 origin: "test",
+                crypto_pending: false,
             }],
             0,
         )
