@@ -1,0 +1,365 @@
+//! Fetching mail: IMAP folders (new messages by UID, then IDLE) and POP3 passes
+//! (new messages by UIDL), with the account's deletion policy.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use homepost_mail::RawMessage;
+use homepost_store::{Account, DeletePolicy, Incoming, RemoteId, Security};
+use tokio::sync::Notify;
+
+use super::flags::merge_flags;
+use super::send::append_sent;
+use super::{now, store_err, wait};
+use crate::error::{Error, Result};
+use crate::imap::{Imap, Pending, Woken};
+use crate::pop3::Pop3;
+use crate::{Progress, Shared, SyncState};
+
+/// Tags a fetched message starts with: where it was, and its flags.
+fn tags_for(folder: &str, flags: i64) -> Vec<String> {
+    let mut tags = Vec::new();
+    if folder.is_empty() || folder.eq_ignore_ascii_case("INBOX") {
+        tags.push("inbox".to_owned());
+    } else {
+        let name: String = folder
+            .chars()
+            .map(|c| {
+                if c.is_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        tags.push(name.trim_matches('-').to_owned());
+    }
+    tags.extend(homepost_store::flag_tags(flags));
+    tags.retain(|t| !t.is_empty());
+    tags
+}
+
+fn check_security(incoming: &Incoming) -> Result<()> {
+    if incoming.endpoint.security == Security::Plain
+        && !crate::tls::is_loopback(&incoming.endpoint.host)
+    {
+        return Err(Error::Config(
+            "unencrypted connections are only allowed to this machine: choose TLS or STARTTLS"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// One IMAP connection: sync every folder, then IDLE (or poll) and sync again,
+/// until something fails.
+pub(super) async fn imap_session(
+    shared: &Shared,
+    acc: &Account,
+    incoming: &Incoming,
+    password: &str,
+    wake: &Notify,
+) -> Result<()> {
+    check_security(incoming)?;
+    let mut imap = Imap::connect(&incoming.endpoint, password, shared.opts.timeouts()).await?;
+    let result = imap_loop(shared, acc, incoming, &mut imap, wake).await;
+    imap.logout().await;
+    result
+}
+
+async fn imap_loop(
+    shared: &Shared,
+    acc: &Account,
+    incoming: &Incoming,
+    imap: &mut Imap,
+    wake: &Notify,
+) -> Result<()> {
+    loop {
+        for folder in &incoming.folders {
+            sync_imap_folder(shared, acc.id, incoming, imap, folder).await?;
+        }
+        append_sent(shared, acc.id, imap).await?;
+        shared.set_status(acc.id, true, |s| {
+            s.state = SyncState::Idle;
+            s.detail = "Up to date".into();
+            s.progress = None;
+            s.error = None;
+            s.next_attempt = None;
+            s.last_success = Some(now());
+        });
+        let Some(first) = incoming.folders.first() else {
+            return Ok(());
+        };
+        if imap.has_idle() {
+            imap.select(first).await?;
+            let _: Woken = imap.idle(wake, shared.opts.idle_max).await?;
+        } else {
+            wait(
+                wake,
+                Duration::from_secs(u64::from(incoming.poll_seconds.max(10))),
+            )
+            .await;
+        }
+    }
+}
+
+/// Fetches what is new in one folder, merges flags both ways, applies the
+/// deletion policy.
+async fn sync_imap_folder(
+    shared: &Shared,
+    account: i64,
+    incoming: &Incoming,
+    imap: &mut Imap,
+    folder: &str,
+) -> Result<()> {
+    let store = &shared.store;
+    let sel = imap.select(folder).await?;
+    let at = RemoteId {
+        account,
+        folder: folder.to_owned(),
+        uidvalidity: sel.uidvalidity,
+    };
+    let last = match store
+        .imap_folder(account, folder)
+        .await
+        .map_err(store_err)?
+    {
+        Some((v, u)) if v == sel.uidvalidity => u,
+        _ => {
+            store
+                .set_imap_folder(account, folder, sel.uidvalidity, 0)
+                .await
+                .map_err(store_err)?;
+            0
+        }
+    };
+    let pending = imap.pending(last, sel.exists).await?;
+    let total = pending.len() as u64;
+    let mut done = 0u64;
+    let mut too_large: Vec<u32> = Vec::new();
+    for chunk in chunks(&pending, shared.opts.fetch_batch, 8 << 20) {
+        shared.set_status(account, true, |s| {
+            s.state = SyncState::Syncing;
+            s.detail = format!("Fetching {folder}");
+            s.progress = Some(Progress { done, total });
+        });
+        let (wanted, big): (Vec<Pending>, Vec<Pending>) = chunk
+            .iter()
+            .partition(|p| u64::from(p.size) <= shared.opts.max_message);
+        too_large.extend(big.iter().map(|p| p.uid));
+        let bodies = imap.bodies(&wanted).await?;
+        let flags_of = |uid: u32| wanted.iter().find(|p| p.uid == uid).map_or(0, |p| p.flags);
+        let raws: Vec<RawMessage> = bodies
+            .iter()
+            .map(|(uid, raw)| RawMessage {
+                raw: raw.clone(),
+                origin: format!("imap:{account}/{folder}/{}/{uid}", sel.uidvalidity),
+                mbox_number: None,
+                tags: tags_for(folder, flags_of(*uid)),
+                progress_bytes: 0,
+            })
+            .collect();
+        let ids = shared.sink.deliver(raws).await.map_err(Error::from)?;
+        let copies: Vec<(String, Option<u32>, i64, i64)> = bodies
+            .iter()
+            .zip(&ids)
+            .map(|((uid, _), &id)| (uid.to_string(), Some(*uid), id, flags_of(*uid)))
+            .collect();
+        store
+            .record_remote(&at, &copies, now())
+            .await
+            .map_err(store_err)?;
+        let high = chunk.iter().map(|p| p.uid).max().unwrap_or(last);
+        store
+            .set_imap_folder(account, folder, sel.uidvalidity, high)
+            .await
+            .map_err(store_err)?;
+        if !copies.is_empty() {
+            shared.bump();
+        }
+        if incoming.policy == DeletePolicy::DeleteWhenStored {
+            // Only now that the store has committed them.
+            let uids: Vec<u32> = bodies.iter().map(|(u, _)| *u).collect();
+            imap.delete(&uids).await?;
+            let keys: Vec<String> = uids.iter().map(u32::to_string).collect();
+            store.forget_remote(&at, &keys).await.map_err(store_err)?;
+        }
+        done += chunk.len() as u64;
+    }
+    merge_flags(shared, incoming, imap, &at, sel.exists + total as u32).await?;
+    if !too_large.is_empty() {
+        tracing::warn!(
+            account,
+            folder,
+            count = too_large.len(),
+            "messages over the size limit left on the server"
+        );
+        return Err(Error::TooLarge(shared.opts.max_message));
+    }
+    Ok(())
+}
+
+/// Splits pending messages into fetches of at most `count` messages and about
+/// `bytes` bytes (a single larger message gets a fetch of its own).
+fn chunks(pending: &[Pending], count: usize, bytes: u64) -> Vec<&[Pending]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut size = 0u64;
+    for (i, p) in pending.iter().enumerate() {
+        let n = i - start;
+        if n > 0 && (n >= count.max(1) || size + u64::from(p.size) > bytes) {
+            out.push(&pending[start..i]);
+            start = i;
+            size = 0;
+        }
+        size += u64::from(p.size);
+    }
+    if start < pending.len() {
+        out.push(&pending[start..]);
+    }
+    out
+}
+
+/// One POP3 pass: fetch what is new by UIDL, delete by policy, QUIT.
+pub(super) async fn pop3_pass(
+    shared: &Shared,
+    acc: &Account,
+    incoming: &Incoming,
+    password: &str,
+) -> Result<()> {
+    check_security(incoming)?;
+    let store = &shared.store;
+    let mut pop = Pop3::connect(&incoming.endpoint, password, shared.opts.timeouts()).await?;
+    let uidl = pop.uidl().await?;
+    let sizes: std::collections::HashMap<u32, u64> = pop.list().await?.into_iter().collect();
+    let at = RemoteId {
+        account: acc.id,
+        folder: String::new(),
+        uidvalidity: 0,
+    };
+    let keys: Vec<String> = uidl.iter().map(|(_, k)| k.clone()).collect();
+    let known = store.remote_known(&at, &keys).await.map_err(store_err)?;
+    let new: Vec<&(u32, String)> = uidl.iter().filter(|(_, k)| !known.contains(k)).collect();
+    let total = new.len() as u64;
+    let mut stored: HashSet<String> = known.clone();
+    let mut too_large = 0;
+    for (i, chunk) in new.chunks(shared.opts.fetch_batch.max(1)).enumerate() {
+        shared.set_status(acc.id, true, |s| {
+            s.state = SyncState::Syncing;
+            s.detail = "Fetching new mail".into();
+            s.progress = Some(Progress {
+                done: (i * shared.opts.fetch_batch) as u64,
+                total,
+            });
+        });
+        let mut raws = Vec::new();
+        let mut fetched = Vec::new();
+        for (n, key) in chunk {
+            let size = sizes.get(n).copied().unwrap_or(0);
+            if size > shared.opts.max_message {
+                too_large += 1;
+                continue;
+            }
+            let raw = pop.retr(*n, size).await?;
+            raws.push(RawMessage {
+                raw,
+                origin: format!("pop3:{}/{key}", acc.id),
+                mbox_number: None,
+                tags: tags_for("", 0),
+                progress_bytes: 0,
+            });
+            fetched.push(key.clone());
+        }
+        let ids = shared.sink.deliver(raws).await.map_err(Error::from)?;
+        let copies: Vec<(String, Option<u32>, i64, i64)> = fetched
+            .iter()
+            .zip(&ids)
+            .map(|(k, &id)| (k.clone(), None, id, 0))
+            .collect();
+        store
+            .record_remote(&at, &copies, now())
+            .await
+            .map_err(store_err)?;
+        if !copies.is_empty() {
+            shared.bump();
+        }
+        stored.extend(fetched);
+    }
+    let delete: HashSet<String> = match incoming.policy {
+        DeletePolicy::Keep => HashSet::new(),
+        DeletePolicy::DeleteWhenStored => stored.clone(),
+        DeletePolicy::DeleteAfter { days } => {
+            let cutoff = now() - i64::from(days) * 86_400;
+            store
+                .remote_copies(&at)
+                .await
+                .map_err(store_err)?
+                .into_iter()
+                .filter(|c| c.fetched_at <= cutoff)
+                .map(|c| c.key)
+                .collect()
+        }
+    };
+    let mut deleted = Vec::new();
+    for (n, key) in &uidl {
+        if delete.contains(key) && stored.contains(key) {
+            pop.dele(*n).await?;
+            deleted.push(key.clone());
+        }
+    }
+    // Deletions happen at QUIT: forget the copies only once it succeeded.
+    pop.quit().await?;
+    let listed: HashSet<&String> = keys.iter().collect();
+    let mut forget = deleted;
+    forget.extend(
+        store
+            .remote_copies(&at)
+            .await
+            .map_err(store_err)?
+            .into_iter()
+            .filter(|c| !listed.contains(&c.key))
+            .map(|c| c.key),
+    );
+    store.forget_remote(&at, &forget).await.map_err(store_err)?;
+    shared.set_status(acc.id, true, |s| {
+        s.progress = None;
+        s.error = None;
+        s.last_success = Some(now());
+    });
+    if too_large > 0 {
+        return Err(Error::TooLarge(shared.opts.max_message));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use homepost_store::{FLAG_FLAGGED, FLAG_READ};
+
+    use super::*;
+
+    #[test]
+    fn chunks_respect_count_and_bytes() {
+        let p = |uid, size| Pending {
+            uid,
+            size,
+            flags: 0,
+        };
+        let pending = [p(1, 10), p(2, 10), p(3, 10), p(4, 100), p(5, 10)];
+        let c = chunks(&pending, 2, 50);
+        let uids: Vec<Vec<u32>> = c
+            .iter()
+            .map(|c| c.iter().map(|p| p.uid).collect())
+            .collect();
+        assert_eq!(uids, vec![vec![1, 2], vec![3], vec![4], vec![5]]);
+    }
+
+    #[test]
+    fn folder_tags() {
+        assert_eq!(tags_for("INBOX", FLAG_READ), ["inbox", "read"]);
+        assert_eq!(
+            tags_for("Lists/Rust", FLAG_FLAGGED),
+            ["lists-rust", "flagged"]
+        );
+    }
+}
