@@ -8,13 +8,11 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod device;
 pub mod error;
-pub mod keys_api;
-pub mod mail_api;
+pub mod routes;
 pub mod session;
 pub mod state;
 pub mod tls;
@@ -135,9 +133,7 @@ pub fn app(
         .app_data(web::PathConfig::default().error_handler(error::path_error))
         .service(scope::scope("/api/v1").configure(|cfg| {
             cfg.route("/openapi.json", web::get().to(openapi_json));
-            api::routes(cfg);
-            mail_api::routes(cfg);
-            keys_api::routes(cfg);
+            routes::routes(cfg);
         }))
         .split_for_parts();
     app.default_service(web::to(assets::serve))
@@ -149,9 +145,7 @@ pub fn openapi() -> OpenApi {
     let (_, mut doc) = App::new()
         .into_utoipa_app()
         .service(scope::scope("/api/v1").configure(|cfg| {
-            api::routes(cfg);
-            mail_api::routes(cfg);
-            keys_api::routes(cfg);
+            routes::routes(cfg);
         }))
         .split_for_parts();
     doc.info.title = "Homepost".into();
