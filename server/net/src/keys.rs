@@ -39,8 +39,54 @@ pub struct Attempt {
     pub source: KeySource,
     /// The URL asked.
     pub url: String,
-    /// What happened, in plain words (`found`, `no key there`, an error).
-    pub outcome: String,
+    /// What happened (its `Display` is the plain words the app shows).
+    pub outcome: Outcome,
+}
+
+/// What asking one source gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A key for the address, with this fingerprint.
+    Found(String),
+    /// An announced URL was not asked: the mail named no fingerprint for it,
+    /// so it could hand out anyone's key.
+    NotAskedWithoutFingerprint,
+    /// The source has no key for the address.
+    NoKey,
+    /// The server answered with this HTTP error status.
+    HttpStatus(u16),
+    /// The answer is not an OpenPGP key.
+    NotAKey,
+    /// The key there is not the one the mail named.
+    DifferentKey,
+    /// Only keys for other addresses (this many) were there.
+    OtherAddresses(usize),
+    /// The request failed (no such host, refused, too large, not https...).
+    Failed(String),
+}
+
+impl Outcome {
+    /// Whether a key was found.
+    pub fn is_found(&self) -> bool {
+        matches!(self, Outcome::Found(_))
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Found(fpr) => write!(f, "found {fpr}"),
+            Outcome::NotAskedWithoutFingerprint => {
+                f.write_str("not asked: the mail named no fingerprint for it")
+            }
+            Outcome::NoKey => f.write_str("no key there"),
+            Outcome::HttpStatus(status) => write!(f, "the server answered HTTP {status}"),
+            Outcome::NotAKey => f.write_str("the answer is not an OpenPGP key"),
+            Outcome::DifferentKey => f.write_str("a different key than the one the mail named"),
+            Outcome::OtherAddresses(n) => write!(f, "only keys for other addresses ({n})"),
+            Outcome::Failed(why) => f.write_str(why),
+        }
+    }
 }
 
 /// The result of [`lookup`].
@@ -77,7 +123,7 @@ pub async fn lookup(
             out.attempts.push(Attempt {
                 source: KeySource::Announced,
                 url: url.to_string(),
-                outcome: "not asked: the mail named no fingerprint for it".to_owned(),
+                outcome: Outcome::NotAskedWithoutFingerprint,
             });
         }
     }
@@ -90,11 +136,11 @@ pub async fn lookup(
     }
     for (source, url) in plan {
         let outcome = match client.get(&url).await {
-            Err(e) => e.to_string(),
-            Ok(r) if r.status == 404 => "no key there".to_owned(),
-            Ok(r) if !r.is_success() => format!("the server answered HTTP {}", r.status),
+            Err(e) => Outcome::Failed(e.to_string()),
+            Ok(r) if r.status == 404 => Outcome::NoKey,
+            Ok(r) if !r.is_success() => Outcome::HttpStatus(r.status),
             Ok(r) => match discovery::keys_for(&r.body, address, now) {
-                Err(_) => "the answer is not an OpenPGP key".to_owned(),
+                Err(_) => Outcome::NotAKey,
                 Ok(k) => match k.best {
                     Some(cert)
                         if source != KeySource::Announced
@@ -103,16 +149,14 @@ pub async fn lookup(
                         out.attempts.push(Attempt {
                             source,
                             url: url.to_string(),
-                            outcome: format!("found {}", cert.fingerprint().to_hex()),
+                            outcome: Outcome::Found(cert.fingerprint().to_hex()),
                         });
                         out.found = Some((cert, source));
                         return Ok(out);
                     }
-                    Some(_) => "a different key than the one the mail named".to_owned(),
-                    None if k.other_addresses > 0 => {
-                        format!("only keys for other addresses ({})", k.other_addresses)
-                    }
-                    None => "no key there".to_owned(),
+                    Some(_) => Outcome::DifferentKey,
+                    None if k.other_addresses > 0 => Outcome::OtherAddresses(k.other_addresses),
+                    None => Outcome::NoKey,
                 },
             },
         };

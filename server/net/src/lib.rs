@@ -18,4 +18,4 @@ pub mod testing;
 
 pub use dial::{Dialer, Direct};
 pub use http::{Client, Error, Limits, Response};
-pub use keys::{Attempt, Lookup, LookupOptions, lookup};
+pub use keys::{Attempt, Lookup, LookupOptions, Outcome, lookup};

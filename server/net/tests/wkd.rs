@@ -181,7 +181,7 @@ async fn lookups_follow_wkd_then_keys_openpgp_org_and_keep_only_the_address() {
         .unwrap();
     assert_eq!(bob.found.unwrap().1, KeySource::WkdDirect);
     assert!(
-        bob.attempts[0].outcome.contains("no such host"),
+        bob.attempts[0].outcome.to_string().contains("no such host"),
         "{:?}",
         bob.attempts
     );
@@ -192,7 +192,7 @@ async fn lookups_follow_wkd_then_keys_openpgp_org_and_keep_only_the_address() {
         .unwrap();
     assert_eq!(carol.found.unwrap().1, KeySource::KeysOpenpgpOrg);
     assert_eq!(carol.attempts.len(), 3);
-    assert_eq!(carol.attempts[0].outcome, "no key there");
+    assert_eq!(carol.attempts[0].outcome.to_string(), "no key there");
     // ... and is not asked when the user turned it off.
     let wkd_only = LookupOptions {
         keys_openpgp_org: false,
@@ -209,31 +209,31 @@ async fn lookups_follow_wkd_then_keys_openpgp_org_and_keep_only_the_address() {
         .await
         .unwrap();
     assert!(victim.found.is_none(), "{:?}", victim.attempts);
-    assert!(victim.attempts[0].outcome.contains("other addresses"));
+    assert!(victim.attempts[0].outcome.to_string().contains("other addresses"));
 
     // Too large: refused, and the next source still asked.
     let big = lookup(&client, "x@big.example", None, all, now)
         .await
         .unwrap();
     assert!(
-        big.attempts[0].outcome.contains("larger than"),
+        big.attempts[0].outcome.to_string().contains("larger than"),
         "{:?}",
         big.attempts
     );
     assert!(big.found.is_none(), "Joe's key is not x's");
-    assert!(big.attempts[1].outcome.contains("other addresses"));
+    assert!(big.attempts[1].outcome.to_string().contains("other addresses"));
 
     // Redirects: never to plain http; a relative one is followed.
     let r = lookup(&client, "r@redirect.example", None, all, now)
         .await
         .unwrap();
     assert!(
-        r.attempts[0].outcome.contains("not an https"),
+        r.attempts[0].outcome.to_string().contains("not an https"),
         "{:?}",
         r.attempts
     );
     assert!(
-        r.attempts[1].outcome.contains("other addresses"),
+        r.attempts[1].outcome.to_string().contains("other addresses"),
         "{:?}",
         r.attempts
     );
@@ -256,7 +256,7 @@ async fn lookups_follow_wkd_then_keys_openpgp_org_and_keep_only_the_address() {
         .await
         .unwrap();
     assert_eq!(announced.attempts[0].source, KeySource::Announced);
-    assert_ne!(announced.attempts[0].outcome.get(..5), Some("found"));
+    assert_ne!(announced.attempts[0].outcome.to_string().get(..5), Some("found"));
     assert_eq!(announced.found.unwrap().1, KeySource::WkdAdvanced);
 
     // A URL announced without a whole fingerprint is not asked at all.
@@ -265,7 +265,7 @@ async fn lookups_follow_wkd_then_keys_openpgp_org_and_keep_only_the_address() {
         .await
         .unwrap();
     assert!(
-        skipped.attempts[0].outcome.starts_with("not asked"),
+        skipped.attempts[0].outcome.to_string().starts_with("not asked"),
         "{:?}",
         skipped.attempts
     );
