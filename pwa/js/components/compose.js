@@ -6,7 +6,7 @@
 // is left. Replies and forwards are drafts from the start: the server fills in the
 // recipients, the subject and the quoted text (POST /drafts with `reply`).
 //
-// Encryption (crypto.js): the Encrypt switch below the recipients shows what
+// Encryption (compose-crypto.js): the Encrypt switch below the recipients shows what
 // GET /drafts/{id}/crypto says about the saved draft. It is asked again after every
 // save, and 600 ms after the recipients change (the draft is saved first, since the
 // server judges the recipients it has). Flipping the switch sets the draft's
@@ -23,7 +23,7 @@ import { announce } from '../mail-actions.js';
 import { lastAccounts } from '../poll.js';
 import { addressField } from './address-field.js';
 import { openSheet, confirmSheet } from './sheet.js';
-import { EncryptPanel } from './crypto.js';
+import { EncryptPanel } from './compose-crypto.js';
 
 const AUTOSAVE_MS = 1500;
 /** Wait after a change of To, Cc or Bcc before asking about encryption again. */

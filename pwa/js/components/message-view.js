@@ -19,7 +19,7 @@ import {
 import { knownTags } from '../tag-store.js';
 import { confirmSheet } from './sheet.js';
 import { startReply, chooseForward } from './compose.js';
-import { cryptoStatus } from './crypto.js';
+import { cryptoStatus } from './crypto-status.js';
 import { setupMessageCard } from './setup-message.js';
 
 /** Tags not shown as chips: `read` is shown as the unread state instead. */
