@@ -5,7 +5,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use homepost_pgp::autocrypt::{self, PeerState, PreferEncrypt};
+use homepost_pgp::autocrypt::{self, PeerState, PreferEncrypt, tofu};
 use homepost_pgp::discovery::KeySource;
 use homepost_pgp::{Certificate, SecretKey};
 use homepost_store::{PeerRow, Store};
@@ -44,40 +44,35 @@ pub(crate) fn state_of(row: &PeerRow) -> PeerState {
 /// pending change from every slot. Returns whether `key` differs from the pin.
 pub(crate) fn pin(row: &mut PeerRow, key: &Certificate, source: &str, now: i64) -> bool {
     let fpr = key.fingerprint().to_hex();
-    let differs = match &row.pinned_fingerprint {
-        None => {
-            row.pinned_fingerprint = Some(fpr);
-            row.pinned_key = key.to_bytes().ok();
+    let decision = tofu::pin(row.pinned_fingerprint.as_deref(), &fpr);
+    if decision != tofu::Pin::Differs {
+        row.pinned_key = key.to_bytes().ok();
+        if decision == tofu::Pin::First || row.pinned_source.is_none() {
             row.pinned_source = Some(source.to_owned());
-            false
         }
-        Some(pinned) if *pinned != fpr => true,
-        Some(_) => {
-            row.pinned_key = key.to_bytes().ok();
-            if row.pinned_source.is_none() {
-                row.pinned_source = Some(source.to_owned());
-            }
-            false
-        }
-    };
+        row.pinned_fingerprint = Some(fpr);
+    }
     refresh_pending(row, now);
-    differs
+    decision == tofu::Pin::Differs
 }
 
-/// A change is pending while a slot that would be used (the Autocrypt key, or
-/// gossip when there is none; a discovered key) holds a key other than the
-/// pinned one: the pinned key showing up again elsewhere does not make a
-/// stranger's key in another slot go away. Gossip beside an Autocrypt key is
-/// never used, so a group member cannot raise a change with it.
+/// Records the change waiting for the user ([`tofu::pending_change`] over the
+/// slots that would be used: the Autocrypt key, or gossip when there is none;
+/// a discovered key). Gossip beside an Autocrypt key is never used, so a group
+/// member cannot raise a change with it.
 pub(crate) fn refresh_pending(row: &mut PeerRow, now: i64) {
-    let other = [
+    let used: Vec<String> = [
         row.public_key.as_deref().or(row.gossip_key.as_deref()),
         row.discovered_key.as_deref(),
     ]
     .into_iter()
     .filter_map(cert)
     .map(|c| c.fingerprint().to_hex())
-    .find(|f| row.pinned_fingerprint.as_deref() != Some(f.as_str()));
+    .collect();
+    let other = tofu::pending_change(
+        row.pinned_fingerprint.as_deref(),
+        used.iter().map(String::as_str),
+    );
     if other != row.changed_fingerprint {
         row.changed_at = other.as_ref().map(|_| now);
         row.changed_fingerprint = other;
@@ -114,29 +109,21 @@ pub(crate) fn own_fingerprints(keys: &[SecretKey], addr: Option<&str>) -> Vec<St
         .collect()
 }
 
-/// Judges a signer against what is trusted for the sender: their pinned key
-/// (TOFU, or the one the user accepted), or ours for our own mail. Returns
-/// (the signer is the sender, the signer is a changed key still waiting for
-/// the user's decision). A signature by a waiting key does not vouch for the
-/// sender.
+/// Judges a signer against what is trusted for the sender (see
+/// [`tofu::judge_signer`]). Returns (the signer is the sender, the signer is a
+/// changed key still waiting for the user's decision).
 pub(crate) fn judge_signer(
     signer: Option<&str>,
     row: Option<&PeerRow>,
     own: &[String],
 ) -> (bool, bool) {
-    let Some(signer) = signer else {
-        return (false, false);
-    };
-    if own.iter().any(|o| o == signer) {
-        return (true, false);
-    }
-    match row {
-        Some(r) if key_change_pending(r) && r.changed_fingerprint.as_deref() == Some(signer) => {
-            (false, true)
-        }
-        Some(r) => (r.pinned_fingerprint.as_deref() == Some(signer), false),
-        None => (false, false),
-    }
+    let j = tofu::judge_signer(
+        signer,
+        row.and_then(|r| r.pinned_fingerprint.as_deref()),
+        row.and_then(|r| r.changed_fingerprint.as_deref()),
+        own,
+    );
+    (j.is_sender, j.by_changed_key)
 }
 
 /// Puts a discovered key into a row (merged with an earlier copy of the same
@@ -167,7 +154,10 @@ pub(crate) fn take_discovered(
 /// Whether a peer's current key differs from the pinned one and the user has
 /// not accepted it yet.
 pub fn key_change_pending(row: &PeerRow) -> bool {
-    row.changed_fingerprint.is_some() && row.changed_fingerprint != row.pinned_fingerprint
+    tofu::change_pending(
+        row.pinned_fingerprint.as_deref(),
+        row.changed_fingerprint.as_deref(),
+    )
 }
 
 /// Every secret key of ours (to decrypt mail sent to any of them).

@@ -209,7 +209,12 @@ async fn lookups_follow_wkd_then_keys_openpgp_org_and_keep_only_the_address() {
         .await
         .unwrap();
     assert!(victim.found.is_none(), "{:?}", victim.attempts);
-    assert!(victim.attempts[0].outcome.to_string().contains("other addresses"));
+    assert!(
+        victim.attempts[0]
+            .outcome
+            .to_string()
+            .contains("other addresses")
+    );
 
     // Too large: refused, and the next source still asked.
     let big = lookup(&client, "x@big.example", None, all, now)
@@ -221,7 +226,12 @@ async fn lookups_follow_wkd_then_keys_openpgp_org_and_keep_only_the_address() {
         big.attempts
     );
     assert!(big.found.is_none(), "Joe's key is not x's");
-    assert!(big.attempts[1].outcome.to_string().contains("other addresses"));
+    assert!(
+        big.attempts[1]
+            .outcome
+            .to_string()
+            .contains("other addresses")
+    );
 
     // Redirects: never to plain http; a relative one is followed.
     let r = lookup(&client, "r@redirect.example", None, all, now)
@@ -233,7 +243,10 @@ async fn lookups_follow_wkd_then_keys_openpgp_org_and_keep_only_the_address() {
         r.attempts
     );
     assert!(
-        r.attempts[1].outcome.to_string().contains("other addresses"),
+        r.attempts[1]
+            .outcome
+            .to_string()
+            .contains("other addresses"),
         "{:?}",
         r.attempts
     );
@@ -256,7 +269,10 @@ async fn lookups_follow_wkd_then_keys_openpgp_org_and_keep_only_the_address() {
         .await
         .unwrap();
     assert_eq!(announced.attempts[0].source, KeySource::Announced);
-    assert_ne!(announced.attempts[0].outcome.to_string().get(..5), Some("found"));
+    assert_ne!(
+        announced.attempts[0].outcome.to_string().get(..5),
+        Some("found")
+    );
     assert_eq!(announced.found.unwrap().1, KeySource::WkdAdvanced);
 
     // A URL announced without a whole fingerprint is not asked at all.
@@ -265,7 +281,10 @@ async fn lookups_follow_wkd_then_keys_openpgp_org_and_keep_only_the_address() {
         .await
         .unwrap();
     assert!(
-        skipped.attempts[0].outcome.to_string().starts_with("not asked"),
+        skipped.attempts[0]
+            .outcome
+            .to_string()
+            .starts_with("not asked"),
         "{:?}",
         skipped.attempts
     );

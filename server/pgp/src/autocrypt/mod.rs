@@ -9,6 +9,7 @@
 pub mod header;
 pub mod peer;
 pub mod recommend;
+pub mod tofu;
 
 pub use header::{AutocryptHeader, PreferEncrypt};
 pub use peer::{GossipUpdate, PeerState, SenderUpdate};
