@@ -10,24 +10,27 @@ use homepost_pgp::discovery::{self, KeySource, OpenPgpHeader};
 use homepost_pgp::verify::SignatureState;
 use homepost_pgp::{Certificate, SecretKey, open_message};
 use homepost_store::Store;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::peers::{
     judge_signer, key_change_pending, load_peer, merge_state, own_fingerprints, peer_certs,
     secret_keys, state_of, take_discovered, to_time,
 };
 
-/// What a message's OpenPGP said, as the API and `show --json` give it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// What a message's OpenPGP said, as stored beside it and as the API and
+/// `show --json` give it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
 pub struct CryptoOutcome {
     /// It was encrypted.
     pub encrypted: bool,
     /// It was encrypted and we could decrypt it.
     pub decrypted: bool,
     /// `no_signature`, `good`, `bad`, `unknown_key`, `expired_key`, `revoked_key`.
-    pub signature: &'static str,
+    pub signature: String,
     /// The same in plain words.
-    pub signature_words: &'static str,
+    pub signature_words: String,
     /// Fingerprint of the signer's key, when known.
     pub signer: Option<String>,
     /// Whether the signer's key is the one we know for the sender (a good
@@ -163,8 +166,8 @@ pub(crate) async fn process(
     let outcome = CryptoOutcome {
         encrypted: opened.encrypted,
         decrypted: opened.decrypted,
-        signature: state_name(state),
-        signature_words: state.describe(),
+        signature: state_name(state).to_owned(),
+        signature_words: state.describe().to_owned(),
         signer,
         signer_is_sender,
         key_changed,
@@ -174,8 +177,6 @@ pub(crate) async fn process(
             .and_then(|h| h.subject.clone()),
         problem: opened.problem.clone(),
     };
-    // Serialising this struct cannot fail (no maps with non-string keys).
-    let json = serde_json::to_string(&outcome).unwrap_or_else(|_| "{}".to_owned());
     // What is shown, indexed and quoted: without the legacy display block
     // (the real header fields are shown from the protected headers).
     let decrypted = if opened.decrypted {
@@ -186,9 +187,7 @@ pub(crate) async fn process(
     } else {
         None
     };
-    store
-        .set_message_crypto(message, &json, decrypted.as_deref())
-        .await?;
+    save(store, message, &outcome, decrypted.as_deref()).await?;
     Ok(decrypted)
 }
 
@@ -212,11 +211,8 @@ pub async fn recheck(
     message: i64,
     raw: &[u8],
     now: i64,
-) -> Result<Option<serde_json::Value>, homepost_store::Error> {
-    let Some((json, decrypted)) = store.message_crypto(message).await? else {
-        return Ok(None);
-    };
-    let Ok(mut old) = serde_json::from_str::<serde_json::Value>(&json) else {
+) -> Result<Option<CryptoOutcome>, homepost_store::Error> {
+    let Some((mut outcome, decrypted)) = stored(store, message).await? else {
         return Ok(None);
     };
     let clock = to_time(Some(now)).unwrap_or_else(SystemTime::now);
@@ -234,16 +230,66 @@ pub async fn recheck(
     let own = own_fingerprints(&keys, from.as_deref());
     let (signer_is_sender, by_changed_key) = judge_signer(signer.as_deref(), row.as_ref(), &own);
     let still_pending = row.as_ref().is_some_and(key_change_pending);
-    old["key_changed"] = (by_changed_key || (old["key_changed"] == true && still_pending)).into();
-    old["signature"] = state_name(state).into();
-    old["signature_words"] = state.describe().into();
-    old["signer_is_sender"] = signer_is_sender.into();
-    old["signer"] = signer.into();
-    let json = old.to_string();
-    store
-        .set_message_crypto(message, &json, decrypted.as_deref())
-        .await?;
-    Ok(Some(old))
+    outcome.key_changed = by_changed_key || (outcome.key_changed && still_pending);
+    outcome.signature = state_name(state).to_owned();
+    outcome.signature_words = state.describe().to_owned();
+    outcome.signer_is_sender = signer_is_sender;
+    outcome.signer = signer;
+    save(store, message, &outcome, decrypted.as_deref()).await?;
+    Ok(Some(outcome))
+}
+
+/// Stores a message's outcome (and decrypted content), ending its pending step.
+async fn save(
+    store: &Store,
+    message: i64,
+    outcome: &CryptoOutcome,
+    decrypted: Option<&[u8]>,
+) -> Result<(), homepost_store::Error> {
+    // Serialising this struct cannot fail (no maps with non-string keys).
+    let json = serde_json::to_string(outcome).unwrap_or_else(|_| "{}".to_owned());
+    store.set_message_crypto(message, &json, decrypted).await
+}
+
+/// A stored message's outcome and decrypted content, if it had OpenPGP. An
+/// outcome that does not parse (written by a future version?) reads as none.
+async fn stored(
+    store: &Store,
+    message: i64,
+) -> Result<Option<(CryptoOutcome, Option<Vec<u8>>)>, homepost_store::Error> {
+    Ok(store
+        .message_crypto(message)
+        .await?
+        .and_then(|(json, decrypted)| Some((serde_json::from_str(&json).ok()?, decrypted))))
+}
+
+/// A stored message's outcome as it reads now, with its decrypted content: a
+/// key change flagged on arrival is over once the user has decided, and a
+/// signature by the key the user has since accepted is the sender's.
+/// `sender` is the message's From address.
+pub async fn as_read_now(
+    store: &Store,
+    message: i64,
+    sender: Option<&str>,
+) -> Result<Option<(CryptoOutcome, Option<Vec<u8>>)>, homepost_store::Error> {
+    let Some((mut outcome, decrypted)) = stored(store, message).await? else {
+        return Ok(None);
+    };
+    if outcome.key_changed {
+        let peer = match sender {
+            Some(a) => store.peer(&autocrypt::canonical_address(a)).await?,
+            None => None,
+        };
+        let pending = peer.as_ref().is_some_and(key_change_pending);
+        outcome.key_changed = pending;
+        if !pending
+            && let Some(pinned) = peer.and_then(|p| p.pinned_fingerprint)
+            && outcome.signer.as_deref() == Some(pinned.as_str())
+        {
+            outcome.signer_is_sender = true;
+        }
+    }
+    Ok(Some((outcome, decrypted)))
 }
 
 /// The message as the user reads it: the decrypted content when it was
@@ -262,9 +308,6 @@ pub async fn readable(
 pub async fn outcome(
     store: &Store,
     message: i64,
-) -> Result<Option<serde_json::Value>, homepost_store::Error> {
-    Ok(store
-        .message_crypto(message)
-        .await?
-        .and_then(|(json, _)| serde_json::from_str(&json).ok()))
+) -> Result<Option<CryptoOutcome>, homepost_store::Error> {
+    Ok(stored(store, message).await?.map(|(o, _)| o))
 }

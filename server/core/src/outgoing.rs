@@ -453,7 +453,7 @@ pub async fn answers_encrypted(
     let Some(id) = message else { return Ok(false) };
     Ok(crate::incoming::outcome(store, id)
         .await?
-        .is_some_and(|o| o["encrypted"] == true))
+        .is_some_and(|o| o.encrypted))
 }
 
 /// Largest attachment, decoded.

@@ -170,10 +170,10 @@ async fn signed_then_encrypted_between_two_libraries() {
         .await
         .unwrap()
         .expect("an outcome");
-    assert_eq!(outcome["signature"], "good", "{outcome}");
-    assert_eq!(outcome["signer"], alice_key.as_str());
-    assert_eq!(outcome["signer_is_sender"], true);
-    assert_eq!(outcome["encrypted"], false);
+    assert_eq!(outcome.signature, "good", "{outcome:?}");
+    assert_eq!(outcome.signer.as_deref(), Some(alice_key.as_str()));
+    assert_eq!(outcome.signer_is_sender, true);
+    assert_eq!(outcome.encrypted, false);
     let peer = bob
         .store()
         .peer("alice@example.org")
@@ -229,11 +229,11 @@ async fn signed_then_encrypted_between_two_libraries() {
     // the same message's Autocrypt header, and indexes the plaintext.
     let id = deliver(&mut alice, encrypted).await;
     let outcome = incoming::outcome(alice.store(), id).await.unwrap().unwrap();
-    assert_eq!(outcome["encrypted"], true, "{outcome}");
-    assert_eq!(outcome["decrypted"], true);
-    assert_eq!(outcome["signature"], "good");
-    assert_eq!(outcome["signer_is_sender"], true);
-    assert_eq!(outcome["protected_subject"], "Re: Hello Bob");
+    assert_eq!(outcome.encrypted, true, "{outcome:?}");
+    assert_eq!(outcome.decrypted, true);
+    assert_eq!(outcome.signature, "good");
+    assert_eq!(outcome.signer_is_sender, true);
+    assert_eq!(outcome.protected_subject.as_deref(), Some("Re: Hello Bob"));
     assert_eq!(
         alice.count(secret).await.unwrap(),
         1,
@@ -289,7 +289,7 @@ async fn signed_then_encrypted_between_two_libraries() {
     .unwrap();
     let id = deliver(&mut bob, forged).await;
     let outcome = incoming::outcome(bob.store(), id).await.unwrap().unwrap();
-    assert_eq!(outcome["key_changed"], true, "{outcome}");
+    assert_eq!(outcome.key_changed, true, "{outcome:?}");
     let peer = bob
         .store()
         .peer("alice@example.org")
@@ -385,7 +385,7 @@ async fn non_ascii_bodies_and_trailing_spaces_are_signed_and_verify() {
     .expect("mail-builder output is signable");
     let id = deliver(&mut bob, signed).await;
     let outcome = incoming::outcome(bob.store(), id).await.unwrap().unwrap();
-    assert_eq!(outcome["signature"], "good", "{outcome}");
+    assert_eq!(outcome.signature, "good", "{outcome:?}");
     assert_eq!(bob.count("köln").await.unwrap(), 1);
     // Plain ASCII too; the signature separator keeps its space.
     let raw = mail(
@@ -407,7 +407,7 @@ async fn non_ascii_bodies_and_trailing_spaces_are_signed_and_verify() {
     .expect("mail-builder output is signable");
     let id = deliver(&mut bob, signed).await;
     let outcome = incoming::outcome(bob.store(), id).await.unwrap().unwrap();
-    assert_eq!(outcome["signature"], "good", "{outcome}");
+    assert_eq!(outcome.signature, "good", "{outcome:?}");
     let stored = bob.store().raw(id).await.unwrap().unwrap();
     let text = homepost_mail::parse(&stored).body_text;
     assert!(text.contains("\n-- \nAlice"), "{text:?}");
@@ -456,9 +456,9 @@ async fn attached_and_discovered_keys() {
     assert!(!String::from_utf8_lossy(&signed).contains("Autocrypt:"));
     let id = deliver(&mut bob, signed).await;
     let outcome = incoming::outcome(bob.store(), id).await.unwrap().unwrap();
-    assert_eq!(outcome["signature"], "good", "{outcome}");
-    assert_eq!(outcome["signer_is_sender"], true);
-    assert_eq!(outcome["key_changed"], false);
+    assert_eq!(outcome.signature, "good", "{outcome:?}");
+    assert_eq!(outcome.signer_is_sender, true);
+    assert_eq!(outcome.key_changed, false);
     let peer = bob
         .store()
         .peer("alice@example.org")
@@ -547,9 +547,9 @@ async fn attached_and_discovered_keys() {
     .unwrap();
     let id = deliver(&mut bob, by_other.clone()).await;
     let outcome = incoming::outcome(bob.store(), id).await.unwrap().unwrap();
-    assert_eq!(outcome["signature"], "good", "{outcome}");
-    assert_eq!(outcome["key_changed"], true);
-    assert_eq!(outcome["signer_is_sender"], false);
+    assert_eq!(outcome.signature, "good", "{outcome:?}");
+    assert_eq!(outcome.key_changed, true);
+    assert_eq!(outcome.signer_is_sender, false);
     let wrong = alice_key.fingerprint().to_hex();
     assert_eq!(
         keys::accept_key_change(bob.store(), "alice@example.org", Some(&wrong))
@@ -589,10 +589,7 @@ async fn attached_and_discovered_keys() {
         .unwrap()
         .unwrap();
     assert_eq!(
-        (
-            again["key_changed"].clone(),
-            again["signer_is_sender"].clone()
-        ),
+        (again.key_changed.clone(), again.signer_is_sender.clone()),
         (false.into(), true.into())
     );
     let (plan, _) = outgoing::draft_crypto(bob.store(), &rcpt, Some(true), false, NOW)
@@ -736,7 +733,7 @@ async fn gossip_beside_an_autocrypt_key_raises_no_change() {
     .unwrap();
     let id = deliver(&mut bob, sealed).await;
     let outcome = incoming::outcome(bob.store(), id).await.unwrap().unwrap();
-    assert_eq!(outcome["decrypted"], true, "{outcome}");
+    assert_eq!(outcome.decrypted, true, "{outcome:?}");
     let peer = keys::peer_summary(bob.store(), "alice@example.org", NOW)
         .await
         .unwrap()

@@ -345,11 +345,11 @@ pub async fn fetch(lib: Library, only: Option<i64>, timeout: Duration) -> Result
 /// The `crypto` object of `show --json`: the message's OpenPGP outcome and the
 /// sender's Autocrypt state.
 pub fn crypto_json(
-    outcome: Option<&(String, Option<Vec<u8>>)>,
+    outcome: Option<&homepost_core::incoming::CryptoOutcome>,
     peer: Option<&homepost_store::PeerRow>,
 ) -> serde_json::Value {
     let mut v = outcome
-        .and_then(|(json, _)| serde_json::from_str::<serde_json::Value>(json).ok())
+        .and_then(|o| serde_json::to_value(o).ok())
         .unwrap_or_else(|| {
             serde_json::json!({"encrypted": false, "decrypted": false, "signature": "no_signature", "signer": null})
         });

@@ -314,7 +314,15 @@ async fn library_command(cli: &Cli, lib: &mut Library) -> Result<()> {
                 .await?
                 .with_context(|| format!("no message with id {id}"))?;
             let store = lib.store();
-            let crypto = store.message_crypto(*id).await?;
+            let sender = detail
+                .summary
+                .from
+                .iter()
+                .find_map(|a| a.address.as_deref())
+                .map(homepost_pgp::autocrypt::canonical_address);
+            // The same reading of the outcome as the app's.
+            let crypto =
+                homepost_core::incoming::as_read_now(store, *id, sender.as_deref()).await?;
             // A decrypted message shows its own text.
             let shown = crypto
                 .as_ref()
@@ -323,12 +331,6 @@ async fn library_command(cli: &Cli, lib: &mut Library) -> Result<()> {
             let body = terminal_safe(&parse(shown).body_text);
             if *json {
                 let mut v = output::json_detail(&detail, &body);
-                let sender = detail
-                    .summary
-                    .from
-                    .first()
-                    .and_then(|a| a.address.as_deref())
-                    .map(homepost_pgp::autocrypt::canonical_address);
                 let peer = match &sender {
                     Some(a) => store.peer(a).await?,
                     None => None,
@@ -336,7 +338,7 @@ async fn library_command(cli: &Cli, lib: &mut Library) -> Result<()> {
                 if let serde_json::Value::Object(map) = &mut v {
                     map.insert(
                         "crypto".into(),
-                        mail_cli::crypto_json(crypto.as_ref(), peer.as_ref()),
+                        mail_cli::crypto_json(crypto.as_ref().map(|(o, _)| o), peer.as_ref()),
                     );
                 }
                 output::print_json(&v)?;

@@ -173,7 +173,7 @@ async fn create_draft(
         let readable = homepost_core::incoming::readable(store, r.id).await?;
         let protected_subject = homepost_core::incoming::outcome(store, r.id)
             .await?
-            .and_then(|o| o["protected_subject"].as_str().map(str::to_owned));
+            .and_then(|o| o.protected_subject);
         let (original, body_text) = tokio::task::spawn_blocking(move || {
             let mut original = parse(&raw);
             let body_text = match readable.filter(|r| *r != raw) {

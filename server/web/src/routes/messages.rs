@@ -102,8 +102,7 @@ pub struct MessageView {
     pub thread_total: usize,
     /// What its OpenPGP said (null when it had none): encrypted, decrypted,
     /// signature state and signer, key change (docs/pgp.md).
-    #[schema(value_type = Option<Object>)]
-    pub crypto: Option<serde_json::Value>,
+    pub crypto: Option<homepost_core::incoming::CryptoOutcome>,
     /// Set when this is an Autocrypt Setup Message (another app's secret key,
     /// imported with `POST /messages/{id}/setup-message` and its code).
     pub setup_message: Option<SetupMessageHint>,
@@ -149,40 +148,15 @@ async fn get_message(
     let window = &thread_ids[start..(start + THREAD_WINDOW).min(thread_total)];
     let thread = store.summaries(window).await?;
     let reputation = reputation(store, &detail.summary.from, id).await?;
-    let (mut crypto, decrypted) = match store.message_crypto(id).await? {
-        Some((json, decrypted)) => (
-            serde_json::from_str::<serde_json::Value>(&json).ok(),
-            decrypted,
-        ),
+    let sender = detail
+        .summary
+        .from
+        .iter()
+        .find_map(|a| a.address.as_deref());
+    let (crypto, decrypted) = match homepost_core::incoming::as_read_now(store, id, sender).await? {
+        Some((outcome, decrypted)) => (Some(outcome), decrypted),
         None => (None, None),
     };
-    // A key change flagged on arrival is over once the user has decided.
-    if let Some(c) = crypto.as_mut().filter(|c| c["key_changed"] == true) {
-        let sender = detail
-            .summary
-            .from
-            .iter()
-            .find_map(|a| a.address.as_deref());
-        let peer = match sender {
-            Some(a) => {
-                store
-                    .peer(&homepost_pgp::autocrypt::canonical_address(a))
-                    .await?
-            }
-            None => None,
-        };
-        let pending = peer
-            .as_ref()
-            .is_some_and(homepost_core::keys::key_change_pending);
-        c["key_changed"] = pending.into();
-        // Signed by the key the user has since accepted: it is the sender's.
-        if !pending
-            && let Some(pinned) = peer.and_then(|p| p.pinned_fingerprint)
-            && c["signer"].as_str() == Some(pinned.as_str())
-        {
-            c["signer_is_sender"] = true.into();
-        }
-    }
     let own = homepost_core::keys::setup_message::own_addresses(store).await?;
     drop(lib);
     let stored_attachments = detail.attachments;
@@ -245,7 +219,7 @@ async fn get_message(
     let mut listed: Listed = detail.summary.into();
     if let Some(subject) = crypto
         .as_ref()
-        .and_then(|c| c["protected_subject"].as_str())
+        .and_then(|c| c.protected_subject.as_deref())
         .filter(|s| !s.is_empty())
     {
         listed.summary.subject = subject.to_owned();

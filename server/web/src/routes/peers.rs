@@ -65,8 +65,7 @@ pub struct LookupView {
     pub peer: Option<keys::PeerSummary>,
     /// For `POST /messages/{id}/crypto/lookup`: the message's OpenPGP outcome
     /// after checking it again.
-    #[schema(value_type = Option<Object>)]
-    pub crypto: Option<serde_json::Value>,
+    pub crypto: Option<homepost_core::incoming::CryptoOutcome>,
 }
 
 /// Looks a key up over the network (without holding the library: locking is
