@@ -808,7 +808,32 @@ fn keys_export_and_import_and_show_reports_signatures_checked_against_gnupg() {
     assert_eq!(peer["changed"], new_fpr.as_str());
     assert_eq!(peer["changed_source"], "imported");
     assert_eq!(peer["signed_count"], 1);
+    // Mail signed by the waiting key: flagged, and it does not vouch for Bob.
+    let signed_new = gpg.run(
+        &["--clearsign", "--local-user", &new_fpr],
+        Some(b"New phone, new key: zqxnewkey.\n"),
+    );
+    let mail = format!(
+        "From: Bob <bob@example.net>\r\nTo: me@example.org\r\nSubject: New key\r\nMessage-ID: <newkey@example.net>\r\nDate: Tue, 16 Jan 2024 09:00:00 +0000\r\n\r\n{}",
+        String::from_utf8(signed_new).unwrap().replace('\n', "\r\n")
+    );
+    fs::write(home.path("newkey.eml"), mail).unwrap();
+    import(&home, &[home.path("newkey.eml")]);
+    let new_id = home.ids("zqxnewkey")[0].to_string();
+    let crypto = |home: &Home| -> Value {
+        let shown: Value = serde_json::from_str(&home.ok(&["show", "--json", &new_id])).unwrap();
+        shown["crypto"].clone()
+    };
+    let before = crypto(&home);
+    assert_eq!(before["key_changed"], true, "{before}");
+    assert_eq!(before["signer_is_sender"], false, "{before}");
+
     home.ok(&["key", "accept", "bob@example.net"]);
+    // Accepted: `show` reads the outcome as the app does (the change is over,
+    // and the accepted key's signature is Bob's).
+    let after = crypto(&home);
+    assert_eq!(after["key_changed"], false, "{after}");
+    assert_eq!(after["signer_is_sender"], true, "{after}");
     let peer = home.ok(&["key", "peer", "bob@example.net"]);
     assert!(
         peer.contains(&format!("Trusted first:  {new_fpr}")),
