@@ -15,6 +15,7 @@ use homepost_pgp::autocrypt::{
     AutocryptHeader, GossipUpdate, PeerState, PreferEncrypt, Recommendation, SenderUpdate,
 };
 use homepost_pgp::{Certificate, KeyStatus, SecretKey, SignatureState, open_message};
+use homepost_testing::corpus;
 
 /// 2019-02-01: after the spec's examples were written, before their keys expired.
 fn spec_now() -> SystemTime {
@@ -22,11 +23,11 @@ fn spec_now() -> SystemTime {
 }
 
 fn spec(name: &str) -> Vec<u8> {
-    fs::read(corpus(&format!("autocrypt/spec/doc/appendix/{name}"))).unwrap()
+    fs::read(corpus::path(&format!("autocrypt/spec/doc/appendix/{name}"))).unwrap()
 }
 
 fn muacrypt(name: &str) -> Vec<u8> {
-    fs::read(corpus(&format!("autocrypt/muacrypt/{name}"))).unwrap()
+    fs::read(corpus::path(&format!("autocrypt/muacrypt/{name}"))).unwrap()
 }
 
 fn spec_cert(who: &str) -> Certificate {

@@ -1,13 +1,11 @@
 //! Real encrypted mail from Delta Chat's test data (Thunderbird, Delta Chat,
 //! and servers that rewrap PGP/MIME), opened with the test keys given there.
 
-mod common;
-
 use std::fs;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::corpus;
 use homepost_pgp::{Certificate, Protection, SecretKey, SignatureState, open_message};
+use homepost_testing::corpus;
 
 /// 2026-06-01: a fixed clock, after the newest of these messages was signed.
 fn now() -> SystemTime {
@@ -15,7 +13,7 @@ fn now() -> SystemTime {
 }
 
 fn keys() -> Vec<SecretKey> {
-    let dir = corpus("mail/deltachat/test-data/key");
+    let dir = corpus::path("mail/deltachat/test-data/key");
     let mut keys: Vec<SecretKey> = fs::read_dir(dir)
         .unwrap()
         .map(|e| SecretKey::from_bytes(&fs::read(e.unwrap().path()).unwrap()).unwrap())
@@ -27,7 +25,10 @@ fn keys() -> Vec<SecretKey> {
 fn open(name: &str) -> homepost_pgp::Opened {
     let keys = keys();
     let certs: Vec<Certificate> = keys.iter().map(SecretKey::certificate).collect();
-    let msg = fs::read(corpus(&format!("mail/deltachat/test-data/message/{name}"))).unwrap();
+    let msg = fs::read(corpus::path(&format!(
+        "mail/deltachat/test-data/message/{name}"
+    )))
+    .unwrap();
     open_message(&msg, &keys, &certs, now())
 }
 

@@ -4,111 +4,19 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::SystemTime;
 
 use common::*;
 use homepost_pgp::{
     Certificate, Protection, SecretKey, SignatureState, encrypt_message, open_message, sign_message,
 };
+use homepost_testing::gnupg::Gpg;
 
-/// A GnuPG home directory that lives as long as the test and kills its
-/// agent when dropped.
-struct Gpg {
-    home: tempfile::TempDir,
-}
-
-impl Gpg {
-    fn new() -> Self {
-        let home = tempfile::Builder::new().prefix("hp-gpg").tempdir().unwrap();
-        Gpg { home }
-    }
-
-    fn path(&self, name: &str) -> std::path::PathBuf {
-        self.home.path().join(name)
-    }
-
-    /// Runs gpg with `args` and `stdin`, returning its output; panics with
-    /// gpg's stderr if it failed.
-    fn run(&self, args: &[&str], stdin: &[u8]) -> Output {
-        let out = self.try_run(args, stdin);
-        assert!(
-            out.status.success(),
-            "gpg {args:?} failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    }
-
-    fn try_run(&self, args: &[&str], stdin: &[u8]) -> Output {
-        let mut child = Command::new("gpg")
-            .env("GNUPGHOME", self.home.path())
-            .args([
-                "--batch",
-                "--yes",
-                "--no-tty",
-                "--pinentry-mode",
-                "loopback",
-                "--passphrase",
-                "",
-                "--status-fd",
-                "2",
-                "--trust-model",
-                "always",
-            ])
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("gpg is installed (Debian package gnupg)");
-        child.stdin.take().unwrap().write_all(stdin).unwrap();
-        child.wait_with_output().unwrap()
-    }
-
-    fn import(&self, armored: &[u8]) {
-        self.run(&["--import"], armored);
-    }
-
-    /// Generates an Ed25519/Cv25519 key in gpg without a passphrase and
-    /// returns its fingerprint.
-    fn generate(&self, uid: &str) -> String {
-        self.run(
-            &["--quick-gen-key", uid, "ed25519", "sign,cert", "never"],
-            b"",
-        );
-        let fpr = self.fingerprint(uid);
-        self.run(&["--quick-add-key", &fpr, "cv25519", "encr", "never"], b"");
-        fpr
-    }
-
-    fn fingerprint(&self, uid: &str) -> String {
-        let out = self.run(&["--with-colons", "--list-keys", uid], b"");
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .find_map(|l| {
-                l.strip_prefix("fpr:")
-                    .map(|r| r.trim_matches(':').to_owned())
-            })
-            .unwrap()
-    }
-
-    fn export(&self, uid: &str) -> Certificate {
-        let out = self.run(&["--armor", "--export", uid], b"");
-        Certificate::from_bytes(&out.stdout).unwrap()
-    }
-}
-
-impl Drop for Gpg {
-    fn drop(&mut self) {
-        let _ = Command::new("gpgconf")
-            .env("GNUPGHOME", self.home.path())
-            .args(["--kill", "gpg-agent"])
-            .status();
-    }
+/// gpg's public key for `uid`, as ours.
+fn export(gpg: &Gpg, uid: &str) -> Certificate {
+    Certificate::from_bytes(&gpg.export_armored(uid)).unwrap()
 }
 
 fn status(out: &Output) -> String {
@@ -235,7 +143,7 @@ fn gpg_decrypts_our_multipart_encrypted_and_checks_our_signature() {
 fn we_verify_gpg_detached_signatures_in_multipart_signed() {
     let gpg = Gpg::new();
     gpg.generate("Gary <gary@example.org>");
-    let gary = gpg.export("gary@example.org");
+    let gary = export(&gpg, "gary@example.org");
     let entity = "Content-Type: text/plain; charset=us-ascii\r\n\r\nSigned by GnuPG.\r\n";
     for mode in [
         &["--detach-sign", "--armor"][..],
@@ -284,7 +192,7 @@ fn we_verify_gpg_detached_signatures_in_multipart_signed() {
 fn we_verify_gpg_clearsigned_text() {
     let gpg = Gpg::new();
     gpg.generate("Gary <gary@example.org>");
-    let gary = gpg.export("gary@example.org");
+    let gary = export(&gpg, "gary@example.org");
     let text = "Hello from GnuPG.\n- a dash line\n-----\nFrom the start\n";
     let signed = String::from_utf8(gpg.run(&["--clearsign"], text.as_bytes()).stdout).unwrap();
     assert!(signed.starts_with("-----BEGIN PGP SIGNED MESSAGE-----"));
@@ -313,24 +221,32 @@ fn we_verify_gpg_clearsigned_text() {
 fn we_decrypt_and_verify_gpg_encrypted_and_signed_mail() {
     let gpg = Gpg::new();
     gpg.generate("Gary <gary@example.org>");
-    let gary = gpg.export("gary@example.org");
+    let gary = export(&gpg, "gary@example.org");
     let alice = alice();
     gpg.import(alice.certificate().to_armored().unwrap().as_bytes());
 
-    // Inline: gpg --armor --encrypt --sign in a text/plain body.
-    let armored = gpg.run(
-        &["--armor", "--encrypt", "--sign", "-r", "alice@example.org"],
-        b"Inline from gpg.\n",
-    );
-    let armored = String::from_utf8(armored.stdout).unwrap();
-    let message =
-        format!("From: gary@example.org\r\nTo: alice@example.org\r\nSubject: hi\r\n\r\n{armored}");
-    let opened = open_message(
-        message.as_bytes(),
-        std::slice::from_ref(&alice),
-        std::slice::from_ref(&gary),
-        SystemTime::now(),
-    );
+    // gpg --armor --encrypt --sign to Alice; she opens with Gary's key known.
+    let encrypt_and_sign = |input: &[u8]| {
+        let out = gpg.run(
+            &["--armor", "--encrypt", "--sign", "-r", "alice@example.org"],
+            input,
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let open = |message: &str| {
+        open_message(
+            message.as_bytes(),
+            std::slice::from_ref(&alice),
+            std::slice::from_ref(&gary),
+            SystemTime::now(),
+        )
+    };
+
+    // Inline: in a text/plain body.
+    let armored = encrypt_and_sign(b"Inline from gpg.\n");
+    let opened = open(&format!(
+        "From: gary@example.org\r\nTo: alice@example.org\r\nSubject: hi\r\n\r\n{armored}"
+    ));
     assert_eq!(opened.protection, Protection::Inline);
     assert!(opened.encrypted && opened.decrypted, "{opened:?}");
     assert_eq!(opened.signature_state(), SignatureState::Good);
@@ -344,23 +260,13 @@ fn we_decrypt_and_verify_gpg_encrypted_and_signed_mail() {
     // PGP/MIME built around gpg's encryption of an entity with protected headers.
     let entity = "Content-Type: text/plain; charset=us-ascii; protected-headers=\"v1\"\r\n\
                   Subject: Real subject\r\nFrom: gary@example.org\r\n\r\nPGP/MIME from gpg.\r\n";
-    let armored = gpg.run(
-        &["--armor", "--encrypt", "--sign", "-r", "alice@example.org"],
-        entity.as_bytes(),
-    );
-    let armored = String::from_utf8(armored.stdout).unwrap();
-    let message = format!(
+    let armored = encrypt_and_sign(entity.as_bytes());
+    let opened = open(&format!(
         "From: gary@example.org\r\nTo: alice@example.org\r\nSubject: ...\r\nMIME-Version: 1.0\r\n\
          Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"YY\"\r\n\r\n\
          --YY\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n\
          --YY\r\nContent-Type: application/octet-stream\r\n\r\n{armored}\r\n--YY--\r\n"
-    );
-    let opened = open_message(
-        message.as_bytes(),
-        std::slice::from_ref(&alice),
-        std::slice::from_ref(&gary),
-        SystemTime::now(),
-    );
+    ));
     assert_eq!(opened.protection, Protection::PgpMime);
     assert!(opened.decrypted, "{opened:?}");
     assert_eq!(opened.signature_state(), SignatureState::Good);
@@ -457,25 +363,15 @@ fn secret_keys_move_between_gpg_and_us() {
         "from the moved key\r\n",
     );
     let signed = sign_message(&msg, &gary, SystemTime::now()).unwrap();
-    let opened = open_message(&signed, &[], &[gpg.export(&fpr)], SystemTime::now());
+    let opened = open_message(&signed, &[], &[export(&gpg, &fpr)], SystemTime::now());
     assert_eq!(opened.signature_state(), SignatureState::Good);
 }
 
 #[test]
 fn gpg_opens_our_setup_message_with_the_code() {
-    use homepost_pgp::autocrypt::PreferEncrypt;
-    use homepost_pgp::setup::{SetupCode, create_setup_message};
     let gpg = Gpg::new();
     let alice = alice();
-    let code = SetupCode::generate().unwrap();
-    let msg = create_setup_message(
-        &alice,
-        "alice@example.org",
-        PreferEncrypt::Mutual,
-        &code,
-        t0(),
-    )
-    .unwrap();
+    let (code, msg) = setup_message(&alice);
     let text = String::from_utf8(msg).unwrap();
     let start = text.find("-----BEGIN PGP MESSAGE-----").unwrap();
     let end = text.find("-----END PGP MESSAGE-----").unwrap() + 25;

@@ -5,21 +5,19 @@
 //! policy's cut-off dates and the keys' expiry give the same answers
 //! every year.
 
-mod common;
-
 use std::fs;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::*;
 use homepost_pgp::verify::{self, best};
 use homepost_pgp::{Certificate, Error, KeyStatus, SecretKey, SignatureState};
+use homepost_testing::corpus;
 
 fn now() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(1_600_000_000)
 }
 
 fn read(rel: &str) -> Vec<u8> {
-    fs::read(corpus(&format!("pgp/pgpy/{rel}"))).unwrap()
+    fs::read(corpus::path(&format!("pgp/pgpy/{rel}"))).unwrap()
 }
 
 fn cert(rel: &str) -> Certificate {

@@ -8,22 +8,13 @@ use std::fs;
 use common::*;
 use homepost_pgp::Error;
 use homepost_pgp::autocrypt::PreferEncrypt;
-use homepost_pgp::setup::{
-    SetupCode, create_setup_message, import_setup_message, inspect_setup_message,
-};
+use homepost_pgp::setup::{SetupCode, import_setup_message, inspect_setup_message};
+use homepost_testing::corpus;
 
 #[test]
 fn our_setup_message_imports_with_the_code_and_not_without() {
     let alice = alice();
-    let code = SetupCode::generate().unwrap();
-    let msg = create_setup_message(
-        &alice,
-        "alice@example.org",
-        PreferEncrypt::Mutual,
-        &code,
-        t0(),
-    )
-    .unwrap();
+    let (code, msg) = setup_message(&alice);
     let text = String::from_utf8(msg.clone()).unwrap();
     assert!(text.contains("\r\nAutocrypt-Setup-Message: v1\r\n"));
     assert!(text.contains("From: <alice@example.org>\r\nTo: <alice@example.org>\r\n"));
@@ -51,7 +42,7 @@ fn our_setup_message_imports_with_the_code_and_not_without() {
 
 #[test]
 fn the_spec_example_setup_message_imports() {
-    let msg = fs::read(corpus(
+    let msg = fs::read(corpus::path(
         "autocrypt/spec/doc/appendix/example-setup-message.eml",
     ))
     .unwrap();
@@ -63,7 +54,7 @@ fn the_spec_example_setup_message_imports() {
     let imported = import_setup_message(&msg, &code, t0()).unwrap();
     assert_eq!(imported.prefer_encrypt, PreferEncrypt::Mutual);
     let public = homepost_pgp::Certificate::from_bytes(
-        &fs::read(corpus(
+        &fs::read(corpus::path(
             "autocrypt/spec/doc/appendix/alice@autocrypt.example.pub.asc",
         ))
         .unwrap(),

@@ -1,13 +1,11 @@
-//! The loopback peers of `tests/support` start, take mail, greet, and survive a
+//! The loopback peers of `homepost_testing::peers` start, take mail, greet, and survive a
 //! SIGKILL of their process group followed by a restart on the same directory.
-
-mod support;
 
 use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, TcpStream};
 use std::time::Duration;
 
-use support::{Dovecot, SmtpServer};
+use homepost_testing::peers::{Dovecot, SmtpServer};
 
 /// The first line a plain TCP server sends.
 fn greeting(port: u16) -> String {

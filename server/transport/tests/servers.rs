@@ -1,8 +1,6 @@
 //! Fetching and sending against real servers on loopback: Dovecot (IMAP, POP3)
 //! and an aiosmtpd submission server, started by tests/peers.
 
-mod support;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,11 +10,11 @@ use homepost_store::{
     AccountConfig, DeletePolicy, Endpoint, FLAG_FLAGGED, FLAG_READ, Incoming, NewOutgoing,
     OutboxState, Outgoing, Protocol, RemoteId, Secrets, Security, Side, Store,
 };
+use homepost_testing::peers::{Dovecot, SmtpServer};
+use homepost_testing::vault;
 use homepost_transport::imap::Imap;
 use homepost_transport::pop3::Pop3;
 use homepost_transport::{Options, SyncState, Transport};
-use homepost_vault::{KdfParams, Passphrase, Vault};
-use support::{Dovecot, SmtpServer};
 use tokio::sync::RwLock;
 
 struct Env {
@@ -28,13 +26,9 @@ struct Env {
 impl Env {
     async fn new() -> Env {
         let dir = tempfile::tempdir().unwrap();
-        let vault = Vault::create(
-            dir.path(),
-            &Passphrase::new("correct horse battery".into()),
-            KdfParams::INSECURE_FOR_TESTS,
-        )
-        .unwrap();
-        let lib = Library::open(dir.path(), &vault).await.unwrap();
+        let lib = Library::open(dir.path(), &vault::create(dir.path()))
+            .await
+            .unwrap();
         let store = lib.store().clone();
         Env {
             _dir: dir,

@@ -1,11 +1,12 @@
 //! Test accounts and messages shared by the integration tests.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use homepost_pgp::autocrypt::PreferEncrypt;
 use homepost_pgp::openpgp::cert::prelude::*;
 use homepost_pgp::openpgp::serialize::SerializeInto;
+use homepost_pgp::setup::{SetupCode, create_setup_message};
 use homepost_pgp::{Certificate, SecretKey};
 
 /// 2024-01-01T00:00:00Z: the clock of these tests.
@@ -74,6 +75,15 @@ pub fn revoked(key: &SecretKey) -> Certificate {
     Certificate::from_bytes(&cert.to_vec().unwrap()).unwrap()
 }
 
+/// An Autocrypt Setup Message of `key` for alice@example.org (prefer-encrypt
+/// mutual, made at t0) under a new setup code.
+pub fn setup_message(key: &SecretKey) -> (SetupCode, Vec<u8>) {
+    let code = SetupCode::generate().unwrap();
+    let msg =
+        create_setup_message(key, "alice@example.org", PreferEncrypt::Mutual, &code, t0()).unwrap();
+    (code, msg)
+}
+
 /// A composed message as mail-builder writes it (CRLF, 7-bit).
 pub fn message(from: &str, to: &str, subject: &str, body: &str) -> Vec<u8> {
     format!(
@@ -82,11 +92,4 @@ pub fn message(from: &str, to: &str, subject: &str, body: &str) -> Vec<u8> {
          Content-Type: text/plain; charset=\"utf-8\"\r\nContent-Transfer-Encoding: 7bit\r\n\r\n{body}"
     )
     .into_bytes()
-}
-
-/// The shared corpus beside the checkout.
-pub fn corpus(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpus")
-        .join(rel)
 }

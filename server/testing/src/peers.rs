@@ -1,13 +1,12 @@
-//! Real mail servers on loopback for the transport tests: Dovecot (IMAP, POP3)
-//! started by `tests/peers/dovecot-up`, and the aiosmtpd submission server
-//! `tests/peers/smtp-server`. See `tests/peers/README.md` for users and behaviours.
+//! Real mail servers on loopback, for the transport's tests and any other that
+//! fetches or sends mail: Dovecot (IMAP, POP3) started by `tests/peers/dovecot-up`,
+//! and the aiosmtpd submission server `tests/peers/smtp-server`. See
+//! `tests/peers/README.md` for users and behaviours.
 //!
 //! Each server runs in its own process group in its own temporary directory, on
 //! free ports of 127.0.0.1; `kill` sends SIGKILL to the whole group, `restart`
 //! starts it again on the same directory and ports (mail, spool and certificate
 //! survive), and dropping the value kills it.
-
-#![allow(dead_code)] // each test binary uses a different part of this module
 
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
@@ -21,23 +20,21 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
+use sha2::{Digest, Sha256};
 
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// Tries to start a server on fresh ports: a free port can be taken by another
 /// process between the moment it is picked and the moment the server binds it.
 const START_ATTEMPTS: usize = 3;
 
-/// The user names and the password of both servers' test accounts.
+/// The user names of both servers' test accounts.
 pub const USERS: [&str; 2] = ["alice", "bob"];
+/// The password of every test account.
 pub const PASSWORD: &str = "secret";
 
-/// `tests/peers` of the checkout the test runs from (resolved at runtime: a test
-/// binary may be reused from another checkout).
+/// `tests/peers` of the checkout the test runs from.
 pub fn peers_dir() -> PathBuf {
-    let manifest = PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
-    );
-    let dir = manifest.join("../../tests/peers");
+    let dir = crate::corpus::checkout().join("tests/peers");
     assert!(
         dir.join("dovecot-up").is_file(),
         "peer scripts missing: expected them in {}",
@@ -102,10 +99,15 @@ fn wait_ports_free(ports: &[u16]) {
 }
 
 /// SHA-256 of the DER of the first certificate in a PEM file, as uppercase hex
-/// pairs joined by ':' (the form `openssl x509 -fingerprint -sha256` prints).
+/// pairs joined by ':' (the form `openssl x509 -fingerprint -sha256` prints),
+/// computed here rather than by the code under test.
 pub fn cert_sha256(pem_path: &Path) -> String {
     let der = cert_der(pem_path).unwrap_or_else(|e| panic!("{}: {e}", pem_path.display()));
-    homepost_transport::tls::fingerprint(&der)
+    Sha256::digest(der)
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 /// The DER of the first certificate in a PEM file.
@@ -152,9 +154,13 @@ fn tls_greeting(port: u16, pem_path: &Path) -> std::io::Result<String> {
 pub struct Dovecot {
     /// The directory given to `dovecot-up`: config, cert.pem, key.pem, dovecot.log, home/.
     pub dir: PathBuf,
+    /// IMAP with STARTTLS.
     pub imap: u16,
+    /// IMAP over implicit TLS.
     pub imaps: u16,
+    /// POP3 with STLS.
     pub pop3: u16,
+    /// POP3 over implicit TLS.
     pub pop3s: u16,
     child: Option<Child>,
     deliveries: AtomicUsize,
@@ -162,6 +168,7 @@ pub struct Dovecot {
 }
 
 impl Dovecot {
+    /// Starts Dovecot on free ports (other ones if a port was taken meanwhile).
     pub fn start() -> Dovecot {
         let tmp = temp_dir("homepost-dovecot-");
         let mut dovecot = Dovecot {
@@ -331,16 +338,21 @@ impl Drop for Dovecot {
 /// required for alice and bob (password "secret"); recipients `reject*` get 550,
 /// `tempfail*` 451, `slow*` a 30 s DATA; accepted mail lands in `spool`.
 pub struct SmtpServer {
+    /// Where it listens.
     pub port: u16,
     /// Accepted messages as `NNNN.eml` and one JSON line each in `log.jsonl`.
     pub spool: PathBuf,
+    /// Its self-signed certificate for "localhost" (PEM).
     pub cert: PathBuf,
+    /// Implicit TLS instead of STARTTLS.
     pub implicit_tls: bool,
     child: Option<Child>,
     tmp: tempfile::TempDir,
 }
 
 impl SmtpServer {
+    /// Makes a certificate and starts the server on a free port (another if it
+    /// was taken meanwhile).
     pub fn start(implicit_tls: bool) -> SmtpServer {
         let tmp = temp_dir("homepost-smtp-");
         let cert = tmp.path().join("cert.pem");
