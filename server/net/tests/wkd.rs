@@ -3,78 +3,33 @@
 //! Tor dialer would receive names, not addresses).
 
 use std::collections::HashMap;
-use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use homepost_net::testing::{Answer, file, serve};
 use homepost_net::{Client, Limits, LookupOptions, lookup};
 use homepost_pgp::discovery::{HttpsUrl, KeySource, OpenPgpHeader, wkd_hash};
+use homepost_testing::gnupg::Gpg;
 
-/// GnuPG in a temporary home.
-struct Gpg(tempfile::TempDir);
-
-impl Gpg {
-    fn new() -> Gpg {
-        Gpg(tempfile::tempdir().unwrap())
+/// gpg's public key for `uid`, armored or binary, as a file to serve.
+fn export(gpg: &Gpg, uid: &str, armor: bool) -> Bytes {
+    let mut args = vec!["--export"];
+    if armor {
+        args.push("--armor");
     }
+    args.push(uid);
+    Bytes::from(gpg.run(&args, b"").stdout)
+}
 
-    fn run(&self, args: &[&str]) -> Vec<u8> {
-        let out = Command::new("gpg")
-            .arg("--homedir")
-            .arg(self.0.path())
-            .args([
-                "--batch",
-                "--yes",
-                "--pinentry-mode",
-                "loopback",
-                "--passphrase",
-                "",
-            ])
-            .args(args)
-            .output()
-            .expect("gpg runs (apt install gnupg)");
-        assert!(
-            out.status.success(),
-            "gpg {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
-    }
-
-    fn new_key(&self, uid: &str) {
-        self.run(&["--quick-gen-key", uid, "ed25519", "sign", "2y"]);
-        let fpr = self.fingerprint(uid);
-        self.run(&["--quick-add-key", &fpr, "cv25519", "encr", "2y"]);
-    }
-
-    fn fingerprint(&self, uid: &str) -> String {
-        let out = String::from_utf8(self.run(&["--with-colons", "--list-keys", uid])).unwrap();
-        out.lines()
-            .find(|l| l.starts_with("fpr:"))
-            .and_then(|l| l.split(':').nth(9))
-            .unwrap()
-            .to_owned()
-    }
-
-    fn export(&self, uid: &str, armor: bool) -> Bytes {
-        let mut args = vec!["--export"];
-        if armor {
-            args.push("--armor");
-        }
-        args.push(uid);
-        Bytes::from(self.run(&args))
-    }
-
-    /// The WKD hash GnuPG computes for the address of `uid`.
-    fn wkd_hash(&self, uid: &str) -> String {
-        let out = String::from_utf8(self.run(&["--with-wkd-hash", "--list-keys", uid])).unwrap();
-        out.lines()
-            .map(str::trim)
-            .find(|l| l.len() > 33 && l.as_bytes()[32] == b'@' && !l.contains(' '))
-            .map(|l| l[..32].to_owned())
-            .unwrap_or_else(|| panic!("no WKD hash in {out}"))
-    }
+/// The WKD hash GnuPG computes for the address of `uid`.
+fn gnupg_wkd_hash(gpg: &Gpg, uid: &str) -> String {
+    let out = gpg.run(&["--with-wkd-hash", "--list-keys", uid], b"");
+    let out = String::from_utf8(out.stdout).unwrap();
+    out.lines()
+        .map(str::trim)
+        .find(|l| l.len() > 33 && l.as_bytes()[32] == b'@' && !l.contains(' '))
+        .map(|l| l[..32].to_owned())
+        .unwrap_or_else(|| panic!("no WKD hash in {out}"))
 }
 
 #[tokio::test]
@@ -86,12 +41,12 @@ async fn lookups_follow_wkd_then_keys_openpgp_org_and_keep_only_the_address() {
         "carol@elsewhere.example",
         "mallory@wrong.example",
     ] {
-        gpg.new_key(uid);
+        gpg.generate(uid);
     }
     // Our WKD hash is GnuPG's.
-    let joe_hash = gpg.wkd_hash("Joe.Doe@example.org");
+    let joe_hash = gnupg_wkd_hash(&gpg, "Joe.Doe@example.org");
     assert_eq!(joe_hash, wkd_hash("Joe.Doe"));
-    let bob_hash = gpg.wkd_hash("bob@direct.example");
+    let bob_hash = gnupg_wkd_hash(&gpg, "bob@direct.example");
     assert_eq!(bob_hash, wkd_hash("bob"));
     let victim_hash = wkd_hash("victim");
 
@@ -99,23 +54,23 @@ async fn lookups_follow_wkd_then_keys_openpgp_org_and_keep_only_the_address() {
         file(
             "openpgpkey.example.org",
             format!("/.well-known/openpgpkey/example.org/hu/{joe_hash}"),
-            Answer::Body(gpg.export("Joe.Doe@example.org", false)),
+            Answer::Body(export(&gpg, "Joe.Doe@example.org", false)),
         ),
         file(
             "direct.example",
             format!("/.well-known/openpgpkey/hu/{bob_hash}"),
-            Answer::Body(gpg.export("bob@direct.example", false)),
+            Answer::Body(export(&gpg, "bob@direct.example", false)),
         ),
         file(
             "keys.openpgp.org",
             "/vks/v1/by-email/carol%40elsewhere.example".into(),
-            Answer::Body(gpg.export("carol@elsewhere.example", true)),
+            Answer::Body(export(&gpg, "carol@elsewhere.example", true)),
         ),
         // A directory handing out someone else's key for the victim.
         file(
             "openpgpkey.wrong.example",
             format!("/.well-known/openpgpkey/wrong.example/hu/{victim_hash}"),
-            Answer::Body(gpg.export("mallory@wrong.example", false)),
+            Answer::Body(export(&gpg, "mallory@wrong.example", false)),
         ),
         file(
             "openpgpkey.big.example",
@@ -125,7 +80,7 @@ async fn lookups_follow_wkd_then_keys_openpgp_org_and_keep_only_the_address() {
         file(
             "big.example",
             format!("/.well-known/openpgpkey/hu/{}", wkd_hash("x")),
-            Answer::Body(gpg.export("Joe.Doe@example.org", false)),
+            Answer::Body(export(&gpg, "Joe.Doe@example.org", false)),
         ),
         file(
             "openpgpkey.redirect.example",
@@ -143,7 +98,7 @@ async fn lookups_follow_wkd_then_keys_openpgp_org_and_keep_only_the_address() {
         file(
             "redirect.example",
             "/moved/key".into(),
-            Answer::Body(gpg.export("Joe.Doe@example.org", false)),
+            Answer::Body(export(&gpg, "Joe.Doe@example.org", false)),
         ),
     ]);
     let server = serve(files).await;
