@@ -490,6 +490,64 @@ pub fn split_tag_args(args: &[String]) -> Result<(Vec<i64>, Vec<String>, Vec<Str
     Ok((ids, add, remove))
 }
 
+impl Command {
+    /// The subcommand's name (for logs: the arguments may name private things).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Init { .. } => "init",
+            Command::Import { .. } => "import",
+            Command::Search { .. } => "search",
+            Command::Show { .. } => "show",
+            Command::Thread { .. } => "thread",
+            Command::Tag { .. } => "tag",
+            Command::Reindex => "reindex",
+            Command::Spam { .. } => "spam",
+            Command::Serve { .. } => "serve",
+            Command::BenchQueries { .. } => "bench-queries",
+            Command::Account { .. } => "account",
+            Command::Key { .. } => "key",
+            Command::Fetch { .. } => "fetch",
+            Command::Send(_) => "send",
+            Command::Outbox { .. } => "outbox",
+            Command::Passwd { .. } => "passwd",
+        }
+    }
+
+    /// The file and directory arguments, to resolve against the client's
+    /// working directory when the running server runs the command for it.
+    pub fn paths_mut(&mut self) -> Vec<&mut PathBuf> {
+        match self {
+            Command::Import { paths, .. }
+            | Command::Spam {
+                command: SpamCommand::Check { paths },
+            } => paths.iter_mut().collect(),
+            Command::Spam {
+                command: SpamCommand::Learn { spam, ham },
+            } => spam.iter_mut().chain(ham.iter_mut()).collect(),
+            Command::Key {
+                command:
+                    KeyCommand::SetupMessage { file, .. }
+                    | KeyCommand::ImportSetup { file }
+                    | KeyCommand::Import { file },
+            } => vec![file],
+            Command::Send(args) => args.attach.iter_mut().collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The environment variables the command may read (a client passes its
+    /// values along with a remote command).
+    pub fn reads_env(&self) -> &'static [&'static str] {
+        match self {
+            Command::Account { .. } => {
+                &["HOMEPOST_INCOMING_PASSWORD", "HOMEPOST_OUTGOING_PASSWORD"]
+            }
+            Command::Key { .. } => &["HOMEPOST_SETUP_CODE"],
+            _ => &[],
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,5 @@
 //! `homepost account`, `homepost fetch` and `homepost outbox`.
 
-use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -40,12 +39,10 @@ fn security(s: SecurityArg) -> Security {
 }
 
 fn password(env: &str, label: &str) -> Result<String> {
-    if let Ok(p) = std::env::var(env)
-        && !p.is_empty()
-    {
-        return Ok(p);
+    if let Some(p) = crate::console::var(env) {
+        return Ok(p.to_string());
     }
-    if !std::io::stdin().is_terminal() {
+    if !crate::console::stdin_is_terminal() {
         bail!("no {label} password: set {env} or run on a terminal");
     }
     rpassword::prompt_password(format!("{label} password: "))
@@ -284,20 +281,20 @@ pub async fn fetch(lib: Library, only: Option<i64>, timeout: Duration) -> Result
             } else if reported.insert(a.id) {
                 if let Some(e) = &s.error {
                     failed = true;
-                    eprintln!(
+                    errln!(
                         "account {} ({}): {}",
                         a.id,
                         terminal_safe(&a.config.name),
                         e.message
                     );
                     if let Some(fp) = &e.fingerprint {
-                        eprintln!(
+                        errln!(
                             "  to trust it: homepost account trust {} --side incoming {fp}",
                             a.id
                         );
                     }
                 } else {
-                    eprintln!(
+                    errln!(
                         "account {} ({}): up to date",
                         a.id,
                         terminal_safe(&a.config.name)
@@ -316,7 +313,7 @@ pub async fn fetch(lib: Library, only: Option<i64>, timeout: Duration) -> Result
         }
         if Instant::now() > deadline {
             failed = true;
-            eprintln!("gave up waiting after {} s", timeout.as_secs());
+            errln!("gave up waiting after {} s", timeout.as_secs());
             break;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -332,7 +329,7 @@ pub async fn fetch(lib: Library, only: Option<i64>, timeout: Duration) -> Result
         if let Some(e) = &i.last_error
             && i.state != homepost_store::OutboxState::Sent
         {
-            eprintln!("outbox {}: {:?}: {}", i.id, i.state, terminal_safe(e));
+            errln!("outbox {}: {:?}: {}", i.id, i.state, terminal_safe(e));
         }
     }
     if failed {
@@ -403,10 +400,10 @@ pub async fn key_command(cmd: &KeyCommand, lib: &mut Library) -> Result<()> {
         KeyCommand::ImportSetup { file } => {
             let message =
                 std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-            let typed = match std::env::var("HOMEPOST_SETUP_CODE") {
-                Ok(c) if !c.is_empty() => zeroize::Zeroizing::new(c),
-                _ => {
-                    if !std::io::stdin().is_terminal() {
+            let typed = match crate::console::var("HOMEPOST_SETUP_CODE") {
+                Some(c) => c,
+                None => {
+                    if !crate::console::stdin_is_terminal() {
                         bail!("no setup code: set HOMEPOST_SETUP_CODE or run on a terminal");
                     }
                     zeroize::Zeroizing::new(rpassword::prompt_password("Setup code: ")?)

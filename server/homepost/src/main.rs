@@ -3,14 +3,23 @@
 
 /// `println!` that returns an error instead of panicking when stdout is closed
 /// (`homepost search ... | head`).
+/// Goes to the client of a command run over the control socket (see console).
 macro_rules! outln {
     ($($t:tt)*) => {{
-        use std::io::Write as _;
-        writeln!(std::io::stdout().lock(), $($t)*)?;
+        $crate::console::out(format_args!($($t)*))?;
+    }};
+}
+
+/// `eprintln!` that goes to the client of a remote command (see console).
+macro_rules! errln {
+    ($($t:tt)*) => {{
+        $crate::console::err(format_args!($($t)*));
     }};
 }
 
 mod cli;
+mod console;
+mod control;
 mod mail_cli;
 mod output;
 mod passphrase;
@@ -167,6 +176,8 @@ async fn run(cli: Cli) -> Result<()> {
                 _ => TlsSource::Off,
             };
             let running = homepost_web::start(config).await?;
+            // From now on CLI commands on this data directory go through us.
+            control::listen(&dir, running.shared_state()).await?;
             outln!("Homepost is running at {}", running.url);
             if let Some(fp) = &running.fingerprint {
                 outln!("TLS certificate SHA-256 fingerprint: {fp}");
@@ -184,7 +195,9 @@ async fn run(cli: Cli) -> Result<()> {
                 setup_code::print(&running, lan_name.as_deref(), token)?;
             }
             outln!("Stop it with Ctrl-C.");
-            running.wait().await?;
+            let stopped = running.wait().await;
+            control::remove(&dir);
+            stopped?;
         }
         _ => {
             // Refuse bad arguments before asking for the passphrase.
@@ -212,6 +225,10 @@ async fn run(cli: Cli) -> Result<()> {
                     }
                 }
                 _ => {}
+            }
+            // A running server owns the data directory: it runs the command.
+            if control::run_remote(&cli, &dir).await?.is_some() {
+                return Ok(());
             }
             let mut lib = open_library(&cli, &dir).await?;
             if let Command::Fetch { account, timeout } = &cli.command {
@@ -251,7 +268,7 @@ async fn library_command(cli: &Cli, lib: &mut Library) -> Result<()> {
                 .await?;
             progress.finish();
             for e in &stats.unreadable {
-                eprintln!("homepost: skipped: {e}");
+                errln!("homepost: skipped: {e}");
             }
             let secs = started.elapsed().as_secs_f64();
             let read = stats.imported + stats.duplicates;
@@ -344,7 +361,7 @@ async fn library_command(cli: &Cli, lib: &mut Library) -> Result<()> {
                 output::print_json(&v)?;
             } else {
                 let text = output::detail_text(&detail, &body);
-                std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes())?;
+                console::out_bytes(&text)?;
             }
         }
         Command::Thread { json, id } => {
@@ -418,18 +435,25 @@ struct Progress {
     bar: ProgressBar,
     what: &'static str,
     /// Tenths reported so far when stderr is not a terminal; `None` on a terminal.
-    lines: Option<std::cell::Cell<u64>>,
+    lines: Option<std::sync::atomic::AtomicU64>,
 }
 
 impl Progress {
     fn new(what: &'static str, total_bytes: u64) -> Progress {
-        use std::io::IsTerminal as _;
-        let bar = ProgressBar::new(total_bytes);
+        // A bar only on this process's own terminal (not a remote client's).
+        let bar = if console::stderr_is_terminal() {
+            ProgressBar::new(total_bytes)
+        } else {
+            ProgressBar::with_draw_target(
+                Some(total_bytes),
+                indicatif::ProgressDrawTarget::hidden(),
+            )
+        };
         bar.set_style(
             ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} {msg} ({eta})")
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
-        let lines = (!std::io::stderr().is_terminal()).then(|| std::cell::Cell::new(0));
+        let lines = (!console::stderr_is_terminal()).then(|| std::sync::atomic::AtomicU64::new(0));
         Progress { bar, what, lines }
     }
 
@@ -440,9 +464,9 @@ impl Progress {
         if let Some(reported) = &self.lines {
             let total = self.bar.length().unwrap_or(0).max(1);
             let tenths = (bytes.min(total) * 10 / total).min(10);
-            if tenths > reported.get() && tenths < 10 {
-                reported.set(tenths);
-                eprintln!(
+            if tenths > reported.load(std::sync::atomic::Ordering::Relaxed) && tenths < 10 {
+                reported.store(tenths, std::sync::atomic::Ordering::Relaxed);
+                errln!(
                     "homepost: {}: {}% of the input, {messages} messages",
                     self.what,
                     tenths * 10
@@ -453,7 +477,7 @@ impl Progress {
 
     /// Prints a line without breaking the bar.
     fn println(&self, line: &str) {
-        self.bar.suspend(|| eprintln!("{line}"));
+        self.bar.suspend(|| errln!("{line}"));
     }
 
     fn finish(&self) {
@@ -519,11 +543,10 @@ async fn spam_command(command: &SpamCommand, lib: &mut Library) -> Result<()> {
                         mbox_number,
                         score,
                     } => {
-                        use std::io::Write as _;
                         let line = output::spam_check_line(origin, mbox_number, &score);
-                        writeln!(std::io::stdout().lock(), "{line}")?;
+                        console::out(format_args!("{line}"))?;
                     }
-                    SpamCheck::Unreadable(e) => eprintln!("homepost: skipped: {e}"),
+                    SpamCheck::Unreadable(e) => errln!("homepost: skipped: {e}"),
                 }
                 Ok(())
             })

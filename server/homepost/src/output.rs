@@ -149,12 +149,7 @@ pub fn detail_text(d: &MessageDetail, body: &str) -> String {
 
 /// Prints pretty JSON to stdout.
 pub fn print_json(v: &Value) -> Result<()> {
-    use std::io::Write as _;
-    writeln!(
-        std::io::stdout().lock(),
-        "{}",
-        serde_json::to_string_pretty(v)?
-    )?;
+    crate::console::out(format_args!("{}", serde_json::to_string_pretty(v)?))?;
     Ok(())
 }
 

@@ -1,8 +1,6 @@
 //! `homepost send`: the app's "send" from the command line, through the same
 //! core function (`homepost_core::outgoing::send_draft`).
 
-use std::io::Read;
-
 use anyhow::{Context, Result, bail};
 use homepost_core::library::Library;
 use homepost_core::outgoing::{self, MAX_ATTACHMENT};
@@ -39,12 +37,9 @@ pub async fn send(args: &SendArgs, lib: &mut Library) -> Result<()> {
 }
 
 async fn new_draft(args: &SendArgs, lib: &Library, now: i64) -> Result<i64> {
-    let mut body = Vec::new();
-    std::io::stdin()
-        .lock()
-        .take(MAX_BODY_BYTES as u64 + 1)
-        .read_to_end(&mut body)
-        .context("cannot read the message body from stdin")?;
+    let body = crate::console::read_stdin(MAX_BODY_BYTES)
+        .context("cannot read the message body from stdin")?
+        .to_vec();
     if body.len() > MAX_BODY_BYTES {
         bail!("the body is over {} MiB", MAX_BODY_BYTES >> 20);
     }

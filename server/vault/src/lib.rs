@@ -132,6 +132,12 @@ impl Passphrase {
         self.0.chars().count()
     }
 
+    /// The text itself, to hand to the running server (the CLI's control
+    /// socket); anything else keeps it inside.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
     fn bytes(&self) -> &[u8] {
         self.0.as_bytes()
     }

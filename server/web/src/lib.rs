@@ -209,6 +209,11 @@ impl Running {
     pub fn state(&self) -> &AppState {
         &self.state
     }
+
+    /// A handle on the shared state, for the local control socket's commands.
+    pub fn shared_state(&self) -> std::sync::Arc<AppState> {
+        self.state.clone().into_inner()
+    }
 }
 
 /// Binds and starts the server in the background; it starts locked.

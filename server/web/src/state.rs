@@ -246,6 +246,72 @@ impl AppState {
         self.open_and_start_session(vault).await
     }
 
+    /// Runs a local command (the CLI, over the control socket) on the library,
+    /// so that one process owns the data directory: the passphrase is checked
+    /// (and throttled) as an unlock is; `f` runs on the open library, or while
+    /// locked on one opened for it and closed again after, unless a session
+    /// opened the box meanwhile. No session is made.
+    pub async fn run_command<T>(
+        &self,
+        passphrase: Passphrase,
+        f: impl AsyncFnOnce(&mut Library) -> T,
+    ) -> Result<T, ApiError> {
+        let local = None;
+        self.throttle()
+            .check(local, true, Instant::now())
+            .map_err(ApiError::throttled)?;
+        if !self.has_vault() {
+            return Err(no_vault());
+        }
+        let vault = {
+            let _one_at_a_time = self
+                .kdf_gate
+                .acquire()
+                .await
+                .map_err(|e| ApiError::internal(&e))?;
+            let dir = self.data_dir.clone();
+            match tokio::task::spawn_blocking(move || Vault::unlock(&dir, &passphrase))
+                .await
+                .map_err(|e| ApiError::internal(&e))?
+            {
+                Ok(v) => v,
+                Err(VaultError::WrongPassphrase) => {
+                    self.throttle().failed(local, Instant::now());
+                    tracing::warn!("wrong passphrase from a local command");
+                    return Err(ApiError::new(
+                        actix_web::http::StatusCode::UNAUTHORIZED,
+                        "wrong_passphrase",
+                        "that passphrase does not unlock this vault",
+                    ));
+                }
+                Err(e) => return Err(ApiError::internal(&e)),
+            }
+        };
+        let mut guard = self.library.write().await;
+        let opened_here = guard.is_none();
+        if opened_here {
+            *guard = Some(Library::open(&self.data_dir, &vault).await?);
+        }
+        drop(vault);
+        let lib = guard.as_mut().ok_or_else(ApiError::locked)?;
+        let out = f(lib).await;
+        // Opened for this command: locked again (no session can have started:
+        // unlocking waits for this lock).
+        if opened_here && let Some(lib) = guard.take() {
+            lib.close().await;
+        }
+        Ok(out)
+    }
+
+    /// Runs `f` on the library if it is open (`None` while locked).
+    pub async fn with_open_library<T>(&self, f: impl AsyncFnOnce(&Library) -> T) -> Option<T> {
+        let guard = self.library.read().await;
+        match guard.as_ref() {
+            Some(lib) => Some(f(lib).await),
+            None => None,
+        }
+    }
+
     /// Creates the vault (only if there is none), opens the library and starts a
     /// session. Unless the request is `local` (from the box itself), it must bring
     /// the setup code printed at start; wrong codes are throttled like wrong
