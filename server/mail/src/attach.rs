@@ -22,40 +22,15 @@ pub fn attachments(raw: &[u8]) -> Vec<(AttachmentInfo, Vec<u8>)> {
 
 #[cfg(test)]
 mod tests {
-    use std::path::{Path, PathBuf};
+    use homepost_testing::{corpus, disk};
 
     use super::*;
 
-    fn corpus() -> PathBuf {
-        std::path::PathBuf::from(
-            std::env::var_os("CARGO_MANIFEST_DIR")
-                .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
-        )
-        .join("../../../shared/corpus")
-    }
-
-    /// Every file under `dir`, depth first, in name order.
-    fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        let mut paths: Vec<_> = entries.filter_map(|e| Some(e.ok()?.path())).collect();
-        paths.sort();
-        for path in paths {
-            if path.is_dir() {
-                files(&path, out);
-            } else {
-                out.push(path);
-            }
-        }
-    }
-
     #[test]
     fn agrees_with_parse_over_the_corpus_mail() {
-        let mut paths = Vec::new();
-        files(&corpus().join("mail"), &mut paths);
-        files(&corpus().join("xss"), &mut paths);
-        assert!(paths.len() > 300, "corpus missing: {:?}", corpus());
+        let mut paths = disk::files(&corpus::path("mail"));
+        paths.extend(disk::files(&corpus::path("xss")));
+        assert!(paths.len() > 300, "only {} corpus files", paths.len());
         let mut with_attachments = 0;
         for path in paths {
             let Ok(raw) = std::fs::read(&path) else {

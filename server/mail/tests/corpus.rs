@@ -4,29 +4,14 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
 
 use homepost_mail::{Address, ImportSources, ParsedMessage, parse};
+use homepost_testing::{corpus, disk};
 use serde_json::Value;
-
-/// The corpus lives beside the clone: `<root>/shared/corpus/mail` for a repo at
-/// `<root>/main`. A missing corpus is a failure, not a skip.
-fn corpus_dir() -> PathBuf {
-    let dir = std::path::PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
-    )
-    .join("../../../shared/corpus/mail");
-    assert!(
-        dir.is_dir(),
-        "mail corpus not found at {}; check out shared/ beside the repository",
-        dir.display()
-    );
-    dir
-}
 
 #[test]
 fn every_corpus_file_imports_and_parses() {
-    let dir = corpus_dir();
+    let dir = corpus::path("mail");
     let sources = ImportSources::new(vec![dir.clone()]);
     let total_bytes = sources.total_bytes();
     let mut per_top_dir: BTreeMap<String, usize> = BTreeMap::new();
@@ -67,7 +52,10 @@ fn every_corpus_file_imports_and_parses() {
     assert!(errors.is_empty(), "unreadable corpus files: {errors:?}");
     assert_eq!(last_progress, total_bytes);
     // Every .eml file is at least one message, and most corpus mail has a From.
-    let eml_files = count_files(&dir, &|p| p.extension().is_some_and(|e| e == "eml"));
+    let eml_files = disk::files(&dir)
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .count();
     assert!(
         messages > eml_files,
         "{messages} messages, {eml_files} .eml files"
@@ -80,7 +68,7 @@ fn every_corpus_file_imports_and_parses() {
 
 #[test]
 fn mailpile_mbox_splits_into_its_messages() {
-    let path = corpus_dir().join("mailpile/tests.mbx");
+    let path = corpus::path("mail/mailpile/tests.mbx");
     let data = fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let from_lines = data
         .split(|&b| b == b'\n')
@@ -95,7 +83,7 @@ fn mailpile_mbox_splits_into_its_messages() {
 
 #[test]
 fn stalwart_maildir_folders_and_flags() {
-    let dir = corpus_dir().join("stalwart-mail-parser/resources/maildir");
+    let dir = corpus::path("mail/stalwart-mail-parser/resources/maildir");
     let messages: Vec<_> = ImportSources::new(vec![dir])
         .map(|m| m.unwrap_or_else(|e| panic!("{e}")))
         .collect();
@@ -155,11 +143,9 @@ struct Tally {
 
 #[test]
 fn stalwart_expected_json_agrees() {
-    let root = corpus_dir().join("stalwart-mail-parser/resources/eml");
-    let mut emls = Vec::new();
-    collect_files(&root, &mut emls);
+    let root = corpus::path("mail/stalwart-mail-parser/resources/eml");
+    let mut emls = disk::files(&root);
     emls.retain(|p| p.extension().is_some_and(|e| e == "eml"));
-    emls.sort();
 
     let mut tallies: BTreeMap<&'static str, Tally> = BTreeMap::new();
     let mut disagreements = Vec::new();
@@ -345,24 +331,4 @@ fn addr(value: &Value) -> Address {
         name: text("name"),
         address: text("address"),
     }
-}
-
-fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let entries = fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-    for entry in entries {
-        let path = entry
-            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-            .path();
-        if path.is_dir() {
-            collect_files(&path, out);
-        } else {
-            out.push(path);
-        }
-    }
-}
-
-fn count_files(dir: &Path, keep: &dyn Fn(&Path) -> bool) -> usize {
-    let mut files = Vec::new();
-    collect_files(dir, &mut files);
-    files.iter().filter(|p| keep(p)).count()
 }

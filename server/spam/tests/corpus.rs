@@ -9,42 +9,18 @@ use std::path::{Path, PathBuf};
 
 use homepost_spam::tokenize::MAX_TOKENS;
 use homepost_spam::{Class, MemoryModel, SpamFilter, Verdict, tokens, train_delta};
-
-/// `../shared/corpus`, beside the repository.
-fn corpus() -> PathBuf {
-    let dir = std::path::PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
-    )
-    .join("../../../shared/corpus");
-    assert!(
-        dir.is_dir(),
-        "test corpora missing: expected them at {}",
-        dir.display()
-    );
-    dir
-}
+use homepost_testing::{corpus, disk};
 
 /// Every file under `dir` whose name ends in `.eml`, sorted.
 fn eml_files(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        for entry in fs::read_dir(&dir).expect("readable corpus directory") {
-            let path = entry.expect("directory entry").path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if path.extension().is_some_and(|e| e == "eml") {
-                found.push(path);
-            }
-        }
-    }
-    found.sort();
+    let mut found = disk::files(dir);
+    found.retain(|path| path.extension().is_some_and(|e| e == "eml"));
     found
 }
 
 #[test]
 fn real_messages_tokenize_within_bounds_and_deterministically() {
-    let files = eml_files(&corpus().join("mail"));
+    let files = eml_files(&corpus::path("mail"));
     assert!(files.len() > 100, "only {} messages found", files.len());
     let mut with_tokens = 0;
     for path in &files {
@@ -64,7 +40,7 @@ fn real_messages_tokenize_within_bounds_and_deterministically() {
 
 #[test]
 fn a_filter_trained_on_csdmc2010_sorts_unseen_mail() {
-    let dir = corpus().join("spam/csdmc2010");
+    let dir = corpus::path("spam/csdmc2010");
     let labels = fs::read_to_string(dir.join("SPAMTrain.label")).expect("label file");
     let samples: Vec<(Class, BTreeSet<String>)> = labels
         .lines()

@@ -1,19 +1,13 @@
 //! Unit tests of the plain text and the formatted view of HTML bodies.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use homepost_testing::corpus;
 use scraper::Html;
 
 use super::bounded_parse::{MAX_FORMATTING_TAGS, formatting_tags};
 use super::sanitizer::is_inline_image;
 use super::*;
-
-fn corpus() -> PathBuf {
-    std::path::PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
-    )
-    .join("../../../shared/corpus")
-}
 
 #[test]
 fn paragraphs_breaks_and_headings() {
@@ -362,7 +356,7 @@ fn json_strings(path: &Path, key: &str) -> Vec<String> {
 
 #[test]
 fn sanitize_defeats_dompurify_and_h5sc_vectors() {
-    let xss = corpus().join("xss");
+    let xss = corpus::path("xss");
     let mut payloads = json_strings(&xss.join("dompurify/expect.json"), "payload");
     assert!(payloads.len() > 200);
     let vectors = json_strings(&xss.join("h5sc/vectors.json"), "vector");

@@ -483,15 +483,12 @@ fn serializes_in_snake_case() {
 
 #[test]
 fn corpus_attachments_are_assessed() {
-    let corpus = std::path::PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
-    )
-    .join("../../../shared/corpus");
-    let raw = std::fs::read(corpus.join("xss/h5sc/test.eml")).expect("h5sc test.eml");
+    let h5sc = homepost_testing::corpus::path("xss/h5sc");
+    let raw = std::fs::read(h5sc.join("test.eml")).expect("h5sc test.eml");
     for (info, bytes) in crate::attachments(&raw) {
         let _ = assess(info.filename.as_deref(), &info.content_type, &bytes);
     }
-    let svg = std::fs::read(corpus.join("xss/h5sc/test.svg")).expect("h5sc test.svg");
+    let svg = std::fs::read(h5sc.join("test.svg")).expect("h5sc test.svg");
     assert_risk(
         &assess(Some("test.svg"), "image/svg+xml", &svg),
         RiskLevel::High,
@@ -500,7 +497,7 @@ fn corpus_attachments_are_assessed() {
     // An MHTML vector for old Internet Explorer: its script is base64 in
     // the text, so nothing active is visible without that browser's
     // confusion; it must just be read without trouble.
-    let html = std::fs::read(corpus.join("xss/h5sc/test.html")).expect("h5sc test.html");
+    let html = std::fs::read(h5sc.join("test.html")).expect("h5sc test.html");
     let _ = assess(Some("test.html"), "text/html", &html);
 }
 
