@@ -1,19 +1,13 @@
 use homepost_mail::parse;
-use homepost_vault::{KdfParams, Passphrase, Purpose, Vault};
+use homepost_testing::vault;
+use homepost_vault::Purpose;
 
 use super::*;
 
 /// A store in a new vault in `dir` (shared by the crate's test modules).
 pub(crate) async fn open_store(dir: &Path) -> Store {
-    let vault = Vault::create(
-        dir,
-        &Passphrase::new("pw".into()),
-        KdfParams::INSECURE_FOR_TESTS,
-    )
-    .unwrap();
-    Store::open(&dir.join(DB_FILE), &vault.subkey(Purpose::Sqlcipher))
-        .await
-        .unwrap()
+    let key = vault::create(dir).subkey(Purpose::Sqlcipher);
+    Store::open(&dir.join(DB_FILE), &key).await.unwrap()
 }
 
 fn mail(mid: &str, subject: &str, extra: &str, body: &str) -> Vec<u8> {
@@ -242,13 +236,7 @@ async fn tags_change_and_requeue_for_index() {
 #[tokio::test]
 async fn the_key_is_not_kept_in_the_pool_options_and_is_dropped_on_close() {
     let dir = tempfile::tempdir().unwrap();
-    let vault = Vault::create(
-        dir.path(),
-        &Passphrase::new("pw".into()),
-        KdfParams::INSECURE_FOR_TESTS,
-    )
-    .unwrap();
-    let key = vault.subkey(Purpose::Sqlcipher);
+    let key = vault::create(dir.path()).subkey(Purpose::Sqlcipher);
     let hex_key = hex::encode(key.expose());
     let store = Store::open(&dir.path().join(DB_FILE), &key).await.unwrap();
     // sqlx keeps its connect options (as plain strings) for the pool's life.
@@ -289,13 +277,7 @@ async fn wrong_key_is_refused() {
     insert(&store, &mail("k@x", "key", "", "x")).await;
     store.close().await;
     let other = tempfile::tempdir().unwrap();
-    let wrong = Vault::create(
-        other.path(),
-        &Passphrase::new("pw".into()),
-        KdfParams::INSECURE_FOR_TESTS,
-    )
-    .unwrap()
-    .subkey(Purpose::Sqlcipher);
+    let wrong = vault::create(other.path()).subkey(Purpose::Sqlcipher);
     let err = Store::open(&dir.path().join(DB_FILE), &wrong)
         .await
         .unwrap_err();

@@ -1,7 +1,8 @@
 //! Migration tests: the schema every store ends at, and upgrades that keep the data.
 
 use homepost_mail::parse;
-use homepost_vault::{KdfParams, Passphrase, Purpose, Vault};
+use homepost_testing::vault;
+use homepost_vault::Purpose;
 use sqlx::{AssertSqlSafe, SqlitePool};
 
 use crate::tests::open_store;
@@ -190,13 +191,7 @@ fn remote(account: i64) -> RemoteId {
 #[tokio::test]
 async fn strict_upgrade_keeps_rows_keys_and_cascades() {
     let dir = tempfile::tempdir().unwrap();
-    let vault = Vault::create(
-        dir.path(),
-        &Passphrase::new("pw".into()),
-        KdfParams::INSECURE_FOR_TESTS,
-    )
-    .unwrap();
-    let key = vault.subkey(Purpose::Sqlcipher);
+    let key = vault::create(dir.path()).subkey(Purpose::Sqlcipher);
     let path = dir.path().join(DB_FILE);
 
     let old = Store::open_at(&path, &key, 7).await.unwrap();
