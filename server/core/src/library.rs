@@ -153,6 +153,7 @@ impl Library {
     /// or an error after the message was stored) and queues each for the index
     /// again, with its decrypted content. Returns how many finished now; those
     /// failing again stay pending for the next open.
+    #[tracing::instrument(skip_all)]
     pub async fn retry_pending_crypto(&mut self, now: i64) -> Result<usize> {
         let mut done = 0;
         let mut after = 0;
@@ -317,6 +318,7 @@ impl Library {
 
     /// Stores one batch. `verdicts` are the spam filter's, one per message, or
     /// empty while the filter is untrained.
+    #[tracing::instrument(name = "import_batch", skip_all, fields(messages = batch.len()))]
     async fn store_batch(
         &mut self,
         batch: &[(RawMessage, ParsedMessage)],
@@ -396,6 +398,13 @@ impl Library {
                 }
             }
         }
+        tracing::debug!(
+            new = outcome
+                .iter()
+                .filter(|o| matches!(o, Inserted::New(_)))
+                .count(),
+            "batch stored"
+        );
         Ok(outcome)
     }
 

@@ -304,6 +304,7 @@ impl From<OutgoingError> for SendError {
 /// (tell it with `Transport::outbox_changed`).
 ///
 /// `lifetime` is how long the outbox keeps trying, in seconds.
+#[tracing::instrument(skip(lib, lifetime, now))]
 pub async fn send_draft(
     lib: &mut Library,
     draft: i64,

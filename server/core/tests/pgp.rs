@@ -172,8 +172,8 @@ async fn signed_then_encrypted_between_two_libraries() {
         .expect("an outcome");
     assert_eq!(outcome.signature, "good", "{outcome:?}");
     assert_eq!(outcome.signer.as_deref(), Some(alice_key.as_str()));
-    assert_eq!(outcome.signer_is_sender, true);
-    assert_eq!(outcome.encrypted, false);
+    assert!(outcome.signer_is_sender);
+    assert!(!outcome.encrypted);
     let peer = bob
         .store()
         .peer("alice@example.org")
@@ -229,10 +229,10 @@ async fn signed_then_encrypted_between_two_libraries() {
     // the same message's Autocrypt header, and indexes the plaintext.
     let id = deliver(&mut alice, encrypted).await;
     let outcome = incoming::outcome(alice.store(), id).await.unwrap().unwrap();
-    assert_eq!(outcome.encrypted, true, "{outcome:?}");
-    assert_eq!(outcome.decrypted, true);
+    assert!(outcome.encrypted, "{outcome:?}");
+    assert!(outcome.decrypted);
     assert_eq!(outcome.signature, "good");
-    assert_eq!(outcome.signer_is_sender, true);
+    assert!(outcome.signer_is_sender);
     assert_eq!(outcome.protected_subject.as_deref(), Some("Re: Hello Bob"));
     assert_eq!(
         alice.count(secret).await.unwrap(),
@@ -289,7 +289,7 @@ async fn signed_then_encrypted_between_two_libraries() {
     .unwrap();
     let id = deliver(&mut bob, forged).await;
     let outcome = incoming::outcome(bob.store(), id).await.unwrap().unwrap();
-    assert_eq!(outcome.key_changed, true, "{outcome:?}");
+    assert!(outcome.key_changed, "{outcome:?}");
     let peer = bob
         .store()
         .peer("alice@example.org")
@@ -457,8 +457,8 @@ async fn attached_and_discovered_keys() {
     let id = deliver(&mut bob, signed).await;
     let outcome = incoming::outcome(bob.store(), id).await.unwrap().unwrap();
     assert_eq!(outcome.signature, "good", "{outcome:?}");
-    assert_eq!(outcome.signer_is_sender, true);
-    assert_eq!(outcome.key_changed, false);
+    assert!(outcome.signer_is_sender);
+    assert!(!outcome.key_changed);
     let peer = bob
         .store()
         .peer("alice@example.org")
@@ -548,8 +548,8 @@ async fn attached_and_discovered_keys() {
     let id = deliver(&mut bob, by_other.clone()).await;
     let outcome = incoming::outcome(bob.store(), id).await.unwrap().unwrap();
     assert_eq!(outcome.signature, "good", "{outcome:?}");
-    assert_eq!(outcome.key_changed, true);
-    assert_eq!(outcome.signer_is_sender, false);
+    assert!(outcome.key_changed);
+    assert!(!outcome.signer_is_sender);
     let wrong = alice_key.fingerprint().to_hex();
     assert_eq!(
         keys::accept_key_change(bob.store(), "alice@example.org", Some(&wrong))
@@ -588,10 +588,7 @@ async fn attached_and_discovered_keys() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(
-        (again.key_changed.clone(), again.signer_is_sender.clone()),
-        (false.into(), true.into())
-    );
+    assert_eq!((again.key_changed, again.signer_is_sender), (false, true));
     let (plan, _) = outgoing::draft_crypto(bob.store(), &rcpt, Some(true), false, NOW)
         .await
         .unwrap();
@@ -733,7 +730,7 @@ async fn gossip_beside_an_autocrypt_key_raises_no_change() {
     .unwrap();
     let id = deliver(&mut bob, sealed).await;
     let outcome = incoming::outcome(bob.store(), id).await.unwrap().unwrap();
-    assert_eq!(outcome.decrypted, true, "{outcome:?}");
+    assert!(outcome.decrypted, "{outcome:?}");
     let peer = keys::peer_summary(bob.store(), "alice@example.org", NOW)
         .await
         .unwrap()

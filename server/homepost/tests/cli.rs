@@ -1286,3 +1286,37 @@ fn cli_commands_go_through_the_running_server() {
         assert_eq!(home.count(word), 1, "{word}");
     }
 }
+
+/// The log at its most verbose shows the import's spans, and neither the
+/// passphrase nor a word of the mail.
+#[test]
+fn debug_logs_have_spans_but_no_secrets_or_mail() {
+    let home = Home::new();
+    home.init();
+    let eml = home.path("log.eml");
+    fs::write(
+        &eml,
+        message(
+            "a@example.org",
+            "me@example.org",
+            "zqxsubjectword",
+            "log@example.org",
+            "Mon, 1 Jan 2024 10:00:00 +0000",
+            "",
+            "zqxbodyword",
+        ),
+    )
+    .unwrap();
+    let out = home
+        .cmd(PASS)
+        .env("HOMEPOST_LOG", "debug")
+        .args(["import", eml.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("import_batch"), "{log}");
+    for secret in [PASS, "zqxsubjectword", "zqxbodyword", "a@example.org"] {
+        assert!(!log.contains(secret), "{secret:?} in the log:\n{log}");
+    }
+}

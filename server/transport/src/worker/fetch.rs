@@ -105,6 +105,7 @@ async fn imap_loop(
 
 /// Fetches what is new in one folder, merges flags both ways, applies the
 /// deletion policy.
+#[tracing::instrument(name = "fetch_pass", skip_all, fields(account, protocol = "imap"))]
 async fn sync_imap_folder(
     shared: &Shared,
     account: i64,
@@ -221,6 +222,7 @@ fn chunks(pending: &[Pending], count: usize, bytes: u64) -> Vec<&[Pending]> {
 }
 
 /// One POP3 pass: fetch what is new by UIDL, delete by policy, QUIT.
+#[tracing::instrument(name = "fetch_pass", skip_all, fields(account = acc.id, protocol = "pop3"))]
 pub(super) async fn pop3_pass(
     shared: &Shared,
     acc: &Account,

@@ -91,6 +91,11 @@ async fn store_copy(shared: &Shared, id: i64, raw: Vec<u8>) {
     }
 }
 
+#[tracing::instrument(
+    name = "send_attempt",
+    skip_all,
+    fields(outbox = job.id, account = job.account, attempt = job.attempts + 1)
+)]
 async fn send_one(shared: &Shared, job: OutboxJob) {
     let store = &shared.store;
     let account = match store.account(job.account).await {
