@@ -1,10 +1,10 @@
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io::{self, Write};
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use homepost_testing::disk::flip_bits;
 use proptest::prelude::*;
 use tantivy::Directory;
 use tantivy::directory::error::{DeleteError, LockError, OpenReadError, OpenWriteError};
@@ -61,18 +61,6 @@ fn open_error_kind(dir: &EncryptedDirectory, path: &str) -> Option<io::ErrorKind
         Err(OpenReadError::IoError { io_error, .. }) => Some(io_error.kind()),
         Err(e) => panic!("unexpected error {e:?}"),
     }
-}
-
-fn flip_byte(file: &Path, offset: u64) {
-    let f = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(file)
-        .unwrap();
-    let mut b = [0u8; 1];
-    f.read_exact_at(&mut b, offset).unwrap();
-    b[0] ^= 0x01;
-    f.write_all_at(&b, offset).unwrap();
 }
 
 fn all_disk_bytes(root: &Path) -> Vec<(String, Vec<u8>)> {
@@ -165,7 +153,7 @@ fn flipped_byte_is_detected_only_where_read() {
     write_file(&dir, "f.pos", &plain, &[4096]);
     let file = dir.disk_path(Path::new("f.pos"));
     // Damage chunk 1.
-    flip_byte(&file, (HEADER_LEN + SEALED_CHUNK_LEN + 100) as u64);
+    flip_bits(&file, (HEADER_LEN + SEALED_CHUNK_LEN + 100) as u64, 0x01);
     let handle = dir.get_file_handle(Path::new("f.pos")).unwrap();
     assert_eq!(handle.read_bytes(0..C).unwrap().as_slice(), &plain[..C]);
     let err = handle.read_bytes(C + 10..C + 20).unwrap_err();
@@ -180,7 +168,7 @@ fn flipped_header_or_tag_is_detected() {
     for offset in [0u64, 9, (HEADER_LEN + 5 + 16) as u64 - 1] {
         let (_tmp, dir) = directory();
         write_file(&dir, "f", b"hello", &[]);
-        flip_byte(&dir.disk_path(Path::new("f")), offset);
+        flip_bits(&dir.disk_path(Path::new("f")), offset, 0x01);
         assert_eq!(
             open_error_kind(&dir, "f"),
             Some(io::ErrorKind::InvalidData),

@@ -2,10 +2,10 @@
 //! the encrypted directory.
 
 use std::collections::BTreeSet;
-use std::fs::{self, OpenOptions};
-use std::os::unix::fs::FileExt;
+use std::fs;
 use std::path::Path;
 
+use homepost_testing::disk::flip_bits;
 use time::macros::datetime;
 
 use super::{IndexDoc, OpenOutcome, SearchIndex, SearchOptions, Sort};
@@ -473,18 +473,6 @@ fn disk_path(dir: &Path, tantivy_path: &str) -> std::path::PathBuf {
         .disk_path(Path::new(tantivy_path))
 }
 
-fn flip_byte(file: &Path, offset: u64) {
-    let f = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(file)
-        .unwrap();
-    let mut b = [0u8; 1];
-    f.read_exact_at(&mut b, offset).unwrap();
-    b[0] ^= 0x40;
-    f.write_all_at(&b, offset).unwrap();
-}
-
 fn data_files(dir: &Path) -> Vec<std::path::PathBuf> {
     fs::read_dir(dir)
         .unwrap()
@@ -518,7 +506,7 @@ fn damaged_meta_is_rebuilt() {
     let (tmp, index) = fixture_index();
     let id = index.index_id().to_string();
     drop(index);
-    flip_byte(&disk_path(tmp.path(), "meta.json"), 40);
+    flip_bits(&disk_path(tmp.path(), "meta.json"), 40, 0x40);
     assert_rebuilt(tmp.path(), &KEY, &id);
 }
 
@@ -550,7 +538,7 @@ fn damaged_segment_file_is_rebuilt() {
     ];
     for file in data_files(tmp.path()) {
         if !keep.contains(&file) {
-            flip_byte(&file, fs::metadata(&file).unwrap().len() - 1);
+            flip_bits(&file, fs::metadata(&file).unwrap().len() - 1, 0x40);
         }
     }
     assert_rebuilt(tmp.path(), &KEY, &id);
@@ -647,7 +635,7 @@ fn damage_found_by_a_search_is_corrupt() {
         let len = fs::metadata(&file).unwrap().len();
         let mut offset = 24 + 10;
         while offset + chunk < len {
-            flip_byte(&file, offset);
+            flip_bits(&file, offset, 0x40);
             offset += chunk;
             damaged += 1;
         }
