@@ -1,0 +1,94 @@
+//! The index queue: which messages the search index has still to commit, and
+//! what it needs of each.
+
+use sqlx::Row;
+
+use crate::messages::decompress;
+use crate::{Result, Store, tags, to_json};
+
+/// A message waiting to be (re)indexed: its id, tags and raw bytes.
+pub struct PendingIndex {
+    /// Store id.
+    pub id: i64,
+    /// Date used for sorting.
+    pub date: i64,
+    /// The row's version: hand it back to [`Store::mark_indexed`].
+    pub version: i64,
+    /// Current tags.
+    pub tags: Vec<String>,
+    /// The raw message.
+    pub raw: Vec<u8>,
+}
+
+impl Store {
+    /// Up to `limit` ids of messages whose current state the index has not
+    /// committed, lowest first, after `after`.
+    pub async fn pending_ids(&self, after: i64, limit: i64) -> Result<Vec<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM messages WHERE indexed = 0 AND id > ? ORDER BY id LIMIT ?",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// What the index needs of one message: its date, tags and raw bytes.
+    pub async fn index_source(&self, id: i64) -> Result<Option<PendingIndex>> {
+        let mut conn = self.pool.acquire().await?;
+        let Some(r) = sqlx::query("SELECT date, version, raw, raw_size FROM messages WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(PendingIndex {
+            id,
+            date: r.try_get("date")?,
+            version: r.try_get("version")?,
+            tags: tags::of_message(&mut conn, id).await?,
+            raw: decompress(id, &r)?,
+        }))
+    }
+
+    /// Records that the index has committed these `(id, version)` states. A row
+    /// changed since its version was read stays queued for the index.
+    pub async fn mark_indexed(&self, ids: &[(i64, i64)]) -> Result<()> {
+        sqlx::query(
+            "UPDATE messages SET indexed = 1
+             WHERE (id, version) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?))",
+        )
+        .bind(to_json(&ids)?)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Queues one message for the index again (its indexed content changed, e.g.
+    /// it was decrypted late).
+    pub async fn mark_unindexed(&self, id: i64) -> Result<()> {
+        sqlx::query("UPDATE messages SET indexed = 0, version = version + 1 WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Queues every message for reindexing (after the index was lost or replaced).
+    pub async fn mark_all_unindexed(&self) -> Result<()> {
+        sqlx::query("UPDATE messages SET indexed = 0 WHERE indexed <> 0")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Number of messages waiting for the index.
+    pub async fn pending_count(&self) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT count(*) FROM messages WHERE indexed = 0")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+}

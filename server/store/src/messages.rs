@@ -1,0 +1,491 @@
+//! Messages: storing a batch of them, and reading them back as listings,
+//! details, threads and raw bytes; tagging them.
+
+use std::collections::HashMap;
+
+use homepost_mail::{Address, AttachmentInfo, ParsedMessage};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, Sqlite, Transaction};
+
+use crate::{
+    Error, Result, SpamExample, Store, TrainingOutcome, normalize_tag, spam, tags, threads, to_json,
+};
+
+/// Longest snippet kept per message, in characters.
+const SNIPPET_CHARS: usize = 200;
+
+/// A message to store: its bytes, what was parsed from them, and its first tags.
+pub struct NewMessage<'a> {
+    /// The message exactly as received.
+    pub raw: &'a [u8],
+    /// Fields parsed from `raw`.
+    pub parsed: &'a ParsedMessage,
+    /// Tags to give it (normalised on insert).
+    pub tags: &'a [String],
+    /// Where it came from (a file path, `mbox@offset`), for diagnostics.
+    pub origin: &'a str,
+    /// Its OpenPGP step is still to run: marked in the same transaction (see
+    /// [`Store::crypto_pending`]).
+    pub crypto_pending: bool,
+}
+
+/// What happened to one message of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    /// Stored under this id.
+    New(i64),
+    /// The same bytes were already stored under this id.
+    Duplicate(i64),
+}
+
+/// One message as listed in search results and threads.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MessageSummary {
+    /// Store id.
+    pub id: i64,
+    /// Message-ID header, without angle brackets.
+    pub message_id: Option<String>,
+    /// Thread id (the store id of the thread's first message).
+    pub thread_id: i64,
+    /// Unix seconds (the Date header, else the import time).
+    pub date: i64,
+    /// From addresses.
+    pub from: Vec<Address>,
+    /// To addresses.
+    pub to: Vec<Address>,
+    /// Decoded subject.
+    pub subject: String,
+    /// Tags, sorted.
+    pub tags: Vec<String>,
+    /// The start of the body text.
+    pub snippet: String,
+    /// Whether it has attachments.
+    pub has_attachment: bool,
+}
+
+/// Everything the store knows about one message.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MessageDetail {
+    /// The listing fields.
+    #[serde(flatten)]
+    pub summary: MessageSummary,
+    /// Cc addresses.
+    pub cc: Vec<Address>,
+    /// Bcc addresses.
+    pub bcc: Vec<Address>,
+    /// Reply-To addresses.
+    pub reply_to: Vec<Address>,
+    /// Attachment metadata.
+    pub attachments: Vec<AttachmentInfo>,
+    /// In-Reply-To then References.
+    pub references: Vec<String>,
+    /// Size of the raw message in bytes.
+    pub size: u64,
+    /// The message did not parse cleanly.
+    pub malformed: bool,
+}
+
+impl Store {
+    /// Stores a batch of messages in one transaction. Bytes already stored are
+    /// reported as duplicates and left alone.
+    ///
+    /// Every statement is a round trip to sqlx's SQLite worker thread, so the rows
+    /// beside each message (addresses, attachments, references, tags) are sent for
+    /// the whole batch at once as JSON and expanded by `json_each`.
+    pub async fn insert_batch(&self, batch: &[NewMessage<'_>], now: i64) -> Result<Vec<Inserted>> {
+        // IMMEDIATE: the writer lock is taken now, so the ids allotted below are ours.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let shas: Vec<String> = batch
+            .iter()
+            .map(|m| hex::encode(Sha256::digest(m.raw)))
+            .collect();
+        let mut known: HashMap<String, i64> = sqlx::query_as::<_, (String, i64)>(
+            "SELECT lower(hex(sha256)), id FROM messages WHERE sha256 IN (SELECT unhex(value) FROM json_each(?))",
+        )
+        .bind(to_json(&shas)?)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
+        let chains: Vec<Vec<String>> = batch
+            .iter()
+            .map(|m| threads::parent_chain(m.parsed))
+            .collect();
+        let dates: Vec<i64> = batch.iter().map(|m| m.parsed.date.unwrap_or(now)).collect();
+        let threading: Vec<(&ParsedMessage, &[String], i64)> = batch
+            .iter()
+            .zip(&chains)
+            .zip(&dates)
+            .map(|((m, refs), &date)| (m.parsed, refs.as_slice(), date))
+            .collect();
+        let mut threader = threads::BatchThreader::load(&mut tx, &threading).await?;
+        let mut next_id: i64 = sqlx::query_scalar("SELECT coalesce(max(id), 0) + 1 FROM messages")
+            .fetch_one(&mut *tx)
+            .await?;
+        let mut tag_ids = tags::TagCache::default();
+        let mut rows = BatchRows::default();
+        let mut zstd =
+            zstd::bulk::Compressor::new(3).map_err(|e| Error::Sql(sqlx::Error::Io(e)))?;
+        let mut out = Vec::with_capacity(batch.len());
+        for (((m, sha), refs), &date) in batch.iter().zip(&shas).zip(&chains).zip(&dates) {
+            if let Some(&existing) = known.get(sha) {
+                out.push(Inserted::Duplicate(existing));
+                continue;
+            }
+            let p = m.parsed;
+            let id = next_id;
+            next_id += 1;
+            known.insert(sha.clone(), id);
+            let thread = threader.assign(id, p, refs, date);
+            let compressed = zstd
+                .compress(m.raw)
+                .map_err(|e| Error::Sql(sqlx::Error::Io(e)))?;
+            sqlx::query(
+                "INSERT INTO messages (id, sha256, raw, raw_size, message_id, date, subject, base_subject,
+                    is_reply, snippet, has_attachment, malformed, thread_id, origin, imported_at)
+                 VALUES (?, unhex(?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(id)
+            .bind(sha)
+            .bind(compressed)
+            .bind(m.raw.len() as i64)
+            .bind(p.message_id.as_deref())
+            .bind(date)
+            .bind(p.subject.as_deref().unwrap_or(""))
+            .bind(&p.base_subject)
+            .bind(p.is_reply)
+            .bind(p.snippet(SNIPPET_CHARS))
+            .bind(!p.attachments.is_empty())
+            .bind(p.malformed)
+            .bind(thread)
+            .bind(m.origin)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            for (field, list) in [
+                ("from", &p.from),
+                ("to", &p.to),
+                ("cc", &p.cc),
+                ("bcc", &p.bcc),
+                ("reply-to", &p.reply_to),
+            ] {
+                for (pos, a) in list.iter().enumerate() {
+                    rows.addresses.push((
+                        id,
+                        field,
+                        pos,
+                        a.address.as_deref().unwrap_or(""),
+                        a.name.as_deref().unwrap_or(""),
+                    ));
+                }
+            }
+            for (pos, a) in p.attachments.iter().enumerate() {
+                rows.attachments
+                    .push((id, pos, a.filename.as_deref(), &a.content_type, a.size));
+            }
+            for (pos, r) in refs.iter().enumerate() {
+                rows.refs.push((id, pos, r));
+            }
+            for t in m.tags {
+                rows.tags.push((id, tag_ids.id(&mut tx, t).await?));
+            }
+            if m.crypto_pending {
+                sqlx::query("INSERT INTO crypto_pending (message) VALUES (?)")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            out.push(Inserted::New(id));
+        }
+        threader.finish(&mut tx).await?;
+        rows.insert(&mut tx).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Number of stored messages.
+    pub async fn count(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT count(*) FROM messages")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// The raw bytes of a message, exactly as received.
+    pub async fn raw(&self, id: i64) -> Result<Option<Vec<u8>>> {
+        let row = sqlx::query("SELECT raw, raw_size FROM messages WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| decompress(id, &r)).transpose()
+    }
+
+    /// Listing fields of the given messages, in the order of `ids`; unknown ids are skipped.
+    pub async fn summaries(&self, ids: &[i64]) -> Result<Vec<MessageSummary>> {
+        // Three queries for the whole page, not three per message: each is a round
+        // trip to the SQLite worker thread.
+        let list = to_json(&ids)?;
+        let mut conn = self.pool.acquire().await?;
+        let rows = sqlx::query(
+            "SELECT id, message_id, thread_id, date, subject, snippet, has_attachment FROM messages
+             WHERE id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(&list)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut addrs: HashMap<(i64, String), Vec<Address>> = HashMap::new();
+        for r in sqlx::query(
+            "SELECT message, field, address, name FROM addresses
+             WHERE message IN (SELECT value FROM json_each(?)) AND field IN ('from', 'to')
+             ORDER BY message, field, position",
+        )
+        .bind(&list)
+        .fetch_all(&mut *conn)
+        .await?
+        {
+            addrs
+                .entry((r.try_get("message")?, r.try_get("field")?))
+                .or_default()
+                .push(address_from_row(&r)?);
+        }
+        let mut tags: HashMap<i64, Vec<String>> = HashMap::new();
+        for (message, name) in sqlx::query_as::<_, (i64, String)>(
+            "SELECT mt.message, t.name FROM message_tags mt JOIN tags t ON t.id = mt.tag
+             WHERE mt.message IN (SELECT value FROM json_each(?)) ORDER BY mt.message, t.name",
+        )
+        .bind(&list)
+        .fetch_all(&mut *conn)
+        .await?
+        {
+            tags.entry(message).or_default().push(name);
+        }
+        let mut by_id = HashMap::with_capacity(rows.len());
+        for r in rows {
+            let id: i64 = r.try_get("id")?;
+            by_id.insert(
+                id,
+                MessageSummary {
+                    id,
+                    message_id: r.try_get("message_id")?,
+                    thread_id: r.try_get("thread_id")?,
+                    date: r.try_get("date")?,
+                    from: addrs.remove(&(id, "from".to_string())).unwrap_or_default(),
+                    to: addrs.remove(&(id, "to".to_string())).unwrap_or_default(),
+                    subject: r.try_get("subject")?,
+                    tags: tags.remove(&id).unwrap_or_default(),
+                    snippet: r.try_get("snippet")?,
+                    has_attachment: r.try_get("has_attachment")?,
+                },
+            );
+        }
+        Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+    }
+
+    /// Everything known about one message.
+    pub async fn message(&self, id: i64) -> Result<Option<MessageDetail>> {
+        let Some(summary) = self.summaries(&[id]).await?.pop() else {
+            return Ok(None);
+        };
+        let mut conn = self.pool.acquire().await?;
+        let row = sqlx::query("SELECT raw_size, malformed FROM messages WHERE id = ?")
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?;
+        let attachments = sqlx::query(
+            "SELECT filename, content_type, size FROM attachments WHERE message = ? ORDER BY position",
+        )
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(AttachmentInfo {
+                filename: r.try_get("filename")?,
+                content_type: r.try_get("content_type")?,
+                size: r.try_get::<i64, _>("size")?.max(0) as u64,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        let references =
+            sqlx::query_scalar("SELECT ref FROM message_refs WHERE message = ? ORDER BY position")
+                .bind(id)
+                .fetch_all(&mut *conn)
+                .await?;
+        Ok(Some(MessageDetail {
+            cc: addresses(&mut conn, id, "cc").await?,
+            bcc: addresses(&mut conn, id, "bcc").await?,
+            reply_to: addresses(&mut conn, id, "reply-to").await?,
+            attachments,
+            references,
+            size: row.try_get::<i64, _>("raw_size")?.max(0) as u64,
+            malformed: row.try_get("malformed")?,
+            summary,
+        }))
+    }
+
+    /// The messages of a thread, oldest first.
+    pub async fn thread(&self, thread_id: i64) -> Result<Vec<MessageSummary>> {
+        let ids = self.thread_ids(thread_id).await?;
+        self.summaries(&ids).await
+    }
+
+    /// The ids of a thread's messages, oldest first (cheap: for paging a long thread
+    /// before fetching the summaries of one page).
+    pub async fn thread_ids(&self, thread_id: i64) -> Result<Vec<i64>> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM messages WHERE thread_id = ? ORDER BY date, id")
+                .bind(thread_id)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Adds and removes tags on messages. The messages are queued for reindexing.
+    pub async fn change_tags(&self, ids: &[i64], add: &[String], remove: &[String]) -> Result<()> {
+        self.change_tags_and_train(ids, add, remove, &[])
+            .await
+            .map(|_| ())
+    }
+
+    /// [`change_tags`](Self::change_tags) and, in the same transaction, trains
+    /// the spam filter on `examples` (see [`Store::train_spam`]): a crash leaves
+    /// either both or neither.
+    pub async fn change_tags_and_train(
+        &self,
+        ids: &[i64],
+        add: &[String],
+        remove: &[String],
+        examples: &[SpamExample],
+    ) -> Result<TrainingOutcome> {
+        // IMMEDIATE: training reads its records before it writes.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut cache = tags::TagCache::default();
+        for &id in ids {
+            for t in add {
+                let tag = cache.id(&mut tx, t).await?;
+                sqlx::query("INSERT OR IGNORE INTO message_tags (message, tag) VALUES (?, ?)")
+                    .bind(id)
+                    .bind(tag)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for t in remove {
+                let name = normalize_tag(t)?;
+                sqlx::query(
+                    "DELETE FROM message_tags WHERE message = ? AND tag = (SELECT id FROM tags WHERE name = ?)",
+                )
+                .bind(id)
+                .bind(name)
+                .execute(&mut *tx)
+                .await?;
+            }
+            sqlx::query("UPDATE messages SET indexed = 0, version = version + 1 WHERE id = ?")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let outcome = spam::train(&mut tx, examples).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// Whether a message with this id exists.
+    pub async fn exists(&self, id: i64) -> Result<bool> {
+        Ok(
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM messages WHERE id = ?")
+                .bind(id)
+                .fetch_one(&self.pool)
+                .await?
+                > 0,
+        )
+    }
+
+    /// Current tags of a message, sorted.
+    pub async fn tags_of(&self, id: i64) -> Result<Vec<String>> {
+        let mut conn = self.pool.acquire().await?;
+        tags::of_message(&mut conn, id).await
+    }
+}
+
+/// The rows beside the messages of one batch, inserted together.
+#[derive(Default)]
+struct BatchRows<'a> {
+    addresses: Vec<(i64, &'static str, usize, &'a str, &'a str)>,
+    attachments: Vec<(i64, usize, Option<&'a str>, &'a str, u64)>,
+    refs: Vec<(i64, usize, &'a str)>,
+    tags: Vec<(i64, i64)>,
+}
+
+impl BatchRows<'_> {
+    async fn insert(&self, tx: &mut Transaction<'_, Sqlite>) -> Result<()> {
+        for (sql, rows, empty) in [
+            (
+                "INSERT INTO addresses (message, field, position, address, name)
+                 SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each(?)",
+                to_json(&self.addresses)?,
+                self.addresses.is_empty(),
+            ),
+            (
+                "INSERT INTO attachments (message, position, filename, content_type, size)
+                 SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each(?)",
+                to_json(&self.attachments)?,
+                self.attachments.is_empty(),
+            ),
+            (
+                "INSERT INTO message_refs (message, position, ref)
+                 SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?)",
+                to_json(&self.refs)?,
+                self.refs.is_empty(),
+            ),
+            (
+                "INSERT OR IGNORE INTO message_tags (message, tag)
+                 SELECT value ->> 0, value ->> 1 FROM json_each(?)",
+                to_json(&self.tags)?,
+                self.tags.is_empty(),
+            ),
+        ] {
+            if !empty {
+                sqlx::query(sql).bind(rows).execute(&mut **tx).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn addresses(
+    conn: &mut sqlx::SqliteConnection,
+    id: i64,
+    field: &str,
+) -> Result<Vec<Address>> {
+    let rows = sqlx::query(
+        "SELECT address, name FROM addresses WHERE message = ? AND field = ? ORDER BY position",
+    )
+    .bind(id)
+    .bind(field)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(address_from_row).collect()
+}
+
+fn address_from_row(r: &SqliteRow) -> Result<Address> {
+    let address: String = r.try_get("address")?;
+    let name: String = r.try_get("name")?;
+    Ok(Address {
+        address: (!address.is_empty()).then_some(address),
+        name: (!name.is_empty()).then_some(name),
+    })
+}
+
+pub(crate) fn decompress(id: i64, row: &SqliteRow) -> Result<Vec<u8>> {
+    let blob: Vec<u8> = row.try_get("raw")?;
+    let size: i64 = row.try_get("raw_size")?;
+    let size = usize::try_from(size).map_err(|_| Error::Damaged(id))?;
+    let raw = zstd::bulk::decompress(&blob, size).map_err(|_| Error::Damaged(id))?;
+    if raw.len() != size {
+        return Err(Error::Damaged(id));
+    }
+    Ok(raw)
+}
