@@ -1,0 +1,301 @@
+//! Importing: the reader thread and its batches, mail fetched from a server,
+//! and storing, classifying and indexing each batch.
+
+use homepost_mail::{ImportSources, ParsedMessage, RawMessage, parse};
+use homepost_spam::Verdict;
+use homepost_store::{Inserted, NewMessage, normalize_tag};
+
+use super::index::{index_doc, with_decrypted};
+use super::{Library, LibraryError, Result};
+use crate::spam::{BatchClassifier, SPAM_TAG, UNSURE_TAG};
+
+/// Most messages per store transaction during import.
+const BATCH: usize = 250;
+/// Most raw bytes per store transaction: with the channel's bound, this keeps
+/// memory flat whatever the sizes of the messages.
+const BATCH_BYTES: usize = 2 << 20;
+/// Index commits during a long import, so a crash loses at most this much index work.
+const COMMIT_EVERY: usize = 20_000;
+
+/// Counts of an import.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct ImportStats {
+    /// New messages stored.
+    pub imported: u64,
+    /// Messages whose exact bytes were already stored.
+    pub duplicates: u64,
+    /// Messages stored although they did not parse cleanly (included in `imported`
+    /// or `duplicates`).
+    pub malformed: u64,
+    /// Files or messages that could not be read, with the reason.
+    pub unreadable: Vec<String>,
+    /// New messages the spam filter tagged `spam`.
+    pub spam: u64,
+    /// New messages the spam filter tagged `unsure`.
+    pub unsure: u64,
+}
+
+/// Progress of a running import, reported after every batch.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportProgress {
+    /// Input bytes consumed so far.
+    pub bytes: u64,
+    /// Total input bytes.
+    pub total_bytes: u64,
+    /// Messages read so far.
+    pub messages: u64,
+}
+
+impl Library {
+    /// Imports every message `sources` yields. Unreadable inputs are counted and
+    /// skipped; malformed mail is stored as far as it parses. Parsing runs on its own
+    /// thread while this one writes.
+    ///
+    /// New messages are classified by the spam filter (which learns nothing
+    /// from it) and tagged `spam` or `unsure`; ham gets no tag. The reader
+    /// thread tokenizes each message and reads the counts of a whole batch with
+    /// one query.
+    pub async fn import(
+        &mut self,
+        sources: ImportSources,
+        default_tags: &[String],
+        now: i64,
+        mut on_progress: impl FnMut(ImportProgress),
+    ) -> Result<ImportStats> {
+        let total_bytes = sources.total_bytes();
+        // The reader thread parses whole batches while this one stores the previous
+        // batch; at most three batches (one read, one queued, one stored) are in memory.
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<ParsedBatch>(1);
+        // An untrained filter has nothing to say: then not even tokenize.
+        let classifier = BatchClassifier::new(self.store.clone(), self.spam.clone()).await?;
+        let mut classifier = classifier.is_trained().then_some(classifier);
+        let reader = std::thread::spawn(move || {
+            let mut batch = ParsedBatch::default();
+            let mut tokens = Vec::new();
+            let mut bytes = 0;
+            for item in sources {
+                match item {
+                    Ok(raw) => {
+                        bytes += raw.raw.len();
+                        if classifier.is_some() {
+                            tokens.push(homepost_spam::tokens(&raw.raw));
+                        }
+                        let parsed = parse(&raw.raw);
+                        batch.messages.push((raw, parsed));
+                    }
+                    Err(e) => batch.unreadable.push(e.to_string()),
+                }
+                if batch.messages.len() >= BATCH || bytes >= BATCH_BYTES {
+                    batch.verdicts = verdicts(&mut classifier, &std::mem::take(&mut tokens));
+                    if tx.blocking_send(std::mem::take(&mut batch)).is_err() {
+                        return;
+                    }
+                    bytes = 0;
+                }
+            }
+            batch.verdicts = verdicts(&mut classifier, &tokens);
+            let _ = tx.blocking_send(batch);
+        });
+
+        let mut stats = ImportStats::default();
+        let mut progress = ImportProgress {
+            bytes: 0,
+            total_bytes,
+            messages: 0,
+        };
+        let mut uncommitted: Vec<(i64, i64)> = Vec::new();
+        while let Some(batch) = rx.recv().await {
+            stats.unreadable.extend(batch.unreadable);
+            if batch.messages.is_empty() {
+                continue;
+            }
+            let verdicts = batch.verdicts?;
+            self.store_batch(
+                &batch.messages,
+                &verdicts,
+                default_tags,
+                now,
+                &mut stats,
+                &mut uncommitted,
+            )
+            .await?;
+            progress.messages += batch.messages.len() as u64;
+            progress.bytes = batch
+                .messages
+                .last()
+                .map_or(progress.bytes, |m| m.0.progress_bytes);
+            if uncommitted.len() >= COMMIT_EVERY {
+                self.commit_index(&mut uncommitted).await?;
+            }
+            on_progress(progress);
+        }
+        self.commit_index(&mut uncommitted).await?;
+        if reader.join().is_err() {
+            stats
+                .unreadable
+                .push("the mail reader thread failed; run the import again to finish it".into());
+        }
+        Ok(stats)
+    }
+
+    /// Stores one batch. `verdicts` are the spam filter's, one per message, or
+    /// empty while the filter is untrained.
+    #[tracing::instrument(name = "import_batch", skip_all, fields(messages = batch.len()))]
+    async fn store_batch(
+        &mut self,
+        batch: &[(RawMessage, ParsedMessage)],
+        verdicts: &[Verdict],
+        default_tags: &[String],
+        now: i64,
+        stats: &mut ImportStats,
+        uncommitted: &mut Vec<(i64, i64)>,
+    ) -> Result<Vec<Inserted>> {
+        let tags: Vec<Vec<String>> = batch
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let mut t: Vec<String> = default_tags
+                    .iter()
+                    .chain(m.0.tags.iter())
+                    .filter_map(|t| normalize_tag(t).ok())
+                    .collect();
+                // Mail already filed as spam keeps that; the filter only adds.
+                if !t.iter().any(|t| t == SPAM_TAG) {
+                    match verdicts.get(i) {
+                        Some(Verdict::Spam) => t.push(SPAM_TAG.into()),
+                        Some(Verdict::Unsure) => t.push(UNSURE_TAG.into()),
+                        Some(Verdict::Ham) | None => {}
+                    }
+                }
+                t.sort();
+                t.dedup();
+                t
+            })
+            .collect();
+        let new: Vec<NewMessage<'_>> = batch
+            .iter()
+            .zip(&tags)
+            .map(|(m, tags)| NewMessage {
+                raw: &m.0.raw,
+                parsed: &m.1,
+                tags,
+                origin: &m.0.origin,
+                crypto_pending: crate::incoming::relevant(&m.0.raw),
+            })
+            .collect();
+        let outcome = self.store.insert_batch(&new, now).await?;
+        crate::crash_point("after_store_commit");
+        for ((m, tags), &result) in batch.iter().zip(&tags).zip(&outcome) {
+            if m.1.malformed {
+                stats.malformed += 1;
+            }
+            match result {
+                Inserted::Duplicate(_) => stats.duplicates += 1,
+                Inserted::New(id) => {
+                    stats.imported += 1;
+                    if tags.iter().any(|t| t == SPAM_TAG) {
+                        stats.spam += 1;
+                    } else if tags.iter().any(|t| t == UNSURE_TAG) {
+                        stats.unsure += 1;
+                    }
+                    let mut doc =
+                        index_doc(id, &m.0.raw, &m.1, m.1.date.unwrap_or(now), tags.clone());
+                    if crate::incoming::relevant(&m.0.raw) {
+                        let spam = tags.iter().any(|t| t == SPAM_TAG);
+                        match crate::incoming::process(&self.store, id, &m.0.raw, spam, now).await {
+                            Ok(Some(inner)) => with_decrypted(&mut doc, &inner),
+                            Ok(None) => {}
+                            // The message is stored and its step stays marked
+                            // pending: the next open runs it again.
+                            Err(e) => tracing::warn!(
+                                id,
+                                error = %e,
+                                "OpenPGP step failed; it runs again at the next start"
+                            ),
+                        }
+                    }
+                    self.index.upsert(&doc)?;
+                    // A new row's version is 0.
+                    uncommitted.push((id, 0));
+                }
+            }
+        }
+        tracing::debug!(
+            new = outcome
+                .iter()
+                .filter(|o| matches!(o, Inserted::New(_)))
+                .count(),
+            "batch stored"
+        );
+        Ok(outcome)
+    }
+
+    /// Stores messages fetched from a server like an import (parsed, classified by
+    /// the spam filter, indexed) and commits the index before returning, so the
+    /// caller may tell the server they are safe. Returns each message's id, in order.
+    pub async fn deliver(&mut self, messages: Vec<RawMessage>, now: i64) -> Result<Vec<Inserted>> {
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
+        let classifier = BatchClassifier::new(self.store.clone(), self.spam.clone()).await?;
+        // Parsing and classifying are CPU work (and the classifier blocks on the
+        // store): off the async threads.
+        let (batch, verdicts) = tokio::task::spawn_blocking(move || {
+            let mut classifier = classifier.is_trained().then_some(classifier);
+            let tokens: Vec<_> = if classifier.is_some() {
+                messages
+                    .iter()
+                    .map(|m| homepost_spam::tokens(&m.raw))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let verdicts = verdicts(&mut classifier, &tokens);
+            let batch: Vec<(RawMessage, ParsedMessage)> = messages
+                .into_iter()
+                .map(|m| {
+                    let parsed = parse(&m.raw);
+                    (m, parsed)
+                })
+                .collect();
+            (batch, verdicts)
+        })
+        .await
+        .map_err(|e| LibraryError::Worker(e.to_string()))?;
+        let mut stats = ImportStats::default();
+        let mut uncommitted = Vec::new();
+        let outcome = self
+            .store_batch(&batch, &verdicts?, &[], now, &mut stats, &mut uncommitted)
+            .await?;
+        self.commit_index(&mut uncommitted).await?;
+        Ok(outcome)
+    }
+}
+
+/// The spam filter's verdicts on a batch; none without a classifier.
+fn verdicts(
+    classifier: &mut Option<BatchClassifier>,
+    tokens: &[std::collections::BTreeSet<String>],
+) -> Result<Vec<Verdict>, homepost_store::Error> {
+    classifier
+        .as_mut()
+        .map_or(Ok(Vec::new()), |c| c.verdicts(tokens))
+}
+
+/// Messages parsed by the reader thread, handed over a batch at a time.
+struct ParsedBatch {
+    messages: Vec<(RawMessage, ParsedMessage)>,
+    unreadable: Vec<String>,
+    /// The spam filter's verdict on each message; empty while it is untrained.
+    verdicts: Result<Vec<Verdict>, homepost_store::Error>,
+}
+
+impl Default for ParsedBatch {
+    fn default() -> Self {
+        ParsedBatch {
+            messages: Vec::new(),
+            unreadable: Vec::new(),
+            verdicts: Ok(Vec::new()),
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! The mail library: the store and the search index kept in step.
+//!
+//! The store is the source of truth; the index is derived from it. A message is
+//! committed to the store first (marked unindexed), then to the index, and only
+//! after the index commit is it marked indexed. A crash anywhere in between leaves
+//! rows marked unindexed, which the next [`Library::open`] indexes again; a
+//! missing, foreign or corrupt index is rebuilt from the store.
+
+mod import;
+mod index;
+mod search;
+mod tags;
+
+use std::path::Path;
+
+use homepost_spam::SpamFilter;
+use homepost_store::Store;
+use homepost_vault::{Purpose, Vault};
+
+pub use crate::searcher::Searcher;
+use homepost_search::{Error as IndexError, OpenOutcome, SearchIndex};
+
+pub use import::{ImportProgress, ImportStats};
+
+/// The index directory inside the data directory.
+pub const INDEX_DIR: &str = "index";
+/// The store file inside the data directory.
+pub use homepost_store::DB_FILE;
+
+/// Errors of the library.
+#[derive(Debug, thiserror::Error)]
+pub enum LibraryError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] homepost_store::Error),
+    /// The index failed.
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    /// A message id that does not exist.
+    #[error("no message with id {0}")]
+    NoSuchMessage(i64),
+    /// A worker thread failed.
+    #[error("a worker thread failed: {0}")]
+    Worker(String),
+}
+
+pub(crate) type Result<T, E = LibraryError> = std::result::Result<T, E>;
+
+/// The store and the index of one data directory, unlocked.
+pub struct Library {
+    store: Store,
+    index: SearchIndex,
+    spam: SpamFilter,
+    /// Searches running at once: one core is left for everything else (status,
+    /// unlock, reading mail) however many searches come in.
+    searches: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+impl Library {
+    /// Opens the store and the index of `data_dir` with keys from `vault`, and brings
+    /// the index up to date with the store (rebuilding it if it is missing or damaged).
+    pub async fn open(data_dir: &Path, vault: &Vault) -> Result<Library> {
+        let store = Store::open(&data_dir.join(DB_FILE), &vault.subkey(Purpose::Sqlcipher)).await?;
+        match Self::open_index(store.clone(), data_dir, vault).await {
+            Ok(lib) => Ok(lib),
+            Err(e) => {
+                store.close().await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn open_index(store: Store, data_dir: &Path, vault: &Vault) -> Result<Library> {
+        let index_key = vault.subkey(Purpose::Index);
+        let (index, outcome) = SearchIndex::open(&data_dir.join(INDEX_DIR), index_key.expose())?;
+        if let OpenOutcome::Rebuilt { reason } = &outcome {
+            tracing::warn!(%reason, "search index was unreadable; rebuilding it from the store");
+        }
+        let mut lib = Library {
+            store,
+            index,
+            spam: SpamFilter::default(),
+            searches: std::sync::Arc::new(tokio::sync::Semaphore::new(
+                crate::searcher::search_slots(),
+            )),
+        };
+        let known = lib.store.setting("index_id").await?;
+        if !matches!(outcome, OpenOutcome::Opened) || known.as_deref() != Some(lib.index.index_id())
+        {
+            lib.store.mark_all_unindexed().await?;
+            lib.store
+                .set_setting("index_id", lib.index.index_id())
+                .await?;
+        }
+        lib.retry_pending_crypto(crate::unix_now()).await?;
+        match lib.sync_index().await {
+            // Another process (an import) holds the index writer: search what is there.
+            Err(LibraryError::Index(IndexError::Busy)) => {}
+            other => {
+                other?;
+            }
+        }
+        Ok(lib)
+    }
+
+    /// The store, for reads the library does not wrap.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The spam filter that classifies imports, with the store's counts.
+    pub fn spam_filter(&self) -> &SpamFilter {
+        &self.spam
+    }
+
+    /// Closes the store cleanly.
+    pub async fn close(self) {
+        self.store.close().await;
+    }
+}
