@@ -1,0 +1,8 @@
+//! End-to-end tests of the `homepost` binary: real SQLCipher, real tantivy, real files.
+
+mod common;
+mod control;
+mod import;
+mod openpgp;
+mod security;
+mod send;

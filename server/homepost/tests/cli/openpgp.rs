@@ -1,0 +1,391 @@
+//! OpenPGP through the CLI: keys checked against GnuPG, the Autocrypt Setup
+//! Message, and a decryption that a crash interrupted.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+use crate::common::{Home, PASS, import};
+
+/// A throwaway GnuPG home; its agent is stopped when dropped.
+struct Gpg {
+    home: tempfile::TempDir,
+}
+
+impl Gpg {
+    fn new() -> Gpg {
+        let home = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(
+            home.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o700),
+        )
+        .unwrap();
+        Gpg { home }
+    }
+
+    fn run(&self, args: &[&str], stdin: Option<&[u8]>) -> Vec<u8> {
+        use std::io::Write;
+        let mut child = Command::new("gpg")
+            .env("GNUPGHOME", self.home.path())
+            .args([
+                "--batch",
+                "--yes",
+                "--pinentry-mode",
+                "loopback",
+                "--passphrase",
+                "",
+            ])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("gpg is installed (.ci/run installs gnupg)");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.unwrap_or_default())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "gpg {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+}
+
+impl Drop for Gpg {
+    fn drop(&mut self) {
+        let _ = Command::new("gpgconf")
+            .env("GNUPGHOME", self.home.path())
+            .args(["--kill", "gpg-agent"])
+            .status();
+    }
+}
+
+/// Adds an IMAP account for me@example.org (which gives that address a key).
+fn add_me_account(home: &Home) {
+    let out = home
+        .cmd(PASS)
+        .env("HOMEPOST_INCOMING_PASSWORD", "x")
+        .args([
+            "account",
+            "add",
+            "--name",
+            "Me",
+            "--email",
+            "me@example.org",
+        ])
+        .args(["--imap", "imap.example.org:993"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn keys_export_and_import_and_show_reports_signatures_checked_against_gnupg() {
+    let home = Home::new();
+    home.init();
+    add_me_account(&home);
+    let public = home.ok(&["key", "export"]);
+    assert!(
+        public.starts_with("-----BEGIN PGP PUBLIC KEY BLOCK-----"),
+        "{public}"
+    );
+    let secret = home.ok(&["key", "export", "--secret"]);
+    assert!(secret.starts_with("-----BEGIN PGP PRIVATE KEY BLOCK-----"));
+
+    // GnuPG reads our public key.
+    let gpg = Gpg::new();
+    gpg.run(&["--import"], Some(public.as_bytes()));
+    let listed =
+        String::from_utf8(gpg.run(&["--with-colons", "--list-keys", "me@example.org"], None))
+            .unwrap();
+    assert!(listed.contains("me@example.org"), "{listed}");
+
+    // Bob's key made by GnuPG; he signs a mail with it (cleartext signature).
+    gpg.run(
+        &[
+            "--quick-gen-key",
+            "Bob <bob@example.net>",
+            "ed25519",
+            "sign",
+            "never",
+        ],
+        None,
+    );
+    let bob_public = gpg.run(&["--armor", "--export", "bob@example.net"], None);
+    let bob_fpr =
+        String::from_utf8(gpg.run(&["--with-colons", "--fingerprint", "bob@example.net"], None))
+            .unwrap()
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("fpr:")
+                    .map(|r| r.trim_matches(':').to_owned())
+            })
+            .unwrap();
+    let signed = gpg.run(
+        &["--clearsign", "--local-user", "bob@example.net"],
+        Some(b"Meet at the zqxharbour at noon.\n"),
+    );
+    let mail = format!(
+        "From: Bob <bob@example.net>\r\nTo: me@example.org\r\nSubject: Plans\r\nMessage-ID: <plans@example.net>\r\nDate: Mon, 15 Jan 2024 09:00:00 +0000\r\n\r\n{}",
+        String::from_utf8(signed).unwrap().replace('\n', "\r\n")
+    );
+    let eml = home.path("signed.eml");
+    fs::write(&eml, mail).unwrap();
+    fs::write(home.path("bob.asc"), &bob_public).unwrap();
+    let imported = home.ok(&["key", "import", home.path("bob.asc").to_str().unwrap()]);
+    assert!(imported.contains("bob@example.net"), "{imported}");
+    import(&home, std::slice::from_ref(&eml));
+    let id = home.ids("zqxharbour")[0];
+    let shown: serde_json::Value =
+        serde_json::from_str(&home.ok(&["show", "--json", &id.to_string()])).unwrap();
+    let crypto = &shown["crypto"];
+    assert_eq!(crypto["signature"], "good", "{crypto}");
+    assert_eq!(crypto["signer"], bob_fpr.as_str());
+    assert_eq!(crypto["encrypted"], false);
+    assert_eq!(
+        crypto["sender_peer"]["pinned_fingerprint"],
+        bob_fpr.as_str()
+    );
+
+    // Another key for Bob: kept apart until the user accepts it.
+    gpg.run(
+        &[
+            "--quick-gen-key",
+            "Bob New <bob@example.net>",
+            "ed25519",
+            "sign",
+            "never",
+        ],
+        None,
+    );
+    let new_fpr =
+        String::from_utf8(gpg.run(&["--with-colons", "--fingerprint", "bob@example.net"], None))
+            .unwrap()
+            .lines()
+            .filter_map(|l| {
+                l.strip_prefix("fpr:")
+                    .map(|r| r.trim_matches(':').to_owned())
+            })
+            .find(|f| *f != bob_fpr)
+            .unwrap();
+    fs::write(
+        home.path("bob2.asc"),
+        gpg.run(&["--armor", "--export", &new_fpr], None),
+    )
+    .unwrap();
+    let imported = home.ok(&["key", "import", home.path("bob2.asc").to_str().unwrap()]);
+    assert!(imported.contains("waits for you to compare"), "{imported}");
+    let peer: serde_json::Value =
+        serde_json::from_str(&home.ok(&["key", "peer", "bob@example.net", "--json"])).unwrap();
+    assert_eq!(peer["pinned"], bob_fpr.as_str(), "{peer}");
+    assert_eq!(peer["key"], bob_fpr.as_str());
+    assert_eq!(peer["key_status"], "no_encryption_key");
+    assert_eq!(peer["key_source"], "imported");
+    assert_eq!(peer["changed"], new_fpr.as_str());
+    assert_eq!(peer["changed_source"], "imported");
+    assert_eq!(peer["signed_count"], 1);
+    // Mail signed by the waiting key: flagged, and it does not vouch for Bob.
+    let signed_new = gpg.run(
+        &["--clearsign", "--local-user", &new_fpr],
+        Some(b"New phone, new key: zqxnewkey.\n"),
+    );
+    let mail = format!(
+        "From: Bob <bob@example.net>\r\nTo: me@example.org\r\nSubject: New key\r\nMessage-ID: <newkey@example.net>\r\nDate: Tue, 16 Jan 2024 09:00:00 +0000\r\n\r\n{}",
+        String::from_utf8(signed_new).unwrap().replace('\n', "\r\n")
+    );
+    fs::write(home.path("newkey.eml"), mail).unwrap();
+    import(&home, &[home.path("newkey.eml")]);
+    let new_id = home.ids("zqxnewkey")[0].to_string();
+    let crypto = |home: &Home| -> Value {
+        let shown: Value = serde_json::from_str(&home.ok(&["show", "--json", &new_id])).unwrap();
+        shown["crypto"].clone()
+    };
+    let before = crypto(&home);
+    assert_eq!(before["key_changed"], true, "{before}");
+    assert_eq!(before["signer_is_sender"], false, "{before}");
+
+    home.ok(&["key", "accept", "bob@example.net"]);
+    // Accepted: `show` reads the outcome as the app does (the change is over,
+    // and the accepted key's signature is Bob's).
+    let after = crypto(&home);
+    assert_eq!(after["key_changed"], false, "{after}");
+    assert_eq!(after["signer_is_sender"], true, "{after}");
+    let peer = home.ok(&["key", "peer", "bob@example.net"]);
+    assert!(
+        peer.contains(&format!("Trusted first:  {new_fpr}")),
+        "{peer}"
+    );
+    assert!(!peer.contains("CHANGED"), "{peer}");
+
+    // A secret key made by GnuPG becomes the active key of its address.
+    gpg.run(
+        &[
+            "--quick-gen-key",
+            "Me Too <me@example.org>",
+            "ed25519",
+            "sign",
+            "never",
+        ],
+        None,
+    );
+    let their_secret = gpg.run(&["--armor", "--export-secret-keys", "Me Too"], None);
+    fs::write(home.path("me.asc"), their_secret).unwrap();
+    let imported = home.ok(&["key", "import", home.path("me.asc").to_str().unwrap()]);
+    assert!(imported.contains("Imported secret key"), "{imported}");
+    assert_ne!(
+        home.ok(&["key", "export"]),
+        public,
+        "the imported key is now the active one"
+    );
+}
+
+#[test]
+fn autocrypt_setup_message_moves_the_key_to_another_vault() {
+    let home = Home::new();
+    home.init();
+    add_me_account(&home);
+    let setup = home.path("setup.eml");
+    let printed = home.ok(&["key", "setup-message", setup.to_str().unwrap()]);
+    let code = printed.lines().last().unwrap().to_owned();
+    assert_eq!(code.len(), 36 + 8, "nine groups of four digits: {code}");
+    let message = fs::read_to_string(&setup).unwrap();
+    assert!(message.contains("Autocrypt-Setup-Message: v1"), "{message}");
+    assert!(
+        !message.contains("PRIVATE KEY"),
+        "the key travels encrypted"
+    );
+
+    let other = Home::new();
+    other.init();
+    let import_setup = |file: &Path, code: &str| {
+        other
+            .cmd(PASS)
+            .env("HOMEPOST_SETUP_CODE", code)
+            .args(["key", "import-setup", file.to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    let refused_as_not_ours = |out: Output, what: &str| {
+        assert!(!out.status.success(), "{what}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("own addresses"), "{what}: {stderr}");
+    };
+    // Only into a box whose own address it is from and to.
+    refused_as_not_ours(
+        import_setup(&setup, &code),
+        "imported into a box without that address",
+    );
+    add_me_account(&other);
+    // A stranger's Setup Message (sent from their address) is refused, right code or not.
+    let forged = home.path("forged.eml");
+    let from_stranger: String = message
+        .split_inclusive('\n')
+        .map(|line| {
+            if line.starts_with("From:") {
+                line.replacen(
+                    "From:",
+                    "From: Mallory <mallory@evil.example>\nX-Was-From:",
+                    1,
+                )
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect();
+    assert_ne!(from_stranger, message);
+    fs::write(&forged, from_stranger).unwrap();
+    refused_as_not_ours(
+        import_setup(&forged, &code),
+        "a stranger's Setup Message was imported",
+    );
+    let wrong = import_setup(&setup, &("1234-".repeat(8) + "1234"));
+    assert!(!wrong.status.success(), "a wrong code must be refused");
+    let ok = import_setup(&setup, &code);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert_eq!(
+        other.ok(&["key", "export", "--address", "me@example.org"]),
+        home.ok(&["key", "export"]),
+        "the same key in both vaults"
+    );
+}
+
+/// A crash after an encrypted message is stored but before its OpenPGP step
+/// ran must not leave it undecrypted for ever: the step is marked pending in
+/// the store's transaction, and the next open runs it (and indexes the
+/// decrypted text).
+#[test]
+fn an_import_killed_before_decryption_decrypts_at_the_next_open() {
+    let home = Home::new();
+    home.init();
+    add_me_account(&home);
+    let public = home.ok(&["key", "export"]);
+    let gpg = Gpg::new();
+    gpg.run(&["--import"], Some(public.as_bytes()));
+    let fpr =
+        String::from_utf8(gpg.run(&["--with-colons", "--fingerprint", "me@example.org"], None))
+            .unwrap()
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("fpr:")
+                    .map(|r| r.trim_matches(':').to_owned())
+            })
+            .unwrap();
+    let armored = gpg.run(
+        &[
+            "--armor",
+            "--trust-model",
+            "always",
+            "--encrypt",
+            "--recipient",
+            &fpr,
+        ],
+        Some(b"The vault code is zqxpelican.\n"),
+    );
+    let mail = format!(
+        "From: Bob <bob@example.net>\r\nTo: me@example.org\r\nSubject: ...\r\nMessage-ID: <enc@example.net>\r\nDate: Mon, 15 Jan 2024 09:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--b\r\nContent-Type: application/octet-stream\r\n\r\n{}\r\n--b--\r\n",
+        String::from_utf8(armored).unwrap().replace('\n', "\r\n")
+    );
+    let eml = home.path("encrypted.eml");
+    fs::write(&eml, mail).unwrap();
+
+    let crashed = home
+        .cmd(PASS)
+        .env("HOMEPOST_CRASH_AT", "after_store_commit")
+        .args(["import", eml.to_str().unwrap()])
+        .output()
+        .unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(
+        crashed.status.signal(),
+        Some(6),
+        "the import must die at the hook (SIGABRT): {}",
+        String::from_utf8_lossy(&crashed.stderr)
+    );
+
+    // The next command opens the library: the step runs, the text is found.
+    assert_eq!(home.count("zqxpelican"), 1);
+    let id = home.ids("zqxpelican")[0];
+    let shown: Value =
+        serde_json::from_str(&home.ok(&["show", "--json", &id.to_string()])).unwrap();
+    assert_eq!(shown["crypto"]["encrypted"], true, "{}", shown["crypto"]);
+    assert_eq!(shown["crypto"]["decrypted"], true, "{}", shown["crypto"]);
+    // Once only: importing the file again adds nothing.
+    import(&home, std::slice::from_ref(&eml));
+    assert_eq!(home.count("zqxpelican"), 1);
+}
