@@ -1,0 +1,191 @@
+//! What every answer carries (the security headers), and the OpenAPI document
+//! against the routes.
+
+use std::time::Duration;
+
+use actix_web::http::{Method, StatusCode, header};
+use actix_web::test;
+use serde_json::json;
+
+use crate::common::*;
+
+#[actix_web::test]
+async fn every_response_has_the_security_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    vault_with_mail(dir.path()).await;
+    let app = test::init_service(homepost_web::app(state(
+        dir.path(),
+        Duration::from_secs(600),
+    )))
+    .await;
+    let mut b = Browser::new();
+    unlock(&app, &mut b, PASS).await;
+    let uris = [
+        "/",
+        "/index.html",
+        "/api/v1/status",
+        "/api/v1/search",
+        "/api/v1/tags",
+        "/api/v1/messages/1/raw",
+        "/nope",
+        "/api/v1/nope",
+        "/api/v1/openapi.json",
+    ];
+    for uri in uris {
+        let res = test::call_service(&app, b.req(Method::GET, uri).to_request()).await;
+        let h = res.headers();
+        let get = |n: &str| {
+            h.get(n)
+                .map(|v| v.to_str().unwrap().to_string())
+                .unwrap_or_default()
+        };
+        let csp = get("content-security-policy");
+        assert!(
+            csp.contains("default-src 'self'") || csp.contains("default-src 'none'"),
+            "{uri}: {csp}"
+        );
+        assert!(csp.contains("frame-ancestors 'none'"), "{uri}: {csp}");
+        assert!(
+            !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+            "{uri}: {csp}"
+        );
+        assert_eq!(get("x-content-type-options"), "nosniff", "{uri}");
+        assert_eq!(get("referrer-policy"), "no-referrer", "{uri}");
+        assert!(get("permissions-policy").contains("camera=()"), "{uri}");
+        assert!(h.get(header::SERVER).is_none(), "{uri}");
+        if uri.starts_with("/api/") {
+            assert_eq!(get("cache-control"), "no-store", "{uri}");
+        }
+    }
+    // Errors outside the API are JSON without internals.
+    let (s, _, e) = call(&app, b.req(Method::GET, "/api/v1/nope")).await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    let (s, _, e) = call(
+        &app,
+        b.req(Method::POST, "/api/v1/session")
+            .insert_header((header::CONTENT_TYPE, "application/json"))
+            .set_payload("{not json"),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_request"))
+    );
+}
+
+#[actix_web::test]
+async fn openapi_document_matches_the_routes() {
+    let dir = tempfile::tempdir().unwrap();
+    vault_with_mail(dir.path()).await;
+    let app = test::init_service(homepost_web::app(state(
+        dir.path(),
+        Duration::from_secs(600),
+    )))
+    .await;
+    let b = Browser::new();
+    let (s, _, doc) = call(&app, b.req(Method::GET, "/api/v1/openapi.json")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths = doc["paths"].as_object().unwrap();
+    let mut operations = 0;
+    for (path, item) in paths {
+        assert!(path.starts_with("/api/v1/"), "{path}");
+        for (method, op) in item.as_object().unwrap() {
+            let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            // Fill path parameters with a plausible value.
+            let uri = path
+                .replace("{id}", "1")
+                .replace("{name}", "inbox")
+                .replace("{index}", "0")
+                .replace("{index}", "0");
+            let (status, _, body) = call(&app, b.req(m.clone(), &uri).set_json(json!({}))).await;
+            // Every documented operation is routed: without a session it is refused
+            // by the API (401/403/400/409...), never "no such endpoint".
+            assert!(
+                !(status == StatusCode::NOT_FOUND
+                    && body["error"]["message"]
+                        .as_str()
+                        .unwrap_or("")
+                        .starts_with("no API endpoint"))
+                    && status != StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {path} is documented but not routed ({status})"
+            );
+            assert!(
+                op["responses"].as_object().is_some_and(|r| !r.is_empty()),
+                "{method} {path}"
+            );
+            operations += 1;
+        }
+    }
+    // And every route is documented: the routed operations of docs/api.md.
+    let expected = [
+        ("get", "/api/v1/status"),
+        ("post", "/api/v1/vault"),
+        ("post", "/api/v1/session"),
+        ("get", "/api/v1/session"),
+        ("delete", "/api/v1/session"),
+        ("post", "/api/v1/lock"),
+        ("get", "/api/v1/search"),
+        ("get", "/api/v1/messages/{id}"),
+        ("get", "/api/v1/messages/{id}/raw"),
+        ("get", "/api/v1/threads/{id}"),
+        ("post", "/api/v1/messages/tags"),
+        ("get", "/api/v1/tags"),
+        ("post", "/api/v1/tags"),
+        ("patch", "/api/v1/tags/{name}"),
+        ("delete", "/api/v1/tags/{name}"),
+        ("get", "/api/v1/messages/{id}/html"),
+        ("get", "/api/v1/messages/{id}/attachments/{index}"),
+        // docs/api-mail-accounts.md
+        ("get", "/api/v1/accounts"),
+        ("post", "/api/v1/accounts"),
+        ("put", "/api/v1/accounts/{id}"),
+        ("delete", "/api/v1/accounts/{id}"),
+        ("post", "/api/v1/accounts/{id}/sync"),
+        ("post", "/api/v1/accounts/{id}/trust"),
+        ("get", "/api/v1/contacts"),
+        ("get", "/api/v1/drafts"),
+        ("post", "/api/v1/drafts"),
+        ("get", "/api/v1/drafts/{id}"),
+        ("put", "/api/v1/drafts/{id}"),
+        ("delete", "/api/v1/drafts/{id}"),
+        ("post", "/api/v1/drafts/{id}/attachments"),
+        ("delete", "/api/v1/drafts/{id}/attachments/{index}"),
+        ("post", "/api/v1/drafts/{id}/send"),
+        ("get", "/api/v1/drafts/{id}/crypto"),
+        ("get", "/api/v1/outbox"),
+        ("post", "/api/v1/outbox/{id}/retry"),
+        ("post", "/api/v1/outbox/{id}/cancel"),
+        // docs/api-mail-accounts.md, keys and correspondents
+        ("get", "/api/v1/keys"),
+        ("get", "/api/v1/keys/{fingerprint}/public"),
+        ("post", "/api/v1/keys/lookup"),
+        ("post", "/api/v1/keys/setup-message"),
+        ("post", "/api/v1/messages/{id}/crypto/lookup"),
+        ("post", "/api/v1/messages/{id}/setup-message"),
+        ("get", "/api/v1/peers/{address}"),
+        ("post", "/api/v1/peers/{address}/accept"),
+    ];
+    for (m, p) in expected {
+        assert!(
+            paths.get(p).and_then(|i| i.get(m)).is_some(),
+            "{m} {p} is not documented"
+        );
+    }
+    assert_eq!(
+        operations,
+        expected.len(),
+        "documented operations: {:?}",
+        paths.keys().collect::<Vec<_>>()
+    );
+    assert!(doc["components"]["schemas"]["MessageView"].is_object());
+    for schema in ["PeerSummary", "DraftCrypto", "LookupView", "SetupSent"] {
+        assert!(
+            doc["components"]["schemas"][schema].is_object(),
+            "{schema} has no schema"
+        );
+    }
+}

@@ -1,0 +1,10 @@
+//! The API end to end in-process: real vault, SQLCipher store and tantivy index,
+//! real actix service; only the socket is left out (see tests/server.rs for that).
+
+// Shared with the other test crates of this package (tests/common).
+#[path = "../common/mod.rs"]
+mod common;
+
+mod headers;
+mod mail;
+mod session;
