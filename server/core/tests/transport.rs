@@ -1,5 +1,6 @@
-//! Fetching and sending against real servers on loopback: Dovecot (IMAP, POP3)
-//! and an aiosmtpd submission server, started by tests/peers.
+//! The transport delivering into the library: fetching and sending against real
+//! servers on loopback, Dovecot (IMAP, POP3) and an aiosmtpd submission server
+//! (homepost-testing's peers), with the core's `LibrarySink` as the transport's sink.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -55,8 +56,11 @@ impl Env {
 
     async fn change_tags(&self, id: i64, add: &[&str], remove: &[&str]) {
         let mut g = self.library.write().await;
-        let add: Vec<String> = add.iter().map(|s| s.to_string()).collect();
-        let remove: Vec<String> = remove.iter().map(|s| s.to_string()).collect();
+        let add: Vec<String> = add.iter().map(std::string::ToString::to_string).collect();
+        let remove: Vec<String> = remove
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect();
         g.as_mut()
             .unwrap()
             .change_tags(&[id], &add, &remove)
@@ -621,7 +625,7 @@ async fn a_message_waits_while_the_server_is_down_and_is_sent_once_when_it_is_ba
         )
         .await
         .unwrap();
-        let n = imap.select("Sent").await.map(|s| s.exists).unwrap_or(0);
+        let n = imap.select("Sent").await.map_or(0, |s| s.exists);
         imap.logout().await;
         n == 1
     })
