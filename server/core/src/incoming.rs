@@ -137,7 +137,7 @@ pub(crate) async fn process(
         }
     }
     let state = opened.signature_state();
-    let signer = opened.signer().map(|f| f.to_hex());
+    let signer = opened.signer().map(homepost_pgp::Fingerprint::to_hex);
     let own = own_fingerprints(&keys, from_addr.as_deref());
     let (signer_is_sender, by_changed_key) =
         judge_signer(signer.as_deref(), sender_row.as_ref(), &own);
@@ -226,7 +226,7 @@ pub async fn recheck(
     certs.extend(row.as_ref().map(peer_certs).unwrap_or_default());
     let opened = open_message(raw, &keys, &certs, clock);
     let state = opened.signature_state();
-    let signer = opened.signer().map(|f| f.to_hex());
+    let signer = opened.signer().map(homepost_pgp::Fingerprint::to_hex);
     let own = own_fingerprints(&keys, from.as_deref());
     let (signer_is_sender, by_changed_key) = judge_signer(signer.as_deref(), row.as_ref(), &own);
     let still_pending = row.as_ref().is_some_and(key_change_pending);

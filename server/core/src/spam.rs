@@ -132,7 +132,7 @@ impl BatchClassifier {
             messages = messages.len(),
             asked = missing.len(),
             counts_ms = read.as_secs_f64() * 1e3,
-            classify_ms = (started.elapsed() - read).as_secs_f64() * 1e3,
+            classify_ms = started.elapsed().saturating_sub(read).as_secs_f64() * 1e3,
             "classified an import batch"
         );
         Ok(verdicts)

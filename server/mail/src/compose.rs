@@ -311,8 +311,7 @@ fn display(a: &crate::Address) -> Option<String> {
 }
 
 fn format_date(unix: Option<i64>) -> String {
-    unix.map(time_fmt)
-        .unwrap_or_else(|| "an unknown date".into())
+    unix.map_or_else(|| "an unknown date".into(), time_fmt)
 }
 
 fn time_fmt(t: i64) -> String {

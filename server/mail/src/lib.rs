@@ -10,9 +10,6 @@
 //! document ([`html`]), and it tells how risky an attachment is to open, with
 //! reasons in plain words ([`risk`], over the bytes from [`attachments`]).
 
-#![forbid(unsafe_code)]
-#![warn(missing_docs)]
-
 pub mod attach;
 pub mod compose;
 pub mod filename;

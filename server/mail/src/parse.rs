@@ -177,7 +177,7 @@ fn parse_message(raw: &[u8]) -> ParsedMessage {
         date: message
             .date()
             .filter(|date| date.is_valid())
-            .map(|date| date.to_timestamp()),
+            .map(mail_parser::DateTime::to_timestamp),
         from: addresses(&message, HeaderName::From),
         to: addresses(&message, HeaderName::To),
         cc: addresses(&message, HeaderName::Cc),
@@ -220,7 +220,9 @@ fn is_header_only(part: &MessagePart<'_>, raw_len: usize) -> bool {
 fn message_ids(value: Option<&HeaderValue<'_>>) -> Vec<String> {
     match value {
         Some(HeaderValue::Text(id)) => vec![id.to_string()],
-        Some(HeaderValue::TextList(ids)) => ids.iter().map(|id| id.to_string()).collect(),
+        Some(HeaderValue::TextList(ids)) => {
+            ids.iter().map(std::string::ToString::to_string).collect()
+        }
         _ => Vec::new(),
     }
 }

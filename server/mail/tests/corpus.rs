@@ -97,7 +97,9 @@ fn stalwart_maildir_folders_and_flags() {
     let expect = |name: &str, tags: &[&str]| {
         (
             name.to_owned(),
-            tags.iter().map(|t| t.to_string()).collect::<Vec<_>>(),
+            tags.iter()
+                .map(std::string::ToString::to_string)
+                .collect::<Vec<_>>(),
         )
     };
     assert_eq!(

@@ -145,9 +145,8 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         for host in ["127.0.0.1", "localhost", "192.168.1.1", "[::1]", "::1"] {
-            let err = match Direct.dial(host, port).await {
-                Ok(_) => panic!("{host} was dialed"),
-                Err(e) => e,
+            let Err(err) = Direct.dial(host, port).await else {
+                panic!("{host} was dialed");
             };
             assert_eq!(err.kind(), io::ErrorKind::PermissionDenied, "{host}: {err}");
         }

@@ -139,9 +139,10 @@ impl Client {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
-            .map(|b| b.with_root_certificates(roots).with_no_client_auth())
-            // The ring provider supports the default versions; this cannot fail.
-            .unwrap_or_else(|_| unreachable!("ring supports TLS 1.2 and 1.3"));
+            .map_or_else(
+                |_| unreachable!("ring supports TLS 1.2 and 1.3"),
+                |b| b.with_root_certificates(roots).with_no_client_auth(),
+            );
         Client {
             dialer,
             tls: TlsConnector::from(Arc::new(config)),

@@ -28,8 +28,7 @@ fn gnupg_wkd_hash(gpg: &Gpg, uid: &str) -> String {
     out.lines()
         .map(str::trim)
         .find(|l| l.len() > 33 && l.as_bytes()[32] == b'@' && !l.contains(' '))
-        .map(|l| l[..32].to_owned())
-        .unwrap_or_else(|| panic!("no WKD hash in {out}"))
+        .map_or_else(|| panic!("no WKD hash in {out}"), |l| l[..32].to_owned())
 }
 
 #[tokio::test]

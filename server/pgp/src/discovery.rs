@@ -170,7 +170,7 @@ pub fn wkd_hash(local: &str) -> String {
     let digest = Sha1::digest(local.to_ascii_lowercase().as_bytes());
     let mut out = String::with_capacity(32);
     let (mut acc, mut bits) = (0u32, 0u32);
-    for &b in digest.iter() {
+    for &b in &digest {
         acc = (acc << 8) | u32::from(b);
         bits += 8;
         while bits >= 5 {
@@ -271,7 +271,7 @@ pub fn attached_key(message: &[u8], address: &str, now: SystemTime) -> Option<Ce
     const MAX_KEY_PARTS: usize = 4;
     let parsed = crate::mime::parse_entity(message)?;
     let mut read = 0;
-    for part in parsed.parts.iter() {
+    for part in &parsed.parts {
         let is_keys = part.content_type().is_some_and(|ct| {
             ct.ctype().eq_ignore_ascii_case("application")
                 && ct

@@ -178,15 +178,12 @@ impl Certificate {
     /// Whether the certificate can be encrypted to at `now`, and if not, why.
     pub fn status(&self, now: SystemTime) -> KeyStatus {
         let p = policy(now);
-        let vc = match self.0.with_policy(&p, now) {
-            Ok(vc) => vc,
-            Err(_) => {
-                return if let RevocationStatus::Revoked(_) = self.0.revocation_status(&p, now) {
-                    KeyStatus::Revoked
-                } else {
-                    KeyStatus::Invalid
-                };
-            }
+        let Ok(vc) = self.0.with_policy(&p, now) else {
+            return if let RevocationStatus::Revoked(_) = self.0.revocation_status(&p, now) {
+                KeyStatus::Revoked
+            } else {
+                KeyStatus::Invalid
+            };
         };
         if let RevocationStatus::Revoked(_) = vc.revocation_status() {
             return KeyStatus::Revoked;
@@ -267,8 +264,7 @@ impl Certificate {
         let uid = vc
             .userids()
             .find(|u| u.userid().email_normalized().ok().flatten().as_deref() == Some(&addr))
-            .map(Ok)
-            .unwrap_or_else(|| vc.primary_userid())
+            .map_or_else(|| vc.primary_userid(), Ok)
             .map_err(|_| Error::NoSuchUserId(self.fingerprint(), addr.clone()))?;
         let sub = vc
             .keys()

@@ -28,7 +28,7 @@ impl HeaderField {
     /// not UTF-8 are replaced.
     pub fn value(&self) -> String {
         let raw = String::from_utf8_lossy(&self.raw);
-        let after = raw.split_once(':').map(|(_, v)| v).unwrap_or("");
+        let after = raw.split_once(':').map_or("", |(_, v)| v);
         after
             .replace("\r\n", "")
             .replace('\n', "")
@@ -170,9 +170,10 @@ impl ContentType {
 
     /// The Content-Type of a header block (text/plain when absent).
     pub fn of(fields: &[HeaderField]) -> Self {
-        find(fields, "Content-Type")
-            .map(|f| ContentType::parse(&f.value()))
-            .unwrap_or_else(|| ContentType::parse("text/plain"))
+        find(fields, "Content-Type").map_or_else(
+            || ContentType::parse("text/plain"),
+            |f| ContentType::parse(&f.value()),
+        )
     }
 
     /// A parameter's value, by lower-case name.

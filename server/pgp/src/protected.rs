@@ -156,9 +156,10 @@ pub(crate) fn split(message: &[u8], extra: &[String], obscure: bool) -> Split {
     let fields = mime::header_fields(head);
 
     let mut inner_fields: Vec<HeaderField> = Vec::new();
-    let content_type = mime::find(&fields, "Content-Type")
-        .map(|f| String::from_utf8_lossy(&f.raw).into_owned())
-        .unwrap_or_else(|| "Content-Type: text/plain; charset=us-ascii".to_owned());
+    let content_type = mime::find(&fields, "Content-Type").map_or_else(
+        || "Content-Type: text/plain; charset=us-ascii".to_owned(),
+        |f| String::from_utf8_lossy(&f.raw).into_owned(),
+    );
     inner_fields.push(HeaderField {
         name: "Content-Type".into(),
         raw: format!("{};\r\n protected-headers=\"v1\"", content_type.trim_end()).into_bytes(),
@@ -259,7 +260,11 @@ mod tests {
         assert!(!inner.contains("X-Mailer"));
         assert!(inner.ends_with("\r\n\r\nHello\r\n"));
 
-        let outer: Vec<String> = s.outer.iter().map(|f| f.value()).collect();
+        let outer: Vec<String> = s
+            .outer
+            .iter()
+            .map(super::super::mime::HeaderField::value)
+            .collect();
         assert!(outer.contains(&"...".to_string()));
         assert!(
             !s.outer

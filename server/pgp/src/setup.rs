@@ -120,8 +120,7 @@ pub fn create_setup_message(
 
     let date = now
         .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0);
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
     let date = mail_builder::headers::date::Date::new(date).to_rfc822();
     let boundary = mime::new_boundary();
     let text = format!(
@@ -227,7 +226,7 @@ fn encrypted_block(message: &[u8]) -> Result<String> {
     let message = mime::to_crlf(message);
     let (head, body) = mime::split_head_body(&message);
     let fields = mime::header_fields(head);
-    match mime::find(&fields, "Autocrypt-Setup-Message").map(|f| f.value()) {
+    match mime::find(&fields, "Autocrypt-Setup-Message").map(super::mime::HeaderField::value) {
         Some(v) if v.eq_ignore_ascii_case("v1") => {}
         Some(_) => return Err(not("unknown Autocrypt-Setup-Message version")),
         None => return Err(not("no Autocrypt-Setup-Message header")),

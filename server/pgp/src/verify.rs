@@ -258,7 +258,7 @@ impl VerificationHelper for Helper<'_> {
     }
 
     fn check(&mut self, structure: MessageStructure) -> openpgp::Result<()> {
-        for layer in structure.into_iter() {
+        for layer in structure {
             match layer {
                 MessageLayer::Encryption { .. } => self.out.encrypted = true,
                 MessageLayer::Compression { .. } => {}
@@ -436,7 +436,10 @@ fn outcome(
     SignatureOutcome {
         state,
         signer: cert.map(|c| Fingerprint::from_openpgp(c.fingerprint())),
-        issuer: sig.get_issuers().first().map(|h| h.to_hex()),
+        issuer: sig
+            .get_issuers()
+            .first()
+            .map(sequoia_openpgp::KeyHandle::to_hex),
         created: sig.signature_creation_time(),
         detail,
     }

@@ -178,7 +178,7 @@ fn the_spec_gossip_example_decrypts_and_gossips_bob_and_carol() {
         let later = open_message(&msg, &[spec_key(reader)], &certs, in_2023);
         assert_eq!(later.signature_state(), SignatureState::ExpiredKey);
         let mut gossiped: Vec<&str> = opened.gossip.iter().map(GossipUpdate::addr).collect();
-        gossiped.sort();
+        gossiped.sort_unstable();
         assert_eq!(
             gossiped,
             ["bob@autocrypt.example", "carol@autocrypt.example"]

@@ -18,7 +18,7 @@ fn keys() -> Vec<SecretKey> {
         .unwrap()
         .map(|e| SecretKey::from_bytes(&fs::read(e.unwrap().path()).unwrap()).unwrap())
         .collect();
-    keys.sort_by_key(|k| k.fingerprint());
+    keys.sort_by_key(homepost_pgp::SecretKey::fingerprint);
     keys
 }
 

@@ -56,7 +56,7 @@ fn message(rng: &mut Rng, id: u64) -> IndexDoc {
         tags: ["inbox", "read", "work", "lists"]
             .iter()
             .take(1 + rng.below(3) as usize)
-            .map(|s| s.to_string())
+            .map(std::string::ToString::to_string)
             .collect(),
         attachments: if has_attachment {
             vec![format!("report{id}.pdf"), "application/pdf".into()]
@@ -77,14 +77,12 @@ fn peak_rss_mb() -> f64 {
 }
 
 fn dir_size_mb(path: &std::path::Path) -> f64 {
-    std::fs::read_dir(path)
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok()?.metadata().ok())
-                .map(|m| m.len())
-                .sum::<u64>()
-        })
-        .unwrap_or(0) as f64
+    std::fs::read_dir(path).map_or(0, |entries| {
+        entries
+            .filter_map(|e| e.ok()?.metadata().ok())
+            .map(|m| m.len())
+            .sum::<u64>()
+    }) as f64
         / (1024.0 * 1024.0)
 }
 
@@ -111,7 +109,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     index.commit()?;
-    let indexing = start.elapsed() - generating;
+    let indexing = start.elapsed().saturating_sub(generating);
     println!(
         "indexed {n} messages + commit: {:.2} s ({:.0} msg/s), peak RSS {:.0} MB, index {:.1} MB on disk",
         indexing.as_secs_f64(),

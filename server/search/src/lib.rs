@@ -6,8 +6,6 @@
 //! - [`SearchIndex`] indexes [`IndexDoc`]s and answers queries with message ids.
 //! - [`parse`] turns the search language into a [`Query`] tree (see `docs/search.md`).
 
-#![warn(missing_docs)]
-
 mod crypt_dir;
 mod error;
 mod index;

@@ -22,9 +22,6 @@
 //! model.apply(&train_delta(&toks, Class::Ham));
 //! ```
 
-#![forbid(unsafe_code)]
-#![warn(missing_docs)]
-
 pub mod classify;
 mod error;
 mod filter;

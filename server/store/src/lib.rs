@@ -114,7 +114,7 @@ pub struct Store {
 /// one is ours, and [`Store::close`] wipes it.
 fn key_statement(key: &Mutex<Option<KeyPragma>>) -> std::result::Result<String, sqlx::Error> {
     key.lock()
-        .unwrap_or_else(|p| p.into_inner())
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
         .as_ref()
         .map(|k| k.0.as_str().to_owned())
         .ok_or(sqlx::Error::PoolClosed)
@@ -207,7 +207,12 @@ impl Store {
 
     /// Closes every connection, checkpointing the WAL, and wipes the key.
     pub async fn close(self) {
-        drop(self.key.lock().unwrap_or_else(|p| p.into_inner()).take());
+        drop(
+            self.key
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take(),
+        );
         self.pool.close().await;
     }
 }

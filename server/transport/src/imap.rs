@@ -392,7 +392,7 @@ impl Imap {
             tokio::pin!(wait);
             tokio::select! {
                 r = &mut wait => r,
-                _ = wake.notified() => {
+                () = wake.notified() => {
                     drop(stop);
                     wait.await
                 }

@@ -175,7 +175,7 @@ fn authenticate(req: &HttpRequest) -> Result<Authed, ApiError> {
         let presented = req
             .headers()
             .get(CSRF_HEADER)
-            .map(|v| v.as_bytes())
+            .map(actix_web::http::header::HeaderValue::as_bytes)
             .unwrap_or_default();
         if !csrf_matches(presented, &info.csrf) {
             return Err(ApiError::csrf());
@@ -194,7 +194,7 @@ fn requested_host<'a>(headers: &'a HeaderMap, uri: &'a actix_web::http::Uri) -> 
     headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
-        .or_else(|| uri.authority().map(|a| a.as_str()))
+        .or_else(|| uri.authority().map(actix_web::http::uri::Authority::as_str))
 }
 
 /// The host a request names, without its port: an address literal, or a name

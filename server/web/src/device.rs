@@ -88,7 +88,10 @@ impl DeviceKeys {
 
     /// The key: loaded from its file, or (when `create`) made and stored.
     fn key(&self, create: bool) -> Option<Zeroizing<[u8; 32]>> {
-        let mut held = self.key.lock().unwrap_or_else(|p| p.into_inner());
+        let mut held = self
+            .key
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(k) = held.as_ref() {
             return Some(k.clone());
         }

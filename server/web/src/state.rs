@@ -100,7 +100,10 @@ impl AppState {
             .into_iter()
             .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
             .collect();
-        *self.network.lock().unwrap_or_else(|p| p.into_inner()) = Network {
+        *self
+            .network
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Network {
             listen: Some(listen),
             allowed_hosts,
         };
@@ -110,7 +113,7 @@ impl AppState {
     pub(crate) fn listen_ip(&self) -> Option<IpAddr> {
         self.network
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .listen
     }
 
@@ -118,7 +121,7 @@ impl AppState {
     pub(crate) fn allowed_hosts(&self) -> Vec<String> {
         self.network
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .allowed_hosts
             .clone()
     }
@@ -128,7 +131,7 @@ impl AppState {
     pub fn setup_token(&self) -> Option<Zeroizing<String>> {
         self.setup_token
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .as_ref()
             .map(|t| t.0.clone())
     }
@@ -152,14 +155,17 @@ impl AppState {
         client: homepost_net::Client,
         options: homepost_net::LookupOptions,
     ) {
-        *self.key_lookup.lock().unwrap_or_else(|p| p.into_inner()) = (client, options);
+        *self
+            .key_lookup
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = (client, options);
     }
 
     /// The key lookup client and sources.
     pub(crate) fn key_lookup(&self) -> (homepost_net::Client, homepost_net::LookupOptions) {
         self.key_lookup
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
     }
 
@@ -168,24 +174,28 @@ impl AppState {
         *self
             .transport_options
             .lock()
-            .unwrap_or_else(|p| p.into_inner()) = opts;
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = opts;
     }
 
     /// The running transport, while unlocked.
     pub fn transport(&self) -> Option<Arc<Transport>> {
         self.transport
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
     }
 
     /// The sessions; a poisoned lock is recovered (the map stays consistent).
     pub(crate) fn sessions(&self) -> MutexGuard<'_, Sessions> {
-        self.sessions.lock().unwrap_or_else(|p| p.into_inner())
+        self.sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn throttle(&self) -> MutexGuard<'_, Throttle> {
-        self.throttle.lock().unwrap_or_else(|p| p.into_inner())
+        self.throttle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Whether a vault exists in the data directory.
@@ -334,7 +344,7 @@ impl AppState {
             let matches = self
                 .setup_token
                 .lock()
-                .unwrap_or_else(|p| p.into_inner())
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .as_ref()
                 .is_some_and(|t| t.matches(setup_token.unwrap_or_default()));
             if !matches {
@@ -373,7 +383,10 @@ impl AppState {
             .map_err(|e| ApiError::internal(&e))?
             .map_err(|e| ApiError::internal(&e))?;
         // Spent: the box is claimed.
-        *self.setup_token.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        *self
+            .setup_token
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
         tracing::info!(dir = %self.data_dir.display(), "vault created");
         self.open_and_start_session(vault).await
     }
@@ -391,11 +404,14 @@ impl AppState {
             let opts = self
                 .transport_options
                 .lock()
-                .unwrap_or_else(|p| p.into_inner())
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .clone();
             match Transport::start(store, sink, opts).await {
                 Ok(t) => {
-                    *self.transport.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(t));
+                    *self
+                        .transport
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(t));
                 }
                 // Mail stays readable; fetching and sending wait for the next unlock.
                 Err(e) => tracing::error!(error = %e, "cannot start fetching and sending"),
@@ -452,7 +468,7 @@ impl AppState {
         let transport = self
             .transport
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .take();
         if let Some(t) = transport {
             t.shutdown().await;

@@ -88,7 +88,7 @@ impl SenderUpdate {
         let values: Vec<String> = fields
             .iter()
             .filter(|f| f.is("Autocrypt"))
-            .map(|f| f.value())
+            .map(super::super::mime::HeaderField::value)
             .collect();
         Some(SenderUpdate {
             header: header::select(&values, &addr),

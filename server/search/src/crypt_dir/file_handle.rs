@@ -102,7 +102,7 @@ impl EncryptedFileHandle {
         // it inconsistent, so a poisoned lock is still usable.
         self.cache
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

@@ -142,7 +142,7 @@ fn atomic_round_trip_at_every_size() {
     assert!(
         all_disk_bytes(dir.root())
             .iter()
-            .all(|(name, _)| name.ends_with(".hpx"))
+            .all(|(name, _)| Path::new(name).extension().is_some_and(|e| e == "hpx"))
     );
 }
 
@@ -390,7 +390,11 @@ fn removes_only_its_own_files() {
     names.sort();
     assert_eq!(names.len(), 2);
     assert!(names.contains(&"README".to_string()));
-    assert!(names.iter().any(|n| n.ends_with(".lock")));
+    assert!(
+        names
+            .iter()
+            .any(|n| Path::new(n).extension().is_some_and(|e| e == "lock"))
+    );
 }
 
 #[test]

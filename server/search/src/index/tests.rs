@@ -19,7 +19,7 @@ fn unix(dt: time::PrimitiveDateTime) -> i64 {
 }
 
 fn strings(items: &[&str]) -> Vec<String> {
-    items.iter().map(|s| s.to_string()).collect()
+    items.iter().map(std::string::ToString::to_string).collect()
 }
 
 #[allow(clippy::too_many_arguments)]

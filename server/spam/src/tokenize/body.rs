@@ -115,10 +115,10 @@ fn html_tags(html: &str, tags: &mut Vec<String>) {
 
 /// `att-type:application/zip` and `att-ext:exe` (or `att-ext:none`).
 fn attachment(part: &MessagePart<'_>, sink: &mut Sink) {
-    let media = part
-        .content_type()
-        .map(|ct| media_type(&ct.c_type, ct.c_subtype.as_deref()))
-        .unwrap_or_else(|| "text/plain".to_owned());
+    let media = part.content_type().map_or_else(
+        || "text/plain".to_owned(),
+        |ct| media_type(&ct.c_type, ct.c_subtype.as_deref()),
+    );
     sink.push(format!("att-type:{media}"));
     match part.attachment_name() {
         Some(name) => {

@@ -185,7 +185,7 @@ fn received_ip(ip: IpAddr, sink: &mut Sink) {
 fn message_id(value: &HeaderValue<'_>, sink: &mut Sink) {
     let id = match value {
         HeaderValue::Text(text) => Some(text.as_ref()),
-        HeaderValue::TextList(list) => list.first().map(|t| t.as_ref()),
+        HeaderValue::TextList(list) => list.first().map(std::convert::AsRef::as_ref),
         _ => None,
     };
     match id.and_then(|id| id.rsplit_once('@')) {

@@ -86,7 +86,7 @@ async fn store_copy(shared: &Shared, id: i64, raw: Vec<u8>) {
             }
         }
         Err(e) => {
-            tracing::error!(error = %e, "cannot store the sent copy; will try at the next start")
+            tracing::error!(error = %e, "cannot store the sent copy; will try at the next start");
         }
     }
 }
@@ -98,15 +98,12 @@ async fn store_copy(shared: &Shared, id: i64, raw: Vec<u8>) {
 )]
 async fn send_one(shared: &Shared, job: OutboxJob) {
     let store = &shared.store;
-    let account = match store.account(job.account).await {
-        Ok(Some(a)) => a,
-        _ => {
-            let _ = store
-                .mark_failed(job.id, "the sending account no longer exists")
-                .await;
-            shared.bump();
-            return;
-        }
+    let Ok(Some(account)) = store.account(job.account).await else {
+        let _ = store
+            .mark_failed(job.id, "the sending account no longer exists")
+            .await;
+        shared.bump();
+        return;
     };
     let Some(outgoing) = account.config.outgoing.clone() else {
         let _ = store
