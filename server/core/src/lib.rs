@@ -10,24 +10,28 @@
 //!   and delivery pipeline every arriving message goes through;
 //! - [`incoming`]: the OpenPGP step of that pipeline (decrypt, verify, Autocrypt
 //!   and TOFU updates);
+//! - [`compose`]: starting a draft, answering or forwarding a message;
 //! - [`outgoing`]: the encryption recommendation and the protection of outgoing
 //!   mail;
+//! - [`reading`]: a message as the user reads it (decrypted content, OpenPGP
+//!   outcome, safe text, attachments with their risk);
 //! - [`keys`]: our own keys (and the Autocrypt Setup Message that moves them),
 //!   correspondents' keys and accepting a changed one;
+//! - [`searcher`]: searching without holding the library's lock;
 //! - [`spam`]: the spam verdict at import and training on the user's tags;
 //! - [`sink`]: where the transport puts fetched mail and server-side flag changes.
 //!
 //! See `docs/architecture.md` for the dependency direction and where each
 //! behaviour lives.
 
-#![warn(missing_docs)]
-
+pub mod compose;
 pub mod incoming;
 pub mod keys;
 pub mod library;
 pub mod outgoing;
 mod peers;
-mod searcher;
+pub mod reading;
+pub mod searcher;
 pub mod sink;
 pub mod spam;
 

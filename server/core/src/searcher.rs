@@ -71,3 +71,38 @@ pub(crate) fn search_slots() -> usize {
         .map_or(1, |n| n.get().saturating_sub(1))
         .max(1)
 }
+
+/// Searches the shared library without holding its lock while the search runs
+/// (locking, unlocking and the idle reaper never wait behind searches). A
+/// damaged index is rebuilt from the store under the write lock and the search
+/// retried once. `Ok(None)`: the library is locked (or was locked meanwhile).
+pub async fn search_shared(
+    library: &crate::sink::SharedLibrary,
+    query: &Query,
+    opts: &SearchOptions,
+) -> Result<Option<(usize, Vec<MessageSummary>)>> {
+    let Some(searcher) = library
+        .read()
+        .await
+        .as_ref()
+        .map(super::library::Library::searcher)
+    else {
+        return Ok(None);
+    };
+    let found = searcher.search(query, opts).await;
+    drop(searcher);
+    match found {
+        Err(crate::library::LibraryError::Index(IndexError::Corrupt(reason))) => {
+            tracing::warn!(%reason, "search index damaged; rebuilding it from the store");
+            let mut guard = library.write().await;
+            let Some(lib) = guard.as_mut() else {
+                return Ok(None);
+            };
+            lib.reindex().await?;
+            lib.search_parsed(query, opts).await.map(Some)
+        }
+        // Locked while searching: the index went away under the search.
+        Err(_) if library.read().await.is_none() => Ok(None),
+        other => other.map(Some),
+    }
+}

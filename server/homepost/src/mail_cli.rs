@@ -374,28 +374,26 @@ pub async fn key_command(cmd: &KeyCommand, lib: &mut Library) -> Result<()> {
             }
         }
         KeyCommand::SetupMessage { file, address } => {
-            let key = own_key(store, address.as_deref()).await?;
-            let addr = key
-                .addresses()
-                .into_iter()
-                .next()
-                .context("the key has no address")?;
-            let code = homepost_pgp::setup::SetupCode::generate()?;
-            let message = homepost_pgp::setup::create_setup_message(
-                &key,
-                &addr,
-                homepost_pgp::autocrypt::PreferEncrypt::NoPreference,
-                &code,
-                std::time::SystemTime::now(),
-            )?;
-            std::fs::write(file, message)
+            // The same message as the app's (which sends it to the account).
+            let address = match address {
+                Some(a) => a.clone(),
+                None => first_address(store).await?,
+            };
+            let made = homepost_core::keys::setup_message::make(
+                store,
+                &address,
+                homepost_core::unix_now(),
+            )
+            .await?;
+            std::fs::write(file, &made.message)
                 .with_context(|| format!("cannot write {}", file.display()))?;
             outln!(
-                "Wrote the Autocrypt Setup Message for {addr} to {}.",
+                "Wrote the Autocrypt Setup Message for {} to {}.",
+                made.address,
                 file.display()
             );
             outln!("Setup code (the other app asks for it; keep it secret):");
-            outln!("{}", code.as_str());
+            outln!("{}", made.code.as_str());
         }
         KeyCommand::ImportSetup { file } => {
             let message =
@@ -547,18 +545,23 @@ pub async fn key_command(cmd: &KeyCommand, lib: &mut Library) -> Result<()> {
 }
 
 /// The user's active secret key for `address` (default: the first account's).
+/// The first account's address.
+async fn first_address(store: &homepost_store::Store) -> Result<String> {
+    store
+        .accounts()
+        .await?
+        .first()
+        .map(|a| a.config.email.clone())
+        .context("no account yet: give --address, or add an account first")
+}
+
 async fn own_key(
     store: &homepost_store::Store,
     address: Option<&str>,
 ) -> Result<homepost_pgp::SecretKey> {
     let address = match address {
         Some(a) => a.to_owned(),
-        None => store
-            .accounts()
-            .await?
-            .first()
-            .map(|a| a.config.email.clone())
-            .context("no account yet: give --address, or add an account first")?,
+        None => first_address(store).await?,
     };
     let key = store
         .active_identity_key(&homepost_pgp::autocrypt::canonical_address(&address))

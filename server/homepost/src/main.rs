@@ -33,7 +33,7 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use homepost_core::library::{ImportProgress, Library};
 use homepost_core::spam::SpamCheck;
-use homepost_mail::{ImportSources, parse, text::terminal_safe};
+use homepost_mail::ImportSources;
 use homepost_search::{SearchOptions, Sort};
 use homepost_spam::Class;
 use homepost_vault::Vault;
@@ -320,48 +320,33 @@ async fn library_command(cli: &Cli, lib: &mut Library) -> Result<()> {
             }
         }
         Command::Show { json, id } => {
-            let detail = lib
-                .store()
-                .message(*id)
-                .await?
-                .with_context(|| format!("no message with id {id}"))?;
-            let raw = lib
-                .store()
-                .raw(*id)
-                .await?
-                .with_context(|| format!("no message with id {id}"))?;
+            // The same reading as the app's message view.
             let store = lib.store();
-            let sender = detail
-                .summary
-                .from
-                .iter()
-                .find_map(|a| a.address.as_deref())
-                .map(homepost_pgp::autocrypt::canonical_address);
-            // The same reading of the outcome as the app's.
-            let crypto =
-                homepost_core::incoming::as_read_now(store, *id, sender.as_deref()).await?;
-            // A decrypted message shows its own text.
-            let shown = crypto
-                .as_ref()
-                .and_then(|(_, d)| d.as_deref())
-                .unwrap_or(&raw);
-            let body = terminal_safe(&parse(shown).body_text);
+            let reading = homepost_core::reading::read(store, *id)
+                .await?
+                .with_context(|| format!("no message with id {id}"))?;
             if *json {
-                let mut v = output::json_detail(&detail, &body);
+                let sender = reading
+                    .detail
+                    .summary
+                    .from
+                    .iter()
+                    .find_map(|a| a.address.as_deref())
+                    .map(homepost_pgp::autocrypt::canonical_address);
                 let peer = match &sender {
                     Some(a) => store.peer(a).await?,
                     None => None,
                 };
+                let mut v = output::json_detail(&reading);
                 if let serde_json::Value::Object(map) = &mut v {
                     map.insert(
                         "crypto".into(),
-                        mail_cli::crypto_json(crypto.as_ref().map(|(o, _)| o), peer.as_ref()),
+                        mail_cli::crypto_json(reading.crypto.as_ref(), peer.as_ref()),
                     );
                 }
                 output::print_json(&v)?;
             } else {
-                let text = output::detail_text(&detail, &body);
-                console::out_bytes(&text)?;
+                console::out_bytes(&output::detail_text(&reading))?;
             }
         }
         Command::Thread { json, id } => {

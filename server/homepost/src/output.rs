@@ -3,10 +3,12 @@
 use std::fmt::Write as _;
 
 use anyhow::Result;
+use homepost_core::reading::Reading;
 use homepost_mail::Address;
+use homepost_mail::RiskLevel;
 use homepost_mail::text::terminal_safe;
 use homepost_spam::{Score, Verdict};
-use homepost_store::{MessageDetail, MessageSummary};
+use homepost_store::MessageSummary;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -88,14 +90,16 @@ pub fn json_summaries(list: &[MessageSummary]) -> Value {
     Value::Array(list.iter().map(summary_json).collect())
 }
 
-/// One message as JSON, with its body as plain text.
-pub fn json_detail(d: &MessageDetail, body: &str) -> Value {
+/// One message as JSON, with its body as plain text and its attachments under
+/// the names they are saved as, with their risk.
+pub fn json_detail(r: &Reading) -> Value {
+    let (d, body) = (&r.detail, &r.text);
     let mut v = summary_json(&d.summary);
     if let Value::Object(map) = &mut v {
         map.insert("cc".into(), json!(d.cc));
         map.insert("bcc".into(), json!(d.bcc));
         map.insert("reply_to".into(), json!(d.reply_to));
-        map.insert("attachments".into(), json!(d.attachments));
+        map.insert("attachments".into(), json!(r.attachments));
         map.insert("references".into(), json!(d.references));
         map.insert("size".into(), json!(d.size));
         map.insert("malformed".into(), json!(d.malformed));
@@ -104,8 +108,18 @@ pub fn json_detail(d: &MessageDetail, body: &str) -> Value {
     v
 }
 
+/// A risk level in a word.
+fn risk_word(level: RiskLevel) -> &'static str {
+    match level {
+        RiskLevel::Low => "low",
+        RiskLevel::Medium => "medium",
+        RiskLevel::High => "high",
+    }
+}
+
 /// Headers then the body, as safe plain text for a terminal.
-pub fn detail_text(d: &MessageDetail, body: &str) -> String {
+pub fn detail_text(r: &Reading) -> String {
+    let (d, body) = (&r.detail, &r.text);
     let s = &d.summary;
     let mut out = String::new();
     let mut header = |name: &str, value: String| {
@@ -122,14 +136,15 @@ pub fn detail_text(d: &MessageDetail, body: &str) -> String {
     header("Subject", s.subject.clone());
     header("Message-ID", s.message_id.clone().unwrap_or_default());
     header("Tags", s.tags.join(" "));
-    for a in &d.attachments {
+    for a in &r.attachments {
         header(
             "Attachment",
             format!(
-                "{} ({}, {} bytes)",
-                a.filename.as_deref().unwrap_or("(unnamed)"),
+                "{} ({}, {} bytes, {} risk)",
+                a.filename,
                 a.content_type,
-                a.size
+                a.size,
+                risk_word(a.risk.level)
             ),
         );
     }

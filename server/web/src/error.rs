@@ -195,6 +195,16 @@ impl From<homepost_core::outgoing::SendError> for ApiError {
     }
 }
 
+impl From<homepost_core::reading::ReadError> for ApiError {
+    fn from(e: homepost_core::reading::ReadError) -> Self {
+        use homepost_core::reading::ReadError;
+        match e {
+            ReadError::Store(s) => s.into(),
+            ReadError::Unreadable(_) => ApiError::internal(&e),
+        }
+    }
+}
+
 impl From<homepost_core::outgoing::AttachError> for ApiError {
     fn from(e: homepost_core::outgoing::AttachError) -> Self {
         use homepost_core::outgoing::AttachError;

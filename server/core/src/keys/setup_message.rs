@@ -10,6 +10,7 @@ use std::time::SystemTime;
 
 use homepost_mail::{Address, parse};
 use homepost_pgp::Error as PgpError;
+use homepost_pgp::SecretKey;
 use homepost_pgp::autocrypt::canonical_address;
 use homepost_pgp::setup::{SetupCode, import_setup_message};
 use homepost_store::Store;
@@ -193,4 +194,117 @@ mod tests {
             &own
         ));
     }
+}
+
+/// Why a Setup Message could not be made or queued.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupSendError {
+    /// There is no account to send it from (or not the one named).
+    #[error("no such account: add an account first")]
+    NoAccount,
+    /// The account cannot send.
+    #[error("the account {0:?} has no outgoing (SMTP) server")]
+    NoSmtp(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] homepost_store::Error),
+    /// Our key or the message could not be made.
+    #[error("the Setup Message could not be made: {0}")]
+    Pgp(#[from] PgpError),
+}
+
+/// Our active key for `address`, generated first if the address has none.
+async fn own_key(store: &Store, address: &str, now: i64) -> Result<SecretKey, SetupSendError> {
+    use crate::outgoing::OutgoingError;
+    let generated = super::ensure_identity_key(store, None, address, now).await;
+    match generated {
+        Ok(_) | Err(OutgoingError::NoKey(_)) => {}
+        Err(OutgoingError::Store(e)) => return Err(e.into()),
+        Err(OutgoingError::Pgp(e)) => return Err(e.into()),
+    }
+    let stored = store
+        .active_identity_key(address)
+        .await?
+        .ok_or(SetupSendError::NoAccount)?;
+    Ok(SecretKey::from_bytes(&stored.secret)?)
+}
+
+/// A Setup Message carrying our secret key, and the code that opens it (shown
+/// to the user once, never stored).
+pub struct NewSetupMessage {
+    /// Our address it is for (canonical).
+    pub address: String,
+    /// The key's fingerprint (hex).
+    pub fingerprint: String,
+    /// The whole message, ready to send or save.
+    pub message: Vec<u8>,
+    /// The code that opens it.
+    pub code: SetupCode,
+}
+
+/// Makes a Setup Message carrying our key for `address` (generated first if
+/// the address has none), encrypted with a fresh setup code.
+pub async fn make(
+    store: &Store,
+    address: &str,
+    now: i64,
+) -> Result<NewSetupMessage, SetupSendError> {
+    let address = canonical_address(address);
+    let key = own_key(store, &address, now).await?;
+    let code = SetupCode::generate()?;
+    let clock = crate::peers::to_time(Some(now)).unwrap_or_else(SystemTime::now);
+    let message = homepost_pgp::setup::create_setup_message(
+        &key,
+        &address,
+        homepost_pgp::autocrypt::PreferEncrypt::NoPreference,
+        &code,
+        clock,
+    )?;
+    Ok(NewSetupMessage {
+        address,
+        fingerprint: key.fingerprint().to_hex(),
+        message,
+        code,
+    })
+}
+
+/// Makes a Setup Message for `account` (else the first account) and queues it
+/// to that account's own address, where the user's other Autocrypt app finds
+/// it. Returns it with its outbox id; the caller shows the code.
+pub async fn send(
+    store: &Store,
+    account: Option<i64>,
+    lifetime: i64,
+    now: i64,
+) -> Result<(NewSetupMessage, i64), SetupSendError> {
+    let accounts = store.accounts().await?;
+    let account = match account {
+        Some(id) => accounts.into_iter().find(|a| a.id == id),
+        None => accounts.into_iter().next(),
+    }
+    .ok_or(SetupSendError::NoAccount)?;
+    if account.config.outgoing.is_none() {
+        return Err(SetupSendError::NoSmtp(account.config.name));
+    }
+    let made = make(store, &account.config.email, now).await?;
+    let outbox_id = store
+        .queue_outgoing(
+            &homepost_store::NewOutgoing {
+                account: account.id,
+                raw: &made.message,
+                mail_from: &made.address,
+                rcpt_to: std::slice::from_ref(&made.address),
+                subject: "Autocrypt Setup Message",
+                sent_folder: account.config.imap_sent_folder(),
+            },
+            now,
+            lifetime,
+            None,
+        )
+        .await?;
+    tracing::info!(
+        outbox_id,
+        "queued an Autocrypt Setup Message to the account itself"
+    );
+    Ok((made, outbox_id))
 }

@@ -325,17 +325,11 @@ fn autocrypt_setup_message_moves_the_key_to_another_vault() {
     );
 }
 
-/// A crash after an encrypted message is stored but before its OpenPGP step
-/// ran must not leave it undecrypted for ever: the step is marked pending in
-/// the store's transaction, and the next open runs it (and indexes the
-/// decrypted text).
-#[test]
-fn an_import_killed_before_decryption_decrypts_at_the_next_open() {
-    let home = Home::new();
-    home.init();
-    add_me_account(&home);
+/// A PGP/MIME message from Bob to me@example.org, made by GnuPG: `inner` (a
+/// whole MIME entity, or plain text) encrypted to the vault's key, under the
+/// placeholder subject `...`.
+fn encrypted_to_me(home: &Home, gpg: &Gpg, inner: &str) -> String {
     let public = home.ok(&["key", "export"]);
-    let gpg = Gpg::new();
     gpg.run(&["--import"], Some(public.as_bytes()));
     let fpr =
         String::from_utf8(gpg.run(&["--with-colons", "--fingerprint", "me@example.org"], None))
@@ -355,12 +349,73 @@ fn an_import_killed_before_decryption_decrypts_at_the_next_open() {
             "--recipient",
             &fpr,
         ],
-        Some(b"The vault code is zqxpelican.\n"),
+        Some(inner.as_bytes()),
     );
-    let mail = format!(
+    format!(
         "From: Bob <bob@example.net>\r\nTo: me@example.org\r\nSubject: ...\r\nMessage-ID: <enc@example.net>\r\nDate: Mon, 15 Jan 2024 09:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--b\r\nContent-Type: application/octet-stream\r\n\r\n{}\r\n--b--\r\n",
         String::from_utf8(armored).unwrap().replace('\n', "\r\n")
+    )
+}
+
+/// `show` reads an encrypted message as the app's message view does (one core
+/// function for both): the protected subject, the decrypted text, and the
+/// attachments inside the encryption under the names they are saved as, with
+/// their risk. It used to show the placeholder subject and the ciphertext's
+/// parts.
+#[test]
+fn show_reads_an_encrypted_message_as_the_app_does() {
+    let home = Home::new();
+    home.init();
+    add_me_account(&home);
+    let gpg = Gpg::new();
+    let inner = "Content-Type: multipart/mixed; boundary=\"in\"; protected-headers=\"v1\"\r\n\
+Subject: Harbour plans\r\n\
+\r\n\
+--in\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\
+\r\n\
+Meet at the zqxotter pier.\r\n\
+--in\r\n\
+Content-Type: application/octet-stream\r\n\
+Content-Disposition: attachment; filename=\"route.exe\"\r\n\
+Content-Transfer-Encoding: base64\r\n\
+\r\n\
+TVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAAA\r\n\
+--in--\r\n";
+    let mail = encrypted_to_me(&home, &gpg, inner);
+    let eml = home.path("encrypted.eml");
+    fs::write(&eml, mail).unwrap();
+    import(&home, std::slice::from_ref(&eml));
+    let id = home.ids("zqxotter")[0].to_string();
+
+    let shown = home.ok(&["show", &id]);
+    assert!(shown.contains("Subject: Harbour plans"), "{shown}");
+    assert!(shown.contains("Meet at the zqxotter pier."), "{shown}");
+    assert!(
+        shown.contains("Attachment: route.exe (application/octet-stream,"),
+        "{shown}"
     );
+    assert!(shown.contains("high risk"), "{shown}");
+
+    let json: Value = serde_json::from_str(&home.ok(&["show", "--json", &id])).unwrap();
+    assert_eq!(json["subject"], "Harbour plans", "{json}");
+    let attachments = json["attachments"].as_array().unwrap();
+    assert_eq!(attachments.len(), 1, "{json}");
+    assert_eq!(attachments[0]["filename"], "route.exe", "{json}");
+    assert_eq!(attachments[0]["risk"]["level"], "high", "{json}");
+}
+
+/// A crash after an encrypted message is stored but before its OpenPGP step
+/// ran must not leave it undecrypted for ever: the step is marked pending in
+/// the store's transaction, and the next open runs it (and indexes the
+/// decrypted text).
+#[test]
+fn an_import_killed_before_decryption_decrypts_at_the_next_open() {
+    let home = Home::new();
+    home.init();
+    add_me_account(&home);
+    let gpg = Gpg::new();
+    let mail = encrypted_to_me(&home, &gpg, "The vault code is zqxpelican.\n");
     let eml = home.path("encrypted.eml");
     fs::write(&eml, mail).unwrap();
 

@@ -8,8 +8,7 @@ use base64::Engine;
 use futures_util::StreamExt;
 use homepost_core::outgoing::MAX_ATTACHMENT;
 use homepost_mail::compose::{self, ReplyMode};
-use homepost_mail::parse;
-use homepost_store::{Draft, DraftContent, Forward, ForwardMode, OutboxItem, Store};
+use homepost_store::{Draft, DraftContent, OutboxItem, Store};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -150,89 +149,29 @@ async fn create_draft(
     req: HttpRequest,
     body: Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let NewDraft { mut content, reply } =
+    let NewDraft { content, reply } =
         json_body(&req, body, DRAFT_JSON_LIMIT, DRAFT_TOO_LARGE).await?;
     check_content(&content)?;
+    let answering = reply.map(|r| (r.id, r.mode.into()));
     let lib = library(&state).await?;
-    let store = lib.store();
-    let accounts = store.accounts().await?;
-    if let Some(r) = reply {
-        let raw = store
-            .raw(r.id)
-            .await?
-            .ok_or_else(|| ApiError::not_found(format!("no message with id {}", r.id)))?;
-        let own: Vec<String> = accounts.iter().map(|a| a.config.email.clone()).collect();
-        let mode = match r.mode {
+    let id = homepost_core::compose::start_draft(lib.store(), content, answering, unix_now())
+        .await?
+        .ok_or_else(|| {
+            let id = answering.map_or(0, |(id, _)| id);
+            ApiError::not_found(format!("no message with id {id}"))
+        })?;
+    Ok(HttpResponse::Created().json(draft_or_404(lib.store(), id).await?))
+}
+
+impl From<ReplyKind> for ReplyMode {
+    fn from(kind: ReplyKind) -> Self {
+        match kind {
             ReplyKind::Reply => ReplyMode::Reply,
             ReplyKind::All => ReplyMode::All,
             ReplyKind::ForwardInline => ReplyMode::ForwardInline,
             ReplyKind::ForwardAttached => ReplyMode::ForwardAttached,
-        };
-        // Addresses come from the message as received; the text (and the real
-        // subject, for protected headers) from its decrypted form.
-        let readable = homepost_core::incoming::readable(store, r.id).await?;
-        let protected_subject = homepost_core::incoming::outcome(store, r.id)
-            .await?
-            .and_then(|o| o.protected_subject);
-        let (original, body_text) = tokio::task::spawn_blocking(move || {
-            let mut original = parse(&raw);
-            let body_text = match readable.filter(|r| *r != raw) {
-                Some(inner) => parse(&inner).body_text,
-                None => original.body_text.clone(),
-            };
-            if protected_subject.is_some() {
-                original.subject = protected_subject;
-            }
-            (original, body_text)
-        })
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
-        let pre = compose::prefill(&original, &body_text, mode, &own);
-        content.to = pre.to;
-        content.cc = pre.cc;
-        content.subject = pre.subject;
-        content.body = pre.body;
-        match mode {
-            ReplyMode::Reply | ReplyMode::All => content.in_reply_to = Some(r.id),
-            ReplyMode::ForwardInline | ReplyMode::ForwardAttached => {
-                content.forward = Some(Forward {
-                    id: r.id,
-                    mode: if mode == ReplyMode::ForwardInline {
-                        ForwardMode::Inline
-                    } else {
-                        ForwardMode::Attached
-                    },
-                });
-            }
-        }
-        // Answer from the identity the message was sent to.
-        if content.account_id.is_none() {
-            let to_us = original
-                .to
-                .iter()
-                .chain(&original.cc)
-                .filter_map(|a| a.address.as_deref());
-            let mut chosen = None;
-            for addr in to_us {
-                chosen = chosen.or_else(|| {
-                    accounts
-                        .iter()
-                        .find(|a| a.config.email.eq_ignore_ascii_case(addr))
-                        .map(|a| a.id)
-                });
-            }
-            content.account_id = chosen;
         }
     }
-    if content.account_id.is_none() {
-        content.account_id = accounts
-            .iter()
-            .find(|a| a.config.outgoing.is_some())
-            .or(accounts.first())
-            .map(|a| a.id);
-    }
-    let id = store.create_draft(&content, unix_now()).await?;
-    Ok(HttpResponse::Created().json(draft_or_404(store, id).await?))
 }
 
 /// One draft.

@@ -3,17 +3,14 @@
 
 use actix_web::web::{Data, Json, Path};
 use actix_web::{HttpResponse, get, post};
-use homepost_core::keys;
 use homepost_core::keys::setup_message::{self, SetupImportError};
 use homepost_pgp::SecretKey;
-use homepost_pgp::autocrypt::{PreferEncrypt, canonical_address};
-use homepost_pgp::setup::{SetupCode, create_setup_message};
-use homepost_store::{NewOutgoing, Store};
+use homepost_pgp::setup::SetupCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::{bad, download, library, time, unix_now};
+use super::{bad, download, library, unix_now};
 use crate::auth::Authed;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
@@ -137,80 +134,30 @@ async fn send_setup_message(
     let lifetime = state
         .transport()
         .map_or(4 * 86_400, |t| t.outbox_lifetime_secs());
-    let (code, outbox_id, fingerprint) = {
-        let lib = library(&state).await?;
-        let store = lib.store();
-        let accounts = store.accounts().await?;
-        let account = match body.account_id {
-            Some(id) => accounts.into_iter().find(|a| a.id == id),
-            None => accounts.into_iter().next(),
-        }
-        .ok_or_else(|| bad("no_account", "add an account first"))?;
-        if account.config.outgoing.is_none() {
-            return Err(bad(
-                "no_smtp",
-                format!(
-                    "the account {:?} has no outgoing (SMTP) server",
-                    account.config.name
-                ),
-            ));
-        }
-        let address = canonical_address(&account.config.email);
-        let key = own_key(store, &address).await?;
-        let code = SetupCode::generate().map_err(|e| ApiError::internal(&e))?;
-        let message = create_setup_message(
-            &key,
-            &address,
-            PreferEncrypt::NoPreference,
-            &code,
-            time(unix_now()),
-        )
-        .map_err(|e| ApiError::internal(&e))?;
-        let sent_folder = account.config.imap_sent_folder();
-        let outbox_id = store
-            .queue_outgoing(
-                &NewOutgoing {
-                    account: account.id,
-                    raw: &message,
-                    mail_from: &address,
-                    rcpt_to: std::slice::from_ref(&address),
-                    subject: "Autocrypt Setup Message",
-                    sent_folder,
-                },
-                unix_now(),
-                lifetime,
-                None,
-            )
-            .await?;
-        (
-            zeroize::Zeroizing::new(code.as_str().to_owned()),
-            outbox_id,
-            key.fingerprint().to_hex(),
-        )
-    };
+    let lib = library(&state).await?;
+    let (made, outbox_id) =
+        setup_message::send(lib.store(), body.account_id, lifetime, unix_now()).await?;
+    drop(lib);
     if let Some(t) = state.transport() {
         t.outbox_changed();
     }
-    tracing::info!(
-        outbox_id,
-        "queued an Autocrypt Setup Message to the account itself"
-    );
     Ok(HttpResponse::Accepted().json(SetupSent {
-        code,
+        code: zeroize::Zeroizing::new(made.code.as_str().to_owned()),
         outbox_id,
-        fingerprint,
+        fingerprint: made.fingerprint,
     }))
 }
 
-async fn own_key(store: &Store, address: &str) -> Result<SecretKey, ApiError> {
-    keys::ensure_identity_key(store, None, address, unix_now())
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
-    let stored = store
-        .active_identity_key(address)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no key for {address}")))?;
-    SecretKey::from_bytes(&stored.secret).map_err(|e| ApiError::internal(&e))
+impl From<setup_message::SetupSendError> for ApiError {
+    fn from(e: setup_message::SetupSendError) -> Self {
+        use setup_message::SetupSendError;
+        match e {
+            SetupSendError::NoAccount => bad("no_account", "add an account first"),
+            SetupSendError::NoSmtp(_) => bad("no_smtp", e.to_string()),
+            SetupSendError::Store(s) => s.into(),
+            SetupSendError::Pgp(p) => ApiError::internal(&p),
+        }
+    }
 }
 
 /// The setup code the user typed.

@@ -4,11 +4,9 @@
 use actix_web::http::header;
 use actix_web::web::{Data, Json, Path};
 use actix_web::{HttpResponse, get, post};
+use homepost_core::reading::{self, SetupMessageHint};
 use homepost_mail::html::{message_html, sanitize};
-use homepost_mail::{
-    Address, AttachmentInfo, AttachmentRisk, Reputation, RiskLevel, RiskReason, assess_download,
-    attachments, download_name, parse, text::terminal_safe, with_reputation,
-};
+use homepost_mail::{Address, AttachmentRisk, attachments, download_name};
 use homepost_store::MessageSummary;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -96,7 +94,7 @@ pub struct MessageView {
     /// Attachments, in order.
     pub attachments: Vec<AttachmentView>,
     /// The thread around this message, oldest first (this message included): all of
-    /// it, or for a long thread the [`THREAD_WINDOW`] messages around this one.
+    /// it, or for a long thread the `THREAD_WINDOW` (50) messages around this one.
     pub thread: Vec<Listed>,
     /// How many messages the whole thread has (`GET /threads/{id}` pages through them).
     pub thread_total: usize,
@@ -106,16 +104,6 @@ pub struct MessageView {
     /// Set when this is an Autocrypt Setup Message (another app's secret key,
     /// imported with `POST /messages/{id}/setup-message` and its code).
     pub setup_message: Option<SetupMessageHint>,
-}
-
-/// What a Setup Message says about its code, and whether it may be imported.
-#[derive(Serialize, ToSchema)]
-pub struct SetupMessageHint {
-    /// The code's first two digits, to tell which code belongs to it.
-    pub passphrase_begin: Option<String>,
-    /// Only a Setup Message sent from one of the box's own addresses to one of
-    /// them is offered for import: anyone else's could hold a key of theirs.
-    pub importable: bool,
 }
 
 /// One message: headers, safe text body, attachments and thread.
@@ -130,155 +118,47 @@ async fn get_message(
 ) -> Result<Json<MessageView>, ApiError> {
     let id = id.into_inner();
     let lib = library(&state).await?;
-    let store = lib.store();
-    let detail = store
-        .message(id)
+    let reading = reading::read(lib.store(), id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no message with id {id}")))?;
-    let raw = store
-        .raw(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no message with id {id}")))?;
-    let thread_ids = store.thread_ids(detail.summary.thread_id).await?;
-    let thread_total = thread_ids.len();
-    let at = thread_ids.iter().position(|&t| t == id).unwrap_or(0);
-    let start = at
-        .saturating_sub(THREAD_WINDOW / 2)
-        .min(thread_total.saturating_sub(THREAD_WINDOW));
-    let window = &thread_ids[start..(start + THREAD_WINDOW).min(thread_total)];
-    let thread = store.summaries(window).await?;
-    let reputation = reputation(store, &detail.summary.from, id).await?;
-    let sender = detail
-        .summary
-        .from
-        .iter()
-        .find_map(|a| a.address.as_deref());
-    let (crypto, decrypted) = match homepost_core::incoming::as_read_now(store, id, sender).await? {
-        Some((outcome, decrypted)) => (Some(outcome), decrypted),
-        None => (None, None),
-    };
-    let own = homepost_core::keys::setup_message::own_addresses(store).await?;
+    let (thread, thread_total) =
+        reading::thread_around(lib.store(), &reading.detail.summary).await?;
     drop(lib);
-    let stored_attachments = detail.attachments;
-    let (parsed, has_html, listed_attachments, setup_message) =
-        tokio::task::spawn_blocking(move || {
-            // A decrypted message shows its own text and attachments, not the
-            // ciphertext.
-            let shown = decrypted.as_deref().unwrap_or(&raw);
-            let found = attachments(shown);
-            // Shown, judged and saved under one name: the download's, taken from
-            // the same walk over the message as the download itself.
-            let saved: Vec<String> = found
-                .iter()
+    Ok(Json(MessageView::new(reading, thread, thread_total)))
+}
+
+impl MessageView {
+    fn new(r: reading::Reading, thread: Vec<MessageSummary>, thread_total: usize) -> Self {
+        let d = r.detail;
+        MessageView {
+            crypto: r.crypto,
+            body: Body {
+                text: r.text,
+                has_html: r.has_html,
+            },
+            attachments: r
+                .attachments
+                .into_iter()
                 .enumerate()
-                .map(|(index, (info, _))| download_name(info.filename.as_deref(), index))
-                .collect();
-            let risks = found.iter().zip(&saved).map(|((info, bytes), saved_as)| {
-                with_reputation(
-                    assess_download(
-                        info.filename.as_deref(),
-                        saved_as,
-                        &info.content_type,
-                        bytes,
-                    ),
-                    reputation,
-                )
-            });
-            let listed: Vec<(AttachmentInfo, AttachmentRisk)> = if decrypted.is_some() {
-                found.iter().map(|(i, _)| i.clone()).zip(risks).collect()
-            } else {
-                // The stored list and the walk over the raw bytes agree (one walker in
-                // homepost-mail); should they not, an unchecked file is treated as risky.
-                let mut risks = risks;
-                stored_attachments
-                    .into_iter()
-                    .enumerate()
-                    .map(|(index, mut a)| {
-                        if let Some(name) = saved.get(index) {
-                            a.filename = Some(name.clone());
-                        }
-                        (a, risks.next().unwrap_or_else(unchecked))
-                    })
-                    .collect()
-            };
-            let setup_message = homepost_pgp::setup::inspect_setup_message(&raw)
-                .ok()
-                .map(|i| SetupMessageHint {
-                    passphrase_begin: i.passphrase_begin,
-                    importable: homepost_core::keys::setup_message::importable(&raw, &own),
-                });
-            (
-                parse(shown),
-                message_html(shown).is_some(),
-                listed,
-                setup_message,
-            )
-        })
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
-    let mut listed: Listed = detail.summary.into();
-    if let Some(subject) = crypto
-        .as_ref()
-        .and_then(|c| c.protected_subject.as_deref())
-        .filter(|s| !s.is_empty())
-    {
-        listed.summary.subject = subject.to_owned();
-    }
-    Ok(Json(MessageView {
-        crypto,
-        body: Body {
-            text: terminal_safe(&parsed.body_text),
-            has_html,
-        },
-        attachments: listed_attachments
-            .into_iter()
-            .enumerate()
-            .map(|(index, (a, risk))| AttachmentView {
-                index,
-                // What the user is shown is the name the file is saved under.
-                filename: Some(download_name(a.filename.as_deref(), index)),
-                content_type: a.content_type,
-                size: a.size,
-                risk,
-            })
-            .collect(),
-        setup_message,
-        cc: detail.cc,
-        bcc: detail.bcc,
-        reply_to: detail.reply_to,
-        references: detail.references,
-        size: detail.size,
-        malformed: detail.malformed,
-        listed,
-        thread: thread.into_iter().map(Listed::from).collect(),
-        thread_total,
-    }))
-}
-
-/// Most thread members shown with a message.
-pub const THREAD_WINDOW: usize = 50;
-
-/// The sender's standing: a first contact makes risky attachments riskier.
-async fn reputation(
-    store: &homepost_store::Store,
-    from: &[Address],
-    id: i64,
-) -> Result<Reputation, ApiError> {
-    for address in from.iter().filter_map(|a| a.address.as_deref()) {
-        if store.is_known_correspondent(address, id).await? {
-            return Ok(Reputation::KnownCorrespondent);
+                .map(|(index, a)| AttachmentView {
+                    index,
+                    filename: Some(a.filename),
+                    content_type: a.content_type,
+                    size: a.size,
+                    risk: a.risk,
+                })
+                .collect(),
+            setup_message: r.setup_message,
+            cc: d.cc,
+            bcc: d.bcc,
+            reply_to: d.reply_to,
+            references: d.references,
+            size: d.size,
+            malformed: d.malformed,
+            listed: d.summary.into(),
+            thread: thread.into_iter().map(Listed::from).collect(),
+            thread_total,
         }
-    }
-    Ok(Reputation::FirstContact)
-}
-
-fn unchecked() -> AttachmentRisk {
-    AttachmentRisk {
-        level: RiskLevel::Medium,
-        reasons: vec![RiskReason {
-            code: "archive_unchecked",
-            message: "this attachment could not be checked".into(),
-        }],
     }
 }
 

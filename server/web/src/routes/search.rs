@@ -2,14 +2,13 @@
 
 use actix_web::get;
 use actix_web::web::{Data, Json, Query};
-use homepost_core::library::LibraryError;
 use homepost_search::{SearchOptions, Sort};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::messages::Listed;
-use super::{MAX_OFFSET, library, page_limit, parse_cursor};
+use super::{MAX_OFFSET, page_limit, parse_cursor};
 use crate::auth::Authed;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
@@ -82,24 +81,9 @@ async fn search_messages(
         limit,
         offset,
     };
-    // The library's lock is let go before searching: Lock and unlock (and the idle
-    // reaper) never wait behind searches.
-    let searcher = library(&state).await?.searcher();
-    let found = searcher.search(&query, &opts).await;
-    drop(searcher);
-    if found.is_err() && !state.is_unlocked().await {
-        return Err(ApiError::locked());
-    }
-    let (total, results) = match found {
-        Err(LibraryError::Index(homepost_search::Error::Corrupt(reason))) => {
-            tracing::warn!(%reason, "search index damaged; rebuilding it from the store");
-            let mut guard = state.library.write().await;
-            let lib = guard.as_mut().ok_or_else(ApiError::locked)?;
-            lib.reindex().await?;
-            lib.search_parsed(&query, &opts).await?
-        }
-        other => other?,
-    };
+    let (total, results) = homepost_core::searcher::search_shared(&state.library, &query, &opts)
+        .await?
+        .ok_or_else(ApiError::locked)?;
     let next = offset + results.len();
     Ok(Json(SearchPage {
         total,
