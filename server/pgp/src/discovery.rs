@@ -52,18 +52,19 @@ impl KeySource {
         }
     }
 
+    /// Every source.
+    pub const ALL: [KeySource; 6] = [
+        KeySource::Attachment,
+        KeySource::Announced,
+        KeySource::WkdAdvanced,
+        KeySource::WkdDirect,
+        KeySource::KeysOpenpgpOrg,
+        KeySource::Imported,
+    ];
+
     /// Reads a stored name.
     pub fn from_name(name: &str) -> Option<Self> {
-        [
-            KeySource::Attachment,
-            KeySource::Announced,
-            KeySource::WkdAdvanced,
-            KeySource::WkdDirect,
-            KeySource::KeysOpenpgpOrg,
-            KeySource::Imported,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == name)
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
     }
 }
 
@@ -439,14 +440,7 @@ mod tests {
 
     #[test]
     fn key_sources_round_trip() {
-        for s in [
-            KeySource::Attachment,
-            KeySource::Announced,
-            KeySource::WkdAdvanced,
-            KeySource::WkdDirect,
-            KeySource::KeysOpenpgpOrg,
-            KeySource::Imported,
-        ] {
+        for s in KeySource::ALL {
             assert_eq!(KeySource::from_name(s.as_str()), Some(s));
         }
         assert_eq!(KeySource::from_name("autocrypt"), None);

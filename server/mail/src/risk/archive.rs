@@ -145,14 +145,7 @@ fn check_entry_names(names: &[String], findings: &mut Findings) {
     for name in names {
         let lower = name.to_lowercase();
         if lower.ends_with("vbaproject.bin") || lower.starts_with("xl/macrosheets/") {
-            findings.add(
-                RiskLevel::High,
-                "office_macros",
-                "This document contains macros: small programs that run if you click \
-                 \u{201c}Enable content\u{201d}. Do not enable them unless you expected macros \
-                 from this sender."
-                    .into(),
-            );
+            super::office::macros_found(findings);
         }
         if name.chars().any(is_direction_control) {
             programs.push((RiskLevel::High, name));

@@ -15,15 +15,20 @@ pub(super) fn inspect_ole2(bytes: &[u8], findings: &mut Findings) {
         b"M\0a\0c\0r\0o\0s\0\0\0",
     ];
     if markers.iter().any(|m| memmem::find(bytes, m).is_some()) {
-        findings.add(
-            RiskLevel::High,
-            "office_macros",
-            "This document contains macros: small programs that run if you click \
-             \u{201c}Enable content\u{201d}. Do not enable them unless you expected macros \
-             from this sender."
-                .into(),
-        );
+        macros_found(findings);
     }
+}
+
+/// The finding for a document with macros (OLE2 or OOXML).
+pub(super) fn macros_found(findings: &mut Findings) {
+    findings.add(
+        RiskLevel::High,
+        "office_macros",
+        "This document contains macros: small programs that run if you click \
+         \u{201c}Enable content\u{201d}. Do not enable them unless you expected macros \
+         from this sender."
+            .into(),
+    );
 }
 
 /// RTF documents with embedded OLE objects, the way exploits of word
