@@ -10,6 +10,8 @@
 //!   and delivery pipeline every arriving message goes through;
 //! - [`incoming`]: the OpenPGP step of that pipeline (decrypt, verify, Autocrypt
 //!   and TOFU updates);
+//! - [`accounts`]: adding, changing and removing accounts, trusting a server
+//!   certificate;
 //! - [`compose`]: starting a draft, answering or forwarding a message;
 //! - [`outgoing`]: the encryption recommendation and the protection of outgoing
 //!   mail;
@@ -24,6 +26,7 @@
 //! See `docs/architecture.md` for the dependency direction and where each
 //! behaviour lives.
 
+pub mod accounts;
 pub mod compose;
 pub mod incoming;
 pub mod keys;

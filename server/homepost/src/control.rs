@@ -159,12 +159,44 @@ async fn run_for_client(
         return fetch_now(state).await;
     }
     let passphrase = Passphrase::new(passphrase.to_string());
-    state
+    let result = state
         .run_command(passphrase, async |lib| {
             crate::library_command(&cli, lib).await
         })
         .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    tell_transport(&cli.command, state).await;
+    result
+}
+
+/// What a command changed reaches the running transport, as the app's changes
+/// do: new, changed or removed accounts restart their fetchers, tag changes go
+/// to the servers, and new or changed outbox mail is sent.
+async fn tell_transport(command: &Command, state: &AppState) {
+    let Some(transport) = state.transport() else {
+        return;
+    };
+    if let Command::Account { command } = command {
+        let mut ids = state
+            .with_open_library(async |lib| lib.store().accounts().await)
+            .await
+            .and_then(Result::ok)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|a| a.id)
+            .collect::<Vec<_>>();
+        match command {
+            AccountCommand::List { .. } => ids.clear(),
+            AccountCommand::Remove { id } | AccountCommand::Trust { id, .. } => ids = vec![*id],
+            // The new account's id is the largest.
+            AccountCommand::Add(_) => ids = ids.into_iter().max().into_iter().collect(),
+        }
+        for id in ids {
+            transport.reload(id).await;
+        }
+    }
+    transport.local_change();
+    transport.outbox_changed();
 }
 
 /// `homepost fetch` while the server runs: its transport fetches continuously

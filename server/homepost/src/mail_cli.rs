@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use homepost_core::accounts::{self, TrustCheck};
 use homepost_core::library::Library;
 use homepost_mail::text::terminal_safe;
 use homepost_store::{
@@ -101,6 +102,7 @@ fn account_config(a: &AccountArgs) -> Result<AccountConfig> {
         incoming,
         outgoing,
     };
+    // Checked before the passwords are asked for (and again by the core).
     config.check().map_err(anyhow::Error::msg)?;
     Ok(config)
 }
@@ -159,21 +161,12 @@ pub async fn account_command(cmd: &AccountCommand, lib: &mut Library) -> Result<
                     None => None,
                 },
             };
-            let id = store.add_account(&config, &secrets, now()).await?;
-            let fpr = homepost_core::keys::ensure_identity_key(
-                store,
-                Some(&config.display_name),
-                &config.email,
-                now(),
-            )
-            .await?;
+            let (id, fpr) = accounts::add(store, config, &secrets, now()).await?;
             outln!("Added account {id}; its OpenPGP key is {fpr}.");
             outln!("Run `homepost fetch --account {id}` to test it.");
         }
         AccountCommand::Remove { id } => {
-            if !store.delete_account(*id).await? {
-                bail!("there is no account {id}");
-            }
+            accounts::remove(store, *id).await?;
             outln!("Removed account {id}; its mail stays.");
         }
         AccountCommand::Trust {
@@ -181,15 +174,11 @@ pub async fn account_command(cmd: &AccountCommand, lib: &mut Library) -> Result<
             side,
             fingerprint,
         } => {
-            let fp = homepost_transport::tls::normalize_fingerprint(fingerprint)
-                .context("that is not a SHA-256 fingerprint (64 hex digits)")?;
             let side = match side {
                 SideArg::Incoming => Side::Incoming,
                 SideArg::Outgoing => Side::Outgoing,
             };
-            if !store.pin_certificate(*id, side, &fp).await? {
-                bail!("account {id} has no such server");
-            }
+            let fp = accounts::trust(store, *id, side, fingerprint, TrustCheck::AsTyped).await?;
             outln!("Account {id} now trusts the certificate {fp}.");
         }
     }

@@ -217,6 +217,16 @@ pub struct AccountStatus {
     pub outgoing: Option<SyncStatus>,
 }
 
+impl AccountStatus {
+    /// The status of one side.
+    pub fn side(self, side: homepost_store::Side) -> Option<SyncStatus> {
+        match side {
+            homepost_store::Side::Incoming => self.incoming,
+            homepost_store::Side::Outgoing => self.outgoing,
+        }
+    }
+}
+
 struct Worker {
     wake: Arc<Notify>,
     task: JoinHandle<()>,

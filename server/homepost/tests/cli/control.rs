@@ -175,6 +175,47 @@ fn cli_commands_go_through_the_running_server() {
     // And the app's tag change is what the CLI sees.
     assert_eq!(home.count("tag:work"), 1);
 
+    // An account added on the command line is fetched by the running server at
+    // once, as one added in the app is (its fetcher reports a status).
+    let added = home
+        .cmd(PASS)
+        .env("HOMEPOST_INCOMING_PASSWORD", "x")
+        .args([
+            "account",
+            "add",
+            "--name",
+            "Local",
+            "--email",
+            "me@example.org",
+        ])
+        .args(["--imap", "127.0.0.1:9", "--incoming-security", "plain"])
+        .output()
+        .unwrap();
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let fetched = (0..100).any(|_| {
+        let (status, _, body) = http(
+            port,
+            &format!(
+                "GET /api/v1/accounts HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{auth}Connection: close\r\n\r\n"
+            ),
+        );
+        assert_eq!(status, 200, "{body}");
+        let listed: Value = serde_json::from_str(&body).unwrap();
+        let started = !listed["accounts"][0]["status"]["incoming"].is_null();
+        if !started {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        started
+    });
+    assert!(
+        fetched,
+        "the running server never started fetching the new account"
+    );
+
     // The passphrase is still checked.
     let wrong = home.run_with("not the passphrase", &["search", "--count", "zqxthird"]);
     assert!(!wrong.status.success());

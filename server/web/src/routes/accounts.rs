@@ -3,7 +3,8 @@
 
 use actix_web::web::{Data, Json, Path};
 use actix_web::{HttpResponse, delete, get, post, put};
-use homepost_store::{Account, AccountConfig, Endpoint, Incoming, Outgoing, Secrets, Side};
+use homepost_core::accounts::{self, AccountError, TrustCheck};
+use homepost_store::{Account, AccountConfig, Incoming, Outgoing, Secrets, Side};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -134,41 +135,45 @@ pub struct AccountBody {
     outgoing: Option<OutgoingBody>,
 }
 
-/// Checks a written account and keeps pins only where the server did not change.
-fn check_account(
-    body: AccountBody,
-    old: Option<&AccountConfig>,
-) -> Result<(AccountConfig, Secrets), ApiError> {
+/// The settings and passwords as written (checked by the core).
+fn written(body: AccountBody) -> (AccountConfig, Secrets) {
     let mut secrets = Secrets::default();
-    let incoming = body.incoming.map(|mut i| {
-        secrets.incoming = i.password.take().filter(|p| !p.is_empty());
-        // A pin is only ever set by POST /trust; kept while the server stays the same.
-        let old_in = old.and_then(|o| o.incoming.as_ref());
-        i.settings.endpoint.pinned_sha256 =
-            kept_pin(old_in.map(|o| &o.endpoint), &i.settings.endpoint);
+    let incoming = body.incoming.map(|i| {
+        secrets.incoming = i.password.filter(|p| !p.is_empty());
         i.settings
     });
-    let outgoing = body.outgoing.map(|mut o| {
-        secrets.outgoing = o.password.take().filter(|p| !p.is_empty());
-        let old_out = old.and_then(|c| c.outgoing.as_ref());
-        o.settings.endpoint.pinned_sha256 =
-            kept_pin(old_out.map(|o| &o.endpoint), &o.settings.endpoint);
+    let outgoing = body.outgoing.map(|o| {
+        secrets.outgoing = o.password.filter(|p| !p.is_empty());
         o.settings
     });
-    let mut config = AccountConfig {
+    let config = AccountConfig {
         name: body.name,
         email: body.email,
         display_name: body.display_name.unwrap_or_default(),
         incoming,
         outgoing,
     };
-    config.check().map_err(invalid)?;
-    Ok((config, secrets))
+    (config, secrets)
 }
 
-fn kept_pin(old: Option<&Endpoint>, new: &Endpoint) -> Option<String> {
-    old.filter(|o| o.host == new.host && o.port == new.port)
-        .and_then(|o| o.pinned_sha256.clone())
+impl From<AccountError> for ApiError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Invalid(m) => invalid(m),
+            AccountError::NoSuchAccount(id) => {
+                ApiError::not_found(format!("no account with id {id}"))
+            }
+            AccountError::NoSuchServer(id) => {
+                ApiError::not_found(format!("no such server on account {id}"))
+            }
+            AccountError::BadFingerprint => {
+                ApiError::bad_request("bad_request", "that is not a SHA-256 fingerprint")
+            }
+            AccountError::NotPresented => invalid_state(e.to_string()),
+            AccountError::Store(s) => s.into(),
+            AccountError::Key(_) => ApiError::internal(&e),
+        }
+    }
 }
 
 async fn account_view(state: &AppState, id: i64) -> Result<AccountView, ApiError> {
@@ -190,12 +195,9 @@ async fn create_account(
     _auth: Authed,
     body: Json<AccountBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let (config, secrets) = check_account(body.into_inner(), None)?;
-    let id = library(&state)
-        .await?
-        .store()
-        .add_account(&config, &secrets, unix_now())
-        .await?;
+    let (config, secrets) = written(body.into_inner());
+    let (id, _) =
+        accounts::add(library(&state).await?.store(), config, &secrets, unix_now()).await?;
     if let Some(t) = state.transport() {
         t.reload(id).await;
     }
@@ -213,16 +215,8 @@ async fn update_account(
     body: Json<AccountBody>,
 ) -> Result<Json<AccountView>, ApiError> {
     let id = id.into_inner();
-    {
-        let lib = library(&state).await?;
-        let old = lib
-            .store()
-            .account(id)
-            .await?
-            .ok_or_else(|| ApiError::not_found(format!("no account with id {id}")))?;
-        let (config, secrets) = check_account(body.into_inner(), Some(&old.config))?;
-        lib.store().update_account(id, &config, &secrets).await?;
-    }
+    let (config, secrets) = written(body.into_inner());
+    accounts::update(library(&state).await?.store(), id, config, &secrets).await?;
     if let Some(t) = state.transport() {
         t.reload(id).await;
     }
@@ -238,9 +232,7 @@ async fn delete_account(
     id: Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    if !library(&state).await?.store().delete_account(id).await? {
-        return Err(ApiError::not_found(format!("no account with id {id}")));
-    }
+    accounts::remove(library(&state).await?.store(), id).await?;
     if let Some(t) = state.transport() {
         t.reload(id).await;
     }
@@ -282,32 +274,20 @@ async fn trust_certificate(
 ) -> Result<Json<AccountView>, ApiError> {
     let id = id.into_inner();
     let TrustBody { side, fingerprint } = body.into_inner();
-    let wanted = homepost_transport::tls::normalize_fingerprint(&fingerprint)
-        .ok_or_else(|| ApiError::bad_request("bad_request", "that is not a SHA-256 fingerprint"))?;
-    let status = state.transport().map(|t| t.status(id));
-    let presented = status
-        .and_then(|s| match side {
-            Side::Incoming => s.incoming,
-            Side::Outgoing => s.outgoing,
-        })
-        .and_then(|s| s.error)
+    // The certificate the server presented at the transport's last attempt.
+    let presented = state
+        .transport()
+        .and_then(|t| t.status(id).side(side).and_then(|s| s.error))
         .and_then(|e| e.fingerprint);
-    if presented.as_deref() != Some(wanted.as_str()) {
-        return Err(invalid_state(
-            "that is not the certificate the server last presented: sync the account and compare again",
-        ));
-    }
-    if !library(&state)
-        .await?
-        .store()
-        .pin_certificate(id, side, &wanted)
-        .await?
-    {
-        return Err(ApiError::not_found(format!(
-            "no such server on account {id}"
-        )));
-    }
-    tracing::info!(account = id, ?side, fingerprint = %wanted, "certificate pinned by the user");
+    let check = TrustCheck::LastPresented(presented.as_deref());
+    accounts::trust(
+        library(&state).await?.store(),
+        id,
+        side,
+        &fingerprint,
+        check,
+    )
+    .await?;
     if let Some(t) = state.transport() {
         t.reload(id).await;
     }
