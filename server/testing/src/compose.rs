@@ -1,6 +1,7 @@
 //! Mail as Homepost's composer builds it (mail-builder: CRLF, MIME parts,
 //! encoded headers), for tests that send, sign or deliver such mail.
 
+use homepost_mail::RawMessage;
 use homepost_mail::compose::{Attachment, Mailbox, Outgoing, build};
 
 /// A message from `from` to each of `to` with `attachments`, dated `date`
@@ -43,5 +44,17 @@ pub fn key_attachment(armored: String) -> Attachment {
         name: "key.asc".into(),
         content_type: "application/pgp-keys".into(),
         data: armored.into_bytes(),
+    }
+}
+
+/// `raw` as a message fetched into the inbox (origin `test`), the way a
+/// library delivers what a transport brings.
+pub fn to_inbox(raw: Vec<u8>) -> RawMessage {
+    RawMessage {
+        raw,
+        origin: "test".into(),
+        mbox_number: None,
+        tags: vec!["inbox".into()],
+        progress_bytes: 0,
     }
 }
