@@ -10,7 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use homepost_mail::{ImportSources, RawMessage};
 use homepost_spam::{Class, Score, SpamFilter, TokenCounts, Verdict, tokens};
-use homepost_store::{SpamExample, Store, TrainingOutcome, normalize_tag};
+use homepost_store::{SpamClass, SpamCounts, SpamExample, Store, TrainingOutcome, normalize_tag};
 
 use crate::library::{ImportProgress, Library, LibraryError};
 
@@ -112,8 +112,8 @@ impl BatchClassifier {
                 .runtime
                 .block_on(self.store.spam_counts(missing.iter().copied()))?;
             self.totals = counts.totals();
-            for (token, found) in missing.iter().zip(counts.counts(&missing)) {
-                self.cache.insert((*token).to_owned(), found);
+            for token in &missing {
+                self.cache.insert((*token).to_owned(), counts.get(token));
             }
         }
         let read = started.elapsed();
@@ -136,6 +136,28 @@ impl BatchClassifier {
             "classified an import batch"
         );
         Ok(verdicts)
+    }
+}
+
+/// A message to learn as `class`: its tokens, by the classifier's tokenizer.
+pub(crate) fn example(raw: &[u8], class: Class) -> SpamExample {
+    let class = match class {
+        Class::Spam => SpamClass::Spam,
+        Class::Ham => SpamClass::Ham,
+    };
+    SpamExample::new(raw, tokens(raw), class)
+}
+
+/// The classifier's view of counts read from the store.
+struct StoredCounts<'a>(&'a SpamCounts);
+
+impl TokenCounts for StoredCounts<'_> {
+    fn totals(&self) -> (u64, u64) {
+        self.0.totals()
+    }
+
+    fn counts(&self, tokens: &[&str]) -> Vec<(u64, u64)> {
+        tokens.iter().map(|t| self.0.get(t)).collect()
     }
 }
 
@@ -253,7 +275,7 @@ impl Library {
             total_bytes: sources.total_bytes(),
             messages: 0,
         };
-        let (mut rx, reader) = read_batches(sources, move |m| SpamExample::new(&m.raw, class));
+        let (mut rx, reader) = read_batches(sources, move |m| example(&m.raw, class));
         let mut stats = LearnStats::default();
         while let Some(batch) = rx.recv().await {
             stats.unreadable.extend(batch.unreadable);
@@ -300,7 +322,7 @@ impl Library {
                 on_result(SpamCheck::Scored {
                     origin,
                     mbox_number: *mbox_number,
-                    score: self.spam_filter().classify(&counts, tokens),
+                    score: self.spam_filter().classify(&StoredCounts(&counts), tokens),
                 })?;
             }
         }
@@ -354,8 +376,8 @@ mod tests {
                 &format!("meeting notes {i}"),
                 "notes from our project meeting",
             );
-            examples.push(SpamExample::new(&spam, Class::Spam));
-            examples.push(SpamExample::new(&ham, Class::Ham));
+            examples.push(example(&spam, Class::Spam));
+            examples.push(example(&ham, Class::Ham));
         }
         lib.store().train_spam(&examples).await.unwrap();
         let before = lib.store().spam_stats().await.unwrap();

@@ -39,7 +39,7 @@ pub use index_queue::PendingIndex;
 pub use messages::{Inserted, MessageDetail, MessageSummary, NewMessage};
 pub use outbox::{NewOutgoing, OutboxItem, OutboxJob, OutboxState};
 pub use remote::{FLAG_FLAGGED, FLAG_READ, FLAG_TAGS, RemoteCopy, RemoteId, flag_tags, tag_flags};
-pub use spam::{SpamCounts, SpamExample, SpamStats, TrainingOutcome};
+pub use spam::{SpamClass, SpamCounts, SpamExample, SpamStats, TrainingOutcome};
 pub use tags::{TagCount, normalize_tag};
 
 /// The database file inside the data directory.

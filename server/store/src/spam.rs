@@ -1,53 +1,61 @@
 //! The spam filter's model in the store: per-token counts, the number of
 //! messages trained in each class, and what each message was trained as.
 //!
-//! The classifier itself is the pure `homepost-spam` crate; this module only
-//! keeps its counts. Tokens come from the mail, so they are kept in the
+//! The classifier and the tokenizer are the pure `homepost-spam` crate, which
+//! the core puts together with this one; this module only keeps the counts. Tokens come from the mail, so they are kept in the
 //! encrypted store like the mail. Every read and write is batched: the counts of
 //! any number of tokens are read with one `json_each` query, and a batch of
 //! trainings is summed in memory and applied with a handful of statements.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use homepost_spam::{
-    Class, TokenCounts, Training, retrain_delta, tokens, train_delta, untrain_delta,
-};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::SqliteConnection;
 
 use crate::{Result, Store, to_json};
 
+/// The class a message is trained as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SpamClass {
+    /// Unwanted mail.
+    Spam,
+    /// Wanted mail.
+    Ham,
+}
+
 /// A message to learn from: the SHA-256 of its bytes (what the training record
-/// is keyed by), its tokens and the class it belongs to, or none to forget it.
+/// is keyed by), its tokens (from `homepost_spam::tokens`) and the class it
+/// belongs to, or none to forget it.
 #[derive(Clone)]
 pub struct SpamExample {
     sha256: [u8; 32],
-    class: Option<Class>,
+    class: Option<SpamClass>,
     tokens: BTreeSet<String>,
 }
 
 impl SpamExample {
-    /// Tokenizes and hashes a raw message to learn it as `class`.
-    pub fn new(raw: &[u8], class: Class) -> SpamExample {
+    /// Learns the raw message with these tokens as `class`.
+    pub fn new(raw: &[u8], tokens: BTreeSet<String>, class: SpamClass) -> SpamExample {
         SpamExample {
             sha256: Sha256::digest(raw).into(),
             class: Some(class),
-            tokens: tokens(raw),
+            tokens,
         }
     }
 
-    /// Tokenizes and hashes a raw message to undo whatever it was learnt as
+    /// Undoes whatever the raw message with these tokens was learnt as
     /// (sa-learn's `--forget`).
-    pub fn forget(raw: &[u8]) -> SpamExample {
+    pub fn forget(raw: &[u8], tokens: BTreeSet<String>) -> SpamExample {
         SpamExample {
+            sha256: Sha256::digest(raw).into(),
             class: None,
-            ..SpamExample::new(raw, Class::Ham)
+            tokens,
         }
     }
 
     /// The class this example teaches; `None` to forget the message.
-    pub fn class(&self) -> Option<Class> {
+    pub fn class(&self) -> Option<SpamClass> {
         self.class
     }
 }
@@ -62,9 +70,8 @@ impl std::fmt::Debug for SpamExample {
     }
 }
 
-/// Trained counts of a set of tokens, read from the store in one go, for
-/// [`SpamFilter::classify`](homepost_spam::SpamFilter::classify). Tokens that
-/// were not asked for count as unknown.
+/// Trained counts of a set of tokens, read from the store in one go, for the
+/// classifier. Tokens that were not asked for count as unknown.
 #[derive(Debug, Clone, Default)]
 pub struct SpamCounts {
     totals: (u64, u64),
@@ -79,16 +86,15 @@ impl SpamCounts {
     }
 }
 
-impl TokenCounts for SpamCounts {
-    fn totals(&self) -> (u64, u64) {
+impl SpamCounts {
+    /// (spam, ham) messages trained.
+    pub fn totals(&self) -> (u64, u64) {
         self.totals
     }
 
-    fn counts(&self, tokens: &[&str]) -> Vec<(u64, u64)> {
-        tokens
-            .iter()
-            .map(|t| self.counts.get(*t).copied().unwrap_or((0, 0)))
-            .collect()
+    /// A token's (spam, ham) counts; (0, 0) when unknown or not asked for.
+    pub fn get(&self, token: &str) -> (u64, u64) {
+        self.counts.get(token).copied().unwrap_or((0, 0))
     }
 }
 
@@ -117,10 +123,18 @@ pub struct SpamStats {
     pub tokens: u64,
 }
 
-fn class_name(class: Class) -> &'static str {
+fn class_name(class: SpamClass) -> &'static str {
     match class {
-        Class::Spam => "spam",
-        Class::Ham => "ham",
+        SpamClass::Spam => "spam",
+        SpamClass::Ham => "ham",
+    }
+}
+
+fn class_named(name: &str) -> SpamClass {
+    if name == "spam" {
+        SpamClass::Spam
+    } else {
+        SpamClass::Ham
     }
 }
 
@@ -191,14 +205,14 @@ impl Store {
     }
 
     /// The class a message with these bytes was trained as, if any.
-    pub async fn spam_trained_as(&self, raw: &[u8]) -> Result<Option<Class>> {
+    pub async fn spam_trained_as(&self, raw: &[u8]) -> Result<Option<SpamClass>> {
         let sha: [u8; 32] = Sha256::digest(raw).into();
         let class: Option<String> =
             sqlx::query_scalar("SELECT class FROM spam_trained WHERE sha256 = ?")
                 .bind(sha.as_slice())
                 .fetch_optional(&self.pool)
                 .await?;
-        Ok(class.map(|c| if c == "spam" { Class::Spam } else { Class::Ham }))
+        Ok(class.as_deref().map(class_named))
     }
 }
 
@@ -227,7 +241,7 @@ pub(crate) async fn train(
         return Ok(outcome);
     }
     let shas: Vec<String> = examples.iter().map(|e| hex::encode(e.sha256)).collect();
-    let mut trained: HashMap<String, Class> = sqlx::query_as::<_, (String, String)>(
+    let mut trained: HashMap<String, SpamClass> = sqlx::query_as::<_, (String, String)>(
         "SELECT lower(hex(sha256)), class FROM spam_trained
          WHERE sha256 IN (SELECT unhex(value) FROM json_each(?))",
     )
@@ -235,22 +249,15 @@ pub(crate) async fn train(
     .fetch_all(&mut *conn)
     .await?
     .into_iter()
-    .map(|(sha, class)| {
-        let class = if class == "spam" {
-            Class::Spam
-        } else {
-            Class::Ham
-        };
-        (sha, class)
-    })
+    .map(|(sha, class)| (sha, class_named(&class)))
     .collect();
 
     // Examples in order: the same message twice in one batch is learnt once, and
     // a later example of it overrides an earlier one as a correction would.
-    let mut total = Training::default();
+    let mut total = Delta::default();
     for (example, sha) in examples.iter().zip(&shas) {
         let was = trained.get(sha).copied();
-        let step = match (was, example.class) {
+        match (was, example.class) {
             (None, None) => {
                 outcome.unchanged += 1;
                 continue;
@@ -259,24 +266,18 @@ pub(crate) async fn train(
                 outcome.unchanged += 1;
                 continue;
             }
-            (Some(was), Some(to)) => {
-                outcome.relearned += 1;
-                retrain_delta(&example.tokens, was, to)
-            }
-            (None, Some(to)) => {
-                outcome.learned += 1;
-                train_delta(&example.tokens, to)
-            }
-            (Some(was), None) => {
-                outcome.forgotten += 1;
-                untrain_delta(&example.tokens, was)
-            }
-        };
+            (Some(_), Some(_)) => outcome.relearned += 1,
+            (None, Some(_)) => outcome.learned += 1,
+            (Some(_), None) => outcome.forgotten += 1,
+        }
+        // What was learnt is undone and the new class learnt: every distinct
+        // token moves by one, as does each class's message count.
+        total.step(&example.tokens, was, -1);
+        total.step(&example.tokens, example.class, 1);
         match example.class {
             Some(class) => trained.insert(sha.clone(), class),
             None => trained.remove(sha),
         };
-        add(&mut total, step);
     }
     if total.is_empty() {
         return Ok(outcome);
@@ -313,20 +314,40 @@ pub(crate) async fn train(
     Ok(outcome)
 }
 
-/// Adds one training step to a running sum.
-fn add(total: &mut Training, step: Training) {
-    total.spam += step.spam;
-    total.ham += step.ham;
-    for (token, (s, h)) in step.deltas {
-        let entry = total.deltas.entry(token).or_default();
-        entry.0 += s;
-        entry.1 += h;
+/// What a batch of trainings changes: the (spam, ham) message counts and each
+/// token's (spam, ham) counts.
+#[derive(Default)]
+struct Delta {
+    spam: i64,
+    ham: i64,
+    deltas: BTreeMap<String, (i64, i64)>,
+}
+
+impl Delta {
+    /// Moves a message of `class` (none: nothing) with these tokens by `sign`.
+    fn step(&mut self, tokens: &BTreeSet<String>, class: Option<SpamClass>, sign: i64) {
+        let by = match class {
+            Some(SpamClass::Spam) => (sign, 0),
+            Some(SpamClass::Ham) => (0, sign),
+            None => return,
+        };
+        self.spam += by.0;
+        self.ham += by.1;
+        for token in tokens {
+            let entry = self.deltas.entry(token.clone()).or_default();
+            entry.0 += by.0;
+            entry.1 += by.1;
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.spam == 0 && self.ham == 0 && self.deltas.values().all(|d| *d == (0, 0))
     }
 }
 
 /// Applies a training delta, clamping every count at zero and forgetting tokens
-/// whose counts both reach zero (as [`homepost_spam::MemoryModel`] does).
-async fn apply(conn: &mut SqliteConnection, training: &Training) -> Result<()> {
+/// whose counts both reach zero (as `homepost_spam::MemoryModel` does).
+async fn apply(conn: &mut SqliteConnection, training: &Delta) -> Result<()> {
     for (class, delta) in [("spam", training.spam), ("ham", training.ham)] {
         if delta != 0 {
             sqlx::query("UPDATE spam_totals SET messages = max(0, messages + ?) WHERE class = ?")

@@ -1,7 +1,7 @@
 //! Tag changes, kept in step with the index; adding or removing `spam` trains
 //! the spam filter.
 
-use homepost_store::{SpamExample, normalize_tag};
+use homepost_store::normalize_tag;
 
 use super::{Library, LibraryError, Result};
 use crate::spam::{UNSURE_TAG, spam_decision};
@@ -55,7 +55,7 @@ impl Library {
                 .raw(id)
                 .await?
                 .ok_or(LibraryError::NoSuchMessage(id))?;
-            examples.push(SpamExample::new(&raw, class));
+            examples.push(crate::spam::example(&raw, class));
         }
         self.store
             .change_tags_and_train(ids, &add, &remove, &examples)
