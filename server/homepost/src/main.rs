@@ -26,6 +26,7 @@ mod passphrase;
 mod send_cli;
 mod setup_code;
 
+use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -44,11 +45,15 @@ use cli::{Cli, Command, KeyLookupArg, SortArg, SpamCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Homepost's own warnings by default; the libraries' only when they fail
+    // (html5ever alone warned once per odd HTML message). `HOMEPOST_LOG` takes
+    // any tracing filter, e.g. `homepost=debug` or `debug`.
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("HOMEPOST_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error,homepost=warn")),
         )
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -4,5 +4,6 @@ mod common;
 mod control;
 mod import;
 mod openpgp;
+mod output;
 mod security;
 mod send;
