@@ -9,11 +9,10 @@ mod common;
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use actix_web::http::{Method, StatusCode, header};
+use actix_web::http::{StatusCode, header};
 use actix_web::test;
 use common::*;
-use homepost_mail::RawMessage;
-use homepost_mail::compose::{Attachment, Mailbox, Outgoing, build};
+use homepost_mail::compose::Attachment;
 use homepost_net::testing::{Answer, file, serve};
 use homepost_net::{Limits, LookupOptions};
 use homepost_pgp::autocrypt::{AutocryptHeader, PreferEncrypt};
@@ -21,6 +20,7 @@ use homepost_pgp::discovery::wkd_hash;
 use homepost_pgp::setup::{SetupCode, create_setup_message};
 use homepost_pgp::{SecretKey, encrypt_message};
 use homepost_store::Inserted;
+use homepost_testing::{compose, vault};
 use serde_json::{Value, json};
 
 const ME: &str = "me@example.net";
@@ -37,28 +37,7 @@ fn clock() -> SystemTime {
 }
 
 fn mail(from: &str, subject: &str, body: &str, attachments: &[Attachment]) -> Vec<u8> {
-    let to = [Mailbox {
-        name: None,
-        address: ME.into(),
-    }];
-    build(&Outgoing {
-        from: Mailbox {
-            name: None,
-            address: from.into(),
-        },
-        to: &to,
-        cc: &[],
-        bcc: &[],
-        subject,
-        body,
-        in_reply_to: None,
-        references: &[],
-        attachments,
-        forwarded: None,
-        date: now() - 600,
-    })
-    .unwrap()
-    .raw
+    compose::message(from, &[ME], subject, body, attachments, now() - 600)
 }
 
 /// What [`prepared_vault`] put in the library.
@@ -95,12 +74,7 @@ fn from_erin(key: &SecretKey, body: &str) -> Vec<u8> {
 /// header, then one with another key (a key change), and a Setup Message
 /// from "another app" of ours.
 async fn prepared_vault(dir: &std::path::Path, carol: &SecretKey) -> Prepared {
-    let vault = homepost_vault::Vault::create(
-        dir,
-        &homepost_vault::Passphrase::new(PASS.into()),
-        homepost_vault::KdfParams::INSECURE_FOR_TESTS,
-    )
-    .unwrap();
+    let vault = vault::create(dir);
     let mut lib = homepost_core::library::Library::open(dir, &vault)
         .await
         .unwrap();
@@ -173,16 +147,7 @@ async fn prepared_vault(dir: &std::path::Path, carol: &SecretKey) -> Prepared {
         forged.into_bytes(),
     ] {
         let out = lib
-            .deliver(
-                vec![RawMessage {
-                    raw,
-                    origin: "test".into(),
-                    mbox_number: None,
-                    tags: vec!["inbox".into()],
-                    progress_bytes: 0,
-                }],
-                now(),
-            )
+            .deliver(vec![compose::to_inbox(raw)], now())
             .await
             .unwrap();
         match out[0] {
@@ -241,7 +206,7 @@ async fn keys_lookups_key_changes_and_setup_messages() {
     ]))
     .await;
     let (client, _) = server.client(vec![], Limits::default());
-    let state = state(dir.path(), Duration::from_secs(600));
+    let state = state(dir.path(), IDLE);
     state.set_key_lookup(
         client,
         LookupOptions {
@@ -250,9 +215,8 @@ async fn keys_lookups_key_changes_and_setup_messages() {
             keys_openpgp_org: false,
         },
     );
-    let app = test::init_service(homepost_web::app(state.clone())).await;
-    let mut b = Browser::new();
-    assert_eq!(unlock(&app, &mut b, PASS).await.0, StatusCode::OK);
+    let app = service(&state).await;
+    let b = unlocked(&app).await;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -260,26 +224,28 @@ async fn keys_lookups_key_changes_and_setup_messages() {
         .port();
     let (s, _, account) = call(
         &app,
-        b.req(Method::POST, "/api/v1/accounts").set_json(json!({
-            "name": "Me", "email": ME, "display_name": "",
-            "outgoing": {"host": "127.0.0.1", "port": port, "security": "starttls",
-                         "username": "me", "password": "out-secret-5678"}
-        })),
+        b.post(
+            "/api/v1/accounts",
+            json!({
+                "name": "Me", "email": ME, "display_name": "",
+                "outgoing": {"host": "127.0.0.1", "port": port, "security": "starttls",
+                             "username": "me", "password": "out-secret-5678"}
+            }),
+        ),
     )
     .await;
     assert_eq!(s, StatusCode::CREATED, "{account}");
 
-    let (_, _, status) = call(&app, b.req(Method::GET, "/api/v1/status")).await;
+    let (_, _, status) = call(&app, b.get("/api/v1/status")).await;
     assert_eq!(status["key_lookup"], "wkd", "{status}");
     // Own keys: the one made for the vault, exported armored.
-    let (_, _, keys) = call(&app, b.req(Method::GET, "/api/v1/keys")).await;
+    let (_, _, keys) = call(&app, b.get("/api/v1/keys")).await;
     assert_eq!(keys["keys"].as_array().unwrap().len(), 1, "{keys}");
     let mine = keys["keys"][0]["fingerprint"].as_str().unwrap().to_owned();
     assert_eq!(keys["keys"][0]["address"], ME);
     let res = test::call_service(
         &app,
-        b.req(Method::GET, &format!("/api/v1/keys/{mine}/public"))
-            .to_request(),
+        b.get(&format!("/api/v1/keys/{mine}/public")).to_request(),
     )
     .await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -292,11 +258,7 @@ async fn keys_lookups_key_changes_and_setup_messages() {
     assert!(!String::from_utf8_lossy(&armored).contains("PRIVATE"));
 
     // Carol's encrypted mail: decrypted text and attachment, signer unknown.
-    let (_, _, m) = call(
-        &app,
-        b.req(Method::GET, &format!("/api/v1/messages/{secret_id}")),
-    )
-    .await;
+    let (_, _, m) = call(&app, b.get(&format!("/api/v1/messages/{secret_id}"))).await;
     assert_eq!(m["crypto"]["decrypted"], true, "{m}");
     assert_eq!(m["crypto"]["signature"], "unknown_key");
     assert!(m["body"]["text"].as_str().unwrap().contains("marzipan"));
@@ -309,11 +271,8 @@ async fn keys_lookups_key_changes_and_setup_messages() {
     assert_eq!(files, ["notes.txt"], "{m}");
     let res = test::call_service(
         &app,
-        b.req(
-            Method::GET,
-            &format!("/api/v1/messages/{secret_id}/attachments/0"),
-        )
-        .to_request(),
+        b.get(&format!("/api/v1/messages/{secret_id}/attachments/0"))
+            .to_request(),
     )
     .await;
     assert_eq!(
@@ -323,8 +282,10 @@ async fn keys_lookups_key_changes_and_setup_messages() {
     // A reply quotes the decrypted text under the real subject.
     let (_, _, reply) = call(
         &app,
-        b.req(Method::POST, "/api/v1/drafts")
-            .set_json(json!({"reply": {"id": secret_id, "mode": "reply"}})),
+        b.post(
+            "/api/v1/drafts",
+            json!({"reply": {"id": secret_id, "mode": "reply"}}),
+        ),
     )
     .await;
     assert_eq!(reply["subject"], "Re: Secret plans", "{reply}");
@@ -338,11 +299,10 @@ async fn keys_lookups_key_changes_and_setup_messages() {
     // Looking up the sender's key (WKD) turns the unknown signer into a good one.
     let (s, _, l) = call(
         &app,
-        b.req(
-            Method::POST,
+        b.post(
             &format!("/api/v1/messages/{secret_id}/crypto/lookup"),
-        )
-        .set_json(json!({"keyserver": false})),
+            json!({"keyserver": false}),
+        ),
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{l}");
@@ -354,40 +314,33 @@ async fn keys_lookups_key_changes_and_setup_messages() {
     assert_eq!(l["peer"]["key_source"], "wkd-advanced");
     assert_eq!(l["peer"]["encrypted_count"], 1);
     assert_eq!(l["peer"]["recommendation"], "encrypt", "{l}");
-    let (_, _, m) = call(
-        &app,
-        b.req(Method::GET, &format!("/api/v1/messages/{secret_id}")),
-    )
-    .await;
+    let (_, _, m) = call(&app, b.get(&format!("/api/v1/messages/{secret_id}"))).await;
     assert_eq!(m["crypto"]["signature"], "good");
     // Nobody there: the attempts say so.
     let (s, _, none) = call(
         &app,
-        b.req(Method::POST, "/api/v1/keys/lookup")
-            .set_json(json!({"address": "nobody@example.org"})),
+        b.post(
+            "/api/v1/keys/lookup",
+            json!({"address": "nobody@example.org"}),
+        ),
     )
     .await;
     assert_eq!((s, none["found"].clone()), (StatusCode::OK, json!(false)));
     assert_eq!(none["attempts"][0]["outcome"], "no key there", "{none}");
     let (s, _, bad) = call(
         &app,
-        b.req(Method::POST, "/api/v1/keys/lookup")
-            .set_json(json!({"address": "not an address"})),
+        b.post("/api/v1/keys/lookup", json!({"address": "not an address"})),
     )
     .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}");
 
     // Erin's first key is pinned; her next mail brought another, signed by it:
     // flagged, and not taken as hers.
-    let (_, _, m) = call(
-        &app,
-        b.req(Method::GET, &format!("/api/v1/messages/{erin_changed_id}")),
-    )
-    .await;
+    let (_, _, m) = call(&app, b.get(&format!("/api/v1/messages/{erin_changed_id}"))).await;
     assert_eq!(m["crypto"]["signature"], "good", "{m}");
     assert_eq!(m["crypto"]["key_changed"], true);
     assert_eq!(m["crypto"]["signer_is_sender"], false);
-    let (_, _, erin) = call(&app, b.req(Method::GET, "/api/v1/peers/Erin@Example.org")).await;
+    let (_, _, erin) = call(&app, b.get("/api/v1/peers/Erin@Example.org")).await;
     let (first, new) = (erin1.fingerprint().to_hex(), erin2.fingerprint().to_hex());
     assert_eq!(erin["pinned"], first, "{erin}");
     assert_eq!(erin["key"], first);
@@ -402,15 +355,10 @@ async fn keys_lookups_key_changes_and_setup_messages() {
     // Compose says so per recipient, in words for the app (no CLI hint).
     let (_, _, d) = call(
         &app,
-        b.req(Method::POST, "/api/v1/drafts")
-            .set_json(json!({"to": ["erin@example.org"]})),
+        b.post("/api/v1/drafts", json!({"to": ["erin@example.org"]})),
     )
     .await;
-    let (_, _, c) = call(
-        &app,
-        b.req(Method::GET, &format!("/api/v1/drafts/{}/crypto", d["id"])),
-    )
-    .await;
+    let (_, _, c) = call(&app, b.get(&format!("/api/v1/drafts/{}/crypto", d["id"]))).await;
     assert_eq!(c["recipients"][0]["key_changed"], true, "{c}");
     let warning = c["warning"].as_str().unwrap();
     assert!(
@@ -420,22 +368,23 @@ async fn keys_lookups_key_changes_and_setup_messages() {
     // WKD has the new key too: still a change waiting.
     let (_, _, l) = call(
         &app,
-        b.req(Method::POST, "/api/v1/keys/lookup")
-            .set_json(json!({"address": "erin@example.org", "keyserver": false})),
+        b.post(
+            "/api/v1/keys/lookup",
+            json!({"address": "erin@example.org", "keyserver": false}),
+        ),
     )
     .await;
     assert_eq!(l["key_changed"], true, "{l}");
     assert_eq!(l["source"], "wkd-advanced");
     assert_eq!(l["peer"]["changed"], new);
     let accept = |fpr: &str| {
-        b.req(Method::POST, "/api/v1/peers/erin@example.org/accept")
-            .set_json(json!({ "fingerprint": fpr }))
+        b.post(
+            "/api/v1/peers/erin@example.org/accept",
+            json!({ "fingerprint": fpr }),
+        )
     };
     let (s, _, e) = call(&app, accept(&first)).await;
-    assert_eq!(
-        (s, e["error"]["code"].clone()),
-        (StatusCode::CONFLICT, json!("other_key"))
-    );
+    assert_error(s, &e, StatusCode::CONFLICT, "other_key");
     let spaced = erin2.fingerprint().to_spaced_hex();
     let (s, _, p) = call(&app, accept(&spaced)).await;
     assert_eq!(s, StatusCode::OK, "{p}");
@@ -446,37 +395,18 @@ async fn keys_lookups_key_changes_and_setup_messages() {
     assert_eq!(p["key"], new);
     assert_eq!(p["key_status"], "usable");
     let (s, _, e) = call(&app, accept(&new)).await;
-    assert_eq!(
-        (s, e["error"]["code"].clone()),
-        (StatusCode::CONFLICT, json!("no_key_change"))
-    );
+    assert_error(s, &e, StatusCode::CONFLICT, "no_key_change");
     // The flagged message now reads as signed by Erin.
-    let (_, _, m) = call(
-        &app,
-        b.req(Method::GET, &format!("/api/v1/messages/{erin_changed_id}")),
-    )
-    .await;
+    let (_, _, m) = call(&app, b.get(&format!("/api/v1/messages/{erin_changed_id}"))).await;
     assert_eq!(m["crypto"]["key_changed"], false, "{m}");
     assert_eq!(m["crypto"]["signer_is_sender"], true);
-    let (s, _, _) = call(
-        &app,
-        b.req(Method::GET, "/api/v1/peers/stranger@example.org"),
-    )
-    .await;
+    let (s, _, _) = call(&app, b.get("/api/v1/peers/stranger@example.org")).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (_, _, m) = call(
-        &app,
-        b.req(Method::GET, &format!("/api/v1/messages/{erin_id}")),
-    )
-    .await;
+    let (_, _, m) = call(&app, b.get(&format!("/api/v1/messages/{erin_id}"))).await;
     assert_eq!(m["setup_message"], Value::Null);
 
     // A Setup Message from another app: wrong code refused, right one imports.
-    let (_, _, m) = call(
-        &app,
-        b.req(Method::GET, &format!("/api/v1/messages/{setup_id}")),
-    )
-    .await;
+    let (_, _, m) = call(&app, b.get(&format!("/api/v1/messages/{setup_id}"))).await;
     assert_eq!(
         m["setup_message"]["passphrase_begin"],
         json!(&code.as_str()[..2])
@@ -489,68 +419,47 @@ async fn keys_lookups_key_changes_and_setup_messages() {
     .repeat(36);
     let (s, _, e) = call(
         &app,
-        b.req(
-            Method::POST,
+        b.post(
             &format!("/api/v1/messages/{setup_id}/setup-message"),
-        )
-        .set_json(json!({ "code": wrong })),
+            json!({ "code": wrong }),
+        ),
     )
     .await;
-    assert_eq!(
-        (s, e["error"]["code"].clone()),
-        (StatusCode::BAD_REQUEST, json!("wrong_setup_code"))
-    );
+    assert_error(s, &e, StatusCode::BAD_REQUEST, "wrong_setup_code");
     let (s, _, e) = call(
         &app,
-        b.req(
-            Method::POST,
+        b.post(
             &format!("/api/v1/messages/{erin_id}/setup-message"),
-        )
-        .set_json(json!({ "code": code.as_str() })),
+            json!({ "code": code.as_str() }),
+        ),
     )
     .await;
-    assert_eq!(
-        (s, e["error"]["code"].clone()),
-        (StatusCode::BAD_REQUEST, json!("not_a_setup_message"))
-    );
+    assert_error(s, &e, StatusCode::BAD_REQUEST, "not_a_setup_message");
     // A stranger's Setup Message is not offered, and refused even with its code.
-    let (_, _, m) = call(
-        &app,
-        b.req(Method::GET, &format!("/api/v1/messages/{forged_id}")),
-    )
-    .await;
+    let (_, _, m) = call(&app, b.get(&format!("/api/v1/messages/{forged_id}"))).await;
     assert_eq!(m["setup_message"]["importable"], false, "{m}");
     let (s, _, e) = call(
         &app,
-        b.req(
-            Method::POST,
+        b.post(
             &format!("/api/v1/messages/{forged_id}/setup-message"),
-        )
-        .set_json(json!({ "code": forged_code.as_str() })),
+            json!({ "code": forged_code.as_str() }),
+        ),
     )
     .await;
-    assert_eq!(
-        (s, e["error"]["code"].clone()),
-        (StatusCode::BAD_REQUEST, json!("not_from_ourselves"))
-    );
-    let (_, _, m) = call(
-        &app,
-        b.req(Method::GET, &format!("/api/v1/messages/{setup_id}")),
-    )
-    .await;
+    assert_error(s, &e, StatusCode::BAD_REQUEST, "not_from_ourselves");
+    let (_, _, m) = call(&app, b.get(&format!("/api/v1/messages/{setup_id}"))).await;
     assert_eq!(m["setup_message"]["importable"], true, "{m}");
     let (s, _, imported) = call(
         &app,
-        b.req(
-            Method::POST,
+        b.post(
             &format!("/api/v1/messages/{setup_id}/setup-message"),
-        )
-        .set_json(json!({ "code": code.as_str().replace('-', " ") })),
+            json!({ "code": code.as_str().replace('-', " ") }),
+        ),
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{imported}");
     assert_eq!(imported["addresses"], json!([ME]));
-    let (_, _, keys) = call(&app, b.req(Method::GET, "/api/v1/keys")).await;
+    let (_, _, keys) = call(&app, b.get("/api/v1/keys")).await;
     let active: Vec<&Value> = keys["keys"]
         .as_array()
         .unwrap()
@@ -561,17 +470,12 @@ async fn keys_lookups_key_changes_and_setup_messages() {
     assert_eq!(active[0]["fingerprint"], imported["fingerprint"]);
 
     // And one of ours, sent to the account itself; the code is shown once.
-    let (s, _, sent) = call(
-        &app,
-        b.req(Method::POST, "/api/v1/keys/setup-message")
-            .set_json(json!({})),
-    )
-    .await;
+    let (s, _, sent) = call(&app, b.post("/api/v1/keys/setup-message", json!({}))).await;
     assert_eq!(s, StatusCode::ACCEPTED, "{sent}");
     let shown = sent["code"].as_str().unwrap();
     assert_eq!(shown.chars().filter(char::is_ascii_digit).count(), 36);
     assert_eq!(sent["fingerprint"], imported["fingerprint"]);
-    let (_, _, outbox) = call(&app, b.req(Method::GET, "/api/v1/outbox")).await;
+    let (_, _, outbox) = call(&app, b.get("/api/v1/outbox")).await;
     let item = outbox["items"]
         .as_array()
         .unwrap()
@@ -594,12 +498,11 @@ async fn keys_lookups_key_changes_and_setup_messages() {
     );
     let (s, _, e) = call(
         &app,
-        b.req(Method::POST, "/api/v1/keys/lookup")
-            .set_json(json!({"address": "carol@example.org"})),
+        b.post(
+            "/api/v1/keys/lookup",
+            json!({"address": "carol@example.org"}),
+        ),
     )
     .await;
-    assert_eq!(
-        (s, e["error"]["code"].clone()),
-        (StatusCode::BAD_REQUEST, json!("lookups_off"))
-    );
+    assert_error(s, &e, StatusCode::BAD_REQUEST, "lookups_off");
 }

@@ -7,7 +7,6 @@ mod common;
 use std::time::Duration;
 
 use actix_web::http::{Method, StatusCode};
-use actix_web::test;
 use common::*;
 use serde_json::{Value, json};
 
@@ -36,15 +35,9 @@ fn account_body(port: u16) -> Value {
 
 #[actix_web::test]
 async fn accounts_are_checked_and_passwords_never_come_back() {
-    let dir = tempfile::tempdir().unwrap();
-    vault_with_mail(dir.path()).await;
-    let app = test::init_service(homepost_web::app(state(
-        dir.path(),
-        Duration::from_secs(600),
-    )))
-    .await;
-    let mut b = Browser::new();
-    assert_eq!(unlock(&app, &mut b, PASS).await.0, StatusCode::OK);
+    let (_dir, st) = mail_state().await;
+    let app = service(&st).await;
+    let b = unlocked(&app).await;
     let port = closed_port();
 
     // Unencrypted to another machine, a bad address, a bad port: refused with the reason.
@@ -60,7 +53,7 @@ async fn accounts_are_checked_and_passwords_never_come_back() {
         (bad_email, "not an e-mail address"),
         (bad_port, "port"),
     ] {
-        let (s, _, e) = call(&app, b.req(Method::POST, "/api/v1/accounts").set_json(body)).await;
+        let (s, _, e) = call(&app, b.post("/api/v1/accounts", body)).await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
         assert_eq!(e["error"]["code"], "invalid_account");
         assert!(
@@ -71,7 +64,7 @@ async fn accounts_are_checked_and_passwords_never_come_back() {
 
     let mut body = account_body(port);
     body["incoming"]["pinned_sha256"] = json!("AB:CD");
-    let (s, _, a) = call(&app, b.req(Method::POST, "/api/v1/accounts").set_json(body)).await;
+    let (s, _, a) = call(&app, b.post("/api/v1/accounts", body)).await;
     assert_eq!(s, StatusCode::CREATED, "{a}");
     let id = a["id"].as_i64().unwrap();
     assert_eq!(a["incoming"]["has_password"], true);
@@ -91,12 +84,7 @@ async fn accounts_are_checked_and_passwords_never_come_back() {
     let mut edit = account_body(port);
     edit["incoming"].as_object_mut().unwrap().remove("password");
     edit["display_name"] = Value::Null;
-    let (s, _, a) = call(
-        &app,
-        b.req(Method::PUT, &format!("/api/v1/accounts/{id}"))
-            .set_json(edit),
-    )
-    .await;
+    let (s, _, a) = call(&app, b.put(&format!("/api/v1/accounts/{id}"), edit)).await;
     assert_eq!(s, StatusCode::OK, "{a}");
     assert_eq!(a["incoming"]["has_password"], true);
     assert_eq!(a["display_name"], "");
@@ -105,7 +93,7 @@ async fn accounts_are_checked_and_passwords_never_come_back() {
     let mut status = Value::Null;
     // Up to a minute: the fetcher runs beside other tests on a busy machine.
     for _ in 0..600 {
-        let (_, _, list) = call(&app, b.req(Method::GET, "/api/v1/accounts")).await;
+        let (_, _, list) = call(&app, b.get("/api/v1/accounts")).await;
         status = list["accounts"][0]["status"]["incoming"].clone();
         if status["state"] == "error" {
             break;
@@ -119,8 +107,10 @@ async fn accounts_are_checked_and_passwords_never_come_back() {
     let fp = ["AB"; 32].join(":");
     let (s, _, e) = call(
         &app,
-        b.req(Method::POST, &format!("/api/v1/accounts/{id}/trust"))
-            .set_json(json!({"side": "incoming", "fingerprint": fp})),
+        b.post(
+            &format!("/api/v1/accounts/{id}/trust"),
+            json!({"side": "incoming", "fingerprint": fp}),
+        ),
     )
     .await;
     assert_eq!(s, StatusCode::CONFLICT, "{e}");
@@ -138,47 +128,38 @@ async fn accounts_are_checked_and_passwords_never_come_back() {
     )
     .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let (_, _, list) = call(&app, b.req(Method::GET, "/api/v1/accounts")).await;
+    let (_, _, list) = call(&app, b.get("/api/v1/accounts")).await;
     assert_eq!(list["accounts"].as_array().unwrap().len(), 0);
     assert!(list["mail_seq"].is_u64());
 }
 
 #[actix_web::test]
 async fn compose_a_reply_with_an_attachment_send_and_manage_the_outbox() {
-    let dir = tempfile::tempdir().unwrap();
-    vault_with_mail(dir.path()).await;
-    let app = test::init_service(homepost_web::app(state(
-        dir.path(),
-        Duration::from_secs(600),
-    )))
-    .await;
-    let mut b = Browser::new();
-    assert_eq!(unlock(&app, &mut b, PASS).await.0, StatusCode::OK);
+    let (_dir, st) = mail_state().await;
+    let app = service(&st).await;
+    let b = unlocked(&app).await;
     let (_, _, a) = call(
         &app,
-        b.req(Method::POST, "/api/v1/accounts")
-            .set_json(account_body(closed_port())),
+        b.post("/api/v1/accounts", account_body(closed_port())),
     )
     .await;
     let account = a["id"].as_i64().unwrap();
 
     // Address completion from correspondents.
-    let (s, _, c) = call(&app, b.req(Method::GET, "/api/v1/contacts?q=ALI")).await;
+    let (s, _, c) = call(&app, b.get("/api/v1/contacts?q=ALI")).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(c["contacts"][0]["address"], "alice@example.org", "{c}");
     assert_eq!(c["contacts"][0]["name"], "Alice");
     assert!(c["contacts"][0]["count"].as_i64().unwrap() >= 30);
 
-    let (_, _, found) = call(
-        &app,
-        b.req(Method::GET, "/api/v1/search?q=subject:zanzibar"),
-    )
-    .await;
+    let (_, _, found) = call(&app, b.get("/api/v1/search?q=subject:zanzibar")).await;
     let original = found["results"][0]["id"].as_i64().unwrap();
     let (s, _, d) = call(
         &app,
-        b.req(Method::POST, "/api/v1/drafts")
-            .set_json(json!({"reply": {"id": original, "mode": "all"}})),
+        b.post(
+            "/api/v1/drafts",
+            json!({"reply": {"id": original, "mode": "all"}}),
+        ),
     )
     .await;
     assert_eq!(s, StatusCode::CREATED, "{d}");
@@ -203,8 +184,7 @@ async fn compose_a_reply_with_an_attachment_send_and_manage_the_outbox() {
     };
     let (s, _, _) = call(
         &app,
-        b.req(Method::PUT, &format!("/api/v1/drafts/{draft}"))
-            .set_json(put(json!(["ali"]))),
+        b.put(&format!("/api/v1/drafts/{draft}"), put(json!(["ali"]))),
     )
     .await;
     assert_eq!(s, StatusCode::OK);
@@ -212,8 +192,7 @@ async fn compose_a_reply_with_an_attachment_send_and_manage_the_outbox() {
     // Attachments: the name loses its directories; bad base64 is refused.
     let (s, _, d) = call(
         &app,
-        b.req(Method::POST, &format!("/api/v1/drafts/{draft}/attachments"))
-            .set_json(json!({"name": "../../etc/notes.txt", "content_type": "text/plain", "data": "aGVsbG8="})),
+        b.post(&format!("/api/v1/drafts/{draft}/attachments"), json!({"name": "../../etc/notes.txt", "content_type": "text/plain", "data": "aGVsbG8="})),
     )
     .await;
     assert_eq!(s, StatusCode::CREATED, "{d}");
@@ -223,8 +202,10 @@ async fn compose_a_reply_with_an_attachment_send_and_manage_the_outbox() {
     );
     let (s, _, _) = call(
         &app,
-        b.req(Method::POST, &format!("/api/v1/drafts/{draft}/attachments"))
-            .set_json(json!({"name": "x", "content_type": "text/plain", "data": "not base64!"})),
+        b.post(
+            &format!("/api/v1/drafts/{draft}/attachments"),
+            json!({"name": "x", "content_type": "text/plain", "data": "not base64!"}),
+        ),
     )
     .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
@@ -242,8 +223,10 @@ async fn compose_a_reply_with_an_attachment_send_and_manage_the_outbox() {
     );
     call(
         &app,
-        b.req(Method::PUT, &format!("/api/v1/drafts/{draft}"))
-            .set_json(put(json!(["Alice <alice@example.org>"]))),
+        b.put(
+            &format!("/api/v1/drafts/{draft}"),
+            put(json!(["Alice <alice@example.org>"])),
+        ),
     )
     .await;
     let (s, _, item) = call(
@@ -257,13 +240,9 @@ async fn compose_a_reply_with_an_attachment_send_and_manage_the_outbox() {
         json!(["alice@example.org", "hidden@example.org"])
     );
     let outbox = item["id"].as_i64().unwrap();
-    let (_, _, drafts) = call(&app, b.req(Method::GET, "/api/v1/drafts")).await;
+    let (_, _, drafts) = call(&app, b.get("/api/v1/drafts")).await;
     assert_eq!(drafts["drafts"], json!([]), "the draft went with the send");
-    let (_, _, m) = call(
-        &app,
-        b.req(Method::GET, &format!("/api/v1/messages/{original}")),
-    )
-    .await;
+    let (_, _, m) = call(&app, b.get(&format!("/api/v1/messages/{original}"))).await;
     assert!(
         m["tags"].as_array().unwrap().contains(&json!("replied")),
         "{m}"
@@ -273,7 +252,7 @@ async fn compose_a_reply_with_an_attachment_send_and_manage_the_outbox() {
     let mut item = Value::Null;
     // Up to a minute: the fetcher runs beside other tests on a busy machine.
     for _ in 0..600 {
-        let (_, _, list) = call(&app, b.req(Method::GET, "/api/v1/outbox")).await;
+        let (_, _, list) = call(&app, b.get("/api/v1/outbox")).await;
         item = list["items"][0].clone();
         if item["state"] == "deferred" {
             break;
@@ -301,10 +280,7 @@ async fn compose_a_reply_with_an_attachment_send_and_manage_the_outbox() {
         b.req(Method::POST, &format!("/api/v1/outbox/{outbox}/cancel")),
     )
     .await;
-    assert_eq!(
-        (s, e["error"]["code"].clone()),
-        (StatusCode::CONFLICT, json!("invalid_state"))
-    );
+    assert_error(s, &e, StatusCode::CONFLICT, "invalid_state");
     let (s, _, r) = call(
         &app,
         b.req(Method::POST, &format!("/api/v1/outbox/{outbox}/retry")),
@@ -319,23 +295,23 @@ async fn compose_a_reply_with_an_attachment_send_and_manage_the_outbox() {
     // A forward starts empty-addressed with the subject marked.
     let (_, _, f) = call(
         &app,
-        b.req(Method::POST, "/api/v1/drafts")
-            .set_json(json!({"reply": {"id": original, "mode": "forward_attached"}})),
+        b.post(
+            "/api/v1/drafts",
+            json!({"reply": {"id": original, "mode": "forward_attached"}}),
+        ),
     )
     .await;
     assert_eq!(f["subject"], "Fwd: Quarterly zanzibar report");
     // Nobody has a key here: encryption is not possible, and nothing warns.
     call(
         &app,
-        b.req(Method::PUT, &format!("/api/v1/drafts/{}", f["id"]))
-            .set_json(json!({"to": ["Alice <alice@example.org>"], "encrypt": null})),
+        b.put(
+            &format!("/api/v1/drafts/{}", f["id"]),
+            json!({"to": ["Alice <alice@example.org>"], "encrypt": null}),
+        ),
     )
     .await;
-    let (s, _, c) = call(
-        &app,
-        b.req(Method::GET, &format!("/api/v1/drafts/{}/crypto", f["id"])),
-    )
-    .await;
+    let (s, _, c) = call(&app, b.get(&format!("/api/v1/drafts/{}/crypto", f["id"]))).await;
     assert_eq!(s, StatusCode::OK, "{c}");
     assert_eq!(c["recommendation"], "disable");
     assert_eq!(c["will_encrypt"], false);
@@ -347,8 +323,10 @@ async fn compose_a_reply_with_an_attachment_send_and_manage_the_outbox() {
     // Asking for encryption anyway is refused at send, naming who has no key.
     call(
         &app,
-        b.req(Method::PUT, &format!("/api/v1/drafts/{}", f["id"]))
-            .set_json(json!({"account_id": account, "to": ["Alice <alice@example.org>"], "encrypt": true})),
+        b.put(
+            &format!("/api/v1/drafts/{}", f["id"]),
+            json!({"account_id": account, "to": ["Alice <alice@example.org>"], "encrypt": true}),
+        ),
     )
     .await;
     let (s, _, e) = call(
@@ -365,11 +343,7 @@ async fn compose_a_reply_with_an_attachment_send_and_manage_the_outbox() {
         "{e}"
     );
     // Plain mail has no crypto object.
-    let (_, _, m) = call(
-        &app,
-        b.req(Method::GET, &format!("/api/v1/messages/{original}")),
-    )
-    .await;
+    let (_, _, m) = call(&app, b.get(&format!("/api/v1/messages/{original}"))).await;
     assert_eq!(m["crypto"], Value::Null);
     assert_eq!(f["forward"], json!({"id": original, "mode": "attached"}));
     let (s, _, _) = call(

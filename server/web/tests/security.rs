@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::test;
 use common::*;
@@ -14,13 +12,11 @@ use serde_json::json;
 
 #[actix_web::test]
 async fn requests_for_other_host_names_are_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    vault_with_mail(dir.path()).await;
-    let st = state(dir.path(), Duration::from_secs(600));
-    let app = test::init_service(homepost_web::app(st.clone())).await;
+    let (_dir, st) = mail_state().await;
+    let app = service(&st).await;
     let b = Browser::new();
     let with_host = |path: &str, host: Option<&str>| {
-        let mut r = b.req(Method::GET, path);
+        let mut r = b.get(path);
         match host {
             Some(h) => r = r.insert_header((header::HOST, h)),
             None => {
@@ -111,12 +107,9 @@ fn state_changes() -> Vec<(Method, String)> {
 
 #[actix_web::test]
 async fn every_state_change_refuses_a_missing_csrf_token_a_wrong_origin_and_a_foreign_host() {
-    let dir = tempfile::tempdir().unwrap();
-    vault_with_mail(dir.path()).await;
-    let st = state(dir.path(), Duration::from_secs(600));
-    let app = test::init_service(homepost_web::app(st.clone())).await;
-    let mut b = Browser::new();
-    assert_eq!(unlock(&app, &mut b, PASS).await.0, StatusCode::OK);
+    let (_dir, st) = mail_state().await;
+    let app = service(&st).await;
+    let b = unlocked(&app).await;
     for (method, uri) in state_changes() {
         // Unlocking and creating the vault happen before there is a session, so
         // before there is a CSRF token: Origin, Host and SameSite guard them.
@@ -125,8 +118,7 @@ async fn every_state_change_refuses_a_missing_csrf_token_a_wrong_origin_and_a_fo
         if !before_session {
             let mut no_token = Browser::new();
             no_token.cookie = b.cookie.clone();
-            let (s, _, e) =
-                call(&app, no_token.req(method.clone(), &uri).set_json(json!({}))).await;
+            let (s, _, e) = call(&app, no_token.json(method.clone(), &uri, json!({}))).await;
             assert_eq!(
                 (s, e["error"]["code"].as_str()),
                 (StatusCode::FORBIDDEN, Some("csrf")),
@@ -174,16 +166,14 @@ async fn every_state_change_refuses_a_missing_csrf_token_a_wrong_origin_and_a_fo
 
 #[actix_web::test]
 async fn without_a_session_nothing_says_whether_someone_is_logged_in() {
-    let dir = tempfile::tempdir().unwrap();
-    vault_with_mail(dir.path()).await;
-    let st = state(dir.path(), Duration::from_secs(600));
-    let app = test::init_service(homepost_web::app(st.clone())).await;
+    let (_dir, st) = mail_state().await;
+    let app = service(&st).await;
     let stranger = Browser::new();
     let answers = |app| {
         let stranger = &stranger;
         async move {
-            let (_, _, status) = call(app, stranger.req(Method::GET, "/api/v1/status")).await;
-            let (s, _, e) = call(app, stranger.req(Method::GET, "/api/v1/tags")).await;
+            let (_, _, status) = call(app, stranger.get("/api/v1/status")).await;
+            let (s, _, e) = call(app, stranger.get("/api/v1/tags")).await;
             (status["state"].clone(), s, e["error"]["code"].clone())
         }
     };
@@ -196,19 +186,16 @@ async fn without_a_session_nothing_says_whether_someone_is_logged_in() {
     assert_eq!(before.0, "locked");
     // The owner's own browser is told that Lock ended its session.
     call(&app, owner.req(Method::POST, "/api/v1/lock")).await;
-    let (_, _, e) = call(&app, owner.req(Method::GET, "/api/v1/tags")).await;
+    let (_, _, e) = call(&app, owner.get("/api/v1/tags")).await;
     assert_eq!(e["error"]["code"], "locked");
     assert_eq!(answers(&app).await, before);
 }
 
 #[actix_web::test]
 async fn unlocking_again_replaces_the_old_session() {
-    let dir = tempfile::tempdir().unwrap();
-    vault_with_mail(dir.path()).await;
-    let st = state(dir.path(), Duration::from_secs(600));
-    let app = test::init_service(homepost_web::app(st.clone())).await;
-    let mut b = Browser::new();
-    unlock(&app, &mut b, PASS).await;
+    let (_dir, st) = mail_state().await;
+    let app = service(&st).await;
+    let mut b = unlocked(&app).await;
     let old = Browser {
         cookie: b.cookie.clone(),
         device: None,
@@ -217,12 +204,9 @@ async fn unlocking_again_replaces_the_old_session() {
     };
     assert_eq!(unlock(&app, &mut b, PASS).await.0, StatusCode::OK);
     assert_ne!(old.cookie, b.cookie);
-    let (s, _, e) = call(&app, old.req(Method::GET, "/api/v1/tags")).await;
-    assert_eq!(
-        (s, e["error"]["code"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("unauthenticated"))
-    );
-    let (s, _, _) = call(&app, b.req(Method::GET, "/api/v1/tags")).await;
+    let (s, _, e) = call(&app, old.get("/api/v1/tags")).await;
+    assert_error(s, &e, StatusCode::UNAUTHORIZED, "unauthenticated");
+    let (s, _, _) = call(&app, b.get("/api/v1/tags")).await;
     assert_eq!(s, StatusCode::OK);
 }
 
@@ -245,16 +229,14 @@ async fn vault_with(dir: &std::path::Path, mbox: &str) {
 async fn a_reply_to_a_long_message_is_a_draft_that_saves_again() {
     let dir = tempfile::tempdir().unwrap();
     vault_with(dir.path(), &long_message()).await;
-    let st = state(dir.path(), Duration::from_secs(600));
-    let app = test::init_service(homepost_web::app(st)).await;
-    let mut b = Browser::new();
-    unlock(&app, &mut b, PASS).await;
-    let (_, _, page) = call(&app, b.req(Method::GET, "/api/v1/search?q=from:long")).await;
+    let st = state(dir.path(), IDLE);
+    let app = service(&st).await;
+    let b = unlocked(&app).await;
+    let (_, _, page) = call(&app, b.get("/api/v1/search?q=from:long")).await;
     let id = page["results"][0]["id"].as_i64().unwrap();
     let (s, _, draft) = call(
         &app,
-        b.req(Method::POST, "/api/v1/drafts")
-            .set_json(json!({"to": [], "cc": [], "bcc": [], "subject": "", "body": "", "reply": {"id": id, "mode": "reply"}})),
+        b.post("/api/v1/drafts", json!({"to": [], "cc": [], "bcc": [], "subject": "", "body": "", "reply": {"id": id, "mode": "reply"}})),
     )
     .await;
     assert_eq!(s, StatusCode::CREATED, "{draft}");
@@ -270,19 +252,13 @@ async fn a_reply_to_a_long_message_is_a_draft_that_saves_again() {
         content.as_object_mut().unwrap().remove(field);
     }
     for _ in 0..2 {
-        let (s, _, e) = call(
-            &app,
-            b.req(Method::PUT, &format!("/api/v1/drafts/{draft_id}"))
-                .set_json(&content),
-        )
-        .await;
+        let (s, _, e) = call(&app, b.put(&format!("/api/v1/drafts/{draft_id}"), &content)).await;
         assert_eq!(s, StatusCode::OK, "{e}");
     }
     // The other JSON bodies keep their small limit.
     let (s, _, e) = call(
         &app,
-        b.req(Method::POST, "/api/v1/tags")
-            .set_json(json!({"name": "x".repeat(300 * 1024)})),
+        b.post("/api/v1/tags", json!({"name": "x".repeat(300 * 1024)})),
     )
     .await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{e}");
@@ -292,13 +268,12 @@ async fn a_reply_to_a_long_message_is_a_draft_that_saves_again() {
 async fn an_attachment_is_judged_by_the_name_it_is_saved_under() {
     let dir = tempfile::tempdir().unwrap();
     vault_with(dir.path(), &long_message()).await;
-    let st = state(dir.path(), Duration::from_secs(600));
-    let app = test::init_service(homepost_web::app(st)).await;
-    let mut b = Browser::new();
-    unlock(&app, &mut b, PASS).await;
-    let (_, _, page) = call(&app, b.req(Method::GET, "/api/v1/search?q=from:long")).await;
+    let st = state(dir.path(), IDLE);
+    let app = service(&st).await;
+    let b = unlocked(&app).await;
+    let (_, _, page) = call(&app, b.get("/api/v1/search?q=from:long")).await;
     let id = page["results"][0]["id"].as_i64().unwrap();
-    let (_, _, m) = call(&app, b.req(Method::GET, &format!("/api/v1/messages/{id}"))).await;
+    let (_, _, m) = call(&app, b.get(&format!("/api/v1/messages/{id}"))).await;
     let shown = m["attachments"][0]["filename"].as_str().unwrap().to_owned();
     assert_eq!(shown.chars().count(), 128);
     assert!(
@@ -307,7 +282,7 @@ async fn an_attachment_is_judged_by_the_name_it_is_saved_under() {
     );
     let res = test::call_service(
         &app,
-        b.req(Method::GET, &format!("/api/v1/messages/{id}/attachments/0"))
+        b.get(&format!("/api/v1/messages/{id}/attachments/0"))
             .to_request(),
     )
     .await;
@@ -341,15 +316,17 @@ async fn an_attachment_is_judged_by_the_name_it_is_saved_under() {
 #[actix_web::test]
 async fn too_many_wrong_setup_codes_are_throttled() {
     let dir = tempfile::tempdir().unwrap();
-    let st = state(&dir.path().join("data"), Duration::from_secs(600));
-    let app = test::init_service(homepost_web::app(st.clone())).await;
+    let st = state(&dir.path().join("data"), IDLE);
+    let app = service(&st).await;
     let b = Browser::new();
     let mut statuses = Vec::new();
     for _ in 0..8 {
         let (s, _, _) = call(
             &app,
-            b.req(Method::POST, "/api/v1/vault")
-                .set_json(json!({"passphrase": PASS, "setup_token": "AAAAA-AAAAA-AAAAA-AAAAA"})),
+            b.post(
+                "/api/v1/vault",
+                json!({"passphrase": PASS, "setup_token": "AAAAA-AAAAA-AAAAA-AAAAA"}),
+            ),
         )
         .await;
         statuses.push(s);
@@ -360,8 +337,10 @@ async fn too_many_wrong_setup_codes_are_throttled() {
     let token = st.setup_token().unwrap();
     let (s, _, _) = call(
         &app,
-        b.req(Method::POST, "/api/v1/vault")
-            .set_json(json!({"passphrase": PASS, "setup_token": token.as_str()})),
+        b.post(
+            "/api/v1/vault",
+            json!({"passphrase": PASS, "setup_token": token.as_str()}),
+        ),
     )
     .await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
@@ -385,9 +364,9 @@ async fn cookie_values_are_found_by_their_exact_name() {
 #[actix_web::test]
 async fn only_the_box_itself_skips_the_setup_code_not_a_proxy_on_it() {
     let dir = tempfile::tempdir().unwrap();
-    let st = state(&dir.path().join("data"), Duration::from_secs(600));
+    let st = state(&dir.path().join("data"), IDLE);
     st.set_network("127.0.0.1".parse().unwrap(), vec!["homepost.lan".into()]);
-    let app = test::init_service(homepost_web::app(st.clone())).await;
+    let app = service(&st).await;
     let mut local = Browser::new();
     local.peer = "127.0.0.1:40000".parse().unwrap();
     let required = |r: test::TestRequest| {
@@ -397,24 +376,19 @@ async fn only_the_box_itself_skips_the_setup_code_not_a_proxy_on_it() {
             status["setup_token_required"].clone()
         }
     };
-    assert_eq!(
-        required(local.req(Method::GET, "/api/v1/status")).await,
-        false
-    );
+    assert_eq!(required(local.get("/api/v1/status")).await, false);
     for (name, value) in [
         ("X-Forwarded-For", "203.0.113.9"),
         ("Forwarded", "for=203.0.113.9"),
         ("X-Real-IP", "203.0.113.9"),
         ("Via", "1.1 proxy"),
     ] {
-        let r = local
-            .req(Method::GET, "/api/v1/status")
-            .insert_header((name, value));
+        let r = local.get("/api/v1/status").insert_header((name, value));
         assert_eq!(required(r).await, true, "through a proxy ({name})");
     }
     // Over loopback, but by a name a proxy or tunnel would use.
     let r = local
-        .req(Method::GET, "/api/v1/status")
+        .get("/api/v1/status")
         .insert_header((header::HOST, "homepost.lan"));
     assert_eq!(required(r).await, true);
     // And such a request cannot create the vault without the code.
@@ -426,9 +400,6 @@ async fn only_the_box_itself_skips_the_setup_code_not_a_proxy_on_it() {
             .set_json(json!({"passphrase": PASS})),
     )
     .await;
-    assert_eq!(
-        (s, e["error"]["code"].as_str()),
-        (StatusCode::FORBIDDEN, Some("setup_token_required"))
-    );
+    assert_error(s, &e, StatusCode::FORBIDDEN, "setup_token_required");
     assert!(!st.has_vault());
 }

@@ -1,8 +1,6 @@
 //! What every answer carries (the security headers), and the OpenAPI document
 //! against the routes.
 
-use std::time::Duration;
-
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::test;
 use serde_json::json;
@@ -11,15 +9,9 @@ use crate::common::*;
 
 #[actix_web::test]
 async fn every_response_has_the_security_headers() {
-    let dir = tempfile::tempdir().unwrap();
-    vault_with_mail(dir.path()).await;
-    let app = test::init_service(homepost_web::app(state(
-        dir.path(),
-        Duration::from_secs(600),
-    )))
-    .await;
-    let mut b = Browser::new();
-    unlock(&app, &mut b, PASS).await;
+    let (_dir, st) = mail_state().await;
+    let app = service(&st).await;
+    let b = unlocked(&app).await;
     let uris = [
         "/",
         "/index.html",
@@ -32,7 +24,7 @@ async fn every_response_has_the_security_headers() {
         "/api/v1/openapi.json",
     ];
     for uri in uris {
-        let res = test::call_service(&app, b.req(Method::GET, uri).to_request()).await;
+        let res = test::call_service(&app, b.get(uri).to_request()).await;
         let h = res.headers();
         let get = |n: &str| {
             h.get(n)
@@ -58,11 +50,8 @@ async fn every_response_has_the_security_headers() {
         }
     }
     // Errors outside the API are JSON without internals.
-    let (s, _, e) = call(&app, b.req(Method::GET, "/api/v1/nope")).await;
-    assert_eq!(
-        (s, e["error"]["code"].as_str()),
-        (StatusCode::NOT_FOUND, Some("not_found"))
-    );
+    let (s, _, e) = call(&app, b.get("/api/v1/nope")).await;
+    assert_error(s, &e, StatusCode::NOT_FOUND, "not_found");
     let (s, _, e) = call(
         &app,
         b.req(Method::POST, "/api/v1/session")
@@ -70,23 +59,15 @@ async fn every_response_has_the_security_headers() {
             .set_payload("{not json"),
     )
     .await;
-    assert_eq!(
-        (s, e["error"]["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("bad_request"))
-    );
+    assert_error(s, &e, StatusCode::BAD_REQUEST, "bad_request");
 }
 
 #[actix_web::test]
 async fn openapi_document_matches_the_routes() {
-    let dir = tempfile::tempdir().unwrap();
-    vault_with_mail(dir.path()).await;
-    let app = test::init_service(homepost_web::app(state(
-        dir.path(),
-        Duration::from_secs(600),
-    )))
-    .await;
+    let (_dir, st) = mail_state().await;
+    let app = service(&st).await;
     let b = Browser::new();
-    let (s, _, doc) = call(&app, b.req(Method::GET, "/api/v1/openapi.json")).await;
+    let (s, _, doc) = call(&app, b.get("/api/v1/openapi.json")).await;
     assert_eq!(s, StatusCode::OK);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     let paths = doc["paths"].as_object().unwrap();
@@ -101,7 +82,7 @@ async fn openapi_document_matches_the_routes() {
                 .replace("{name}", "inbox")
                 .replace("{index}", "0")
                 .replace("{index}", "0");
-            let (status, _, body) = call(&app, b.req(m.clone(), &uri).set_json(json!({}))).await;
+            let (status, _, body) = call(&app, b.json(m.clone(), &uri, json!({}))).await;
             // Every documented operation is routed: without a session it is refused
             // by the API (401/403/400/409...), never "no such endpoint".
             assert!(

@@ -1,21 +1,16 @@
 //! Mail through the API: search, read, tag; the sanitised HTML view and
 //! attachments with their risk; long threads in windows and pages.
 
-use std::time::Duration;
-
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::test;
-use homepost_vault::KdfParams;
 use serde_json::json;
 
 use crate::common::*;
 
 #[actix_web::test]
 async fn unlock_search_read_tag_and_lock() {
-    let dir = tempfile::tempdir().unwrap();
-    vault_with_mail(dir.path()).await;
-    let st = state(dir.path(), Duration::from_secs(600));
-    let app = test::init_service(homepost_web::app(st.clone())).await;
+    let (_dir, st) = mail_state().await;
+    let app = service(&st).await;
     let mut b = Browser::new();
     let (s, body) = unlock(&app, &mut b, PASS).await;
     assert_eq!(s, StatusCode::OK, "{body}");
@@ -24,16 +19,12 @@ async fn unlock_search_read_tag_and_lock() {
     assert!(b.cookie.as_ref().unwrap().len() == 43);
 
     // Search: spam is hidden unless asked for.
-    let (s, _, page) = call(&app, b.req(Method::GET, "/api/v1/search?q=zanzibar")).await;
+    let (s, _, page) = call(&app, b.get("/api/v1/search?q=zanzibar")).await;
     assert_eq!(s, StatusCode::OK, "{page}");
     assert_eq!(page["total"], 1);
     assert_eq!(page["results"][0]["subject"], "Quarterly zanzibar report");
     assert_eq!(page["results"][0]["unread"], true);
-    let (_, _, spam) = call(
-        &app,
-        b.req(Method::GET, "/api/v1/search?q=zanzibar%20in:spam"),
-    )
-    .await;
+    let (_, _, spam) = call(&app, b.get("/api/v1/search?q=zanzibar%20in:spam")).await;
     assert_eq!(spam["total"], 1);
     assert_eq!(spam["results"][0]["subject"], "buy zanzibar now");
 
@@ -43,10 +34,9 @@ async fn unlock_search_read_tag_and_lock() {
     loop {
         let (s, _, page) = call(
             &app,
-            b.req(
-                Method::GET,
-                &format!("/api/v1/search?q=in:inbox&limit=7&cursor={cursor}"),
-            ),
+            b.get(&format!(
+                "/api/v1/search?q=in:inbox&limit=7&cursor={cursor}"
+            )),
         )
         .await;
         assert_eq!(s, StatusCode::OK);
@@ -62,39 +52,25 @@ async fn unlock_search_read_tag_and_lock() {
     assert_eq!(seen.len(), 31);
 
     // Bad queries and parameters are JSON errors with stable codes.
-    let (s, _, e) = call(&app, b.req(Method::GET, "/api/v1/search?q=(unclosed")).await;
-    assert_eq!(
-        (s, e["error"]["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_query"))
-    );
+    let (s, _, e) = call(&app, b.get("/api/v1/search?q=(unclosed")).await;
+    assert_error(s, &e, StatusCode::BAD_REQUEST, "invalid_query");
     assert!(
         e["error"]["message"]
             .as_str()
             .unwrap()
             .contains("never closed")
     );
-    let (s, _, e) = call(&app, b.req(Method::GET, "/api/v1/search?limit=0")).await;
-    assert_eq!(
-        (s, e["error"]["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("bad_request"))
-    );
-    let (s, _, _) = call(&app, b.req(Method::GET, "/api/v1/search?cursor=abc")).await;
+    let (s, _, e) = call(&app, b.get("/api/v1/search?limit=0")).await;
+    assert_error(s, &e, StatusCode::BAD_REQUEST, "bad_request");
+    let (s, _, _) = call(&app, b.get("/api/v1/search?cursor=abc")).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 
     // One message, with body and thread.
-    let (_, _, note) = call(
-        &app,
-        b.req(Method::GET, "/api/v1/search?q=subject:%22note%203%22"),
-    )
-    .await;
+    let (_, _, note) = call(&app, b.get("/api/v1/search?q=subject:%22note%203%22")).await;
     let id = note["results"][0]["id"].as_i64().unwrap();
-    let (_, _, found) = call(
-        &app,
-        b.req(Method::GET, "/api/v1/search?q=subject:quarterly"),
-    )
-    .await;
+    let (_, _, found) = call(&app, b.get("/api/v1/search?q=subject:quarterly")).await;
     let id7 = found["results"][0]["id"].as_i64().unwrap();
-    let (s, _, m) = call(&app, b.req(Method::GET, &format!("/api/v1/messages/{id7}"))).await;
+    let (s, _, m) = call(&app, b.get(&format!("/api/v1/messages/{id7}"))).await;
     assert_eq!(s, StatusCode::OK, "{m}");
     assert_eq!(
         m["body"]["text"].as_str().unwrap().trim(),
@@ -102,24 +78,16 @@ async fn unlock_search_read_tag_and_lock() {
     );
     assert_eq!(m["from"][0]["address"], "alice@example.org");
     assert_eq!(m["thread"].as_array().unwrap().len(), 1);
-    let (s, _, e) = call(&app, b.req(Method::GET, "/api/v1/messages/999999")).await;
-    assert_eq!(
-        (s, e["error"]["code"].as_str()),
-        (StatusCode::NOT_FOUND, Some("not_found"))
-    );
-    let (s, _, t) = call(
-        &app,
-        b.req(Method::GET, &format!("/api/v1/threads/{}", m["thread_id"])),
-    )
-    .await;
+    let (s, _, e) = call(&app, b.get("/api/v1/messages/999999")).await;
+    assert_error(s, &e, StatusCode::NOT_FOUND, "not_found");
+    let (s, _, t) = call(&app, b.get(&format!("/api/v1/threads/{}", m["thread_id"]))).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(t["messages"][0]["id"], id7);
 
     // Raw download: an attachment, never rendered.
     let res = test::call_service(
         &app,
-        b.req(Method::GET, &format!("/api/v1/messages/{id7}/raw"))
-            .to_request(),
+        b.get(&format!("/api/v1/messages/{id7}/raw")).to_request(),
     )
     .await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -145,16 +113,18 @@ async fn unlock_search_read_tag_and_lock() {
     // Tags on many messages at once, read state, and the counts (32 messages, spam included).
     let (s, _, u) = call(
         &app,
-        b.req(Method::POST, "/api/v1/messages/tags")
-            .set_json(json!({"ids": [id, id7], "add": ["Work", "read"], "remove": ["inbox"]})),
+        b.post(
+            "/api/v1/messages/tags",
+            json!({"ids": [id, id7], "add": ["Work", "read"], "remove": ["inbox"]}),
+        ),
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{u}");
     assert_eq!(u["updated"], 2);
-    let (_, _, w) = call(&app, b.req(Method::GET, "/api/v1/search?q=tag:work")).await;
+    let (_, _, w) = call(&app, b.get("/api/v1/search?q=tag:work")).await;
     assert_eq!(w["total"], 2);
     assert_eq!(w["results"][0]["unread"], false);
-    let (_, _, tags) = call(&app, b.req(Method::GET, "/api/v1/tags")).await;
+    let (_, _, tags) = call(&app, b.get("/api/v1/tags")).await;
     let tag = |name: &str| {
         tags["tags"]
             .as_array()
@@ -168,63 +138,44 @@ async fn unlock_search_read_tag_and_lock() {
     assert_eq!(tag("work").unwrap()["unread"], 0);
     let (s, _, e) = call(
         &app,
-        b.req(Method::POST, "/api/v1/messages/tags")
-            .set_json(json!({"ids": [id, 999999], "add": ["x"]})),
+        b.post(
+            "/api/v1/messages/tags",
+            json!({"ids": [id, 999999], "add": ["x"]}),
+        ),
     )
     .await;
-    assert_eq!(
-        (s, e["error"]["code"].as_str()),
-        (StatusCode::NOT_FOUND, Some("not_found"))
-    );
+    assert_error(s, &e, StatusCode::NOT_FOUND, "not_found");
     let (s, _, e) = call(
         &app,
-        b.req(Method::POST, "/api/v1/messages/tags")
-            .set_json(json!({"ids": [id], "add": ["two words"]})),
+        b.post(
+            "/api/v1/messages/tags",
+            json!({"ids": [id], "add": ["two words"]}),
+        ),
     )
     .await;
-    assert_eq!(
-        (s, e["error"]["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_tag"))
-    );
+    assert_error(s, &e, StatusCode::BAD_REQUEST, "invalid_tag");
 
     // Tag management.
-    let (s, _, t) = call(
-        &app,
-        b.req(Method::POST, "/api/v1/tags")
-            .set_json(json!({"name": "Later"})),
-    )
-    .await;
+    let (s, _, t) = call(&app, b.post("/api/v1/tags", json!({"name": "Later"}))).await;
     assert_eq!(
         (s, t["name"].as_str()),
         (StatusCode::CREATED, Some("later"))
     );
-    let (s, _, e) = call(
-        &app,
-        b.req(Method::POST, "/api/v1/tags")
-            .set_json(json!({"name": "later"})),
-    )
-    .await;
-    assert_eq!(
-        (s, e["error"]["code"].as_str()),
-        (StatusCode::CONFLICT, Some("conflict"))
-    );
+    let (s, _, e) = call(&app, b.post("/api/v1/tags", json!({"name": "later"}))).await;
+    assert_error(s, &e, StatusCode::CONFLICT, "conflict");
     let (s, _, t) = call(
         &app,
-        b.req(Method::PATCH, "/api/v1/tags/work")
-            .set_json(json!({"name": "job"})),
+        b.json(Method::PATCH, "/api/v1/tags/work", json!({"name": "job"})),
     )
     .await;
     assert_eq!((s, t["total"].as_i64()), (StatusCode::OK, Some(2)));
-    let (_, _, j) = call(&app, b.req(Method::GET, "/api/v1/search?q=tag:job")).await;
+    let (_, _, j) = call(&app, b.get("/api/v1/search?q=tag:job")).await;
     assert_eq!(j["total"], 2, "the index follows a rename");
     let (s, _, e) = call(&app, b.req(Method::DELETE, "/api/v1/tags/read")).await;
-    assert_eq!(
-        (s, e["error"]["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("reserved_tag"))
-    );
+    assert_error(s, &e, StatusCode::BAD_REQUEST, "reserved_tag");
     let (s, _, _) = call(&app, b.req(Method::DELETE, "/api/v1/tags/job")).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let (_, _, j) = call(&app, b.req(Method::GET, "/api/v1/search?q=tag:job")).await;
+    let (_, _, j) = call(&app, b.get("/api/v1/search?q=tag:job")).await;
     assert_eq!(j["total"], 0, "the index follows a delete");
     let (s, _, _) = call(&app, b.req(Method::DELETE, "/api/v1/tags/job")).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
@@ -233,27 +184,18 @@ async fn unlock_search_read_tag_and_lock() {
     let (s, _, _) = call(&app, b.req(Method::POST, "/api/v1/lock")).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     assert!(!st.is_unlocked().await);
-    let (s, _, e) = call(&app, b.req(Method::GET, "/api/v1/tags")).await;
-    assert_eq!(
-        (s, e["error"]["code"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("locked"))
-    );
+    let (s, _, e) = call(&app, b.get("/api/v1/tags")).await;
+    assert_error(s, &e, StatusCode::UNAUTHORIZED, "locked");
 }
 
 #[actix_web::test]
 async fn html_view_is_sanitised_and_attachments_download_with_their_risk() {
-    let dir = tempfile::tempdir().unwrap();
-    vault_with_mail(dir.path()).await;
-    let app = test::init_service(homepost_web::app(state(
-        dir.path(),
-        Duration::from_secs(600),
-    )))
-    .await;
-    let mut b = Browser::new();
-    unlock(&app, &mut b, PASS).await;
-    let (_, _, found) = call(&app, b.req(Method::GET, "/api/v1/search?q=xylophone")).await;
+    let (_dir, st) = mail_state().await;
+    let app = service(&st).await;
+    let b = unlocked(&app).await;
+    let (_, _, found) = call(&app, b.get("/api/v1/search?q=xylophone")).await;
     let id = found["results"][0]["id"].as_i64().unwrap();
-    let (s, _, m) = call(&app, b.req(Method::GET, &format!("/api/v1/messages/{id}"))).await;
+    let (s, _, m) = call(&app, b.get(&format!("/api/v1/messages/{id}"))).await;
     assert_eq!(s, StatusCode::OK, "{m}");
     // The text body is the HTML as text, link target visible, no script text.
     let text = m["body"]["text"].as_str().unwrap();
@@ -278,8 +220,7 @@ async fn html_view_is_sanitised_and_attachments_download_with_their_risk() {
     // The formatted view: inert, with its own policy, framable only by the app.
     let res = test::call_service(
         &app,
-        b.req(Method::GET, &format!("/api/v1/messages/{id}/html"))
-            .to_request(),
+        b.get(&format!("/api/v1/messages/{id}/html")).to_request(),
     )
     .await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -309,26 +250,15 @@ async fn html_view_is_sanitised_and_attachments_download_with_their_risk() {
         assert!(!html.contains(bad), "{bad} survived: {html}");
     }
     // A plain-text message has no formatted view.
-    let (_, _, plain) = call(
-        &app,
-        b.req(Method::GET, "/api/v1/search?q=subject:quarterly"),
-    )
-    .await;
+    let (_, _, plain) = call(&app, b.get("/api/v1/search?q=subject:quarterly")).await;
     let plain_id = plain["results"][0]["id"].as_i64().unwrap();
-    let (s, _, e) = call(
-        &app,
-        b.req(Method::GET, &format!("/api/v1/messages/{plain_id}/html")),
-    )
-    .await;
-    assert_eq!(
-        (s, e["error"]["code"].as_str()),
-        (StatusCode::NOT_FOUND, Some("not_found"))
-    );
+    let (s, _, e) = call(&app, b.get(&format!("/api/v1/messages/{plain_id}/html"))).await;
+    assert_error(s, &e, StatusCode::NOT_FOUND, "not_found");
 
     // The attachment downloads as bytes, never rendered.
     let res = test::call_service(
         &app,
-        b.req(Method::GET, &format!("/api/v1/messages/{id}/attachments/0"))
+        b.get(&format!("/api/v1/messages/{id}/attachments/0"))
             .to_request(),
     )
     .await;
@@ -356,23 +286,14 @@ async fn html_view_is_sanitised_and_attachments_download_with_their_risk() {
     );
     let bytes = test::read_body(res).await;
     assert!(bytes.starts_with(b"MZ"));
-    let (s, _, _) = call(
-        &app,
-        b.req(Method::GET, &format!("/api/v1/messages/{id}/attachments/1")),
-    )
-    .await;
+    let (s, _, _) = call(&app, b.get(&format!("/api/v1/messages/{id}/attachments/1"))).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
 
 #[actix_web::test]
 async fn long_threads_are_windowed_and_paged() {
     let dir = tempfile::tempdir().unwrap();
-    let vault = homepost_vault::Vault::create(
-        dir.path(),
-        &homepost_vault::Passphrase::new(PASS.into()),
-        KdfParams::INSECURE_FOR_TESTS,
-    )
-    .unwrap();
+    let vault = homepost_testing::vault::create(dir.path());
     let mut mbox = String::new();
     for i in 0..60 {
         let refs = if i == 0 {
@@ -403,20 +324,11 @@ async fn long_threads_are_windowed_and_paged() {
     .await
     .unwrap();
     lib.close().await;
-    let app = test::init_service(homepost_web::app(state(
-        dir.path(),
-        Duration::from_secs(600),
-    )))
-    .await;
-    let mut b = Browser::new();
-    unlock(&app, &mut b, PASS).await;
-    let (_, _, found) = call(
-        &app,
-        b.req(Method::GET, "/api/v1/search?q=body:%22reply%2055%22"),
-    )
-    .await;
+    let app = service(&state(dir.path(), IDLE)).await;
+    let b = unlocked(&app).await;
+    let (_, _, found) = call(&app, b.get("/api/v1/search?q=body:%22reply%2055%22")).await;
     let id = found["results"][0]["id"].as_i64().unwrap();
-    let (_, _, m) = call(&app, b.req(Method::GET, &format!("/api/v1/messages/{id}"))).await;
+    let (_, _, m) = call(&app, b.get(&format!("/api/v1/messages/{id}"))).await;
     let thread = m["thread"].as_array().unwrap();
     assert_eq!((thread.len(), m["thread_total"].as_i64()), (50, Some(60)));
     assert!(
@@ -433,13 +345,10 @@ async fn long_threads_are_windowed_and_paged() {
     loop {
         let (s, _, page) = call(
             &app,
-            b.req(
-                Method::GET,
-                &format!(
-                    "/api/v1/threads/{}?limit=25&cursor={cursor}",
-                    m["thread_id"]
-                ),
-            ),
+            b.get(&format!(
+                "/api/v1/threads/{}?limit=25&cursor={cursor}",
+                m["thread_id"]
+            )),
         )
         .await;
         assert_eq!(
@@ -454,6 +363,6 @@ async fn long_threads_are_windowed_and_paged() {
         }
     }
     assert_eq!(seen, 60);
-    let (s, _, _) = call(&app, b.req(Method::GET, "/api/v1/threads/1?limit=5000")).await;
+    let (s, _, _) = call(&app, b.get("/api/v1/threads/1?limit=5000")).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 }

@@ -4,22 +4,16 @@
 use std::time::Duration;
 
 use actix_web::http::{Method, StatusCode, header};
-use actix_web::test;
 use serde_json::{Value, json};
 
 use crate::common::*;
 
 #[actix_web::test]
 async fn locked_server_serves_only_unlock() {
-    let dir = tempfile::tempdir().unwrap();
-    vault_with_mail(dir.path()).await;
-    let app = test::init_service(homepost_web::app(state(
-        dir.path(),
-        Duration::from_secs(600),
-    )))
-    .await;
+    let (_dir, st) = mail_state().await;
+    let app = service(&st).await;
     let b = Browser::new();
-    let (s, _, body) = call(&app, b.req(Method::GET, "/api/v1/status")).await;
+    let (s, _, body) = call(&app, b.get("/api/v1/status")).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(body["state"], "locked");
     assert_eq!(body["session"], false);
@@ -30,13 +24,13 @@ async fn locked_server_serves_only_unlock() {
         "/api/v1/threads/1",
         "/api/v1/session",
     ] {
-        let (s, _, body) = call(&app, b.req(Method::GET, uri)).await;
+        let (s, _, body) = call(&app, b.get(uri)).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED, "{uri}");
         // The same answer as when someone else is logged in (security.rs).
         assert_eq!(body["error"]["code"], "unauthenticated", "{uri}");
     }
     // The unlock page (the PWA) is served.
-    let (s, headers, _) = call(&app, b.req(Method::GET, "/")).await;
+    let (s, headers, _) = call(&app, b.get("/")).await;
     assert_eq!(s, StatusCode::OK);
     assert!(
         headers
@@ -50,15 +44,9 @@ async fn locked_server_serves_only_unlock() {
 
 #[actix_web::test]
 async fn csrf_is_required_on_every_state_change() {
-    let dir = tempfile::tempdir().unwrap();
-    vault_with_mail(dir.path()).await;
-    let app = test::init_service(homepost_web::app(state(
-        dir.path(),
-        Duration::from_secs(600),
-    )))
-    .await;
-    let mut b = Browser::new();
-    unlock(&app, &mut b, PASS).await;
+    let (_dir, st) = mail_state().await;
+    let app = service(&st).await;
+    let mut b = unlocked(&app).await;
     let good = b.csrf.take().unwrap();
     let changes: Vec<(Method, &str, Value)> = vec![
         (
@@ -75,7 +63,7 @@ async fn csrf_is_required_on_every_state_change() {
     for token in [None, Some("wrong"), Some(&good[..42])] {
         b.csrf = token.map(String::from);
         for (m, uri, body) in &changes {
-            let (s, _, e) = call(&app, b.req(m.clone(), uri).set_json(body)).await;
+            let (s, _, e) = call(&app, b.json(m.clone(), uri, body)).await;
             assert_eq!(s, StatusCode::FORBIDDEN, "{m} {uri} with {token:?}");
             assert_eq!(e["error"]["code"], "csrf");
         }
@@ -91,7 +79,7 @@ async fn csrf_is_required_on_every_state_change() {
     .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     // Nothing changed; with the token it works.
-    let (_, _, tags) = call(&app, b.req(Method::GET, "/api/v1/tags")).await;
+    let (_, _, tags) = call(&app, b.get("/api/v1/tags")).await;
     assert!(
         tags["tags"]
             .as_array()
@@ -106,12 +94,7 @@ async fn csrf_is_required_on_every_state_change() {
             .iter()
             .any(|t| t["name"] == "x")
     );
-    let (s, _, _) = call(
-        &app,
-        b.req(Method::POST, "/api/v1/tags")
-            .set_json(json!({"name": "x"})),
-    )
-    .await;
+    let (s, _, _) = call(&app, b.post("/api/v1/tags", json!({"name": "x"}))).await;
     assert_eq!(s, StatusCode::CREATED);
     // A form post (not JSON) is refused before any handler runs.
     let (s, _, _) = call(
@@ -126,30 +109,17 @@ async fn csrf_is_required_on_every_state_change() {
 
 #[actix_web::test]
 async fn wrong_passphrase_is_refused_and_throttled() {
-    let dir = tempfile::tempdir().unwrap();
-    vault_with_mail(dir.path()).await;
-    let st = state(dir.path(), Duration::from_secs(600));
-    let app = test::init_service(homepost_web::app(st.clone())).await;
+    let (_dir, st) = mail_state().await;
+    let app = service(&st).await;
     let mut b = Browser::new();
     for _ in 0..5 {
         let (s, e) = unlock(&app, &mut b, "not the passphrase").await;
-        assert_eq!(
-            (s, e["error"]["code"].as_str()),
-            (StatusCode::UNAUTHORIZED, Some("wrong_passphrase"))
-        );
+        assert_error(s, &e, StatusCode::UNAUTHORIZED, "wrong_passphrase");
     }
     assert!(!st.is_unlocked().await);
     // Now even the right passphrase must wait, with Retry-After.
-    let (s, headers, e) = call(
-        &app,
-        b.req(Method::POST, "/api/v1/session")
-            .set_json(json!({"passphrase": PASS})),
-    )
-    .await;
-    assert_eq!(
-        (s, e["error"]["code"].as_str()),
-        (StatusCode::TOO_MANY_REQUESTS, Some("throttled"))
-    );
+    let (s, headers, e) = call(&app, b.post("/api/v1/session", json!({"passphrase": PASS}))).await;
+    assert_error(s, &e, StatusCode::TOO_MANY_REQUESTS, "throttled");
     let retry: u64 = headers
         .get(header::RETRY_AFTER)
         .unwrap()
@@ -205,26 +175,23 @@ async fn sessions_end_by_logout_and_idle_timeout() {
     let dir = tempfile::tempdir().unwrap();
     vault_with_mail(dir.path()).await;
     let st = state(dir.path(), Duration::from_millis(800));
-    let app = test::init_service(homepost_web::app(st.clone())).await;
+    let app = service(&st).await;
     let (mut a, mut b) = (Browser::new(), Browser::new());
     unlock(&app, &mut a, PASS).await;
     unlock(&app, &mut b, PASS).await;
     // Logging one out leaves the other, and the server unlocked.
     let (s, _, _) = call(&app, a.req(Method::DELETE, "/api/v1/session")).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let (s, _, e) = call(&app, a.req(Method::GET, "/api/v1/tags")).await;
-    assert_eq!(
-        (s, e["error"]["code"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("unauthenticated"))
-    );
-    let (s, _, _) = call(&app, b.req(Method::GET, "/api/v1/tags")).await;
+    let (s, _, e) = call(&app, a.get("/api/v1/tags")).await;
+    assert_error(s, &e, StatusCode::UNAUTHORIZED, "unauthenticated");
+    let (s, _, _) = call(&app, b.get("/api/v1/tags")).await;
     assert_eq!(s, StatusCode::OK);
     assert!(st.is_unlocked().await);
     // Status checks do not keep a session alive; after the idle time it is gone and
     // the reaper drops the keys.
     for _ in 0..4 {
         tokio::time::sleep(Duration::from_millis(250)).await;
-        let (_, _, status) = call(&app, b.req(Method::GET, "/api/v1/status")).await;
+        let (_, _, status) = call(&app, b.get("/api/v1/status")).await;
         // Only a live session learns that the box is unlocked.
         let expected = if status["session"] == true {
             "unlocked"
@@ -233,7 +200,7 @@ async fn sessions_end_by_logout_and_idle_timeout() {
         };
         assert_eq!(status["state"], expected, "{status}");
     }
-    let (_, _, status) = call(&app, b.req(Method::GET, "/api/v1/status")).await;
+    let (_, _, status) = call(&app, b.get("/api/v1/status")).await;
     assert_eq!(
         (status["session"].as_bool(), status["state"].as_str()),
         (Some(false), Some("locked"))
@@ -243,14 +210,10 @@ async fn sessions_end_by_logout_and_idle_timeout() {
     st.reap().await;
     assert!(!st.is_unlocked().await);
     // The session ran out (nobody pressed Lock): "your session has ended".
-    let (s, _, e) = call(&app, b.req(Method::GET, "/api/v1/tags")).await;
-    assert_eq!(
-        (s, e["error"]["code"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("unauthenticated"))
-    );
+    let (s, _, e) = call(&app, b.get("/api/v1/tags")).await;
+    assert_error(s, &e, StatusCode::UNAUTHORIZED, "unauthenticated");
     // The last logout locks too.
-    let mut c = Browser::new();
-    unlock(&app, &mut c, PASS).await;
+    let c = unlocked(&app).await;
     assert!(st.is_unlocked().await);
     call(&app, c.req(Method::DELETE, "/api/v1/session")).await;
     assert!(!st.is_unlocked().await);
@@ -260,21 +223,18 @@ async fn sessions_end_by_logout_and_idle_timeout() {
 async fn vault_is_created_once_from_the_web() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let st = state(&data, Duration::from_secs(600));
-    let app = test::init_service(homepost_web::app(st.clone())).await;
+    let st = state(&data, IDLE);
+    let app = service(&st).await;
     let mut b = Browser::new();
-    let (_, _, status) = call(&app, b.req(Method::GET, "/api/v1/status")).await;
+    let (_, _, status) = call(&app, b.get("/api/v1/status")).await;
     assert_eq!(status["state"], "no_vault");
     // A client on the network must bring the setup code the box printed.
     assert_eq!(status["setup_token_required"], true);
     let token = st.setup_token().expect("a new box has a setup code");
     assert_eq!(token.len(), 23, "{}", token.as_str());
     let (s, e) = unlock(&app, &mut b, PASS).await;
-    assert_eq!(
-        (s, e["error"]["code"].as_str()),
-        (StatusCode::CONFLICT, Some("no_vault"))
-    );
-    let create = |b: &Browser, body: Value| b.req(Method::POST, "/api/v1/vault").set_json(body);
+    assert_error(s, &e, StatusCode::CONFLICT, "no_vault");
+    let create = |b: &Browser, body: Value| b.post("/api/v1/vault", body);
     for (body, code) in [
         (json!({"passphrase": PASS}), "setup_token_required"),
         (
@@ -287,16 +247,13 @@ async fn vault_is_created_once_from_the_web() {
         ),
     ] {
         let (s, _, e) = call(&app, create(&b, body)).await;
-        assert_eq!(
-            (s, e["error"]["code"].as_str()),
-            (StatusCode::FORBIDDEN, Some(code))
-        );
+        assert_error(s, &e, StatusCode::FORBIDDEN, code);
         assert!(!st.has_vault());
     }
     // The box itself needs no code (it shows the code; its owner is at it).
     let mut local = Browser::new();
     local.peer = "127.0.0.1:40000".parse().unwrap();
-    let (_, _, status) = call(&app, local.req(Method::GET, "/api/v1/status")).await;
+    let (_, _, status) = call(&app, local.get("/api/v1/status")).await;
     assert_eq!(status["setup_token_required"], false);
     let typed = token.to_lowercase().replace('-', " ");
     let (s, _, e) = call(
@@ -304,10 +261,7 @@ async fn vault_is_created_once_from_the_web() {
         create(&b, json!({"passphrase": "short", "setup_token": typed})),
     )
     .await;
-    assert_eq!(
-        (s, e["error"]["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("weak_passphrase"))
-    );
+    assert_error(s, &e, StatusCode::BAD_REQUEST, "weak_passphrase");
     let (s, headers, body) = call(
         &app,
         create(&b, json!({"passphrase": PASS, "setup_token": typed})),
@@ -316,26 +270,22 @@ async fn vault_is_created_once_from_the_web() {
     assert_eq!(s, StatusCode::CREATED, "{body}");
     // Spent: the code claims no second vault, and status no longer asks for it.
     assert!(st.setup_token().is_none());
-    let (_, _, status) = call(&app, local.req(Method::GET, "/api/v1/status")).await;
+    let (_, _, status) = call(&app, local.get("/api/v1/status")).await;
     assert_eq!(status["setup_token_required"], false);
     b.cookie = session_cookie(&headers);
     b.csrf = body["csrf_token"].as_str().map(String::from);
-    let (_, _, status) = call(&app, b.req(Method::GET, "/api/v1/status")).await;
+    let (_, _, status) = call(&app, b.get("/api/v1/status")).await;
     assert_eq!(
         (status["state"].as_str(), status["session"].as_bool()),
         (Some("unlocked"), Some(true))
     );
     let (s, _, e) = call(
         &app,
-        b.req(Method::POST, "/api/v1/vault")
-            .set_json(json!({"passphrase": "another passphrase"})),
+        b.post("/api/v1/vault", json!({"passphrase": "another passphrase"})),
     )
     .await;
-    assert_eq!(
-        (s, e["error"]["code"].as_str()),
-        (StatusCode::CONFLICT, Some("vault_exists"))
-    );
-    let (s, _, page) = call(&app, b.req(Method::GET, "/api/v1/search")).await;
+    assert_error(s, &e, StatusCode::CONFLICT, "vault_exists");
+    let (s, _, page) = call(&app, b.get("/api/v1/search")).await;
     assert_eq!((s, page["total"].as_i64()), (StatusCode::OK, Some(0)));
     // The new vault opens with its passphrase from the CLI's side too.
     st.lock().await;

@@ -1,5 +1,5 @@
 //! What the API tests share: the app state, a cookie-keeping browser, a vault
-//! with test mail.
+//! with test mail, and the API's error answers (from homepost-testing).
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
@@ -11,11 +11,19 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::test::{self, TestRequest};
 use actix_web::web::Data;
+use homepost_testing::vault;
 use homepost_vault::KdfParams;
 use homepost_web::AppState;
+use serde::Serialize;
 use serde_json::{Value, json};
 
-pub const PASS: &str = "correct horse battery";
+pub use homepost_testing::api::assert_error;
+
+/// The passphrase of every test vault.
+pub const PASS: &str = vault::PASSPHRASE;
+
+/// How long a session may stay idle in most tests (long enough never to end).
+pub const IDLE: Duration = Duration::from_secs(600);
 
 pub fn state(dir: &Path, idle: Duration) -> Data<AppState> {
     Data::from(AppState::new(
@@ -25,6 +33,38 @@ pub fn state(dir: &Path, idle: Duration) -> Data<AppState> {
         Duration::from_secs(3600),
         false,
     ))
+}
+
+/// The test mail ([`vault_with_mail`]) in a new directory, and the app's state
+/// over it with sessions that end after [`IDLE`].
+pub async fn mail_state() -> (tempfile::TempDir, Data<AppState>) {
+    let dir = tempfile::tempdir().unwrap();
+    vault_with_mail(dir.path()).await;
+    let st = state(dir.path(), IDLE);
+    (dir, st)
+}
+
+/// The app on `st`, in process.
+pub async fn service(
+    st: &Data<AppState>,
+) -> impl Service<
+    actix_http::Request,
+    Response = ServiceResponse<impl MessageBody + use<>>,
+    Error = actix_web::Error,
+> + use<> {
+    test::init_service(homepost_web::app(st.clone())).await
+}
+
+/// A new browser that has unlocked `app` with [`PASS`].
+pub async fn unlocked<S, B>(app: &S) -> Browser
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let mut b = Browser::new();
+    let (status, body) = unlock(app, &mut b, PASS).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    b
 }
 
 pub fn client(n: u8) -> SocketAddr {
@@ -70,6 +110,26 @@ impl Browser {
             r = r.insert_header(("X-CSRF-Token", t.as_str()));
         }
         r
+    }
+
+    /// A GET of `uri`.
+    pub fn get(&self, uri: &str) -> TestRequest {
+        self.req(Method::GET, uri)
+    }
+
+    /// A `method` request to `uri` with `body` as JSON.
+    pub fn json(&self, method: Method, uri: &str, body: impl Serialize) -> TestRequest {
+        self.req(method, uri).set_json(body)
+    }
+
+    /// A POST of `body` as JSON to `uri`.
+    pub fn post(&self, uri: &str, body: impl Serialize) -> TestRequest {
+        self.json(Method::POST, uri, body)
+    }
+
+    /// A PUT of `body` as JSON to `uri`.
+    pub fn put(&self, uri: &str, body: impl Serialize) -> TestRequest {
+        self.json(Method::PUT, uri, body)
     }
 }
 
@@ -167,12 +227,7 @@ pub fn write_mbox(dir: &Path) -> std::path::PathBuf {
 /// Creates a vault and imports `mbox` (the text of an mbox file) through the
 /// library, as `homepost import` does; returns the open library.
 pub async fn vault_with_mbox(dir: &Path, mbox: &str) -> homepost_core::library::Library {
-    let vault = homepost_vault::Vault::create(
-        dir,
-        &homepost_vault::Passphrase::new(PASS.into()),
-        KdfParams::INSECURE_FOR_TESTS,
-    )
-    .unwrap();
+    let vault = vault::create(dir);
     let src = tempfile::tempdir().unwrap();
     let path = src.path().join("in.mbox");
     std::fs::write(&path, mbox).unwrap();
