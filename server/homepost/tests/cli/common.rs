@@ -1,5 +1,5 @@
 //! What the tests share: a data directory with the `homepost` binary to run in
-//! it, test mail, and a walk over the files of a directory.
+//! it, test mail, and a command's success.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -76,6 +76,21 @@ impl Home {
 
     pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
+    }
+
+    /// Adds the account "Me" <me@example.org> with `servers` (`--imap
+    /// host:port`, `--smtp host:port`), whose passwords are "x".
+    pub(crate) fn add_my_account(&self, servers: &[&str]) {
+        succeeded(
+            self.cmd(PASS)
+                .env("HOMEPOST_INCOMING_PASSWORD", "x")
+                .env("HOMEPOST_OUTGOING_PASSWORD", "x")
+                .args(["account", "add", "--name", "Me"])
+                .args(["--email", "me@example.org"])
+                .args(servers)
+                .output()
+                .unwrap(),
+        );
     }
 }
 
@@ -197,15 +212,14 @@ pub(crate) fn import(home: &Home, paths: &[PathBuf]) -> String {
     home.ok(&args)
 }
 
-pub(crate) fn all_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(all_files(&p));
-        } else {
-            out.push(p);
-        }
-    }
+/// `out`, of a command that must have succeeded (else the test fails with its
+/// stderr).
+#[track_caller]
+pub(crate) fn succeeded(out: Output) -> Output {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out
 }

@@ -7,7 +7,9 @@ use std::process::Stdio;
 
 use serde_json::Value;
 
-use crate::common::{Home, PASS, all_files, import, message, sample_mail};
+use homepost_testing::disk;
+
+use crate::common::{Home, PASS, import, message, sample_mail, succeeded};
 
 #[test]
 fn import_search_show_tag_reindex_passwd() {
@@ -100,16 +102,12 @@ fn import_search_show_tag_reindex_passwd() {
     assert_eq!(home.count("quarterly"), 3);
 
     // passwd: the old passphrase stops working, the new one opens the same data.
-    let out = home
-        .cmd(PASS)
-        .args(["passwd", "--kdf", "insecure-test-only"])
-        .env("HOMEPOST_NEW_PASSPHRASE", "a new passphrase")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    succeeded(
+        home.cmd(PASS)
+            .args(["passwd", "--kdf", "insecure-test-only"])
+            .env("HOMEPOST_NEW_PASSPHRASE", "a new passphrase")
+            .output()
+            .unwrap(),
     );
     let old = home.run_with(PASS, &["search", "--count", "*"]);
     assert!(!old.status.success());
@@ -125,7 +123,7 @@ fn damaged_or_missing_index_is_rebuilt() {
     import(&home, &sample_mail(home.dir.path()));
     assert_eq!(home.count("quarterly"), 3);
     // Garble every index file.
-    for f in all_files(&home.data().join("index")) {
+    for f in disk::files(&home.data().join("index")) {
         let mut b = fs::read(&f).unwrap();
         for byte in b.iter_mut().skip(30).step_by(97) {
             *byte ^= 0x55;

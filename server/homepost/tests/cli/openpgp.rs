@@ -2,93 +2,22 @@
 //! Message, and a decryption that a crash interrupted.
 
 use std::fs;
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::Output;
 
+use homepost_testing::gnupg::Gpg;
 use serde_json::Value;
 
-use crate::common::{Home, PASS, import};
-
-/// A throwaway GnuPG home; its agent is stopped when dropped.
-struct Gpg {
-    home: tempfile::TempDir,
-}
-
-impl Gpg {
-    fn new() -> Gpg {
-        let home = tempfile::tempdir().unwrap();
-        std::fs::set_permissions(
-            home.path(),
-            std::os::unix::fs::PermissionsExt::from_mode(0o700),
-        )
-        .unwrap();
-        Gpg { home }
-    }
-
-    fn run(&self, args: &[&str], stdin: Option<&[u8]>) -> Vec<u8> {
-        use std::io::Write;
-        let mut child = Command::new("gpg")
-            .env("GNUPGHOME", self.home.path())
-            .args([
-                "--batch",
-                "--yes",
-                "--pinentry-mode",
-                "loopback",
-                "--passphrase",
-                "",
-            ])
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("gpg is installed (.ci/run installs gnupg)");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.unwrap_or_default())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "gpg {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
-    }
-}
-
-impl Drop for Gpg {
-    fn drop(&mut self) {
-        let _ = Command::new("gpgconf")
-            .env("GNUPGHOME", self.home.path())
-            .args(["--kill", "gpg-agent"])
-            .status();
-    }
-}
+use crate::common::{Home, PASS, import, succeeded};
 
 /// Adds an IMAP account for me@example.org (which gives that address a key).
 fn add_me_account(home: &Home) {
-    let out = home
-        .cmd(PASS)
-        .env("HOMEPOST_INCOMING_PASSWORD", "x")
-        .args([
-            "account",
-            "add",
-            "--name",
-            "Me",
-            "--email",
-            "me@example.org",
-        ])
-        .args(["--imap", "imap.example.org:993"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    home.add_my_account(&["--imap", "imap.example.org:993"]);
+}
+
+/// Makes a GnuPG key for `uid` that only signs (no encryption subkey).
+fn signing_key(gpg: &Gpg, uid: &str) {
+    gpg.run(&["--quick-gen-key", uid, "ed25519", "sign", "never"], b"");
 }
 
 #[test]
@@ -106,37 +35,26 @@ fn keys_export_and_import_and_show_reports_signatures_checked_against_gnupg() {
 
     // GnuPG reads our public key.
     let gpg = Gpg::new();
-    gpg.run(&["--import"], Some(public.as_bytes()));
-    let listed =
-        String::from_utf8(gpg.run(&["--with-colons", "--list-keys", "me@example.org"], None))
-            .unwrap();
+    gpg.import(public.as_bytes());
+    let listed = String::from_utf8(
+        gpg.run(&["--with-colons", "--list-keys", "me@example.org"], b"")
+            .stdout,
+    )
+    .unwrap();
     assert!(listed.contains("me@example.org"), "{listed}");
 
     // Bob's key made by GnuPG; he signs a mail with it (cleartext signature).
-    gpg.run(
-        &[
-            "--quick-gen-key",
-            "Bob <bob@example.net>",
-            "ed25519",
-            "sign",
-            "never",
-        ],
-        None,
-    );
-    let bob_public = gpg.run(&["--armor", "--export", "bob@example.net"], None);
-    let bob_fpr =
-        String::from_utf8(gpg.run(&["--with-colons", "--fingerprint", "bob@example.net"], None))
-            .unwrap()
-            .lines()
-            .find_map(|l| {
-                l.strip_prefix("fpr:")
-                    .map(|r| r.trim_matches(':').to_owned())
-            })
-            .unwrap();
-    let signed = gpg.run(
-        &["--clearsign", "--local-user", "bob@example.net"],
-        Some(b"Meet at the zqxharbour at noon.\n"),
-    );
+    signing_key(&gpg, "Bob <bob@example.net>");
+    let bob_public = gpg
+        .run(&["--armor", "--export", "bob@example.net"], b"")
+        .stdout;
+    let bob_fpr = gpg.fingerprint("bob@example.net");
+    let signed = gpg
+        .run(
+            &["--clearsign", "--local-user", "bob@example.net"],
+            b"Meet at the zqxharbour at noon.\n",
+        )
+        .stdout;
     let mail = format!(
         "From: Bob <bob@example.net>\r\nTo: me@example.org\r\nSubject: Plans\r\nMessage-ID: <plans@example.net>\r\nDate: Mon, 15 Jan 2024 09:00:00 +0000\r\n\r\n{}",
         String::from_utf8(signed).unwrap().replace('\n', "\r\n")
@@ -160,29 +78,15 @@ fn keys_export_and_import_and_show_reports_signatures_checked_against_gnupg() {
     );
 
     // Another key for Bob: kept apart until the user accepts it.
-    gpg.run(
-        &[
-            "--quick-gen-key",
-            "Bob New <bob@example.net>",
-            "ed25519",
-            "sign",
-            "never",
-        ],
-        None,
-    );
-    let new_fpr =
-        String::from_utf8(gpg.run(&["--with-colons", "--fingerprint", "bob@example.net"], None))
-            .unwrap()
-            .lines()
-            .filter_map(|l| {
-                l.strip_prefix("fpr:")
-                    .map(|r| r.trim_matches(':').to_owned())
-            })
-            .find(|f| *f != bob_fpr)
-            .unwrap();
+    signing_key(&gpg, "Bob New <bob@example.net>");
+    let new_fpr = gpg
+        .fingerprints("bob@example.net")
+        .into_iter()
+        .find(|f| *f != bob_fpr)
+        .unwrap();
     fs::write(
         home.path("bob2.asc"),
-        gpg.run(&["--armor", "--export", &new_fpr], None),
+        gpg.run(&["--armor", "--export", &new_fpr], b"").stdout,
     )
     .unwrap();
     let imported = home.ok(&["key", "import", home.path("bob2.asc").to_str().unwrap()]);
@@ -197,10 +101,12 @@ fn keys_export_and_import_and_show_reports_signatures_checked_against_gnupg() {
     assert_eq!(peer["changed_source"], "imported");
     assert_eq!(peer["signed_count"], 1);
     // Mail signed by the waiting key: flagged, and it does not vouch for Bob.
-    let signed_new = gpg.run(
-        &["--clearsign", "--local-user", &new_fpr],
-        Some(b"New phone, new key: zqxnewkey.\n"),
-    );
+    let signed_new = gpg
+        .run(
+            &["--clearsign", "--local-user", &new_fpr],
+            b"New phone, new key: zqxnewkey.\n",
+        )
+        .stdout;
     let mail = format!(
         "From: Bob <bob@example.net>\r\nTo: me@example.org\r\nSubject: New key\r\nMessage-ID: <newkey@example.net>\r\nDate: Tue, 16 Jan 2024 09:00:00 +0000\r\n\r\n{}",
         String::from_utf8(signed_new).unwrap().replace('\n', "\r\n")
@@ -230,17 +136,10 @@ fn keys_export_and_import_and_show_reports_signatures_checked_against_gnupg() {
     assert!(!peer.contains("CHANGED"), "{peer}");
 
     // A secret key made by GnuPG becomes the active key of its address.
-    gpg.run(
-        &[
-            "--quick-gen-key",
-            "Me Too <me@example.org>",
-            "ed25519",
-            "sign",
-            "never",
-        ],
-        None,
-    );
-    let their_secret = gpg.run(&["--armor", "--export-secret-keys", "Me Too"], None);
+    signing_key(&gpg, "Me Too <me@example.org>");
+    let their_secret = gpg
+        .run(&["--armor", "--export-secret-keys", "Me Too"], b"")
+        .stdout;
     fs::write(home.path("me.asc"), their_secret).unwrap();
     let imported = home.ok(&["key", "import", home.path("me.asc").to_str().unwrap()]);
     assert!(imported.contains("Imported secret key"), "{imported}");
@@ -312,12 +211,7 @@ fn autocrypt_setup_message_moves_the_key_to_another_vault() {
     );
     let wrong = import_setup(&setup, &("1234-".repeat(8) + "1234"));
     assert!(!wrong.status.success(), "a wrong code must be refused");
-    let ok = import_setup(&setup, &code);
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
+    succeeded(import_setup(&setup, &code));
     assert_eq!(
         other.ok(&["key", "export", "--address", "me@example.org"]),
         home.ok(&["key", "export"]),
@@ -327,34 +221,25 @@ fn autocrypt_setup_message_moves_the_key_to_another_vault() {
 
 /// A PGP/MIME message from Bob to me@example.org, made by GnuPG: `inner` (a
 /// whole MIME entity, or plain text) encrypted to the vault's key, under the
-/// placeholder subject `...`.
-fn encrypted_to_me(home: &Home, gpg: &Gpg, inner: &str) -> String {
+/// placeholder subject `...`; written to `encrypted.eml` in the home, whose
+/// path it returns.
+fn encrypted_to_me(home: &Home, gpg: &Gpg, inner: &str) -> PathBuf {
     let public = home.ok(&["key", "export"]);
-    gpg.run(&["--import"], Some(public.as_bytes()));
-    let fpr =
-        String::from_utf8(gpg.run(&["--with-colons", "--fingerprint", "me@example.org"], None))
-            .unwrap()
-            .lines()
-            .find_map(|l| {
-                l.strip_prefix("fpr:")
-                    .map(|r| r.trim_matches(':').to_owned())
-            })
-            .unwrap();
-    let armored = gpg.run(
-        &[
-            "--armor",
-            "--trust-model",
-            "always",
-            "--encrypt",
-            "--recipient",
-            &fpr,
-        ],
-        Some(inner.as_bytes()),
-    );
-    format!(
+    gpg.import(public.as_bytes());
+    let fpr = gpg.fingerprint("me@example.org");
+    let armored = gpg
+        .run(
+            &["--armor", "--encrypt", "--recipient", &fpr],
+            inner.as_bytes(),
+        )
+        .stdout;
+    let mail = format!(
         "From: Bob <bob@example.net>\r\nTo: me@example.org\r\nSubject: ...\r\nMessage-ID: <enc@example.net>\r\nDate: Mon, 15 Jan 2024 09:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--b\r\nContent-Type: application/octet-stream\r\n\r\n{}\r\n--b--\r\n",
         String::from_utf8(armored).unwrap().replace('\n', "\r\n")
-    )
+    );
+    let eml = home.path("encrypted.eml");
+    fs::write(&eml, mail).unwrap();
+    eml
 }
 
 /// `show` reads an encrypted message as the app's message view does (one core
@@ -382,9 +267,7 @@ Content-Transfer-Encoding: base64\r\n\
 \r\n\
 TVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAAA\r\n\
 --in--\r\n";
-    let mail = encrypted_to_me(&home, &gpg, inner);
-    let eml = home.path("encrypted.eml");
-    fs::write(&eml, mail).unwrap();
+    let eml = encrypted_to_me(&home, &gpg, inner);
     import(&home, std::slice::from_ref(&eml));
     let id = home.ids("zqxotter")[0].to_string();
 
@@ -415,9 +298,7 @@ fn an_import_killed_before_decryption_decrypts_at_the_next_open() {
     home.init();
     add_me_account(&home);
     let gpg = Gpg::new();
-    let mail = encrypted_to_me(&home, &gpg, "The vault code is zqxpelican.\n");
-    let eml = home.path("encrypted.eml");
-    fs::write(&eml, mail).unwrap();
+    let eml = encrypted_to_me(&home, &gpg, "The vault code is zqxpelican.\n");
 
     let crashed = home
         .cmd(PASS)

@@ -4,7 +4,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::common::{Home, PASS, all_files, import, message, sample_mail, with_attachment};
+use homepost_testing::disk;
+
+use crate::common::{Home, PASS, import, message, sample_mail, succeeded, with_attachment};
 
 #[test]
 fn nothing_in_plaintext_at_rest() {
@@ -38,28 +40,24 @@ fn nothing_in_plaintext_at_rest() {
     assert_eq!(home.count("tag:zqxtagtoken"), 1);
     fs::remove_file(&eml).unwrap();
     // An account with its passwords (kept in the store, never shown again).
-    let out = home
-        .cmd(PASS)
-        .env("HOMEPOST_INCOMING_PASSWORD", "zqxpasswordtoken")
-        .env("HOMEPOST_OUTGOING_PASSWORD", "zqxsmtpsecret")
-        .args([
-            "account",
-            "add",
-            "--name",
-            "zqxaccountname",
-            "--email",
-            "me@example.org",
-            "--imap",
-            "imap.example.org:993",
-            "--smtp",
-            "smtp.example.org:465",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    succeeded(
+        home.cmd(PASS)
+            .env("HOMEPOST_INCOMING_PASSWORD", "zqxpasswordtoken")
+            .env("HOMEPOST_OUTGOING_PASSWORD", "zqxsmtpsecret")
+            .args([
+                "account",
+                "add",
+                "--name",
+                "zqxaccountname",
+                "--email",
+                "me@example.org",
+                "--imap",
+                "imap.example.org:993",
+                "--smtp",
+                "smtp.example.org:465",
+            ])
+            .output()
+            .unwrap(),
     );
     let listed = home.ok(&["account", "list", "--json"]);
     assert!(
@@ -67,7 +65,7 @@ fn nothing_in_plaintext_at_rest() {
         "{listed}"
     );
 
-    let files = all_files(&home.data());
+    let files = disk::files(&home.data());
     assert!(
         files.len() > 3,
         "expected store and index files, got {files:?}"
@@ -91,7 +89,7 @@ fn wrong_passphrase_is_refused_and_changes_nothing() {
     home.init();
     import(&home, &sample_mail(home.dir.path()));
     let snapshot = |dir: &Path| {
-        let mut v: Vec<(PathBuf, Vec<u8>)> = all_files(dir)
+        let mut v: Vec<(PathBuf, Vec<u8>)> = disk::files(dir)
             .into_iter()
             .map(|p| {
                 let b = fs::read(&p).unwrap();

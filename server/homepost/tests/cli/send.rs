@@ -5,7 +5,7 @@ use std::process::Stdio;
 
 use serde_json::Value;
 
-use crate::common::{Home, PASS};
+use crate::common::{Home, PASS, succeeded};
 
 /// `homepost send` goes through the same core function as the app's Send: the
 /// message is signed and queued, a refused encryption queues nothing, and a
@@ -14,25 +14,7 @@ use crate::common::{Home, PASS};
 fn send_queues_a_protected_message_like_the_app() {
     let home = Home::new();
     home.init();
-    let out = home
-        .cmd(PASS)
-        .env("HOMEPOST_OUTGOING_PASSWORD", "x")
-        .args([
-            "account",
-            "add",
-            "--name",
-            "Me",
-            "--email",
-            "me@example.org",
-        ])
-        .args(["--smtp", "smtp.example.org:465"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    home.add_my_account(&["--smtp", "smtp.example.org:465"]);
     let send = |args: &[&str], body: &str| {
         let mut child = home
             .cmd(PASS)
@@ -73,7 +55,7 @@ fn send_queues_a_protected_message_like_the_app() {
     assert!(outbox().is_empty());
 
     // Without --encrypt it goes signed (no key to encrypt to) and is queued.
-    let queued = send(
+    let queued = succeeded(send(
         &[
             "--account",
             "1",
@@ -83,12 +65,7 @@ fn send_queues_a_protected_message_like_the_app() {
             "Lunch?",
         ],
         "Noon at the usual place.\n",
-    );
-    assert!(
-        queued.status.success(),
-        "{}",
-        String::from_utf8_lossy(&queued.stderr)
-    );
+    ));
     assert!(String::from_utf8_lossy(&queued.stdout).contains("Queued as outbox message"));
     let items = outbox();
     assert_eq!(items.len(), 1, "{items:?}");
