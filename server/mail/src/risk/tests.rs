@@ -45,6 +45,18 @@ fn assert_risk(risk: &AttachmentRisk, level: RiskLevel, code: &str) {
     }
 }
 
+/// A file to assess (name, content type, bytes), the level it must get and a
+/// reason code it must carry.
+type Case<'a> = (Option<&'a str>, &'a str, &'a [u8], RiskLevel, &'a str);
+
+/// [`assert_risk`] on what [`assess`] makes of each case.
+#[track_caller]
+fn assert_cases(cases: &[Case]) {
+    for &(name, ctype, bytes, level, code) in cases {
+        assert_risk(&assess(name, ctype, bytes), level, code);
+    }
+}
+
 #[test]
 fn ordinary_files_are_low() {
     for (name, ctype, bytes) in [
@@ -113,22 +125,31 @@ fn programs_by_name() {
             "executable",
         );
     }
-    assert_risk(
-        &assess(Some("disk.iso"), "application/octet-stream", b""),
-        RiskLevel::Medium,
-        "disk_image",
-    );
-    assert_risk(
-        &assess(Some("disk.IMG"), "application/octet-stream", b""),
-        RiskLevel::Medium,
-        "disk_image",
-    );
-    // Windows drops trailing dots and spaces.
-    assert_risk(
-        &assess(Some("setup.exe. . "), "application/octet-stream", b""),
-        RiskLevel::High,
-        "executable",
-    );
+    let binary = "application/octet-stream";
+    assert_cases(&[
+        (
+            Some("disk.iso"),
+            binary,
+            b"",
+            RiskLevel::Medium,
+            "disk_image",
+        ),
+        (
+            Some("disk.IMG"),
+            binary,
+            b"",
+            RiskLevel::Medium,
+            "disk_image",
+        ),
+        // Windows drops trailing dots and spaces.
+        (
+            Some("setup.exe. . "),
+            binary,
+            b"",
+            RiskLevel::High,
+            "executable",
+        ),
+    ]);
 }
 
 #[test]
@@ -142,16 +163,23 @@ fn programs_by_content() {
             "executable",
         );
     }
-    assert_risk(
-        &assess(Some("run"), "text/plain", b"#!/bin/sh\nrm -rf ~\n"),
-        RiskLevel::Medium,
-        "executable",
-    );
-    assert_risk(
-        &assess(None, "application/x-msdownload", b"??"),
-        RiskLevel::High,
-        "executable",
-    );
+    let script = b"#!/bin/sh\nrm -rf ~\n";
+    assert_cases(&[
+        (
+            Some("run"),
+            "text/plain",
+            script,
+            RiskLevel::Medium,
+            "executable",
+        ),
+        (
+            None,
+            "application/x-msdownload",
+            b"??",
+            RiskLevel::High,
+            "executable",
+        ),
+    ]);
 }
 
 #[test]
@@ -283,27 +311,22 @@ fn archives_holding_programs() {
     );
 
     let image = zip_of(&[("disk.iso", b"")]);
-    assert_risk(
-        &assess(Some("a.zip"), "application/zip", &image),
-        RiskLevel::Medium,
-        "archive_with_executable",
-    );
-
     let inner = zip_of(&[("run.js", b"WScript.Echo(1)")]);
     let outer = zip_of(&[("inner.zip", &inner), ("note.txt", b"x")]);
-    assert_risk(
-        &assess(Some("outer.zip"), "application/zip", &outer),
-        RiskLevel::High,
-        "archive_with_executable",
-    );
-
     // Three levels: the third is not opened, and says so.
     let outermost = zip_of(&[("outer.zip", &outer)]);
-    assert_risk(
-        &assess(Some("x.zip"), "application/zip", &outermost),
-        RiskLevel::Medium,
-        "archive_unchecked",
-    );
+    let (zip, holds) = ("application/zip", "archive_with_executable");
+    assert_cases(&[
+        (Some("a.zip"), zip, &image, RiskLevel::Medium, holds),
+        (Some("outer.zip"), zip, &outer, RiskLevel::High, holds),
+        (
+            Some("x.zip"),
+            zip,
+            &outermost,
+            RiskLevel::Medium,
+            "archive_unchecked",
+        ),
+    ]);
 
     let clean = zip_of(&[("a.txt", b"a"), ("b/c.png", PNG)]);
     assert_eq!(
@@ -388,49 +411,37 @@ fn scripts_in_web_pages_and_svg() {
 #[test]
 fn pdf_actions() {
     let js = b"%PDF-1.4\n1 0 obj <</Type/Catalog/OpenAction 2 0 R>> endobj\n2 0 obj <</S/JavaScript/JS(app.alert(1))>> endobj\n";
-    assert_risk(
-        &assess(Some("a.pdf"), "application/pdf", js),
-        RiskLevel::High,
-        "pdf_javascript",
-    );
     let escaped = b"%PDF-1.4\n2 0 obj <</S/J#61vaScript/J#53 (x)>> endobj\n";
-    assert_risk(
-        &assess(Some("a.pdf"), "application/pdf", escaped),
-        RiskLevel::High,
-        "pdf_javascript",
-    );
     let launch = b"%PDF-1.4\n2 0 obj <</S/Launch/F(cmd.exe)>> endobj\n";
-    assert_risk(
-        &assess(Some("a.pdf"), "application/pdf", launch),
-        RiskLevel::High,
-        "pdf_launch",
-    );
     let embedded = b"%PDF-1.4\n2 0 obj <</Type/EmbeddedFile/Length 3>> endobj\n";
-    assert_risk(
-        &assess(Some("a.pdf"), "application/pdf", embedded),
-        RiskLevel::Medium,
-        "pdf_embedded_file",
-    );
-    let json = b"%PDF-1.4\n2 0 obj <</JSON 1/JSX 2>> endobj\n";
-    assert_eq!(
-        assess(Some("a.pdf"), "application/pdf", json).level,
-        RiskLevel::Low
-    );
-
     // JavaScript hidden in a compressed object stream.
     let mut deflated = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
     deflated
         .write_all(b"<</S/JavaScript/JS(app.alert(1))>>")
         .expect("deflate");
     let deflated = deflated.finish().expect("deflate");
-    let mut pdf =
+    let mut stream =
         b"%PDF-1.5\n5 0 obj <</Type/ObjStm/Filter/FlateDecode/Length 99>>\nstream\r\n".to_vec();
-    pdf.extend_from_slice(&deflated);
-    pdf.extend_from_slice(b"\nendstream\nendobj\n");
-    assert_risk(
-        &assess(Some("a.pdf"), "application/pdf", &pdf),
-        RiskLevel::High,
-        "pdf_javascript",
+    stream.extend_from_slice(&deflated);
+    stream.extend_from_slice(b"\nendstream\nendobj\n");
+    let (pdf, high, medium) = (Some("a.pdf"), RiskLevel::High, RiskLevel::Medium);
+    assert_cases(&[
+        (pdf, "application/pdf", js, high, "pdf_javascript"),
+        (pdf, "application/pdf", escaped, high, "pdf_javascript"),
+        (pdf, "application/pdf", launch, high, "pdf_launch"),
+        (
+            pdf,
+            "application/pdf",
+            embedded,
+            medium,
+            "pdf_embedded_file",
+        ),
+        (pdf, "application/pdf", &stream, high, "pdf_javascript"),
+    ]);
+    let json = b"%PDF-1.4\n2 0 obj <</JSON 1/JSX 2>> endobj\n";
+    assert_eq!(
+        assess(Some("a.pdf"), "application/pdf", json).level,
+        RiskLevel::Low
     );
 }
 
