@@ -1,0 +1,8 @@
+//! The transport delivering into the library: fetching and sending against real
+//! servers on loopback, Dovecot (IMAP, POP3) and an aiosmtpd submission server
+//! (homepost-testing's peers), with the core's `LibrarySink` as the transport's sink.
+
+mod common;
+mod imap;
+mod pop3;
+mod smtp;
