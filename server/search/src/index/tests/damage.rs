@@ -1,14 +1,14 @@
 //! A damaged index on disk: rebuilt from the store when opening finds the damage,
 //! reported as corruption when a search finds it, never mistaken for an I/O error.
 
-use super::{OpenOutcome, SearchIndex, SearchOptions, Sort};
-use crate::Error;
-use crate::crypt_dir::{CHUNK_SIZE, EncryptedDirectory};
-use homepost_testing::disk::flip_bits;
 use std::fs;
 use std::path::Path;
 
+use homepost_testing::disk::flip_bits;
+
 use super::*;
+use crate::Error;
+use crate::crypt_dir::{CHUNK_SIZE, EncryptedDirectory};
 
 fn disk_path(dir: &Path, tantivy_path: &str) -> std::path::PathBuf {
     EncryptedDirectory::open(dir, &KEY)
