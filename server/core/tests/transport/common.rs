@@ -35,6 +35,17 @@ impl Env {
         }
     }
 
+    /// A new library with one IMAP account on `dovecot` for `user`.
+    pub(crate) async fn with_imap_account(
+        dovecot: &Dovecot,
+        user: &str,
+        policy: DeletePolicy,
+    ) -> (Env, i64) {
+        let env = Env::new().await;
+        let id = add(&env, &imap_account(dovecot, user, policy), &password()).await;
+        (env, id)
+    }
+
     pub(crate) async fn start(&self, opts: Options) -> Transport {
         Transport::start(
             self.store.clone(),

@@ -14,13 +14,7 @@ async fn imap_fetches_a_thousand_then_idle_brings_new_mail_and_a_restart_adds_no
     let dovecot = Dovecot::start();
     let mails: Vec<Vec<u8>> = (0..1000).map(message).collect();
     dovecot.deliver_many("alice", &mails);
-    let env = Env::new().await;
-    let id = add(
-        &env,
-        &imap_account(&dovecot, "alice", DeletePolicy::Keep),
-        &password(),
-    )
-    .await;
+    let (env, id) = Env::with_imap_account(&dovecot, "alice", DeletePolicy::Keep).await;
     let t = env.start(fast()).await;
     let started = Instant::now();
     wait_for("1000 messages", 300, || async {
@@ -61,13 +55,7 @@ async fn imap_fetches_a_thousand_then_idle_brings_new_mail_and_a_restart_adds_no
 async fn read_and_flagged_sync_both_ways() {
     let dovecot = Dovecot::start();
     dovecot.deliver_many("alice", &(0..3).map(message).collect::<Vec<_>>());
-    let env = Env::new().await;
-    let id = add(
-        &env,
-        &imap_account(&dovecot, "alice", DeletePolicy::Keep),
-        &password(),
-    )
-    .await;
+    let (env, id) = Env::with_imap_account(&dovecot, "alice", DeletePolicy::Keep).await;
     let t = env.start(fast()).await;
     wait_for("3 messages", 60, || async {
         env.count().await == 3 && idle_status(&t, id).await
@@ -225,13 +213,7 @@ async fn imap_server_killed_mid_fetch_loses_and_duplicates_nothing() {
     let mut dovecot = Dovecot::start();
     let mails: Vec<Vec<u8>> = (0..1000).map(message).collect();
     dovecot.deliver_many("alice", &mails);
-    let env = Env::new().await;
-    let id = add(
-        &env,
-        &imap_account(&dovecot, "alice", DeletePolicy::Keep),
-        &password(),
-    )
-    .await;
+    let (env, id) = Env::with_imap_account(&dovecot, "alice", DeletePolicy::Keep).await;
     let t = env
         .start(Options {
             fetch_batch: 10,

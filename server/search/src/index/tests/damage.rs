@@ -44,6 +44,15 @@ fn assert_rebuilt(dir: &Path, key: &[u8; 32], old_id: &str) -> SearchIndex {
     index
 }
 
+/// The index's files on disk but its metadata (`meta.json`, `.managed.json`).
+fn segment_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let keep = [disk_path(dir, "meta.json"), disk_path(dir, ".managed.json")];
+    data_files(dir)
+        .into_iter()
+        .filter(|f| !keep.contains(f))
+        .collect()
+}
+
 #[test]
 fn damaged_meta_is_rebuilt() {
     let (tmp, index) = fixture_index();
@@ -58,14 +67,8 @@ fn missing_segment_files_are_rebuilt() {
     let (tmp, index) = fixture_index();
     let id = index.index_id().to_string();
     drop(index);
-    let keep = [
-        disk_path(tmp.path(), "meta.json"),
-        disk_path(tmp.path(), ".managed.json"),
-    ];
-    for file in data_files(tmp.path()) {
-        if !keep.contains(&file) {
-            fs::remove_file(file).unwrap();
-        }
+    for file in segment_files(tmp.path()) {
+        fs::remove_file(file).unwrap();
     }
     assert_rebuilt(tmp.path(), &KEY, &id);
 }
@@ -75,14 +78,8 @@ fn damaged_segment_file_is_rebuilt() {
     let (tmp, index) = fixture_index();
     let id = index.index_id().to_string();
     drop(index);
-    let keep = [
-        disk_path(tmp.path(), "meta.json"),
-        disk_path(tmp.path(), ".managed.json"),
-    ];
-    for file in data_files(tmp.path()) {
-        if !keep.contains(&file) {
-            flip_bits(&file, fs::metadata(&file).unwrap().len() - 1, 0x40);
-        }
+    for file in segment_files(tmp.path()) {
+        flip_bits(&file, fs::metadata(&file).unwrap().len() - 1, 0x40);
     }
     assert_rebuilt(tmp.path(), &KEY, &id);
 }
