@@ -23,7 +23,7 @@ pub mod text;
 
 pub use attach::attachments;
 pub use filename::download_name;
-pub use parse::{Address, AttachmentInfo, ParsedMessage, parse};
+pub use parse::{Address, AttachmentInfo, ParsedMessage, parse, sort_date};
 pub use risk::{
     AttachmentRisk, Reputation, RiskLevel, RiskReason, assess, assess_download, with_reputation,
 };

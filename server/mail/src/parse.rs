@@ -6,7 +6,8 @@ use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use mail_parser::{
-    Addr, HeaderName, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType,
+    Addr, DateTime, HeaderName, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders,
+    PartType,
 };
 use serde::{Deserialize, Serialize};
 
@@ -61,8 +62,13 @@ pub struct ParsedMessage {
     pub in_reply_to: Vec<String>,
     /// References message ids, oldest first, without angle brackets.
     pub references: Vec<String>,
-    /// Date header as Unix seconds (UTC); `None` if absent or unparseable.
+    /// Date header as Unix seconds (UTC; one without a zone is read as UTC);
+    /// `None` if absent or unparseable.
     pub date: Option<i64>,
+    /// The date the newest `Received:` field stamps (the topmost, added last),
+    /// as Unix seconds: when the last server took the message.
+    #[serde(default)]
+    pub received: Option<i64>,
     /// From addresses (all From fields, groups flattened).
     pub from: Vec<Address>,
     /// To addresses (all To fields, groups flattened).
@@ -174,10 +180,8 @@ fn parse_message(raw: &[u8]) -> ParsedMessage {
             .next(),
         in_reply_to: message_ids(message.header(HeaderName::InReplyTo)),
         references: message_ids(message.header(HeaderName::References)),
-        date: message
-            .date()
-            .filter(|date| date.is_valid())
-            .map(mail_parser::DateTime::to_timestamp),
+        date: header_date(&message),
+        received: received_date(&message),
         from: addresses(&message, HeaderName::From),
         to: addresses(&message, HeaderName::To),
         cc: addresses(&message, HeaderName::Cc),
@@ -208,6 +212,42 @@ fn unparseable(raw: &[u8]) -> ParsedMessage {
         malformed: true,
         ..ParsedMessage::default()
     }
+}
+
+/// The Date field's time. One without a zone (obsolete RFC 822 syntax, common
+/// in old archives) is read as UTC rather than dropped.
+fn header_date(message: &Message<'_>) -> Option<i64> {
+    if let Some(date) = message.date().filter(|d| d.is_valid()) {
+        return Some(date.to_timestamp());
+    }
+    let written = message.header_raw(HeaderName::Date)?.trim();
+    DateTime::parse_rfc822(&format!("{written} +0000"))
+        .filter(DateTime::is_valid)
+        .map(|d| d.to_timestamp())
+}
+
+/// The time the topmost `Received:` field stamps after its `;`.
+fn received_date(message: &Message<'_>) -> Option<i64> {
+    let (_, value) = message
+        .headers_raw()
+        .find(|(name, _)| name.eq_ignore_ascii_case("Received"))?;
+    let (_, stamp) = value.rsplit_once(';')?;
+    DateTime::parse_rfc822(stamp.trim())
+        .filter(DateTime::is_valid)
+        .map(|d| d.to_timestamp())
+}
+
+/// The time a message is listed and sorted by: its Date, else its newest
+/// `Received:` stamp, else `file_time` (its file's modification time), else
+/// `now`. A time more than a day after `now` is passed over as wrong: such a
+/// date would keep the message at the top of the inbox for years.
+pub fn sort_date(parsed: &ParsedMessage, file_time: Option<i64>, now: i64) -> i64 {
+    let latest = now.saturating_add(86_400);
+    [parsed.date, parsed.received, file_time]
+        .into_iter()
+        .flatten()
+        .find(|&t| t <= latest)
+        .unwrap_or(now)
 }
 
 /// mail-parser flags a message with headers and no body as an encoding

@@ -40,6 +40,9 @@ pub struct RawMessage {
     /// Bytes of input consumed so far over all sources, for a progress bar
     /// against [`ImportSources::total_bytes`].
     pub progress_bytes: u64,
+    /// When its file was last modified (Unix seconds), for a file that is one
+    /// message: the last fallback for its date (see [`crate::sort_date`]).
+    pub file_time: Option<i64>,
 }
 
 impl std::fmt::Debug for RawMessage {
@@ -51,6 +54,7 @@ impl std::fmt::Debug for RawMessage {
             .field("mbox_number", &self.mbox_number)
             .field("tags", &self.tags)
             .field("progress_bytes", &self.progress_bytes)
+            .field("file_time", &self.file_time)
             .finish()
     }
 }
@@ -179,7 +183,13 @@ impl ImportSources {
             });
             return Ok(None);
         }
-        let size = handle.metadata().map_err(io_error)?.len();
+        let metadata = handle.metadata().map_err(io_error)?;
+        let size = metadata.len();
+        let file_time = metadata
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .and_then(|d| i64::try_from(d.as_secs()).ok());
         if size > MAX_MESSAGE_FILE_BYTES {
             return Err(SourceError::TooLarge {
                 path: file.path,
@@ -198,6 +208,7 @@ impl ImportSources {
             mbox_number: None,
             tags: file.tags,
             progress_bytes: self.consumed,
+            file_time,
         }))
     }
 
@@ -215,6 +226,8 @@ impl ImportSources {
                         mbox_number: Some(mbox.yielded),
                         tags: mbox.tags.clone(),
                         progress_bytes: mbox.base + mbox.reader.bytes_read().min(mbox.size),
+                        // One file holds them all: its time says nothing of each.
+                        file_time: None,
                     }));
                 }
                 Some(Err(source)) => {

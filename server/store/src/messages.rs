@@ -29,6 +29,8 @@ pub struct NewMessage<'a> {
     /// Its OpenPGP step is still to run: marked in the same transaction (see
     /// [`Store::crypto_pending`]).
     pub crypto_pending: bool,
+    /// The time it is listed and sorted by (`homepost_mail::sort_date`).
+    pub date: i64,
 }
 
 /// What happened to one message of a batch.
@@ -115,7 +117,7 @@ impl Store {
             .iter()
             .map(|m| threads::parent_chain(m.parsed))
             .collect();
-        let dates: Vec<i64> = batch.iter().map(|m| m.parsed.date.unwrap_or(now)).collect();
+        let dates: Vec<i64> = batch.iter().map(|m| m.date).collect();
         let threading: Vec<(&ParsedMessage, &[String], i64)> = batch
             .iter()
             .zip(&chains)

@@ -56,5 +56,6 @@ pub fn to_inbox(raw: Vec<u8>) -> RawMessage {
         mbox_number: None,
         tags: vec!["inbox".into()],
         progress_bytes: 0,
+        file_time: None,
     }
 }

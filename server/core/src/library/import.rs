@@ -181,6 +181,7 @@ impl Library {
                 tags,
                 origin: &m.0.origin,
                 crypto_pending: crate::incoming::relevant(&m.0.raw),
+                date: homepost_mail::sort_date(&m.1, m.0.file_time, now),
             })
             .collect();
         let outcome = self.store.insert_batch(&new, now).await?;
@@ -198,8 +199,13 @@ impl Library {
                     } else if tags.iter().any(|t| t == UNSURE_TAG) {
                         stats.unsure += 1;
                     }
-                    let mut doc =
-                        index_doc(id, &m.0.raw, &m.1, m.1.date.unwrap_or(now), tags.clone());
+                    let mut doc = index_doc(
+                        id,
+                        &m.0.raw,
+                        &m.1,
+                        homepost_mail::sort_date(&m.1, m.0.file_time, now),
+                        tags.clone(),
+                    );
                     if crate::incoming::relevant(&m.0.raw) {
                         let spam = tags.iter().any(|t| t == SPAM_TAG);
                         match crate::incoming::process(&self.store, id, &m.0.raw, spam, now).await {

@@ -239,3 +239,56 @@ fn whole_shared_corpus_imports() {
     );
     assert_eq!(stored, imported, "{out}");
 }
+
+/// A message's date when its `Date:` is missing, zone-less or absurd: the
+/// newest `Received:` stamp, then the file's time; never the import's time for
+/// a date that can be read, and never a date years ahead at the top of the inbox.
+#[test]
+fn dates_fall_back_to_received_then_the_file_time() {
+    let home = Home::new();
+    home.init();
+    let dir = home.path("archive");
+    fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, head: &str, word: &str| {
+        let path = dir.join(name);
+        fs::write(
+            &path,
+            format!("{head}From: a@example.org\r\nTo: me@example.org\r\nSubject: {word}\r\n\r\n{word}\r\n"),
+        )
+        .unwrap();
+        path
+    };
+    write(
+        "received.eml",
+        "Received: from mx.example.org by box.example.net; Tue, 2 Jan 2024 10:00:00 +0000\r\n",
+        "zqxreceived",
+    );
+    write(
+        "nozone.eml",
+        "Date: Mon, 1 Jan 2024 10:00:00\r\n",
+        "zqxnozone",
+    );
+    let future = write(
+        "future.eml",
+        "Date: Sat, 1 Jan 2124 10:00:00 +0000\r\n",
+        "zqxfuture",
+    );
+    let june_2023 = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_685_613_600);
+    fs::File::options()
+        .write(true)
+        .open(&future)
+        .unwrap()
+        .set_modified(june_2023)
+        .unwrap();
+    import(&home, std::slice::from_ref(&dir));
+
+    for (word, expected) in [
+        ("zqxreceived", 1_704_189_600),
+        ("zqxnozone", 1_704_103_200),
+        ("zqxfuture", 1_685_613_600),
+    ] {
+        let found = home.search_json(word);
+        assert_eq!(found.len(), 1, "{word}");
+        assert_eq!(found[0]["timestamp"], expected, "{word}: {}", found[0]);
+    }
+}

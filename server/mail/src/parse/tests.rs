@@ -267,3 +267,68 @@ proptest::proptest! {
         let _ = parse(raw.as_bytes());
     }
 }
+
+#[test]
+fn dates_without_a_zone_are_utc_and_received_stamps_are_read() {
+    let jan1 = 1_704_103_200; // 2024-01-01 10:00:00 UTC
+    for (date, expected) in [
+        ("Mon, 1 Jan 2024 10:00:00 +0000", Some(jan1)),
+        ("Mon, 1 Jan 2024 10:00:00", Some(jan1)),
+        ("1 Jan 2024 10:00:00", Some(jan1)),
+        ("Mon, 1 Jan 2024 10:00:00 GMT", Some(jan1)),
+        ("Mon, 1 Jan 2024 05:00:00 EST", Some(jan1)),
+        ("Mon, 1 Jan 2024 12:00:00 +0200", Some(jan1)),
+        ("garbage", None),
+        ("", None),
+    ] {
+        let raw = format!("From: a@example.org\r\nDate: {date}\r\nSubject: x\r\n\r\nbody\r\n");
+        assert_eq!(parse(raw.as_bytes()).date, expected, "{date:?}");
+    }
+    let raw = "Received: from b.example.org by mx.example.net; Tue, 2 Jan 2024 10:00:00 +0000\r\n\
+Received: from a.example.org by b.example.org; Mon, 1 Jan 2024 10:00:00 +0000\r\n\
+From: a@example.org\r\nSubject: x\r\n\r\nbody\r\n";
+    let parsed = parse(raw.as_bytes());
+    assert_eq!(parsed.date, None);
+    assert_eq!(
+        parsed.received,
+        Some(jan1 + 86_400),
+        "the topmost stamp is the newest"
+    );
+}
+
+#[test]
+fn the_sort_date_falls_back_and_passes_over_the_far_future() {
+    let now = 1_733_000_000;
+    let parsed = |date: Option<i64>, received: Option<i64>| ParsedMessage {
+        date,
+        received,
+        ..ParsedMessage::default()
+    };
+    let (date, received, file) = (1_700_000_000, 1_700_000_100, 1_700_000_200);
+    for (message, file_time, expected) in [
+        (parsed(Some(date), Some(received)), Some(file), date),
+        (parsed(None, Some(received)), Some(file), received),
+        (parsed(None, None), Some(file), file),
+        (parsed(None, None), None, now),
+        // A date far ahead (a broken clock, a spammer) gives way to the next.
+        (
+            parsed(Some(now + 10 * 365 * 86_400), Some(received)),
+            None,
+            received,
+        ),
+        (
+            parsed(Some(now + 10 * 365 * 86_400), None),
+            Some(file),
+            file,
+        ),
+        (parsed(Some(now + 10 * 365 * 86_400), None), None, now),
+        // Clocks disagree a little: an hour ahead is kept.
+        (parsed(Some(now + 3_600), None), None, now + 3_600),
+    ] {
+        assert_eq!(
+            sort_date(&message, file_time, now),
+            expected,
+            "{message:?} {file_time:?}"
+        );
+    }
+}

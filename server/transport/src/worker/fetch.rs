@@ -158,6 +158,7 @@ async fn sync_imap_folder(
                 mbox_number: None,
                 tags: tags_for(folder, flags_of(*uid)),
                 progress_bytes: 0,
+                file_time: None,
             })
             .collect();
         let ids = shared.sink.deliver(raws).await.map_err(Error::from)?;
@@ -269,6 +270,7 @@ pub(super) async fn pop3_pass(
                 mbox_number: None,
                 tags: tags_for("", 0),
                 progress_bytes: 0,
+                file_time: None,
             });
             fetched.push(key.clone());
         }

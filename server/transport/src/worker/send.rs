@@ -76,6 +76,7 @@ async fn store_copy(shared: &Shared, id: i64, raw: Vec<u8>) {
         mbox_number: None,
         tags: vec!["sent".into(), "read".into()],
         progress_bytes: 0,
+        file_time: None,
     };
     match shared.sink.deliver(vec![copy]).await {
         Ok(ids) => {
