@@ -139,6 +139,32 @@ impl BatchClassifier {
     }
 }
 
+/// The filter's verdicts, with mail it calls spam from a known correspondent
+/// (the user wrote to them, answered them, or kept three of their messages)
+/// sent to `unsure` instead: missing good mail is the one thing a spam filter
+/// must not do. A forged From of a correspondent lands in `unsure` too, where
+/// the user still sees it marked.
+pub(crate) async fn spare_correspondents(
+    store: &Store,
+    batch: &[(RawMessage, homepost_mail::ParsedMessage)],
+    verdicts: &[Verdict],
+) -> Result<Vec<Verdict>, homepost_store::Error> {
+    let mut spared = verdicts.to_vec();
+    for (verdict, (_, parsed)) in spared.iter_mut().zip(batch) {
+        if *verdict != Verdict::Spam {
+            continue;
+        }
+        for address in parsed.from.iter().filter_map(|a| a.address.as_deref()) {
+            // Not stored yet: no message of theirs is this one (id 0).
+            if store.is_known_correspondent(address, 0).await? {
+                *verdict = Verdict::Unsure;
+                break;
+            }
+        }
+    }
+    Ok(spared)
+}
+
 /// A message to learn as `class`: its tokens, by the classifier's tokenizer.
 pub(crate) fn example(raw: &[u8], class: Class) -> SpamExample {
     let class = match class {
@@ -417,6 +443,66 @@ mod tests {
 
     fn tags(t: &[&str]) -> Vec<String> {
         t.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    /// Mail the filter calls spam, from someone the user wrote to, is only
+    /// `unsure`; the same mail from a stranger is spam.
+    #[tokio::test]
+    async fn spam_from_a_known_correspondent_is_only_unsure() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let vault = Vault::create(
+            &data,
+            &Passphrase::new("pw".into()),
+            KdfParams::INSECURE_FOR_TESTS,
+        )
+        .unwrap();
+        let mut lib = Library::open(&data, &vault).await.unwrap();
+        let mut examples = Vec::new();
+        for i in 0..20 {
+            let spam = mail(&format!("cheap pills {i}"), "buy cheap pills now");
+            let ham = mail(
+                &format!("meeting notes {i}"),
+                "notes from our project meeting",
+            );
+            examples.push(example(&spam, Class::Spam));
+            examples.push(example(&ham, Class::Ham));
+        }
+        lib.store().train_spam(&examples).await.unwrap();
+        // The user wrote to friend@example.net once.
+        let sent =
+            b"From: bob@example.com\r\nTo: friend@example.net\r\nSubject: hi\r\n\r\nhello\r\n";
+        let sent_path = dir.path().join("sent.eml");
+        std::fs::write(&sent_path, sent).unwrap();
+        lib.import(
+            ImportSources::new(vec![sent_path]),
+            &["sent".into()],
+            0,
+            |_| {},
+        )
+        .await
+        .unwrap();
+
+        let mut paths = Vec::new();
+        for (name, from) in [
+            ("friend.eml", "friend@example.net"),
+            ("stranger.eml", "x@example.org"),
+        ] {
+            let raw = format!(
+                "From: {from}\r\nTo: bob@example.com\r\nSubject: cheap pills\r\n\r\ncheap pills for you\r\n"
+            );
+            let path = dir.path().join(name);
+            std::fs::write(&path, raw).unwrap();
+            paths.push(path);
+        }
+        let stats = lib
+            .import(ImportSources::new(paths), &[], 0, |_| {})
+            .await
+            .unwrap();
+        assert_eq!((stats.imported, stats.spam, stats.unsure), (2, 1, 1));
+        assert_eq!(lib.store().tags_of(2).await.unwrap(), [UNSURE_TAG]);
+        assert_eq!(lib.store().tags_of(3).await.unwrap(), [SPAM_TAG]);
+        lib.close().await;
     }
 
     #[test]

@@ -150,6 +150,7 @@ impl Library {
         stats: &mut ImportStats,
         uncommitted: &mut Vec<(i64, i64)>,
     ) -> Result<Vec<Inserted>> {
+        let verdicts = crate::spam::spare_correspondents(&self.store, batch, verdicts).await?;
         let tags: Vec<Vec<String>> = batch
             .iter()
             .enumerate()
