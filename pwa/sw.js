@@ -3,7 +3,7 @@
 // sessions are not cached, not even briefly. Shell files are fetched network-first
 // (so an updated box serves an updated app) with the cache as the offline fallback.
 
-const CACHE = 'homepost-shell-v3';
+const CACHE = 'homepost-shell-v4';
 
 /** Every file of pwa/ that the page loads. Keep in step with pwa/ (e2e checks it). */
 const SHELL = [
@@ -19,6 +19,7 @@ const SHELL = [
   '/js/poll.js',
   '/js/router.js',
   '/js/tag-store.js',
+  '/js/unread.js',
   '/js/components/accounts.js',
   '/js/components/address-field.js',
   '/js/components/auth-screens.js',

@@ -228,6 +228,9 @@ async function flow(label, server, contextOptions) {
       const inbox = nav.getByRole('link', { name: /^Inbox/ });
       await inbox.waitFor();
       assert.match(await inbox.textContent(), /\d+\s*unread/);
+      // The same count in the page title (the tab, the task switcher).
+      const unread = Number((await inbox.textContent()).match(/(\d+)\s*unread/)[1]);
+      assert.equal(await page.title(), `(${unread}) Homepost`);
       assert.equal(await inbox.getAttribute('aria-current'), 'page');
       await nav.getByRole('link', { name: 'All mail' }).waitFor();
       await nav.getByRole('link', { name: 'Spam' }).waitFor();
@@ -320,8 +323,12 @@ async function flow(label, server, contextOptions) {
     });
 
     await S('mark unread and read again from the list', async () => {
+      const titleCount = async () => Number(((await page.title()).match(/^\((\d+)\)/) || [0, 0])[1]);
+      const before = await titleCount();
       await row(page, messageId).getByRole('button', { name: /^Mark as unread/ }).click();
       await row(page, messageId).and(page.locator('.unread')).waitFor();
+      // The title's unread count follows (the message is in the inbox).
+      await page.waitForFunction((n) => document.title === `(${n}) Homepost`, before + 1);
       assert.equal((await apiGet(page, `/messages/${messageId}`)).body.unread, true);
       if (phone) {
         // Swipe right toggles read.
@@ -332,6 +339,7 @@ async function flow(label, server, contextOptions) {
       }
       await page.locator(`li.msg-row[data-id="${messageId}"]:not(.unread)`).waitFor();
       await page.waitForFunction(async (id) => (await (await fetch(`/api/v1/messages/${id}`)).json()).unread === false, messageId);
+      await page.waitForFunction((n) => document.title === (n > 0 ? `(${n}) Homepost` : 'Homepost'), before);
       await shot(page, label, 'read-toggled');
     });
 
@@ -465,6 +473,7 @@ async function flow(label, server, contextOptions) {
       await page.getByRole('button', { name: 'Lock', exact: true }).click();
       await page.getByRole('heading', { name: 'Unlock Homepost' }).waitFor();
       assert.equal(await page.locator('.msg-row, .body-text').count(), 0);
+      assert.equal(await page.title(), 'Homepost', 'a locked box shows no unread count');
       assert.equal((await apiGet(page, '/status')).body.state, 'locked');
       await shot(page, label, 'locked-again');
     });

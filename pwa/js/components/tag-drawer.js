@@ -9,6 +9,7 @@ import { ICONS } from '../icons.js';
 import { searchHash, accountHash } from '../router.js';
 import { tagLabel } from '../format.js';
 import { setKnownTags } from '../tag-store.js';
+import { clearUnread, showUnread } from '../unread.js';
 import { openTagManager } from './tag-manager.js';
 
 /** Tags with their own fixed entry, or not shown as a tag at all. */
@@ -38,6 +39,8 @@ class HpTagDrawer extends HTMLElement {
     this.refresh = () => this.scheduleLoad();
     window.addEventListener('hp:tags-changed', this.refresh);
     window.addEventListener('hp:tags-edited', this.refresh);
+    // New mail changes the unread counts (and the title's).
+    window.addEventListener('hp:mail-changed', this.refresh);
     this.render();
     this.load();
   }
@@ -45,7 +48,9 @@ class HpTagDrawer extends HTMLElement {
   disconnectedCallback() {
     window.removeEventListener('hp:tags-changed', this.refresh);
     window.removeEventListener('hp:tags-edited', this.refresh);
+    window.removeEventListener('hp:mail-changed', this.refresh);
     clearTimeout(this.timer);
+    clearUnread();
   }
 
   /** Several changes in a row (e.g. quick archiving) cost one request. */
@@ -101,6 +106,7 @@ class HpTagDrawer extends HTMLElement {
   render() {
     const byName = new Map(this.tags.map((t) => [t.name, t]));
     const unread = (name) => (byName.get(name) ? byName.get(name).unread : 0);
+    showUnread(unread('inbox'));
     replace(this.fixed,
       this.entry('Inbox', 'in:inbox', ICONS.inbox, unread('inbox')),
       this.entry('All mail', '', ICONS.allMail),
