@@ -134,6 +134,21 @@ async function flow(label, server, contextOptions) {
       await shot(page, label, 'empty-inbox');
     });
 
+    await S('Send with no account points at the notice that says so, no red repeat', async () => {
+      await page.goto(`${base}/#/compose`);
+      await page.getByRole('heading', { level: 1, name: 'New message' }).waitFor();
+      const compose = page.locator('hp-compose');
+      await compose.getByLabel('To', { exact: true }).fill('someone@example.org');
+      await compose.getByRole('button', { name: 'Send' }).click();
+      await page.waitForFunction(() => document.activeElement
+        && document.activeElement.textContent === 'Add an account');
+      assert.equal(await compose.locator('.form-error:not([hidden])').count(), 0,
+        'the no-account notice is repeated as an error');
+      await compose.getByRole('button', { name: 'Discard' }).click();
+      await page.getByRole('dialog', { name: 'Discard this message?' }).getByRole('button', { name: 'Discard' }).click();
+      await page.getByRole('heading', { name: 'Inbox', level: 1 }).waitFor();
+    });
+
     await S('the service worker controls the page and caches no API answer', async () => {
       await page.evaluate(() => navigator.serviceWorker.ready);
       await page.reload();

@@ -584,6 +584,8 @@ async function main() {
           // A real mouse click; the view is rendered, so no actionability wait.
           await toggle.click({ force: true });
           assert.equal((await response).status(), 200, `${htmlUrl}`);
+          assert.match(await view.locator('.body-switch .field-hint').textContent(), /formatted view is shown/,
+            'the caption says which view is shown');
           const frame = await navigated;
           assert.ok(frame.parentFrame() === page.mainFrame(), 'the formatted view is not a frame of the page');
           await frame.waitForLoadState('load');

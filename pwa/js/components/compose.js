@@ -414,7 +414,11 @@ class HpCompose extends HTMLElement {
       return;
     }
     if (f.account_id === null) {
-      this.showError('No account can send mail yet: add one with an outgoing server first.');
+      // The notice under From already says it, with the way out: point at it
+      // rather than repeat it as an error.
+      this.showError('');
+      this.fromNote.hidden = false;
+      this.fromNote.querySelector('a').focus();
       return;
     }
     if (!f.subject.trim() && !(await confirmSheet({

@@ -217,11 +217,15 @@ class HpMessageView extends ReaderBase {
     // and an opaque origin; nothing in it can reach this page or the session. Links
     // may open in a new tab (popups), outside the sandbox, with no referrer.
     let frame = null;
+    const PLAIN_HINT = 'Plain text is shown; the formatted view loads no remote content.';
+    const FORMATTED_HINT = 'The formatted view is shown, sanitised: no scripts, no remote content.';
+    const hint = h('span', { class: 'field-hint' }, PLAIN_HINT);
     const toggle = h('button', {
       type: 'button', class: 'button', 'aria-pressed': 'false',
       onclick: () => {
         const on = toggle.getAttribute('aria-pressed') !== 'true';
         toggle.setAttribute('aria-pressed', on ? 'true' : 'false');
+        hint.textContent = on ? FORMATTED_HINT : PLAIN_HINT;
         if (on) {
           frame = frame || h('iframe', {
             class: 'body-frame', sandbox: 'allow-popups allow-popups-to-escape-sandbox', referrerpolicy: 'no-referrer',
@@ -233,8 +237,7 @@ class HpMessageView extends ReaderBase {
         }
       },
     }, 'Formatted view');
-    section.append(h('div', { class: 'body-switch' }, toggle,
-      h('span', { class: 'field-hint' }, 'Plain text is shown; the formatted view loads no remote content.')), text);
+    section.append(h('div', { class: 'body-switch' }, toggle, hint), text);
     return section;
   }
 
