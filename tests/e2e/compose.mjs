@@ -135,6 +135,12 @@ export async function composeFlow(page, opts) {
   await page.getByRole('heading', { level: 1, name: 'Accounts' }).waitFor();
   await page.getByRole('link', { name: 'Add account' }).click();
   await page.getByRole('heading', { level: 1, name: 'Add an account' }).waitFor();
+  // Everything wrong is said at once, not one thing per try.
+  await page.getByRole('button', { name: 'Add account' }).click();
+  const problems = page.locator('hp-account-form .form-error[role="alert"]');
+  await problems.getByText('Give the account a name.').waitFor();
+  await problems.getByText('Type the email address', { exact: false }).waitFor();
+  assert.equal(await page.locator('hp-account-form [aria-invalid="true"]').count() >= 2, true);
   await page.getByLabel('Account name').fill(acc.name);
   await page.getByLabel('Email address').fill(acc.email);
   await page.getByLabel('Your name').fill(acc.displayName || '');

@@ -372,7 +372,7 @@ class HpAccountForm extends HTMLElement {
     this.smtp.addEventListener('change', () => { this.outgoingBox.hidden = !this.smtp.value; });
     this.outgoing.security.addEventListener('change', () => this.outgoing.defaultPort('smtp'));
 
-    this.errorLine = h('p', { class: 'form-error', role: 'alert', tabindex: '-1', hidden: true });
+    this.errorLine = h('div', { class: 'form-error', role: 'alert', tabindex: '-1', hidden: true });
     this.submit = h('button', { type: 'submit', class: 'button primary' }, a ? 'Save' : 'Add account');
     const heading = h('h1', { class: 'page-title', tabindex: '-1' }, a ? `Edit ${a.name || a.email}` : 'Add an account');
     this.form = h('form', { class: 'account-form', novalidate: true, onsubmit: (e) => this.save(e) },
@@ -416,23 +416,23 @@ class HpAccountForm extends HTMLElement {
     if (proto && !first) this.incoming.defaultPort(proto);
   }
 
-  /** The Account body of POST/PUT /accounts, or null after showing what is wrong. */
+  /**
+   * The Account body of POST/PUT /accounts, or null after showing everything that is
+   * wrong at once (each field marked, the first one focused).
+   */
   collect() {
+    const problems = [];
     const problem = (control, message) => {
       control.setAttribute('aria-invalid', 'true');
-      this.errorLine.textContent = message;
-      this.errorLine.hidden = false;
-      control.focus();
-      return null;
+      problems.push({ control, message });
     };
     this.form.querySelectorAll('[aria-invalid]').forEach((el) => el.removeAttribute('aria-invalid'));
-    if (!this.name.value.trim()) return problem(this.name, 'Give the account a name.');
-    if (!/^[^\s@]+@[^\s@]+$/.test(this.email.value.trim())) return problem(this.email, 'Type the email address, like alice@example.org.');
-    const check = (server) => {
-      if (!server.host.value.trim()) return problem(server.host, 'Type the server’s name.');
+    if (!this.name.value.trim()) problem(this.name, 'Give the account a name.');
+    if (!/^[^\s@]+@[^\s@]+$/.test(this.email.value.trim())) problem(this.email, 'Type the email address, like alice@example.org.');
+    const check = (server, side) => {
+      if (!server.host.value.trim()) problem(server.host, `Type the ${side} server’s name.`);
       const port = Number(server.port.value);
-      if (!Number.isInteger(port) || port < 1 || port > 65535) return problem(server.port, 'The port is a number from 1 to 65535.');
-      return true;
+      if (!Number.isInteger(port) || port < 1 || port > 65535) problem(server.port, `The ${side} server’s port is a number from 1 to 65535.`);
     };
     const body = {
       name: this.name.value.trim(),
@@ -443,10 +443,10 @@ class HpAccountForm extends HTMLElement {
     };
     const proto = this.protocol.value;
     if (proto) {
-      if (!check(this.incoming)) return null;
+      check(this.incoming, 'incoming');
       const kind = this.form.querySelector(`input[name$="-policy"]:checked`).value;
       const days = Number(this.days.value);
-      if (kind === 'delete_after' && (!Number.isInteger(days) || days < 1)) return problem(this.days, 'Type a number of days, 1 or more.');
+      if (kind === 'delete_after' && (!Number.isInteger(days) || days < 1)) problem(this.days, 'Type a number of days, 1 or more.');
       const folders = proto === 'imap' ? this.folders.value.split(',').map((f) => f.trim()).filter(Boolean) : ['INBOX'];
       body.incoming = {
         protocol: proto,
@@ -458,8 +458,17 @@ class HpAccountForm extends HTMLElement {
       };
     }
     if (this.smtp.value) {
-      if (!check(this.outgoing)) return null;
+      check(this.outgoing, 'outgoing');
       body.outgoing = this.outgoing.value();
+    }
+    if (problems.length > 0) {
+      replace(this.errorLine, problems.length === 1
+        ? problems[0].message
+        : [h('span', {}, `${problems.length} things to fix:`),
+          h('ul', {}, problems.map((p) => h('li', {}, p.message)))]);
+      this.errorLine.hidden = false;
+      problems[0].control.focus();
+      return null;
     }
     this.errorLine.hidden = true;
     return body;
