@@ -161,6 +161,24 @@ export async function composeFlow(page, opts) {
   if (acc.outgoing) await fillServer(outgoing, { ...acc.outgoing, protocol: 'smtp' }, true);
   else await outgoing.getByLabel('Server type').selectOption('');
   await screen('account-form');
+  // Every choice of every select reads whole (the security choice was cut on phones).
+  const cut = await page.evaluate(() => {
+    const ctx = document.createElement('canvas').getContext('2d');
+    const found = [];
+    for (const select of document.querySelectorAll('hp-account-form select')) {
+      if (!select.offsetParent) continue;
+      const style = getComputedStyle(select);
+      ctx.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+      // Room for the text: the box without its padding and the drop-down arrow.
+      const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 20;
+      for (const option of select.options) {
+        const width = ctx.measureText(option.textContent).width;
+        if (width > room) found.push(`${select.id}: "${option.textContent}" ${Math.round(width)} > ${Math.round(room)} px`);
+      }
+    }
+    return found;
+  });
+  assert.deepEqual(cut, [], 'select choices cut off');
   await page.getByRole('button', { name: 'Add account' }).click();
   await page.getByRole('heading', { level: 1, name: 'Accounts' }).waitFor();
   const card = accountCard(page, acc.name);

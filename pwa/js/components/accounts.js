@@ -23,7 +23,7 @@ const PORTS = {
 const SECURITY = [
   ['tls', 'TLS (also called SSL)'],
   ['starttls', 'STARTTLS'],
-  ['plain', 'None (only for a server on this box)'],
+  ['plain', 'None (server on this box only)'],
 ];
 const DEFAULT_POLL_SECONDS = 300;
 
