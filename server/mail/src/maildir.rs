@@ -4,8 +4,10 @@
 use std::path::Path;
 
 /// Returns the Homepost tags for the standard flags in a Maildir file name's
-/// info suffix (`":2,FLAGS"`, or `"!2,FLAGS"` / `";2,FLAGS"` as written where
-/// `:` is not allowed in file names, e.g. by mbsync on Windows): S read, F flagged, R replied, T trash, D draft, P passed.
+/// info suffix (`":2,FLAGS"`, or `"!2,FLAGS"` / `";2,FLAGS"` / `",2,FLAGS"` as
+/// written where `:` is not allowed in file names, e.g. by mbsync on Windows or
+/// a copy through a Windows share): S read, F flagged, R replied, T trash, D
+/// draft, P passed.
 /// Unknown flags and lowercase (keyword) flags are ignored; each tag appears
 /// once, in the order of its flag.
 pub fn flag_tags(file_name: &str) -> Vec<&'static str> {
@@ -30,11 +32,17 @@ pub fn flag_tags(file_name: &str) -> Vec<&'static str> {
     tags
 }
 
-/// The flag letters after the last `:2,`, `!2,` or `;2,` in `file_name`.
+/// The flag letters after the last `:2,`, `!2,` or `;2,` in `file_name`, or
+/// after a last `,2,` (written by tools that replace every `:`) when only
+/// letters follow it: a `,` also separates the name's `S=size` fields.
 fn info_flags(file_name: &str) -> Option<&str> {
+    let comma = file_name
+        .rfind(",2,")
+        .filter(|&at| file_name[at + 3..].bytes().all(|b| b.is_ascii_alphabetic()));
     let start = [":2,", "!2,", ";2,"]
         .iter()
         .filter_map(|separator| file_name.rfind(separator))
+        .chain(comma)
         .max()?;
     file_name.get(start + 3..)
 }
@@ -79,6 +87,21 @@ mod tests {
         assert!(flag_tags("1700000000.M1P2.host").is_empty());
         assert!(flag_tags("msg-3-3:2,").is_empty());
         assert!(flag_tags("msg:1,S").is_empty());
+    }
+
+    #[test]
+    fn accepts_comma_separator_only_before_flag_letters() {
+        assert_eq!(
+            flag_tags("1700000000.M1P2.host,S=123,2,FS"),
+            ["flagged", "read"]
+        );
+        assert_eq!(
+            flag_tags("1700000000.M1P2.host,S=123,2,"),
+            Vec::<&str>::new()
+        );
+        // `,2,` followed by more of the name is not an info suffix.
+        assert!(flag_tags("1700000000.M1P2.host,2,S=123").is_empty());
+        assert!(flag_tags("1700000000.M1P2,2,host.example").is_empty());
     }
 
     #[test]
