@@ -319,6 +319,10 @@ async function flow(label, server, contextOptions) {
         const res = await fetch(`/api/v1/messages/${id}`);
         return res.ok && (await res.json()).unread === false;
       }, messageId);
+      // The toolbar is one row (it wrapped in the two-pane layout).
+      const rows = await page.locator('hp-message-view .reader-toolbar > *').evaluateAll(
+        (items) => new Set(items.filter((i) => i.offsetParent).map((i) => Math.round(i.getBoundingClientRect().top))).size);
+      assert.equal(rows, 1, 'the reader toolbar wraps');
       await shot(page, label, 'message');
       await axeCheck(page, 'message');
     });

@@ -138,24 +138,24 @@ class HpMessageView extends ReaderBase {
         type: 'button', class: 'tool-button', title: 'Reply (r)', onclick: () => this.reply('reply'),
       }, icon(ICONS.reply), h('span', {}, 'Reply')),
       h('button', {
-        type: 'button', class: 'tool-button', title: 'Reply to all (a)', onclick: () => this.reply('all'),
+        type: 'button', class: 'tool-button secondary', title: 'Reply to all (a)', onclick: () => this.reply('all'),
       }, icon(ICONS.replyAll), h('span', {}, 'Reply all')),
       h('button', {
-        type: 'button', class: 'tool-button', title: 'Forward (f)', onclick: () => this.forward(),
+        type: 'button', class: 'tool-button secondary', title: 'Forward (f)', onclick: () => this.forward(),
       }, icon(ICONS.forward), h('span', {}, 'Forward')),
       h('button', {
         type: 'button', class: 'tool-button',
         onclick: () => (inInbox ? this.actAndClose(ARCHIVE, 'Archived') : this.act({ add: ['inbox'], remove: ['trash', 'spam'] }, 'Moved to Inbox')),
       }, icon(inInbox ? ICONS.archive : ICONS.inbox), h('span', {}, inInbox ? 'Archive' : 'Move to Inbox')),
       h('button', {
-        type: 'button', class: 'tool-button', onclick: () => this.toggleRead(),
+        type: 'button', class: 'tool-button secondary', title: m.unread ? 'Mark read' : 'Mark unread', onclick: () => this.toggleRead(),
       }, icon(m.unread ? ICONS.markRead : ICONS.markUnread), h('span', {}, m.unread ? 'Mark read' : 'Mark unread')),
       inTrash ? null : h('button', {
-        type: 'button', class: 'tool-button',
+        type: 'button', class: 'tool-button secondary', title: 'Move to Trash',
         onclick: () => this.actAndClose(TRASH, 'Moved to Trash'),
       }, icon(ICONS.trash), h('span', {}, 'Trash')),
       h('a', {
-        class: 'tool-button', href: urls.raw(m.id), download: `message-${m.id}.eml`,
+        class: 'tool-button secondary', href: urls.raw(m.id), download: `message-${m.id}.eml`,
         title: 'Download the message as received (.eml)',
       }, icon(ICONS.download), h('span', {}, 'Raw')));
   }
