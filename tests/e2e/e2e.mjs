@@ -327,6 +327,33 @@ async function flow(label, server, contextOptions) {
       await axeCheck(page, 'message');
     });
 
+    await S('flag in one tap; report spam from the reader, then Undo', async () => {
+      const tagsOf = async () => (await apiGet(page, `/messages/${messageId}`)).body.tags;
+      const flag = page.getByRole('button', { name: 'Flag', exact: true });
+      await flag.click();
+      await page.getByRole('button', { name: 'Flag', exact: true, pressed: true }).waitFor();
+      assert.ok((await tagsOf()).includes('flagged'));
+      await flag.click();
+      await page.getByRole('button', { name: 'Flag', exact: true, pressed: false }).waitFor();
+      assert.ok(!(await tagsOf()).includes('flagged'));
+
+      await page.getByRole('button', { name: 'Spam', exact: true }).click();
+      // The reader closes; the notice offers Undo.
+      const undo = page.getByRole('button', { name: 'Undo' });
+      await undo.waitFor();
+      let tags = await tagsOf();
+      assert.ok(tags.includes('spam') && !tags.includes('inbox'), `reported: ${tags}`);
+      await undo.click();
+      await page.waitForFunction(async (id) => {
+        const t = (await (await fetch(`/api/v1/messages/${id}`)).json()).tags;
+        return t.includes('inbox') && !t.includes('spam');
+      }, messageId);
+      tags = await tagsOf();
+      assert.ok(tags.includes('inbox') && !tags.includes('spam'), `undone: ${tags}`);
+      await page.goto(`${base}/#/message/${messageId}`);
+      await page.getByRole('heading', { level: 1, name: /Testing signatures/ }).waitFor();
+    });
+
     await S('add a tag in the message: a chip, and the tag in the drawer', async () => {
       const input = page.getByLabel('Add a tag to this message');
       await input.fill('e2e-test');

@@ -132,6 +132,8 @@ class HpMessageView extends ReaderBase {
     const m = this.msg;
     const inInbox = m.tags.includes('inbox');
     const inTrash = m.tags.includes('trash');
+    const inSpam = m.tags.includes('spam');
+    const flagged = m.tags.includes('flagged');
     replace(this.toolbar,
       backButton(this),
       h('button', {
@@ -150,6 +152,22 @@ class HpMessageView extends ReaderBase {
       h('button', {
         type: 'button', class: 'tool-button secondary', title: m.unread ? 'Mark read' : 'Mark unread', onclick: () => this.toggleRead(),
       }, icon(m.unread ? ICONS.markRead : ICONS.markUnread), h('span', {}, m.unread ? 'Mark read' : 'Mark unread')),
+      h('button', {
+        type: 'button', class: 'tool-button secondary', title: flagged ? 'Unflag' : 'Flag',
+        'aria-pressed': flagged ? 'true' : 'false',
+        onclick: () => (flagged
+          ? this.act({ add: [], remove: ['flagged'] }, 'Unflagged')
+          : this.act({ add: ['flagged'], remove: [] }, 'Flagged')),
+      }, icon(flagged ? ICONS.star : ICONS.starOutline), h('span', {}, 'Flag')),
+      inSpam
+        ? h('button', {
+          type: 'button', class: 'tool-button secondary', title: 'Not spam: back to the Inbox, and the filter learns',
+          onclick: () => this.actAndClose({ add: ['inbox'], remove: ['spam'] }, 'Marked as not spam'),
+        }, icon(ICONS.inbox), h('span', {}, 'Not spam'))
+        : h('button', {
+          type: 'button', class: 'tool-button secondary', title: 'Report spam: the filter learns from it',
+          onclick: () => this.actAndClose({ add: ['spam'], remove: ['inbox'] }, 'Reported as spam'),
+        }, icon(ICONS.spam), h('span', {}, 'Spam')),
       inTrash ? null : h('button', {
         type: 'button', class: 'tool-button secondary', title: 'Move to Trash',
         onclick: () => this.actAndClose(TRASH, 'Moved to Trash'),
@@ -314,9 +332,35 @@ class HpMessageView extends ReaderBase {
     }
   }
 
-  /** Archive and Trash close the message: it has left the folder being read. */
+  /**
+   * Archive, Trash and Spam close the message: it has left the folder being read.
+   * The notice offers Undo, which puts back exactly the tags this change altered.
+   */
   async actAndClose(change, done) {
-    if (await this.act(change, done)) this.dispatchEvent(new CustomEvent('hp-back', { bubbles: true }));
+    const id = this.msg.id;
+    const had = new Set(this.msg.tags);
+    const undo = {
+      add: change.remove.filter((t) => had.has(t)),
+      remove: change.add.filter((t) => !had.has(t)),
+    };
+    try {
+      await changeTags([id], change);
+    } catch (err) {
+      if (err.status !== 401) announce(err.message, 'error');
+      return;
+    }
+    announce(done, 'info', {
+      label: 'Undo',
+      run: async () => {
+        try {
+          await changeTags([id], undo);
+          announce('Undone');
+        } catch (err) {
+          if (err.status !== 401) announce(err.message, 'error');
+        }
+      },
+    });
+    this.dispatchEvent(new CustomEvent('hp-back', { bubbles: true }));
   }
 
   /** Reply (`reply`) or reply to all (`all`): the server makes the draft, compose opens it. */
