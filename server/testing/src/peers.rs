@@ -52,6 +52,17 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// `N` different ports of 127.0.0.1 that were free a moment ago: all held at
+/// once while they are picked, so no two are the same (picked one after another,
+/// the system may hand out a just-released port again, which Dovecot refused as
+/// a "duplicate listener").
+fn free_ports<const N: usize>() -> [u16; N] {
+    let held: [TcpListener; N] = std::array::from_fn(|_| {
+        TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0")
+    });
+    held.map(|l| l.local_addr().unwrap().port())
+}
+
 fn port_is_free(port: u16) -> bool {
     TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok()
 }
@@ -182,8 +193,7 @@ impl Dovecot {
             tmp,
         };
         for attempt in 1..=START_ATTEMPTS {
-            [dovecot.imap, dovecot.imaps, dovecot.pop3, dovecot.pop3s] =
-                [(); 4].map(|()| free_port());
+            [dovecot.imap, dovecot.imaps, dovecot.pop3, dovecot.pop3s] = free_ports::<4>();
             match dovecot.try_spawn() {
                 Ok(()) => return dovecot,
                 Err(e) if attempt < START_ATTEMPTS && e.contains("ddress already in use") => {
