@@ -255,6 +255,7 @@ pub(crate) async fn train(
     // Examples in order: the same message twice in one batch is learnt once, and
     // a later example of it overrides an earlier one as a correction would.
     let mut total = Delta::default();
+    let mut changed = false;
     for (example, sha) in examples.iter().zip(&shas) {
         let was = trained.get(sha).copied();
         match (was, example.class) {
@@ -270,6 +271,7 @@ pub(crate) async fn train(
             (None, Some(_)) => outcome.learned += 1,
             (Some(_), None) => outcome.forgotten += 1,
         }
+        changed = true;
         // What was learnt is undone and the new class learnt: every distinct
         // token moves by one, as does each class's message count.
         total.step(&example.tokens, was, -1);
@@ -279,10 +281,14 @@ pub(crate) async fn train(
             None => trained.remove(sha),
         };
     }
-    if total.is_empty() {
+    if !changed {
         return Ok(outcome);
     }
-    apply(conn, &total).await?;
+    // Changes may cancel out in the counts (two messages with the same words
+    // corrected in opposite ways) while their records still change.
+    if !total.is_empty() {
+        apply(conn, &total).await?;
+    }
     // The records as they stand after the batch: one row per distinct message.
     let (learnt, forgotten): (Vec<&String>, Vec<&String>) = shas
         .iter()

@@ -312,3 +312,43 @@ proptest! {
         })?;
     }
 }
+
+/// Two messages with the same words, corrected in opposite ways in one batch:
+/// the counts cancel out, the records of both still change.
+#[tokio::test]
+async fn corrections_that_cancel_in_the_counts_still_update_the_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path()).await;
+    let a = mail("same words", "the very same words");
+    let b = format!("X-Other: 1\r\n{}", String::from_utf8(a.clone()).unwrap()).into_bytes();
+    // The same tokens, different bytes (so different training records).
+    let tokens_a = tokens(&a);
+    let b_example = SpamExample::new(&b, tokens_a.clone(), SpamClass::Ham);
+    store
+        .train_spam(&[
+            SpamExample::new(&a, tokens_a.clone(), SpamClass::Spam),
+            b_example,
+        ])
+        .await
+        .unwrap();
+    let before = dump(&store).await;
+    let outcome = store
+        .train_spam(&[
+            SpamExample::new(&a, tokens_a.clone(), SpamClass::Ham),
+            SpamExample::new(&b, tokens_a, SpamClass::Spam),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(outcome.relearned, 2);
+    let after = dump(&store).await;
+    assert_eq!(after.tokens, before.tokens, "the counts cancel out");
+    assert_eq!(
+        store.spam_trained_as(&a).await.unwrap(),
+        Some(SpamClass::Ham)
+    );
+    assert_eq!(
+        store.spam_trained_as(&b).await.unwrap(),
+        Some(SpamClass::Spam)
+    );
+    store.close().await;
+}
