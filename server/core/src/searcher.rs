@@ -7,7 +7,8 @@ use crate::library::Result;
 use homepost_search::{Error as IndexError, Query, SearchOptions};
 
 /// Searches the index as committed and reads the summaries of the hits, apart
-/// from the [`Library`] (see [`Library::searcher`]).
+/// from the [`Library`](crate::library::Library) (see
+/// [`Library::searcher`](crate::library::Library::searcher)).
 pub struct Searcher {
     snapshot: homepost_search::SearchSnapshot,
     store: Store,
@@ -29,7 +30,8 @@ impl Searcher {
 
     /// Runs a parsed query and returns the number of matches and one page of
     /// summaries. A damaged index is reported as [`IndexError::Corrupt`]: the
-    /// caller rebuilds it with [`Library::reindex`].
+    /// caller rebuilds it with
+    /// [`Library::reindex`](crate::library::Library::reindex).
     ///
     /// The index is searched on a blocking thread, and at most all cores but one
     /// search at once (the slot goes with the thread, so a search whose caller

@@ -5,9 +5,10 @@ use sqlx::Row;
 
 use crate::{Result, to_json};
 
-/// Bit of [`RemoteCopy::flags`]: the message is read (`\Seen`, tag `read`).
+/// Bit of [`RemoteCopy::synced`] and [`RemoteCopy::local`]: the message is read (`\Seen`, tag `read`).
 pub const FLAG_READ: i64 = 1;
-/// Bit of [`RemoteCopy::flags`]: the message is flagged (`\Flagged`, tag `flagged`).
+/// Bit of [`RemoteCopy::synced`] and [`RemoteCopy::local`]: the message is flagged
+/// (`\Flagged`, tag `flagged`).
 pub const FLAG_FLAGGED: i64 = 2;
 
 /// The tag of each flag bit: the one mapping between server flags and tags.

@@ -189,8 +189,7 @@ struct ClientFailures {
 
 /// Login throttling, per client address and overall: passphrase guessing gets
 /// slower with every failure, and a distributed guesser (or many clients behind one
-/// relay) cannot try more than [`GLOBAL_FAILURES`] in [`GLOBAL_WINDOW`] before
-/// everyone waits.
+/// relay) cannot try more than 30 in 15 minutes before everyone waits.
 #[derive(Default)]
 pub struct Throttle {
     clients: HashMap<IpAddr, ClientFailures>,
