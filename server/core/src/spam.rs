@@ -382,10 +382,8 @@ mod tests {
         .into_bytes()
     }
 
-    /// On the single-threaded runtime of `#[tokio::test]` too, the import's
-    /// reader thread reads counts, and import classifies without training.
-    #[tokio::test]
-    async fn import_tags_spam_and_unsure_and_trains_nothing() {
+    /// A new library whose filter learnt 20 spam and 20 ham messages.
+    async fn trained_library() -> (tempfile::TempDir, Library) {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         let vault = Vault::create(
@@ -394,7 +392,7 @@ mod tests {
             KdfParams::INSECURE_FOR_TESTS,
         )
         .unwrap();
-        let mut lib = Library::open(&data, &vault).await.unwrap();
+        let lib = Library::open(&data, &vault).await.unwrap();
         let mut examples = Vec::new();
         for i in 0..20 {
             let spam = mail(&format!("cheap pills {i}"), "buy cheap pills now");
@@ -406,6 +404,14 @@ mod tests {
             examples.push(example(&ham, Class::Ham));
         }
         lib.store().train_spam(&examples).await.unwrap();
+        (dir, lib)
+    }
+
+    /// On the single-threaded runtime of `#[tokio::test]` too, the import's
+    /// reader thread reads counts, and import classifies without training.
+    #[tokio::test]
+    async fn import_tags_spam_and_unsure_and_trains_nothing() {
+        let (dir, mut lib) = trained_library().await;
         let before = lib.store().spam_stats().await.unwrap();
 
         let mut paths = Vec::new();
@@ -449,26 +455,7 @@ mod tests {
     /// `unsure`; the same mail from a stranger is spam.
     #[tokio::test]
     async fn spam_from_a_known_correspondent_is_only_unsure() {
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
-        let vault = Vault::create(
-            &data,
-            &Passphrase::new("pw".into()),
-            KdfParams::INSECURE_FOR_TESTS,
-        )
-        .unwrap();
-        let mut lib = Library::open(&data, &vault).await.unwrap();
-        let mut examples = Vec::new();
-        for i in 0..20 {
-            let spam = mail(&format!("cheap pills {i}"), "buy cheap pills now");
-            let ham = mail(
-                &format!("meeting notes {i}"),
-                "notes from our project meeting",
-            );
-            examples.push(example(&spam, Class::Spam));
-            examples.push(example(&ham, Class::Ham));
-        }
-        lib.store().train_spam(&examples).await.unwrap();
+        let (dir, mut lib) = trained_library().await;
         // The user wrote to friend@example.net once.
         let sent =
             b"From: bob@example.com\r\nTo: friend@example.net\r\nSubject: hi\r\n\r\nhello\r\n";
