@@ -140,7 +140,8 @@ impl BatchClassifier {
 }
 
 /// The filter's verdicts, with mail it calls spam from a known correspondent
-/// (the user wrote to them, answered them, or kept three of their messages)
+/// (the user wrote to them, answered them, or kept three of their messages) or
+/// through a mailing list the user reads (three of its messages read, not spam)
 /// sent to `unsure` instead: missing good mail is the one thing a spam filter
 /// must not do. A forged From of a correspondent lands in `unsure` too, where
 /// the user still sees it marked.
@@ -152,6 +153,12 @@ pub(crate) async fn spare_correspondents(
     let mut spared = verdicts.to_vec();
     for (verdict, (_, parsed)) in spared.iter_mut().zip(batch) {
         if *verdict != Verdict::Spam {
+            continue;
+        }
+        if let Some(list) = parsed.list_id.as_deref()
+            && store.is_read_list(list).await?
+        {
+            *verdict = Verdict::Unsure;
             continue;
         }
         for address in parsed.from.iter().filter_map(|a| a.address.as_deref()) {
@@ -489,6 +496,55 @@ mod tests {
         assert_eq!((stats.imported, stats.spam, stats.unsure), (2, 1, 1));
         assert_eq!(lib.store().tags_of(2).await.unwrap(), [UNSURE_TAG]);
         assert_eq!(lib.store().tags_of(3).await.unwrap(), [SPAM_TAG]);
+        lib.close().await;
+    }
+
+    /// Mail the filter calls spam through a mailing list the user reads is only
+    /// `unsure`; through a list nobody reads, or from outside any list, spam.
+    #[tokio::test]
+    async fn spam_through_a_list_the_user_reads_is_only_unsure() {
+        let (dir, mut lib) = trained_library().await;
+        let list_mail = |n: usize, list: &str, subject: &str, body: &str| {
+            format!(
+                "From: member{n}@example.org\r\nTo: list@example.org\r\nList-Id: A list <{list}>\r\n\
+Subject: {subject}\r\n\r\n{body}\r\n"
+            )
+        };
+        // Three messages of the list, read.
+        let mut read = Vec::new();
+        for n in 0..3 {
+            let path = dir.path().join(format!("read{n}.eml"));
+            std::fs::write(
+                &path,
+                list_mail(n, "dev.example.org", "release notes", "the plan"),
+            )
+            .unwrap();
+            read.push(path);
+        }
+        lib.import(ImportSources::new(read), &["read".into()], 0, |_| {})
+            .await
+            .unwrap();
+
+        let mut paths = Vec::new();
+        for (name, list) in [
+            ("read-list.eml", "dev.example.org"),
+            ("other-list.eml", "ads.example.net"),
+        ] {
+            let path = dir.path().join(name);
+            std::fs::write(
+                &path,
+                list_mail(9, list, "cheap pills", "cheap pills for you"),
+            )
+            .unwrap();
+            paths.push(path);
+        }
+        let stats = lib
+            .import(ImportSources::new(paths), &[], 0, |_| {})
+            .await
+            .unwrap();
+        assert_eq!((stats.imported, stats.spam, stats.unsure), (2, 1, 1));
+        assert_eq!(lib.store().tags_of(4).await.unwrap(), [UNSURE_TAG]);
+        assert_eq!(lib.store().tags_of(5).await.unwrap(), [SPAM_TAG]);
         lib.close().await;
     }
 

@@ -69,6 +69,10 @@ pub struct ParsedMessage {
     /// as Unix seconds: when the last server took the message.
     #[serde(default)]
     pub received: Option<i64>,
+    /// The mailing list it came through: the id of its `List-Id:` field
+    /// (RFC 2919), lowercased, without the angle brackets.
+    #[serde(default)]
+    pub list_id: Option<String>,
     /// From addresses (all From fields, groups flattened).
     pub from: Vec<Address>,
     /// To addresses (all To fields, groups flattened).
@@ -182,6 +186,7 @@ fn parse_message(raw: &[u8]) -> ParsedMessage {
         references: message_ids(message.header(HeaderName::References)),
         date: header_date(&message),
         received: received_date(&message),
+        list_id: list_id(&message),
         from: addresses(&message, HeaderName::From),
         to: addresses(&message, HeaderName::To),
         cc: addresses(&message, HeaderName::Cc),
@@ -235,6 +240,27 @@ fn received_date(message: &Message<'_>) -> Option<i64> {
     DateTime::parse_rfc822(stamp.trim())
         .filter(DateTime::is_valid)
         .map(|d| d.to_timestamp())
+}
+
+/// The id in a `List-Id:` field: `Name <id>` or a bare id (RFC 2919), at
+/// most 255 characters of letters, digits and `.-_`.
+fn list_id(message: &Message<'_>) -> Option<String> {
+    let (_, value) = message
+        .headers_raw()
+        .find(|(name, _)| name.eq_ignore_ascii_case("List-Id"))?;
+    let value = value.trim();
+    let id = match (value.rfind('<'), value.rfind('>')) {
+        (Some(open), Some(close)) if open < close => &value[open + 1..close],
+        _ => value,
+    }
+    .trim()
+    .to_ascii_lowercase();
+    let usable = !id.is_empty()
+        && id.len() <= 255
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+    usable.then_some(id)
 }
 
 /// The time a message is listed and sorted by: its Date, else its newest

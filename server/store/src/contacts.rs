@@ -32,4 +32,24 @@ impl crate::Store {
         .await?;
         Ok(known != 0)
     }
+
+    /// Whether the user reads the mailing list `list_id`: at least three of its
+    /// messages are read and not spam.
+    pub async fn is_read_list(&self, list_id: &str) -> Result<bool> {
+        let read: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM (
+                 SELECT 1 FROM message_lists l
+                 WHERE l.list_id = ?1
+                   AND EXISTS (SELECT 1 FROM message_tags mt JOIN tags t ON t.id = mt.tag
+                               WHERE mt.message = l.message AND t.name = 'read')
+                   AND NOT EXISTS (SELECT 1 FROM message_tags mt JOIN tags t ON t.id = mt.tag
+                                   WHERE mt.message = l.message AND t.name = 'spam')
+                 LIMIT ?2)",
+        )
+        .bind(list_id)
+        .bind(KNOWN_AFTER)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(read >= KNOWN_AFTER)
+    }
 }

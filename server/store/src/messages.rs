@@ -195,6 +195,9 @@ impl Store {
             for t in m.tags {
                 rows.tags.push((id, tag_ids.id(&mut tx, t).await?));
             }
+            if let Some(list) = p.list_id.as_deref() {
+                rows.lists.push((id, list));
+            }
             if m.crypto_pending {
                 sqlx::query("INSERT INTO crypto_pending (message) VALUES (?)")
                     .bind(id)
@@ -419,6 +422,7 @@ struct BatchRows<'a> {
     attachments: Vec<(i64, usize, Option<&'a str>, &'a str, u64)>,
     refs: Vec<(i64, usize, &'a str)>,
     tags: Vec<(i64, i64)>,
+    lists: Vec<(i64, &'a str)>,
 }
 
 impl BatchRows<'_> {
@@ -447,6 +451,12 @@ impl BatchRows<'_> {
                  SELECT value ->> 0, value ->> 1 FROM json_each(?)",
                 to_json(&self.tags)?,
                 self.tags.is_empty(),
+            ),
+            (
+                "INSERT INTO message_lists (message, list_id)
+                 SELECT value ->> 0, value ->> 1 FROM json_each(?)",
+                to_json(&self.lists)?,
+                self.lists.is_empty(),
             ),
         ] {
             if !empty {

@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0007_key_discovery.sql"),
     include_str!("../migrations/0008_strict.sql"),
     include_str!("../migrations/0009_crypto_pending.sql"),
+    include_str!("../migrations/0010_message_lists.sql"),
 ];
 
 /// The newest schema version this build knows.

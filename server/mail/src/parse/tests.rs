@@ -332,3 +332,35 @@ fn the_sort_date_falls_back_and_passes_over_the_far_future() {
         );
     }
 }
+
+#[test]
+fn list_ids_are_read_as_rfc_2919_writes_them() {
+    for (field, expected) in [
+        (
+            "List-Id: Homepost developers <dev.homepost.example.org>",
+            Some("dev.homepost.example.org"),
+        ),
+        (
+            "List-Id: <Dev.Homepost.Example.ORG>",
+            Some("dev.homepost.example.org"),
+        ),
+        (
+            "List-ID: dev.homepost.example.org",
+            Some("dev.homepost.example.org"),
+        ),
+        (
+            "List-Id: \"A <fake> name\" <real.list.example>",
+            Some("real.list.example"),
+        ),
+        ("List-Id: <>", None),
+        ("List-Id: <not an id; at all>", None),
+        ("X-Other: <x.example>", None),
+    ] {
+        let raw = format!("From: a@example.org\r\n{field}\r\nSubject: x\r\n\r\nbody\r\n");
+        assert_eq!(
+            parse(raw.as_bytes()).list_id.as_deref(),
+            expected,
+            "{field}"
+        );
+    }
+}
