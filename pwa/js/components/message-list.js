@@ -7,7 +7,8 @@ import { api } from '../api.js';
 import { h, icon, replace, srOnly } from '../dom.js';
 import { ICONS } from '../icons.js';
 import { senders, shortDate, isoDate, fullDate, tagLabel } from '../format.js';
-import { messageHash, composeHash, navigate, DEFAULT_QUERY } from '../router.js';
+import { messageHash, composeHash, accountHash, navigate, DEFAULT_QUERY } from '../router.js';
+import { lastAccounts } from '../poll.js';
 import {
   changeTags, announce, requiredTags, hiddenByDefault, ARCHIVE, MARK_READ, MARK_UNREAD,
 } from '../mail-actions.js';
@@ -48,7 +49,7 @@ class HpMessageList extends HTMLElement {
     h('option', { value: 'oldest' }, 'Oldest first'),
     h('option', { value: 'relevance' }, 'Best match'));
     this.ul = h('ul', { class: 'msg-list', 'aria-labelledby': 'list-title' });
-    this.empty = h('p', { class: 'list-empty', hidden: true });
+    this.empty = h('div', { class: 'list-empty', hidden: true });
     this.errorLine = h('p', { class: 'form-error', role: 'alert', hidden: true });
     this.more = h('button', {
       type: 'button', class: 'button list-more', hidden: true, onclick: () => this.loadMore(),
@@ -74,6 +75,9 @@ class HpMessageList extends HTMLElement {
 
     this.onTagsChanged = (event) => this.applyTagChange(event.detail);
     window.addEventListener('hp:tags-changed', this.onTagsChanged);
+    // Whether the box has accounts decides what the empty inbox suggests.
+    this.onAccounts = () => { if (this.order.length === 0) this.updateSummary(); };
+    window.addEventListener('hp:accounts', this.onAccounts);
     // Tabbing onto a row selects it, so the shortcuts act on what has the focus.
     this.ul.addEventListener('focusin', (event) => {
       const li = event.target instanceof Element ? event.target.closest('li.msg-row') : null;
@@ -86,6 +90,7 @@ class HpMessageList extends HTMLElement {
 
   disconnectedCallback() {
     window.removeEventListener('hp:tags-changed', this.onTagsChanged);
+    window.removeEventListener('hp:accounts', this.onAccounts);
     this.observer.disconnect();
     if (this.abort) this.abort.abort();
   }
@@ -225,14 +230,33 @@ class HpMessageList extends HTMLElement {
     const n = this.total;
     const shown = this.order.length;
     this.empty.hidden = shown > 0;
-    if (shown === 0) {
-      this.empty.textContent = this.query === DEFAULT_QUERY
-        ? 'Your inbox is empty.'
-        : 'No messages match this search.';
-    }
+    if (shown === 0) replace(this.empty, this.emptyText());
     let text = `${n} ${n === 1 ? 'message' : 'messages'}`;
     if (titleFor(this.query) === 'Search results') text += ` for ${this.query}`;
     this.summaryLine.textContent = text;
+  }
+
+  /**
+   * What an empty list says. An empty inbox on a box with no account yet names the
+   * two ways mail comes in.
+   */
+  emptyText() {
+    if (this.query !== DEFAULT_QUERY) return h('p', {}, 'No messages match this search.');
+    const known = lastAccounts();
+    const noAccount = Boolean(known && Array.isArray(known.accounts) && known.accounts.length === 0);
+    if (!noAccount) return h('p', {}, 'Your inbox is empty.');
+    return [
+      h('p', {}, 'Your inbox is empty. Two ways to bring your mail in:'),
+      h('ul', { class: 'ways-in' },
+        h('li', {},
+          h('a', { class: 'button primary', href: accountHash('new') }, 'Add an account'),
+          h('span', { class: 'field-hint' }, ' Homepost fetches its mail, and sends from it.')),
+        h('li', {},
+          h('strong', {}, 'Import a mailbox'),
+          h('span', { class: 'field-hint' },
+            ' you have (mbox, Maildir or .eml files): on the box, run ',
+            h('code', {}, 'homepost import PATH'), '.'))),
+    ];
   }
 
   renderRow(summary) {
