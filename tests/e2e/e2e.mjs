@@ -460,8 +460,13 @@ async function flow(label, server, contextOptions) {
         await dialog.getByText(op, { exact: true }).waitFor();
       }
       await shot(page, label, 'search-help');
-      await dialog.getByRole('button', { name: 'Close' }).click();
+      // An example is a button: it goes into the search field, ready to adapt.
+      await dialog.getByRole('button', { name: 'has:attachment', exact: true }).click();
       await dialog.waitFor({ state: 'detached' });
+      const search = page.getByLabel('Search mail');
+      assert.equal(await search.inputValue(), 'has:attachment');
+      await page.waitForFunction(() => document.activeElement && document.activeElement.id === 'search-input');
+      await search.fill('');
     });
 
     await S('manage tags: create, rename, delete; "read" is reserved', async () => {

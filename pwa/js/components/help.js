@@ -44,25 +44,42 @@ const SHORTCUTS = [
   ['Escape', 'close a sheet or the menu; back to the list'],
 ];
 
-function definitionList(rows, termClass) {
+function definitionList(rows, termClass, pick = null) {
   return h('dl', { class: 'help-list' }, rows.map(([term, meaning]) => [
-    h('dt', {}, h(termClass === 'kbd' ? 'kbd' : 'code', {}, term)),
+    h('dt', {}, pick
+      ? h('button', {
+        type: 'button', class: 'help-example', title: 'Put this in the search field',
+        onclick: () => pick(term),
+      }, h('code', {}, term))
+      : h(termClass === 'kbd' ? 'kbd' : 'code', {}, term)),
     h('dd', {}, meaning),
   ]));
 }
 
-export function showSearchHelp() {
-  return openSheet({
+/**
+ * The search language's help. With `onPick`, each example is a button: the sheet
+ * closes and `onPick(example)` puts it in the search field to adapt.
+ */
+export function showSearchHelp(onPick = null) {
+  let dialog = null;
+  const pick = onPick && ((term) => {
+    // After the sheet's own close handler has given the focus back.
+    dialog.addEventListener('close', () => onPick(term), { once: true });
+    dialog.close();
+  });
+  dialog = openSheet({
     title: 'Search',
     className: 'help',
     content: [
       h('p', {}, 'Type words to find messages containing all of them, newest first. '
-        + 'Put a field and a colon right before a word (no space after the colon):'),
-      definitionList(OPERATORS, 'code'),
+        + 'Put a field and a colon right before a word (no space after the colon). '
+        + (onPick ? 'Tap an example to put it in the search field:' : '')),
+      definitionList(OPERATORS, 'code', pick),
       h('p', {}, 'Dates are YYYY, YYYY-MM or YYYY-MM-DD (UTC). Sizes take k, M or G. '
         + 'A search that cannot be understood is not run: the message says where the problem is.'),
     ],
   });
+  return dialog;
 }
 
 export function showShortcutHelp() {

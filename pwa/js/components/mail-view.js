@@ -78,7 +78,11 @@ class HpMail extends HTMLElement {
     this.searchInput,
     h('button', {
       type: 'button', class: 'icon-button', 'aria-label': 'Search help', title: 'Search help',
-      onclick: () => showSearchHelp(),
+      onclick: () => showSearchHelp((example) => {
+        this.searchInput.value = example;
+        this.searchInput.focus();
+        this.searchInput.setSelectionRange(example.length, example.length);
+      }),
     }, icon(ICONS.help)));
 
     this.lockButton = h('button', {
