@@ -76,7 +76,10 @@ class HpMessageList extends HTMLElement {
     this.onTagsChanged = (event) => this.applyTagChange(event.detail);
     window.addEventListener('hp:tags-changed', this.onTagsChanged);
     // Whether the box has accounts decides what the empty inbox suggests.
-    this.onAccounts = () => { if (this.order.length === 0) this.updateSummary(); };
+    // (Only once a list was loaded: before, there is no query to describe.)
+    this.onAccounts = () => {
+      if (this.query !== null && !this.loading && this.order.length === 0) this.updateSummary();
+    };
     window.addEventListener('hp:accounts', this.onAccounts);
     // Tabbing onto a row selects it, so the shortcuts act on what has the focus.
     this.ul.addEventListener('focusin', (event) => {
