@@ -414,6 +414,24 @@ mod tests {
         (dir, lib)
     }
 
+    /// Writes each `(name, message)` into `dir` and imports them with `tags`.
+    async fn import_files(
+        lib: &mut Library,
+        dir: &std::path::Path,
+        files: Vec<(String, Vec<u8>)>,
+        tags: &[String],
+    ) -> crate::library::ImportStats {
+        let mut paths = Vec::new();
+        for (name, raw) in files {
+            let path = dir.join(name);
+            std::fs::write(&path, raw).unwrap();
+            paths.push(path);
+        }
+        lib.import(ImportSources::new(paths), tags, 0, |_| {})
+            .await
+            .unwrap()
+    }
+
     /// On the single-threaded runtime of `#[tokio::test]` too, the import's
     /// reader thread reads counts, and import classifies without training.
     #[tokio::test]
@@ -421,20 +439,18 @@ mod tests {
         let (dir, mut lib) = trained_library().await;
         let before = lib.store().spam_stats().await.unwrap();
 
-        let mut paths = Vec::new();
-        for (name, raw) in [
-            ("spam.eml", mail("cheap pills", "cheap pills for you")),
-            ("ham.eml", mail("meeting notes", "notes from the meeting")),
-            ("new.eml", mail("zebra", "quokka wombat")),
-        ] {
-            let path = dir.path().join(name);
-            std::fs::write(&path, raw).unwrap();
-            paths.push(path);
-        }
-        let stats = lib
-            .import(ImportSources::new(paths), &[], 0, |_| {})
-            .await
-            .unwrap();
+        let files = vec![
+            (
+                "spam.eml".into(),
+                mail("cheap pills", "cheap pills for you"),
+            ),
+            (
+                "ham.eml".into(),
+                mail("meeting notes", "notes from the meeting"),
+            ),
+            ("new.eml".into(), mail("zebra", "quokka wombat")),
+        ];
+        let stats = import_files(&mut lib, dir.path(), files, &[]).await;
         assert_eq!((stats.imported, stats.spam, stats.unsure), (3, 1, 1));
         assert_eq!(lib.store().tags_of(1).await.unwrap(), [SPAM_TAG]);
         assert!(lib.store().tags_of(2).await.unwrap().is_empty());
@@ -466,33 +482,18 @@ mod tests {
         // The user wrote to friend@example.net once.
         let sent =
             b"From: bob@example.com\r\nTo: friend@example.net\r\nSubject: hi\r\n\r\nhello\r\n";
-        let sent_path = dir.path().join("sent.eml");
-        std::fs::write(&sent_path, sent).unwrap();
-        lib.import(
-            ImportSources::new(vec![sent_path]),
-            &["sent".into()],
-            0,
-            |_| {},
-        )
-        .await
-        .unwrap();
+        let files = vec![("sent.eml".into(), sent.to_vec())];
+        import_files(&mut lib, dir.path(), files, &["sent".into()]).await;
 
-        let mut paths = Vec::new();
-        for (name, from) in [
-            ("friend.eml", "friend@example.net"),
-            ("stranger.eml", "x@example.org"),
-        ] {
-            let raw = format!(
-                "From: {from}\r\nTo: bob@example.com\r\nSubject: cheap pills\r\n\r\ncheap pills for you\r\n"
-            );
-            let path = dir.path().join(name);
-            std::fs::write(&path, raw).unwrap();
-            paths.push(path);
-        }
-        let stats = lib
-            .import(ImportSources::new(paths), &[], 0, |_| {})
-            .await
-            .unwrap();
+        let files = [("friend.eml", "friend@example.net"), ("stranger.eml", "x@example.org")]
+            .map(|(name, from)| {
+                let raw = format!(
+                    "From: {from}\r\nTo: bob@example.com\r\nSubject: cheap pills\r\n\r\ncheap pills for you\r\n"
+                );
+                (name.to_owned(), raw.into_bytes())
+            })
+            .to_vec();
+        let stats = import_files(&mut lib, dir.path(), files, &[]).await;
         assert_eq!((stats.imported, stats.spam, stats.unsure), (2, 1, 1));
         assert_eq!(lib.store().tags_of(2).await.unwrap(), [UNSURE_TAG]);
         assert_eq!(lib.store().tags_of(3).await.unwrap(), [SPAM_TAG]);
@@ -511,37 +512,24 @@ Subject: {subject}\r\n\r\n{body}\r\n"
             )
         };
         // Three messages of the list, read.
-        let mut read = Vec::new();
-        for n in 0..3 {
-            let path = dir.path().join(format!("read{n}.eml"));
-            std::fs::write(
-                &path,
-                list_mail(n, "dev.example.org", "release notes", "the plan"),
-            )
-            .unwrap();
-            read.push(path);
-        }
-        lib.import(ImportSources::new(read), &["read".into()], 0, |_| {})
-            .await
-            .unwrap();
+        let read = (0..3)
+            .map(|n| {
+                let raw = list_mail(n, "dev.example.org", "release notes", "the plan");
+                (format!("read{n}.eml"), raw.into_bytes())
+            })
+            .collect();
+        import_files(&mut lib, dir.path(), read, &["read".into()]).await;
 
-        let mut paths = Vec::new();
-        for (name, list) in [
+        let files = [
             ("read-list.eml", "dev.example.org"),
             ("other-list.eml", "ads.example.net"),
-        ] {
-            let path = dir.path().join(name);
-            std::fs::write(
-                &path,
-                list_mail(9, list, "cheap pills", "cheap pills for you"),
-            )
-            .unwrap();
-            paths.push(path);
-        }
-        let stats = lib
-            .import(ImportSources::new(paths), &[], 0, |_| {})
-            .await
-            .unwrap();
+        ]
+        .map(|(name, list)| {
+            let raw = list_mail(9, list, "cheap pills", "cheap pills for you");
+            (name.to_owned(), raw.into_bytes())
+        })
+        .to_vec();
+        let stats = import_files(&mut lib, dir.path(), files, &[]).await;
         assert_eq!((stats.imported, stats.spam, stats.unsure), (2, 1, 1));
         assert_eq!(lib.store().tags_of(4).await.unwrap(), [UNSURE_TAG]);
         assert_eq!(lib.store().tags_of(5).await.unwrap(), [SPAM_TAG]);
