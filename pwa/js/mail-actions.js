@@ -15,6 +15,25 @@ export async function changeTags(ids, { add = [], remove = [] }) {
   window.dispatchEvent(new CustomEvent('hp:tags-changed', { detail: { ids, add, remove } }));
 }
 
+/**
+ * An Undo button for `announce`: applies `change` to `ids`, says so, then runs
+ * `after` (e.g. to put a row back in a list).
+ */
+export function undoAction(ids, change, after = () => {}) {
+  return {
+    label: 'Undo',
+    run: async () => {
+      try {
+        await changeTags(ids, change);
+        announce('Undone');
+        after();
+      } catch (err) {
+        if (err.status !== 401) announce(err.message, 'error');
+      }
+    },
+  };
+}
+
 /** Announces that tags themselves were created, renamed or deleted. */
 export function tagsEdited() {
   window.dispatchEvent(new CustomEvent('hp:tags-edited'));

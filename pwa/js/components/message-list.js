@@ -10,7 +10,8 @@ import { senders, shortDate, isoDate, fullDate, tagLabel } from '../format.js';
 import { messageHash, composeHash, accountHash, navigate, DEFAULT_QUERY } from '../router.js';
 import { lastAccounts } from '../poll.js';
 import {
-  changeTags, announce, requiredTags, hiddenByDefault, ARCHIVE, MARK_READ, MARK_UNREAD,
+  changeTags, announce, undoAction, requiredTags, hiddenByDefault,
+  ARCHIVE, MARK_READ, MARK_UNREAD,
 } from '../mail-actions.js';
 
 const PAGE_SIZE = 50;
@@ -414,21 +415,13 @@ class HpMessageList extends HTMLElement {
   async act(id, change, done, undoable = true) {
     try {
       await changeTags([id], change);
+      // The row may have been dropped from the list: reload to put it back in its place.
       const undo = undoable
-        ? { label: 'Undo', run: () => this.undo(id, change) }
+        ? undoAction([id], { add: change.remove, remove: change.add }, () => {
+          if (!this.rows.has(id)) this.setQuery(this.query, true);
+        })
         : null;
       announce(done, 'info', undo);
-    } catch (err) {
-      if (err.status !== 401) announce(err.message, 'error');
-    }
-  }
-
-  async undo(id, change) {
-    try {
-      await changeTags([id], { add: change.remove, remove: change.add });
-      announce('Undone');
-      // The row was dropped from the list: reload to put it back in its place.
-      if (!this.rows.has(id)) this.setQuery(this.query, true);
     } catch (err) {
       if (err.status !== 401) announce(err.message, 'error');
     }

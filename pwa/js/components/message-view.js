@@ -14,7 +14,7 @@ import {
 } from '../format.js';
 import { messageHash, searchHash, threadHash } from '../router.js';
 import {
-  changeTags, announce, ARCHIVE, TRASH, MARK_READ, MARK_UNREAD,
+  changeTags, announce, undoAction, ARCHIVE, TRASH, MARK_READ, MARK_UNREAD,
 } from '../mail-actions.js';
 import { knownTags } from '../tag-store.js';
 import { confirmSheet } from './sheet.js';
@@ -321,10 +321,10 @@ class HpMessageView extends ReaderBase {
   // --- actions ----------------------------------------------------------------
 
   /** Applies a tag change to this message; resolves true on success. */
-  async act(change, done) {
+  async act(change, done, action = null) {
     try {
       await changeTags([this.msg.id], change);
-      announce(done);
+      announce(done, 'info', action);
       return true;
     } catch (err) {
       if (err.status !== 401) announce(err.message, 'error');
@@ -337,30 +337,14 @@ class HpMessageView extends ReaderBase {
    * The notice offers Undo, which puts back exactly the tags this change altered.
    */
   async actAndClose(change, done) {
-    const id = this.msg.id;
     const had = new Set(this.msg.tags);
     const undo = {
       add: change.remove.filter((t) => had.has(t)),
       remove: change.add.filter((t) => !had.has(t)),
     };
-    try {
-      await changeTags([id], change);
-    } catch (err) {
-      if (err.status !== 401) announce(err.message, 'error');
-      return;
+    if (await this.act(change, done, undoAction([this.msg.id], undo))) {
+      this.dispatchEvent(new CustomEvent('hp-back', { bubbles: true }));
     }
-    announce(done, 'info', {
-      label: 'Undo',
-      run: async () => {
-        try {
-          await changeTags([id], undo);
-          announce('Undone');
-        } catch (err) {
-          if (err.status !== 401) announce(err.message, 'error');
-        }
-      },
-    });
-    this.dispatchEvent(new CustomEvent('hp-back', { bubbles: true }));
   }
 
   /** Reply (`reply`) or reply to all (`all`): the server makes the draft, compose opens it. */
