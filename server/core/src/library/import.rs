@@ -187,7 +187,7 @@ impl Library {
             .collect();
         let outcome = self.store.insert_batch(&new, now).await?;
         crate::crash_point("after_store_commit");
-        for ((m, tags), &result) in batch.iter().zip(&tags).zip(&outcome) {
+        for (((m, tags), &result), stored) in batch.iter().zip(&tags).zip(&outcome).zip(&new) {
             if m.1.malformed {
                 stats.malformed += 1;
             }
@@ -200,14 +200,8 @@ impl Library {
                     } else if tags.iter().any(|t| t == UNSURE_TAG) {
                         stats.unsure += 1;
                     }
-                    let mut doc = index_doc(
-                        id,
-                        &m.0.raw,
-                        &m.1,
-                        homepost_mail::sort_date(&m.1, m.0.file_time, now),
-                        tags.clone(),
-                    );
-                    if crate::incoming::relevant(&m.0.raw) {
+                    let mut doc = index_doc(id, &m.0.raw, &m.1, stored.date, tags.clone());
+                    if stored.crypto_pending {
                         let spam = tags.iter().any(|t| t == SPAM_TAG);
                         match crate::incoming::process(&self.store, id, &m.0.raw, spam, now).await {
                             Ok(Some(inner)) => with_decrypted(&mut doc, &inner),
