@@ -330,7 +330,7 @@ impl crate::Store {
         config: &AccountConfig,
         secrets: &Secrets,
     ) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let Some(mut stored) = secrets_in(&mut tx, id).await? else {
             return Ok(false);
         };

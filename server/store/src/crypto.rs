@@ -82,7 +82,7 @@ impl crate::Store {
         secret: &[u8],
         now: i64,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE identity_keys SET active = 0 WHERE address = ?")
             .bind(address)
             .execute(&mut *tx)
@@ -177,7 +177,7 @@ impl crate::Store {
         outcome: &str,
         decrypted: Option<&[u8]>,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT OR REPLACE INTO message_crypto (message, outcome, decrypted) VALUES (?, ?, ?)",
         )

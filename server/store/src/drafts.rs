@@ -180,7 +180,7 @@ impl crate::Store {
         data: &[u8],
         now: i64,
     ) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query("UPDATE drafts SET updated_at = ? WHERE id = ?")
             .bind(now)
             .bind(id)
@@ -205,7 +205,7 @@ impl crate::Store {
 
     /// Removes one attachment; the later ones move up. Returns false when there was none.
     pub async fn remove_draft_attachment(&self, id: i64, index: i64) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query("DELETE FROM draft_attachments WHERE draft = ? AND position = ?")
             .bind(id)
             .bind(index)

@@ -215,6 +215,14 @@ impl Store {
         );
         self.pool.close().await;
     }
+
+    /// A transaction for a change: it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`), waiting under the busy timeout. A deferred one that reads
+    /// before it writes fails at its first write with `SQLITE_BUSY` when another
+    /// connection (the fetcher, the sender) wrote meanwhile, whatever the timeout.
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
 }
 
 pub(crate) fn to_json<T: Serialize>(rows: &T) -> Result<String> {

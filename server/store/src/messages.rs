@@ -100,7 +100,7 @@ impl Store {
     /// the whole batch at once as JSON and expanded by `json_each`.
     pub async fn insert_batch(&self, batch: &[NewMessage<'_>], now: i64) -> Result<Vec<Inserted>> {
         // IMMEDIATE: the writer lock is taken now, so the ids allotted below are ours.
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let shas: Vec<String> = batch
             .iter()
             .map(|m| hex::encode(Sha256::digest(m.raw)))
@@ -366,7 +366,7 @@ impl Store {
         examples: &[SpamExample],
     ) -> Result<TrainingOutcome> {
         // IMMEDIATE: training reads its records before it writes.
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let mut cache = tags::TagCache::default();
         for &id in ids {
             for t in add {

@@ -126,7 +126,7 @@ impl crate::Store {
         lifetime_secs: i64,
         draft: Option<i64>,
     ) -> Result<i64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let compressed =
             zstd::bulk::compress(m.raw, 3).map_err(|e| Error::Sql(sqlx::Error::Io(e)))?;
         let id: i64 = sqlx::query_scalar(

@@ -83,7 +83,7 @@ impl crate::Store {
         uidvalidity: u32,
         last_uid: u32,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "DELETE FROM remote_messages WHERE account = ? AND folder = ? AND uidvalidity <> ?",
         )

@@ -183,7 +183,7 @@ impl Store {
         if examples.is_empty() {
             return Ok(TrainingOutcome::default());
         }
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let outcome = train(&mut tx, examples).await?;
         tx.commit().await?;
         Ok(outcome)

@@ -112,7 +112,7 @@ impl crate::Store {
     pub async fn rename_tag(&self, old: &str, new: &str) -> Result<String> {
         let old = normalize_tag(old)?;
         let new = normalize_tag(new)?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let id = tag_id(&mut tx, &old).await?;
         if old != new {
             let taken: i64 = sqlx::query_scalar("SELECT count(*) FROM tags WHERE name = ?")
@@ -137,7 +137,7 @@ impl crate::Store {
     /// for reindexing.
     pub async fn delete_tag(&self, name: &str) -> Result<()> {
         let name = normalize_tag(name)?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let id = tag_id(&mut tx, &name).await?;
         requeue_tagged(&mut tx, id).await?;
         sqlx::query("DELETE FROM message_tags WHERE tag = ?")
