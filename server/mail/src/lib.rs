@@ -27,4 +27,4 @@ pub use parse::{Address, AttachmentInfo, ParsedMessage, parse, sort_date};
 pub use risk::{
     AttachmentRisk, Reputation, RiskLevel, RiskReason, assess, assess_download, with_reputation,
 };
-pub use source::{ImportSources, RawMessage, SourceError};
+pub use source::{ImportSources, RawMessage, SourceError, Upload, UploadReader};

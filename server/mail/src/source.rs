@@ -14,6 +14,10 @@ use std::path::{Path, PathBuf};
 use crate::maildir::{flag_tags, is_maildir};
 use crate::mbox::MboxReader;
 
+mod upload;
+use upload::UploadMessages;
+pub use upload::{Upload, UploadReader};
+
 /// Files above this size are not read as a single message: a real message
 /// that large is vanishingly rare, and the file is more likely a misnamed
 /// archive or disk image that would exhaust a small box's memory.
@@ -105,6 +109,7 @@ struct PlannedFile {
 
 enum Step {
     File(PlannedFile),
+    Upload(Upload),
     Failed(SourceError),
 }
 
@@ -129,6 +134,7 @@ pub struct ImportSources {
     total: u64,
     consumed: u64,
     mbox: Option<OpenMbox>,
+    upload: Option<UploadMessages>,
 }
 
 impl ImportSources {
@@ -138,10 +144,20 @@ impl ImportSources {
         for path in paths {
             plan_explicit(path, &mut steps);
         }
+        Self::from_steps(steps)
+    }
+
+    /// Reads files uploaded to the box (see [`Upload`] for what they may be).
+    pub fn uploads(uploads: Vec<Upload>) -> Self {
+        Self::from_steps(uploads.into_iter().map(Step::Upload).collect())
+    }
+
+    fn from_steps(steps: Vec<Step>) -> Self {
         let total = steps
             .iter()
             .map(|step| match step {
                 Step::File(file) => file.size,
+                Step::Upload(upload) => upload.size,
                 Step::Failed(_) => 0,
             })
             .sum();
@@ -150,6 +166,7 @@ impl ImportSources {
             total,
             consumed: 0,
             mbox: None,
+            upload: None,
         }
     }
 
@@ -261,8 +278,20 @@ impl Iterator for ImportSources {
             if let Some(item) = self.next_from_mbox() {
                 return Some(item);
             }
+            if let Some(upload) = &mut self.upload {
+                match upload.next() {
+                    Some(item) => return Some(item),
+                    None => {
+                        self.consumed = upload.end();
+                        self.upload = None;
+                    }
+                }
+            }
             match self.steps.next()? {
                 Step::Failed(error) => return Some(Err(error)),
+                Step::Upload(upload) => {
+                    self.upload = Some(UploadMessages::start(upload, self.consumed));
+                }
                 Step::File(file) => {
                     let size = file.size;
                     match self.open(file) {

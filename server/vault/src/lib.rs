@@ -10,6 +10,7 @@
 //! itself is never written anywhere.
 
 mod file;
+pub mod spool;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
