@@ -8,6 +8,8 @@
 //!
 //! - [`library`]: the open mailbox (store and index kept in step) and the import
 //!   and delivery pipeline every arriving message goes through;
+//! - [`imports`]: files uploaded through the app, spooled encrypted and imported
+//!   as background jobs with progress;
 //! - [`incoming`]: the OpenPGP step of that pipeline (decrypt, verify, Autocrypt
 //!   and TOFU updates);
 //! - [`accounts`]: adding, changing and removing accounts, trusting a server
@@ -28,6 +30,7 @@
 
 pub mod accounts;
 pub mod compose;
+pub mod imports;
 pub mod incoming;
 pub mod keys;
 pub mod library;

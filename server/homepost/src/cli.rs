@@ -85,6 +85,9 @@ pub enum Command {
         /// Do not tag imported messages "inbox".
         #[arg(long)]
         no_inbox: bool,
+        /// Mark every imported message read (old mail that should not count as new).
+        #[arg(long)]
+        mark_read: bool,
     },
     /// Search messages (see docs/search.md for the query language). Mail tagged
     /// spam or trash is left out unless the query names the tag (`in:spam`).

@@ -258,11 +258,14 @@ async fn library_command(cli: &Cli, lib: &mut Library) -> Result<()> {
             paths,
             tag,
             no_inbox,
+            mark_read,
         } => {
-            let mut tags: Vec<String> = tag.clone();
-            if !no_inbox {
-                tags.push("inbox".into());
+            let tags = homepost_core::imports::ImportOptions {
+                mark_read: *mark_read,
+                skip_inbox: *no_inbox,
+                tags: tag.clone(),
             }
+            .default_tags();
             let sources = ImportSources::new(paths.clone());
             let progress = Progress::new("import", sources.total_bytes());
             let started = std::time::Instant::now();

@@ -42,6 +42,8 @@ pub struct AppState {
     setup_token: Mutex<Option<SetupToken>>,
     /// Signs the "known device" cookies of browsers that unlocked before.
     devices: crate::device::DeviceKeys,
+    /// Files uploaded for import, and the import jobs.
+    imports: homepost_core::imports::Imports,
 }
 
 /// The address the server listens on and the host names it answers to.
@@ -58,6 +60,9 @@ pub struct NewSession {
     /// The CSRF token and expiry.
     pub info: SessionInfo,
 }
+
+/// Where uploads wait for their import, sealed (see `homepost_core::imports`).
+const SPOOL_DIR: &str = "spool";
 
 impl AppState {
     /// State for a server on `data_dir`, locked.
@@ -88,6 +93,7 @@ impl AppState {
                 SetupToken::generate()
             }),
             devices: crate::device::DeviceKeys::new(data_dir.join(crate::device::KEY_FILE)),
+            imports: homepost_core::imports::Imports::new(&data_dir.join(SPOOL_DIR)),
             data_dir,
         })
     }
@@ -107,6 +113,11 @@ impl AppState {
             listen: Some(listen),
             allowed_hosts,
         };
+    }
+
+    /// Files uploaded for import, and the import jobs.
+    pub(crate) fn imports(&self) -> &homepost_core::imports::Imports {
+        &self.imports
     }
 
     /// The listen address, once [`set_network`](Self::set_network) said it.
@@ -473,6 +484,7 @@ impl AppState {
         if let Some(t) = transport {
             t.shutdown().await;
         }
+        self.imports.clear();
         if let Some(lib) = library.take() {
             lib.close().await;
             tracing::info!("locked: keys dropped from memory");

@@ -16,9 +16,13 @@ const BATCH: usize = 250;
 const BATCH_BYTES: usize = 2 << 20;
 /// Index commits during a long import, so a crash loses at most this much index work.
 const COMMIT_EVERY: usize = 20_000;
+/// Most duplicates and malformed messages named in [`ImportStats`]; the counts
+/// go on past it.
+pub const MAX_NAMED: usize = 100;
 
 /// Counts of an import.
 #[derive(Debug, Default, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImportStats {
     /// New messages stored.
     pub imported: u64,
@@ -29,6 +33,11 @@ pub struct ImportStats {
     pub malformed: u64,
     /// Files or messages that could not be read, with the reason.
     pub unreadable: Vec<String>,
+    /// Where the first [`MAX_NAMED`] duplicates came from (a file, or
+    /// `file@offset` in an mbox).
+    pub duplicate_origins: Vec<String>,
+    /// Where the first [`MAX_NAMED`] malformed messages came from.
+    pub malformed_origins: Vec<String>,
     /// New messages the spam filter tagged `spam`.
     pub spam: u64,
     /// New messages the spam filter tagged `unsure`.
@@ -190,9 +199,17 @@ impl Library {
         for (((m, tags), &result), stored) in batch.iter().zip(&tags).zip(&outcome).zip(&new) {
             if m.1.malformed {
                 stats.malformed += 1;
+                if stats.malformed_origins.len() < MAX_NAMED {
+                    stats.malformed_origins.push(m.0.origin.clone());
+                }
             }
             match result {
-                Inserted::Duplicate(_) => stats.duplicates += 1,
+                Inserted::Duplicate(_) => {
+                    stats.duplicates += 1;
+                    if stats.duplicate_origins.len() < MAX_NAMED {
+                        stats.duplicate_origins.push(m.0.origin.clone());
+                    }
+                }
                 Inserted::New(id) => {
                     stats.imported += 1;
                     if tags.iter().any(|t| t == SPAM_TAG) {

@@ -292,3 +292,23 @@ fn dates_fall_back_to_received_then_the_file_time() {
         assert_eq!(found[0]["timestamp"], expected, "{word}: {}", found[0]);
     }
 }
+
+/// Old mail imported as old mail: read, and out of the inbox, as the app offers.
+#[test]
+fn mark_read_and_no_inbox_file_old_mail_away() {
+    let home = Home::new();
+    home.init();
+    let path = home.path("old.eml");
+    fs::write(
+        &path,
+        "From: a@example.org\r\nSubject: zqxold\r\n\r\nzqxold\r\n",
+    )
+    .unwrap();
+    let p = path.display().to_string();
+    home.ok(&["import", "--mark-read", "--no-inbox", &p]);
+    let found = home.search_json("zqxold");
+    assert_eq!(found.len(), 1);
+    let tags = found[0]["tags"].as_array().unwrap();
+    assert!(tags.iter().any(|t| t == "read"), "{}", found[0]);
+    assert!(!tags.iter().any(|t| t == "inbox"), "{}", found[0]);
+}

@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod contacts;
 pub mod drafts;
+pub mod imports;
 pub mod keys;
 pub mod messages;
 pub mod outbox;
@@ -41,6 +42,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
     accounts::routes(cfg);
     contacts::routes(cfg);
     drafts::routes(cfg);
+    imports::routes(cfg);
     outbox::routes(cfg);
     keys::routes(cfg);
     peers::routes(cfg);

@@ -6,5 +6,6 @@
 mod common;
 
 mod headers;
+mod imports;
 mod mail;
 mod session;
