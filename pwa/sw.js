@@ -3,7 +3,7 @@
 // sessions are not cached, not even briefly. Shell files are fetched network-first
 // (so an updated box serves an updated app) with the cache as the offline fallback.
 
-const CACHE = 'homepost-shell-v4';
+const CACHE = 'homepost-shell-v5';
 
 /** Every file of pwa/ that the page loads. Keep in step with pwa/ (e2e checks it). */
 const SHELL = [
@@ -12,12 +12,14 @@ const SHELL = [
   '/css/app.css',
   '/js/app.js',
   '/js/api.js',
+  '/js/avatar.js',
   '/js/dom.js',
   '/js/format.js',
   '/js/icons.js',
   '/js/mail-actions.js',
   '/js/poll.js',
   '/js/router.js',
+  '/js/settings.js',
   '/js/tag-store.js',
   '/js/unread.js',
   '/js/components/accounts.js',
@@ -33,10 +35,12 @@ const SHELL = [
   '/js/components/outbox.js',
   '/js/components/own-keys.js',
   '/js/components/peer-key.js',
+  '/js/components/settings-sheet.js',
   '/js/components/setup-message.js',
   '/js/components/sheet.js',
   '/js/components/tag-drawer.js',
   '/js/components/tag-manager.js',
+  '/js/components/tag-picker.js',
   '/icons/icon.svg',
   '/icons/icon-192.png',
   '/icons/icon-512.png',

@@ -8,6 +8,64 @@ export const ARCHIVE = { add: [], remove: ['inbox'] };
 export const TRASH = { add: ['trash'], remove: ['inbox'] };
 export const MARK_READ = { add: ['read'], remove: [] };
 export const MARK_UNREAD = { add: [], remove: ['read'] };
+export const FLAG = { add: ['flagged'], remove: [] };
+export const UNFLAG = { add: [], remove: ['flagged'] };
+/** Reporting spam takes it out of the Inbox; the filter learns from the tag (docs/spam.md). */
+export const SPAM = { add: ['spam'], remove: ['inbox'] };
+export const NOT_SPAM = { add: ['inbox'], remove: ['spam'] };
+
+/**
+ * What the one-tap action `kind` (archive, trash, read, flag, spam) does to a
+ * message with `tags`: {change, done, label, icon} (an ICONS name), or null for
+ * `none`. Each is a toggle: archiving what is not in the Inbox moves it back,
+ * "spam" on spam is "Not spam". `quiet` ones (read state) offer no Undo.
+ */
+export function messageAction(kind, tags = []) {
+  const has = (t) => tags.includes(t);
+  switch (kind) {
+    case 'archive':
+      return has('inbox')
+        ? { change: ARCHIVE, done: 'Archived', label: 'Archive', icon: 'archive' }
+        : { change: { add: ['inbox'], remove: [] }, done: 'Moved to Inbox', label: 'Inbox', icon: 'inbox' };
+    case 'trash':
+      return has('trash')
+        ? { change: { add: ['inbox'], remove: ['trash'] }, done: 'Moved to Inbox', label: 'Restore', icon: 'inbox' }
+        : { change: TRASH, done: 'Moved to Trash', label: 'Trash', icon: 'trash' };
+    case 'read':
+      return has('read')
+        ? { change: MARK_UNREAD, done: 'Marked as unread', label: 'Unread', icon: 'markUnread', quiet: true }
+        : { change: MARK_READ, done: 'Marked as read', label: 'Read', icon: 'markRead', quiet: true };
+    case 'flag':
+      return has('flagged')
+        ? { change: UNFLAG, done: 'Unflagged', label: 'Unflag', icon: 'starOutline' }
+        : { change: FLAG, done: 'Flagged', label: 'Flag', icon: 'star' };
+    case 'spam':
+      return has('spam')
+        ? { change: NOT_SPAM, done: 'Marked as not spam', label: 'Not spam', icon: 'inbox' }
+        : { change: SPAM, done: 'Reported as spam', label: 'Spam', icon: 'spam' };
+    default:
+      return null;
+  }
+}
+
+/**
+ * The changes that undo `change` on messages whose tags were `before` (a Map of
+ * id -> tags): only what the change really altered, per message (archiving gives
+ * `inbox` back only to those that had it). Messages with the same undo share a
+ * group, one request each.
+ */
+export function undoChanges(before, { add = [], remove = [] }) {
+  const groups = new Map();
+  for (const [id, tags] of before) {
+    const had = new Set(tags);
+    const back = { add: remove.filter((t) => had.has(t)), remove: add.filter((t) => !had.has(t)) };
+    if (back.add.length === 0 && back.remove.length === 0) continue;
+    const key = JSON.stringify(back);
+    if (!groups.has(key)) groups.set(key, { ids: [], ...back });
+    groups.get(key).ids.push(id);
+  }
+  return [...groups.values()];
+}
 
 /** Applies {add, remove} to the messages `ids`; resolves when the server agreed. */
 export async function changeTags(ids, { add = [], remove = [] }) {
@@ -25,6 +83,27 @@ export function undoAction(ids, change, after = () => {}) {
     run: async () => {
       try {
         await changeTags(ids, change);
+        announce('Undone');
+        after();
+      } catch (err) {
+        if (err.status !== 401) announce(err.message, 'error');
+      }
+    },
+  };
+}
+
+/**
+ * An Undo button that puts back exactly what `change` altered on the messages of
+ * `before` (id -> tags before it), then runs `after`; null when nothing changed.
+ */
+export function undoExactly(before, change, after = () => {}) {
+  const groups = undoChanges(before, change);
+  if (groups.length === 0) return null;
+  return {
+    label: 'Undo',
+    run: async () => {
+      try {
+        for (const { ids, add, remove } of groups) await changeTags(ids, { add, remove });
         announce('Undone');
         after();
       } catch (err) {

@@ -17,6 +17,7 @@ import {
   OUT, CORPUS, PASSPHRASE, PHONE, DESKTOP, REPO,
   launchBrowser, startServer, importMail, watch, ensureOut, requireBin, axeCheck,
 } from './lib.mjs';
+import { listTriagePhone, listTriageDesktop } from './triage.mjs';
 
 const MBOX = path.join(CORPUS, 'mail/mailpile/tests.mbx'); // 8 real messages
 const MAILDIR = path.join(CORPUS, 'mail/notmuch/lkml'); // 210 lkml messages: several pages
@@ -374,13 +375,15 @@ async function flow(label, server, contextOptions) {
     await S('mark unread and read again from the list', async () => {
       const titleCount = async () => Number(((await page.title()).match(/^\((\d+)\)/) || [0, 0])[1]);
       const before = await titleCount();
-      await row(page, messageId).getByRole('button', { name: /^Mark as unread/ }).click();
+      // Phones: a swipe right (its default action) marks it unread; wider: the row's button.
+      if (phone) await swipe(page, row(page, messageId).locator('.msg-card'), 0.45);
+      else await row(page, messageId).getByRole('button', { name: /^Mark as unread/ }).click();
       await row(page, messageId).and(page.locator('.unread')).waitFor();
       // The title's unread count follows (the message is in the inbox).
       await page.waitForFunction((n) => document.title === `(${n}) Homepost`, before + 1);
       assert.equal((await apiGet(page, `/messages/${messageId}`)).body.unread, true);
       if (phone) {
-        // Swipe right toggles read.
+        // Swipe right toggles read: now back to read.
         await swipe(page, row(page, messageId).locator('.msg-card'), 0.45);
       } else {
         await row(page, messageId).locator('.msg-link').focus();
@@ -469,6 +472,14 @@ async function flow(label, server, contextOptions) {
       await search.fill('');
     });
 
+    // Daily triage (triage.mjs): avatars, stars, swipe choices, selecting, pull to refresh.
+    const ctx = {
+      page, S, phone, base, row, firstRowId, apiGet, swipe, openDrawerIfPhone, closeDrawerIfPhone,
+      shot: (name) => shot(page, label, name),
+    };
+    if (phone) await listTriagePhone(ctx);
+    else await listTriageDesktop(ctx);
+
     await S('manage tags: create, rename, delete; "read" is reserved', async () => {
       await openDrawerIfPhone(page, phone);
       await page.getByRole('button', { name: 'Manage tags' }).click();
@@ -502,8 +513,10 @@ async function flow(label, server, contextOptions) {
       await page.reload();
       await page.getByRole('heading', { name: 'Inbox', level: 1 }).waitFor();
       const id = await firstRowId(page);
-      await row(page, id).getByRole('button', { name: /^Mark as (un)?read/ }).click();
-      await page.getByRole('status').filter({ hasText: /Marked as/ }).waitFor();
+      const star = row(page, id).getByRole('button', { name: /^Flag:/ });
+      await star.click();
+      await page.getByRole('status').filter({ hasText: /^(Flagged|Unflagged)/ }).waitFor();
+      await star.click(); // as it was
     });
 
     await S('locked from another tab: the next request brings the unlock screen', async () => {

@@ -35,6 +35,7 @@ const SHORTCUTS = [
   ['e', 'archive (remove from Inbox)'],
   ['#', 'move to Trash'],
   ['u', 'mark as unread / read'],
+  ['x', 'select the message (then e, # and u act on every selected one)'],
   ['c', 'write a new message'],
   ['r / a', 'reply / reply to all (in a message)'],
   ['f', 'forward (in a message)'],

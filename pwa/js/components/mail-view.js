@@ -285,6 +285,8 @@ class HpMail extends HTMLElement {
       }
       if (this.dataset.drawer === 'open' && !WIDE_DRAWER.matches) {
         this.toggleDrawer(false);
+      } else if (this.dataset.view === 'list' && this.list.selecting()) {
+        this.list.selection.clear({ focus: true });
       } else if (this.dataset.view === 'reader') {
         this.back();
       } else if (this.dataset.view === 'page') {
@@ -299,6 +301,8 @@ class HpMail extends HTMLElement {
     if (isTyping(event.target)) return;
     const inReader = this.dataset.view === 'reader';
     const openView = this.reader.querySelector('hp-message-view');
+    // Messages selected in the list: e, # and u act on all of them.
+    const many = !inReader && this.list.selecting();
     // On a screen of its own only the global keys work: the list is not on screen.
     if (this.dataset.view === 'page' && !['c', '/', '?'].includes(event.key)) return;
     let handled = true;
@@ -317,15 +321,22 @@ class HpMail extends HTMLElement {
         break;
       case 'e':
         if (inReader && openView) openView.actAndClose(ARCHIVE, 'Archived');
+        else if (many) this.list.selection.run('archive');
         else this.list.actOnSelected(ARCHIVE, 'Archived');
         break;
       case '#':
         if (inReader && openView) openView.actAndClose(TRASH, 'Moved to Trash');
+        else if (many) this.list.selection.run('trash');
         else this.list.actOnSelected(TRASH, 'Moved to Trash');
         break;
       case 'u':
         if (inReader && openView) openView.toggleRead();
+        else if (many) this.list.selection.run('read');
         else this.list.toggleReadSelected();
+        break;
+      case 'x':
+        if (inReader) handled = false;
+        else this.list.toggleSelectSelected();
         break;
       case 'c':
         navigate(composeHash());

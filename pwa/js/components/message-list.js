@@ -1,23 +1,25 @@
 // <hp-message-list>: the results of one search, loaded page by page as the end of
-// the list scrolls into view (IntersectionObserver + next_cursor). Rows can be
-// swiped (touch): left = archive (or back to Inbox), right = read / unread; the same
-// actions are buttons on each row and keys j/k/o/e/#/u (see mail-view.js).
+// the list scrolls into view (IntersectionObserver + next_cursor). Each row has the
+// sender's avatar (it selects the row), a star and, on wider screens, Archive and
+// Read buttons; keys j/k/o/e/#/u/x (see mail-view.js). Touch gestures (swipes as
+// chosen in the settings, long press to select, pull to refresh) are in
+// list-gestures.js, selecting many rows and acting on them in list-selection.js.
 
 import { api } from '../api.js';
 import { h, icon, replace, srOnly } from '../dom.js';
 import { ICONS } from '../icons.js';
+import { avatar } from '../avatar.js';
 import { senders, shortDate, isoDate, fullDate, tagLabel } from '../format.js';
 import { messageHash, composeHash, accountHash, navigate, DEFAULT_QUERY } from '../router.js';
-import { lastAccounts } from '../poll.js';
+import { lastAccounts, refreshAccounts } from '../poll.js';
+import { swipeSettings } from '../settings.js';
 import {
-  changeTags, announce, undoAction, requiredTags, hiddenByDefault,
-  ARCHIVE, MARK_READ, MARK_UNREAD,
+  changeTags, announce, undoExactly, requiredTags, hiddenByDefault, messageAction,
 } from '../mail-actions.js';
+import { setupGestures } from './list-gestures.js';
+import { ListSelection } from './list-selection.js';
 
 const PAGE_SIZE = 50;
-/** Fraction of the row's width a swipe must travel to count. */
-const SWIPE_FRACTION = 0.3;
-const SWIPE_MIN_PX = 72;
 
 /** A heading for well-known queries; anything else is "Search results". */
 function titleFor(query) {
@@ -55,7 +57,11 @@ class HpMessageList extends HTMLElement {
     this.more = h('button', {
       type: 'button', class: 'button list-more', hidden: true, onclick: () => this.loadMore(),
     }, 'Load more');
+    this.selection = new ListSelection(this);
+    const pullIndicator = setupGestures(this);
     this.append(
+      this.selection.bar,
+      pullIndicator,
       h('div', { class: 'list-head' },
         h('div', { class: 'list-head-text' }, this.heading, this.summaryLine),
         h('div', { class: 'list-sort-wrap' },
@@ -89,12 +95,20 @@ class HpMessageList extends HTMLElement {
       const index = this.order.indexOf(Number(li.dataset.id));
       if (index >= 0 && index !== this.selected) this.select(index, false);
     });
-    this.setupSwipe();
+    // In selecting, a tap on a row selects it instead of opening it.
+    this.ul.addEventListener('click', (event) => {
+      if (this.selection.size === 0 || !(event.target instanceof Element)) return;
+      const link = event.target.closest('.msg-link');
+      if (!link) return;
+      event.preventDefault();
+      this.selection.toggle(Number(link.closest('li.msg-row').dataset.id));
+    });
   }
 
   disconnectedCallback() {
     window.removeEventListener('hp:tags-changed', this.onTagsChanged);
     window.removeEventListener('hp:accounts', this.onAccounts);
+    this.selection.disconnect();
     this.observer.disconnect();
     if (this.abort) this.abort.abort();
   }
@@ -102,6 +116,7 @@ class HpMessageList extends HTMLElement {
   /** Shows the results of `query`; reloads when `force` even if it is the same. */
   setQuery(query, force = false) {
     if (!force && query === this.query) return;
+    if (this.selection.size > 0) this.selection.clear({ viaHistory: query !== this.query });
     this.query = query;
     this.nextCursor = null;
     this.total = 0;
@@ -196,6 +211,7 @@ class HpMessageList extends HTMLElement {
       if (!keep.has(id)) {
         this.rows.get(id).li.remove();
         this.rows.delete(id);
+        this.selection.drop(id);
       }
     }
     for (const s of page.results || []) {
@@ -275,9 +291,13 @@ class HpMessageList extends HTMLElement {
     const focused = li.contains(document.activeElement)
       ? document.activeElement.dataset.focusKey || null : null;
     const unread = Boolean(s.unread);
-    const inInbox = (s.tags || []).includes('inbox');
+    const tags = s.tags || [];
+    const inInbox = tags.includes('inbox');
+    const flagged = tags.includes('flagged');
+    const checked = this.selection.has(s.id);
     const subject = s.subject || '(no subject)';
     li.classList.toggle('unread', unread);
+    li.classList.toggle('checked', checked);
     li.classList.toggle('open', s.id === this.openId);
     const link = h('a', {
       class: 'msg-link', href: messageHash(s.id), id: `msg-${s.id}`, dataset: { focusKey: 'link' },
@@ -293,23 +313,34 @@ class HpMessageList extends HTMLElement {
       s.has_attachment ? [icon(ICONS.attachment, 'icon att-icon'), srOnly(' (has attachment)')] : null),
     h('span', { class: 'msg-snippet' }, s.snippet || ''));
 
+    // The avatar is the row's checkbox: a tap selects it (and starts selecting).
+    const select = h('button', {
+      type: 'button', class: 'row-select', role: 'checkbox', 'aria-checked': checked ? 'true' : 'false',
+      'aria-label': `Select: ${subject}`, dataset: { focusKey: 'select' },
+      onclick: () => this.selection.toggle(s.id),
+    }, avatar(s.from), icon(ICONS.check, 'icon row-check'));
+
     const actions = h('div', { class: 'msg-actions' },
       h('button', {
-        type: 'button', class: 'icon-button', title: inInbox ? 'Archive' : 'Move to Inbox', dataset: { focusKey: 'archive' },
+        type: 'button', class: 'icon-button star-button', title: flagged ? 'Unflag' : 'Flag',
+        dataset: { focusKey: 'flag' }, 'aria-pressed': flagged ? 'true' : 'false',
+        'aria-label': `Flag: ${subject}`, onclick: () => this.runAction(s.id, 'flag'),
+      }, icon(flagged ? ICONS.star : ICONS.starOutline)),
+      h('button', {
+        type: 'button', class: 'icon-button wide-only', title: inInbox ? 'Archive' : 'Move to Inbox', dataset: { focusKey: 'archive' },
         'aria-label': `${inInbox ? 'Archive' : 'Move to Inbox'}: ${subject}`,
-        onclick: () => this.archiveToggle(s.id),
+        onclick: () => this.runAction(s.id, 'archive'),
       }, icon(inInbox ? ICONS.archive : ICONS.inbox)),
       h('button', {
-        type: 'button', class: 'icon-button', title: unread ? 'Mark as read' : 'Mark as unread', dataset: { focusKey: 'read' },
+        type: 'button', class: 'icon-button wide-only', title: unread ? 'Mark as read' : 'Mark as unread', dataset: { focusKey: 'read' },
         'aria-label': `${unread ? 'Mark as read' : 'Mark as unread'}: ${subject}`,
-        onclick: () => this.readToggle(s.id),
+        onclick: () => this.runAction(s.id, 'read'),
       }, icon(unread ? ICONS.markRead : ICONS.markUnread)));
 
+    // What is under the card while it is swiped is filled in when a swipe starts.
     replace(li,
-      h('div', { class: 'swipe-under', 'aria-hidden': 'true' },
-        h('span', { class: 'swipe-read' }, icon(unread ? ICONS.markRead : ICONS.markUnread), unread ? 'Read' : 'Unread'),
-        h('span', { class: 'swipe-archive' }, inInbox ? 'Archive' : 'Inbox', icon(inInbox ? ICONS.archive : ICONS.inbox))),
-      h('div', { class: 'msg-card' }, link, actions));
+      h('div', { class: 'swipe-under', 'aria-hidden': 'true' }),
+      h('div', { class: 'msg-card' }, select, link, actions));
     if (focused) {
       const again = li.querySelector(`[data-focus-key="${focused}"]`);
       if (again) again.focus();
@@ -392,32 +423,68 @@ class HpMessageList extends HTMLElement {
 
   toggleReadSelected() {
     const id = this.selectedId();
-    if (id !== null) this.readToggle(id);
+    if (id !== null) this.runAction(id, 'read');
+  }
+
+  /** x: selects or unselects the row under the keyboard's cursor. */
+  toggleSelectSelected() {
+    const id = this.selectedId();
+    if (id !== null) this.selection.toggle(id);
   }
 
   // --- actions ----------------------------------------------------------------
 
-  archiveToggle(id) {
+  /** Runs the one-tap action `kind` (archive, trash, read, flag, spam) on message `id`. */
+  runAction(id, kind) {
     const row = this.rows.get(id);
-    if (!row) return;
-    if ((row.summary.tags || []).includes('inbox')) this.act(id, ARCHIVE, 'Archived');
-    else this.act(id, { add: ['inbox'], remove: [] }, 'Moved to Inbox');
+    const action = row ? messageAction(kind, row.summary.tags || []) : null;
+    if (action) this.act(id, action.change, action.done, !action.quiet);
   }
 
-  readToggle(id) {
-    const row = this.rows.get(id);
-    if (!row) return;
-    if (row.summary.unread) this.act(id, MARK_READ, 'Marked as read', false);
-    else this.act(id, MARK_UNREAD, 'Marked as unread', false);
+  /** What a swipe towards `side` does to a row with `tags` ({kind, label, icon}), or null. */
+  swipeAction(side, tags) {
+    const kind = swipeSettings()[side];
+    const action = messageAction(kind, tags);
+    return action ? { ...action, kind } : null;
   }
 
-  /** Applies a tag change and says so, with Undo when the row may leave the list. */
+  runSwipe(id, side) {
+    this.runAction(id, swipeSettings()[side]);
+  }
+
+  selecting() {
+    return this.selection.size > 0;
+  }
+
+  /** A long press selects the row (touch). */
+  longPress(id) {
+    this.selection.toggle(id, true);
+  }
+
+  /**
+   * Pull to refresh: asks each account's server for new mail now (as "Sync now"
+   * does) and reloads the list in place.
+   */
+  async pullRefresh() {
+    const known = lastAccounts();
+    const accounts = known && Array.isArray(known.accounts) ? known.accounts : [];
+    await Promise.all(accounts.map((a) => api.syncAccount(a.id).catch(() => null)));
+    if (accounts.length) refreshAccounts();
+    await this.refresh();
+  }
+
+  /**
+   * Applies a tag change and says so, with an Undo (unless `undoable` is false)
+   * that puts back exactly what changed.
+   */
   async act(id, change, done, undoable = true) {
+    const row = this.rows.get(id);
+    const before = new Map([[id, row ? [...(row.summary.tags || [])] : []]]);
     try {
       await changeTags([id], change);
       // The row may have been dropped from the list: reload to put it back in its place.
       const undo = undoable
-        ? undoAction([id], { add: change.remove, remove: change.add }, () => {
+        ? undoExactly(before, change, () => {
           if (!this.rows.has(id)) this.setQuery(this.query, true);
         })
         : null;
@@ -451,6 +518,7 @@ class HpMessageList extends HTMLElement {
     const hadFocus = row.li.contains(document.activeElement);
     const wasSelected = this.selected === index;
     this.rows.delete(id);
+    this.selection.drop(id);
     this.order.splice(index, 1);
     this.total = Math.max(0, this.total - 1);
     // The cursor counts results already seen: one fewer now matches before it, so
@@ -470,77 +538,6 @@ class HpMessageList extends HTMLElement {
       const next = Math.min(index, this.order.length - 1);
       if (next >= 0) this.select(next, hadFocus);
     }
-  }
-
-  // --- swipe (touch and pen) --------------------------------------------------
-
-  setupSwipe() {
-    let drag = null;
-    // A swipe must not end in a click that opens the message; only the click that
-    // may directly follow the swipe is swallowed.
-    let suppressClickUntil = 0;
-
-    const reset = (card) => {
-      card.style.transform = '';
-      card.closest('.msg-row').classList.remove('swiping', 'swipe-left', 'swipe-right', 'armed');
-    };
-
-    this.addEventListener('pointerdown', (event) => {
-      if (event.pointerType === 'mouse' || !event.isPrimary) return;
-      const card = event.target instanceof Element ? event.target.closest('.msg-card') : null;
-      if (!card || (event.target.closest('button'))) return;
-      drag = { card, x: event.clientX, y: event.clientY, id: event.pointerId, state: 'pending', dx: 0 };
-    });
-
-    this.addEventListener('pointermove', (event) => {
-      if (!drag || event.pointerId !== drag.id) return;
-      const dx = event.clientX - drag.x;
-      const dy = event.clientY - drag.y;
-      if (drag.state === 'pending') {
-        if (Math.abs(dx) > 10 && Math.abs(dx) > Math.abs(dy) * 1.5) {
-          drag.state = 'swiping';
-          drag.card.setPointerCapture(event.pointerId);
-          drag.card.closest('.msg-row').classList.add('swiping');
-        } else if (Math.abs(dy) > 10) {
-          drag = null; // a scroll, not a swipe
-          return;
-        } else {
-          return;
-        }
-      }
-      drag.dx = dx;
-      const row = drag.card.closest('.msg-row');
-      const threshold = Math.max(SWIPE_MIN_PX, row.clientWidth * SWIPE_FRACTION);
-      drag.card.style.transform = `translateX(${dx}px)`;
-      row.classList.toggle('swipe-left', dx < 0);
-      row.classList.toggle('swipe-right', dx > 0);
-      row.classList.toggle('armed', Math.abs(dx) >= threshold);
-    });
-
-    const finish = (event, cancelled) => {
-      if (!drag || event.pointerId !== drag.id) return;
-      const { card, dx, state } = drag;
-      drag = null;
-      if (state !== 'swiping') return;
-      suppressClickUntil = performance.now() + 150;
-      const row = card.closest('.msg-row');
-      const threshold = Math.max(SWIPE_MIN_PX, row.clientWidth * SWIPE_FRACTION);
-      reset(card);
-      if (cancelled || Math.abs(dx) < threshold) return;
-      const id = Number(row.dataset.id);
-      if (dx < 0) this.archiveToggle(id);
-      else this.readToggle(id);
-    };
-    this.addEventListener('pointerup', (event) => finish(event, false));
-    this.addEventListener('pointercancel', (event) => finish(event, true));
-    // The click that ends a swipe must not open the message.
-    this.addEventListener('click', (event) => {
-      if (performance.now() < suppressClickUntil) {
-        event.preventDefault();
-        event.stopPropagation();
-        suppressClickUntil = 0;
-      }
-    }, true);
   }
 }
 

@@ -11,6 +11,7 @@ import { tagLabel } from '../format.js';
 import { setKnownTags } from '../tag-store.js';
 import { clearUnread, showUnread } from '../unread.js';
 import { openTagManager } from './tag-manager.js';
+import { openSettings } from './settings-sheet.js';
 
 /** Tags with their own fixed entry, or not shown as a tag at all. */
 const SPECIAL = new Set(['inbox', 'read', 'spam', 'trash']);
@@ -35,7 +36,10 @@ class HpTagDrawer extends HTMLElement {
         type: 'button', class: 'button nav-manage', onclick: () => openTagManager(),
       }, icon(ICONS.settings), 'Manage tags'),
       h('h2', { class: 'visually-hidden' }, 'Settings'),
-      h('ul', { class: 'nav-list nav-settings' }, this.pageEntry('Accounts', 'accounts', accountHash(), ICONS.account)));
+      h('ul', { class: 'nav-list nav-settings' },
+        this.pageEntry('Accounts', 'accounts', accountHash(), ICONS.account),
+        h('li', {}, h('button', { type: 'button', class: 'nav-item nav-button', onclick: () => openSettings() },
+          icon(ICONS.settings), h('span', { class: 'nav-label' }, 'Settings')))));
     this.refresh = () => this.scheduleLoad();
     window.addEventListener('hp:tags-changed', this.refresh);
     window.addEventListener('hp:tags-edited', this.refresh);

@@ -1,0 +1,44 @@
+// The "Settings" sheet: this browser's own preferences (settings.js). Today: what
+// swiping a list row left and right does.
+
+import { h } from '../dom.js';
+import { SWIPE_CHOICES, swipeSettings, setSwipeSetting } from '../settings.js';
+import { announce } from '../mail-actions.js';
+import { openSheet } from './sheet.js';
+
+const SIDES = [
+  ['left', 'Swipe left'],
+  ['right', 'Swipe right'],
+];
+
+/** One radio group: the action of swiping towards `side`. */
+function sideChoice(side, legend, current) {
+  return h('fieldset', { class: 'choice-group' },
+    h('legend', {}, legend),
+    SWIPE_CHOICES.map(([value, label]) => {
+      const id = `swipe-${side}-${value}`;
+      return h('div', { class: 'choice' },
+        h('input', {
+          id, type: 'radio', name: `swipe-${side}`, value, checked: value === current,
+          onchange: () => {
+            setSwipeSetting(side, value);
+            announce(`${legend}: ${label}`);
+          },
+        }),
+        h('label', { for: id }, label));
+    }));
+}
+
+export function openSettings() {
+  const current = swipeSettings();
+  return openSheet({
+    title: 'Settings',
+    className: 'settings',
+    content: [
+      h('h3', { class: 'sheet-subhead' }, 'Swipe actions'),
+      h('p', { class: 'field-hint' },
+        'What a swipe on a message in the list does (on a touch screen). Kept in this browser only.'),
+      h('div', { class: 'choice-columns' }, SIDES.map(([side, legend]) => sideChoice(side, legend, current[side]))),
+    ],
+  });
+}
