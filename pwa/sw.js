@@ -29,6 +29,8 @@ const SHELL = [
   '/js/components/compose-crypto.js',
   '/js/components/crypto-status.js',
   '/js/components/help.js',
+  '/js/components/list-gestures.js',
+  '/js/components/list-selection.js',
   '/js/components/mail-view.js',
   '/js/components/message-list.js',
   '/js/components/message-view.js',
