@@ -29,6 +29,7 @@ const SHELL = [
   '/js/components/compose-crypto.js',
   '/js/components/crypto-status.js',
   '/js/components/help.js',
+  '/js/components/import-mail.js',
   '/js/components/list-gestures.js',
   '/js/components/list-selection.js',
   '/js/components/mail-view.js',

@@ -190,10 +190,58 @@ export const api = {
     accountId === null || accountId === undefined ? {} : { account_id: accountId }),
   importSetupMessage: (id, code) => request('POST', `/messages/${enc(id)}/setup-message`, { code }),
 
+  // Importing uploaded mail (docs/api.md, Import): upload each file, then start.
+  startImport: (uploads, options) => request('POST', '/imports', { uploads, ...options }),
+  importJob: (id, opts) => request('GET', `/imports/${enc(id)}`, undefined, opts),
+  importJobs: (opts) => request('GET', '/imports', undefined, opts),
+  removeUpload: (id) => request('DELETE', `/imports/uploads/${enc(id)}`),
+
   outbox: (opts) => request('GET', '/outbox', undefined, opts),
   retry: (id) => request('POST', `/outbox/${enc(id)}/retry`),
   cancel: (id) => request('POST', `/outbox/${enc(id)}/cancel`),
 };
+
+/**
+ * Uploads one file for import, streamed as the request body (never read into
+ * memory here). XMLHttpRequest, not fetch, because only it reports upload
+ * progress: `onProgress(sentBytes, totalBytes)`. Resolves to the upload's
+ * {id, name, size}; rejects with ApiError (status 0 and code "aborted" when
+ * `signal` aborts).
+ */
+export function uploadForImport(file, onProgress = () => {}, { signal } = {}) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', `${BASE}/imports/uploads?${new URLSearchParams({ name: file.name })}`);
+    xhr.setRequestHeader('Content-Type', 'application/octet-stream');
+    xhr.setRequestHeader('Accept', 'application/json');
+    if (csrfToken) xhr.setRequestHeader('X-CSRF-Token', csrfToken);
+    xhr.upload.onprogress = (event) => onProgress(event.loaded, event.total || file.size);
+    xhr.onerror = () => reject(new ApiError(0, 'offline',
+      'The upload stopped: the box could not be reached. Check your connection and try again.'));
+    xhr.onabort = () => reject(new ApiError(0, 'aborted', 'The upload was cancelled.'));
+    xhr.onload = () => {
+      let data = null;
+      try {
+        data = JSON.parse(xhr.responseText);
+      } catch {
+        data = null;
+      }
+      if (xhr.status >= 200 && xhr.status < 300) {
+        resolve(data);
+        return;
+      }
+      const code = data && data.error ? data.error.code : `http_${xhr.status}`;
+      const message = data && data.error ? data.error.message : `The server answered ${xhr.status}`;
+      if (xhr.status === 401) {
+        clearSession();
+        window.dispatchEvent(new CustomEvent('hp:auth-required', { detail: { code } }));
+      }
+      reject(new ApiError(xhr.status, code, message));
+    };
+    if (signal) signal.addEventListener('abort', () => xhr.abort(), { once: true });
+    xhr.send(file);
+  });
+}
 
 /** URLs the browser fetches itself (links, iframes): never built from mail text. */
 export const urls = {

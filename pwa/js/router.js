@@ -5,11 +5,12 @@
 //   #/compose, #/compose/7   a new message; draft 7
 //   #/drafts, #/outbox       the drafts; the messages being sent
 //   #/accounts               accounts (#/accounts/new: add one; #/accounts/3: edit it)
+//   #/import                 import mail from files on this device
 
 export const DEFAULT_QUERY = 'in:inbox';
 
 /** Routes of screens of their own, shown instead of the list and the reader. */
-export const PAGES = new Set(['compose', 'drafts', 'outbox', 'accounts']);
+export const PAGES = new Set(['compose', 'drafts', 'outbox', 'accounts', 'import']);
 
 /** Parses location.hash into {name, q} or {name, id}. */
 export function parseRoute(hash = window.location.hash) {
@@ -28,7 +29,7 @@ export function parseRoute(hash = window.location.hash) {
     else if (parts[0] === 'accounts' && parts[1] === 'new') id = 'new';
     return { name: parts[0], id };
   }
-  if (parts[0] === 'drafts' || parts[0] === 'outbox') return { name: parts[0], id: null };
+  if (['drafts', 'outbox', 'import'].includes(parts[0])) return { name: parts[0], id: null };
   if (parts[0] === 'search') {
     const params = new URLSearchParams(query);
     return { name: 'search', q: params.has('q') ? params.get('q') : DEFAULT_QUERY };
@@ -55,6 +56,8 @@ export function composeHash(draftId = null) {
 export function accountHash(id = null) {
   return id === null ? '#/accounts' : `#/accounts/${id === 'new' ? 'new' : Number(id)}`;
 }
+
+export const IMPORT_HASH = '#/import';
 
 export function navigate(hash) {
   if (window.location.hash !== hash) window.location.hash = hash;

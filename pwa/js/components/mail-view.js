@@ -20,10 +20,11 @@ import './message-view.js';
 import './compose.js';
 import './outbox.js';
 import './accounts.js';
+import './import-mail.js';
 
 /** The element of each page route. */
 const PAGE_TAGS = {
-  compose: 'hp-compose', drafts: 'hp-drafts', outbox: 'hp-outbox', accounts: 'hp-accounts',
+  compose: 'hp-compose', drafts: 'hp-drafts', outbox: 'hp-outbox', accounts: 'hp-accounts', import: 'hp-import',
 };
 
 /** Layouts: below this width the drawer is an overlay and list/reader take turns. */

@@ -10,7 +10,7 @@ import { h, icon, replace, srOnly } from '../dom.js';
 import { ICONS } from '../icons.js';
 import { avatar } from '../avatar.js';
 import { senders, shortDate, isoDate, fullDate, tagLabel } from '../format.js';
-import { messageHash, composeHash, accountHash, navigate, DEFAULT_QUERY } from '../router.js';
+import { messageHash, composeHash, accountHash, navigate, DEFAULT_QUERY, IMPORT_HASH } from '../router.js';
 import { lastAccounts, refreshAccounts } from '../poll.js';
 import { swipeSettings } from '../settings.js';
 import {
@@ -272,10 +272,10 @@ class HpMessageList extends HTMLElement {
           h('a', { class: 'button primary', href: accountHash('new') }, 'Add an account'),
           h('span', { class: 'field-hint' }, ' Homepost fetches its mail, and sends from it.')),
         h('li', {},
-          h('strong', {}, 'Import a mailbox'),
+          h('a', { class: 'button', href: IMPORT_HASH }, 'Import mail'),
           h('span', { class: 'field-hint' },
-            ' you have (mbox, Maildir or .eml files): on the box, run ',
-            h('code', {}, 'homepost import PATH'), '.'))),
+            ' from files you have: an mbox, .eml files, or a Maildir as .zip or .tar (on the box itself: ',
+            h('code', {}, 'homepost import PATH'), ').'))),
     ];
   }
 

@@ -6,7 +6,7 @@
 import { api } from '../api.js';
 import { h, icon, replace, srOnly } from '../dom.js';
 import { ICONS } from '../icons.js';
-import { searchHash, accountHash } from '../router.js';
+import { searchHash, accountHash, IMPORT_HASH } from '../router.js';
 import { tagLabel } from '../format.js';
 import { setKnownTags } from '../tag-store.js';
 import { clearUnread, showUnread } from '../unread.js';
@@ -38,6 +38,7 @@ class HpTagDrawer extends HTMLElement {
       h('h2', { class: 'visually-hidden' }, 'Settings'),
       h('ul', { class: 'nav-list nav-settings' },
         this.pageEntry('Accounts', 'accounts', accountHash(), ICONS.account),
+        this.pageEntry('Import mail', 'import', IMPORT_HASH, ICONS.upload),
         h('li', {}, h('button', { type: 'button', class: 'nav-item nav-button', onclick: () => openSettings() },
           icon(ICONS.settings), h('span', { class: 'nav-label' }, 'Settings')))));
     this.refresh = () => this.scheduleLoad();
