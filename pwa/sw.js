@@ -3,7 +3,7 @@
 // sessions are not cached, not even briefly. Shell files are fetched network-first
 // (so an updated box serves an updated app) with the cache as the offline fallback.
 
-const CACHE = 'homepost-shell-v5';
+const CACHE = 'homepost-shell-v6';
 
 /** Every file of pwa/ that the page loads. Keep in step with pwa/ (e2e checks it). */
 const SHELL = [
@@ -33,11 +33,13 @@ const SHELL = [
   '/js/components/list-gestures.js',
   '/js/components/list-selection.js',
   '/js/components/mail-view.js',
+  '/js/components/menu-button.js',
   '/js/components/message-list.js',
   '/js/components/message-view.js',
   '/js/components/outbox.js',
   '/js/components/own-keys.js',
   '/js/components/peer-key.js',
+  '/js/components/reader-toolbar.js',
   '/js/components/settings-sheet.js',
   '/js/components/setup-message.js',
   '/js/components/sheet.js',

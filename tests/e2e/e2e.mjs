@@ -17,7 +17,7 @@ import {
   OUT, CORPUS, PASSPHRASE, PHONE, DESKTOP, REPO,
   launchBrowser, startServer, importMail, watch, ensureOut, requireBin, axeCheck,
 } from './lib.mjs';
-import { listTriagePhone, listTriageDesktop } from './triage.mjs';
+import { listTriagePhone, listTriageDesktop, readerTriage } from './triage.mjs';
 
 const MBOX = path.join(CORPUS, 'mail/mailpile/tests.mbx'); // 8 real messages
 const MAILDIR = path.join(CORPUS, 'mail/notmuch/lkml'); // 210 lkml messages: several pages
@@ -318,14 +318,23 @@ async function flow(label, server, contextOptions) {
       const listed = parts.filter((a) => a.content_type !== 'application/pgp-signature');
       assert.deepEqual(await page.locator('.att-list .att a').evaluateAll((links) => links.map((l) => l.getAttribute('href'))),
         listed.map((a) => `/api/v1/messages/${messageId}/attachments/${a.index}`));
-      await page.getByRole('button', { name: 'Mark unread' }).waitFor(); // it was marked read
       await page.waitForFunction(async (id) => {
         const res = await fetch(`/api/v1/messages/${id}`);
         return res.ok && (await res.json()).unread === false;
       }, messageId);
+      // It was marked read: the More menu offers Mark unread.
+      const more = page.getByRole('button', { name: 'More', exact: true });
+      await page.locator('hp-message-view button[data-key="more"]').waitFor();
+      await more.click();
+      await page.getByRole('menuitem', { name: 'Mark unread' }).waitFor();
+      await page.keyboard.press('Escape');
+      await page.getByRole('menu').waitFor({ state: 'hidden' });
       // The toolbar is one row (it wrapped in the two-pane layout).
       const rows = await page.locator('hp-message-view .reader-toolbar > *').evaluateAll(
-        (items) => new Set(items.filter((i) => i.offsetParent).map((i) => Math.round(i.getBoundingClientRect().top))).size);
+        (items) => new Set(items.filter((i) => i.offsetParent).map((i) => {
+          const r = i.getBoundingClientRect();
+          return Math.round((r.top + r.bottom) / 2);
+        })).size);
       assert.equal(rows, 1, 'the reader toolbar wraps');
       await shot(page, label, 'message');
       await axeCheck(page, 'message');
@@ -341,7 +350,8 @@ async function flow(label, server, contextOptions) {
       await page.getByRole('button', { name: 'Flag', exact: true, pressed: false }).waitFor();
       assert.ok(!(await tagsOf()).includes('flagged'));
 
-      await page.getByRole('button', { name: 'Spam', exact: true }).click();
+      await page.getByRole('button', { name: 'More', exact: true }).click();
+      await page.getByRole('menuitem', { name: 'Report spam' }).click();
       // The reader closes; the notice offers Undo.
       const undo = page.getByRole('button', { name: 'Undo' });
       await undo.waitFor();
@@ -359,9 +369,11 @@ async function flow(label, server, contextOptions) {
     });
 
     await S('add a tag in the message: a chip, and the tag in the drawer', async () => {
-      const input = page.getByLabel('Add a tag to this message');
-      await input.fill('e2e-test');
-      await page.getByRole('button', { name: 'Add tag' }).click();
+      await page.locator('hp-message-view').getByRole('button', { name: 'Add tag' }).click();
+      const picker = page.getByRole('dialog', { name: 'Add a tag' });
+      await picker.getByLabel('Add a tag to this message').fill('e2e-test');
+      await picker.getByRole('button', { name: 'Add tag' }).click();
+      await picker.waitFor({ state: 'detached' });
       await page.locator('ul.chips li.chip').filter({ hasText: /e2e-test/i }).waitFor();
       await openDrawerIfPhone(page, phone);
       await page.locator('hp-tag-drawer a[data-query="tag:e2e-test"]').waitFor();
@@ -472,13 +484,15 @@ async function flow(label, server, contextOptions) {
       await search.fill('');
     });
 
-    // Daily triage (triage.mjs): avatars, stars, swipe choices, selecting, pull to refresh.
+    // Daily triage (triage.mjs): avatars, stars, swipe choices, selecting, pull to refresh;
+    // the reader's toolbar, More menu and folded headers.
     const ctx = {
       page, S, phone, base, row, firstRowId, apiGet, swipe, openDrawerIfPhone, closeDrawerIfPhone,
       shot: (name) => shot(page, label, name),
     };
     if (phone) await listTriagePhone(ctx);
     else await listTriageDesktop(ctx);
+    await readerTriage(ctx);
 
     await S('manage tags: create, rename, delete; "read" is reserved', async () => {
       await openDrawerIfPhone(page, phone);

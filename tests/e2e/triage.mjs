@@ -322,3 +322,127 @@ export async function listTriageDesktop(ctx) {
     for (const id of [a, b]) await waitTags(ctx, id, (t) => t.includes('inbox'), 'not back');
   });
 }
+
+/** Initials as the app draws them: first letters of the first and last words of the name. */
+function expectedInitials(addr) {
+  const words = String(addr.name || '').split(/[\s,]+/).map((w) => [...w].filter((c) => /[\p{L}\p{N}]/u.test(c))).filter((w) => w.length);
+  if (words.length) return (words[0][0] + (words.length > 1 ? words.at(-1)[0] : '')).toLocaleUpperCase();
+  const parts = String(addr.address || '').split('@')[0].split(/[._+-]+/).filter(Boolean);
+  return (parts[0][0] + (parts[1] ? parts[1][0] : '')).toUpperCase();
+}
+
+async function openPlainMessage(ctx) {
+  const { page, base } = ctx;
+  await page.goto(`${base}/#/search?q=${encodeURIComponent('subject:"Add function to get maildir"')}`);
+  await page.locator('hp-message-list li.msg-row').first().waitFor();
+  const id = await ctx.firstRowId(page);
+  await ctx.row(page, id).locator('.msg-link').click();
+  await page.locator('hp-message-view .body-text').waitFor();
+  // Opening marks it read, which redraws the toolbar: wait for that first.
+  await page.locator(`hp-message-list li.msg-row[data-id="${id}"]:not(.unread)`).waitFor({ state: 'attached' });
+  await page.waitForTimeout(100);
+  await page.locator('hp-message-view button[data-key="more"]').waitFor();
+  return id;
+}
+
+/** The reader: a labelled toolbar with a More menu, folded headers, the avatar. */
+export async function readerTriage(ctx) {
+  const { page, S, phone } = ctx;
+  const toolbar = page.getByRole('group', { name: 'Message actions' });
+  const more = toolbar.getByRole('button', { name: 'More', exact: true });
+  const menu = page.getByRole('menu', { name: 'More' });
+  let id = 0;
+
+  await S('reader toolbar: Reply, Archive, Trash, Flag and More with their names shown, in one row that fits', async () => {
+    id = await openPlainMessage(ctx);
+    for (const name of ['Reply', 'Archive', 'Trash', 'Flag', 'More']) {
+      const button = toolbar.getByRole('button', { name, exact: true });
+      assert.ok(await button.isVisible(), `${name} is not shown`);
+      assert.equal((await button.innerText()).trim(), name, `${name} shows no label`);
+      const box = await button.boundingBox();
+      assert.ok(box.x >= 0 && box.x + box.width <= (phone ? 390 : 1280), `${name} is off screen`);
+    }
+    const fits = await toolbar.evaluate((t) => t.scrollWidth <= t.clientWidth + 1);
+    assert.ok(fits, 'the toolbar scrolls sideways');
+  });
+
+  await S(phone ? 'More menu: every other action, opened by a tap, closed by a tap outside'
+    : 'More menu with the keyboard: arrows, Home/End, Escape gives the focus back, Tab closes', async () => {
+    assert.equal(await more.getAttribute('aria-haspopup'), 'menu');
+    assert.equal(await more.getAttribute('aria-expanded'), 'false');
+    if (phone) {
+      await more.tap();
+      await menu.waitFor();
+      assert.equal(await more.getAttribute('aria-expanded'), 'true');
+      const names = (await menu.getByRole('menuitem').allInnerTexts()).map((t) => t.trim());
+      assert.deepEqual(names, ['Reply all', 'Forward', 'Mark unread', 'Report spam', 'Add tag\u2026', 'Download original']);
+      await ctx.shot('reader-more');
+      await page.touchscreen.tap(200, 780);
+      await menu.waitFor({ state: 'hidden' });
+      assert.equal(await more.getAttribute('aria-expanded'), 'false');
+    } else {
+      await more.focus();
+      await page.keyboard.press('ArrowDown');
+      await menu.waitFor();
+      const focused = () => page.evaluate(() => document.activeElement.textContent.trim());
+      assert.equal(await focused(), 'Reply all');
+      await page.keyboard.press('ArrowDown');
+      assert.equal(await focused(), 'Forward');
+      await page.keyboard.press('End');
+      assert.equal(await focused(), 'Download original');
+      await page.keyboard.press('ArrowDown');
+      assert.equal(await focused(), 'Reply all');
+      await page.keyboard.press('Escape');
+      await menu.waitFor({ state: 'hidden' });
+      assert.equal(await focused(), 'More');
+      assert.ok(/#\/message\//.test(page.url()), 'Escape in the menu left the message');
+      await page.keyboard.press('Enter');
+      await menu.waitFor();
+      await page.keyboard.press('Tab');
+      await menu.waitFor({ state: 'hidden' });
+      // A menu item does what the toolbar button did: Mark unread, and the focus stays on More.
+      await more.click();
+      await menu.getByRole('menuitem', { name: 'Mark unread' }).click();
+      await page.waitForFunction(async (m) => (await (await fetch(`/api/v1/messages/${m}`)).json()).unread === true, id);
+      await page.waitForFunction(() => document.activeElement && document.activeElement.dataset.key === 'more');
+      await more.click();
+      await menu.getByRole('menuitem', { name: 'Mark read' }).click();
+      await page.waitForFunction(async (m) => (await (await fetch(`/api/v1/messages/${m}`)).json()).unread === false, id);
+    }
+  });
+
+  await S(phone ? 'reader on a phone: headers folded to one line with the avatar; the text starts in the top 40%; a tap unfolds them'
+    : 'reader on a desktop: headers unfolded, with the avatar', async () => {
+    const msg = (await ctx.apiGet(page, `/messages/${id}`)).body;
+    const summary = page.locator('hp-message-view .header-summary');
+    assert.equal(await summary.locator('.avatar').textContent(), expectedInitials(msg.from[0]));
+    assert.ok((await summary.textContent()).includes(msg.from[0].name || msg.from[0].address));
+    const headers = page.locator('hp-message-view dl.headers');
+    if (phone) {
+      assert.equal(await summary.getAttribute('aria-expanded'), 'false');
+      assert.ok(!(await headers.isVisible()), 'the headers start unfolded on a phone');
+      const firstLine = await page.locator('hp-message-view .body-text').evaluate((pre) => {
+        const text = [...pre.childNodes].find((n) => n.nodeType === Node.TEXT_NODE && n.textContent.trim());
+        const range = document.createRange();
+        const at = text.textContent.search(/\S/);
+        range.setStart(text, at);
+        range.setEnd(text, at + 1);
+        return range.getBoundingClientRect().bottom;
+      });
+      assert.ok(firstLine <= 844 * 0.4, `the first line of the text ends at ${Math.round(firstLine)} px of 844`);
+      await ctx.shot('reader-folded');
+      await summary.tap();
+      await headers.waitFor();
+      assert.equal(await summary.getAttribute('aria-expanded'), 'true');
+      const text = await headers.innerText();
+      assert.match(text, /From[\s\S]*To[\s\S]*Date/);
+      await ctx.shot('reader-unfolded');
+      await summary.tap();
+      await headers.waitFor({ state: 'hidden' });
+    } else {
+      assert.equal(await summary.getAttribute('aria-expanded'), 'true');
+      assert.ok(await headers.isVisible());
+    }
+    await openInbox(ctx);
+  });
+}

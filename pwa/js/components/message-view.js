@@ -9,15 +9,17 @@
 import { api, urls } from '../api.js';
 import { h, icon, replace, srOnly } from '../dom.js';
 import { ICONS } from '../icons.js';
+import { avatar } from '../avatar.js';
 import {
   addressList, fullDate, isoDate, shortDate, senders, size, tagLabel,
 } from '../format.js';
 import { messageHash, searchHash, threadHash } from '../router.js';
 import {
-  changeTags, announce, undoAction, ARCHIVE, TRASH, MARK_READ, MARK_UNREAD,
+  changeTags, announce, undoAction, MARK_READ, MARK_UNREAD,
 } from '../mail-actions.js';
-import { knownTags } from '../tag-store.js';
 import { confirmSheet } from './sheet.js';
+import { pickTag } from './tag-picker.js';
+import { backButton, renderToolbar } from './reader-toolbar.js';
 import { startReply, chooseForward } from './compose.js';
 import { cryptoStatus } from './crypto-status.js';
 import { setupMessageCard } from './setup-message.js';
@@ -25,12 +27,8 @@ import { setupMessageCard } from './setup-message.js';
 /** Tags not shown as chips: `read` is shown as the unread state instead. */
 const HIDDEN_CHIPS = new Set(['read']);
 
-function backButton(view) {
-  return h('button', {
-    type: 'button', class: 'icon-button back-button', 'aria-label': 'Back to the list', title: 'Back (Escape)',
-    onclick: () => view.dispatchEvent(new CustomEvent('hp-back', { bubbles: true })),
-  }, icon(ICONS.back));
-}
+/** Phones: the headers start folded to one line, so the message starts near the top. */
+const NARROW = window.matchMedia('(max-width: 40em)');
 
 /** Base: loading, errors and the toolbar shared by both views. */
 class ReaderBase extends HTMLElement {
@@ -69,7 +67,6 @@ class HpMessageView extends ReaderBase {
   disconnectedCallback() {
     super.disconnectedCallback();
     window.removeEventListener('hp:tags-changed', this.onTagsChanged);
-    window.removeEventListener('hp:known-tags', this.onKnownTags);
   }
 
   async load() {
@@ -107,7 +104,7 @@ class HpMessageView extends ReaderBase {
       ['Cc', addressList(m.cc, true)],
       ['Reply-To', addressList(m.reply_to, true)],
     ].filter(([, v]) => v);
-    const headers = h('dl', { class: 'headers' },
+    const headers = h('dl', { class: 'headers', id: `headers-${m.id}` },
       headerRows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]),
       h('dt', {}, 'Date'),
       h('dd', {}, h('time', { datetime: isoDate(m.date) }, fullDate(m.date))),
@@ -116,10 +113,11 @@ class HpMessageView extends ReaderBase {
 
     const article = h('article', { class: 'message', 'aria-labelledby': 'reader-title' },
       this.titleEl,
+      this.headerSummary(headers),
       headers,
       cryptoStatus(m),
       m.setup_message ? setupMessageCard(m) : null,
-      h('section', { class: 'tag-section', 'aria-label': 'Tags' }, this.chips, this.addTagForm()),
+      h('section', { class: 'tag-section', 'aria-label': 'Tags' }, this.chips),
       m.malformed ? h('p', { class: 'notice' },
         'This message is not well formed; what could be read is shown.') : null,
       this.bodySection(),
@@ -129,53 +127,35 @@ class HpMessageView extends ReaderBase {
   }
 
   renderToolbar() {
+    renderToolbar(this, this.toolbar);
+  }
+
+  /**
+   * The headers folded to one line (the sender's avatar and name, the date) that
+   * unfolds `headers` (From, To, Cc, Date…) on a tap; folded at first on a phone.
+   */
+  headerSummary(headers) {
     const m = this.msg;
-    const inInbox = m.tags.includes('inbox');
-    const inTrash = m.tags.includes('trash');
-    const inSpam = m.tags.includes('spam');
-    const flagged = m.tags.includes('flagged');
-    replace(this.toolbar,
-      backButton(this),
-      h('button', {
-        type: 'button', class: 'tool-button', title: 'Reply (r)', onclick: () => this.reply('reply'),
-      }, icon(ICONS.reply), h('span', {}, 'Reply')),
-      h('button', {
-        type: 'button', class: 'tool-button secondary', title: 'Reply to all (a)', onclick: () => this.reply('all'),
-      }, icon(ICONS.replyAll), h('span', {}, 'Reply all')),
-      h('button', {
-        type: 'button', class: 'tool-button secondary', title: 'Forward (f)', onclick: () => this.forward(),
-      }, icon(ICONS.forward), h('span', {}, 'Forward')),
-      h('button', {
-        type: 'button', class: 'tool-button',
-        onclick: () => (inInbox ? this.actAndClose(ARCHIVE, 'Archived') : this.act({ add: ['inbox'], remove: ['trash', 'spam'] }, 'Moved to Inbox')),
-      }, icon(inInbox ? ICONS.archive : ICONS.inbox), h('span', {}, inInbox ? 'Archive' : 'Move to Inbox')),
-      h('button', {
-        type: 'button', class: 'tool-button secondary', title: m.unread ? 'Mark read' : 'Mark unread', onclick: () => this.toggleRead(),
-      }, icon(m.unread ? ICONS.markRead : ICONS.markUnread), h('span', {}, m.unread ? 'Mark read' : 'Mark unread')),
-      h('button', {
-        type: 'button', class: 'tool-button secondary', title: flagged ? 'Unflag' : 'Flag',
-        'aria-pressed': flagged ? 'true' : 'false',
-        onclick: () => (flagged
-          ? this.act({ add: [], remove: ['flagged'] }, 'Unflagged')
-          : this.act({ add: ['flagged'], remove: [] }, 'Flagged')),
-      }, icon(flagged ? ICONS.star : ICONS.starOutline), h('span', {}, 'Flag')),
-      inSpam
-        ? h('button', {
-          type: 'button', class: 'tool-button secondary', title: 'Not spam: back to the Inbox, and the filter learns',
-          onclick: () => this.actAndClose({ add: ['inbox'], remove: ['spam'] }, 'Marked as not spam'),
-        }, icon(ICONS.inbox), h('span', {}, 'Not spam'))
-        : h('button', {
-          type: 'button', class: 'tool-button secondary', title: 'Report spam: the filter learns from it',
-          onclick: () => this.actAndClose({ add: ['spam'], remove: ['inbox'] }, 'Reported as spam'),
-        }, icon(ICONS.spam), h('span', {}, 'Spam')),
-      inTrash ? null : h('button', {
-        type: 'button', class: 'tool-button secondary', title: 'Move to Trash',
-        onclick: () => this.actAndClose(TRASH, 'Moved to Trash'),
-      }, icon(ICONS.trash), h('span', {}, 'Trash')),
-      h('a', {
-        class: 'tool-button secondary', href: urls.raw(m.id), download: `message-${m.id}.eml`,
-        title: 'Download the message as received (.eml)',
-      }, icon(ICONS.download), h('span', {}, 'Raw')));
+    const open = !NARROW.matches;
+    headers.hidden = !open;
+    const button = h('button', {
+      type: 'button', class: 'header-summary', 'aria-expanded': open ? 'true' : 'false', 'aria-controls': headers.id,
+      title: 'Show or hide the details',
+      onclick: () => {
+        const now = button.getAttribute('aria-expanded') !== 'true';
+        button.setAttribute('aria-expanded', now ? 'true' : 'false');
+        headers.hidden = !now;
+      },
+    },
+    avatar(m.from),
+    h('span', { class: 'header-summary-text' },
+      h('span', { class: 'header-from' }, senders(m)),
+      h('span', { class: 'header-meta' },
+        (m.to || []).length ? `to ${addressList(m.to)} \u00b7 ` : '',
+        h('time', { datetime: isoDate(m.date), title: fullDate(m.date) }, shortDate(m.date)))),
+    srOnly(', details'),
+    icon(ICONS.expand, 'icon header-chevron'));
+    return button;
   }
 
   renderChips() {
@@ -187,39 +167,16 @@ class HpMessageView extends ReaderBase {
           type: 'button', class: 'chip-remove', 'aria-label': `Remove tag ${t}`, title: `Remove tag ${t}`,
           onclick: () => this.act({ add: [], remove: [t] }, `Removed tag ${t}`),
         }, icon(ICONS.close))))
-      : h('li', { class: 'chip-none' }, 'No tags'));
+      : h('li', { class: 'chip-none' }, 'No tags'),
+    h('li', {}, h('button', {
+      type: 'button', class: 'chip chip-add', onclick: () => this.addTag(),
+    }, icon(ICONS.plus), 'Add tag')));
   }
 
-  addTagForm() {
-    const listId = `tag-options-${this.msg.id}`;
-    const datalist = h('datalist', { id: listId });
-    const fill = () => replace(datalist, knownTags().filter((t) => t !== 'read').map((t) => h('option', { value: t })));
-    fill();
-    this.onKnownTags = fill;
-    window.addEventListener('hp:known-tags', this.onKnownTags);
-    const input = h('input', {
-      id: `add-tag-${this.msg.id}`, type: 'text', name: 'tag', list: listId, class: 'add-tag-input',
-      placeholder: 'Add a tag', autocomplete: 'off', autocapitalize: 'off', spellcheck: 'false',
-    });
-    return h('form', {
-      class: 'add-tag',
-      onsubmit: async (event) => {
-        event.preventDefault();
-        const name = input.value.trim().toLowerCase();
-        if (!name) return;
-        if (name === 'read') {
-          announce('“read” is reserved: use Mark read / Mark unread.', 'error');
-          return;
-        }
-        if (await this.act({ add: [name], remove: [] }, `Tagged ${name}`)) {
-          input.value = '';
-          input.focus();
-        }
-      },
-    },
-    h('label', { for: input.id, class: 'visually-hidden' }, 'Add a tag to this message'),
-    input, datalist,
-    h('button', { type: 'submit', class: 'button' }, icon(ICONS.plus), 'Add tag'));
+  /** Asks for a tag (the existing ones, or a new name) and adds it to this message. */
+  async addTag() {
+    const name = await pickTag({ title: 'Add a tag', fieldLabel: 'Add a tag to this message' });
+    if (name) await this.act({ add: [name], remove: [] }, `Tagged ${name}`);
   }
 
   bodySection() {
@@ -369,12 +326,9 @@ class HpMessageView extends ReaderBase {
     remove.forEach((t) => tags.delete(t));
     this.msg.tags = [...tags];
     this.msg.unread = !tags.has('read');
-    const focusedLabel = document.activeElement && this.toolbar.contains(document.activeElement)
-      ? [...this.toolbar.children].indexOf(document.activeElement) : -1;
+    // The toolbar keeps the keyboard focus on the button that was pressed.
     this.renderToolbar();
     this.renderChips();
-    // Keep keyboard focus on the toolbar button that was pressed.
-    if (focusedLabel >= 0 && this.toolbar.children[focusedLabel]) this.toolbar.children[focusedLabel].focus();
   }
 }
 
