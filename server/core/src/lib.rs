@@ -14,6 +14,8 @@
 //!   and TOFU updates);
 //! - [`accounts`]: adding, changing and removing accounts, trusting a server
 //!   certificate;
+//! - [`conversations`]: search results grouped by thread, and tag changes on
+//!   whole conversations that say what they changed;
 //! - [`compose`]: starting a draft, answering or forwarding a message;
 //! - [`outgoing`]: the encryption recommendation and the protection of outgoing
 //!   mail;
@@ -30,6 +32,7 @@
 
 pub mod accounts;
 pub mod compose;
+pub mod conversations;
 pub mod imports;
 pub mod incoming;
 pub mod keys;

@@ -43,6 +43,13 @@ impl Searcher {
         query: &Query,
         opts: &SearchOptions,
     ) -> Result<(usize, Vec<MessageSummary>)> {
+        let (total, ids) = self.ids(query, opts).await?;
+        Ok((total, self.store.summaries(&ids).await?))
+    }
+
+    /// Runs a parsed query and returns the number of matches and one page of
+    /// message ids (see [`Searcher::search`]).
+    pub async fn ids(&self, query: &Query, opts: &SearchOptions) -> Result<(usize, Vec<i64>)> {
         let slot = self
             .slots
             .clone()
@@ -58,12 +65,17 @@ impl Searcher {
         })
         .await
         .map_err(|e| IndexError::Io(std::io::Error::other(format!("the search failed: {e}"))))??;
-        let ids: Vec<i64> = found
+        let ids = found
             .ids
             .iter()
             .filter_map(|&id| i64::try_from(id).ok())
             .collect();
-        Ok((found.total, self.store.summaries(&ids).await?))
+        Ok((found.total, ids))
+    }
+
+    /// The store the hits are read from.
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 }
 
@@ -83,6 +95,16 @@ pub async fn search_shared(
     query: &Query,
     opts: &SearchOptions,
 ) -> Result<Option<(usize, Vec<MessageSummary>)>> {
+    with_searcher(library, async |s: &Searcher| s.search(query, opts).await).await
+}
+
+/// Runs `run` with a [`Searcher`] of the shared library, holding no lock while
+/// it runs; a damaged index is rebuilt and `run` tried once more (see
+/// [`search_shared`]). `Ok(None)`: the library is locked.
+pub async fn with_searcher<T>(
+    library: &crate::sink::SharedLibrary,
+    run: impl AsyncFn(&Searcher) -> Result<T>,
+) -> Result<Option<T>> {
     let Some(searcher) = library
         .read()
         .await
@@ -91,7 +113,7 @@ pub async fn search_shared(
     else {
         return Ok(None);
     };
-    let found = searcher.search(query, opts).await;
+    let found = run(&searcher).await;
     drop(searcher);
     match found {
         Err(crate::library::LibraryError::Index(IndexError::Corrupt(reason))) => {
@@ -101,7 +123,7 @@ pub async fn search_shared(
                 return Ok(None);
             };
             lib.reindex().await?;
-            lib.search_parsed(query, opts).await.map(Some)
+            run(&lib.searcher()).await.map(Some)
         }
         // Locked while searching: the index went away under the search.
         Err(_) if library.read().await.is_none() => Ok(None),

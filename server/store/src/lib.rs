@@ -7,6 +7,7 @@
 
 mod accounts;
 mod contacts;
+mod conversations;
 mod crypto;
 mod drafts;
 mod index_queue;
@@ -33,6 +34,7 @@ pub use accounts::{
     Account, AccountConfig, DeletePolicy, Endpoint, Incoming, Outgoing, Protocol, Secrets,
     Security, Side, is_loopback,
 };
+pub use conversations::{MAX_PARTICIPANTS, ThreadOverview};
 pub use crypto::{IdentityKey, PeerRow};
 pub use drafts::{Draft, DraftAttachment, DraftContent, Forward, ForwardMode};
 pub use index_queue::PendingIndex;

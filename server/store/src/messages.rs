@@ -482,7 +482,7 @@ async fn addresses(
     rows.iter().map(address_from_row).collect()
 }
 
-fn address_from_row(r: &SqliteRow) -> Result<Address> {
+pub(crate) fn address_from_row(r: &SqliteRow) -> Result<Address> {
     let address: String = r.try_get("address")?;
     let name: String = r.try_get("name")?;
     Ok(Address {

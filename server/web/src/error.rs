@@ -167,6 +167,7 @@ impl From<LibraryError> for ApiError {
         match e {
             LibraryError::Store(s) => s.into(),
             LibraryError::NoSuchMessage(_) => ApiError::not_found(e.to_string()),
+            LibraryError::TooMany(..) => ApiError::bad_request("bad_request", e.to_string()),
             LibraryError::Index(IndexError::Query(q)) => {
                 ApiError::bad_request("invalid_query", q.to_string())
             }

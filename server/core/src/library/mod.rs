@@ -42,6 +42,9 @@ pub enum LibraryError {
     /// A worker thread failed.
     #[error("a worker thread failed: {0}")]
     Worker(String),
+    /// A change would touch more messages than one request may.
+    #[error("this would change {0} messages, more than {1} at once: choose fewer conversations")]
+    TooMany(usize, usize),
 }
 
 pub(crate) type Result<T, E = LibraryError> = std::result::Result<T, E>;

@@ -4,6 +4,7 @@
 use actix_web::http::header;
 use actix_web::web::{Data, Json, Path};
 use actix_web::{HttpResponse, get, post};
+use homepost_core::conversations::TagDelta;
 use homepost_core::reading::{self, SetupMessageHint};
 use homepost_mail::html::{message_html, sanitize};
 use homepost_mail::{Address, AttachmentRisk, attachments, download_name};
@@ -255,7 +256,11 @@ async fn get_message_raw(
 #[derive(Deserialize, ToSchema)]
 pub struct TagChange {
     /// Message ids.
+    #[serde(default)]
     pub ids: Vec<i64>,
+    /// Thread ids: every message of each thread (a whole conversation).
+    #[serde(default)]
+    pub threads: Vec<i64>,
     /// Tags to add (`read` marks read).
     #[serde(default)]
     pub add: Vec<String>,
@@ -264,14 +269,18 @@ pub struct TagChange {
     pub remove: Vec<String>,
 }
 
-/// How many messages changed.
+/// What a tag change did.
 #[derive(Serialize, ToSchema)]
 pub struct Updated {
-    /// Messages updated.
+    /// Messages the change applied to.
     pub updated: usize,
+    /// Per tag, the messages that gained it and those that lost it: applying
+    /// the opposite undoes exactly this change.
+    pub changes: Vec<TagDelta>,
 }
 
-/// Adds and removes tags (and read state) on many messages at once.
+/// Adds and removes tags (and read state) on many messages, or whole
+/// conversations, at once.
 #[utoipa::path(tag = "mail", request_body = TagChange, responses(
     (status = 200, body = Updated),
     (status = 400, body = ErrorBody, description = "invalid_tag or bad_request"),
@@ -285,16 +294,15 @@ async fn change_message_tags(
     body: Json<TagChange>,
 ) -> Result<Json<Updated>, ApiError> {
     let TagChange {
-        mut ids,
+        ids,
+        threads,
         add,
         remove,
     } = body.into_inner();
-    ids.sort_unstable();
-    ids.dedup();
-    if ids.is_empty() || ids.len() > MAX_IDS {
+    if ids.len() + threads.len() == 0 || ids.len() > MAX_IDS || threads.len() > MAX_IDS {
         return Err(ApiError::bad_request(
             "bad_request",
-            format!("name between 1 and {MAX_IDS} message ids"),
+            format!("name between 1 and {MAX_IDS} message ids or thread ids"),
         ));
     }
     if add.is_empty() && remove.is_empty() {
@@ -308,11 +316,18 @@ async fn change_message_tags(
     }
     let mut guard = state.library.write().await;
     let lib = guard.as_mut().ok_or_else(ApiError::locked)?;
-    lib.change_tags(&ids, &add, &remove).await?;
+    let ids = lib.expand_threads(&ids, &threads).await?;
+    if ids.is_empty() {
+        return Err(ApiError::not_found("none of these threads has messages"));
+    }
+    let changes = lib.change_tags_reporting(&ids, &add, &remove).await?;
     drop(guard);
     // Read and flagged states go back to the mail servers.
     if let Some(t) = state.transport() {
         t.local_change();
     }
-    Ok(Json(Updated { updated: ids.len() }))
+    Ok(Json(Updated {
+        updated: ids.len(),
+        changes,
+    }))
 }

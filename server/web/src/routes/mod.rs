@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod contacts;
+pub mod conversations;
 pub mod drafts;
 pub mod imports;
 pub mod keys;
@@ -36,6 +37,7 @@ use crate::state::AppState;
 pub fn routes(cfg: &mut ServiceConfig) {
     session::routes(cfg);
     search::routes(cfg);
+    conversations::routes(cfg);
     messages::routes(cfg);
     threads::routes(cfg);
     tags::routes(cfg);

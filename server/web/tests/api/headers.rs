@@ -149,6 +149,13 @@ async fn openapi_document_matches_the_routes() {
         ("post", "/api/v1/messages/{id}/setup-message"),
         ("get", "/api/v1/peers/{address}"),
         ("post", "/api/v1/peers/{address}/accept"),
+        // docs/api.md, conversations and importing
+        ("get", "/api/v1/conversations"),
+        ("post", "/api/v1/imports/uploads"),
+        ("delete", "/api/v1/imports/uploads/{id}"),
+        ("post", "/api/v1/imports"),
+        ("get", "/api/v1/imports"),
+        ("get", "/api/v1/imports/{id}"),
     ];
     for (m, p) in expected {
         assert!(
