@@ -3,7 +3,7 @@
 // sessions are not cached, not even briefly. Shell files are fetched network-first
 // (so an updated box serves an updated app) with the cache as the offline fallback.
 
-const CACHE = 'homepost-shell-v6';
+const CACHE = 'homepost-shell-v7';
 
 /** Every file of pwa/ that the page loads. Keep in step with pwa/ (e2e checks it). */
 const SHELL = [
@@ -40,6 +40,7 @@ const SHELL = [
   '/js/components/own-keys.js',
   '/js/components/peer-key.js',
   '/js/components/reader-toolbar.js',
+  '/js/components/search-suggest.js',
   '/js/components/settings-sheet.js',
   '/js/components/setup-message.js',
   '/js/components/sheet.js',

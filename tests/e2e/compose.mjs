@@ -310,7 +310,7 @@ export async function composeFlow(page, opts) {
   await screen('outbox-sent');
 
   // --- a reply ----------------------------------------------------------------
-  const search = page.getByRole('searchbox', { name: 'Search mail' });
+  const search = page.getByRole('combobox', { name: 'Search mail' });
   await search.fill(opts.reply.query);
   await search.press('Enter');
   await page.locator('hp-message-list li.msg-row .msg-link').first().click();

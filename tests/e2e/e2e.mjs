@@ -17,7 +17,9 @@ import {
   OUT, CORPUS, PASSPHRASE, PHONE, DESKTOP, REPO,
   launchBrowser, startServer, importMail, watch, ensureOut, requireBin, axeCheck,
 } from './lib.mjs';
-import { listTriagePhone, listTriageDesktop, readerTriage } from './triage.mjs';
+import {
+  listTriagePhone, listTriageDesktop, readerTriage, searchSuggestionSteps,
+} from './triage.mjs';
 
 const MBOX = path.join(CORPUS, 'mail/mailpile/tests.mbx'); // 8 real messages
 const MAILDIR = path.join(CORPUS, 'mail/notmuch/lkml'); // 210 lkml messages: several pages
@@ -258,7 +260,7 @@ async function flow(label, server, contextOptions) {
     });
 
     await S('search with the query language: from:bjarni', async () => {
-      const box = page.getByRole('searchbox', { name: 'Search mail' });
+      const box = page.getByRole('combobox', { name: 'Search mail' });
       await box.fill('from:bjarni');
       await box.press('Enter');
       await page.waitForURL(/#\/search\?q=from%3Abjarni/);
@@ -282,7 +284,7 @@ async function flow(label, server, contextOptions) {
     });
 
     await S('a search that does not parse shows the server\'s message', async () => {
-      const box = page.getByRole('searchbox', { name: 'Search mail' });
+      const box = page.getByRole('combobox', { name: 'Search mail' });
       await box.fill('(budget');
       await box.press('Enter');
       const alert = page.locator('hp-message-list .form-error');
@@ -292,7 +294,7 @@ async function flow(label, server, contextOptions) {
 
     let messageId = 0;
     await S('open a message: headers, body text, attachments, marked read', async () => {
-      const box = page.getByRole('searchbox', { name: 'Search mail' });
+      const box = page.getByRole('combobox', { name: 'Search mail' });
       await box.fill('subject:signatures');
       await box.press('Enter');
       await page.locator('.list-summary').filter({ hasText: /1 message for/ }).waitFor();
@@ -485,7 +487,7 @@ async function flow(label, server, contextOptions) {
     });
 
     // Daily triage (triage.mjs): avatars, stars, swipe choices, selecting, pull to refresh;
-    // the reader's toolbar, More menu and folded headers.
+    // the reader's toolbar, More menu and folded headers; search suggestions.
     const ctx = {
       page, S, phone, base, row, firstRowId, apiGet, swipe, openDrawerIfPhone, closeDrawerIfPhone,
       shot: (name) => shot(page, label, name),
@@ -493,6 +495,7 @@ async function flow(label, server, contextOptions) {
     if (phone) await listTriagePhone(ctx);
     else await listTriageDesktop(ctx);
     await readerTriage(ctx);
+    await searchSuggestionSteps(ctx);
 
     await S('manage tags: create, rename, delete; "read" is reserved', async () => {
       await openDrawerIfPhone(page, phone);
@@ -539,7 +542,7 @@ async function flow(label, server, contextOptions) {
       await other.getByRole('button', { name: 'Lock', exact: true }).click();
       await other.getByRole('heading', { name: 'Unlock Homepost' }).waitFor();
       await other.close();
-      const box = page.getByRole('searchbox', { name: 'Search mail' });
+      const box = page.getByRole('combobox', { name: 'Search mail' });
       await box.fill('from:bjarni');
       await box.press('Enter');
       await page.getByRole('heading', { name: 'Unlock Homepost' }).waitFor();

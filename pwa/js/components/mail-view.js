@@ -14,6 +14,7 @@ import { ARCHIVE, TRASH } from '../mail-actions.js';
 import { startAccountsPoll, stopAccountsPoll } from '../poll.js';
 import { showSearchHelp, showShortcutHelp } from './help.js';
 import { sheetOpen } from './sheet.js';
+import { searchSuggestions, rememberSearch, forgetSearches } from './search-suggest.js';
 import './tag-drawer.js';
 import './message-list.js';
 import './message-view.js';
@@ -53,6 +54,7 @@ class HpMail extends HTMLElement {
     window.removeEventListener('hp:announce', this.onAnnounce);
     window.removeEventListener('hp:mail-changed', this.onMailChanged);
     stopAccountsPoll();
+    forgetSearches(); // locked: what was searched for goes too
     WIDE_DRAWER.removeEventListener('change', this.onWide);
     clearTimeout(this.toastTimer);
   }
@@ -74,7 +76,7 @@ class HpMail extends HTMLElement {
     },
     h('label', { for: 'search-input', class: 'visually-hidden' }, 'Search mail'),
     h('span', { id: 'search-hint', class: 'visually-hidden' },
-      'Use fields like from:, to:, subject:, tag:, is:unread, has:attachment, after: and before:. Press the help button for all of them.'),
+      'Use fields like from:, to:, subject:, tag:, is:unread, has:attachment, after: and before:. Suggestions appear as you type. Press the help button for all of them.'),
     icon(ICONS.search, 'icon search-icon'),
     this.searchInput,
     h('button', {
@@ -85,6 +87,8 @@ class HpMail extends HTMLElement {
         this.searchInput.setSelectionRange(example.length, example.length);
       }),
     }, icon(ICONS.help)));
+    this.suggestions = searchSuggestions(this.searchInput, searchForm);
+    searchForm.append(this.suggestions.listbox);
 
     this.lockButton = h('button', {
       type: 'button', class: 'icon-button lock-button', 'aria-label': 'Lock', title: 'Lock Homepost',
@@ -127,6 +131,7 @@ class HpMail extends HTMLElement {
   route(first = false) {
     const route = parseRoute();
     const previous = this.current;
+    this.suggestions.close();
     this.current = route;
     this.trackDepth(route, previous, first);
     if (PAGES.has(route.name)) {
@@ -227,6 +232,7 @@ class HpMail extends HTMLElement {
   onSearch(event) {
     event.preventDefault();
     const q = this.searchInput.value.trim();
+    if (q !== '' && q !== DEFAULT_QUERY) rememberSearch(q);
     navigate(searchHash(q === '' ? DEFAULT_QUERY : q));
     if (parseRoute().name === 'search') this.list.setQuery(parseRoute().q, true);
     // On a phone the keyboard hides half the results: put it away.
