@@ -166,8 +166,17 @@ fn received(value: &HeaderValue<'_>, sink: &mut Sink) {
 
 /// `received:ip:192.0`, `received:ip:192.0.2`, `received:ip:192.0.2.7`: a
 /// sender's network says as much as its name.
+///
+/// Private, loopback and link-local addresses give nothing: they are hops
+/// inside someone's own network, the same for all of its mail, so they say
+/// who collected a corpus rather than who sent the message (trained on
+/// CSDMC2010, `received:ip:192.168` counted 598 spam and 9 ham, and pushed
+/// SpamAssassin ham towards spam; `bench/spam`).
 fn received_ip(ip: IpAddr, sink: &mut Sink) {
     match ip {
+        IpAddr::V4(v4) if v4.is_private() || v4.is_loopback() || v4.is_link_local() => {}
+        IpAddr::V6(v6)
+            if v6.is_loopback() || v6.is_unique_local() || v6.is_unicast_link_local() => {}
         IpAddr::V4(v4) => {
             let [a, b, c, d] = v4.octets();
             sink.push(format!("received:ip:{a}.{b}"));

@@ -265,6 +265,22 @@ hello\r\n";
     }
 
     #[test]
+    fn private_received_addresses_give_no_tokens() {
+        let raw = b"Received: from gw.example.net ([192.168.1.20]) by mx.example.org\r\n\
+\twith ESMTP; Mon, 1 Jan 2024 10:00:00 +0000\r\n\
+Received: from relay ([10.0.0.5]) by gw.example.net; Mon, 1 Jan 2024 09:59:59 +0000\r\n\
+Received: from localhost ([127.0.0.1]) by relay; Mon, 1 Jan 2024 09:59:58 +0000\r\n\
+Received: from fe80 ([fe80::1]) by relay; Mon, 1 Jan 2024 09:59:57 +0000\r\n\
+Subject: hi\r\n\
+\r\n\
+hello\r\n";
+        let t = tokens(raw);
+        assert!(has(&t, "received:gw.example.net"), "{t:?}");
+        let ips: Vec<&String> = t.iter().filter(|x| x.starts_with("received:ip:")).collect();
+        assert!(ips.is_empty(), "{ips:?}");
+    }
+
+    #[test]
     fn output_is_deterministic() {
         let raw = b"Subject: a b c\r\n\r\nword another word http://x.example.com/\r\n";
         assert_eq!(tokens(raw), tokens(raw));
