@@ -21,7 +21,7 @@
 //! corpus and classifies all of the other; `overlap` names the test messages
 //! that are also in the training corpus. Options set [`Config`] fields:
 //! `--strength`, `--unknown-prob`, `--min-distance`, `--max-clues`,
-//! `--ham-cutoff`, `--spam-cutoff`, `--min-training`.
+//! `--max-html-clues`, `--ham-cutoff`, `--spam-cutoff`, `--min-training`.
 
 use std::collections::{BTreeSet, HashSet};
 use std::error::Error;
@@ -191,6 +191,7 @@ fn parse_options(options: &[String]) -> Result<(Config, TuneOptions)> {
             "--unknown-prob" => config.unknown_prob = value.parse()?,
             "--min-distance" => config.min_distance = value.parse()?,
             "--max-clues" => config.max_clues = value.parse()?,
+            "--max-html-clues" => config.max_html_clues = value.parse()?,
             "--ham-cutoff" => config.ham_cutoff = value.parse()?,
             "--spam-cutoff" => config.spam_cutoff = value.parse()?,
             "--min-training" => config.min_training = value.parse()?,
