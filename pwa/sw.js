@@ -3,7 +3,7 @@
 // sessions are not cached, not even briefly. Shell files are fetched network-first
 // (so an updated box serves an updated app) with the cache as the offline fallback.
 
-const CACHE = 'homepost-shell-v7';
+const CACHE = 'homepost-shell-v8';
 
 /** Every file of pwa/ that the page loads. Keep in step with pwa/ (e2e checks it). */
 const SHELL = [
@@ -27,11 +27,13 @@ const SHELL = [
   '/js/components/auth-screens.js',
   '/js/components/compose.js',
   '/js/components/compose-crypto.js',
+  '/js/components/conversation-view.js',
   '/js/components/crypto-status.js',
   '/js/components/help.js',
   '/js/components/import-mail.js',
   '/js/components/list-gestures.js',
   '/js/components/list-selection.js',
+  '/js/components/list-source.js',
   '/js/components/mail-view.js',
   '/js/components/menu-button.js',
   '/js/components/message-list.js',

@@ -140,6 +140,14 @@ export const api = {
   thread: (id, cursor = null, opts) => request('GET',
     `/threads/${enc(id)}?limit=500${cursor ? `&cursor=${enc(cursor)}` : ''}`, undefined, opts),
   changeTags: (ids, add = [], remove = []) => request('POST', '/messages/tags', { ids, add, remove }),
+  /** Tags on every message of the threads; the answer says per tag what changed. */
+  changeThreadTags: (threads, add = [], remove = []) => request('POST', '/messages/tags', { threads, add, remove }),
+  /** Search results grouped by thread (docs/api.md, conversations). */
+  conversations: ({ q = '', limit = 50, cursor = null }, opts) => {
+    const params = new URLSearchParams({ q, limit: String(limit) });
+    if (cursor) params.set('cursor', cursor);
+    return request('GET', `/conversations?${params}`, undefined, opts);
+  },
 
   tags: () => request('GET', '/tags'),
   createTag: (name) => request('POST', '/tags', { name }),

@@ -113,6 +113,42 @@ export function undoExactly(before, change, after = () => {}) {
   };
 }
 
+/**
+ * Applies {add, remove} to every message of the threads `threads`; resolves to
+ * the server's answer ({updated, changes}: per tag, the ids that gained and lost it).
+ */
+export async function changeThreads(threads, { add = [], remove = [] }) {
+  const result = await api.changeThreadTags(threads, add, remove);
+  const ids = [...new Set((result.changes || []).flatMap((c) => [...c.added, ...c.removed]))];
+  window.dispatchEvent(new CustomEvent('hp:tags-changed', { detail: { ids, add, remove, threads } }));
+  return result;
+}
+
+/**
+ * An Undo button that reverses `changes` (a tag change's answer: per tag, the
+ * messages that gained and lost it) exactly; null when nothing changed.
+ */
+export function undoDeltas(changes, after = () => {}) {
+  const groups = [];
+  for (const { tag, added, removed } of changes || []) {
+    if (added.length) groups.push({ ids: added, add: [], remove: [tag] });
+    if (removed.length) groups.push({ ids: removed, add: [tag], remove: [] });
+  }
+  if (groups.length === 0) return null;
+  return {
+    label: 'Undo',
+    run: async () => {
+      try {
+        for (const { ids, add, remove } of groups) await changeTags(ids, { add, remove });
+        announce('Undone');
+        after();
+      } catch (err) {
+        if (err.status !== 401) announce(err.message, 'error');
+      }
+    },
+  };
+}
+
 /** Announces that tags themselves were created, renamed or deleted. */
 export function tagsEdited() {
   window.dispatchEvent(new CustomEvent('hp:tags-edited'));

@@ -1,5 +1,5 @@
 // The app's own preferences, kept in this browser (localStorage): what a swipe on
-// a list row does. They say nothing about the mail, so they need no protection;
+// a list row does, and whether the list groups mail into conversations. They say nothing about the mail, so they need no protection;
 // search terms and mail never go here.
 
 const SWIPE_KEY = 'homepost.swipe';
@@ -49,4 +49,34 @@ export function setSwipeSetting(side, value) {
     unsaved = next; // storage off (private mode): the choice lasts until a reload
   }
   window.dispatchEvent(new CustomEvent('hp:settings-changed', { detail: { swipe: next } }));
+}
+
+const GROUPING_KEY = 'homepost.grouping';
+
+/** The last grouping choice, for a browser whose storage is off. */
+let unsavedGrouping = null;
+
+/** How the list shows mail: `conversations` (one row per thread, the default) or `messages`. */
+export function listGrouping() {
+  let saved = unsavedGrouping;
+  if (!saved) {
+    try {
+      saved = window.localStorage.getItem(GROUPING_KEY);
+    } catch {
+      saved = null;
+    }
+  }
+  return saved === 'messages' ? 'messages' : 'conversations';
+}
+
+/** Sets how the list shows mail and tells the lists. */
+export function setListGrouping(value) {
+  if (value !== 'messages' && value !== 'conversations') return;
+  try {
+    window.localStorage.setItem(GROUPING_KEY, value);
+    unsavedGrouping = null;
+  } catch {
+    unsavedGrouping = value;
+  }
+  window.dispatchEvent(new CustomEvent('hp:settings-changed', { detail: { grouping: value } }));
 }

@@ -38,7 +38,7 @@ import path from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import {
-  OUT, PASSPHRASE, PHONE, DESKTOP, launchBrowser, watch, ensureOut,
+  OUT, PASSPHRASE, PHONE, DESKTOP, launchBrowser, watch, ensureOut, singleMessages,
 } from './lib.mjs';
 
 /** Fingerprints compared without colons, spaces or case. */
@@ -345,6 +345,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   await ensureOut();
   const browser = await launchBrowser();
   const context = await browser.newContext({ ...(size === 'phone' ? PHONE : DESKTOP) });
+  await singleMessages(context);
   const watcher = watch(context, `compose-${size}`);
   const page = await context.newPage();
   page.setDefaultTimeout(30000);

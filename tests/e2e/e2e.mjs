@@ -15,7 +15,7 @@ import path from 'node:path';
 import { readdir } from 'node:fs/promises';
 import {
   OUT, CORPUS, PASSPHRASE, PHONE, DESKTOP, REPO,
-  launchBrowser, startServer, importMail, watch, ensureOut, requireBin, axeCheck,
+  launchBrowser, startServer, importMail, watch, ensureOut, requireBin, axeCheck, singleMessages,
 } from './lib.mjs';
 import {
   listTriagePhone, listTriageDesktop, readerTriage, searchSuggestionSteps,
@@ -101,6 +101,7 @@ async function flow(label, server, contextOptions) {
   const phone = Boolean(contextOptions.hasTouch);
   const browser = await launchBrowser();
   const context = await browser.newContext({ ...contextOptions, serviceWorkers: 'allow' });
+  await singleMessages(context);
   const watcher = watch(context, label);
   const page = await context.newPage();
   page.setDefaultTimeout(30000);

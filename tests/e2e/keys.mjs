@@ -49,7 +49,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   OUT, PASSPHRASE, PHONE, launchBrowser, startServer, homepostCli, watch, ensureOut, requireBin, axeCheck,
-  freePort,
+  freePort, singleMessages,
 } from './lib.mjs';
 
 const LABEL = 'keys';
@@ -297,6 +297,7 @@ async function openMessage(page, id) {
  */
 async function onServer(browser, server, mode, fn) {
   const context = await browser.newContext({ ...PHONE, serviceWorkers: 'allow' });
+  await singleMessages(context);
   const watcher = watch(context, `${LABEL} ${mode}`);
   const page = await context.newPage();
   page.setDefaultTimeout(30000);

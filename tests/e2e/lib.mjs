@@ -40,6 +40,21 @@ export function requireBin() {
   return bin;
 }
 
+/**
+ * Makes `context`'s pages show the list as single messages (the Settings'
+ * choice, in localStorage) instead of conversations, the default: for the flows
+ * that test what is done to one message row. conversations.mjs tests the default.
+ */
+export async function singleMessages(context) {
+  await context.addInitScript(() => {
+    try {
+      if (!window.localStorage.getItem('homepost.grouping')) window.localStorage.setItem('homepost.grouping', 'messages');
+    } catch {
+      // storage off: the app's default applies
+    }
+  });
+}
+
 export async function launchBrowser(extraArgs = []) {
   return chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...extraArgs] });
 }

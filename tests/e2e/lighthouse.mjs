@@ -75,8 +75,10 @@ async function audit(name, base, port, flags, watcher, expectMail) {
   const pwa = lhr.categories.pwa.score;
   console.log(`${name}: accessibility ${Math.round(a11y * 100)}, pwa ${Math.round(pwa * 100)}`);
   console.log(`     ${path.relative(process.cwd(), htmlPath)}\n     ${path.relative(process.cwd(), jsonPath)}`);
-  // Make sure Lighthouse saw the screen meant: the mail list loads only when unlocked.
-  const searched = watcher.responses.slice(seen).some((r) => r.path === '/api/v1/search' && r.status === 200);
+  // Make sure Lighthouse saw the screen meant: the mail list (conversations, or
+  // single messages) loads only when unlocked.
+  const lists = new Set(['/api/v1/conversations', '/api/v1/search']);
+  const searched = watcher.responses.slice(seen).some((r) => lists.has(r.path) && r.status === 200);
   if (searched !== expectMail) {
     problems.push(expectMail ? 'Lighthouse did not see the unlocked mail view' : 'Lighthouse saw mail, not the unlock screen');
   }

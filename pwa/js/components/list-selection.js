@@ -8,7 +8,7 @@
 import { h, icon } from '../dom.js';
 import { ICONS } from '../icons.js';
 import {
-  changeTags, announce, undoExactly, requiredTags,
+  announce, requiredTags,
   ARCHIVE, TRASH, MARK_READ, MARK_UNREAD, SPAM, NOT_SPAM,
 } from '../mail-actions.js';
 import { pickTag } from './tag-picker.js';
@@ -161,27 +161,28 @@ export class ListSelection {
   async tag() {
     const n = this.ids.size;
     const name = await pickTag({
-      title: `Tag ${n} ${n === 1 ? 'message' : 'messages'}`, fieldLabel: 'Tag the selected messages',
+      title: `Tag ${n} ${this.list.grouped ? 'conversation' : 'message'}${n === 1 ? '' : 's'}`,
+      fieldLabel: `Tag the selected ${this.list.grouped ? 'conversations' : 'messages'}`,
     });
     if (name) this.apply({ change: { add: [name], remove: [] }, done: `Tagged ${name}` });
   }
 
-  /** One request for every selected message; the notice offers an exact Undo. */
+  /** One request for every selected row; the notice offers an exact Undo. */
   async apply({ change, done }) {
     const ids = [...this.ids].filter((id) => this.list.rows.has(id));
     if (ids.length === 0) return;
-    const before = new Map(ids.map((id) => [id, [...(this.list.rows.get(id).summary.tags || [])]]));
+    let undo;
     try {
-      await changeTags(ids, change);
+      undo = await this.list.changeRows(ids, change, () => {
+        // Rows that left the list come back in their places with a reload.
+        if (ids.some((id) => !this.list.rows.has(id))) this.list.setQuery(this.list.query, true);
+      });
     } catch (err) {
       if (err.status !== 401) announce(err.message, 'error');
       return;
     }
-    const undo = undoExactly(before, change, () => {
-      // Rows that left the list come back in their places with a reload.
-      if (ids.some((id) => !this.list.rows.has(id))) this.list.setQuery(this.list.query, true);
-    });
     this.clear({ focus: true });
-    announce(`${done}: ${ids.length} ${ids.length === 1 ? 'message' : 'messages'}`, 'info', undo);
+    const what = this.list.grouped ? 'conversation' : 'message';
+    announce(`${done}: ${ids.length} ${what}${ids.length === 1 ? '' : 's'}`, 'info', undo);
   }
 }

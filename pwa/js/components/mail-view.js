@@ -18,6 +18,7 @@ import { searchSuggestions, rememberSearch, forgetSearches } from './search-sugg
 import './tag-drawer.js';
 import './message-list.js';
 import './message-view.js';
+import './conversation-view.js';
 import './compose.js';
 import './outbox.js';
 import './accounts.js';
@@ -151,8 +152,8 @@ class HpMail extends HTMLElement {
       if (!first && previous && previous.name !== 'search') this.list.focusSelected();
     } else {
       if (!this.list.query) this.list.setQuery(DEFAULT_QUERY);
-      this.list.markOpen(route.name === 'message' ? route.id : null);
-      const view = h(route.name === 'message' ? 'hp-message-view' : 'hp-thread-view',
+      this.list.markOpen(route.name === (this.list.grouped ? 'thread' : 'message') ? route.id : null);
+      const view = h(route.name === 'message' ? 'hp-message-view' : 'hp-conversation-view',
         { 'data-id': String(route.id) });
       view.addEventListener('hp-back', () => this.back());
       this.reader.replaceChildren(view);

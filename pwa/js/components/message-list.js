@@ -10,14 +10,17 @@ import { h, icon, replace, srOnly } from '../dom.js';
 import { ICONS } from '../icons.js';
 import { avatar } from '../avatar.js';
 import { senders, shortDate, isoDate, fullDate, tagLabel } from '../format.js';
-import { messageHash, composeHash, accountHash, navigate, DEFAULT_QUERY, IMPORT_HASH } from '../router.js';
-import { lastAccounts, refreshAccounts } from '../poll.js';
-import { swipeSettings } from '../settings.js';
 import {
-  changeTags, announce, undoExactly, requiredTags, hiddenByDefault, messageAction,
+  messageHash, threadHash, composeHash, accountHash, navigate, DEFAULT_QUERY, IMPORT_HASH,
+} from '../router.js';
+import { lastAccounts, refreshAccounts } from '../poll.js';
+import { swipeSettings, listGrouping } from '../settings.js';
+import {
+  changeTags, changeThreads, announce, undoExactly, undoDeltas, requiredTags, hiddenByDefault, messageAction,
 } from '../mail-actions.js';
 import { setupGestures } from './list-gestures.js';
 import { ListSelection } from './list-selection.js';
+import { fetchRows } from './list-source.js';
 
 const PAGE_SIZE = 50;
 
@@ -88,6 +91,10 @@ class HpMessageList extends HTMLElement {
       if (this.query !== null && !this.loading && this.order.length === 0) this.updateSummary();
     };
     window.addEventListener('hp:accounts', this.onAccounts);
+    this.onSettings = (event) => {
+      if (event.detail && event.detail.grouping && this.query !== null) this.setQuery(this.query, true);
+    };
+    window.addEventListener('hp:settings-changed', this.onSettings);
     // Tabbing onto a row selects it, so the shortcuts act on what has the focus.
     this.ul.addEventListener('focusin', (event) => {
       const li = event.target instanceof Element ? event.target.closest('li.msg-row') : null;
@@ -108,9 +115,24 @@ class HpMessageList extends HTMLElement {
   disconnectedCallback() {
     window.removeEventListener('hp:tags-changed', this.onTagsChanged);
     window.removeEventListener('hp:accounts', this.onAccounts);
+    window.removeEventListener('hp:settings-changed', this.onSettings);
+    clearTimeout(this.refreshTimer);
     this.selection.disconnect();
     this.observer.disconnect();
     if (this.abort) this.abort.abort();
+  }
+
+  /**
+   * Whether rows are conversations (threads): the Settings' choice, for the
+   * newest-first order only (the others sort single messages).
+   */
+  get grouped() {
+    return listGrouping() === 'conversations' && this.sort === 'newest';
+  }
+
+  /** Where a row leads: its conversation, or its message. */
+  rowHash(id) {
+    return this.grouped ? threadHash(id) : messageHash(id);
   }
 
   /** Shows the results of `query`; reloads when `force` even if it is the same. */
@@ -128,6 +150,7 @@ class HpMessageList extends HTMLElement {
     this.more.hidden = true;
     this.heading.textContent = titleFor(query);
     this.summaryLine.textContent = 'Loading…';
+    this.dataset.grouped = this.grouped ? 'true' : 'false';
     this.load(null);
   }
 
@@ -139,13 +162,14 @@ class HpMessageList extends HTMLElement {
     this.more.disabled = true;
     this.more.textContent = 'Loading…';
     try {
-      const page = await api.search({ q: this.query, limit: PAGE_SIZE, cursor, sort: this.sort },
-        { signal: this.abort.signal });
+      const page = await fetchRows({
+        query: this.query, grouped: this.grouped, sort: this.sort, limit: PAGE_SIZE, cursor,
+      }, { signal: this.abort.signal });
       if (generation !== this.generation) return;
       this.errorLine.hidden = true;
       this.total = page.total;
-      this.nextCursor = page.next_cursor || null;
-      for (const summary of page.results || []) {
+      this.nextCursor = page.next;
+      for (const summary of page.items) {
         if (this.rows.has(summary.id)) continue;
         const li = this.renderRow(summary);
         this.rows.set(summary.id, { summary, li });
@@ -191,7 +215,7 @@ class HpMessageList extends HTMLElement {
     const limit = Math.min(200, Math.max(PAGE_SIZE, shown + 20));
     let page;
     try {
-      page = await api.search({ q: this.query, limit, sort: this.sort });
+      page = await fetchRows({ query: this.query, grouped: this.grouped, sort: this.sort, limit });
     } catch {
       return; // the next change tries again
     }
@@ -202,7 +226,7 @@ class HpMessageList extends HTMLElement {
     const anchorTop = anchor ? anchor.getBoundingClientRect().top : 0;
     const selectedId = this.selectedId();
 
-    const fresh = (page.results || []).map((s) => s.id);
+    const fresh = page.items.map((s) => s.id);
     const freshSet = new Set(fresh);
     // Rows beyond the window that was reloaded stay as they are.
     const order = [...fresh, ...this.order.slice(limit).filter((id) => !freshSet.has(id))];
@@ -214,7 +238,7 @@ class HpMessageList extends HTMLElement {
         this.selection.drop(id);
       }
     }
-    for (const s of page.results || []) {
+    for (const s of page.items) {
       const row = this.rows.get(s.id);
       if (!row) this.rows.set(s.id, { summary: s, li: this.renderRow(s) });
       else if (JSON.stringify(row.summary) !== JSON.stringify(s)) {
@@ -230,7 +254,7 @@ class HpMessageList extends HTMLElement {
     }
     this.order = order;
     this.selected = selectedId === null ? -1 : order.indexOf(selectedId);
-    if (shown <= limit) this.nextCursor = page.next_cursor || null;
+    if (shown <= limit) this.nextCursor = page.next;
     else if (this.nextCursor) this.nextCursor = String(Number(this.nextCursor) + (page.total - this.total));
     this.total = page.total;
     this.more.hidden = !this.nextCursor;
@@ -300,13 +324,15 @@ class HpMessageList extends HTMLElement {
     li.classList.toggle('checked', checked);
     li.classList.toggle('open', s.id === this.openId);
     const link = h('a', {
-      class: 'msg-link', href: messageHash(s.id), id: `msg-${s.id}`, dataset: { focusKey: 'link' },
+      class: 'msg-link', href: this.rowHash(s.id), id: `msg-${s.id}`, dataset: { focusKey: 'link' },
       'aria-current': s.id === this.openId ? 'true' : null,
     },
     h('span', { class: 'msg-line' },
       h('span', { class: 'unread-dot', 'aria-hidden': 'true' }),
       unread ? srOnly('Unread: ') : null,
       h('span', { class: 'msg-from' }, senders(s)),
+      s.count > 1 ? h('span', { class: 'msg-count', title: `${s.count} messages` },
+        srOnly(', '), String(s.count), srOnly(' messages')) : null,
       h('time', { class: 'msg-date', datetime: isoDate(s.date), title: fullDate(s.date) }, shortDate(s.date))),
     h('span', { class: 'msg-line' },
       h('span', { class: 'msg-subject' }, subject),
@@ -381,7 +407,7 @@ class HpMessageList extends HTMLElement {
 
   openSelected() {
     const id = this.selectedId();
-    if (id !== null) navigate(messageHash(id));
+    if (id !== null) navigate(this.rowHash(id));
   }
 
   focusHeading() {
@@ -478,26 +504,45 @@ class HpMessageList extends HTMLElement {
    * that puts back exactly what changed.
    */
   async act(id, change, done, undoable = true) {
-    const row = this.rows.get(id);
-    const before = new Map([[id, row ? [...(row.summary.tags || [])] : []]]);
     try {
-      await changeTags([id], change);
       // The row may have been dropped from the list: reload to put it back in its place.
-      const undo = undoable
-        ? undoExactly(before, change, () => {
-          if (!this.rows.has(id)) this.setQuery(this.query, true);
-        })
-        : null;
-      announce(done, 'info', undo);
+      const undo = await this.changeRows([id], change, () => {
+        if (!this.rows.has(id)) this.setQuery(this.query, true);
+      });
+      announce(done, 'info', undoable ? undo : null);
     } catch (err) {
       if (err.status !== 401) announce(err.message, 'error');
     }
   }
 
+  /**
+   * Applies `change` to the rows `ids` (every message of each, for conversations);
+   * resolves to an Undo that puts back exactly what changed (null if nothing did),
+   * which runs `after` once done.
+   */
+  async changeRows(ids, change, after = () => {}) {
+    if (this.grouped) {
+      const result = await changeThreads(ids, change);
+      return undoDeltas(result.changes, after);
+    }
+    const before = new Map(ids.map((id) => [id, [...((this.rows.get(id) || { summary: {} }).summary.tags || [])]]));
+    await changeTags(ids, change);
+    return undoExactly(before, change, after);
+  }
+
   /** Updates rows after a tag change anywhere; drops rows that left this search. */
-  applyTagChange({ ids, add = [], remove = [] }) {
+  applyTagChange({
+    ids, add = [], remove = [], threads = null,
+  }) {
+    if (this.grouped && !threads) {
+      // A change to single messages: what it does to their conversations' rows
+      // (counts, a row leaving) is the server's to say.
+      clearTimeout(this.refreshTimer);
+      this.refreshTimer = setTimeout(() => this.refresh(), 300);
+      return;
+    }
     const required = requiredTags(this.query || '');
-    for (const id of ids) {
+    for (const id of (this.grouped ? threads : ids)) {
       const row = this.rows.get(id);
       if (!row) continue;
       const tags = new Set(row.summary.tags || []);
@@ -505,7 +550,10 @@ class HpMessageList extends HTMLElement {
       remove.forEach((t) => tags.delete(t));
       row.summary.tags = [...tags];
       row.summary.unread = !tags.has('read');
-      const gone = required.some((t) => !tags.has(t)) || hiddenByDefault(row.summary.tags, this.query || '');
+      // A conversation's tags are all its messages' together: one spam message
+      // among them does not hide the others.
+      const gone = required.some((t) => !tags.has(t))
+        || (!this.grouped && hiddenByDefault(row.summary.tags, this.query || ''));
       if (gone) this.removeRow(id);
       else this.fillRow(row.li, row.summary);
     }
@@ -520,10 +568,13 @@ class HpMessageList extends HTMLElement {
     this.rows.delete(id);
     this.selection.drop(id);
     this.order.splice(index, 1);
-    this.total = Math.max(0, this.total - 1);
-    // The cursor counts results already seen: one fewer now matches before it, so
-    // the next page must start one earlier or it would skip a message.
-    if (this.nextCursor) this.nextCursor = String(Math.max(0, Number(this.nextCursor) - 1));
+    // The cursor counts messages already seen: fewer now match before it, so the
+    // next page must start earlier or it would skip some. A conversation had at
+    // most its whole thread among them; starting too early repeats nothing, as
+    // rows already shown are skipped.
+    const left = this.grouped ? Math.max(1, row.summary.count || 1) : 1;
+    this.total = Math.max(0, this.total - left);
+    if (this.nextCursor) this.nextCursor = String(Math.max(0, Number(this.nextCursor) - left));
     if (this.selected > index) this.selected -= 1;
     row.li.classList.add('leaving');
     const gone = () => {

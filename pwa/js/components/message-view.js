@@ -1,7 +1,7 @@
 // <hp-message-view data-id="12">: one message: headers, tags (remove / add), the
 // body as plain text (or, on request, the server's sanitised HTML in a sandboxed
 // iframe), attachments, the raw download and the rest of its thread.
-// <hp-thread-view data-id="10">: every message of a thread, oldest first.
+// A whole thread is read in <hp-conversation-view> (conversation-view.js).
 //
 // Mail content is untrusted: it reaches the page only as text nodes (dom.js `h`),
 // and formatted HTML only inside a sandboxed iframe (no scripts, opaque origin).
@@ -347,42 +347,4 @@ function threadItem(s, current) {
     : h('a', { class: 'thread-link', href: messageHash(s.id) }, content));
 }
 
-class HpThreadView extends ReaderBase {
-  connectedCallback() {
-    if (this.loaded) return;
-    this.loaded = true;
-    this.load();
-  }
-
-  async load() {
-    this.showLoading();
-    this.abort = new AbortController();
-    const messages = [];
-    try {
-      // Long threads come a page at a time.
-      let cursor = null;
-      do {
-        const page = await api.thread(this.itemId, cursor, { signal: this.abort.signal });
-        messages.push(...(page.messages || []));
-        cursor = page.next_cursor || null;
-      } while (cursor);
-    } catch (err) {
-      if (err.name !== 'AbortError') this.showError(err);
-      return;
-    }
-    const first = messages[0];
-    const title = h('h1', { class: 'reader-title', tabindex: '-1', id: 'reader-title' },
-      first ? first.subject || '(no subject)' : 'Conversation');
-    replace(this,
-      h('div', { class: 'reader-toolbar' }, backButton(this)),
-      h('div', { class: 'reader-body' },
-        h('article', { class: 'message', 'aria-labelledby': 'reader-title' },
-          title,
-          h('p', { class: 'list-summary' }, `${messages.length} ${messages.length === 1 ? 'message' : 'messages'} in this conversation`),
-          h('ol', { class: 'thread-list' }, messages.map((s) => threadItem(s, false))))));
-    title.focus();
-  }
-}
-
 customElements.define('hp-message-view', HpMessageView);
-customElements.define('hp-thread-view', HpThreadView);

@@ -1,8 +1,10 @@
-// The "Settings" sheet: this browser's own preferences (settings.js). Today: what
-// swiping a list row left and right does.
+// The "Settings" sheet: this browser's own preferences (settings.js): whether the
+// list groups mail into conversations, and what swiping a row left and right does.
 
 import { h } from '../dom.js';
-import { SWIPE_CHOICES, swipeSettings, setSwipeSetting } from '../settings.js';
+import {
+  SWIPE_CHOICES, swipeSettings, setSwipeSetting, listGrouping, setListGrouping,
+} from '../settings.js';
 import { announce } from '../mail-actions.js';
 import { openSheet } from './sheet.js';
 
@@ -29,12 +31,33 @@ function sideChoice(side, legend, current) {
     }));
 }
 
+/** The list's grouping: one row per conversation, or per message. */
+function groupingChoice() {
+  const current = listGrouping();
+  return h('fieldset', { class: 'choice-group' },
+    h('legend', {}, 'Show mail as'),
+    [['conversations', 'Conversations (one row per thread)'], ['messages', 'Single messages']].map(([value, label]) => {
+      const id = `grouping-${value}`;
+      return h('div', { class: 'choice' },
+        h('input', {
+          id, type: 'radio', name: 'grouping', value, checked: value === current,
+          onchange: () => {
+            setListGrouping(value);
+            announce(`Showing ${value === 'messages' ? 'single messages' : 'conversations'}`);
+          },
+        }),
+        h('label', { for: id }, label));
+    }));
+}
+
 export function openSettings() {
   const current = swipeSettings();
   return openSheet({
     title: 'Settings',
     className: 'settings',
     content: [
+      h('h3', { class: 'sheet-subhead' }, 'Message list'),
+      groupingChoice(),
       h('h3', { class: 'sheet-subhead' }, 'Swipe actions'),
       h('p', { class: 'field-hint' },
         'What a swipe on a message in the list does (on a touch screen). Kept in this browser only.'),
