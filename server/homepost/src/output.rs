@@ -169,7 +169,9 @@ pub fn print_json(v: &Value) -> Result<()> {
 }
 
 /// A `spam check` line: `FILE VERDICT SCORE`, where FILE is `path:N` for the
-/// Nth message of an mbox (its origin is `path@offset`).
+/// Nth message of an mbox (its origin is `path@offset`). The score has six
+/// decimals: the spam cutoff is 0.99999, and four would print a score just
+/// under it (unsure) and one at it (spam) alike.
 pub fn spam_check_line(origin: &str, mbox_number: Option<u64>, score: &Score) -> String {
     let file = match mbox_number {
         Some(n) => format!("{}:{n}", origin.rsplit_once('@').map_or(origin, |(p, _)| p)),
@@ -181,8 +183,34 @@ pub fn spam_check_line(origin: &str, mbox_number: Option<u64>, score: &Score) ->
         Verdict::Unsure => "unsure",
     };
     terminal_safe(&format!(
-        "{} {verdict} {:.4}",
+        "{} {verdict} {:.6}",
         one_line(&file),
         score.spamicity
     ))
+}
+
+#[cfg(test)]
+mod spam_line_tests {
+    use homepost_spam::{Score, Verdict};
+
+    use super::spam_check_line;
+
+    #[test]
+    fn scores_either_side_of_the_spam_cutoff_read_differently() {
+        let line =
+            |spamicity, verdict| spam_check_line("a.eml", None, &Score { spamicity, verdict });
+        assert_eq!(line(0.999_985, Verdict::Unsure), "a.eml unsure 0.999985");
+        assert_eq!(line(0.999_995, Verdict::Spam), "a.eml spam 0.999995");
+        assert_eq!(
+            spam_check_line(
+                "box.mbox@120",
+                Some(3),
+                &Score {
+                    spamicity: 0.5,
+                    verdict: Verdict::Unsure
+                }
+            ),
+            "box.mbox:3 unsure 0.500000"
+        );
+    }
 }

@@ -251,7 +251,7 @@ fn check_prints_one_line_per_message_and_stores_nothing() {
 
     // Untrained, everything is unsure at 0.5.
     let out = home.ok(&["spam", "check", &eml]);
-    assert_eq!(out, format!("{eml} unsure 0.5000\n"));
+    assert_eq!(out, format!("{eml} unsure 0.500000\n"));
 
     let corpus = csdmc2010(200);
     home.ok(&strs(&learn_args(&corpus[..150])));
