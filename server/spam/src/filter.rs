@@ -110,7 +110,7 @@ mod tests {
         for i in 0..20 {
             let n = format!("n{i}");
             model.apply(&train_delta(
-                set(&["cheap", "pills", "url:pills.example", "winner", &n]),
+                set(&["cheap", "pills", "url:pills.example", &n]),
                 Class::Spam,
             ));
             model.apply(&train_delta(
@@ -120,13 +120,13 @@ mod tests {
         }
         let spam = filter.classify(
             &model,
-            &set(&["cheap", "pills", "url:pills.example", "winner", "new"]),
+            &set(&["cheap", "pills", "url:pills.example", "new"]),
         );
         let ham = filter.classify(&model, &set(&["lunch", "tomorrow", "new"]));
         assert_eq!(spam.verdict, Verdict::Spam, "{spam:?}");
-        // Three spam words alone (0.9999987) are not enough for the cautious
+        // Two spam words alone (0.99995) are not enough for the cautious
         // spam cutoff: legitimate bulk mail scored that high (bench/spam).
-        let two = filter.classify(&model, &set(&["cheap", "pills", "winner", "new"]));
+        let two = filter.classify(&model, &set(&["cheap", "pills", "new"]));
         assert_eq!(two.verdict, Verdict::Unsure, "{two:?}");
         assert_eq!(ham.verdict, Verdict::Ham, "{ham:?}");
         let why = filter.clues(&model, &set(&["cheap", "new"]));
