@@ -2,10 +2,10 @@
 //! first, a page at a time, and tag changes on whole conversations that say
 //! exactly what they changed (so that Undo restores it).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use homepost_search::{Query, SearchOptions, Sort};
-use homepost_store::{MessageSummary, ThreadOverview, normalize_tag};
+use homepost_store::{MessageSummary, ThreadOverview};
 use serde::Serialize;
 
 use crate::library::{Library, LibraryError, Result};
@@ -143,7 +143,8 @@ impl Library {
         Ok(all)
     }
 
-    /// [`Library::change_tags`], reporting per tag which messages it changed.
+    /// [`Library::change_tags`], reporting per tag which messages it changed:
+    /// what was asked, and what came with it (`unsure` going with a spam verdict).
     pub async fn change_tags_reporting(
         &mut self,
         ids: &[i64],
@@ -152,34 +153,28 @@ impl Library {
     ) -> Result<Vec<TagDelta>> {
         let before = self.store().tags_by_message(ids).await?;
         self.change_tags(ids, add, remove).await?;
-        let has = |id: &i64, tag: &str| before.get(id).is_some_and(|t| t.iter().any(|x| x == tag));
-        let mut deltas: Vec<TagDelta> = Vec::new();
-        for (names, adding) in [(add, true), (remove, false)] {
-            for name in names {
-                let tag = normalize_tag(name)?;
-                let changed: Vec<i64> = ids
-                    .iter()
-                    .copied()
-                    .filter(|id| has(id, &tag) != adding)
-                    .collect();
-                let delta = match deltas.iter_mut().position(|d| d.tag == tag) {
-                    Some(at) => &mut deltas[at],
-                    None => {
-                        deltas.push(TagDelta {
-                            tag,
-                            ..TagDelta::default()
-                        });
-                        let last = deltas.len() - 1;
-                        &mut deltas[last]
-                    }
-                };
-                if adding {
-                    delta.added = changed;
-                } else {
-                    delta.removed = changed;
-                }
+        let after = self.store().tags_by_message(ids).await?;
+        let none = Vec::new();
+        let mut deltas: BTreeMap<&str, TagDelta> = BTreeMap::new();
+        for id in ids {
+            let (was, is) = (
+                before.get(id).unwrap_or(&none),
+                after.get(id).unwrap_or(&none),
+            );
+            for tag in is.iter().filter(|t| !was.contains(t)) {
+                delta(&mut deltas, tag).added.push(*id);
+            }
+            for tag in was.iter().filter(|t| !is.contains(t)) {
+                delta(&mut deltas, tag).removed.push(*id);
             }
         }
-        Ok(deltas)
+        Ok(deltas.into_values().collect())
     }
+}
+
+fn delta<'m, 'a>(deltas: &'m mut BTreeMap<&'a str, TagDelta>, tag: &'a str) -> &'m mut TagDelta {
+    deltas.entry(tag).or_insert_with(|| TagDelta {
+        tag: tag.to_owned(),
+        ..TagDelta::default()
+    })
 }

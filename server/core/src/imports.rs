@@ -11,6 +11,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -130,6 +131,9 @@ pub enum ImportError {
     /// The spool file could not be written.
     #[error("could not keep the upload on the box: {0}")]
     Spool(#[source] std::io::Error),
+    /// The box was locked while the file was being uploaded.
+    #[error("the box was locked during the upload: unlock it and upload the file again")]
+    Locked,
 }
 
 struct Pending {
@@ -143,8 +147,30 @@ struct State {
     pending: HashMap<String, Pending>,
     jobs: VecDeque<ImportJob>,
     next_job: u64,
-    /// Bumped by [`Imports::clear`]: a job started before it reports nowhere.
+    /// Bumped by [`Imports::clear`]: a job started before it reports nowhere,
+    /// an upload begun before it is not kept.
     generation: u64,
+    /// Set to stop the running import after its current batch (the box is
+    /// locking); a fresh flag after each [`Imports::clear`].
+    stop: Arc<AtomicBool>,
+}
+
+/// An upload being received: write its bytes, then [`Imports::add_upload`].
+pub struct UploadWriter {
+    writer: SpoolWriter,
+    generation: u64,
+}
+
+impl UploadWriter {
+    /// Appends the next piece of the file.
+    pub fn write(&mut self, data: &[u8]) -> std::io::Result<()> {
+        self.writer.write(data)
+    }
+
+    /// Whether nothing was written yet.
+    pub fn is_empty(&self) -> bool {
+        self.writer.is_empty()
+    }
 }
 
 /// The uploads and import jobs of one server.
@@ -170,19 +196,25 @@ impl Imports {
     }
 
     /// Starts receiving an upload: write its bytes, then [`Imports::add_upload`].
-    pub fn begin_upload(&self) -> Result<SpoolWriter, ImportError> {
+    pub fn begin_upload(&self) -> Result<UploadWriter, ImportError> {
         let mut state = self.state();
         state.pending.retain(|_, p| p.at.elapsed() < PENDING_FOR);
         if state.pending.len() >= MAX_PENDING {
             return Err(ImportError::TooMany);
         }
+        let generation = state.generation;
         drop(state);
-        SpoolWriter::create(&self.dir).map_err(ImportError::Spool)
+        let writer = SpoolWriter::create(&self.dir).map_err(ImportError::Spool)?;
+        Ok(UploadWriter { writer, generation })
     }
 
-    /// Keeps a finished upload named `name` until an import claims it.
-    pub fn add_upload(&self, name: &str, writer: SpoolWriter) -> Result<UploadInfo, ImportError> {
-        let spooled = writer.finish().map_err(ImportError::Spool)?;
+    /// Keeps a finished upload named `name` until an import claims it. An
+    /// upload that was still arriving when the box locked is dropped.
+    pub fn add_upload(&self, name: &str, upload: UploadWriter) -> Result<UploadInfo, ImportError> {
+        if self.state().generation != upload.generation {
+            return Err(ImportError::Locked);
+        }
+        let spooled = upload.writer.finish().map_err(ImportError::Spool)?;
         let mut id = [0u8; 12];
         getrandom::fill(&mut id)
             .map_err(|e| ImportError::Spool(std::io::Error::other(e.to_string())))?;
@@ -192,6 +224,9 @@ impl Imports {
             size: spooled.len(),
         };
         let mut state = self.state();
+        if state.generation != upload.generation {
+            return Err(ImportError::Locked);
+        }
         if state.pending.len() >= MAX_PENDING {
             return Err(ImportError::TooMany);
         }
@@ -264,6 +299,7 @@ impl Imports {
             state.jobs.remove(at);
         }
         let generation = state.generation;
+        let stop = Arc::clone(&state.stop);
         drop(state);
         let tags = options.default_tags();
         let jobs = Arc::clone(&self.state);
@@ -289,12 +325,18 @@ impl Imports {
             update(&mut |job| job.state = JobState::Running);
             let sources = ImportSources::uploads(uploads);
             let result = lib
-                .import(sources, &tags, crate::unix_now(), |p: ImportProgress| {
-                    update(&mut |job| {
-                        job.progress.bytes = p.bytes;
-                        job.progress.messages = p.messages;
-                    });
-                })
+                .import_until(
+                    sources,
+                    &tags,
+                    crate::unix_now(),
+                    |p: ImportProgress| {
+                        update(&mut |job| {
+                            job.progress.bytes = p.bytes;
+                            job.progress.messages = p.messages;
+                        });
+                    },
+                    &stop,
+                )
                 .await;
             drop(guard);
             drop(spooled);
@@ -325,9 +367,17 @@ impl Imports {
         self.state().jobs.iter().cloned().collect()
     }
 
+    /// Asks the running import to stop after its current batch: the box is
+    /// about to lock, and must not wait for a long import to end.
+    pub fn stop_running(&self) {
+        self.state().stop.store(true, Ordering::Relaxed);
+    }
+
     /// Drops every upload and forgets every job (on lock).
     pub fn clear(&self) {
         let mut state = self.state();
+        state.stop.store(true, Ordering::Relaxed);
+        state.stop = Arc::default();
         state.pending.clear();
         state.jobs.clear();
         state.generation += 1;

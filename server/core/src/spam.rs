@@ -19,6 +19,8 @@ use crate::library::{ImportProgress, Library, LibraryError};
 pub const SPAM_TAG: &str = "spam";
 /// The tag of new mail the filter could not decide on: for a person to judge.
 pub const UNSURE_TAG: &str = "unsure";
+/// The tag of the user's own sent mail (the copy the outbox keeps).
+pub const SENT_TAG: &str = "sent";
 
 /// Most messages tokenized per batch.
 const BATCH: usize = 250;
@@ -467,6 +469,75 @@ mod tests {
             lib.store().spam_stats().await.unwrap().spam,
             before.spam + 1
         );
+        lib.close().await;
+    }
+
+    /// Moving mail to the inbox with `remove: [spam]` (a whole conversation,
+    /// a bulk "To Inbox") trains only the messages that were spam or unsure;
+    /// reporting a conversation as spam leaves the user's own sent mail alone.
+    #[tokio::test]
+    async fn only_messages_whose_spam_state_changes_are_trained() {
+        let (dir, mut lib) = trained_library().await;
+        let mail = |name: &str, body: &str| {
+            let raw = format!("From: a@example.org\r\nSubject: {name}\r\n\r\n{body}\r\n");
+            vec![(format!("{name}.eml"), raw.into_bytes())]
+        };
+        import_files(&mut lib, dir.path(), mail("plain", "zqxlunch"), &[]).await;
+        import_files(
+            &mut lib,
+            dir.path(),
+            mail("mine", "zqxwords"),
+            &["sent".into()],
+        )
+        .await;
+        let id = async |lib: &mut Library, word: &str| {
+            lib.search(word, &Default::default()).await.unwrap().1[0].id
+        };
+        let (plain, mine) = (
+            id(&mut lib, "zqxlunch").await,
+            id(&mut lib, "zqxwords").await,
+        );
+        let both = [plain, mine];
+        // Neither judged by the filter either (an unsure message moved to the
+        // inbox is a verdict, and is learnt).
+        lib.change_tags(&both, &[], &tags(&[UNSURE_TAG])).await.unwrap();
+        let before = lib.store().spam_stats().await.unwrap();
+
+        // Nobody judged these: moving them to the inbox trains nothing.
+        lib.change_tags(&both, &tags(&["inbox"]), &tags(&[SPAM_TAG, "trash"]))
+            .await
+            .unwrap();
+        let after = lib.store().spam_stats().await.unwrap();
+        assert_eq!((after.spam, after.ham), (before.spam, before.ham));
+
+        // Reported as spam together: the received one is learnt and tagged,
+        // the user's own sent mail neither.
+        lib.change_tags(&both, &tags(&[SPAM_TAG]), &tags(&["inbox"]))
+            .await
+            .unwrap();
+        let after = lib.store().spam_stats().await.unwrap();
+        assert_eq!((after.spam, after.ham), (before.spam + 1, before.ham));
+        assert!(
+            lib.store()
+                .tags_of(plain)
+                .await
+                .unwrap()
+                .contains(&SPAM_TAG.to_owned())
+        );
+        assert!(
+            !lib.store()
+                .tags_of(mine)
+                .await
+                .unwrap()
+                .contains(&SPAM_TAG.to_owned())
+        );
+
+        // Not spam again: only the one that was spam is learnt as ham.
+        lib.change_tags(&both, &tags(&["inbox"]), &tags(&[SPAM_TAG]))
+            .await
+            .unwrap();
+        let after = lib.store().spam_stats().await.unwrap();
+        assert_eq!(after.ham, before.ham + 1);
         lib.close().await;
     }
 

@@ -278,6 +278,10 @@ async fn library_command(cli: &Cli, lib: &mut Library) -> Result<()> {
             for e in &stats.unreadable {
                 errln!("homepost: skipped: {e}");
             }
+            let unnamed = stats.unreadable_count - stats.unreadable.len() as u64;
+            if unnamed > 0 {
+                errln!("homepost: skipped {unnamed} more that could not be read");
+            }
             let secs = started.elapsed().as_secs_f64();
             let read = stats.imported + stats.duplicates;
             outln!(
@@ -285,7 +289,7 @@ async fn library_command(cli: &Cli, lib: &mut Library) -> Result<()> {
                 stats.imported,
                 stats.duplicates,
                 stats.malformed,
-                stats.unreadable.len(),
+                stats.unreadable_count,
                 stats.spam,
                 stats.unsure,
                 read,

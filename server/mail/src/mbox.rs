@@ -64,9 +64,9 @@ impl<R: BufRead> MboxReader<R> {
         }
     }
 
-    /// Sets the largest message kept, for tests of the limit.
-    #[cfg(test)]
-    fn with_max_message(mut self, max: usize) -> Self {
+    /// Sets the largest message kept (default [`MAX_MESSAGE_BYTES`]); longer
+    /// ones are skipped and reported.
+    pub fn with_max_message(mut self, max: usize) -> Self {
         self.max_message = max;
         self
     }

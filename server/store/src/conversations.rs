@@ -140,6 +140,20 @@ impl Store {
             .collect())
     }
 
+    /// Those of `ids` that are not messages of the store, in the order given.
+    pub async fn missing(&self, ids: &[i64]) -> Result<Vec<i64>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(sqlx::query_scalar(
+            "SELECT j.value FROM json_each(?) j
+             WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = j.value) ORDER BY j.key",
+        )
+        .bind(to_json(&ids)?)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// The tags of each of `ids` (sorted; a message without tags is left out).
     pub async fn tags_by_message(&self, ids: &[i64]) -> Result<HashMap<i64, Vec<String>>> {
         let mut tags: HashMap<i64, Vec<String>> = HashMap::new();

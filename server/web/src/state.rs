@@ -438,6 +438,10 @@ impl AppState {
 
     /// Ends one session; locks when it was the last.
     pub async fn logout(&self, id: &str) {
+        if self.sessions().len() <= 1 {
+            // Likely the last: an import must not hold the lock for long.
+            self.imports.stop_running();
+        }
         let mut library = self.library.write().await;
         let left = {
             let mut sessions = self.sessions();
@@ -451,6 +455,8 @@ impl AppState {
 
     /// Ends every session and drops the keys.
     pub async fn lock(&self) {
+        // A running import stops after its batch instead of holding the keys.
+        self.imports.stop_running();
         let mut library = self.library.write().await;
         self.sessions().clear();
         self.close(&mut library).await;
@@ -458,9 +464,15 @@ impl AppState {
 
     /// Removes expired sessions and locks when none is left.
     pub async fn reap(&self) {
-        if self.library.read().await.is_none() {
+        // Sessions first, without waiting for the mailbox: while one lives
+        // there is nothing to do, and an import may hold the mailbox long.
+        if self.sessions().purge(Instant::now()) > 0 {
             return;
         }
+        if self.library.try_read().is_ok_and(|l| l.is_none()) {
+            return;
+        }
+        self.imports.stop_running();
         let mut library = self.library.write().await;
         if self.sessions().purge(Instant::now()) == 0 {
             self.close(&mut library).await;

@@ -1,6 +1,8 @@
 //! Importing: the reader thread and its batches, mail fetched from a server,
 //! and storing, classifying and indexing each batch.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use homepost_mail::{ImportSources, ParsedMessage, RawMessage, parse};
 use homepost_spam::Verdict;
 use homepost_store::{Inserted, NewMessage, normalize_tag};
@@ -19,6 +21,9 @@ const COMMIT_EVERY: usize = 20_000;
 /// Most duplicates and malformed messages named in [`ImportStats`]; the counts
 /// go on past it.
 pub const MAX_NAMED: usize = 100;
+/// Most unreadable parts named in [`ImportStats`] (an archive of a million
+/// encrypted members must not fill memory with reasons).
+pub const MAX_UNREADABLE: usize = 1000;
 
 /// Counts of an import.
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -31,8 +36,11 @@ pub struct ImportStats {
     /// Messages stored although they did not parse cleanly (included in `imported`
     /// or `duplicates`).
     pub malformed: u64,
-    /// Files or messages that could not be read, with the reason.
+    /// Files or messages that could not be read, with the reason (the first
+    /// [`MAX_UNREADABLE`]).
     pub unreadable: Vec<String>,
+    /// How many files or messages could not be read.
+    pub unreadable_count: u64,
     /// Where the first [`MAX_NAMED`] duplicates came from (a file, or
     /// `file@offset` in an mbox).
     pub duplicate_origins: Vec<String>,
@@ -42,6 +50,16 @@ pub struct ImportStats {
     pub spam: u64,
     /// New messages the spam filter tagged `unsure`.
     pub unsure: u64,
+}
+
+impl ImportStats {
+    /// Counts a part that could not be read, naming the first [`MAX_UNREADABLE`].
+    fn note_unreadable(&mut self, reason: String) {
+        self.unreadable_count += 1;
+        if self.unreadable.len() < MAX_UNREADABLE {
+            self.unreadable.push(reason);
+        }
+    }
 }
 
 /// Progress of a running import, reported after every batch.
@@ -69,7 +87,28 @@ impl Library {
         sources: ImportSources,
         default_tags: &[String],
         now: i64,
+        on_progress: impl FnMut(ImportProgress),
+    ) -> Result<ImportStats> {
+        self.import_until(
+            sources,
+            default_tags,
+            now,
+            on_progress,
+            &AtomicBool::new(false),
+        )
+        .await
+    }
+
+    /// [`Library::import`] that stops after the batch during which `stop` was
+    /// set (the box is locking): what was stored stays, and importing the same
+    /// files again skips it as duplicates. The stop is said in `unreadable`.
+    pub async fn import_until(
+        &mut self,
+        sources: ImportSources,
+        default_tags: &[String],
+        now: i64,
         mut on_progress: impl FnMut(ImportProgress),
+        stop: &AtomicBool,
     ) -> Result<ImportStats> {
         let total_bytes = sources.total_bytes();
         // The reader thread parses whole batches while this one stores the previous
@@ -114,7 +153,9 @@ impl Library {
         };
         let mut uncommitted: Vec<(i64, i64)> = Vec::new();
         while let Some(batch) = rx.recv().await {
-            stats.unreadable.extend(batch.unreadable);
+            for reason in batch.unreadable {
+                stats.note_unreadable(reason);
+            }
             if batch.messages.is_empty() {
                 continue;
             }
@@ -137,12 +178,20 @@ impl Library {
                 self.commit_index(&mut uncommitted).await?;
             }
             on_progress(progress);
+            if stop.load(Ordering::Relaxed) {
+                stats.note_unreadable(
+                    "the import stopped because the box was locked; import the files again to finish (what was stored is skipped as duplicates)".into(),
+                );
+                break;
+            }
         }
+        // The reader may be waiting to hand over a batch nobody takes now.
+        drop(rx);
         self.commit_index(&mut uncommitted).await?;
         if reader.join().is_err() {
-            stats
-                .unreadable
-                .push("the mail reader thread failed; run the import again to finish it".into());
+            stats.note_unreadable(
+                "the mail reader thread failed; run the import again to finish it".into(),
+            );
         }
         Ok(stats)
     }

@@ -4,7 +4,9 @@
 use homepost_store::normalize_tag;
 
 use super::{Library, LibraryError, Result};
-use crate::spam::{UNSURE_TAG, spam_decision};
+use homepost_spam::Class;
+
+use crate::spam::{SENT_TAG, SPAM_TAG, UNSURE_TAG, spam_decision};
 
 impl Library {
     /// Renames a tag on every message and updates the index.
@@ -23,19 +25,21 @@ impl Library {
     /// Adds and removes tags on messages and updates the index.
     ///
     /// Adding `spam` or removing it is a person's verdict, and trains the spam
-    /// filter at once, in the same transaction: adding it learns the messages
-    /// as spam, removing it learns them as ham (a message learnt as the other
-    /// class before is untrained first). Either way `unsure` goes.
+    /// filter at once, in the same transaction, on the messages whose state it
+    /// changes: adding it learns as spam those that were not spam (but never
+    /// the user's own sent mail, which a conversation reported as spam holds);
+    /// removing it learns as ham those that were spam or unsure (a message
+    /// learnt as the other class before is untrained first). Either way
+    /// `unsure` goes. Moving a whole conversation to the inbox thus trains
+    /// nothing on the messages nobody judged.
     pub async fn change_tags(
         &mut self,
         ids: &[i64],
         add: &[String],
         remove: &[String],
     ) -> Result<()> {
-        for &id in ids {
-            if !self.store.exists(id).await? {
-                return Err(LibraryError::NoSuchMessage(id));
-            }
+        if let Some(&missing) = self.store.missing(ids).await?.first() {
+            return Err(LibraryError::NoSuchMessage(missing));
         }
         let Some(class) = spam_decision(add, remove) else {
             self.store.change_tags(ids, add, remove).await?;
@@ -48,8 +52,28 @@ impl Library {
             .collect();
         let mut remove = remove.to_vec();
         remove.push(UNSURE_TAG.into());
-        let mut examples = Vec::with_capacity(ids.len());
-        for &id in ids {
+        let before = self.store.tags_by_message(ids).await?;
+        let has = |id: i64, tag: &str| before.get(&id).is_some_and(|t| t.iter().any(|x| x == tag));
+        let judged: Vec<i64> = ids
+            .iter()
+            .copied()
+            .filter(|&id| match class {
+                Class::Spam => !has(id, SPAM_TAG) && !has(id, SENT_TAG),
+                Class::Ham => has(id, SPAM_TAG) || has(id, UNSURE_TAG),
+            })
+            .collect();
+        // The user's own sent mail keeps its place: a conversation reported as
+        // spam takes the received messages only.
+        let tagged: Vec<i64> = match class {
+            Class::Spam => ids
+                .iter()
+                .copied()
+                .filter(|&id| !has(id, SENT_TAG))
+                .collect(),
+            Class::Ham => ids.to_vec(),
+        };
+        let mut examples = Vec::with_capacity(judged.len());
+        for &id in &judged {
             let raw = self
                 .store
                 .raw(id)
@@ -58,7 +82,7 @@ impl Library {
             examples.push(crate::spam::example(&raw, class));
         }
         self.store
-            .change_tags_and_train(ids, &add, &remove, &examples)
+            .change_tags_and_train(&tagged, &add, &remove, &examples)
             .await?;
         self.index_changes().await
     }

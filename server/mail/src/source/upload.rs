@@ -14,13 +14,20 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-use super::{MAX_MESSAGE_FILE_BYTES, MBOX_BUFFER_BYTES, RawMessage, SourceError};
+use super::{MBOX_BUFFER_BYTES, RawMessage, SourceError};
 use crate::maildir::flag_tags;
 use crate::mbox::MboxReader;
 
-/// Messages read ahead of the importer: enough to keep the reader busy while
-/// the importer stores, few enough to keep memory flat.
-const READ_AHEAD: usize = 8;
+/// Messages read ahead of the importer: one, so that however large each is
+/// (up to [`MAX_MEMBER_BYTES`]), only a couple are in memory at once.
+const READ_AHEAD: usize = 1;
+/// Largest single message read from an archive member or a compressed file:
+/// a few compressed kilobytes can expand to this, and an import holds a few
+/// at once, so it is kept well under what a small box can spare.
+pub const MAX_MEMBER_BYTES: u64 = 64 << 20;
+/// Largest tar header extension (a GNU long name, a pax record set): real
+/// ones are a few hundred bytes; the tar crate would read any size whole.
+const MAX_TAR_EXTENSION: u64 = 64 << 10;
 
 /// Something to read an upload from: the spooled file, or anything seekable.
 pub trait UploadReader: Read + Seek + Send {}
@@ -160,10 +167,27 @@ enum Kind {
     Tar,
     Mbox,
     Message,
+    /// A format Homepost does not read, by name (7-Zip, RAR, Outlook's PST...).
+    Unsupported(&'static str),
 }
 
+/// Formats people export mail in that Homepost does not read, by magic bytes.
+const UNSUPPORTED: &[(&[u8], &str)] = &[
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"Rar!\x1a\x07", "a RAR archive"),
+    (b"\xfd7zXZ\x00", "an xz-compressed file"),
+    (b"BZh", "a bzip2-compressed file"),
+    (b"\x28\xb5\x2f\xfd", "a zstd-compressed file"),
+    (b"!BDN", "an Outlook data file (PST)"),
+];
+
 fn sniff(head: &[u8]) -> Kind {
-    if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
+    if let Some((_, what)) = UNSUPPORTED
+        .iter()
+        .find(|(magic, _)| head.starts_with(magic))
+    {
+        Kind::Unsupported(what)
+    } else if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
         Kind::Zip
     } else if head.starts_with(&[0x1f, 0x8b]) {
         Kind::Gzip
@@ -182,26 +206,62 @@ fn read_upload<R: Read + Seek>(mut reader: R, out: &Out) -> io::Result<()> {
     (&mut reader).take(512).read_to_end(&mut head)?;
     reader.seek(SeekFrom::Start(0))?;
     match sniff(&head) {
+        Kind::Unsupported(what) => Err(unsupported(what)),
         Kind::Zip => read_zip(reader, out),
-        Kind::Gzip => read_stream(flate2::read::MultiGzDecoder::new(reader), out),
-        _ => read_stream(reader, out),
+        Kind::Gzip => read_stream(
+            flate2::read::MultiGzDecoder::new(reader),
+            out,
+            MAX_MEMBER_BYTES,
+        ),
+        _ => read_stream(reader, out, super::MAX_MESSAGE_FILE_BYTES),
     }
 }
 
-/// A stream that is a tar, an mbox or one message (also once ungzipped).
-fn read_stream<R: Read>(reader: R, out: &Out) -> io::Result<()> {
+fn unsupported(what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!(
+            "it is {what}, which Homepost does not read: export or unpack the mail as an mbox, .eml files, or a Maildir in a .zip or .tar.gz"
+        ),
+    )
+}
+
+/// A stream that is a tar, an mbox or one message (also once ungzipped);
+/// one message may be at most `max` bytes.
+fn read_stream<R: Read>(reader: R, out: &Out, max: u64) -> io::Result<()> {
     let (head, reader) = with_head(reader, 512)?;
     match sniff(&head) {
+        Kind::Unsupported(what) => Err(unsupported(what)),
         Kind::Tar => read_tar(reader, out),
         Kind::Zip | Kind::Gzip => Err(io::Error::new(
             io::ErrorKind::InvalidData,
             "an archive inside a compressed file is not read: unpack it first",
         )),
         _ => {
-            read_member(reader, "", None, Vec::new(), out);
+            let member = Member {
+                name: "",
+                time: None,
+                tags: Vec::new(),
+                loose: false,
+                max,
+            };
+            read_member(reader, &member, out);
             Ok(())
         }
     }
+}
+
+/// An archive member (or a whole upload, with an empty name) to read.
+struct Member<'a> {
+    name: &'a str,
+    time: Option<i64>,
+    /// Tags from its Maildir flags.
+    tags: Vec<String>,
+    /// Named like nothing in particular (no extension, not in a Maildir): read
+    /// only if it looks like an mbox or a message.
+    loose: bool,
+    /// Largest single message.
+    max: u64,
 }
 
 /// The first `n` bytes of a stream (fewer if it is shorter), and the whole
@@ -212,24 +272,84 @@ fn with_head<R: Read>(mut reader: R, n: u64) -> io::Result<(Vec<u8>, impl Read)>
     Ok((head.clone(), Cursor::new(head).chain(reader)))
 }
 
+/// Reads a tar's members. Extension headers (GNU long names, pax records) are
+/// read here, with a size limit, rather than by the tar crate, which would
+/// read any size whole into memory.
 fn read_tar<R: Read>(reader: R, out: &Out) -> io::Result<()> {
     let mut archive = tar::Archive::new(reader);
-    for entry in archive.entries()? {
-        let entry = entry?;
-        let header = entry.header();
-        if !header.entry_type().is_file() {
+    let mut long_name: Option<String> = None;
+    for entry in archive.entries()?.raw(true) {
+        let mut entry = entry?;
+        let kind = entry.header().entry_type();
+        if kind.is_gnu_longname()
+            || kind.is_gnu_longlink()
+            || kind.is_pax_local_extensions()
+            || kind.is_pax_global_extensions()
+        {
+            let size = entry.header().size()?;
+            if size > MAX_TAR_EXTENSION {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "a tar header extension of {size} bytes: this is not a mail archive Homepost can read"
+                    ),
+                ));
+            }
+            let mut data = Vec::new();
+            entry.read_to_end(&mut data)?;
+            if kind.is_gnu_longname() {
+                long_name = Some(
+                    String::from_utf8_lossy(&data)
+                        .trim_end_matches('\0')
+                        .to_owned(),
+                );
+            } else if kind.is_pax_local_extensions() {
+                long_name = pax_path(&data).or(long_name);
+            }
             continue;
         }
-        let member = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let time = header.mtime().ok().and_then(|t| i64::try_from(t).ok());
-        let Some(tags) = member_tags(&member) else {
+        let name = long_name.take();
+        if !kind.is_file() {
+            continue;
+        }
+        let member =
+            name.unwrap_or_else(|| String::from_utf8_lossy(&entry.path_bytes()).into_owned());
+        let time = entry
+            .header()
+            .mtime()
+            .ok()
+            .and_then(|t| i64::try_from(t).ok());
+        let Some((tags, loose)) = member_tags(&member) else {
             continue;
         };
-        if !read_member(entry, &member, time, tags, out) {
+        let m = Member {
+            name: &member,
+            time,
+            tags,
+            loose,
+            max: MAX_MEMBER_BYTES,
+        };
+        if !read_member(entry, &m, out) {
             return Ok(());
         }
     }
     Ok(())
+}
+
+/// The `path` of a pax extended header's records (`LEN KEY=VALUE\n` each).
+fn pax_path(mut data: &[u8]) -> Option<String> {
+    let mut path = None;
+    while let Some(space) = data.iter().position(|&b| b == b' ') {
+        let len: usize = std::str::from_utf8(&data[..space]).ok()?.parse().ok()?;
+        let record = data.get(space + 1..len)?;
+        if let Some(value) = record.strip_prefix(b"path=") {
+            path = Some(
+                String::from_utf8_lossy(value.strip_suffix(b"\n").unwrap_or(value)).into_owned(),
+            );
+        }
+        data = data.get(len..)?;
+    }
+    path
 }
 
 fn read_zip<R: Read + Seek>(reader: R, out: &Out) -> io::Result<()> {
@@ -253,11 +373,18 @@ fn read_zip<R: Read + Seek>(reader: R, out: &Out) -> io::Result<()> {
             continue;
         }
         let member = String::from_utf8_lossy(file.name_raw()).into_owned();
-        let Some(tags) = member_tags(&member) else {
+        let Some((tags, loose)) = member_tags(&member) else {
             continue;
         };
         let time = file.last_modified().and_then(zip_time);
-        if !read_member(file, &member, time, tags, out) {
+        let m = Member {
+            name: &member,
+            time,
+            tags,
+            loose,
+            max: MAX_MEMBER_BYTES,
+        };
+        if !read_member(file, &m, out) {
             return Ok(());
         }
     }
@@ -307,15 +434,27 @@ fn zip_time(t: zip::DateTime) -> Option<i64> {
     )
 }
 
-/// The tags of an archive member that is mail (its Maildir flags), or `None`
-/// for a member that is not mail.
-fn member_tags(member: &str) -> Option<Vec<String>> {
+/// Files a mail program keeps beside the mail, never mail themselves.
+const NOT_MAIL: &[&str] = &[
+    "maildirfolder",
+    "maildirsize",
+    "subscriptions",
+    "table_of_contents",
+    "courierimapuiddb",
+    "courierimapkeywords",
+    "courierimapacl",
+];
+
+/// The tags of an archive member that is mail (its Maildir flags) and whether
+/// it is only loosely named like mail (no extension, outside a Maildir), or
+/// `None` for a member that is not mail.
+fn member_tags(member: &str) -> Option<(Vec<String>, bool)> {
     let path = Path::new(member);
     let name = path.file_name()?.to_str()?;
     // Resource forks and Finder files from a Mac, and hidden files; hidden
     // directories are Maildir++ folders (`.Sent`) and are read.
     let skipped = path.components().any(|c| c.as_os_str() == "__MACOSX");
-    if skipped || name.starts_with('.') {
+    if skipped || name.starts_with('.') || name.starts_with("dovecot") || NOT_MAIL.contains(&name) {
         return None;
     }
     let parent = path
@@ -323,44 +462,50 @@ fn member_tags(member: &str) -> Option<Vec<String>> {
         .and_then(Path::file_name)
         .and_then(|p| p.to_str());
     match parent {
-        Some(sub @ ("cur" | "new")) => Some(
+        Some(sub @ ("cur" | "new")) => Some((
             flag_tags(name)
                 .into_iter()
                 // Messages in new/ have not been seen by any client yet.
                 .filter(|&tag| sub == "cur" || tag != "read")
                 .map(str::to_owned)
                 .collect(),
-        ),
+            false,
+        )),
         Some("tmp") => None,
-        _ if name.starts_with("dovecot") || name == "maildirfolder" || name == "subscriptions" => {
-            None
-        }
-        _ => super::looks_like_mail(name).then(Vec::new),
+        _ => super::looks_like_mail(name).then(|| (Vec::new(), path.extension().is_none())),
     }
+}
+
+/// Whether a loosely named file starts like a message: a header field name
+/// (printable ASCII but `:`) and a colon on its first line.
+fn looks_like_message(head: &[u8]) -> bool {
+    let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
+    line.iter()
+        .position(|&b| b == b':')
+        .is_some_and(|colon| colon > 0 && line[..colon].iter().all(|&b| (b'!'..=b'~').contains(&b)))
 }
 
 /// Reads one member (or a whole non-archive upload): an mbox message by
 /// message, or one message. Errors are sent on; `false` once nobody listens.
-fn read_member<R: Read>(
-    reader: R,
-    member: &str,
-    file_time: Option<i64>,
-    tags: Vec<String>,
-    out: &Out,
-) -> bool {
-    let origin = if member.is_empty() {
+fn read_member<R: Read>(reader: R, member: &Member<'_>, out: &Out) -> bool {
+    let (name, file_time, tags) = (member.name, member.time, member.tags.clone());
+    let origin = if name.is_empty() {
         out.name.clone()
     } else {
-        format!("{}: {member}", out.name)
+        format!("{}: {name}", out.name)
     };
-    let (head, mut reader) = match with_head(reader, 5) {
+    let (head, mut reader) = match with_head(reader, 1024) {
         Ok(read) => read,
-        Err(e) => return out.error(member, e),
+        Err(e) => return out.error(name, e),
     };
-    if head == b"From " {
+    if member.loose && !head.starts_with(b"From ") && !looks_like_message(&head) {
+        return true; // an index or a note beside the mail
+    }
+    if head.starts_with(b"From ") {
         let mut number = 0;
         let reader = BufReader::with_capacity(MBOX_BUFFER_BYTES, reader);
-        for message in MboxReader::new(reader) {
+        let max = usize::try_from(member.max).unwrap_or(usize::MAX);
+        for message in MboxReader::new(reader).with_max_message(max) {
             let item = match message {
                 Ok(message) if message.raw.is_empty() => continue,
                 Ok(message) => {
@@ -375,7 +520,7 @@ fn read_member<R: Read>(
                     })
                 }
                 Err(source) => Err(SourceError::Io {
-                    path: out.path(member),
+                    path: out.path(name),
                     source,
                 }),
             };
@@ -386,16 +531,12 @@ fn read_member<R: Read>(
         return true;
     }
     let mut raw = Vec::new();
-    if let Err(e) = reader
-        .by_ref()
-        .take(MAX_MESSAGE_FILE_BYTES + 1)
-        .read_to_end(&mut raw)
-    {
-        return out.error(member, e);
+    if let Err(e) = reader.by_ref().take(member.max + 1).read_to_end(&mut raw) {
+        return out.error(name, e);
     }
-    if raw.len() as u64 > MAX_MESSAGE_FILE_BYTES {
+    if raw.len() as u64 > member.max {
         return out.send(Err(SourceError::TooLarge {
-            path: out.path(member),
+            path: out.path(name),
             size: raw.len() as u64,
         }));
     }

@@ -10,7 +10,6 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::library;
 use crate::auth::Authed;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
@@ -53,7 +52,8 @@ async fn upload(
     params: Query<UploadParams>,
     mut payload: Payload,
 ) -> Result<HttpResponse, ApiError> {
-    drop(library(&state).await?);
+    // No wait for the mailbox here: an import may hold it for a long time, and
+    // the session (Authed) already says the box is unlocked.
     let imports = state.imports();
     let mut writer = imports.begin_upload().map_err(import_error)?;
     while let Some(chunk) = payload.next().await {
@@ -122,7 +122,6 @@ async fn start_import(
     for t in &options.tags {
         homepost_store::normalize_tag(t)?;
     }
-    drop(library(&state).await?);
     let job = state
         .imports()
         .start(state.library.clone(), &uploads, &options)
@@ -162,6 +161,7 @@ fn import_error(e: ImportError) -> ApiError {
             ApiError::new(StatusCode::CONFLICT, "too_many_uploads", e.to_string())
         }
         ImportError::Nothing => ApiError::bad_request("bad_request", e.to_string()),
+        ImportError::Locked => ApiError::locked(),
         ImportError::Spool(io) => spool_error(io),
     }
 }

@@ -218,3 +218,88 @@ fn zip_times_convert_to_unix_seconds() {
     let t = zip::DateTime::from_date_and_time(1980, 1, 1, 0, 0, 0).unwrap();
     assert_eq!(zip_time(t), Some(315_532_800));
 }
+
+#[test]
+fn formats_homepost_does_not_read_are_refused_by_name() {
+    let (messages, errors) = read(vec![upload(
+        "mail.7z",
+        b"7z\xbc\xaf\x27\x1c\x00\x04rest".to_vec(),
+    )]);
+    assert!(messages.is_empty());
+    let text = errors[0].to_string();
+    assert!(
+        text.contains("mail.7z") && text.contains("7-Zip") && text.contains("mbox"),
+        "{text}"
+    );
+    let (_, errors) = read(vec![upload("x.tar.gz", gzip(b"\xfd7zXZ\x00 inner xz"))]);
+    assert!(errors[0].to_string().contains("xz"), "{}", errors[0]);
+}
+
+#[test]
+fn loose_files_beside_the_mail_are_passed_over_and_mailboxes_without_extension_read() {
+    let members = vec![
+        (
+            "Inbox.mbox/table_of_contents",
+            b"\x00\x01binary index".to_vec(),
+        ),
+        ("Mail/maildirsize", b"0S\n".to_vec()),
+        ("Mail/notes", b"buy milk\n".to_vec()),
+        ("Thunderbird/Inbox", mbox(&["tb one", "tb two"])),
+        ("MH/1", message("mh one")),
+    ];
+    let (messages, errors) = read(vec![upload("profile.zip", zip_of(&members))]);
+    assert!(errors.is_empty(), "{errors:?}");
+    let subjects: Vec<String> = messages.iter().map(subject).collect();
+    assert_eq!(subjects, ["tb one", "tb two", "mh one"]);
+}
+
+#[test]
+fn long_tar_names_are_read_and_huge_ones_refused() {
+    // A GNU long name (over 100 bytes) names the member as given.
+    let long = format!("Mail/{}/cur/1.box:2,S", "deep".repeat(40));
+    let mut builder = tar::Builder::new(Vec::new());
+    let data = message("long name");
+    let mut header = tar::Header::new_gnu();
+    header.set_size(data.len() as u64);
+    header.set_mode(0o644);
+    builder
+        .append_data(&mut header, &long, data.as_slice())
+        .unwrap();
+    let tar = builder.into_inner().unwrap();
+    let (messages, errors) = read(vec![upload("long.tar", tar)]);
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(messages[0].origin, format!("long.tar: {long}"));
+    assert_eq!(messages[0].tags, ["read"]);
+
+    // A long-name header claiming a gigabyte is refused before it is read.
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(tar::EntryType::GNULongName);
+    header.set_size(1 << 30);
+    header.set_cksum();
+    let mut bomb = header.as_bytes().to_vec();
+    bomb.extend(std::iter::repeat_n(b'a', 4096));
+    let (messages, errors) = read(vec![upload("bomb.tar", bomb)]);
+    assert!(messages.is_empty());
+    assert!(
+        errors[0].to_string().contains("header extension"),
+        "{}",
+        errors[0]
+    );
+}
+
+#[test]
+fn one_archive_member_is_at_most_max_member_bytes() {
+    let big = vec![b'x'; usize::try_from(super::MAX_MEMBER_BYTES).unwrap() + 10];
+    let mut data = b"Subject: big\n\n".to_vec();
+    data.extend_from_slice(&big);
+    let (messages, errors) = read(vec![upload(
+        "big.tar.gz",
+        gzip(&tar_of(&[("big.eml", data)])),
+    )]);
+    assert!(messages.is_empty());
+    assert!(
+        matches!(errors[0], SourceError::TooLarge { .. }),
+        "{}",
+        errors[0]
+    );
+}
