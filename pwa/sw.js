@@ -31,6 +31,7 @@ const SHELL = [
   '/js/components/crypto-status.js',
   '/js/components/help.js',
   '/js/components/import-mail.js',
+  '/js/components/list-empty.js',
   '/js/components/list-gestures.js',
   '/js/components/list-selection.js',
   '/js/components/list-source.js',

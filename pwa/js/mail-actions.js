@@ -5,6 +5,8 @@
 import { api } from './api.js';
 
 export const ARCHIVE = { add: [], remove: ['inbox'] };
+/** Most message ids one POST /messages/tags names. */
+const MAX_IDS = 5000;
 export const TRASH = { add: ['trash'], remove: ['inbox'] };
 export const MARK_READ = { add: ['read'], remove: [] };
 export const MARK_UNREAD = { add: [], remove: ['read'] };
@@ -130,9 +132,13 @@ export async function changeThreads(threads, { add = [], remove = [] }) {
  */
 export function undoDeltas(changes, after = () => {}) {
   const groups = [];
+  // One request names at most MAX_IDS messages (POST /messages/tags).
+  const push = (ids, add, remove) => {
+    for (let i = 0; i < ids.length; i += MAX_IDS) groups.push({ ids: ids.slice(i, i + MAX_IDS), add, remove });
+  };
   for (const { tag, added, removed } of changes || []) {
-    if (added.length) groups.push({ ids: added, add: [], remove: [tag] });
-    if (removed.length) groups.push({ ids: removed, add: [tag], remove: [] });
+    if (added.length) push(added, [], [tag]);
+    if (removed.length) push(removed, [tag], []);
   }
   if (groups.length === 0) return null;
   return {

@@ -142,6 +142,15 @@ async function main() {
       await page.locator(`li.msg-row[data-id="${a}"]`).waitFor();
     });
 
+    await step('the star on a conversation flags its newest message only', async () => {
+      const c = (await inboxThreads(page)).find((x) => x.thread.messages > 1);
+      const id = c.thread.thread_id;
+      await page.locator(`li.msg-row[data-id="${id}"] .star-button`).click();
+      await page.locator(`li.msg-row[data-id="${id}"] .star-button[aria-pressed="true"]`).waitFor();
+      const flagged = (await api(page, 'GET', `/threads/${id}`)).messages.filter((m) => m.tags.includes('flagged'));
+      assert.deepEqual(flagged.map((m) => m.id), [c.latest.id]);
+    });
+
     await step('Settings: single messages, then conversations again', async () => {
       const before = await rows.count();
       const choose = async (label) => {

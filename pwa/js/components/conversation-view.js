@@ -24,6 +24,9 @@ import { pickTag } from './tag-picker.js';
 import { startReply, chooseForward } from './compose.js';
 import { cryptoStatus } from './crypto-status.js';
 
+/** Most unread messages opened at once when a conversation is shown. */
+const OPEN_UNREAD = 5;
+
 /** The subject without reply and forward prefixes, for the conversation's title. */
 function baseSubject(subject) {
   return (subject || '').replace(/^\s*((re|fwd?|aw|wg|sv|vs)(\[\d+\])?:\s*)+/i, '').trim() || '(no subject)';
@@ -92,7 +95,10 @@ class HpConversationView extends HTMLElement {
     const unread = list.filter((m) => m.unread).length;
     const summary = `${list.length} ${list.length === 1 ? 'message' : 'messages'}`
       + (unread ? `, ${unread} new` : '');
-    this.items = list.map((m, i) => this.item(m, m.unread || i === list.length - 1));
+    // Open: the newest, and the newest few unread (a long unread thread would
+    // otherwise load every message at once); the others unfold on a tap.
+    const unreadIds = list.filter((m) => m.unread).map((m) => m.id).slice(-OPEN_UNREAD);
+    this.items = list.map((m, i) => this.item(m, unreadIds.includes(m.id) || i === list.length - 1));
     replace(this, this.toolbar, h('div', { class: 'reader-body' },
       h('article', { class: 'conversation', 'aria-labelledby': 'reader-title' },
         title,
@@ -235,6 +241,23 @@ class HpConversationView extends HTMLElement {
     } catch (err) {
       if (err.status !== 401) announce(err.message, 'error');
     }
+  }
+
+  // The keyboard's r, a, f, u, e and # (mail-view.js), as on a single message.
+  reply(mode) {
+    startReply(this.newest().id, mode);
+  }
+
+  forward() {
+    chooseForward(this.newest().id);
+  }
+
+  toggleRead() {
+    this.markUnread();
+  }
+
+  actAndClose(change, done) {
+    return this.act(change, done, true);
   }
 
   async addTag() {

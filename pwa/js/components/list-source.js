@@ -5,11 +5,15 @@
 
 import { api } from '../api.js';
 
-/** A conversation as a list row's summary: keyed by thread, with its counts. */
+/**
+ * A conversation as a list row's summary: keyed by thread, with its counts. Its
+ * tags are those of its newest matching message (what the one-tap actions and
+ * swipes decide by: one old message in Trash does not make the row "in Trash"),
+ * and `read` as the whole thread is.
+ */
 export function conversationRow(c) {
   const t = c.thread;
-  const tags = [...(t.tags || [])];
-  // The thread's tags never name `read`; a conversation with nothing unread is read.
+  const tags = (c.latest.tags || []).filter((tag) => tag !== 'read');
   if (t.unread === 0) tags.push('read');
   return {
     id: t.thread_id,

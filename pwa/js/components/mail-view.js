@@ -308,7 +308,8 @@ class HpMail extends HTMLElement {
     }
     if (isTyping(event.target)) return;
     const inReader = this.dataset.view === 'reader';
-    const openView = this.reader.querySelector('hp-message-view');
+    // A message or a whole conversation: both answer the same keys.
+    const openView = this.reader.querySelector('hp-message-view, hp-conversation-view');
     // Messages selected in the list: e, # and u act on all of them.
     const many = !inReader && this.list.selecting();
     // On a screen of its own only the global keys work: the list is not on screen.

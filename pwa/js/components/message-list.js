@@ -11,7 +11,7 @@ import { ICONS } from '../icons.js';
 import { avatar } from '../avatar.js';
 import { senders, shortDate, isoDate, fullDate, tagLabel } from '../format.js';
 import {
-  messageHash, threadHash, composeHash, accountHash, navigate, DEFAULT_QUERY, IMPORT_HASH,
+  messageHash, threadHash, composeHash, navigate,
 } from '../router.js';
 import { lastAccounts, refreshAccounts } from '../poll.js';
 import { swipeSettings, listGrouping } from '../settings.js';
@@ -21,6 +21,7 @@ import {
 import { setupGestures } from './list-gestures.js';
 import { ListSelection } from './list-selection.js';
 import { fetchRows } from './list-source.js';
+import { emptyText } from './list-empty.js';
 
 const PAGE_SIZE = 50;
 
@@ -212,7 +213,8 @@ class HpMessageList extends HTMLElement {
     const generation = this.generation;
     const shown = this.order.length;
     // A little more than is shown, so new mail does not push shown rows out.
-    const limit = Math.min(200, Math.max(PAGE_SIZE, shown + 20));
+    // (Conversations come at most 100 a page.)
+    const limit = Math.min(this.grouped ? 100 : 200, Math.max(PAGE_SIZE, shown + 20));
     let page;
     try {
       page = await fetchRows({ query: this.query, grouped: this.grouped, sort: this.sort, limit });
@@ -274,33 +276,10 @@ class HpMessageList extends HTMLElement {
     const n = this.total;
     const shown = this.order.length;
     this.empty.hidden = shown > 0;
-    if (shown === 0) replace(this.empty, this.emptyText());
+    if (shown === 0) replace(this.empty, emptyText(this.query));
     let text = `${n} ${n === 1 ? 'message' : 'messages'}`;
     if (titleFor(this.query) === 'Search results') text += ` for ${this.query}`;
     this.summaryLine.textContent = text;
-  }
-
-  /**
-   * What an empty list says. An empty inbox on a box with no account yet names the
-   * two ways mail comes in.
-   */
-  emptyText() {
-    if (this.query !== DEFAULT_QUERY) return h('p', {}, 'No messages match this search.');
-    const known = lastAccounts();
-    const noAccount = Boolean(known && Array.isArray(known.accounts) && known.accounts.length === 0);
-    if (!noAccount) return h('p', {}, 'Your inbox is empty.');
-    return [
-      h('p', {}, 'Your inbox is empty. Two ways to bring your mail in:'),
-      h('ul', { class: 'ways-in' },
-        h('li', {},
-          h('a', { class: 'button primary', href: accountHash('new') }, 'Add an account'),
-          h('span', { class: 'field-hint' }, ' Homepost fetches its mail, and sends from it.')),
-        h('li', {},
-          h('a', { class: 'button', href: IMPORT_HASH }, 'Import mail'),
-          h('span', { class: 'field-hint' },
-            ' from files you have: an mbox, .eml files, or a Maildir as .zip or .tar (on the box itself: ',
-            h('code', {}, 'homepost import PATH'), ').'))),
-    ];
   }
 
   renderRow(summary) {
@@ -463,8 +442,25 @@ class HpMessageList extends HTMLElement {
   /** Runs the one-tap action `kind` (archive, trash, read, flag, spam) on message `id`. */
   runAction(id, kind) {
     const row = this.rows.get(id);
+    if (this.grouped && kind === 'flag' && row) {
+      // A star marks the conversation's newest message, not all of it (each
+      // flag goes back to the mail server).
+      this.flagLatest(row.summary);
+      return;
+    }
     const action = row ? messageAction(kind, row.summary.tags || []) : null;
     if (action) this.act(id, action.change, action.done, !action.quiet);
+  }
+
+  async flagLatest(summary) {
+    const flagged = (summary.tags || []).includes('flagged');
+    try {
+      await changeTags([summary.latest_id], flagged ? { add: [], remove: ['flagged'] } : { add: ['flagged'], remove: [] });
+      announce(flagged ? 'Unflagged' : 'Flagged');
+      await this.refresh();
+    } catch (err) {
+      if (err.status !== 401) announce(err.message, 'error');
+    }
   }
 
   /** What a swipe towards `side` does to a row with `tags` ({kind, label, icon}), or null. */
