@@ -76,6 +76,18 @@ async function main() {
       await axeCheck(page, 'import form');
     });
 
+    await step('a tag the box would refuse is caught before anything is uploaded', async () => {
+      await page.getByLabel('Files').setInputFiles([MBOX]);
+      await page.getByLabel('Tag it (optional)').fill('old mail');
+      let uploads = 0;
+      const count = (request) => { if (request.url().includes('/imports/uploads')) uploads += 1; };
+      page.on('request', count);
+      await page.getByRole('button', { name: 'Import', exact: true }).click();
+      await page.getByRole('alert').filter({ hasText: 'no spaces' }).waitFor();
+      page.off('request', count);
+      assert.equal(uploads, 0);
+    });
+
     await step('upload a Maildir .tar.gz and an mbox twice, tagged and marked read', async () => {
       await page.getByLabel('Files').setInputFiles([archive, MBOX, MBOX]);
       await page.getByLabel('Mark it all as read').check();

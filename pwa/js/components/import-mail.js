@@ -15,6 +15,18 @@ const POLL_MS = 700;
 /** The drawer's All mail. */
 const ALL_MAIL = '';
 
+/**
+ * Why `name` cannot be a tag (the server's rules, docs/api.md), or null: checked
+ * before anything is uploaded, so a typo does not cost a long upload.
+ */
+function tagProblem(name) {
+  if (name.length > 64) return 'A tag has at most 64 characters.';
+  if (/^[+-]/.test(name)) return 'A tag cannot start with + or -.';
+  // eslint-disable-next-line no-control-regex
+  if (/[\s"\u0000-\u001f\u007f]/.test(name)) return 'A tag has no spaces, quotes or control characters.';
+  return null;
+}
+
 /** "1 message" / "3 messages". */
 function count(n, one, many = `${one}s`) {
   return `${n.toLocaleString()} ${n === 1 ? one : many}`;
@@ -113,7 +125,15 @@ class HpImport extends HTMLElement {
       this.files.focus();
       return;
     }
-    const tag = this.tag.value.trim();
+    const tag = this.tag.value.trim().toLowerCase();
+    const problem = tag ? tagProblem(tag) : null;
+    if (problem) {
+      this.showError(problem);
+      this.tag.setAttribute('aria-invalid', 'true');
+      this.tag.focus();
+      return;
+    }
+    this.tag.removeAttribute('aria-invalid');
     this.busy(true);
     this.uploads = [];
     this.abort = new AbortController();

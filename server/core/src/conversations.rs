@@ -11,8 +11,15 @@ use serde::Serialize;
 use crate::library::{Library, LibraryError, Result};
 use crate::searcher::Searcher;
 
-/// Hits read per step while filling a page of conversations.
+/// Hits read by the first step while filling a page of conversations; each
+/// further step reads twice as many, up to [`MAX_STEP`].
 const STEP: usize = 200;
+/// Most hits one step reads.
+const MAX_STEP: usize = 12_800;
+/// Most hits one request reads while filling a page (past the earlier pages):
+/// a page of a search whose hits are a few huge threads may come back short,
+/// with a cursor to go on from.
+const MAX_SCAN: usize = 50_000;
 /// Deepest hit a page of conversations starts from (as for message pages).
 pub const MAX_OFFSET: usize = 100_000;
 /// Most messages one tag change on conversations may touch.
@@ -63,12 +70,14 @@ impl Searcher {
         let mut at = offset;
         let mut total = 0;
         let mut next = None;
+        let mut step = STEP.max(limit * 3);
         'pages: while at <= MAX_OFFSET {
-            let (found, ids) = self.ids(query, &opts(STEP.max(limit * 3), at)).await?;
+            let (found, ids) = self.ids(query, &opts(step, at)).await?;
             total = found;
             if ids.is_empty() {
                 break;
             }
+            step = (step * 2).min(MAX_STEP);
             let threads = self.store().threads_of(&ids).await?;
             for (i, id) in ids.iter().enumerate() {
                 let Some(&thread) = threads.get(id) else {
@@ -84,6 +93,10 @@ impl Searcher {
                 }
             }
             at += ids.len();
+            if at - offset >= MAX_SCAN && at < total {
+                next = Some(at);
+                break;
+            }
         }
         let message_ids: Vec<i64> = picked.iter().map(|&(_, id)| id).collect();
         let thread_ids: Vec<i64> = picked.iter().map(|&(t, _)| t).collect();

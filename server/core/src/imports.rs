@@ -24,8 +24,9 @@ use crate::sink::SharedLibrary;
 
 /// Uploads waiting for an import at once.
 const MAX_PENDING: usize = 200;
-/// An upload no import claimed is dropped after this long.
-const PENDING_FOR: Duration = Duration::from_secs(60 * 60);
+/// An upload no import claimed is dropped after this long (long enough for
+/// the other files of the same import to arrive over a slow uplink).
+const PENDING_FOR: Duration = Duration::from_secs(12 * 60 * 60);
 /// Finished jobs remembered, for the app to show their results.
 const KEEP_JOBS: usize = 20;
 

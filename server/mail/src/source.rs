@@ -16,7 +16,7 @@ use crate::mbox::MboxReader;
 
 mod upload;
 use upload::UploadMessages;
-pub use upload::{Upload, UploadReader};
+pub use upload::{MAX_MEMBER_BYTES, Upload, UploadReader};
 
 /// Files above this size are not read as a single message: a real message
 /// that large is vanishingly rare, and the file is more likely a misnamed

@@ -94,14 +94,21 @@ impl Store {
                 },
             );
         }
-        // The first From of each message, oldest message first.
+        // Each thread's first senders, each once (by address, whatever its
+        // case), by their first message: at most MAX_PARTICIPANTS rows a thread
+        // leave the database, however long the thread.
         for r in sqlx::query(
-            "SELECT m.thread_id, a.address, a.name FROM messages m
-             JOIN addresses a ON a.message = m.id AND a.field = 'from' AND a.position = 0
-             WHERE m.thread_id IN (SELECT value FROM json_each(?))
-             ORDER BY m.thread_id, m.date, m.id",
+            "SELECT thread_id, address, name FROM (
+                 SELECT m.thread_id, a.address, a.name, min(m.date) AS first,
+                        row_number() OVER (PARTITION BY m.thread_id ORDER BY min(m.date), min(m.id)) AS n
+                 FROM messages m
+                 JOIN addresses a ON a.message = m.id AND a.field = 'from' AND a.position = 0
+                 WHERE m.thread_id IN (SELECT value FROM json_each(?))
+                 GROUP BY m.thread_id, lower(a.address)
+             ) WHERE n <= ? ORDER BY thread_id, first",
         )
         .bind(&list)
+        .bind(i64::try_from(MAX_PARTICIPANTS).unwrap_or(8))
         .fetch_all(&mut *conn)
         .await?
         {

@@ -79,7 +79,8 @@ async fn upload(
 
 /// Drops an upload that is no longer wanted.
 #[utoipa::path(tag = "import", params(("id" = String, Path, description = "Upload id")),
-    responses((status = 204), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
 #[delete("/imports/uploads/{id}")]
 async fn remove_upload(
     state: Data<AppState>,
@@ -111,6 +112,8 @@ pub struct StartImport {
     (status = 400, body = ErrorBody, description = "no uploads, or a bad tag"),
     (status = 404, body = ErrorBody, description = "an upload is unknown or expired"),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    (status = 507, body = ErrorBody, description = "the box's disk is full"),
+    (status = 500, body = ErrorBody),
 ))]
 #[post("/imports")]
 async fn start_import(
