@@ -500,7 +500,9 @@ mod tests {
         let both = [plain, mine];
         // Neither judged by the filter either (an unsure message moved to the
         // inbox is a verdict, and is learnt).
-        lib.change_tags(&both, &[], &tags(&[UNSURE_TAG])).await.unwrap();
+        lib.change_tags(&both, &[], &tags(&[UNSURE_TAG]))
+            .await
+            .unwrap();
         let before = lib.store().spam_stats().await.unwrap();
 
         // Nobody judged these: moving them to the inbox trains nothing.
