@@ -90,17 +90,23 @@ async fn an_upload_arrives_through_the_relay_intact() {
     let size = 4 * 1024 * 1024;
     let body: Vec<u8> = (0..size).map(big_byte).collect();
     let started = Instant::now();
+    let direct = upload(site.addr, &site.cert, &body)
+        .await
+        .expect("direct upload");
+    let direct_time = started.elapsed();
+    let started = Instant::now();
     let answer = upload(frontend_addr(frontend.port), &site.cert, &body)
         .await
         .unwrap_or_else(|e| panic!("upload through the relay: {e}\n{}", frontend.tail()));
+    let relayed_time = started.elapsed();
     println!(
-        "4 MiB upload through pagekite: {} ms",
-        started.elapsed().as_millis()
+        "4 MiB upload: direct {} ms, through pagekite {} ms",
+        direct_time.as_millis(),
+        relayed_time.as_millis()
     );
-    assert_eq!(
-        String::from_utf8_lossy(&answer),
-        format!("received {size} bytes, intact: true")
-    );
+    let expected = format!("received {size} bytes, intact: true");
+    assert_eq!(String::from_utf8_lossy(&direct), expected);
+    assert_eq!(String::from_utf8_lossy(&answer), expected);
     relay.shutdown().await;
 }
 
