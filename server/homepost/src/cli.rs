@@ -143,9 +143,14 @@ pub enum Command {
     /// Run the web server and app. It starts locked: open the page to unlock it
     /// (or to create the vault, the first time).
     Serve {
-        /// Address and port to listen on. Anything but loopback needs TLS.
-        #[arg(long, default_value = "127.0.0.1:33411", value_name = "ADDR:PORT")]
-        listen: std::net::SocketAddr,
+        /// Read the settings from this TOML file (docs/config.md); the flags
+        /// below override it.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Address and port to listen on [default: 127.0.0.1:33411]. Anything
+        /// but loopback needs TLS.
+        #[arg(long, value_name = "ADDR:PORT")]
+        listen: Option<std::net::SocketAddr>,
         /// TLS certificate chain (PEM), with --tls-key.
         #[arg(long, requires = "tls_key", value_name = "FILE")]
         tls_cert: Option<PathBuf>,
@@ -156,20 +161,22 @@ pub enum Command {
         /// fingerprint is printed so you can check it in the browser.
         #[arg(long, conflicts_with = "tls_cert")]
         tls_self_signed: bool,
-        /// Lock after this many minutes without a request.
-        #[arg(long, default_value_t = 30, value_name = "MINUTES", value_parser = clap::value_parser!(u64).range(1..=1440))]
-        idle_timeout: u64,
-        /// Keep trying to send a message for this many hours before it fails.
-        #[arg(long, default_value_t = 96, value_name = "HOURS", value_parser = clap::value_parser!(u64).range(1..=2160))]
-        outbox_lifetime: u64,
+        /// Lock after this many minutes without a request [default: 30].
+        #[arg(long, value_name = "MINUTES", value_parser = clap::value_parser!(u64).range(1..=1440))]
+        idle_timeout: Option<u64>,
+        /// Keep trying to send a message for this many hours before it fails
+        /// [default: 96].
+        #[arg(long, value_name = "HOURS", value_parser = clap::value_parser!(u64).range(1..=2160))]
+        outbox_lifetime: Option<u64>,
         /// Key-derivation cost of a vault created from the web.
         #[arg(long, value_enum, default_value = "default", hide = true)]
         kdf: KdfProfile,
         /// Where the app may look up a correspondent's OpenPGP key when the
         /// user asks: a URL their mail named, their domain's Web Key Directory
-        /// and keys.openpgp.org (all), the domain only (wkd), or nowhere (off).
-        #[arg(long, value_enum, default_value = "all")]
-        key_lookup: KeyLookupArg,
+        /// and keys.openpgp.org (all, the default), the domain only (wkd), or
+        /// nowhere (off).
+        #[arg(long, value_enum)]
+        key_lookup: Option<KeyLookupArg>,
         /// Answer to this host name too (repeatable): a name the box is reached
         /// by, such as its DNS name on the home network. The box's addresses,
         /// `localhost` and, beyond loopback, `HOSTNAME.local` always work; other

@@ -24,6 +24,7 @@ mod mail_cli;
 mod output;
 mod passphrase;
 mod send_cli;
+mod serve_config;
 mod setup_code;
 
 use std::io::IsTerminal as _;
@@ -110,7 +111,18 @@ async fn open_library(cli: &Cli, dir: &Path) -> Result<Library> {
 }
 
 async fn run(cli: Cli) -> Result<()> {
-    let dir = data_dir(&cli)?;
+    // `serve --config FILE` may name the data directory (flags and
+    // HOMEPOST_DATA win); a bad file stops here, before anything starts.
+    let file = match &cli.command {
+        Command::Serve {
+            config: Some(path), ..
+        } => serve_config::load(path)?,
+        _ => serve_config::FileConfig::default(),
+    };
+    let dir = match (&cli.data, &file.data_dir) {
+        (None, Some(d)) => d.clone(),
+        _ => data_dir(&cli)?,
+    };
     match &cli.command {
         Command::Init { kdf } => {
             if Vault::exists(&dir) {
@@ -134,6 +146,7 @@ async fn run(cli: Cli) -> Result<()> {
             outln!("Passphrase changed.");
         }
         Command::Serve {
+            config: _,
             listen,
             tls_cert,
             tls_key,
@@ -144,6 +157,34 @@ async fn run(cli: Cli) -> Result<()> {
             key_lookup,
             allow_host,
         } => {
+            // The flags, else the file, else the defaults.
+            let listen = &listen
+                .or(file.listen)
+                .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 33411)));
+            let idle_timeout = idle_timeout
+                .or(file.idle_timeout.map(|b| b.0))
+                .unwrap_or(30);
+            let outbox_lifetime = outbox_lifetime
+                .or(file.outbox_lifetime.map(|b| b.0))
+                .unwrap_or(96);
+            let key_lookup = key_lookup
+                .or(file.key_lookup.map(KeyLookupArg::from))
+                .unwrap_or(KeyLookupArg::All);
+            let allow_host = if allow_host.is_empty() {
+                file.allow_hosts.clone().unwrap_or_default()
+            } else {
+                allow_host.clone()
+            };
+            let file_tls = file.tls.clone().unwrap_or(serve_config::Tls {
+                self_signed: false,
+                files: None,
+            });
+            let (tls_cert, tls_key) = match (tls_cert, tls_key) {
+                (Some(c), Some(k)) => (Some(c.clone()), Some(k.clone())),
+                _ if *tls_self_signed => (None, None),
+                _ => file_tls.files.clone().unzip(),
+            };
+            let tls_self_signed = *tls_self_signed || (tls_cert.is_none() && file_tls.self_signed);
             if let Some(bad) = allow_host
                 .iter()
                 .find(|h| h.is_empty() || h.contains([':', '/', '@', ' ']) || h.starts_with('.'))
@@ -155,7 +196,7 @@ async fn run(cli: Cli) -> Result<()> {
             }
             let mut config = homepost_web::Config::new(dir.clone());
             config.listen = *listen;
-            config.allowed_hosts = allow_host.clone();
+            config.allowed_hosts = allow_host;
             let lan_name = (!listen.ip().is_loopback())
                 .then(setup_code::hostname)
                 .flatten();
@@ -173,11 +214,8 @@ async fn run(cli: Cli) -> Result<()> {
                 keys_openpgp_org: matches!(key_lookup, KeyLookupArg::All),
             };
             config.tls = match (tls_cert, tls_key) {
-                (Some(cert), Some(key)) => TlsSource::Files {
-                    cert: cert.clone(),
-                    key: key.clone(),
-                },
-                _ if *tls_self_signed => TlsSource::SelfSigned,
+                (Some(cert), Some(key)) => TlsSource::Files { cert, key },
+                _ if tls_self_signed => TlsSource::SelfSigned,
                 _ => TlsSource::Off,
             };
             let running = homepost_web::start(config).await?;

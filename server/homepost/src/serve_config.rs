@@ -1,0 +1,179 @@
+//! `homepost serve --config FILE`: the service's settings from a TOML file (on
+//! the appliance, /etc/homepost/homepost.toml; docs/config.md), with flags on
+//! the command line overriding it. A file that does not parse, or a setting out
+//! of range, stops the start with the key and the line: the service never runs
+//! half-configured.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+use crate::cli::KeyLookupArg;
+
+/// Settings read from the file; what it leaves out keeps its default.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// The data directory (`--data` and `HOMEPOST_DATA` override it).
+    pub data_dir: Option<PathBuf>,
+    /// Address and port to listen on.
+    pub listen: Option<SocketAddr>,
+    /// Other host names the box answers to.
+    pub allow_hosts: Option<Vec<String>>,
+    /// Minutes without a request before locking.
+    pub idle_timeout: Option<Bounded<1, 1440>>,
+    /// Hours to keep trying to send a message.
+    pub outbox_lifetime: Option<Bounded<1, 2160>>,
+    /// Where key lookups may go: `all`, `wkd` or `off`.
+    pub key_lookup: Option<KeyLookup>,
+    /// TLS for listening beyond loopback.
+    pub tls: Option<Tls>,
+}
+
+/// A whole number in `MIN..=MAX`, refused with its range otherwise.
+#[derive(Debug, Clone, Copy)]
+pub struct Bounded<const MIN: u64, const MAX: u64>(pub u64);
+
+impl<'de, const MIN: u64, const MAX: u64> Deserialize<'de> for Bounded<MIN, MAX> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let n = u64::deserialize(d)?;
+        if (MIN..=MAX).contains(&n) {
+            Ok(Bounded(n))
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "{n} is out of range: give a whole number from {MIN} to {MAX}"
+            )))
+        }
+    }
+}
+
+/// `key_lookup` in the file.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyLookup {
+    /// A URL the mail named, the domain's WKD and keys.openpgp.org.
+    All,
+    /// The domain's WKD only.
+    Wkd,
+    /// Nowhere.
+    Off,
+}
+
+impl From<KeyLookup> for KeyLookupArg {
+    fn from(k: KeyLookup) -> Self {
+        match k {
+            KeyLookup::All => KeyLookupArg::All,
+            KeyLookup::Wkd => KeyLookupArg::Wkd,
+            KeyLookup::Off => KeyLookupArg::Off,
+        }
+    }
+}
+
+/// The `[tls]` table: a self-signed certificate, or a certificate and its key.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, try_from = "RawTls")]
+pub struct Tls {
+    /// Generate (once) and use a self-signed certificate.
+    pub self_signed: bool,
+    /// A certificate chain and its key (PEM files).
+    pub files: Option<(PathBuf, PathBuf)>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTls {
+    #[serde(default)]
+    self_signed: bool,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+}
+
+impl TryFrom<RawTls> for Tls {
+    type Error = String;
+
+    fn try_from(raw: RawTls) -> Result<Self, String> {
+        let files = match (raw.cert, raw.key) {
+            (Some(cert), Some(key)) => Some((cert, key)),
+            (None, None) => None,
+            _ => return Err("give both `cert` and `key` (PEM files), or neither".into()),
+        };
+        if raw.self_signed && files.is_some() {
+            return Err(
+                "`self_signed = true` and `cert`/`key` exclude each other: choose one".into(),
+            );
+        }
+        Ok(Tls {
+            self_signed: raw.self_signed,
+            files,
+        })
+    }
+}
+
+/// Reads and checks the file at `path`.
+pub fn load(path: &Path) -> Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
+    toml::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "the configuration file {} is not right, so Homepost does not start: {e}",
+            path.display()
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<FileConfig, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_whole_file_reads() {
+        let c = parse(
+            r#"
+data_dir = "/var/lib/homepost"
+listen = "0.0.0.0:33411"
+allow_hosts = ["mail.home.arpa"]
+idle_timeout = 10
+outbox_lifetime = 48
+key_lookup = "wkd"
+[tls]
+self_signed = true
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.listen, Some("0.0.0.0:33411".parse().unwrap()));
+        assert_eq!(c.idle_timeout.map(|b| b.0), Some(10));
+        assert!(matches!(c.key_lookup, Some(KeyLookup::Wkd)));
+        assert!(c.tls.is_some_and(|t| t.self_signed && t.files.is_none()));
+        assert!(parse("").unwrap().listen.is_none());
+    }
+
+    /// The file the package installs as /etc/homepost/homepost.toml.
+    #[test]
+    fn the_shipped_file_reads() {
+        let c = parse(include_str!("../../../systemd/homepost.toml")).unwrap();
+        assert_eq!(c.listen, Some("0.0.0.0:33411".parse().unwrap()));
+        assert!(c.tls.is_some_and(|t| t.self_signed));
+    }
+
+    #[test]
+    fn mistakes_name_the_key_and_the_line() {
+        let e = parse("listen = \"127.0.0.1:1\"\nlisten_on = \"x\"\n").unwrap_err();
+        assert!(e.contains("line 2") && e.contains("listen_on"), "{e}");
+        let e = parse("\n\nidle_timeout = 0\n").unwrap_err();
+        assert!(e.contains("line 3") && e.contains("from 1 to 1440"), "{e}");
+        let e = parse("key_lookup = \"sometimes\"\n").unwrap_err();
+        assert!(e.contains("line 1") && e.contains("sometimes"), "{e}");
+        let e = parse("listen = \"not an address\"\n").unwrap_err();
+        assert!(e.contains("line 1") && e.contains("listen"), "{e}");
+        let e = parse("[tls]\ncert = \"/c.pem\"\n").unwrap_err();
+        assert!(e.contains("line 1") && e.contains("both"), "{e}");
+        let e = parse("[tls]\nself_signed = true\ncert = \"a\"\nkey = \"b\"\n").unwrap_err();
+        assert!(e.contains("exclude"), "{e}");
+    }
+}
