@@ -58,6 +58,10 @@ pub(super) struct UploadMessages {
     position: Arc<AtomicU64>,
     base: u64,
     size: u64,
+    /// The reading thread, joined at the end to tell a finished upload from
+    /// one whose reader failed.
+    reader: Option<std::thread::JoinHandle<()>>,
+    name: String,
 }
 
 impl UploadMessages {
@@ -71,7 +75,9 @@ impl UploadMessages {
             position: position.clone(),
         };
         let name = upload.name;
-        std::thread::spawn(move || {
+        let thread_name = name.clone();
+        let reader = std::thread::spawn(move || {
+            let name = thread_name;
             let out = Out {
                 tx,
                 name: name.clone(),
@@ -88,6 +94,8 @@ impl UploadMessages {
             position,
             base,
             size,
+            reader: Some(reader),
+            name,
         }
     }
 
@@ -101,7 +109,19 @@ impl Iterator for UploadMessages {
     type Item = Result<RawMessage, SourceError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let mut item = self.rx.recv().ok()?;
+        let Ok(mut item) = self.rx.recv() else {
+            // The end, or the reader died: then say so (once), rather than
+            // let a partial read pass for the whole file.
+            let failed = self.reader.take().is_some_and(|r| r.join().is_err());
+            return failed.then(|| {
+                Err(SourceError::Io {
+                    path: PathBuf::from(&self.name),
+                    source: io::Error::other(
+                        "reading it stopped unexpectedly; import it again (what was stored is skipped)",
+                    ),
+                })
+            });
+        };
         if let Ok(message) = &mut item {
             message.progress_bytes =
                 self.base + self.position.load(Ordering::Relaxed).min(self.size);

@@ -63,7 +63,12 @@ async fn upload(
                 format!("the upload was cut off ({e}): upload the file again"),
             )
         })?;
-        writer.write(&chunk).map_err(spool_error)?;
+        // Sealing and writing to an SD card can take a while: not on the
+        // async worker, which other requests share.
+        writer = actix_web::web::block(move || writer.write(&chunk).map(|()| writer))
+            .await
+            .map_err(|e| ApiError::internal(&e))?
+            .map_err(spool_error)?;
     }
     if writer.is_empty() {
         return Err(ApiError::bad_request(

@@ -303,3 +303,35 @@ fn one_archive_member_is_at_most_max_member_bytes() {
         errors[0]
     );
 }
+
+/// A reader that fails in the worst way: it panics.
+struct Panicking;
+
+impl std::io::Read for Panicking {
+    fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+        panic!("a reader bug");
+    }
+}
+
+impl std::io::Seek for Panicking {
+    fn seek(&mut self, _: std::io::SeekFrom) -> std::io::Result<u64> {
+        Ok(0)
+    }
+}
+
+#[test]
+fn a_reader_that_dies_is_an_error_not_a_quiet_end() {
+    let broken = Upload {
+        name: "broken.mbox".into(),
+        size: 100,
+        reader: Box::new(Panicking),
+    };
+    let (messages, errors) = read(vec![broken, upload("after.eml", message("after"))]);
+    assert_eq!(messages.iter().map(subject).collect::<Vec<_>>(), ["after"]);
+    assert_eq!(errors.len(), 1);
+    let text = errors[0].to_string();
+    assert!(
+        text.contains("broken.mbox") && text.contains("stopped unexpectedly"),
+        "{text}"
+    );
+}
