@@ -94,7 +94,7 @@ impl Searcher {
             }
             at += ids.len();
             if at - offset >= MAX_SCAN && at < total {
-                next = Some(at);
+                next = (at <= MAX_OFFSET).then_some(at);
                 break;
             }
         }

@@ -374,6 +374,12 @@ impl Imports {
         self.state().stop.store(true, Ordering::Relaxed);
     }
 
+    /// Lets the running import go on after all: the box did not lock after
+    /// [`Imports::stop_running`] (another session came or stayed).
+    pub fn keep_running(&self) {
+        self.state().stop.store(false, Ordering::Relaxed);
+    }
+
     /// Drops every upload and forgets every job (on lock).
     pub fn clear(&self) {
         let mut state = self.state();

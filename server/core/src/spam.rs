@@ -498,19 +498,26 @@ mod tests {
             id(&mut lib, "zqxwords").await,
         );
         let both = [plain, mine];
-        // Neither judged by the filter either (an unsure message moved to the
-        // inbox is a verdict, and is learnt).
-        lib.change_tags(&both, &[], &tags(&[UNSURE_TAG]))
+        // The filter may have been unsure of one: that is no person's verdict.
+        lib.change_tags(&[plain], &tags(&[UNSURE_TAG]), &[])
             .await
             .unwrap();
         let before = lib.store().spam_stats().await.unwrap();
 
-        // Nobody judged these: moving them to the inbox trains nothing.
+        // Nobody judged these: moving them to the inbox trains nothing, and
+        // what the filter was unsure of stays so.
         lib.change_tags(&both, &tags(&["inbox"]), &tags(&[SPAM_TAG, "trash"]))
             .await
             .unwrap();
         let after = lib.store().spam_stats().await.unwrap();
         assert_eq!((after.spam, after.ham), (before.spam, before.ham));
+        assert!(
+            lib.store()
+                .tags_of(plain)
+                .await
+                .unwrap()
+                .contains(&UNSURE_TAG.to_owned())
+        );
 
         // Reported as spam together: the received one is learnt and tagged,
         // the user's own sent mail neither.

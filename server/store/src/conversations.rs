@@ -104,8 +104,8 @@ impl Store {
                  FROM messages m
                  JOIN addresses a ON a.message = m.id AND a.field = 'from' AND a.position = 0
                  WHERE m.thread_id IN (SELECT value FROM json_each(?))
-                 GROUP BY m.thread_id, lower(a.address)
-             ) WHERE n <= ? ORDER BY thread_id, first",
+                 GROUP BY m.thread_id, coalesce(lower(a.address), a.name)
+             ) WHERE n <= ? ORDER BY thread_id, n",
         )
         .bind(&list)
         .bind(i64::try_from(MAX_PARTICIPANTS).unwrap_or(8))

@@ -450,6 +450,8 @@ impl AppState {
         };
         if left == 0 {
             self.close(&mut library).await;
+        } else {
+            self.imports.keep_running();
         }
     }
 
@@ -476,6 +478,8 @@ impl AppState {
         let mut library = self.library.write().await;
         if self.sessions().purge(Instant::now()) == 0 {
             self.close(&mut library).await;
+        } else {
+            self.imports.keep_running();
         }
     }
 

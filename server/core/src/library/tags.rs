@@ -26,12 +26,12 @@ impl Library {
     ///
     /// Adding `spam` or removing it is a person's verdict, and trains the spam
     /// filter at once, in the same transaction, on the messages whose state it
-    /// changes: adding it learns as spam those that were not spam (but never
-    /// the user's own sent mail, which a conversation reported as spam holds);
-    /// removing it learns as ham those that were spam or unsure (a message
-    /// learnt as the other class before is untrained first). Either way
-    /// `unsure` goes. Moving a whole conversation to the inbox thus trains
-    /// nothing on the messages nobody judged.
+    /// changes: adding it learns as spam those that were not spam (never the
+    /// user's own sent mail, which a conversation reported as spam holds), and
+    /// they lose `unsure`; removing it learns as ham those that were spam (a
+    /// message learnt as the other class before is untrained first). Moving a
+    /// whole conversation to the inbox thus trains nothing on the messages
+    /// nobody judged, and an `unsure` message stays unsure until someone does.
     pub async fn change_tags(
         &mut self,
         ids: &[i64],
@@ -51,7 +51,9 @@ impl Library {
             .cloned()
             .collect();
         let mut remove = remove.to_vec();
-        remove.push(UNSURE_TAG.into());
+        if class == Class::Spam {
+            remove.push(UNSURE_TAG.into());
+        }
         let before = self.store.tags_by_message(ids).await?;
         let has = |id: i64, tag: &str| before.get(&id).is_some_and(|t| t.iter().any(|x| x == tag));
         let judged: Vec<i64> = ids
@@ -59,7 +61,7 @@ impl Library {
             .copied()
             .filter(|&id| match class {
                 Class::Spam => !has(id, SPAM_TAG) && !has(id, SENT_TAG),
-                Class::Ham => has(id, SPAM_TAG) || has(id, UNSURE_TAG),
+                Class::Ham => has(id, SPAM_TAG),
             })
             .collect();
         // The user's own sent mail keeps its place: a conversation reported as
