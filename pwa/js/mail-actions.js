@@ -99,7 +99,14 @@ export function undoAction(ids, change, after = () => {}) {
  * `before` (id -> tags before it), then runs `after`; null when nothing changed.
  */
 export function undoExactly(before, change, after = () => {}) {
-  const groups = undoChanges(before, change);
+  return undoGroups(undoChanges(before, change), after);
+}
+
+/**
+ * An Undo button that applies `groups` ({ids, add, remove}, one request each),
+ * says so, then runs `after`; null when there is nothing to undo.
+ */
+function undoGroups(groups, after) {
   if (groups.length === 0) return null;
   return {
     label: 'Undo',
@@ -140,19 +147,7 @@ export function undoDeltas(changes, after = () => {}) {
     if (added.length) push(added, [], [tag]);
     if (removed.length) push(removed, [tag], []);
   }
-  if (groups.length === 0) return null;
-  return {
-    label: 'Undo',
-    run: async () => {
-      try {
-        for (const { ids, add, remove } of groups) await changeTags(ids, { add, remove });
-        announce('Undone');
-        after();
-      } catch (err) {
-        if (err.status !== 401) announce(err.message, 'error');
-      }
-    },
-  };
+  return undoGroups(groups, after);
 }
 
 /** Announces that tags themselves were created, renamed or deleted. */

@@ -39,7 +39,6 @@ use homepost_mail::ImportSources;
 use homepost_search::{SearchOptions, Sort};
 use homepost_spam::Class;
 use homepost_vault::Vault;
-use homepost_web::TlsSource;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use cli::{Cli, Command, KeyLookupArg, SortArg, SpamCommand};
@@ -145,46 +144,15 @@ async fn run(cli: Cli) -> Result<()> {
             vault.change_passphrase(&new, params)?;
             outln!("Passphrase changed.");
         }
-        Command::Serve {
-            config: _,
-            listen,
-            tls_cert,
-            tls_key,
-            tls_self_signed,
-            idle_timeout,
-            outbox_lifetime,
-            kdf,
-            key_lookup,
-            allow_host,
-        } => {
-            // The flags, else the file, else the defaults.
-            let listen = &listen
-                .or(file.listen)
-                .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 33411)));
-            let idle_timeout = idle_timeout
-                .or(file.idle_timeout.map(|b| b.0))
-                .unwrap_or(30);
-            let outbox_lifetime = outbox_lifetime
-                .or(file.outbox_lifetime.map(|b| b.0))
-                .unwrap_or(96);
-            let key_lookup = key_lookup
-                .or(file.key_lookup.map(KeyLookupArg::from))
-                .unwrap_or(KeyLookupArg::All);
-            let allow_host = if allow_host.is_empty() {
-                file.allow_hosts.clone().unwrap_or_default()
-            } else {
-                allow_host.clone()
-            };
-            let file_tls = file.tls.clone().unwrap_or(serve_config::Tls {
-                self_signed: false,
-                files: None,
-            });
-            let (tls_cert, tls_key) = match (tls_cert, tls_key) {
-                (Some(c), Some(k)) => (Some(c.clone()), Some(k.clone())),
-                _ if *tls_self_signed => (None, None),
-                _ => file_tls.files.clone().unzip(),
-            };
-            let tls_self_signed = *tls_self_signed || (tls_cert.is_none() && file_tls.self_signed);
+        Command::Serve { kdf, .. } => {
+            let serve_config::ServeSettings {
+                listen,
+                idle_timeout,
+                outbox_lifetime,
+                key_lookup,
+                allow_hosts: allow_host,
+                tls,
+            } = serve_config::settings(&file, &cli.command);
             if let Some(bad) = allow_host
                 .iter()
                 .find(|h| h.is_empty() || h.contains([':', '/', '@', ' ']) || h.starts_with('.'))
@@ -195,7 +163,7 @@ async fn run(cli: Cli) -> Result<()> {
                 );
             }
             let mut config = homepost_web::Config::new(dir.clone());
-            config.listen = *listen;
+            config.listen = listen;
             config.allowed_hosts = allow_host;
             let lan_name = (!listen.ip().is_loopback())
                 .then(setup_code::hostname)
@@ -213,11 +181,7 @@ async fn run(cli: Cli) -> Result<()> {
                 wkd: !matches!(key_lookup, KeyLookupArg::Off),
                 keys_openpgp_org: matches!(key_lookup, KeyLookupArg::All),
             };
-            config.tls = match (tls_cert, tls_key) {
-                (Some(cert), Some(key)) => TlsSource::Files { cert, key },
-                _ if tls_self_signed => TlsSource::SelfSigned,
-                _ => TlsSource::Off,
-            };
+            config.tls = tls;
             let running = homepost_web::start(config).await?;
             // From now on CLI commands on this data directory go through us.
             control::listen(&dir, running.shared_state()).await?;

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
-use crate::cli::KeyLookupArg;
+use homepost_web::TlsSource;
+
+use crate::cli::{Command, KeyLookupArg};
 
 /// Settings read from the file; what it leaves out keeps its default.
 #[derive(Debug, Default, Deserialize)]
@@ -108,6 +110,84 @@ impl TryFrom<RawTls> for Tls {
             self_signed: raw.self_signed,
             files,
         })
+    }
+}
+
+/// What `serve` runs with: for each setting the flag, else the file, else the
+/// default.
+pub struct ServeSettings {
+    /// Address and port to listen on.
+    pub listen: SocketAddr,
+    /// Minutes without a request before locking.
+    pub idle_timeout: u64,
+    /// Hours to keep trying to send a message.
+    pub outbox_lifetime: u64,
+    /// Where key lookups may go.
+    pub key_lookup: KeyLookupArg,
+    /// Other host names the box answers to (the flags replace the file's list).
+    pub allow_hosts: Vec<String>,
+    /// TLS: a flag's certificate or `--tls-self-signed` beats the file's.
+    pub tls: TlsSource,
+}
+
+/// The settings of `command` (a `serve`) over `file`; the defaults for any
+/// other command.
+pub fn settings(file: &FileConfig, command: &Command) -> ServeSettings {
+    let (listen, idle_timeout, outbox_lifetime, key_lookup, allow_host, flag_tls, self_signed) =
+        match command {
+            Command::Serve {
+                listen,
+                idle_timeout,
+                outbox_lifetime,
+                key_lookup,
+                allow_host,
+                tls_cert,
+                tls_key,
+                tls_self_signed,
+                ..
+            } => (
+                *listen,
+                *idle_timeout,
+                *outbox_lifetime,
+                *key_lookup,
+                allow_host.clone(),
+                tls_cert.clone().zip(tls_key.clone()),
+                *tls_self_signed,
+            ),
+            _ => (None, None, None, None, Vec::new(), None, false),
+        };
+    let file_tls = file.tls.clone().unwrap_or(Tls {
+        self_signed: false,
+        files: None,
+    });
+    let tls = match flag_tls {
+        Some((cert, key)) => TlsSource::Files { cert, key },
+        None if self_signed => TlsSource::SelfSigned,
+        None => match file_tls.files {
+            Some((cert, key)) => TlsSource::Files { cert, key },
+            None if file_tls.self_signed => TlsSource::SelfSigned,
+            None => TlsSource::Off,
+        },
+    };
+    ServeSettings {
+        listen: listen
+            .or(file.listen)
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 33411))),
+        idle_timeout: idle_timeout
+            .or(file.idle_timeout.map(|b| b.0))
+            .unwrap_or(30),
+        outbox_lifetime: outbox_lifetime
+            .or(file.outbox_lifetime.map(|b| b.0))
+            .unwrap_or(96),
+        key_lookup: key_lookup
+            .or(file.key_lookup.map(KeyLookupArg::from))
+            .unwrap_or(KeyLookupArg::All),
+        allow_hosts: if allow_host.is_empty() {
+            file.allow_hosts.clone().unwrap_or_default()
+        } else {
+            allow_host
+        },
+        tls,
     }
 }
 

@@ -339,21 +339,27 @@ fn read_tar<R: Read>(reader: R, out: &Out) -> io::Result<()> {
             .mtime()
             .ok()
             .and_then(|t| i64::try_from(t).ok());
-        let Some((tags, loose)) = member_tags(&member) else {
-            continue;
-        };
-        let m = Member {
-            name: &member,
-            time,
-            tags,
-            loose,
-            max: MAX_MEMBER_BYTES,
-        };
-        if !read_member(entry, &m, out) {
+        if !read_archive_member(entry, &member, time, out) {
             return Ok(());
         }
     }
     Ok(())
+}
+
+/// Reads an archive member named `member` if it is mail (see [`member_tags`]);
+/// `false` once nobody listens.
+fn read_archive_member<R: Read>(reader: R, member: &str, time: Option<i64>, out: &Out) -> bool {
+    let Some((tags, loose)) = member_tags(member) else {
+        return true;
+    };
+    let m = Member {
+        name: member,
+        time,
+        tags,
+        loose,
+        max: MAX_MEMBER_BYTES,
+    };
+    read_member(reader, &m, out)
 }
 
 /// The `path` of a pax extended header's records (`LEN KEY=VALUE\n` each).
@@ -393,18 +399,8 @@ fn read_zip<R: Read + Seek>(reader: R, out: &Out) -> io::Result<()> {
             continue;
         }
         let member = String::from_utf8_lossy(file.name_raw()).into_owned();
-        let Some((tags, loose)) = member_tags(&member) else {
-            continue;
-        };
         let time = file.last_modified().and_then(zip_time);
-        let m = Member {
-            name: &member,
-            time,
-            tags,
-            loose,
-            max: MAX_MEMBER_BYTES,
-        };
-        if !read_member(file, &m, out) {
+        if !read_archive_member(file, &member, time, out) {
             return Ok(());
         }
     }

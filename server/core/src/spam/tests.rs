@@ -1,0 +1,245 @@
+//! Verdicts at import and training on tag changes, against a real store.
+
+use super::*;
+use homepost_vault::{KdfParams, Passphrase, Vault};
+
+fn mail(subject: &str, body: &str) -> Vec<u8> {
+    format!("From: x@example.org\r\nTo: bob@example.com\r\nSubject: {subject}\r\n\r\n{body}\r\n")
+        .into_bytes()
+}
+
+/// A new library whose filter learnt 20 spam and 20 ham messages.
+async fn trained_library() -> (tempfile::TempDir, Library) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let vault = Vault::create(
+        &data,
+        &Passphrase::new("pw".into()),
+        KdfParams::INSECURE_FOR_TESTS,
+    )
+    .unwrap();
+    let lib = Library::open(&data, &vault).await.unwrap();
+    let mut examples = Vec::new();
+    for i in 0..20 {
+        let spam = mail(&format!("cheap pills {i}"), "buy cheap pills now");
+        let ham = mail(
+            &format!("meeting notes {i}"),
+            "notes from our project meeting",
+        );
+        examples.push(example(&spam, Class::Spam));
+        examples.push(example(&ham, Class::Ham));
+    }
+    lib.store().train_spam(&examples).await.unwrap();
+    (dir, lib)
+}
+
+/// Writes each `(name, message)` into `dir` and imports them with `tags`.
+async fn import_files(
+    lib: &mut Library,
+    dir: &std::path::Path,
+    files: Vec<(String, Vec<u8>)>,
+    tags: &[String],
+) -> crate::library::ImportStats {
+    let mut paths = Vec::new();
+    for (name, raw) in files {
+        let path = dir.join(name);
+        std::fs::write(&path, raw).unwrap();
+        paths.push(path);
+    }
+    lib.import(ImportSources::new(paths), tags, 0, |_| {})
+        .await
+        .unwrap()
+}
+
+/// On the single-threaded runtime of `#[tokio::test]` too, the import's
+/// reader thread reads counts, and import classifies without training.
+#[tokio::test]
+async fn import_tags_spam_and_unsure_and_trains_nothing() {
+    let (dir, mut lib) = trained_library().await;
+    let before = lib.store().spam_stats().await.unwrap();
+
+    let files = vec![
+        (
+            "spam.eml".into(),
+            mail("cheap pills", "cheap pills for you"),
+        ),
+        (
+            "ham.eml".into(),
+            mail("meeting notes", "notes from the meeting"),
+        ),
+        ("new.eml".into(), mail("zebra", "quokka wombat")),
+    ];
+    let stats = import_files(&mut lib, dir.path(), files, &[]).await;
+    assert_eq!((stats.imported, stats.spam, stats.unsure), (3, 1, 1));
+    assert_eq!(lib.store().tags_of(1).await.unwrap(), [SPAM_TAG]);
+    assert!(lib.store().tags_of(2).await.unwrap().is_empty());
+    assert_eq!(lib.store().tags_of(3).await.unwrap(), [UNSURE_TAG]);
+    assert_eq!(lib.count("tag:spam").await.unwrap(), 1);
+    assert_eq!(lib.store().spam_stats().await.unwrap(), before);
+
+    // Saying the unsure one is spam trains it and drops `unsure`.
+    lib.change_tags(&[3], &[SPAM_TAG.into()], &[])
+        .await
+        .unwrap();
+    assert_eq!(lib.store().tags_of(3).await.unwrap(), [SPAM_TAG]);
+    assert_eq!(
+        lib.store().spam_stats().await.unwrap().spam,
+        before.spam + 1
+    );
+    lib.close().await;
+}
+
+/// Moving mail to the inbox with `remove: [spam]` (a whole conversation,
+/// a bulk "To Inbox") trains only the messages that were spam or unsure;
+/// reporting a conversation as spam leaves the user's own sent mail alone.
+#[tokio::test]
+async fn only_messages_whose_spam_state_changes_are_trained() {
+    let (dir, mut lib) = trained_library().await;
+    let mail = |name: &str, body: &str| {
+        let raw = format!("From: a@example.org\r\nSubject: {name}\r\n\r\n{body}\r\n");
+        vec![(format!("{name}.eml"), raw.into_bytes())]
+    };
+    import_files(&mut lib, dir.path(), mail("plain", "zqxlunch"), &[]).await;
+    import_files(
+        &mut lib,
+        dir.path(),
+        mail("mine", "zqxwords"),
+        &["sent".into()],
+    )
+    .await;
+    let id = async |lib: &mut Library, word: &str| {
+        lib.search(word, &Default::default()).await.unwrap().1[0].id
+    };
+    let (plain, mine) = (
+        id(&mut lib, "zqxlunch").await,
+        id(&mut lib, "zqxwords").await,
+    );
+    let both = [plain, mine];
+    // The filter may have been unsure of one: that is no person's verdict.
+    lib.change_tags(&[plain], &tags(&[UNSURE_TAG]), &[])
+        .await
+        .unwrap();
+    let before = lib.store().spam_stats().await.unwrap();
+
+    // Nobody judged these: moving them to the inbox trains nothing, and
+    // what the filter was unsure of stays so.
+    lib.change_tags(&both, &tags(&["inbox"]), &tags(&[SPAM_TAG, "trash"]))
+        .await
+        .unwrap();
+    let after = lib.store().spam_stats().await.unwrap();
+    assert_eq!((after.spam, after.ham), (before.spam, before.ham));
+    assert!(
+        lib.store()
+            .tags_of(plain)
+            .await
+            .unwrap()
+            .contains(&UNSURE_TAG.to_owned())
+    );
+
+    // Reported as spam together: the received one is learnt and tagged,
+    // the user's own sent mail neither.
+    lib.change_tags(&both, &tags(&[SPAM_TAG]), &tags(&["inbox"]))
+        .await
+        .unwrap();
+    let after = lib.store().spam_stats().await.unwrap();
+    assert_eq!((after.spam, after.ham), (before.spam + 1, before.ham));
+    assert!(
+        lib.store()
+            .tags_of(plain)
+            .await
+            .unwrap()
+            .contains(&SPAM_TAG.to_owned())
+    );
+    assert!(
+        !lib.store()
+            .tags_of(mine)
+            .await
+            .unwrap()
+            .contains(&SPAM_TAG.to_owned())
+    );
+
+    // Not spam again: only the one that was spam is learnt as ham.
+    lib.change_tags(&both, &tags(&["inbox"]), &tags(&[SPAM_TAG]))
+        .await
+        .unwrap();
+    let after = lib.store().spam_stats().await.unwrap();
+    assert_eq!(after.ham, before.ham + 1);
+    lib.close().await;
+}
+
+fn tags(t: &[&str]) -> Vec<String> {
+    t.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// Mail the filter calls spam, from someone the user wrote to, is only
+/// `unsure`; the same mail from a stranger is spam.
+#[tokio::test]
+async fn spam_from_a_known_correspondent_is_only_unsure() {
+    let (dir, mut lib) = trained_library().await;
+    // The user wrote to friend@example.net once.
+    let sent = b"From: bob@example.com\r\nTo: friend@example.net\r\nSubject: hi\r\n\r\nhello\r\n";
+    let files = vec![("sent.eml".into(), sent.to_vec())];
+    import_files(&mut lib, dir.path(), files, &["sent".into()]).await;
+
+    let files = [("friend.eml", "friend@example.net"), ("stranger.eml", "x@example.org")]
+            .map(|(name, from)| {
+                let raw = format!(
+                    "From: {from}\r\nTo: bob@example.com\r\nSubject: cheap pills\r\n\r\ncheap pills for you\r\n"
+                );
+                (name.to_owned(), raw.into_bytes())
+            })
+            .to_vec();
+    let stats = import_files(&mut lib, dir.path(), files, &[]).await;
+    assert_eq!((stats.imported, stats.spam, stats.unsure), (2, 1, 1));
+    assert_eq!(lib.store().tags_of(2).await.unwrap(), [UNSURE_TAG]);
+    assert_eq!(lib.store().tags_of(3).await.unwrap(), [SPAM_TAG]);
+    lib.close().await;
+}
+
+/// Mail the filter calls spam through a mailing list the user reads is only
+/// `unsure`; through a list nobody reads, or from outside any list, spam.
+#[tokio::test]
+async fn spam_through_a_list_the_user_reads_is_only_unsure() {
+    let (dir, mut lib) = trained_library().await;
+    let list_mail = |n: usize, list: &str, subject: &str, body: &str| {
+        format!(
+            "From: member{n}@example.org\r\nTo: list@example.org\r\nList-Id: A list <{list}>\r\n\
+Subject: {subject}\r\n\r\n{body}\r\n"
+        )
+    };
+    // Three messages of the list, read.
+    let read = (0..3)
+        .map(|n| {
+            let raw = list_mail(n, "dev.example.org", "release notes", "the plan");
+            (format!("read{n}.eml"), raw.into_bytes())
+        })
+        .collect();
+    import_files(&mut lib, dir.path(), read, &["read".into()]).await;
+
+    let files = [
+        ("read-list.eml", "dev.example.org"),
+        ("other-list.eml", "ads.example.net"),
+    ]
+    .map(|(name, list)| {
+        let raw = list_mail(9, list, "cheap pills", "cheap pills for you");
+        (name.to_owned(), raw.into_bytes())
+    })
+    .to_vec();
+    let stats = import_files(&mut lib, dir.path(), files, &[]).await;
+    assert_eq!((stats.imported, stats.spam, stats.unsure), (2, 1, 1));
+    assert_eq!(lib.store().tags_of(4).await.unwrap(), [UNSURE_TAG]);
+    assert_eq!(lib.store().tags_of(5).await.unwrap(), [SPAM_TAG]);
+    lib.close().await;
+}
+
+#[test]
+fn tag_changes_that_teach_the_filter() {
+    assert_eq!(spam_decision(&tags(&["Spam"]), &[]), Some(Class::Spam));
+    assert_eq!(spam_decision(&[], &tags(&["spam"])), Some(Class::Ham));
+    assert_eq!(
+        spam_decision(&tags(&["spam"]), &tags(&["spam"])),
+        Some(Class::Ham)
+    );
+    assert_eq!(spam_decision(&tags(&["work"]), &tags(&["inbox"])), None);
+    assert_eq!(spam_decision(&tags(&["unsure"]), &[]), None);
+}
