@@ -1,0 +1,332 @@
+//! The box's onion service: published with Homepost's identity, each
+//! rendezvous stream to the virtual port copied to a loopback listener.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arti_client::config::onion_service::OnionServiceConfigBuilder;
+use futures::{Stream, StreamExt as _};
+use tokio::sync::{Semaphore, watch};
+use tor_cell::relaycell::msg::{Connected, End, EndReason};
+use tor_hsservice::config::restricted_discovery::HsClientNickname;
+use tor_hsservice::status::{OnionServiceStatus, Problem, State};
+use tor_hsservice::{HsNickname, RendRequest, RunningOnionService, StreamRequest};
+use tor_proto::stream::IncomingStreamRequest;
+
+use crate::{ClientAuthKey, Error, OnionIdentity, Tor};
+
+/// At most this many proxied streams are open at once; further streams are
+/// refused until one closes, so a flood cannot exhaust the box.
+pub const MAX_STREAMS: usize = 64;
+
+/// How long connecting to the local target may take before the stream is
+/// refused.
+const TARGET_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What to publish and where to send its streams.
+#[derive(Debug)]
+pub struct OnionConfig<'a> {
+    /// arti's name for the service (its state lives under it): lowercase
+    /// letters, digits, `-` and `_`, e.g. `homepost`.
+    pub nickname: String,
+    /// The service's identity; its address is the service's address.
+    pub identity: &'a OnionIdentity,
+    /// The loopback listener every accepted stream is connected to.
+    pub target: SocketAddr,
+    /// The virtual port clients connect to (80). Streams to any other port
+    /// are refused.
+    pub port: u16,
+    /// With keys, only clients holding one of their secrets can find the
+    /// service (restricted discovery); empty, anyone who knows the address.
+    pub restricted_discovery: Vec<ClientAuthKey>,
+}
+
+/// How the service is doing, as arti reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OnionStatus {
+    /// Establishing introduction points and publishing the descriptor.
+    Bootstrapping,
+    /// Published and believed reachable (possibly with fewer introduction
+    /// points than wanted).
+    Running,
+    /// Not reachable at the moment, and why; arti keeps trying.
+    Unreachable(String),
+    /// Shut down.
+    Stopped,
+}
+
+/// A launched onion service. Dropping it (or [`OnionService::shutdown`])
+/// takes the service down.
+pub struct OnionService {
+    address: String,
+    status: watch::Receiver<OnionStatus>,
+    status_tx: Arc<watch::Sender<OnionStatus>>,
+    service: Option<Arc<RunningOnionService>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for OnionService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OnionService")
+            .field("address", &self.address)
+            .field("status", &*self.status.borrow())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Tor {
+    /// Launches the onion service with `config.identity` and proxies its
+    /// streams to `config.target`. Returns at once; follow
+    /// [`OnionService::status`] to see it become reachable. Works before Tor
+    /// has bootstrapped (it starts publishing once Tor is ready).
+    ///
+    /// The identity goes to arti's in-memory keystore only. Must be called
+    /// inside the Tokio runtime Tor was started in.
+    pub fn launch_onion(&self, config: OnionConfig<'_>) -> Result<OnionService, Error> {
+        let nickname = HsNickname::new(config.nickname.clone()).map_err(|e| {
+            Error::Config(format!("onion service nickname {:?}: {e}", config.nickname))
+        })?;
+        let mut builder = OnionServiceConfigBuilder::default();
+        builder.nickname(nickname);
+        if !config.restricted_discovery.is_empty() {
+            let discovery = builder.restricted_discovery();
+            discovery.enabled(true);
+            for (i, key) in config.restricted_discovery.iter().enumerate() {
+                let name: HsClientNickname = format!("client-{i}")
+                    .parse()
+                    .map_err(|e| Error::Config(format!("client nickname: {e}")))?;
+                discovery
+                    .static_keys()
+                    .access()
+                    .push((name, key.arti_key()));
+            }
+        }
+        let service_config = builder
+            .build()
+            .map_err(|e| Error::Config(format!("onion service: {e}")))?;
+
+        let id = config.identity.hs_id();
+        let launched = {
+            let mut launched = self
+                .launched
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match launched.get(&config.nickname) {
+                Some(earlier) if *earlier != id => {
+                    return Err(Error::NicknameInUse(config.nickname));
+                }
+                Some(_) => None,
+                None => {
+                    launched.insert(config.nickname.clone(), id);
+                    Some(())
+                }
+            }
+        };
+        // arti refuses to insert an identity its keystore already holds: on a
+        // relaunch under the same nickname the earlier insert serves.
+        let result = match launched {
+            Some(()) => self
+                .client
+                .launch_onion_service_with_hsid(service_config, config.identity.keypair())
+                .map(|o| o.map(|(service, requests)| (service, requests.boxed()))),
+            None => self
+                .client
+                .launch_onion_service(service_config)
+                .map(|o| o.map(|(service, requests)| (service, requests.boxed()))),
+        };
+        let (service, requests) = match result {
+            Ok(Some(launched)) => launched,
+            Ok(None) => return Err(Error::Config("the onion service is disabled".into())),
+            Err(e) => {
+                if launched.is_some() {
+                    self.launched
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .remove(&config.nickname);
+                }
+                return Err(e.into());
+            }
+        };
+
+        let address = config.identity.onion_address();
+        tracing::info!(nickname = %config.nickname, "onion service launched");
+        let (status_tx, status) = watch::channel(map_status(&service.status()));
+        let status_tx = Arc::new(status_tx);
+        let tasks = vec![
+            tokio::spawn(forward_status(service.status_events(), status_tx.clone())),
+            tokio::spawn(proxy_streams(requests, config.port, config.target)),
+        ];
+        Ok(OnionService {
+            address,
+            status,
+            status_tx,
+            service: Some(service),
+            tasks,
+        })
+    }
+}
+
+impl OnionService {
+    /// The service's address, `<56 base32 characters>.onion`.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// The service's status, updated as it changes.
+    pub fn status(&self) -> watch::Receiver<OnionStatus> {
+        self.status.clone()
+    }
+
+    /// Takes the service down: no new streams are accepted and arti stops
+    /// maintaining its introduction points. Open streams end when their
+    /// circuits close.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        for task in self.tasks.drain(..) {
+            task.abort();
+        }
+        self.service = None;
+        self.status_tx.send_replace(OnionStatus::Stopped);
+    }
+}
+
+impl Drop for OnionService {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Forwards arti's status events, translated, until the service goes away.
+async fn forward_status(
+    mut events: impl Stream<Item = OnionServiceStatus> + Unpin,
+    tx: Arc<watch::Sender<OnionStatus>>,
+) {
+    while let Some(status) = events.next().await {
+        let next = map_status(&status);
+        if next != *tx.borrow() {
+            tracing::info!(status = ?next, "onion service status");
+        }
+        tx.send_if_modified(|current| {
+            let changed = *current != next;
+            if changed {
+                *current = next;
+            }
+            changed
+        });
+    }
+}
+
+/// arti's states in four: the degraded-but-reachable state counts as running,
+/// every unreachable one carries arti's reason.
+fn map_status(status: &OnionServiceStatus) -> OnionStatus {
+    let state = status.state();
+    let why = || {
+        status
+            .current_problem()
+            .map_or_else(|| format!("{state:?}"), describe_problem)
+    };
+    match state {
+        State::Shutdown => OnionStatus::Stopped,
+        State::Bootstrapping => OnionStatus::Bootstrapping,
+        State::Running | State::DegradedReachable => OnionStatus::Running,
+        _ => OnionStatus::Unreachable(why()),
+    }
+}
+
+fn describe_problem(problem: &Problem) -> String {
+    fn join<E: std::fmt::Display>(errors: &[E]) -> String {
+        errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+    match problem {
+        Problem::Runtime(e) => e.to_string(),
+        Problem::DescriptorUpload(errors) => {
+            format!("could not publish the descriptor: {}", join(errors))
+        }
+        Problem::Ipt(errors) => {
+            format!("could not establish introduction points: {}", join(errors))
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+/// Accepts every rendezvous, then each stream to `port` (up to
+/// [`MAX_STREAMS`] at once), and copies it to a new connection to `target`.
+async fn proxy_streams(
+    requests: impl Stream<Item = RendRequest> + Send + 'static,
+    port: u16,
+    target: SocketAddr,
+) {
+    let permits = Arc::new(Semaphore::new(MAX_STREAMS));
+    let streams = tor_hsservice::handle_rend_requests(requests);
+    futures::pin_mut!(streams);
+    while let Some(request) = streams.next().await {
+        let wanted =
+            matches!(request.request(), IncomingStreamRequest::Begin(b) if b.port() == port);
+        let permit = if wanted {
+            permits.clone().try_acquire_owned().ok()
+        } else {
+            None
+        };
+        match permit {
+            Some(permit) => {
+                tokio::spawn(async move {
+                    proxy_one(request, target).await;
+                    drop(permit);
+                });
+            }
+            None => {
+                if wanted {
+                    tracing::warn!("onion service: {MAX_STREAMS} streams open, one refused");
+                }
+                // DONE, as arti advises: other reasons would tell this
+                // implementation apart from C-tor's.
+                tokio::spawn(async move {
+                    let _ = request.reject(End::new_with_reason(EndReason::DONE)).await;
+                });
+            }
+        }
+    }
+}
+
+/// Connects to `target`, accepts the stream, and copies both ways until
+/// either side closes.
+async fn proxy_one(request: StreamRequest, target: SocketAddr) {
+    let local = match tokio::time::timeout(
+        TARGET_CONNECT_TIMEOUT,
+        tokio::net::TcpStream::connect(target),
+    )
+    .await
+    {
+        Ok(Ok(local)) => local,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "onion service: the local listener refused");
+            let _ = request.reject(End::new_misc()).await;
+            return;
+        }
+        Err(_) => {
+            tracing::warn!("onion service: the local listener did not answer");
+            let _ = request.reject(End::new_misc()).await;
+            return;
+        }
+    };
+    let _ = local.set_nodelay(true);
+    let mut remote = match request.accept(Connected::new_empty()).await {
+        Ok(stream) => stream,
+        Err(e) => {
+            tracing::debug!(error = %e, "onion service: stream closed before it was accepted");
+            return;
+        }
+    };
+    let mut local = local;
+    if let Err(e) = tokio::io::copy_bidirectional(&mut remote, &mut local).await {
+        tracing::debug!(error = %e, "onion service: stream ended with an error");
+    }
+}
