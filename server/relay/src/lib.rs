@@ -91,8 +91,8 @@ impl RelayConfig {
     }
 
     /// Checks the configuration and brings the kite name to lower case, as the
-    /// relay compares it.
-    fn validated(mut self) -> Result<Self, ConfigError> {
+    /// relay compares it ([`Relay::spawn`] does this too).
+    pub fn checked(mut self) -> Result<Self, ConfigError> {
         self.kite = self.kite.trim().to_ascii_lowercase();
         let label_ok = |l: &str| {
             !l.is_empty()
@@ -193,7 +193,7 @@ impl Relay {
     /// Starts the connector on the current tokio runtime: it connects, keeps
     /// the kite registered and reconnects until shut down.
     pub fn spawn(config: RelayConfig) -> Result<RelayHandle, ConfigError> {
-        let config = config.validated()?;
+        let config = config.checked()?;
         let (status_tx, status) = watch::channel(RelayStatus::Connecting { attempt: 1 });
         let (stop, stop_rx) = watch::channel(false);
         let span = info_span!("relay", frontend = %config.frontend, kite = %config.kite);
@@ -282,31 +282,31 @@ mod tests {
     #[test]
     fn configuration_is_checked() {
         let ok = config("relay.example:443", " Box.Example.NET ", "abc123")
-            .validated()
+            .checked()
             .unwrap();
         assert_eq!(ok.kite, "box.example.net");
         assert!(matches!(
-            config("relay:443", "bad kite", "s").validated(),
+            config("relay:443", "bad kite", "s").checked(),
             Err(ConfigError::Kite(_))
         ));
         assert!(matches!(
-            config("relay:443", "a:b", "s").validated(),
+            config("relay:443", "a:b", "s").checked(),
             Err(ConfigError::Kite(_))
         ));
         assert!(matches!(
-            config("relay", "k", "s").validated(),
+            config("relay", "k", "s").checked(),
             Err(ConfigError::Frontend(_))
         ));
         assert!(matches!(
-            config("relay:0", "k", "s").validated(),
+            config("relay:0", "k", "s").checked(),
             Err(ConfigError::Frontend(_))
         ));
         assert_eq!(
-            config("relay:443", "k", "").validated().unwrap_err(),
+            config("relay:443", "k", "").checked().unwrap_err(),
             ConfigError::Secret
         );
         assert_eq!(
-            config("relay:443", "k", "pä").validated().unwrap_err(),
+            config("relay:443", "k", "pä").checked().unwrap_err(),
             ConfigError::Secret
         );
     }

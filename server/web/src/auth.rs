@@ -32,19 +32,52 @@ base-uri 'none'; form-action 'self'; object-src 'none'; manifest-src 'self'; wor
 /// For downloads and anything else that is not the app: no script, no loads at all.
 pub const DOWNLOAD_CSP: &str = "default-src 'none'; sandbox; frame-ancestors 'none'";
 
-/// The cookie name for this server.
-pub fn cookie_name(state: &AppState) -> &'static str {
-    if state.secure_cookie {
-        COOKIE_TLS
-    } else {
-        COOKIE
+/// Which of the server's listeners a request came in on. Every listener's app
+/// carries one (see [`crate::app`]); a request without it counts as remote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// The configured listen address (loopback, or the LAN with TLS).
+    Direct,
+    /// The PageKite relay's tunnel: a stranger on the internet, whatever the
+    /// stream's loopback peer address says.
+    Relay,
+    /// The onion service: likewise from anywhere, over Tor.
+    Onion,
+}
+
+/// The listener of `req`; `None` for an app built without one.
+pub fn via(req: &HttpRequest) -> Option<Via> {
+    req.app_data::<Via>().copied()
+}
+
+/// Whether the request came over TLS on this server's own listener (never what
+/// a header claims).
+pub fn is_tls(req: &HttpRequest) -> bool {
+    req.app_config().secure()
+}
+
+/// Who a request is for the login throttle. Tunnelled requests all arrive from
+/// loopback, so each tunnel counts as one client of its own (an address from
+/// the discard-only prefix `100::/64`, RFC 6666, that no real peer has): a
+/// stranger guessing over the relay or the onion never holds back the box's
+/// own console, nor the other way round.
+pub fn client(req: &HttpRequest) -> Option<std::net::IpAddr> {
+    match via(req) {
+        Some(Via::Direct) => req.peer_addr().map(|a| a.ip()),
+        Some(Via::Relay) => Some(std::net::Ipv6Addr::new(0x100, 0, 0, 0, 0, 0, 0, 1).into()),
+        Some(Via::Onion) | None => Some(std::net::Ipv6Addr::new(0x100, 0, 0, 0, 0, 0, 0, 2).into()),
     }
+}
+
+/// The session cookie's name on a listener with or without TLS.
+pub fn cookie_name(tls: bool) -> &'static str {
+    if tls { COOKIE_TLS } else { COOKIE }
 }
 
 /// A `Set-Cookie` value for an HttpOnly, SameSite=Strict cookie on `/` (Secure
 /// over TLS), built in memory that is wiped afterwards.
 fn set_cookie(
-    state: &AppState,
+    tls: bool,
     name: &str,
     value: &str,
     max_age: std::time::Duration,
@@ -54,7 +87,7 @@ fn set_cookie(
     header.push('=');
     header.push_str(value);
     header.push_str("; HttpOnly; SameSite=Strict; Path=/");
-    if state.secure_cookie {
+    if tls {
         header.push_str("; Secure");
     }
     header.push_str("; Max-Age=");
@@ -72,16 +105,12 @@ pub fn add_cookie(res: &mut actix_web::HttpResponseBuilder, header: &Zeroizing<S
 }
 
 /// The session cookie for a new session.
-pub fn session_cookie(
-    state: &AppState,
-    id: &str,
-    max_age: std::time::Duration,
-) -> Zeroizing<String> {
-    set_cookie(state, cookie_name(state), id, max_age)
+pub fn session_cookie(tls: bool, id: &str, max_age: std::time::Duration) -> Zeroizing<String> {
+    set_cookie(tls, cookie_name(tls), id, max_age)
 }
 
-fn device_cookie_name(state: &AppState) -> &'static str {
-    if state.secure_cookie {
+fn device_cookie_name(tls: bool) -> &'static str {
+    if tls {
         crate::device::COOKIE_TLS
     } else {
         crate::device::COOKIE
@@ -89,28 +118,23 @@ fn device_cookie_name(state: &AppState) -> &'static str {
 }
 
 /// The "known device" cookie (see [`crate::device`]).
-pub fn device_cookie(state: &AppState, value: &str) -> Zeroizing<String> {
-    set_cookie(
-        state,
-        device_cookie_name(state),
-        value,
-        crate::device::LIFETIME,
-    )
+pub fn device_cookie(tls: bool, value: &str) -> Zeroizing<String> {
+    set_cookie(tls, device_cookie_name(tls), value, crate::device::LIFETIME)
 }
 
 /// Whether the request carries a valid "known device" cookie.
 pub fn known_device(req: &HttpRequest, state: &AppState) -> bool {
-    cookie_value(req, device_cookie_name(state))
+    cookie_value(req, device_cookie_name(is_tls(req)))
         .is_some_and(|v| state.devices().verify(&v, std::time::SystemTime::now()))
 }
 
 /// A cookie that makes the browser forget the session.
-pub fn removal_cookie(state: &AppState) -> Cookie<'static> {
-    let mut c = Cookie::build(cookie_name(state), "")
+pub fn removal_cookie(tls: bool) -> Cookie<'static> {
+    let mut c = Cookie::build(cookie_name(tls), "")
         .path("/")
         .http_only(true)
         .same_site(SameSite::Strict)
-        .secure(state.secure_cookie)
+        .secure(tls)
         .max_age(CookieDuration::ZERO)
         .finish();
     c.make_removal();
@@ -133,8 +157,8 @@ pub fn cookie_value(req: &HttpRequest, name: &str) -> Option<Zeroizing<String>> 
 }
 
 /// The session id presented by a request, if any.
-pub fn presented_session(req: &HttpRequest, state: &AppState) -> Option<Zeroizing<String>> {
-    cookie_value(req, cookie_name(state))
+pub fn presented_session(req: &HttpRequest) -> Option<Zeroizing<String>> {
+    cookie_value(req, cookie_name(is_tls(req)))
 }
 
 /// A request made within a live session (and, unless it is a GET or HEAD, with the
@@ -161,7 +185,7 @@ fn authenticate(req: &HttpRequest) -> Result<Authed, ApiError> {
         .ok_or_else(|| ApiError::internal(&"application state missing"))?;
     // Without a live session the answer must not tell whether anyone else is
     // logged in: `locked` only to a browser whose own session Lock ended.
-    let id = presented_session(req, state).ok_or_else(ApiError::unauthenticated)?;
+    let id = presented_session(req).ok_or_else(ApiError::unauthenticated)?;
     // Bound first: the sessions lock is taken again below.
     let touched = state.sessions().touch(&id, Instant::now());
     let info = touched.ok_or_else(|| {
@@ -271,7 +295,9 @@ pub fn host_allowed(host: Option<&str>, state: &AppState) -> bool {
         HostName::Ip(ip) => state
             .listen_ip()
             .is_none_or(|l| l.is_unspecified() || l == ip),
-        HostName::Name(name) => state.allowed_hosts().contains(&name),
+        HostName::Name(name) => {
+            state.allowed_hosts().contains(&name) || state.remote().serves(&name)
+        }
     }
 }
 
@@ -314,9 +340,13 @@ const FORWARDING_HEADERS: [&str; 6] = [
 /// `localhost`), and no proxy says it forwards it. Only such requests may skip the
 /// first-run setup code and the global login wait. A proxy or tunnel on the box
 /// (a reverse proxy, `ssh -L`) must send `X-Forwarded-For` or a name of its own,
-/// or its requests count as the box's own; a future in-process listener (onion
-/// service, relay connector) must never hand its streams over as loopback ones.
+/// or its requests count as the box's own. The in-process tunnels (the relay
+/// connector, the onion service) hand their streams to listeners of their own
+/// on loopback, whose apps say [`Via::Relay`] or [`Via::Onion`]: a visitor
+/// there chooses the `Host` header and the peer is always loopback, so only the
+/// listener tells them apart.
 pub fn is_local(req: &HttpRequest) -> bool {
+    let direct = via(req) == Some(Via::Direct);
     let loopback_peer = req.peer_addr().is_some_and(|a| a.ip().is_loopback());
     let forwarded = FORWARDING_HEADERS
         .iter()
@@ -324,7 +354,7 @@ pub fn is_local(req: &HttpRequest) -> bool {
     let loopback_name = requested_host(req.headers(), req.uri())
         .and_then(HostName::parse)
         .is_some_and(|h| h.is_loopback());
-    loopback_peer && !forwarded && loopback_name
+    direct && loopback_peer && !forwarded && loopback_name
 }
 
 /// Middleware body: refuses requests for other host names (421) and cross-origin
@@ -340,7 +370,7 @@ pub async fn guard_and_harden<B: MessageBody + 'static>(
         Some(state) if !host_allowed(requested_host(req.headers(), req.uri()), state) => {
             Some(ApiError::wrong_host())
         }
-        Some(state) if !origin_allowed(&req, state.secure_cookie) => Some(ApiError::csrf()),
+        Some(_) if !origin_allowed(&req, req.app_config().secure()) => Some(ApiError::csrf()),
         Some(_) => None,
     };
     if let Some(error) = refusal {
@@ -385,4 +415,42 @@ fn harden(headers: &mut HeaderMap, path: &str) {
         set(headers, header::CACHE_CONTROL, "no-store");
     }
     headers.remove(header::SERVER);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    fn request(via: Option<Via>, host: &str) -> HttpRequest {
+        let r = TestRequest::default()
+            .peer_addr("127.0.0.1:40000".parse().unwrap())
+            .insert_header((header::HOST, host));
+        match via {
+            Some(via) => r.app_data(via),
+            None => r,
+        }
+        .to_http_request()
+    }
+
+    /// Tunnels hand over streams from loopback with whatever `Host` the
+    /// visitor chose: only the box's own listener can be local, and each
+    /// tunnel is one throttle client apart from the box's own.
+    #[test]
+    fn only_the_direct_listener_is_local() {
+        assert!(is_local(&request(Some(Via::Direct), "127.0.0.1:33411")));
+        for via in [Some(Via::Relay), Some(Via::Onion), None] {
+            let req = request(via, "127.0.0.1:33411");
+            assert!(!is_local(&req), "{via:?}");
+            let client = client(&req).unwrap();
+            assert!(!client.is_loopback(), "{via:?}: {client}");
+        }
+        let relay = client(&request(Some(Via::Relay), "localhost")).unwrap();
+        let onion = client(&request(Some(Via::Onion), "localhost")).unwrap();
+        assert_ne!(relay, onion);
+        assert_eq!(
+            client(&request(Some(Via::Direct), "localhost")),
+            Some("127.0.0.1".parse().unwrap())
+        );
+    }
 }

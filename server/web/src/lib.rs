@@ -9,6 +9,7 @@ pub mod assets;
 pub mod auth;
 pub mod device;
 pub mod error;
+pub mod remote;
 pub mod routes;
 pub mod session;
 pub mod state;
@@ -28,6 +29,7 @@ use homepost_vault::KdfParams;
 use utoipa::openapi::OpenApi;
 use utoipa_actix_web::{AppExt, scope};
 
+pub use auth::Via;
 pub use state::AppState;
 pub use tls::TlsSource;
 
@@ -106,9 +108,11 @@ pub fn check_listen(addr: &SocketAddr, tls: &TlsSource) -> Result<(), Error> {
     Ok(())
 }
 
-/// The application: API, security middleware and PWA, on `state`.
+/// The application: API, security middleware and PWA, on `state`, for the
+/// listener `via` (which decides whether a request may count as the box's own).
 pub fn app(
     state: Data<AppState>,
+    via: auth::Via,
 ) -> App<
     impl ServiceFactory<
         ServiceRequest,
@@ -121,6 +125,7 @@ pub fn app(
     let (app, _) = App::new()
         .into_utoipa_app()
         .app_data(state)
+        .app_data(via)
         .app_data(
             web::JsonConfig::default()
                 .limit(JSON_LIMIT)
@@ -192,6 +197,7 @@ impl Running {
             Err(e) => Err(Error::Io(std::io::Error::other(e))),
         };
         self.reaper.abort();
+        self.state.remote().shutdown().await;
         self.state.lock().await;
         result
     }
@@ -222,7 +228,6 @@ pub async fn start(config: Config) -> Result<Running, Error> {
         config.kdf,
         config.idle_timeout,
         config.session_lifetime,
-        tls.is_some(),
     ));
     state.set_network(config.listen.ip(), config.allowed_hosts.clone());
     state.set_transport_options(config.transport.clone());
@@ -231,7 +236,7 @@ pub async fn start(config: Config) -> Result<Running, Error> {
         config.key_lookup,
     );
     let app_state = state.clone();
-    let server = HttpServer::new(move || app(app_state.clone()))
+    let server = HttpServer::new(move || app(app_state.clone(), Via::Direct))
         .workers(2)
         .shutdown_timeout(5);
     let (server, fingerprint) = match tls {
@@ -246,6 +251,10 @@ pub async fn start(config: Config) -> Result<Running, Error> {
     let server = server.run();
     let handle = server.handle();
     let task = tokio::spawn(server);
+    state
+        .remote()
+        .set_runtime(tokio::runtime::Handle::current());
+    remote::resume(&state).await;
     let reaper_state: Arc<AppState> = state.clone().into_inner();
     let reaper = tokio::spawn(async move {
         loop {

@@ -32,8 +32,6 @@ pub struct AppState {
     throttle: Mutex<Throttle>,
     /// One Argon2 derivation at a time: each takes 64 MiB and a core.
     kdf_gate: Semaphore,
-    /// Whether the cookie is sent only over TLS.
-    pub(crate) secure_cookie: bool,
     /// How OpenPGP keys are looked up (WKD, keys.openpgp.org).
     key_lookup: Mutex<(homepost_net::Client, homepost_net::LookupOptions)>,
     /// Where the server listens and which other host names it answers to.
@@ -44,6 +42,8 @@ pub struct AppState {
     devices: crate::device::DeviceKeys,
     /// Files uploaded for import, and the import jobs.
     imports: homepost_core::imports::Imports,
+    /// The tunnels from outside the home network (relay, onion service).
+    remote: crate::remote::Remote,
 }
 
 /// The address the server listens on and the host names it answers to.
@@ -66,13 +66,7 @@ const SPOOL_DIR: &str = "spool";
 
 impl AppState {
     /// State for a server on `data_dir`, locked.
-    pub fn new(
-        data_dir: PathBuf,
-        kdf: KdfParams,
-        idle: Duration,
-        lifetime: Duration,
-        secure_cookie: bool,
-    ) -> Arc<Self> {
+    pub fn new(data_dir: PathBuf, kdf: KdfParams, idle: Duration, lifetime: Duration) -> Arc<Self> {
         Arc::new(AppState {
             kdf,
             library: Arc::new(RwLock::new(None)),
@@ -81,7 +75,6 @@ impl AppState {
             sessions: Mutex::new(Sessions::new(idle, lifetime)),
             throttle: Mutex::new(Throttle::default()),
             kdf_gate: Semaphore::new(1),
-            secure_cookie,
             key_lookup: Mutex::new((
                 homepost_net::Client::new(Arc::new(homepost_net::Direct)),
                 homepost_net::LookupOptions::default(),
@@ -94,6 +87,7 @@ impl AppState {
             }),
             devices: crate::device::DeviceKeys::new(data_dir.join(crate::device::KEY_FILE)),
             imports: homepost_core::imports::Imports::new(&data_dir.join(SPOOL_DIR)),
+            remote: crate::remote::Remote::new(),
             data_dir,
         })
     }
@@ -113,6 +107,16 @@ impl AppState {
             listen: Some(listen),
             allowed_hosts,
         };
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.data_dir
+    }
+
+    /// The tunnels from outside the home network.
+    pub fn remote(&self) -> &crate::remote::Remote {
+        &self.remote
     }
 
     /// Files uploaded for import, and the import jobs.

@@ -42,21 +42,29 @@ pub fn load(source: &TlsSource, data_dir: &Path) -> Result<Option<Tls>, Error> {
     let (cert, key) = match source {
         TlsSource::Off => return Ok(None),
         TlsSource::Files { cert, key } => (cert.clone(), key.clone()),
-        TlsSource::SelfSigned => self_signed(data_dir)?,
+        TlsSource::SelfSigned => self_signed(
+            &data_dir.join(TLS_DIR),
+            &["homepost.local", "localhost", "127.0.0.1", "::1"],
+        )?,
     };
+    from_files(&cert, &key).map(Some)
+}
+
+/// The TLS configuration of a PEM certificate chain and its key.
+pub(crate) fn from_files(cert: &Path, key: &Path) -> Result<Tls, Error> {
     let tls_err = |what: &str, path: &Path, e: &dyn std::fmt::Display| {
         Error::Tls(format!("{what} {}: {e}", path.display()))
     };
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert)
-        .map_err(|e| tls_err("cannot read the certificate", &cert, &e))?
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| tls_err("cannot read the certificate", cert, &e))?
         .collect::<Result<_, _>>()
-        .map_err(|e| tls_err("cannot read the certificate", &cert, &e))?;
+        .map_err(|e| tls_err("cannot read the certificate", cert, &e))?;
     let Some(leaf) = chain.first() else {
         return Err(Error::Tls(format!("no certificate in {}", cert.display())));
     };
     let fingerprint = fingerprint(leaf);
-    let key_der = PrivateKeyDer::from_pem_file(&key)
-        .map_err(|e| tls_err("cannot read the private key", &key, &e))?;
+    let key_der = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| tls_err("cannot read the private key", key, &e))?;
     let config = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
@@ -65,32 +73,26 @@ pub fn load(source: &TlsSource, data_dir: &Path) -> Result<Option<Tls>, Error> {
     .with_no_client_auth()
     .with_single_cert(chain, key_der)
     .map_err(|e| Error::Tls(format!("the certificate and key do not fit together: {e}")))?;
-    Ok(Some(Tls {
+    Ok(Tls {
         config,
         fingerprint,
-    }))
+    })
 }
 
 /// `AB:CD:...` SHA-256 of a DER certificate (the same form mail servers' are shown in).
 pub use homepost_transport::tls::fingerprint;
 
-/// The generated certificate and key, created on first use. The key is not
-/// encrypted (the server must present it before anyone unlocks); it is readable by
-/// the owner only.
-fn self_signed(data_dir: &Path) -> Result<(PathBuf, PathBuf), Error> {
-    let dir = data_dir.join(TLS_DIR);
+/// The certificate and key in `dir` for `names`, generated on first use. The
+/// key is not encrypted (the server must present it before anyone unlocks); it
+/// is readable by the owner only.
+pub(crate) fn self_signed(dir: &Path, names: &[&str]) -> Result<(PathBuf, PathBuf), Error> {
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     if cert.exists() && key.exists() {
         return Ok((cert, key));
     }
     let io = |e: std::io::Error| Error::Tls(format!("cannot write {}: {e}", dir.display()));
-    create_private_dir(&dir).map_err(io)?;
-    let names = vec![
-        "homepost.local".to_string(),
-        "localhost".to_string(),
-        "127.0.0.1".to_string(),
-        "::1".to_string(),
-    ];
+    create_private_dir(dir).map_err(io)?;
+    let names = names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();
     let generated = rcgen::generate_simple_self_signed(names)
         .map_err(|e| Error::Tls(format!("cannot generate a certificate: {e}")))?;
     write_private(&key, generated.signing_key.serialize_pem().as_bytes()).map_err(io)?;
@@ -99,7 +101,7 @@ fn self_signed(data_dir: &Path) -> Result<(PathBuf, PathBuf), Error> {
     Ok((cert, key))
 }
 
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     let mut b = std::fs::DirBuilder::new();
     b.recursive(true);
     #[cfg(unix)]
@@ -107,7 +109,7 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     b.create(dir)
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut o = std::fs::OpenOptions::new();
     o.write(true).create(true).truncate(true);
     #[cfg(unix)]

@@ -1,5 +1,8 @@
 //! The server on real sockets: where it may listen, TLS with the printed
-//! fingerprint, and the cookie over TLS.
+//! fingerprint, and the cookie over TLS; the relay's tunnel (remote.rs).
+
+#[path = "server/remote.rs"]
+mod remote;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

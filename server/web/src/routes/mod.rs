@@ -14,6 +14,7 @@ pub mod keys;
 pub mod messages;
 pub mod outbox;
 pub mod peers;
+pub mod remote;
 pub mod search;
 pub mod session;
 pub mod tags;
@@ -48,6 +49,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
     outbox::routes(cfg);
     keys::routes(cfg);
     peers::routes(cfg);
+    remote::routes(cfg);
 }
 
 /// Now, in Unix seconds.

@@ -48,8 +48,8 @@ pub struct Status {
 #[utoipa::path(tag = "session", responses((status = 200, body = Status)))]
 #[get("/status")]
 async fn get_status(state: Data<AppState>, req: HttpRequest) -> Json<Status> {
-    let session = auth::presented_session(&req, &state)
-        .is_some_and(|id| state.sessions().peek(&id, Instant::now()));
+    let session =
+        auth::presented_session(&req).is_some_and(|id| state.sessions().peek(&id, Instant::now()));
     let has_vault = state.has_vault();
     // Only a session learns that the box is unlocked (its session implies it).
     let state_name = match (has_vault, session) {
@@ -109,12 +109,18 @@ fn session_body(state: &AppState, info: &crate::session::SessionInfo) -> Session
 
 /// A new session's answer: its cookie, and the "known device" cookie that lets
 /// this browser past the global login wait from now on.
-fn started(state: &AppState, new: NewSession, status: StatusCode) -> HttpResponse {
+fn started(
+    state: &AppState,
+    req: &HttpRequest,
+    new: NewSession,
+    status: StatusCode,
+) -> HttpResponse {
+    let tls = auth::is_tls(req);
     let left = new.info.expires.saturating_duration_since(Instant::now());
     let mut res = HttpResponse::build(status);
-    auth::add_cookie(&mut res, &auth::session_cookie(state, &new.id, left));
+    auth::add_cookie(&mut res, &auth::session_cookie(tls, &new.id, left));
     if let Some(device) = state.devices().issue(SystemTime::now()) {
-        auth::add_cookie(&mut res, &auth::device_cookie(state, &device));
+        auth::add_cookie(&mut res, &auth::device_cookie(tls, &device));
     }
     res.json(session_body(state, &new.info))
 }
@@ -149,7 +155,7 @@ async fn create_vault(
         setup_token,
     } = body.into_inner();
     let setup_token = setup_token.map(zeroize::Zeroizing::new);
-    let client = req.peer_addr().map(|a| a.ip());
+    let client = auth::client(&req);
     let new = state
         .create_vault(
             client,
@@ -158,7 +164,7 @@ async fn create_vault(
             Passphrase::new(passphrase),
         )
         .await?;
-    Ok(started(&state, new, StatusCode::CREATED))
+    Ok(started(&state, &req, new, StatusCode::CREATED))
 }
 
 /// Unlocks with the passphrase and starts a session.
@@ -174,15 +180,15 @@ async fn create_session(
     req: HttpRequest,
     body: Json<PassphraseBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let client = req.peer_addr().map(|a| a.ip());
+    let client = auth::client(&req);
     let known = auth::is_local(&req) || auth::known_device(&req, &state);
     let passphrase = Passphrase::new(body.into_inner().passphrase);
     let new = state.unlock(client, known, passphrase).await?;
     // Unlocking again replaces this browser's old session instead of leaving it live.
-    if let Some(old) = auth::presented_session(&req, &state) {
+    if let Some(old) = auth::presented_session(&req) {
         state.sessions().remove(&old);
     }
-    Ok(started(&state, new, StatusCode::OK))
+    Ok(started(&state, &req, new, StatusCode::OK))
 }
 
 /// The current session (to recover the CSRF token after a reload).
@@ -199,10 +205,10 @@ async fn get_session(state: Data<AppState>, auth: Authed) -> Json<SessionBody> {
     (status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
 ))]
 #[delete("/session")]
-async fn delete_session(state: Data<AppState>, auth: Authed) -> HttpResponse {
+async fn delete_session(state: Data<AppState>, req: HttpRequest, auth: Authed) -> HttpResponse {
     state.logout(&auth.id).await;
     let mut res = HttpResponse::NoContent().finish();
-    let _ = res.add_removal_cookie(&auth::removal_cookie(&state));
+    let _ = res.add_removal_cookie(&auth::removal_cookie(auth::is_tls(&req)));
     res
 }
 

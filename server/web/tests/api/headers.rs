@@ -156,6 +156,10 @@ async fn openapi_document_matches_the_routes() {
         ("post", "/api/v1/imports"),
         ("get", "/api/v1/imports"),
         ("get", "/api/v1/imports/{id}"),
+        // docs/remote.md
+        ("get", "/api/v1/remote"),
+        ("put", "/api/v1/remote/pagekite"),
+        ("delete", "/api/v1/remote/pagekite"),
     ];
     for (m, p) in expected {
         assert!(

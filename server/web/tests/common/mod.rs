@@ -31,7 +31,6 @@ pub fn state(dir: &Path, idle: Duration) -> Data<AppState> {
         KdfParams::INSECURE_FOR_TESTS,
         idle,
         Duration::from_secs(3600),
-        false,
     ))
 }
 
@@ -52,7 +51,7 @@ pub async fn service(
     Response = ServiceResponse<impl MessageBody + use<>>,
     Error = actix_web::Error,
 > + use<> {
-    test::init_service(homepost_web::app(st.clone())).await
+    test::init_service(homepost_web::app(st.clone(), homepost_web::Via::Direct)).await
 }
 
 /// A new browser that has unlocked `app` with [`PASS`].

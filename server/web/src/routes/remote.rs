@@ -1,0 +1,100 @@
+//! Remote access (`/remote`): the PageKite relay's settings and status.
+
+use actix_web::web::{Data, Json};
+use actix_web::{HttpResponse, delete, get, put};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+use zeroize::Zeroizing;
+
+use crate::auth::Authed;
+use crate::error::{ApiError, ErrorBody};
+use crate::remote::{self, PagekiteBody, PagekiteSettings, RemoteBody, RemoteError};
+use crate::state::AppState;
+
+/// Registers the routes of this module.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(get_remote)
+        .service(put_pagekite)
+        .service(delete_pagekite);
+}
+
+/// How the box is reached from outside the home network, and whether each
+/// way works now.
+#[utoipa::path(tag = "remote", responses(
+    (status = 200, body = RemoteBody), (status = 401, body = ErrorBody),
+))]
+#[get("/remote")]
+async fn get_remote(state: Data<AppState>, _auth: Authed) -> Json<RemoteBody> {
+    Json(state.remote().body().await)
+}
+
+/// A PageKite relay to set up.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PagekiteRequest {
+    /// The relay (PageKite frontend), `host:port`.
+    pub frontend: String,
+    /// The kite name visitors use, e.g. `mybox.pagekite.me`.
+    pub kite: String,
+    /// The kite's secret; leave out to keep the saved one.
+    #[serde(default)]
+    pub secret: Option<String>,
+}
+
+/// Sets up the relay (or changes it) and starts it. The box answers to the
+/// kite name with TLS of its own: a self-signed certificate whose fingerprint
+/// the answer shows, to compare on the phone. The relay sees only the name.
+#[utoipa::path(tag = "remote", request_body = PagekiteRequest, responses(
+    (status = 200, body = PagekiteBody),
+    (status = 400, body = ErrorBody, description = "a setting is wrong"),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+))]
+#[put("/remote/pagekite")]
+async fn put_pagekite(
+    state: Data<AppState>,
+    _auth: Authed,
+    body: Json<PagekiteRequest>,
+) -> Result<Json<PagekiteBody>, ApiError> {
+    let PagekiteRequest {
+        frontend,
+        kite,
+        secret,
+    } = body.into_inner();
+    let settings = PagekiteSettings {
+        frontend,
+        kite,
+        secret: Zeroizing::new(secret.unwrap_or_default()),
+        cert: None,
+        key: None,
+    };
+    let started = remote::set_pagekite(&state, settings)
+        .await
+        .map_err(remote_error)?;
+    Ok(Json(started))
+}
+
+/// Stops the relay and forgets its settings.
+#[utoipa::path(tag = "remote", responses(
+    (status = 204), (status = 404, body = ErrorBody),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+))]
+#[delete("/remote/pagekite")]
+async fn delete_pagekite(state: Data<AppState>, _auth: Authed) -> Result<HttpResponse, ApiError> {
+    if remote::remove_pagekite(&state)
+        .await
+        .map_err(remote_error)?
+    {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(ApiError::not_found("no relay is set up"))
+    }
+}
+
+fn remote_error(e: RemoteError) -> ApiError {
+    match e {
+        RemoteError::Settings(message) => ApiError::bad_request("bad_settings", message),
+        RemoteError::Tls(e) => ApiError::bad_request("bad_certificate", e.to_string()),
+        e => ApiError::internal(&e),
+    }
+}
