@@ -224,6 +224,12 @@ pub enum Command {
         #[command(subcommand)]
         command: Option<OutboxCommand>,
     },
+    /// How the box is reached from outside the home network (a PageKite
+    /// relay), and whether it works.
+    Remote {
+        #[command(subcommand)]
+        command: crate::remote_cli::RemoteCommand,
+    },
     /// Change the passphrase (rewraps the master key; data is not re-encrypted).
     Passwd {
         /// Key-derivation cost.
@@ -520,6 +526,7 @@ impl Command {
             Command::Send(_) => "send",
             Command::Outbox { .. } => "outbox",
             Command::Passwd { .. } => "passwd",
+            Command::Remote { .. } => "remote",
         }
     }
 
@@ -541,6 +548,7 @@ impl Command {
                     | KeyCommand::Import { file },
             } => vec![file],
             Command::Send(args) => args.attach.iter_mut().collect(),
+            Command::Remote { command } => command.paths_mut(),
             _ => Vec::new(),
         }
     }
@@ -553,6 +561,7 @@ impl Command {
                 &["HOMEPOST_INCOMING_PASSWORD", "HOMEPOST_OUTGOING_PASSWORD"]
             }
             Command::Key { .. } => &["HOMEPOST_SETUP_CODE"],
+            Command::Remote { .. } => &[crate::remote_cli::SECRET_ENV],
             _ => &[],
         }
     }

@@ -142,7 +142,7 @@ async fn run_for_client(
     args: Vec<String>,
     cwd: &Path,
     passphrase: Zeroizing<String>,
-    state: &AppState,
+    state: &Arc<AppState>,
 ) -> Result<()> {
     let mut cli = Cli::try_parse_from(std::iter::once("homepost".to_owned()).chain(args))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -159,6 +159,14 @@ async fn run_for_client(
         return fetch_now(state).await;
     }
     let passphrase = Passphrase::new(passphrase.to_string());
+    if let Command::Remote { command } = &cli.command {
+        // The passphrase is checked (and throttled) like an unlock first.
+        state
+            .run_command(passphrase, async |_| Ok::<(), anyhow::Error>(()))
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))??;
+        return crate::remote_cli::in_server(command, state.clone()).await;
+    }
     let result = state
         .run_command(passphrase, async |lib| {
             crate::library_command(&cli, lib).await
@@ -239,6 +247,15 @@ pub async fn run_remote(cli: &Cli, dir: &Path) -> Result<Option<()>> {
     for name in cli.command.reads_env() {
         if let Some(v) = console::var(name) {
             env.insert((*name).to_owned(), v);
+        }
+    }
+    if let Command::Remote { command } = &cli.command {
+        let secret = match crate::remote_cli::read_secret_file(command)? {
+            Some(from_file) => Some(from_file),
+            None => crate::remote_cli::ask_secret(command)?,
+        };
+        if let Some(secret) = secret.filter(|s| !s.is_empty()) {
+            env.insert(crate::remote_cli::SECRET_ENV.to_owned(), secret);
         }
     }
     ask_ahead(cli, &mut env)?;

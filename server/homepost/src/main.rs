@@ -23,6 +23,7 @@ mod control;
 mod mail_cli;
 mod output;
 mod passphrase;
+mod remote_cli;
 mod send_cli;
 mod serve_config;
 mod setup_code;
@@ -237,6 +238,9 @@ async fn run(cli: Cli) -> Result<()> {
             if control::run_remote(&cli, &dir).await?.is_some() {
                 return Ok(());
             }
+            if let Command::Remote { command } = &cli.command {
+                return remote_cli::offline(command, &dir);
+            }
             let mut lib = open_library(&cli, &dir).await?;
             if let Command::Fetch { account, timeout } = &cli.command {
                 let lib = mail_cli::fetch(lib, *account, std::time::Duration::from_secs(*timeout))
@@ -422,6 +426,7 @@ async fn library_command(cli: &Cli, lib: &mut Library) -> Result<()> {
         Command::Init { .. }
         | Command::Passwd { .. }
         | Command::Serve { .. }
+        | Command::Remote { .. }
         | Command::Fetch { .. } => {}
     }
     Ok(())

@@ -11,7 +11,7 @@ use std::fmt;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use actix_web::HttpServer;
 use actix_web::dev::ServerHandle;
@@ -256,9 +256,8 @@ fn state_name(status: &RelayStatus) -> &'static str {
 
 /// Starts the relay of the saved settings, if there are any. A failure is
 /// logged and leaves the box reachable as before: the server still starts.
-pub async fn resume(state: &Data<AppState>) {
-    let path = state.data_dir().join(REMOTE_DIR).join(PAGEKITE_FILE);
-    let settings = match read_settings(&path) {
+pub async fn resume(state: &Arc<AppState>) {
+    let settings = match saved_pagekite(state.data_dir()) {
         Ok(Some(s)) => s,
         Ok(None) => return,
         Err(e) => {
@@ -271,41 +270,45 @@ pub async fn resume(state: &Data<AppState>) {
     }
 }
 
-/// Sets up the relay with `settings` (replacing one that runs), saves them,
-/// and starts it. `settings.secret` may be empty to keep the saved secret.
-pub async fn set_pagekite(
-    state: &Data<AppState>,
+/// Checks `settings` and saves them for the next start (what `homepost
+/// remote pagekite` does while no server runs). An empty secret keeps the
+/// saved one. Returns them as saved (the kite name lowercased).
+pub fn save_pagekite(
+    data_dir: &Path,
     mut settings: PagekiteSettings,
-) -> Result<PagekiteBody, RemoteError> {
-    let path = state.data_dir().join(REMOTE_DIR).join(PAGEKITE_FILE);
+) -> Result<PagekiteSettings, RemoteError> {
+    let path = data_dir.join(REMOTE_DIR).join(PAGEKITE_FILE);
+    settings.frontend = settings.frontend.trim().to_owned();
     if settings.secret.is_empty() {
+        // The name and the relay are checked before the missing secret.
+        let mut named = settings.clone();
+        named.secret = Zeroizing::new("-".into());
+        relay_config(&named, SocketAddr::from(([127, 0, 0, 1], 1)))?;
         settings.secret = read_settings(&path)?
             .map(|s| s.secret)
             .ok_or_else(|| RemoteError::Settings("give the kite's secret".into()))?;
     }
-    let checked = relay_config(&settings, SocketAddr::from(([127, 0, 0, 1], 1)))?;
-    settings.kite = checked.kite;
+    settings.kite = relay_config(&settings, SocketAddr::from(([127, 0, 0, 1], 1)))?.kite;
     if settings.cert.is_some() != settings.key.is_some() {
         return Err(RemoteError::Settings(
             "give both a certificate and its key, or neither (for a self-signed one)".into(),
         ));
     }
     // The certificate must load before anything changes.
-    tls_for(state.data_dir(), &settings)?;
+    tls_for(data_dir, &settings)?;
     save_settings(&path, &settings)?;
-    start_relay(state, settings).await
+    Ok(settings)
 }
 
-/// Stops the relay and forgets its settings (and its self-signed certificate).
-pub async fn remove_pagekite(state: &Data<AppState>) -> Result<bool, RemoteError> {
-    let remote = state.remote();
-    if let Some(old) = remote.relay.lock().await.take() {
-        let runtime = lock(&remote.runtime)
-            .clone()
-            .ok_or(RemoteError::NotRunning)?;
-        remote.retire(old, &runtime);
-    }
-    let path = state.data_dir().join(REMOTE_DIR).join(PAGEKITE_FILE);
+/// The saved relay settings, if any.
+pub fn saved_pagekite(data_dir: &Path) -> Result<Option<PagekiteSettings>, RemoteError> {
+    read_settings(&data_dir.join(REMOTE_DIR).join(PAGEKITE_FILE))
+}
+
+/// Forgets the relay's settings and its self-signed certificate; whether
+/// there were any.
+pub fn forget_pagekite(data_dir: &Path) -> Result<bool, RemoteError> {
+    let path = data_dir.join(REMOTE_DIR).join(PAGEKITE_FILE);
     let existed = match std::fs::remove_file(&path) {
         Ok(()) => true,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
@@ -316,12 +319,34 @@ pub async fn remove_pagekite(state: &Data<AppState>) -> Result<bool, RemoteError
             });
         }
     };
-    let _ = std::fs::remove_dir_all(state.data_dir().join(RELAY_TLS_DIR));
+    let _ = std::fs::remove_dir_all(data_dir.join(RELAY_TLS_DIR));
     Ok(existed)
 }
 
+/// Sets up the relay with `settings` (replacing one that runs), saves them,
+/// and starts it. An empty secret keeps the saved one.
+pub async fn set_pagekite(
+    state: &Arc<AppState>,
+    settings: PagekiteSettings,
+) -> Result<PagekiteBody, RemoteError> {
+    let settings = save_pagekite(state.data_dir(), settings)?;
+    start_relay(state, settings).await
+}
+
+/// Stops the relay and forgets its settings; whether there were any.
+pub async fn remove_pagekite(state: &Arc<AppState>) -> Result<bool, RemoteError> {
+    let remote = state.remote();
+    if let Some(old) = remote.relay.lock().await.take() {
+        let runtime = lock(&remote.runtime)
+            .clone()
+            .ok_or(RemoteError::NotRunning)?;
+        remote.retire(old, &runtime);
+    }
+    forget_pagekite(state.data_dir())
+}
+
 async fn start_relay(
-    state: &Data<AppState>,
+    state: &Arc<AppState>,
     mut settings: PagekiteSettings,
 ) -> Result<PagekiteBody, RemoteError> {
     settings.kite = relay_config(&settings, SocketAddr::from(([127, 0, 0, 1], 1)))?.kite;
@@ -334,7 +359,12 @@ async fn start_relay(
     if let Some(old) = running.take() {
         remote.retire(old, &runtime);
     }
-    let tunnel = Tunnel::start(state.clone(), Via::Relay, Some(tls.config), &runtime)?;
+    let tunnel = Tunnel::start(
+        Data::from(state.clone()),
+        Via::Relay,
+        Some(tls.config),
+        &runtime,
+    )?;
     let config = relay_config(&settings, tunnel.addr)?;
     let relay = {
         let _entered = runtime.enter();

@@ -223,3 +223,27 @@ pub(crate) fn succeeded(out: Output) -> Output {
     );
     out
 }
+
+/// Starts `serve` with `args`, returns the port of the address it printed.
+pub(crate) fn serve_port(home: &Home, args: &[&str]) -> (u16, std::process::Child) {
+    let mut server = home
+        .cmd(PASS)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    let mut stdout = std::io::BufReader::new(server.stdout.take().unwrap());
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    // The rest is read on, or the server's next line would fail on a closed pipe.
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    let port = line
+        .trim()
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {line:?}"));
+    (port, server)
+}

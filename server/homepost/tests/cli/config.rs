@@ -7,29 +7,6 @@ use std::process::Stdio;
 
 use crate::common::*;
 
-/// Starts `serve` with `args`, returns the port of the address it printed.
-fn serve_port(home: &Home, args: &[&str]) -> (u16, std::process::Child) {
-    let mut server = home
-        .cmd(PASS)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port = line
-        .trim()
-        .trim_end_matches('/')
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no port in {line:?}"));
-    (port, server)
-}
-
 #[test]
 fn serve_reads_its_settings_from_the_file_and_flags_override_them() {
     let home = Home::new();

@@ -6,5 +6,6 @@ mod control;
 mod import;
 mod openpgp;
 mod output;
+mod remote;
 mod security;
 mod send;
