@@ -254,7 +254,7 @@ pub async fn start(config: Config) -> Result<Running, Error> {
     state
         .remote()
         .set_runtime(tokio::runtime::Handle::current());
-    remote::resume(&state).await;
+    remote::resume(&state.clone().into_inner()).await;
     let reaper_state: Arc<AppState> = state.clone().into_inner();
     let reaper = tokio::spawn(async move {
         loop {

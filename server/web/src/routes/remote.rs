@@ -68,7 +68,7 @@ async fn put_pagekite(
         cert: None,
         key: None,
     };
-    let started = remote::set_pagekite(&state, settings)
+    let started = remote::set_pagekite(&state.into_inner(), settings)
         .await
         .map_err(remote_error)?;
     Ok(Json(started))
@@ -81,7 +81,7 @@ async fn put_pagekite(
 ))]
 #[delete("/remote/pagekite")]
 async fn delete_pagekite(state: Data<AppState>, _auth: Authed) -> Result<HttpResponse, ApiError> {
-    if remote::remove_pagekite(&state)
+    if remote::remove_pagekite(&state.into_inner())
         .await
         .map_err(remote_error)?
     {
