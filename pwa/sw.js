@@ -3,7 +3,7 @@
 // sessions are not cached, not even briefly. Shell files are fetched network-first
 // (so an updated box serves an updated app) with the cache as the offline fallback.
 
-const CACHE = 'homepost-shell-v8';
+const CACHE = 'homepost-shell-v9';
 
 /** Every file of pwa/ that the page loads. Keep in step with pwa/ (e2e checks it). */
 const SHELL = [
@@ -13,6 +13,7 @@ const SHELL = [
   '/js/app.js',
   '/js/api.js',
   '/js/avatar.js',
+  '/js/clipboard.js',
   '/js/dom.js',
   '/js/format.js',
   '/js/icons.js',
@@ -43,6 +44,10 @@ const SHELL = [
   '/js/components/own-keys.js',
   '/js/components/peer-key.js',
   '/js/components/reader-toolbar.js',
+  '/js/components/remote-access.js',
+  '/js/components/remote-onion.js',
+  '/js/components/remote-pairing.js',
+  '/js/components/remote-relay.js',
   '/js/components/search-suggest.js',
   '/js/components/settings-sheet.js',
   '/js/components/setup-message.js',

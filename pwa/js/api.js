@@ -204,6 +204,19 @@ export const api = {
   importJobs: (opts) => request('GET', '/imports', undefined, opts),
   removeUpload: (id) => request('DELETE', `/imports/uploads/${enc(id)}`),
 
+  // Remote access (docs/remote.md): the PageKite relay and the onion service.
+  remote: (opts) => request('GET', '/remote', undefined, opts),
+  /** `secret` empty or left out keeps the saved one. */
+  setRelay: ({ frontend, kite, secret }) => request('PUT', '/remote/pagekite',
+    secret ? { frontend, kite, secret } : { frontend, kite }),
+  removeRelay: () => request('DELETE', '/remote/pagekite'),
+  /** Turns the onion service on, or changes whether only paired devices can find it. */
+  setOnion: (restricted) => request('PUT', '/remote/onion', { restricted }),
+  removeOnion: () => request('DELETE', '/remote/onion'),
+  /** Pairs a device: the answer holds its key, shown once. */
+  pairDevice: (name) => request('POST', '/remote/onion/clients', { name }),
+  unpairDevice: (id) => request('DELETE', `/remote/onion/clients/${enc(id)}`),
+
   outbox: (opts) => request('GET', '/outbox', undefined, opts),
   retry: (id) => request('POST', `/outbox/${enc(id)}/retry`),
   cancel: (id) => request('POST', `/outbox/${enc(id)}/cancel`),

@@ -6,11 +6,12 @@
 //   #/drafts, #/outbox       the drafts; the messages being sent
 //   #/accounts               accounts (#/accounts/new: add one; #/accounts/3: edit it)
 //   #/import                 import mail from files on this device
+//   #/remote                 remote access: the relay, the onion service, paired devices
 
 export const DEFAULT_QUERY = 'in:inbox';
 
 /** Routes of screens of their own, shown instead of the list and the reader. */
-export const PAGES = new Set(['compose', 'drafts', 'outbox', 'accounts', 'import']);
+export const PAGES = new Set(['compose', 'drafts', 'outbox', 'accounts', 'import', 'remote']);
 
 /** Parses location.hash into {name, q} or {name, id}. */
 export function parseRoute(hash = window.location.hash) {
@@ -29,7 +30,7 @@ export function parseRoute(hash = window.location.hash) {
     else if (parts[0] === 'accounts' && parts[1] === 'new') id = 'new';
     return { name: parts[0], id };
   }
-  if (['drafts', 'outbox', 'import'].includes(parts[0])) return { name: parts[0], id: null };
+  if (['drafts', 'outbox', 'import', 'remote'].includes(parts[0])) return { name: parts[0], id: null };
   if (parts[0] === 'search') {
     const params = new URLSearchParams(query);
     return { name: 'search', q: params.has('q') ? params.get('q') : DEFAULT_QUERY };
@@ -58,6 +59,8 @@ export function accountHash(id = null) {
 }
 
 export const IMPORT_HASH = '#/import';
+
+export const REMOTE_HASH = '#/remote';
 
 export function navigate(hash) {
   if (window.location.hash !== hash) window.location.hash = hash;

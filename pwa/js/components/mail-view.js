@@ -1,6 +1,6 @@
 // <hp-mail>: the unlocked app. Header (menu, search, help, lock), the tag drawer,
 // the message list and the reader pane, or one of the screens of their own (compose,
-// drafts, outbox, accounts) in the page pane. It follows the hash route, owns the
+// drafts, outbox, accounts, import, remote access) in the page pane. It follows the hash route, owns the
 // keyboard shortcuts and the status line (aria-live), and runs the accounts poll that
 // tells when new mail arrived (the list and the drawer's counts are then refreshed).
 
@@ -23,10 +23,12 @@ import './compose.js';
 import './outbox.js';
 import './accounts.js';
 import './import-mail.js';
+import './remote-access.js';
 
 /** The element of each page route. */
 const PAGE_TAGS = {
   compose: 'hp-compose', drafts: 'hp-drafts', outbox: 'hp-outbox', accounts: 'hp-accounts', import: 'hp-import',
+  remote: 'hp-remote',
 };
 
 /** Layouts: below this width the drawer is an overlay and list/reader take turns. */
@@ -135,6 +137,8 @@ class HpMail extends HTMLElement {
     this.suggestions.close();
     this.current = route;
     this.trackDepth(route, previous, first);
+    // Wherever the way here came from (a link in a sheet, say), the drawer gives way on a phone.
+    if (this.dataset.drawer === 'open' && !WIDE_DRAWER.matches) this.toggleDrawer(false);
     if (PAGES.has(route.name)) {
       this.showPage(route);
       return;

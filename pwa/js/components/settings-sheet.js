@@ -1,7 +1,10 @@
 // The "Settings" sheet: this browser's own preferences (settings.js): whether the
-// list groups mail into conversations, and what swiping a row left and right does.
+// list groups mail into conversations, and what swiping a row left and right does;
+// and the way to the box's own settings pages (Remote access).
 
-import { h } from '../dom.js';
+import { h, icon } from '../dom.js';
+import { ICONS } from '../icons.js';
+import { REMOTE_HASH, navigate } from '../router.js';
 import {
   SWIPE_CHOICES, swipeSettings, setSwipeSetting, listGrouping, setListGrouping,
 } from '../settings.js';
@@ -50,9 +53,23 @@ function groupingChoice() {
     }));
 }
 
+/** A link to a page of the box's settings: the sheet closes first, then the page opens. */
+function pageLink(href, iconPath, label, hint, sheet) {
+  return h('a', {
+    class: 'settings-link', href,
+    onclick: (event) => {
+      event.preventDefault();
+      sheet().addEventListener('close', () => navigate(href), { once: true });
+      sheet().close();
+    },
+  }, icon(iconPath), h('span', { class: 'settings-link-text' },
+    h('span', { class: 'settings-link-label' }, label), h('span', { class: 'settings-link-hint' }, hint)));
+}
+
 export function openSettings() {
   const current = swipeSettings();
-  return openSheet({
+  let dialog = null;
+  dialog = openSheet({
     title: 'Settings',
     className: 'settings',
     content: [
@@ -62,6 +79,10 @@ export function openSettings() {
       h('p', { class: 'field-hint' },
         'What a swipe on a message in the list does (on a touch screen). Kept in this browser only.'),
       h('div', { class: 'choice-columns' }, SIDES.map(([side, legend]) => sideChoice(side, legend, current[side]))),
+      h('h3', { class: 'sheet-subhead settings-box' }, 'Your box'),
+      pageLink(REMOTE_HASH, ICONS.remote, 'Remote access',
+        'Reach your box from your phone when you are away from home', () => dialog),
     ],
   });
+  return dialog;
 }

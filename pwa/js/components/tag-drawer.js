@@ -1,12 +1,15 @@
 // <hp-tag-drawer>: Inbox, All mail, Drafts, Outbox, Spam and Trash, the other tags
-// with unread counts, the "Manage tags" sheet and Accounts. Counts come from
+// with unread counts, the "Manage tags" sheet, Accounts, Import mail, Remote access
+// and Settings. Counts come from
 // GET /api/v1/tags and are refreshed whenever tags change anywhere in the app, and
 // when new mail arrives.
 
 import { api } from '../api.js';
 import { h, icon, replace, srOnly } from '../dom.js';
 import { ICONS } from '../icons.js';
-import { searchHash, accountHash, IMPORT_HASH } from '../router.js';
+import {
+  searchHash, accountHash, IMPORT_HASH, REMOTE_HASH,
+} from '../router.js';
 import { tagLabel } from '../format.js';
 import { setKnownTags } from '../tag-store.js';
 import { clearUnread, showUnread } from '../unread.js';
@@ -39,6 +42,7 @@ class HpTagDrawer extends HTMLElement {
       h('ul', { class: 'nav-list nav-settings' },
         this.pageEntry('Accounts', 'accounts', accountHash(), ICONS.account),
         this.pageEntry('Import mail', 'import', IMPORT_HASH, ICONS.upload),
+        this.pageEntry('Remote access', 'remote', REMOTE_HASH, ICONS.remote),
         h('li', {}, h('button', { type: 'button', class: 'nav-item nav-button', onclick: () => openSettings() },
           icon(ICONS.settings), h('span', { class: 'nav-label' }, 'Settings')))));
     this.refresh = () => this.scheduleLoad();
