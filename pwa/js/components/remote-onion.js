@@ -21,6 +21,8 @@ const STATES = {
   unreachable: ['Not reachable', 'The address cannot be reached right now. What went wrong is below.', 'state-error'],
   stopped: ['Stopped', 'The onion service is stopped.', ''],
 };
+/** Stopped because only paired devices may find it and none is. */
+const HIDDEN = ['Hidden', 'No device can find the box: none is paired yet.', 'state-error'];
 
 /** Tor itself, in words. */
 function torWords(tor) {
@@ -136,11 +138,15 @@ export class OnionSection {
   /** Updates the live parts in place: the state, Tor, the switch, the devices. */
   showState() {
     const b = this.body;
-    const tor = torWords(this.tor);
+    const clients = (b && b.clients) || [];
+    const lockedOut = Boolean(b && b.restricted && clients.length === 0);
+    // While the service waits for Tor, its own message says how far Tor is.
+    const tor = b && b.state === 'starting' ? '' : torWords(this.tor);
     if (this.torLine.textContent !== tor) this.torLine.textContent = tor;
     this.torLine.hidden = !tor;
     if (!b || !this.stateLine) return;
-    const [badge, words, cls] = STATES[b.state] || [b.state || 'Unknown', '', ''];
+    const [badge, words, cls] = lockedOut && b.state === 'stopped' ? HIDDEN
+      : STATES[b.state] || [b.state || 'Unknown', '', ''];
     if (this.stateBadge.textContent !== badge) {
       this.stateBadge.className = `state-badge ${cls}`.trim();
       this.stateBadge.textContent = badge;
@@ -150,8 +156,6 @@ export class OnionSection {
     if (this.message.textContent !== message) this.message.textContent = message;
     this.message.hidden = !message;
     if (!this.restricted.disabled) this.restricted.checked = Boolean(b.restricted);
-    const clients = b.clients || [];
-    const lockedOut = b.restricted && clients.length === 0;
     const warning = lockedOut ? 'No device is paired, so no device can reach the box through Tor now. '
       + 'Pair one below, or turn \u201conly paired devices\u201d off.' : '';
     if (this.warning.textContent !== warning) this.warning.textContent = warning;
