@@ -61,6 +61,11 @@ pub struct Config {
     /// Host names the server answers to besides its addresses and `localhost`
     /// (the box's LAN or mDNS name, its onion address, its relay name).
     pub allowed_hosts: Vec<String>,
+    /// Key lookups go through Tor (the box's resolver never sees the names).
+    pub lookups_over_tor: bool,
+    /// Another Tor network than the public one: an arti configuration
+    /// fragment (a test network's).
+    pub tor_network: Option<PathBuf>,
 }
 
 impl Config {
@@ -76,6 +81,8 @@ impl Config {
             transport: homepost_transport::Options::default(),
             key_lookup: homepost_net::LookupOptions::default(),
             allowed_hosts: Vec::new(),
+            lookups_over_tor: false,
+            tor_network: None,
         }
     }
 }
@@ -95,6 +102,9 @@ your passphrase. Add --tls-self-signed (or --tls-cert FILE --tls-key FILE), or l
     /// The address cannot be bound.
     #[error("cannot listen on {0}: {1} (is another Homepost already running there?)")]
     Bind(SocketAddr, #[source] std::io::Error),
+    /// Tor could not be started (for lookups over Tor).
+    #[error("{0}")]
+    Tor(String),
     /// The server stopped with an error.
     #[error("the server failed: {0}")]
     Io(#[from] std::io::Error),
@@ -231,10 +241,17 @@ pub async fn start(config: Config) -> Result<Running, Error> {
     ));
     state.set_network(config.listen.ip(), config.allowed_hosts.clone());
     state.set_transport_options(config.transport.clone());
-    state.set_key_lookup(
-        homepost_net::Client::new(std::sync::Arc::new(homepost_net::Direct)),
-        config.key_lookup,
+    state.remote().set_runtime(
+        tokio::runtime::Handle::current(),
+        config.tor_network.clone(),
     );
+    let dialer: Arc<dyn homepost_net::Dialer> = if config.lookups_over_tor {
+        let tor = state.remote().tor().await;
+        Arc::new(tor.map_err(|e| Error::Tor(e.to_string()))?.dialer())
+    } else {
+        Arc::new(homepost_net::Direct)
+    };
+    state.set_key_lookup(homepost_net::Client::new(dialer), config.key_lookup);
     let app_state = state.clone();
     let server = HttpServer::new(move || app(app_state.clone(), Via::Direct))
         .workers(2)
@@ -251,9 +268,6 @@ pub async fn start(config: Config) -> Result<Running, Error> {
     let server = server.run();
     let handle = server.handle();
     let task = tokio::spawn(server);
-    state
-        .remote()
-        .set_runtime(tokio::runtime::Handle::current());
     remote::resume(&state.clone().into_inner()).await;
     let reaper_state: Arc<AppState> = state.clone().into_inner();
     let reaper = tokio::spawn(async move {

@@ -87,7 +87,7 @@ impl AppState {
             }),
             devices: crate::device::DeviceKeys::new(data_dir.join(crate::device::KEY_FILE)),
             imports: homepost_core::imports::Imports::new(&data_dir.join(SPOOL_DIR)),
-            remote: crate::remote::Remote::new(),
+            remote: crate::remote::Remote::new(data_dir.clone()),
             data_dir,
         })
     }

@@ -1,6 +1,9 @@
 //! The server on real sockets: where it may listen, TLS with the printed
-//! fingerprint, and the cookie over TLS; the relay's tunnel (remote.rs).
+//! fingerprint, and the cookie over TLS; the relay's tunnel (remote.rs) and
+//! the onion service (onion.rs).
 
+#[path = "server/onion.rs"]
+mod onion;
 #[path = "server/remote.rs"]
 mod remote;
 

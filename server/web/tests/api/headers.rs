@@ -160,6 +160,10 @@ async fn openapi_document_matches_the_routes() {
         ("get", "/api/v1/remote"),
         ("put", "/api/v1/remote/pagekite"),
         ("delete", "/api/v1/remote/pagekite"),
+        ("put", "/api/v1/remote/onion"),
+        ("delete", "/api/v1/remote/onion"),
+        ("post", "/api/v1/remote/onion/clients"),
+        ("delete", "/api/v1/remote/onion/clients/{id}"),
     ];
     for (m, p) in expected {
         assert!(
