@@ -183,6 +183,9 @@ async fn run(cli: Cli) -> Result<()> {
                 keys_openpgp_org: matches!(key_lookup, KeyLookupArg::All),
             };
             config.tls = tls;
+            let tor = file.tor.clone().unwrap_or_default();
+            config.lookups_over_tor = tor.lookups;
+            config.tor_network = tor.network;
             let running = homepost_web::start(config).await?;
             // From now on CLI commands on this data directory go through us.
             control::listen(&dir, running.shared_state()).await?;

@@ -52,6 +52,36 @@ pub enum RemoteCommand {
         #[arg(long, conflicts_with_all = ["frontend", "kite"])]
         off: bool,
     },
+    /// The onion service: the box's own address in the Tor network, for Tor
+    /// Browser or Orbot on the phone. Without a subcommand: its address as a
+    /// QR code, its status and the paired devices.
+    Onion {
+        #[command(subcommand)]
+        command: Option<OnionCommand>,
+    },
+}
+
+/// `homepost remote onion ...`.
+#[derive(Subcommand, Debug)]
+pub enum OnionCommand {
+    /// Turn it on (the address stays the same across restarts).
+    On {
+        /// Only paired devices can find it (restricted discovery).
+        #[arg(long)]
+        restricted: bool,
+    },
+    /// Turn it off (the address is kept for next time).
+    Off,
+    /// Pair a device: prints its secret key once, for Tor Browser to ask for.
+    Pair {
+        /// What to call the device.
+        name: String,
+    },
+    /// Unpair a device: its key no longer finds the box.
+    Unpair {
+        /// The device's id (from `homepost remote onion`).
+        id: String,
+    },
 }
 
 impl RemoteCommand {
@@ -67,7 +97,7 @@ impl RemoteCommand {
             RemoteCommand::Pagekite { cert, key, .. } => {
                 cert.iter_mut().chain(key.iter_mut()).collect()
             }
-            RemoteCommand::Status { .. } => Vec::new(),
+            RemoteCommand::Status { .. } | RemoteCommand::Onion { .. } => Vec::new(),
         }
     }
 }
@@ -140,6 +170,25 @@ fn settings(
 /// Runs the command in the running server.
 pub async fn in_server(command: &RemoteCommand, state: Arc<AppState>) -> Result<()> {
     match command {
+        RemoteCommand::Onion { command } => {
+            let dir = state.data_dir().to_owned();
+            match command {
+                None => {}
+                Some(OnionCommand::On { restricted }) => {
+                    remote::enable_onion(&state, *restricted).await?;
+                }
+                Some(OnionCommand::Off) if !remote::disable_onion(&state).await? => {
+                    bail!("the onion service is off");
+                }
+                Some(OnionCommand::Off) => {}
+                Some(OnionCommand::Pair { name }) => {
+                    let paired = remote::pair_client(&state, name).await?;
+                    return print_paired(&paired);
+                }
+                Some(OnionCommand::Unpair { id }) => remote::unpair_client(&state, id).await?,
+            }
+            print_onion(&state.remote().body().await, &dir)
+        }
         RemoteCommand::Status { json } => print_status(&state.remote().body().await, *json),
         RemoteCommand::Pagekite { off: true, .. } => {
             if !remote::remove_pagekite(&state).await? {
@@ -168,6 +217,30 @@ pub async fn in_server(command: &RemoteCommand, state: Arc<AppState>) -> Result<
 /// Runs the command on the saved settings while no server runs.
 pub fn offline(command: &RemoteCommand, dir: &Path) -> Result<()> {
     match command {
+        RemoteCommand::Onion { command } => {
+            match command {
+                None => {}
+                Some(OnionCommand::On { restricted }) => {
+                    remote::set_onion_offline(dir, true, Some(*restricted))?;
+                }
+                Some(OnionCommand::Off) => {
+                    remote::set_onion_offline(dir, false, None)?;
+                }
+                Some(OnionCommand::Pair { name }) => {
+                    return print_paired(&remote::add_client(dir, name)?);
+                }
+                Some(OnionCommand::Unpair { id }) => remote::remove_client(dir, id)?,
+            }
+            let settings = remote::saved_onion(dir)?.unwrap_or_default();
+            if !settings.enabled {
+                outln!("The onion service is off; `homepost remote onion on` turns it on.");
+                return Ok(());
+            }
+            let address = remote::onion_address(dir)?;
+            print_qr(&format!("http://{address}/"))?;
+            outln!("Onion service: http://{address}/ (starts with `homepost serve`)");
+            print_clients(settings.restricted, &settings.clients)
+        }
         RemoteCommand::Status { json } => {
             let saved = remote::saved_pagekite(dir)?;
             if *json {
@@ -221,6 +294,51 @@ fn print_certificate(own: bool, fingerprint: &str) -> Result<()> {
     Ok(())
 }
 
+/// The onion service as `homepost remote onion` shows it.
+fn print_onion(body: &RemoteBody, dir: &Path) -> Result<()> {
+    let Some(onion) = &body.onion else {
+        let _ = dir;
+        outln!("The onion service is off; `homepost remote onion on` turns it on.");
+        return Ok(());
+    };
+    print_qr(&onion.url)?;
+    outln!("Onion service: {} ({})", onion.url, onion.message);
+    outln!("Open it in Tor Browser, or in a browser behind Orbot, on the phone.");
+    print_clients(onion.restricted, &onion.clients)
+}
+
+fn print_clients(restricted: bool, clients: &[remote::PairedClient]) -> Result<()> {
+    if restricted {
+        outln!("Only paired devices can find it.");
+    }
+    for c in clients {
+        outln!("  paired: {} ({})", c.name, c.id);
+    }
+    Ok(())
+}
+
+fn print_paired(paired: &remote::OnionClientBody) -> Result<()> {
+    print_qr(&paired.key)?;
+    outln!(
+        "Paired {} ({}). Its key, shown this once:",
+        paired.name,
+        paired.id
+    );
+    outln!("  {}", paired.key.as_str());
+    outln!("Tor Browser asks for it the first time it opens the box's address.");
+    outln!("For Orbot or Tor's ClientOnionAuthDir, the whole line:");
+    outln!("  {}", paired.auth_private.as_str());
+    Ok(())
+}
+
+/// A QR code on the terminal (nothing if the text is too long for one).
+fn print_qr(text: &str) -> Result<()> {
+    if let Some(art) = crate::setup_code::terminal_qr(text) {
+        outln!("{art}");
+    }
+    Ok(())
+}
+
 fn print_status(body: &RemoteBody, json: bool) -> Result<()> {
     if json {
         return print_json(&serde_json::to_value(body)?);
@@ -232,6 +350,10 @@ fn print_status(body: &RemoteBody, json: bool) -> Result<()> {
             print_certificate(p.own_certificate, &p.fingerprint)?;
         }
         None => outln!("No PageKite relay is set up."),
+    }
+    match &body.onion {
+        Some(o) => outln!("Onion service: {} ({})", o.url, o.message),
+        None => outln!("The onion service is off."),
     }
     Ok(())
 }

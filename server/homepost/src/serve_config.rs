@@ -32,6 +32,21 @@ pub struct FileConfig {
     pub key_lookup: Option<KeyLookup>,
     /// TLS for listening beyond loopback.
     pub tls: Option<Tls>,
+    /// Tor inside the box.
+    pub tor: Option<TorSettings>,
+}
+
+/// The `[tor]` table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TorSettings {
+    /// OpenPGP key lookups go through Tor: the box's resolver and network
+    /// never see whose key was looked up.
+    #[serde(default)]
+    pub lookups: bool,
+    /// Another Tor network than the public one: an arti configuration
+    /// fragment (a private test network's `arti.toml`).
+    pub network: Option<PathBuf>,
 }
 
 /// A whole number in `MIN..=MAX`, refused with its range otherwise.
@@ -223,9 +238,16 @@ outbox_lifetime = 48
 key_lookup = "wkd"
 [tls]
 self_signed = true
+[tor]
+lookups = true
 "#,
         )
         .unwrap();
+        assert!(
+            c.tor
+                .as_ref()
+                .is_some_and(|t| t.lookups && t.network.is_none())
+        );
         assert_eq!(c.listen, Some("0.0.0.0:33411".parse().unwrap()));
         assert_eq!(c.idle_timeout.map(|b| b.0), Some(10));
         assert!(matches!(c.key_lookup, Some(KeyLookup::Wkd)));

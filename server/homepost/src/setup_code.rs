@@ -58,12 +58,18 @@ pub fn print(running: &homepost_web::Running, lan_name: Option<&str>, token: &st
     let Some(url) = urls.first() else {
         return Ok(());
     };
-    if let Ok(code) = qrcode::QrCode::new(url.as_bytes()) {
-        let art = code
-            .render::<qrcode::render::unicode::Dense1x2>()
-            .quiet_zone(true)
-            .build();
+    if let Some(art) = terminal_qr(url) {
         outln!("{art}");
     }
     Ok(())
+}
+
+/// `text` as a QR code for the terminal, two rows of modules a line.
+pub fn terminal_qr(text: &str) -> Option<String> {
+    let code = qrcode::QrCode::new(text.as_bytes()).ok()?;
+    Some(
+        code.render::<qrcode::render::unicode::Dense1x2>()
+            .quiet_zone(true)
+            .build(),
+    )
 }

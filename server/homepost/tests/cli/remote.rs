@@ -110,3 +110,60 @@ fn the_relay_is_set_up_offline_and_in_the_running_server() {
     let err = failure(&home, PASS, &["remote", "pagekite", "--off"]);
     assert!(err.contains("no relay is set up"), "{err}");
 }
+
+#[test]
+fn the_onion_service_is_set_up_and_devices_paired_offline() {
+    let home = Home::new();
+    home.init();
+    assert!(home.ok(&["remote", "onion"]).contains("is off"));
+    let on = home.ok(&["remote", "onion", "on", "--restricted"]);
+    let address = on
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .unwrap()
+        .to_owned();
+    assert!(
+        address.rsplit('.').next() == Some("onion") && address.len() == 62,
+        "{on}"
+    );
+    assert!(on.contains("Only paired devices"), "{on}");
+    let identity = home.data().join("tor/onion-identity");
+    assert_eq!(
+        fs::metadata(&identity).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let paired = home.ok(&["remote", "onion", "pair", "Anna's phone"]);
+    let line = paired
+        .lines()
+        .map(str::trim)
+        .find(|l| l.contains(":descriptor:x25519:"))
+        .unwrap()
+        .to_owned();
+    assert!(
+        line.starts_with(address.trim_end_matches(".onion")),
+        "{line}"
+    );
+    let key = line.rsplit(':').next().unwrap();
+    // The secret is shown, never kept; the device is listed by name and id.
+    let saved = fs::read_to_string(home.data().join("remote/onion.json")).unwrap();
+    assert!(!saved.contains(key), "{saved}");
+    let shown = home.ok(&["remote", "onion"]);
+    assert!(shown.contains(&address), "{shown}");
+    let id = shown
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("paired: Anna's phone ("))
+        .and_then(|r| r.strip_suffix(')'))
+        .unwrap()
+        .to_owned();
+    assert!(!shown.contains(key), "{shown}");
+    let err = failure(&home, PASS, &["remote", "onion", "pair", " "]);
+    assert!(err.contains("name"), "{err}");
+    home.ok(&["remote", "onion", "unpair", &id]);
+    assert!(!home.ok(&["remote", "onion"]).contains("paired:"));
+    let err = failure(&home, PASS, &["remote", "onion", "unpair", &id]);
+    assert!(err.contains("no paired device"), "{err}");
+    assert!(home.ok(&["remote", "onion", "off"]).contains("is off"));
+    // Off keeps the address for next time.
+    assert!(home.ok(&["remote", "onion", "on"]).contains(&address));
+}

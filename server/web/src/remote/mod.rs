@@ -183,7 +183,12 @@ impl Remote {
 
     /// Remote access as the API shows it.
     pub async fn body(&self) -> RemoteBody {
-        let pagekite = self.relay.lock().await.as_ref().map(pagekite::RunningRelay::body);
+        let pagekite = self
+            .relay
+            .lock()
+            .await
+            .as_ref()
+            .map(pagekite::RunningRelay::body);
         let (onion, tor) = lock(&self.onion_view).bodies();
         RemoteBody {
             pagekite,
