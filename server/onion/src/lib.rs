@@ -23,5 +23,5 @@ pub use client_auth::{ClientAuthKey, ClientAuthSecret};
 pub use dial::TorDialer;
 pub use error::Error;
 pub use identity::OnionIdentity;
-pub use service::{MAX_STREAMS, OnionConfig, OnionService, OnionStatus};
+pub use service::{MAX_STREAMS, OnionConfig, OnionService, OnionStatus, SHUTDOWN_WAIT};
 pub use tor::{Tor, TorConfig, TorStatus};

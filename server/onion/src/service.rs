@@ -24,6 +24,9 @@ pub const MAX_STREAMS: usize = 64;
 /// refused.
 const TARGET_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long [`OnionService::shutdown`] waits for arti's tasks to end.
+pub const SHUTDOWN_WAIT: Duration = Duration::from_secs(10);
+
 /// What to publish and where to send its streams.
 #[derive(Debug)]
 pub struct OnionConfig<'a> {
@@ -63,7 +66,10 @@ pub struct OnionService {
     status: watch::Receiver<OnionStatus>,
     status_tx: Arc<watch::Sender<OnionStatus>>,
     service: Option<Arc<RunningOnionService>>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// Ends when arti's tasks for the service have ended (its status stream
+    /// closes).
+    status_task: Option<tokio::task::JoinHandle<()>>,
+    proxy_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for OnionService {
@@ -153,16 +159,15 @@ impl Tor {
         tracing::info!(nickname = %config.nickname, "onion service launched");
         let (status_tx, status) = watch::channel(map_status(&service.status()));
         let status_tx = Arc::new(status_tx);
-        let tasks = vec![
-            tokio::spawn(forward_status(service.status_events(), status_tx.clone())),
-            tokio::spawn(proxy_streams(requests, config.port, config.target)),
-        ];
+        let status_task = tokio::spawn(forward_status(service.status_events(), status_tx.clone()));
+        let proxy_task = tokio::spawn(proxy_streams(requests, config.port, config.target));
         Ok(OnionService {
             address,
             status,
             status_tx,
             service: Some(service),
-            tasks,
+            status_task: Some(status_task),
+            proxy_task: Some(proxy_task),
         })
     }
 }
@@ -179,24 +184,33 @@ impl OnionService {
     }
 
     /// Takes the service down: no new streams are accepted and arti stops
-    /// maintaining its introduction points. Open streams end when their
-    /// circuits close.
-    pub fn shutdown(mut self) {
-        self.stop();
-    }
-
-    fn stop(&mut self) {
-        for task in self.tasks.drain(..) {
-            task.abort();
-        }
+    /// maintaining its introduction points; open streams end when their
+    /// circuits close. Waits (up to [`SHUTDOWN_WAIT`]) until arti's tasks for
+    /// the service have ended, so the nickname can be launched again: arti
+    /// holds a lock on the service's state until then.
+    pub async fn shutdown(mut self) {
         self.service = None;
+        if let Some(proxy) = self.proxy_task.take() {
+            proxy.abort();
+        }
+        if let Some(status) = self.status_task.take() {
+            let _ = tokio::time::timeout(SHUTDOWN_WAIT, status).await;
+        }
         self.status_tx.send_replace(OnionStatus::Stopped);
     }
 }
 
 impl Drop for OnionService {
+    /// Takes the service down without waiting (see [`OnionService::shutdown`]).
     fn drop(&mut self) {
-        self.stop();
+        self.service = None;
+        for task in [self.proxy_task.take(), self.status_task.take()]
+            .into_iter()
+            .flatten()
+        {
+            task.abort();
+        }
+        self.status_tx.send_replace(OnionStatus::Stopped);
     }
 }
 
@@ -224,16 +238,29 @@ async fn forward_status(
 /// every unreachable one carries arti's reason.
 fn map_status(status: &OnionServiceStatus) -> OnionStatus {
     let state = status.state();
-    let why = || {
-        status
-            .current_problem()
-            .map_or_else(|| format!("{state:?}"), describe_problem)
-    };
     match state {
         State::Shutdown => OnionStatus::Stopped,
         State::Bootstrapping => OnionStatus::Bootstrapping,
         State::Running | State::DegradedReachable => OnionStatus::Running,
-        _ => OnionStatus::Unreachable(why()),
+        _ => OnionStatus::Unreachable(
+            status
+                .current_problem()
+                .map_or_else(|| describe_state(state), describe_problem),
+        ),
+    }
+}
+
+/// Why arti calls the service unreachable when it names no error.
+fn describe_state(state: State) -> String {
+    match state {
+        // Also the case while the consensus lacks the shared random value
+        // of the neighbouring time period (a young network).
+        State::DegradedUnreachable => {
+            "the descriptor is not published for every time period yet".into()
+        }
+        State::Recovering => "recovering from a lost introduction point or a failed upload".into(),
+        State::Broken => "broken, without a reason given".into(),
+        other => format!("{other:?}"),
     }
 }
 
