@@ -12,6 +12,7 @@ use tor_cell::relaycell::msg::{Connected, End, EndReason};
 use tor_hsservice::config::restricted_discovery::HsClientNickname;
 use tor_hsservice::status::{OnionServiceStatus, Problem, State};
 use tor_hsservice::{HsNickname, RendRequest, RunningOnionService, StreamRequest};
+use tor_persist::state_dir::StateDirectory;
 use tor_proto::stream::IncomingStreamRequest;
 
 use crate::{ClientAuthKey, Error, OnionIdentity, Tor};
@@ -70,6 +71,9 @@ pub struct OnionService {
     /// closes).
     status_task: Option<tokio::task::JoinHandle<()>>,
     proxy_task: Option<tokio::task::JoinHandle<()>>,
+    /// Whether arti has released the service's state lock (taking and
+    /// dropping it at once if so).
+    lock_released: Box<dyn Fn() -> bool + Send + Sync>,
 }
 
 impl std::fmt::Debug for OnionService {
@@ -94,7 +98,7 @@ impl Tor {
             Error::Config(format!("onion service nickname {:?}: {e}", config.nickname))
         })?;
         let mut builder = OnionServiceConfigBuilder::default();
-        builder.nickname(nickname);
+        builder.nickname(nickname.clone());
         if !config.restricted_discovery.is_empty() {
             let discovery = builder.restricted_discovery();
             discovery.enabled(true);
@@ -156,6 +160,14 @@ impl Tor {
         };
 
         let address = config.identity.onion_address();
+        let lock_released = {
+            let arti_config = self.arti_config.clone();
+            let state_dir = self.state_dir.clone();
+            Box::new(move || {
+                StateDirectory::new(&state_dir, arti_config.fs_mistrust())
+                    .is_ok_and(|dir| dir.acquire_instance(&nickname).is_ok())
+            })
+        };
         tracing::info!(nickname = %config.nickname, "onion service launched");
         let (status_tx, status) = watch::channel(map_status(&service.status()));
         let status_tx = Arc::new(status_tx);
@@ -168,6 +180,7 @@ impl Tor {
             service: Some(service),
             status_task: Some(status_task),
             proxy_task: Some(proxy_task),
+            lock_released,
         })
     }
 }
@@ -186,15 +199,19 @@ impl OnionService {
     /// Takes the service down: no new streams are accepted and arti stops
     /// maintaining its introduction points; open streams end when their
     /// circuits close. Waits (up to [`SHUTDOWN_WAIT`]) until arti's tasks for
-    /// the service have ended, so the nickname can be launched again: arti
-    /// holds a lock on the service's state until then.
+    /// the service have let go of its state directory, so the nickname can be
+    /// launched again at once (arti refuses while its lock is held).
     pub async fn shutdown(mut self) {
         self.service = None;
         if let Some(proxy) = self.proxy_task.take() {
             proxy.abort();
         }
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_WAIT;
         if let Some(status) = self.status_task.take() {
-            let _ = tokio::time::timeout(SHUTDOWN_WAIT, status).await;
+            let _ = tokio::time::timeout_at(deadline, status).await;
+        }
+        while !(self.lock_released)() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
         self.status_tx.send_replace(OnionStatus::Stopped);
     }
@@ -234,13 +251,15 @@ async fn forward_status(
     }
 }
 
-/// arti's states in four: the degraded-but-reachable state counts as running,
-/// every unreachable one carries arti's reason.
+/// arti's states in three (the fourth, Stopped, is set by
+/// [`OnionService`] itself): the degraded-but-reachable state counts as
+/// running, every unreachable one carries arti's reason.
 fn map_status(status: &OnionServiceStatus) -> OnionStatus {
     let state = status.state();
     match state {
-        State::Shutdown => OnionStatus::Stopped,
-        State::Bootstrapping => OnionStatus::Bootstrapping,
+        // arti reports Shutdown from launch until its tasks first report;
+        // Stopped is ours to say, when the service is shut down or dropped.
+        State::Shutdown | State::Bootstrapping => OnionStatus::Bootstrapping,
         State::Running | State::DegradedReachable => OnionStatus::Running,
         _ => OnionStatus::Unreachable(
             status

@@ -32,7 +32,9 @@ pub struct TorConfig {
     /// An arti configuration fragment in TOML (`[tor_network]`,
     /// `[path_rules]`, `[override_net_params]`...) naming another Tor
     /// network, such as a test network's `arti.toml`; `None` is the public
-    /// Tor network. Its storage settings are ignored.
+    /// Tor network. The state and cache directories and the primary
+    /// keystore are always ours; its other settings apply (a test client
+    /// adds `[storage.keystore.ctor] clients` to read `.auth_private` files).
     pub network: Option<PathBuf>,
 }
 
@@ -63,6 +65,10 @@ const RETRY_MAX: Duration = Duration::from_secs(300);
 /// an [`crate::OnionService`] or a [`crate::TorDialer`] still uses it.
 pub struct Tor {
     pub(crate) client: Arc<TorClient<PreferredRuntime>>,
+    /// arti's configuration as built (its state directory and permission
+    /// rules are needed again for onion service state).
+    pub(crate) arti_config: TorClientConfig,
+    pub(crate) state_dir: PathBuf,
     status: watch::Receiver<TorStatus>,
     /// The onion services launched on this client, by nickname: arti keeps
     /// an identity in its (in-memory) keystore once given.
@@ -93,8 +99,9 @@ impl Tor {
         let runtime = PreferredRuntime::current().map_err(|e| {
             Error::Config(format!("Tor must be started inside a Tokio runtime: {e}"))
         })?;
+        let arti_config = client_config(config)?;
         let client = TorClient::with_runtime(runtime)
-            .config(client_config(config)?)
+            .config(arti_config.clone())
             .bootstrap_behavior(BootstrapBehavior::OnDemand)
             .create_unbootstrapped()?;
         let (tx, status) = watch::channel(TorStatus::Starting {
@@ -104,6 +111,8 @@ impl Tor {
         let bootstrapper = tokio::spawn(bootstrap_forever(client.clone(), tx));
         Ok(Tor {
             client,
+            arti_config,
+            state_dir: config.state_dir.clone(),
             status,
             launched: Mutex::new(BTreeMap::new()),
             bootstrapper,

@@ -275,7 +275,10 @@ fn the_key_search_finds_a_wrapped_base64_key() {
             .collect();
         let path = dir.path().join(format!("key{prefix}"));
         std::fs::write(&path, wrapped.join("\n")).unwrap();
-        assert_eq!(files_holding(dir.path(), &secret), std::slice::from_ref(&path));
+        assert_eq!(
+            files_holding(dir.path(), &secret),
+            std::slice::from_ref(&path)
+        );
         std::fs::remove_file(&path).unwrap();
     }
     std::fs::write(dir.path().join("raw"), [&[1u8, 2][..], &secret].concat()).unwrap();

@@ -6,7 +6,7 @@ use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::time::{Duration, Instant};
 
 use homepost_net::dial::Dialer as _;
-use homepost_onion::{ClientAuthKey, OnionConfig, OnionIdentity};
+use homepost_onion::{ClientAuthKey, OnionConfig, OnionIdentity, OnionStatus, Tor};
 use std::io::Write as _;
 
 use super::network::{bootstrapped, get_until_ok, http_server, network, tor_dirs};
@@ -56,11 +56,10 @@ async fn only_a_client_with_the_key_reaches_a_restricted_service() {
     let service_dirs = tor_dirs(None);
     let keyed_dirs = tor_dirs(Some(fragment));
     let keyless_dirs = tor_dirs(None);
-    let (service_tor, keyed_tor, keyless_tor) = tokio::join!(
-        bootstrapped(&service_dirs),
-        bootstrapped(&keyed_dirs),
-        bootstrapped(&keyless_dirs)
-    );
+    // The service is launched before its Tor has bootstrapped, as the server
+    // does: it publishes once Tor is ready.
+    let service_tor = Tor::start(&service_dirs.config).unwrap();
+    let launched = Instant::now();
     let service = service_tor
         .launch_onion(OnionConfig {
             nickname: "restricted".into(),
@@ -70,11 +69,14 @@ async fn only_a_client_with_the_key_reaches_a_restricted_service() {
             restricted_discovery: vec![key],
         })
         .unwrap();
+    assert_eq!(*service.status().borrow(), OnionStatus::Bootstrapping);
+    let (keyed_tor, keyless_tor) =
+        tokio::join!(bootstrapped(&keyed_dirs), bootstrapped(&keyless_dirs));
 
-    let took = get_until_ok(&keyed_tor.dialer(), &address, 80, Duration::from_secs(300)).await;
+    get_until_ok(&keyed_tor.dialer(), &address, 80, Duration::from_secs(300)).await;
     eprintln!(
-        "MEASURED: restricted onion service reachable with the key {:.1} s after launch",
-        took.as_secs_f64()
+        "MEASURED: restricted onion service, launched before Tor bootstrapped, reachable with the key {:.1} s after starting Tor",
+        launched.elapsed().as_secs_f64()
     );
 
     // The descriptor is published (the keyed client used it): without the
