@@ -2,6 +2,7 @@
 
 use std::io;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use arti_client::{ErrorKind, HasKind as _, StreamPrefs, TorClient};
 use homepost_net::dial::{BoxedConnection, DialFuture, Dialer};
@@ -16,6 +17,7 @@ use crate::Tor;
 #[derive(Clone)]
 pub struct TorDialer {
     client: Arc<TorClient<PreferredRuntime>>,
+    bootstrapped: Arc<AtomicBool>,
     prefs: StreamPrefs,
 }
 
@@ -33,6 +35,7 @@ impl Tor {
         prefs.connect_to_onion_services(arti_client::config::BoolOrAuto::Explicit(true));
         TorDialer {
             client: self.client.clone(),
+            bootstrapped: self.bootstrapped.clone(),
             prefs,
         }
     }
@@ -41,7 +44,9 @@ impl Tor {
 impl Dialer for TorDialer {
     fn dial<'a>(&'a self, host: &'a str, port: u16) -> DialFuture<'a> {
         Box::pin(async move {
-            if !self.client.bootstrap_status().ready_for_traffic() {
+            if !(self.bootstrapped.load(Ordering::Acquire)
+                || self.client.bootstrap_status().ready_for_traffic())
+            {
                 return Err(io::Error::new(
                     io::ErrorKind::NotConnected,
                     "Tor is still starting",

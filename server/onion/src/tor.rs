@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -70,6 +71,9 @@ pub struct Tor {
     pub(crate) arti_config: TorClientConfig,
     pub(crate) state_dir: PathBuf,
     status: watch::Receiver<TorStatus>,
+    /// Set once a bootstrap has succeeded. arti's own status events can
+    /// still say "not ready" for a moment after that.
+    pub(crate) bootstrapped: Arc<AtomicBool>,
     /// The onion services launched on this client, by nickname: arti keeps
     /// an identity in its (in-memory) keystore once given.
     pub(crate) launched: Mutex<BTreeMap<String, HsId>>,
@@ -108,12 +112,15 @@ impl Tor {
             percent: 0,
             problem: None,
         });
-        let bootstrapper = tokio::spawn(bootstrap_forever(client.clone(), tx));
+        let bootstrapped = Arc::new(AtomicBool::new(false));
+        let bootstrapper =
+            tokio::spawn(bootstrap_forever(client.clone(), tx, bootstrapped.clone()));
         Ok(Tor {
             client,
             arti_config,
             state_dir: config.state_dir.clone(),
             status,
+            bootstrapped,
             launched: Mutex::new(BTreeMap::new()),
             bootstrapper,
         })
@@ -130,6 +137,7 @@ impl Tor {
     /// why this attempt failed; Tor keeps trying in the background.
     pub async fn ready(&self) -> Result<(), Error> {
         self.client.bootstrap().await?;
+        self.bootstrapped.store(true, Ordering::Release);
         Ok(())
     }
 
@@ -186,7 +194,11 @@ fn create_private_dir(dir: &Path) -> Result<(), Error> {
 
 /// Bootstraps, retrying with backoff until it succeeds, and forwards arti's
 /// progress events to `tx` until the client goes away.
-async fn bootstrap_forever(client: Arc<TorClient<PreferredRuntime>>, tx: watch::Sender<TorStatus>) {
+async fn bootstrap_forever(
+    client: Arc<TorClient<PreferredRuntime>>,
+    tx: watch::Sender<TorStatus>,
+    bootstrapped: Arc<AtomicBool>,
+) {
     let mut events = client.bootstrap_events();
     let mut last_error: Option<String> = None;
     let mut delay = RETRY_FIRST;
@@ -205,19 +217,24 @@ async fn bootstrap_forever(client: Arc<TorClient<PreferredRuntime>>, tx: watch::
                 Ok(()) => {
                     done = true;
                     last_error = None;
+                    bootstrapped.store(true, Ordering::Release);
                     tracing::info!("Tor bootstrapped");
-                    update(&tx, &client.bootstrap_status(), None);
+                    tx.send_if_modified(|current| {
+                        let changed = *current != TorStatus::Ready;
+                        *current = TorStatus::Ready;
+                        changed
+                    });
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, retry_in = ?delay, "Tor bootstrap failed");
                     last_error = Some(e.to_string());
-                    update(&tx, &client.bootstrap_status(), last_error.clone());
+                    update(&tx, &client.bootstrap_status(), last_error.clone(), false);
                     bootstrapping = attempt(delay);
                     delay = (delay * 2).min(RETRY_MAX);
                 }
             },
             event = events.next() => match event {
-                Some(status) => update(&tx, &status, last_error.clone()),
+                Some(status) => update(&tx, &status, last_error.clone(), done),
                 None => break,
             },
         }
@@ -225,8 +242,15 @@ async fn bootstrap_forever(client: Arc<TorClient<PreferredRuntime>>, tx: watch::
 }
 
 /// Publishes arti's bootstrap status as a [`TorStatus`] (if it changed).
-fn update(tx: &watch::Sender<TorStatus>, status: &BootstrapStatus, error: Option<String>) {
-    let next = if status.ready_for_traffic() {
+/// Once bootstrapped, only a blockage arti names turns Ready back into
+/// Starting: its events lag behind a finished bootstrap.
+fn update(
+    tx: &watch::Sender<TorStatus>,
+    status: &BootstrapStatus,
+    error: Option<String>,
+    bootstrapped: bool,
+) {
+    let next = if status.ready_for_traffic() || (bootstrapped && status.blocked().is_none()) {
         TorStatus::Ready
     } else {
         TorStatus::Starting {

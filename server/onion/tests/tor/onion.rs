@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use homepost_net::dial::Dialer as _;
-use homepost_onion::{Error, OnionConfig, OnionIdentity, OnionStatus};
+use homepost_onion::{Error, MAX_STREAMS, OnionConfig, OnionIdentity, OnionStatus};
 use std::os::unix::fs::PermissionsExt as _;
 
 use super::network::{bootstrapped, files_holding, get_until_ok, http_server, network, tor_dirs};
@@ -88,6 +88,26 @@ async fn the_onion_service_answers_at_its_stable_address_and_keeps_no_key_on_dis
     eprintln!("port 81: {err}");
     // Port 80 still works on the same circuit.
     get_until_ok(&dialer, service.address(), 80, Duration::from_secs(60)).await;
+
+    // A flood: MAX_STREAMS streams held open (the test server waits for a
+    // request that never comes), then one more is refused; closing one lets
+    // the next in.
+    let mut held = Vec::new();
+    for i in 0..MAX_STREAMS {
+        let conn =
+            tokio::time::timeout(Duration::from_secs(60), dialer.dial(service.address(), 80))
+                .await
+                .unwrap_or_else(|_| panic!("stream {i} timed out"))
+                .unwrap_or_else(|e| panic!("stream {i}: {e}"));
+        held.push(conn);
+    }
+    let extra = tokio::time::timeout(Duration::from_secs(60), dialer.dial(service.address(), 80))
+        .await
+        .expect("the stream over the limit neither failed nor succeeded within 60 s");
+    assert!(extra.is_err(), "stream {} was accepted", MAX_STREAMS + 1);
+    drop(held.pop());
+    get_until_ok(&dialer, service.address(), 80, Duration::from_secs(30)).await;
+    drop(held);
 
     // Nothing arti wrote holds the identity: neither the seed nor the
     // expanded secret (what its native keystore would store) nor its scalar.
