@@ -78,6 +78,31 @@ async fn the_onion_service_answers_at_its_stable_address_and_keeps_no_key_on_dis
         launched.elapsed().as_secs_f64()
     );
 
+    // C-tor (what Tor Browser and Orbot run) reaches it too, through the
+    // network's C-tor client.
+    let socks = std::fs::read_to_string(network().join("socks")).unwrap();
+    let url = format!("http://{}/", service.address());
+    let mut c_tor = None;
+    for _ in 0..10 {
+        let out = tokio::process::Command::new("curl")
+            .args(["-sS", "--max-time", "30", "--socks5-hostname"])
+            .arg(format!("127.0.0.1:{}", socks.trim()))
+            .arg(&url)
+            .output()
+            .await
+            .expect("run curl");
+        if out.status.success() {
+            c_tor = Some(String::from_utf8_lossy(&out.stdout).into_owned());
+            break;
+        }
+        eprintln!(
+            "curl through C-tor: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    }
+    assert_eq!(c_tor.as_deref(), Some(super::network::BODY));
+
     // Another port: refused with an END cell, promptly.
     let other = tokio::time::timeout(Duration::from_secs(60), dialer.dial(service.address(), 81))
         .await
