@@ -134,7 +134,8 @@ impl Tor {
             }
         };
         // arti refuses to insert an identity its keystore already holds: on a
-        // relaunch under the same nickname the earlier insert serves.
+        // relaunch under the same nickname the earlier insert serves. (The
+        // insert comes first, so it stands even if that launch failed.)
         let result = match launched {
             Some(()) => self
                 .client
@@ -148,16 +149,15 @@ impl Tor {
         let (service, requests) = match result {
             Ok(Some(launched)) => launched,
             Ok(None) => return Err(Error::Config("the onion service is disabled".into())),
-            Err(e) => {
-                if launched.is_some() {
-                    self.launched
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .remove(&config.nickname);
-                }
-                return Err(e.into());
-            }
+            Err(e) => return Err(e.into()),
         };
+        // Without our key in its keystore arti would have made up an identity:
+        // never publish the box under another address.
+        if service.onion_address() != Some(id) {
+            return Err(Error::Config(
+                "arti launched the onion service with another identity".into(),
+            ));
+        }
 
         let address = config.identity.onion_address();
         let lock_released = {
