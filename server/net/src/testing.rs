@@ -60,6 +60,9 @@ impl Dialer for Loopback {
 
 /// The host names the server's certificate is valid for.
 pub const NAMES: &[&str] = &[
+    // Reached through the private Tor network, whose exit resolves them.
+    "openpgpkey.wkd.tor-net.test",
+    "wkd.tor-net.test",
     "openpgpkey.example.org",
     "example.org",
     "openpgpkey.direct.example",
@@ -80,7 +83,8 @@ pub const NAMES: &[&str] = &[
 
 /// The running server.
 pub struct Server {
-    addr: SocketAddr,
+    /// Where it listens on loopback.
+    pub addr: SocketAddr,
     silent: SocketAddr,
     /// Trusts the server's CA only.
     pub roots: RootCertStore,

@@ -186,3 +186,60 @@ async fn the_onion_service_reaches_the_app_and_counts_as_a_stranger() {
         address
     );
 }
+
+/// Sends every connection to one port of the host the Tor exit resolves (the
+/// test HTTPS server's), as WKD's port 443 would be on the internet.
+struct AtPort(TorDialer, u16);
+
+impl Dialer for AtPort {
+    fn dial<'a>(&'a self, host: &'a str, _port: u16) -> homepost_net::dial::DialFuture<'a> {
+        self.0.dial(host, self.1)
+    }
+}
+
+/// A key lookup over Tor finds the key while the box's own resolver does not
+/// even know the name: it was resolved at the Tor exit (whose DNS log has it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_lookups_over_tor_resolve_at_the_exit() {
+    use homepost_net::testing::{Answer, file, serve};
+    let network = network::network();
+    let gpg = homepost_testing::gnupg::Gpg::new();
+    gpg.generate("dana@wkd.tor-net.test");
+    let key = gpg.run(&["--export", "dana@wkd.tor-net.test"], b"").stdout;
+    let hash = homepost_pgp::discovery::wkd_hash("dana");
+    let server = serve(std::collections::HashMap::from([file(
+        "openpgpkey.wkd.tor-net.test",
+        format!("/.well-known/openpgpkey/wkd.tor-net.test/hu/{hash}"),
+        Answer::Body(key.into()),
+    )]))
+    .await;
+    assert!(
+        tokio::net::lookup_host(("openpgpkey.wkd.tor-net.test", 443))
+            .await
+            .is_err(),
+        "this machine's resolver knows the test name: the test would prove nothing"
+    );
+    let dirs = network::tor_dirs(None);
+    let tor = network::bootstrapped(&dirs).await;
+    let client = homepost_net::Client::with_roots(
+        std::sync::Arc::new(AtPort(tor.dialer(), server.addr.port())),
+        server.roots.clone(),
+    );
+    let options = homepost_net::LookupOptions {
+        announced: false,
+        wkd: true,
+        keys_openpgp_org: false,
+    };
+    let found = homepost_net::lookup(
+        &client,
+        "dana@wkd.tor-net.test",
+        None,
+        options,
+        std::time::SystemTime::now(),
+    )
+    .await
+    .unwrap();
+    assert!(found.found.is_some(), "{:?}", found.attempts);
+    let dns = std::fs::read_to_string(network.join("dns.log")).unwrap();
+    assert!(dns.contains("openpgpkey.wkd.tor-net.test"), "{dns}");
+}
