@@ -33,6 +33,7 @@ pub mod hints;
 pub mod https;
 pub mod probe;
 pub mod report;
+mod sources;
 pub mod srv;
 
 pub use address::EmailAddress;
