@@ -29,10 +29,7 @@ impl EmailAddress {
         if local.is_empty() || local.len() > 64 {
             return Err(invalid("the part before the @ is empty or too long"));
         }
-        if local
-            .chars()
-            .any(|c| c.is_control() || c.is_whitespace() || c == '/' || c == '%')
-        {
+        if local.chars().any(|c| c.is_control() || c.is_whitespace()) {
             return Err(invalid(
                 "the part before the @ has characters mail addresses do not use",
             ));
@@ -137,7 +134,7 @@ mod tests {
             "alice@exa mple.org",
             "alice@-x.org",
             "al ice@example.org",
-            "a%b@example.org",
+            "a\tb@example.org",
             "alice@example..org",
         ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad}");

@@ -222,12 +222,29 @@ fn attribute(e: &BytesStart<'_>, name: &str) -> Option<String> {
     Some(value.trim().chars().take(MAX_TEXT).collect())
 }
 
-/// Fills the placeholders Thunderbird defines for these fields.
+/// Fills the placeholders Thunderbird defines for these fields, in one pass:
+/// text that came from the address is never read again as a placeholder.
 fn fill(template: &str, address: &EmailAddress) -> String {
-    template
-        .replace("%EMAILADDRESS%", &address.to_string())
-        .replace("%EMAILLOCALPART%", address.local_part())
-        .replace("%EMAILDOMAIN%", address.domain())
+    let whole = address.to_string();
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find('%') {
+        out.push_str(&rest[..start]);
+        let tail = &rest[start..];
+        let (value, len) = if tail.starts_with("%EMAILADDRESS%") {
+            (whole.as_str(), "%EMAILADDRESS%".len())
+        } else if tail.starts_with("%EMAILLOCALPART%") {
+            (address.local_part(), "%EMAILLOCALPART%".len())
+        } else if tail.starts_with("%EMAILDOMAIN%") {
+            (address.domain(), "%EMAILDOMAIN%".len())
+        } else {
+            ("%", 1)
+        };
+        out.push_str(value);
+        rest = &tail[len..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Turns a finished entry into a server, or notes why it was skipped.

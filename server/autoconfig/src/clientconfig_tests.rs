@@ -190,6 +190,18 @@ fn only_the_first_provider_counts() {
     assert_eq!(c.incoming[0].host, "imap.one.example");
 }
 
+#[test]
+fn placeholders_are_filled_once() {
+    let tricky = EmailAddress::parse("%EMAILDOMAIN%@example.org").unwrap();
+    assert_eq!(
+        fill(
+            "%EMAILLOCALPART%+%EMAILDOMAIN%|%EMAILADDRESS%|100%|%REALNAME%",
+            &tricky
+        ),
+        "%EMAILDOMAIN%+example.org|%EMAILDOMAIN%@example.org|100%|%REALNAME%"
+    );
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 

@@ -543,3 +543,45 @@ async fn plain_servers_are_refused_unless_on_this_machine() {
     assert_eq!(best.incoming[0].security, Security::Plain);
     assert_eq!(best.incoming[0].host, "127.0.0.1");
 }
+
+#[tokio::test]
+async fn an_oversized_answer_is_not_read() {
+    let ca = Ca::new();
+    let mut huge = String::from("<clientConfig><emailProvider id=\"big\"><displayName>");
+    huge.push_str(&"x".repeat(64 * 1024));
+    huge.push_str("</displayName></emailProvider></clientConfig>");
+    let web = Web::start(
+        &ca,
+        vec![
+            (
+                "autoconfig.big.example",
+                CONFIG_PATH,
+                Answer::Body(Bytes::from(huge)),
+            ),
+            (
+                "big.example",
+                WELL_KNOWN_PATH,
+                file("imap.big.example", "smtp.big.example"),
+            ),
+        ],
+        &[],
+    )
+    .await;
+    let hosts = ["autoconfig.big.example", "big.example"];
+    let options = Options {
+        max_body: 16 * 1024,
+        ..options()
+    };
+    let (d, _) = discoverer(&ca, &web, &hosts, options);
+    let found = d.discover("olga@big.example").await.unwrap();
+    let big = attempt(
+        &found,
+        Step::Autoconfig(AutoconfigKind::Provider),
+        "big.example",
+    );
+    assert_eq!(
+        big.outcome,
+        Outcome::Failed("the answer is larger than 16384 bytes".into())
+    );
+    assert_eq!(kinds(&found), ["well-known"]);
+}
