@@ -138,10 +138,8 @@ pub fn ask_secret(command: &RemoteCommand) -> Result<Option<Zeroizing<String>>> 
     Ok(Some(Zeroizing::new(typed.trim().to_owned())))
 }
 
-fn settings(
-    command: &RemoteCommand,
-    typed: Option<Zeroizing<String>>,
-) -> Result<Option<PagekiteSettings>> {
+/// The relay's settings of `command`, with `secret` (empty: keep the saved one).
+fn settings(command: &RemoteCommand, secret: Zeroizing<String>) -> Option<PagekiteSettings> {
     let RemoteCommand::Pagekite {
         frontend: Some(frontend),
         kite: Some(kite),
@@ -151,20 +149,15 @@ fn settings(
         ..
     } = command
     else {
-        return Ok(None);
+        return None;
     };
-    let secret = match (console::var(SECRET_ENV), read_secret_file(command)?) {
-        (_, Some(from_file)) => from_file,
-        (Some(from_env), None) => from_env,
-        (None, None) => typed.unwrap_or_default(),
-    };
-    Ok(Some(PagekiteSettings {
+    Some(PagekiteSettings {
         frontend: frontend.clone(),
         kite: kite.clone(),
         secret,
         cert: cert.clone(),
         key: key.clone(),
-    }))
+    })
 }
 
 /// Runs the command in the running server.
@@ -198,7 +191,11 @@ pub async fn in_server(command: &RemoteCommand, state: Arc<AppState>) -> Result<
             Ok(())
         }
         RemoteCommand::Pagekite { .. } => {
-            let Some(settings) = settings(command, None)? else {
+            // The client read --secret-file (the server may not open the
+            // user's files, and a relative name is the client's) into the
+            // environment it passed along.
+            let secret = console::var(SECRET_ENV).unwrap_or_default();
+            let Some(settings) = settings(command, secret) else {
                 bail!("give --frontend and --kite");
             };
             let started = remote::set_pagekite(&state, settings).await?;
@@ -270,7 +267,14 @@ pub fn offline(command: &RemoteCommand, dir: &Path) -> Result<()> {
             Ok(())
         }
         RemoteCommand::Pagekite { .. } => {
-            let Some(settings) = settings(command, ask_secret(command)?)? else {
+            let secret = match read_secret_file(command)? {
+                Some(from_file) => from_file,
+                None => match console::var(SECRET_ENV) {
+                    Some(from_env) => from_env,
+                    None => ask_secret(command)?.unwrap_or_default(),
+                },
+            };
+            let Some(settings) = settings(command, secret) else {
                 bail!("give --frontend and --kite");
             };
             let saved = remote::save_pagekite(dir, settings)?;

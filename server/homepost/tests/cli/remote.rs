@@ -91,6 +91,34 @@ fn the_relay_is_set_up_offline_and_in_the_running_server() {
     let err = failure(&home, "wrong passphrase", &["remote", "pagekite", "--off"]);
     assert!(err.contains("passphrase"), "{err}");
     assert!(saved.exists());
+    // A new secret from a file named relative to the client's directory (the
+    // server neither runs there nor may open the user's files).
+    fs::write(&secret, "n3w-kite-secret\n").unwrap();
+    let out = home
+        .cmd(PASS)
+        .current_dir(home.dir.path())
+        .args([
+            "remote",
+            "pagekite",
+            "--frontend",
+            "127.0.0.1:9",
+            "--kite",
+            "box.example.net",
+            "--secret-file",
+            "kite-secret",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        fs::read_to_string(&saved)
+            .unwrap()
+            .contains("n3w-kite-secret")
+    );
     // A new frontend, the secret kept.
     let out = home.ok(&[
         "remote",
@@ -103,7 +131,11 @@ fn the_relay_is_set_up_offline_and_in_the_running_server() {
     assert!(out.contains("Certificate: self-signed, SHA-256"), "{out}");
     let text = home.ok(&["remote", "status"]);
     assert!(text.contains("through 127.0.0.1:10"), "{text}");
-    assert!(fs::read_to_string(&saved).unwrap().contains("s3cret-kite"));
+    assert!(
+        fs::read_to_string(&saved)
+            .unwrap()
+            .contains("n3w-kite-secret")
+    );
     home.ok(&["remote", "pagekite", "--off"]);
     assert!(!saved.exists());
     assert!(home.ok(&["remote", "status"]).contains("No PageKite relay"));

@@ -127,7 +127,10 @@ async fn the_relay_reaches_the_app_and_counts_as_a_stranger() {
     // The app itself, by the kite name.
     let res = via_relay(frontend.port, &cert, &for_host(&get("/"), KITE)).await;
     assert!(res.starts_with("HTTP/1.1 200"), "{res}");
-    assert!(res.contains("<!doctype html>") || res.contains("<!DOCTYPE html>"), "{res}");
+    assert!(
+        res.contains("<!doctype html>") || res.contains("<!DOCTYPE html>"),
+        "{res}"
+    );
     // A name the box does not answer to is refused, through the relay too.
     let res = via_relay(frontend.port, &cert, &for_host(&status_req, "evil.example")).await;
     assert!(res.starts_with("HTTP/1.1 421"), "{res}");
