@@ -236,7 +236,13 @@ pub fn offline(command: &RemoteCommand, dir: &Path) -> Result<()> {
             let address = remote::onion_address(dir)?;
             print_qr(&format!("http://{address}/"))?;
             outln!("Onion service: http://{address}/ (starts with `homepost serve`)");
-            print_clients(settings.restricted, &settings.clients)
+            print_clients(
+                settings.restricted,
+                settings
+                    .clients
+                    .iter()
+                    .map(|c| (c.name.as_str(), c.id.as_str())),
+            )
         }
         RemoteCommand::Status { json } => {
             let saved = remote::saved_pagekite(dir)?;
@@ -308,15 +314,25 @@ fn print_onion(body: &RemoteBody, dir: &Path) -> Result<()> {
     print_qr(&onion.url)?;
     outln!("Onion service: {} ({})", onion.url, onion.message);
     outln!("Open it in Tor Browser, or in a browser behind Orbot, on the phone.");
-    print_clients(onion.restricted, &onion.clients)
+    print_clients(
+        onion.restricted,
+        onion
+            .clients
+            .iter()
+            .map(|c| (c.name.as_str(), c.id.as_str())),
+    )
 }
 
-fn print_clients(restricted: bool, clients: &[remote::PairedClient]) -> Result<()> {
+/// Whether only paired devices can find the service, and the devices (name, id).
+fn print_clients<'a>(
+    restricted: bool,
+    clients: impl Iterator<Item = (&'a str, &'a str)>,
+) -> Result<()> {
     if restricted {
         outln!("Only paired devices can find it.");
     }
-    for c in clients {
-        outln!("  paired: {} ({})", c.name, c.id);
+    for (name, id) in clients {
+        outln!("  paired: {name} ({id})");
     }
     Ok(())
 }

@@ -29,9 +29,9 @@ use crate::state::AppState;
 use crate::tls;
 
 pub use onion::{
-    OnionBody, OnionClientBody, OnionSettings, PairedClient, TorBody, add_client, disable_onion,
-    enable_onion, onion_address, pair_client, remove_client, saved_onion, set_onion_offline,
-    unpair_client,
+    DeviceBody, OnionBody, OnionClientBody, OnionSettings, PairedClient, TorBody, add_client,
+    disable_onion, enable_onion, onion_address, pair_client, remove_client, saved_onion,
+    set_onion_offline, unpair_client,
 };
 pub use pagekite::{
     PagekiteBody, PagekiteSettings, forget_pagekite, remove_pagekite, save_pagekite,

@@ -53,8 +53,8 @@ pub struct OnionSettings {
     pub clients: Vec<PairedClient>,
 }
 
-/// A paired device: its name and the public half of its key.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+/// A paired device as saved: its name and the public half of its key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PairedClient {
     /// Its id (to unpair it).
@@ -64,9 +64,18 @@ pub struct PairedClient {
     /// When it was paired, Unix seconds.
     pub added_at: i64,
     /// `descriptor:x25519:<base32>`: the public key.
-    #[serde(skip_serializing_if = "String::is_empty", default)]
-    #[schema(ignore)]
     pub key: String,
+}
+
+/// A paired device as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DeviceBody {
+    /// Its id (to unpair it).
+    pub id: String,
+    /// What the user called it.
+    pub name: String,
+    /// When it was paired, Unix seconds.
+    pub added_at: i64,
 }
 
 /// The onion service as the API shows it.
@@ -84,7 +93,7 @@ pub struct OnionBody {
     /// Whether only paired devices can find the service.
     pub restricted: bool,
     /// The paired devices.
-    pub clients: Vec<PairedClient>,
+    pub clients: Vec<DeviceBody>,
     /// A QR code of `url`, as SVG, for a phone's camera.
     pub qr_svg: String,
 }
@@ -199,7 +208,15 @@ impl OnionView {
                 state: state.into(),
                 message,
                 restricted: settings.restricted,
-                clients: settings.clients.clone(),
+                clients: settings
+                    .clients
+                    .iter()
+                    .map(|c| DeviceBody {
+                        id: c.id.clone(),
+                        name: c.name.clone(),
+                        added_at: c.added_at,
+                    })
+                    .collect(),
                 qr_svg: qr_svg.clone(),
             }
         });
