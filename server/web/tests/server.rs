@@ -39,6 +39,12 @@ fn get(path: &str) -> String {
     format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
 }
 
+/// `request` with its `Host: localhost` replaced (a visitor through a tunnel
+/// names the box as it likes).
+fn for_host(request: &str, host: &str) -> String {
+    request.replacen("Host: localhost", &format!("Host: {host}"), 1)
+}
+
 fn post_json(path: &str, body: &str) -> String {
     format!(
         "POST {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",

@@ -11,7 +11,7 @@ use homepost_web::TlsSource;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::{config, get, http, post_json};
+use super::{config, for_host, get, http, post_json};
 
 #[path = "../../../onion/tests/tor/network.rs"]
 #[allow(dead_code)]
@@ -34,10 +34,6 @@ async fn via_onion(tor: &TorDialer, address: &str, request: &str) -> std::io::Re
         }
     }
     Ok(String::from_utf8_lossy(&out).into_owned())
-}
-
-fn for_host(request: &str, host: &str) -> String {
-    request.replacen("Host: localhost", &format!("Host: {host}"), 1)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

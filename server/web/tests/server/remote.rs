@@ -16,7 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
-use super::{config, get, http, post_json};
+use super::{config, for_host, get, http, post_json};
 
 #[path = "../../../relay/tests/support/frontend.rs"]
 #[allow(dead_code)]
@@ -55,11 +55,6 @@ async fn via_relay(port: u16, cert: &CertificateDer<'static>, request: &str) -> 
     let mut out = Vec::new();
     let _ = stream.read_to_end(&mut out).await;
     String::from_utf8_lossy(&out).into_owned()
-}
-
-/// `request` with its `Host: localhost` replaced.
-fn for_host(request: &str, host: &str) -> String {
-    request.replacen("Host: localhost", &format!("Host: {host}"), 1)
 }
 
 async fn wait_for(status: &mut watch::Receiver<RelayStatus>, wanted: fn(&RelayStatus) -> bool) {
