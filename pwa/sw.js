@@ -3,7 +3,7 @@
 // sessions are not cached, not even briefly. Shell files are fetched network-first
 // (so an updated box serves an updated app) with the cache as the offline fallback.
 
-const CACHE = 'homepost-shell-v9';
+const CACHE = 'homepost-shell-v10';
 
 /** Every file of pwa/ that the page loads. Keep in step with pwa/ (e2e checks it). */
 const SHELL = [
@@ -55,6 +55,13 @@ const SHELL = [
   '/js/components/tag-drawer.js',
   '/js/components/tag-manager.js',
   '/js/components/tag-picker.js',
+  '/js/components/wizard.js',
+  '/js/components/wizard-account.js',
+  '/js/components/wizard-finish.js',
+  '/js/components/wizard-frame.js',
+  '/js/components/wizard-mail.js',
+  '/js/components/wizard-passphrase.js',
+  '/js/components/wizard-servers.js',
   '/icons/icon.svg',
   '/icons/icon-192.png',
   '/icons/icon-512.png',

@@ -122,6 +122,10 @@ const enc = encodeURIComponent;
 // One small function per endpoint, named for what it does.
 export const api = {
   status: () => request('GET', '/status'),
+  /** Claims a new box for this browser with the setup code (a claim cookie, 204). */
+  claim: (setupToken) => request('POST', '/claim', { setup_token: setupToken }),
+  /** How hard a passphrase is to guess (no session needed; nothing is stored). */
+  passphraseStrength: (passphrase, opts) => request('POST', '/passphrase/strength', { passphrase }, opts),
   createVault: (passphrase, setupToken = null) => request('POST', '/vault', setupToken
     ? { passphrase, setup_token: setupToken } : { passphrase }),
   unlock: (passphrase) => request('POST', '/session', { passphrase }),
@@ -154,7 +158,16 @@ export const api = {
   renameTag: (name, newName) => request('PATCH', `/tags/${enc(name)}`, { name: newName }),
   deleteTag: (name) => request('DELETE', `/tags/${enc(name)}`),
 
+  // The first-run wizard's progress (docs/setup.md): where to resume after a reload.
+  setup: (opts) => request('GET', '/setup', undefined, opts),
+  saveSetup: (step, account = null) => request('PUT', '/setup',
+    account === null || account === undefined ? { step } : { step, account }),
+
   // Accounts, contacts, drafts and outbox: docs/api-mail-accounts.md.
+  /** Finds an address's servers (autoconfig, SRV, MX, probing): candidates, hints, a log. */
+  discoverAccount: (email, opts) => request('POST', '/accounts/discover', { email }, opts),
+  /** Logs in to both servers with the settings given, without saving anything. */
+  testAccount: (settings, opts) => request('POST', '/accounts/test', settings, opts),
   accounts: (opts) => request('GET', '/accounts', undefined, opts),
   createAccount: (account) => request('POST', '/accounts', account),
   updateAccount: (id, account) => request('PUT', `/accounts/${enc(id)}`, account),

@@ -1,8 +1,10 @@
 // Entry point: registers the service worker and defines <hp-app>, which decides
 // which screen to show from GET /api/v1/status:
-//   no_vault                   -> <hp-setup>  (create the vault)
+//   no_vault                   -> <hp-setup>  (claim the box, choose the passphrase)
 //   locked, or no session      -> <hp-unlock>
-//   unlocked with a session    -> <hp-mail>   (after GET /session for the CSRF token)
+//   unlocked with a session    -> <hp-wizard> while GET /setup says the first-run
+//                                 setup is not done, else <hp-mail> (both after
+//                                 GET /session for the CSRF token)
 //   network failure            -> <hp-offline>
 // A status answer with a session also says which key lookups the box allows
 // (`key_lookup`, kept in api.js); after unlocking here, status is asked once more
@@ -12,15 +14,17 @@ import { api, setSession, setStatus, clearSession, ApiError } from './api.js';
 import { h, replace } from './dom.js';
 import './components/auth-screens.js';
 import './components/mail-view.js';
+import './components/wizard.js';
 
 class HpApp extends HTMLElement {
   connectedCallback() {
     this.addEventListener('hp-session', () => this.enterMail());
+    this.addEventListener('hp-setup-done', () => this.showMail());
     this.addEventListener('hp-restart', () => this.start());
     this.addEventListener('hp-locked', () => this.showUnlock('locked'));
     // Any API call that finds the session gone lands here.
     window.addEventListener('hp:auth-required', (event) => {
-      if (!this.querySelector('hp-mail')) return;
+      if (!this.querySelector('hp-mail, hp-wizard')) return;
       const locked = event.detail && event.detail.code === 'locked';
       this.showUnlock(locked ? 'locked' : 'unlocked',
         locked ? 'The box was locked.' : 'Your session has ended. Unlock again to continue.');
@@ -52,14 +56,14 @@ class HpApp extends HTMLElement {
     }
     this.removeAttribute('aria-busy');
     if (status.state === 'no_vault') {
-      this.show(h('hp-setup', status.setup_token_required ? { 'token-required': '' } : {}));
+      this.show(h('hp-setup', { 'token-required': status.setup_token_required, claimed: status.claimed === true }));
       return;
     }
     if (status.state === 'unlocked' && status.session) {
       try {
         setSession(await api.session());
         setStatus(status);
-        this.showMail();
+        await this.showMailOrWizard();
         return;
       } catch {
         // The session expired between the two requests: unlock again.
@@ -78,6 +82,31 @@ class HpApp extends HTMLElement {
   }
 
   /**
+   * The first-run wizard where it was left (GET /setup), or the mail once it is done.
+   * A box older than the wizard (404) or a failed read opens the mail: the wizard is
+   * help, never a gate in front of the mail.
+   */
+  async showMailOrWizard() {
+    let setup = null;
+    try {
+      setup = await api.setup();
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) {
+        this.showUnlock(err.code === 'locked' ? 'locked' : 'unlocked');
+        return;
+      }
+    }
+    if (setup && setup.step && setup.step !== 'done') {
+      this.show(h('hp-wizard', {
+        step: setup.step,
+        account: Number.isInteger(setup.account) ? String(setup.account) : null,
+      }));
+      return;
+    }
+    this.showMail();
+  }
+
+  /**
    * After unlocking (or creating the vault): the status read before had no session,
    * so it did not say which key lookups the box allows. Asked once, before the mail
    * screens, so that they offer only the lookups the box makes.
@@ -88,7 +117,7 @@ class HpApp extends HTMLElement {
     } catch {
       setStatus(null); // not known: the screens offer lookups, and a refusal says why
     }
-    this.showMail();
+    await this.showMailOrWizard();
   }
 }
 

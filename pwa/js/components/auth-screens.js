@@ -1,11 +1,11 @@
-// The screens shown before there is a session: create the vault, unlock it, and
-// "cannot reach the box". Each is a light-DOM custom element that dispatches
-// `hp-session` (detail: the session answer) once it has a session.
+// The screens shown before there is a session: claim the box and create the vault
+// (the wizard's first steps), unlock it, and "cannot reach the box". Each is a
+// light-DOM custom element that dispatches `hp-session` (detail: the session answer)
+// once it has a session.
 
 import { api, setSession, ApiError } from '../api.js';
 import { h, replace } from '../dom.js';
-
-const MIN_PASSPHRASE = 10;
+import { PassphraseStep } from './wizard-passphrase.js';
 
 let fieldCount = 0;
 
@@ -107,116 +107,161 @@ export function takeSetupToken() {
 let setupTokenFromUrl = null;
 
 /**
- * First run: create the vault. With `token-required`, a device other than the box
- * itself must bring the setup code the box printed when it started: from the
- * address it showed (QR code), or typed.
+ * First run, before the vault: claiming the box with its setup code (only when the
+ * box asks for one and this browser has not claimed it yet, `claimed` in GET /status),
+ * then the wizard's passphrase step (wizard-passphrase.js), which creates the vault.
+ * The code comes from the setup address (`/#setup=CODE`, claimed at once without
+ * typing) or is typed. `POST /claim` gives this browser an HttpOnly claim cookie, so
+ * a reload goes straight to the passphrase; a box without `/claim` (older server)
+ * takes the code with the vault instead.
  */
-class HpSetup extends AuthForm {
+class HpSetup extends HTMLElement {
   connectedCallback() {
-    if (this.form) return;
+    if (this.started) return;
+    this.started = true;
     setupTokenFromUrl = takeSetupToken() || setupTokenFromUrl;
-    const needsCode = this.hasAttribute('token-required') && !setupTokenFromUrl;
-    const first = passwordField('Passphrase', 'new-password',
-      `At least ${MIN_PASSPHRASE} characters. A few unrelated words are easy to type and hard to guess.`);
-    const second = passwordField('Repeat the passphrase', 'new-password');
-    this.first = first.input;
-    this.second = second.input;
-    this.first.minLength = MIN_PASSPHRASE;
-    let codeField = null;
-    if (needsCode) {
-      fieldCount += 1;
-      const id = `setup-code-${fieldCount}`;
-      this.code = h('input', {
-        id, type: 'text', name: 'setup-code', required: true, autocomplete: 'off',
-        spellcheck: 'false', autocapitalize: 'characters', 'aria-describedby': `${id}-hint`,
-      });
-      codeField = h('div', { class: 'field' },
-        h('label', { for: id }, 'Setup code'),
-        this.code,
-        h('p', { id: `${id}-hint`, class: 'field-hint' },
-          'The box shows it on its screen when it starts (or run journalctl -u homepost on the box). '
-          + 'It proves this box is yours.'));
-    }
-    this.errorLine = h('p', { class: 'form-error', role: 'alert', hidden: true });
-    this.submit = h('button', { type: 'submit', class: 'button primary wide' }, 'Create vault');
-    this.form = h('form', { class: 'auth-form', novalidate: true, onsubmit: (e) => this.onSubmit(e) },
-      accountField(), codeField, first.wrap, second.wrap, revealToggle([this.first, this.second]), this.errorLine, this.submit);
-    replace(this, h('main', { class: 'auth', id: 'main' },
-      h('div', { class: 'auth-card' },
-        brand(),
-        h('h1', {}, 'Create your vault'),
-        h('p', {}, 'Homepost keeps all your mail encrypted on this box. '
-          + 'Your passphrase unlocks it; it is never stored anywhere.'),
-        h('p', { class: 'warning-note' },
-          h('strong', {}, 'Write it down somewhere safe. '),
-          'Nobody can recover a forgotten passphrase: without it your mail stays locked for good.'),
-        this.form)));
-    (this.code || this.first).focus();
+    const needsClaim = this.hasAttribute('token-required') && !this.hasAttribute('claimed');
+    if (!needsClaim) this.showPassphrase(setupTokenFromUrl);
+    else if (setupTokenFromUrl) this.claim(setupTokenFromUrl, true);
+    else this.showClaim();
   }
 
-  async onSubmit(event) {
-    event.preventDefault();
-    const pass = this.first.value;
-    this.first.setAttribute('aria-invalid', 'false');
-    this.second.setAttribute('aria-invalid', 'false');
-    if (this.code) {
-      this.code.setAttribute('aria-invalid', 'false');
-      if (!this.code.value.trim()) {
-        this.code.setAttribute('aria-invalid', 'true');
-        this.showError('Enter the setup code the box shows.');
-        this.code.focus();
+  disconnectedCallback() {
+    if (this.step && this.step.stop) this.step.stop();
+    clearInterval(this.countdown);
+  }
+
+  show(step, focus) {
+    if (this.step && this.step.stop) this.step.stop();
+    this.step = step;
+    replace(this, step.el);
+    focus.focus();
+  }
+
+  /** The claim screen: the setup code field; `problem` is said in the error line. */
+  showClaim(problem = null, wrongCode = false) {
+    fieldCount += 1;
+    const id = `setup-code-${fieldCount}`;
+    const code = h('input', {
+      id, type: 'text', name: 'setup-code', required: true, autocomplete: 'off', spellcheck: 'false',
+      autocapitalize: 'characters', 'aria-describedby': `${id}-hint`, 'aria-invalid': wrongCode ? 'true' : 'false',
+    });
+    const errorLine = h('p', { class: 'form-error', role: 'alert', hidden: !problem }, problem || '');
+    const submit = h('button', { type: 'submit', class: 'button primary wide' }, 'Continue');
+    const form = h('form', {
+      class: 'auth-form', novalidate: true,
+      onsubmit: (event) => {
+        event.preventDefault();
+        const typed = code.value.trim();
+        if (!typed) {
+          code.setAttribute('aria-invalid', 'true');
+          errorLine.textContent = 'Type the setup code the box shows.';
+          errorLine.hidden = false;
+          code.focus();
+          return;
+        }
+        submit.disabled = true;
+        submit.textContent = 'Checking\u2026';
+        this.claim(typed, false);
+      },
+    },
+    h('div', { class: 'field' },
+      h('label', { for: id }, 'Setup code'),
+      code,
+      h('p', { id: `${id}-hint`, class: 'field-hint' },
+        'Four groups of five letters and digits. The box shows it on its screen when it starts '
+        + '(or run journalctl -u homepost on the box).')),
+    errorLine, submit);
+    const heading = h('h1', { tabindex: '-1' }, 'Claim this box');
+    this.show({
+      el: h('main', { class: 'auth', id: 'main' },
+        h('div', { class: 'auth-card' },
+          brand(),
+          heading,
+          h('p', {}, 'Welcome to Homepost. To prove that this box is yours, type the setup code it shows. '
+            + 'Then you choose a passphrase, connect your mail account, and you are done.'),
+          form)),
+      stop: () => clearInterval(this.countdown),
+    }, problem ? code : heading);
+    this.submitButton = submit;
+  }
+
+  /** Claims the box with `code` (`fromUrl`: it came from the setup address). */
+  async claim(code, fromUrl) {
+    if (fromUrl) {
+      const heading = h('h1', { tabindex: '-1' }, 'Claim this box');
+      this.show({
+        el: h('main', { class: 'auth', id: 'main' }, h('div', { class: 'auth-card' }, brand(), heading,
+          h('p', { role: 'status' }, 'Checking the setup code from the address\u2026'))),
+      }, heading);
+    }
+    try {
+      await api.claim(code);
+    } catch (err) {
+      const status = err instanceof ApiError ? err.status : 0;
+      const errCode = err instanceof ApiError ? err.code : '';
+      if (status === 404 || status === 405) {
+        // A box without POST /claim: the code goes with the vault.
+        this.showPassphrase(code);
         return;
       }
-    }
-    if (pass.length < MIN_PASSPHRASE) {
-      this.first.setAttribute('aria-invalid', 'true');
-      this.showError(`The passphrase needs at least ${MIN_PASSPHRASE} characters.`);
-      this.first.focus();
-      return;
-    }
-    if (pass !== this.second.value) {
-      this.second.setAttribute('aria-invalid', 'true');
-      this.showError('The two passphrases differ. Type the same one twice.');
-      this.second.focus();
-      return;
-    }
-    this.showError('');
-    this.setBusy(true, 'Creating…');
-    try {
-      const token = this.code ? this.code.value.trim() : setupTokenFromUrl;
-      const session = await api.createVault(pass, token);
-      this.first.value = '';
-      this.second.value = '';
-      setupTokenFromUrl = null;
-      this.done(session);
-    } catch (err) {
-      if (err instanceof ApiError && err.code === 'vault_exists') {
-        // Someone else created it meanwhile: go to the unlock screen.
+      if (errCode === 'vault_exists') {
         this.dispatchEvent(new CustomEvent('hp-restart', { bubbles: true }));
         return;
       }
-      this.setBusy(false, 'Create vault');
-      if (err instanceof ApiError && err.status === 429) this.throttle(err.retryAfter, 'Create vault');
-      else if (err instanceof ApiError && /setup_token/.test(err.code)) {
-        // A code from the address was wrong (an old one): ask for it instead.
-        setupTokenFromUrl = null;
-        if (!this.code) {
-          const typed = [this.first.value, this.second.value];
-          this.form = null;
-          this.setAttribute('token-required', '');
-          replace(this);
-          this.connectedCallback();
-          [this.first.value, this.second.value] = typed;
-        }
-        this.showError(err.code === 'wrong_setup_token'
-          ? 'That setup code is not this box\'s. Check it on the box\'s screen and try again.'
-          : err.message);
-        this.code.setAttribute('aria-invalid', 'true');
-        this.code.focus();
-        return;
-      } else this.showError(err.message);
-      this.first.focus();
+      if (fromUrl) setupTokenFromUrl = null;
+      if (errCode === 'wrong_setup_token' || errCode === 'setup_token_required') {
+        this.showClaim('That is not this box\u2019s setup code. Check it on the box\u2019s screen (or in its '
+          + 'journal) and type it again.', true);
+      } else if (errCode === 'claimed') {
+        this.showClaim('This box is already being set up from another device. Finish the setup there, or '
+          + 'restart the box to get a new setup code and start again here.');
+      } else if (status === 429) {
+        this.showClaim(`Too many attempts, try again in ${err.retryAfter} seconds.`);
+        this.wait(err.retryAfter);
+      } else {
+        this.showClaim(err.message);
+      }
+      return;
     }
+    this.showPassphrase(fromUrl ? code : null);
+  }
+
+  /** Keeps the claim screen's button disabled while the server throttles. */
+  wait(seconds) {
+    clearInterval(this.countdown);
+    let left = seconds;
+    const button = this.submitButton;
+    const tick = () => {
+      if (left <= 0) {
+        clearInterval(this.countdown);
+        button.disabled = false;
+        button.textContent = 'Continue';
+        return;
+      }
+      button.disabled = true;
+      button.textContent = `Wait ${left} s`;
+      left -= 1;
+    };
+    tick();
+    this.countdown = setInterval(tick, 1000);
+  }
+
+  showPassphrase(setupToken) {
+    const step = new PassphraseStep({
+      setupToken,
+      onSession: (session) => {
+        setupTokenFromUrl = null;
+        setSession(session);
+        this.dispatchEvent(new CustomEvent('hp-session', { bubbles: true, detail: session }));
+      },
+      onClaimLost: (message) => {
+        setupTokenFromUrl = null;
+        this.showClaim(message);
+      },
+      onRestart: () => this.dispatchEvent(new CustomEvent('hp-restart', { bubbles: true })),
+    });
+    this.show(step, step.heading);
   }
 }
 

@@ -1,0 +1,226 @@
+// The wizard's existing-mail step: what Homepost fetches of the mail already on the
+// server (which folders, how far back, whether old mail is marked as read there and
+// here), then the account is created (POST /accounts, with the servers, user names
+// and certificate pins that worked in the account step) and the progress moves to
+// "remote" with the account's id. After a reload the password is asked again: it is
+// never kept in the browser.
+
+import { api, ApiError } from '../api.js';
+import { h } from '../dom.js';
+import { domainOf, errorLine, field, nextId, sentence, statusLine, stepFrame } from './wizard-frame.js';
+
+const DAYS = 30;
+const DEFAULT_POLL_SECONDS = 300;
+/** Folders "all folders" leaves out. */
+const SKIPPED = new Set(['junk', 'trash']);
+
+/** The choice in words, for this step's button and the summary. */
+export function choiceWords(choice) {
+  if (!choice) return 'Not chosen here.';
+  const where = choice.folders === 'all' ? `all ${choice.folderCount} folders` : 'the inbox';
+  const what = {
+    all: `Everything in ${where}`,
+    recent: `The last ${DAYS} days of ${where}`,
+    none: 'No old mail: only new mail from now on',
+  }[choice.scope];
+  return `${what}${choice.scope !== 'none' && choice.markRead ? ', marked as read' : ''}.`;
+}
+
+function radio(name, value, label, hint, checked = false) {
+  const input = h('input', { id: nextId(name), type: 'radio', name, value, checked });
+  const hintEl = hint ? h('span', { class: 'field-hint choice-hint' }, hint) : null;
+  return h('div', { class: 'check' }, input, h('label', { for: input.id }, label, hintEl ? h('br') : null, hintEl));
+}
+
+/**
+ * Pins a certificate the account step trusted when the server did not take it with
+ * the account (it pins only what it saw itself): asked again until the account's
+ * first connection has seen that certificate, for up to ten seconds.
+ */
+async function applyPins(account, draft) {
+  for (const side of ['incoming', 'outgoing']) {
+    const pin = draft[side].pinned_sha256;
+    if (!pin || !account[side] || account[side].pinned_sha256) continue;
+    for (let i = 0; i < 20; i += 1) {
+      try {
+        await api.trustCertificate(account.id, side, pin);
+        break;
+      } catch (err) {
+        if (!(err instanceof ApiError) || err.code !== 'invalid_state') break;
+        await new Promise((r) => { setTimeout(r, 500); });
+      }
+    }
+  }
+}
+
+export class MailStep {
+  constructor(wizard) {
+    this.wizard = wizard;
+    this.draft = wizard.draft;
+    this.error = errorLine();
+    this.status = statusLine();
+    if (!this.draft) {
+      this.buildLost();
+      return;
+    }
+    const d = this.draft;
+    const imap = d.incoming.protocol === 'imap';
+    const listed = (d.folders || []).filter((f) => !SKIPPED.has(f.special));
+    const inbox = listed.find((f) => f.name.toUpperCase() === 'INBOX');
+    // The inbox first: new mail is watched for in the first folder.
+    this.allFolders = [inbox ? inbox.name : 'INBOX', ...listed.filter((f) => f !== inbox).map((f) => f.name)];
+    const sent = (d.folders || []).find((f) => f.special === 'sent');
+    this.sentFolder = imap && sent ? sent.name : null;
+    const folderName = nextId('folders');
+    this.scopeName = nextId('scope');
+    this.folderName = folderName;
+    this.markRead = h('input', { id: nextId('mark-read'), type: 'checkbox' });
+    const folderChoice = imap && this.allFolders.length > 1 ? h('fieldset', { class: 'choices' },
+      h('legend', {}, 'Which folders'),
+      radio(folderName, 'all', `All folders (${this.allFolders.length})`,
+        'Everything but junk and trash, so your folders look the same here.', true),
+      h('details', { class: 'wizard-folders' }, h('summary', {}, 'Show the folders'),
+        h('ul', {}, this.allFolders.map((f) => h('li', {}, f)))),
+      radio(folderName, 'inbox', 'Only the inbox')) : null;
+    this.password = null;
+    let passwordField = null;
+    if (!d.password) {
+      this.password = h('input', {
+        id: nextId('mail-password'), type: 'password', autocomplete: 'current-password', required: true,
+      });
+      passwordField = field(`Password of ${d.email}`, this.password,
+        'Asked again because the page was reloaded: your browser never keeps it.');
+    }
+    this.submit = h('button', { type: 'submit', class: 'button primary wide' }, 'Continue');
+    this.form = h('form', { class: 'auth-form', novalidate: true, onsubmit: (e) => this.save(e) },
+      passwordField,
+      folderChoice,
+      h('fieldset', { class: 'choices' },
+        h('legend', {}, 'How much of it'),
+        radio(this.scopeName, 'all', 'Everything', 'All your old mail; a large mailbox can take a while.', true),
+        radio(this.scopeName, 'recent', `The last ${DAYS} days`),
+        radio(this.scopeName, 'none', 'Nothing: only new mail from now on')),
+      h('div', { class: 'check' }, this.markRead,
+        h('label', { for: this.markRead.id }, 'Mark old mail as read (here and on the server)')),
+      this.error.el,
+      this.status,
+      this.submit);
+    this.form.addEventListener('change', () => {
+      this.markRead.disabled = this.value(this.scopeName) === 'none';
+    });
+    const frame = stepFrame('mail', 'Your existing mail',
+      h('p', {}, `Both servers of ${d.email} work. `, imap
+        ? 'Choose what Homepost fetches of the mail already there. It stays on the server too.'
+        : 'Choose what Homepost fetches of the mail already in the inbox.'),
+      this.form);
+    this.el = frame.el;
+    this.heading = frame.heading;
+  }
+
+  /** Reloaded in another tab, or the settings were cleared: back to the account step. */
+  buildLost() {
+    const back = h('button', {
+      type: 'button', class: 'button primary wide',
+      onclick: async () => {
+        try {
+          await this.wizard.advance('account');
+        } catch (err) {
+          if (!(err instanceof ApiError) || err.status !== 401) this.error.show(sentence(err.message));
+        }
+      },
+    }, 'Connect the account again');
+    const frame = stepFrame('mail', 'Your existing mail',
+      h('p', {}, 'This browser no longer has the settings of the account you connected (passwords are never '
+        + 'kept in it). Connect it once more; it takes a moment.'),
+      this.error.el, back);
+    this.el = frame.el;
+    this.heading = frame.heading;
+  }
+
+  value(name) {
+    const checked = this.form.querySelector(`input[name="${name}"]:checked`);
+    return checked ? checked.value : 'all';
+  }
+
+  /** The Account of POST /accounts. */
+  body(password) {
+    const d = this.draft;
+    const scope = this.value(this.scopeName);
+    const folders = this.value(this.folderName) === 'inbox' || d.incoming.protocol !== 'imap'
+      ? [this.allFolders[0]] : this.allFolders;
+    const server = (s) => {
+      const out = { host: s.host, port: s.port, security: s.security, username: s.username, password };
+      if (s.pinned_sha256) out.pinned_sha256 = s.pinned_sha256;
+      return out;
+    };
+    return {
+      name: domainOf(d.email) || 'Mail',
+      email: d.email,
+      display_name: d.display_name || null,
+      incoming: {
+        protocol: d.incoming.protocol,
+        ...server(d.incoming),
+        folders,
+        sent_folder: this.sentFolder,
+        policy: { kind: 'keep' },
+        poll_seconds: DEFAULT_POLL_SECONDS,
+        first_sync: { scope, days: DAYS, mark_read: scope !== 'none' && this.markRead.checked },
+      },
+      outgoing: server(d.outgoing),
+    };
+  }
+
+  async save(event) {
+    event.preventDefault();
+    this.error.clear();
+    const d = this.draft;
+    const password = d.password || (this.password && this.password.value);
+    if (!password) {
+      this.password.setAttribute('aria-invalid', 'true');
+      this.error.show(`Type the password of ${d.email}.`);
+      this.password.focus();
+      return;
+    }
+    const body = this.body(password);
+    this.submit.disabled = true;
+    try {
+      if (!d.password && !(await this.passwordWorks(body))) return;
+      this.status.textContent = `Saving ${d.email}\u2026`;
+      const account = await api.createAccount(body);
+      await applyPins(account, d);
+      this.wizard.setChoice({
+        scope: body.incoming.first_sync.scope,
+        folders: body.incoming.folders.length > 1 ? 'all' : 'inbox',
+        folderCount: body.incoming.folders.length,
+        markRead: body.incoming.first_sync.mark_read,
+      });
+      await this.wizard.advance('remote', account.id);
+    } catch (err) {
+      this.status.textContent = '';
+      if (err instanceof ApiError && err.status === 401) return;
+      this.error.show(sentence(err.message));
+      this.error.el.focus();
+    } finally {
+      this.submit.disabled = false;
+    }
+  }
+
+  /** After a reload: the password typed again is tried before the account is saved. */
+  async passwordWorks(body) {
+    this.status.textContent = 'Checking the password\u2026';
+    const side = (s) => {
+      const { folders: _f, sent_folder: _s, policy: _p, poll_seconds: _t, first_sync: _x, ...rest } = s;
+      return rest;
+    };
+    const answer = await api.testAccount({ email: body.email, incoming: side(body.incoming), outgoing: side(body.outgoing) });
+    this.status.textContent = '';
+    if (answer.incoming.ok && answer.outgoing.ok) return true;
+    const failed = answer.incoming.ok ? answer.outgoing : answer.incoming;
+    this.password.setAttribute('aria-invalid', 'true');
+    this.error.show(failed.error && failed.error.code === 'wrong_password'
+      ? 'The server refused this password. Type it again.'
+      : `The servers did not work this time: ${sentence(failed.error ? failed.error.message : '')}`);
+    this.password.focus();
+    return false;
+  }
+}
