@@ -30,9 +30,14 @@ pub struct Forward {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DraftContent {
-    /// The sending account (identity).
+    /// The sending account: the identity's account when there is one (kept for
+    /// drafts written before identities, which are sent from its primary).
     #[serde(default)]
     pub account_id: Option<i64>,
+    /// The identity it is written from (its From); `None`: the account's
+    /// primary, or the default identity without an account.
+    #[serde(default)]
+    pub identity_id: Option<i64>,
     /// Recipients, as typed (`Name <address>` or `address`).
     #[serde(default)]
     pub to: Vec<String>,

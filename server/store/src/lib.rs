@@ -10,6 +10,7 @@ mod contacts;
 mod conversations;
 mod crypto;
 mod drafts;
+mod identities;
 mod index_queue;
 mod messages;
 mod outbox;
@@ -37,6 +38,7 @@ pub use accounts::{
 pub use conversations::{MAX_PARTICIPANTS, ThreadOverview};
 pub use crypto::{IdentityKey, PeerRow};
 pub use drafts::{Draft, DraftAttachment, DraftContent, Forward, ForwardMode};
+pub use identities::{Identity, IdentityFields, IdentityOutcome, MAX_SIGNATURE_CHARS};
 pub use index_queue::PendingIndex;
 pub use messages::{Inserted, MessageDetail, MessageSummary, NewMessage};
 pub use outbox::{NewOutgoing, OutboxItem, OutboxJob, OutboxState};

@@ -6,7 +6,7 @@ use crate::{Error, Result};
 
 /// Each entry moves the schema from version `index` to `index + 1`. Released
 /// entries are never edited; new ones are appended.
-const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_state_version.sql"),
     include_str!("../migrations/0003_spam.sql"),
@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0008_strict.sql"),
     include_str!("../migrations/0009_crypto_pending.sql"),
     include_str!("../migrations/0010_message_lists.sql"),
+    include_str!("../migrations/0012_identities.sql"),
 ];
 
 /// The newest schema version this build knows.
