@@ -20,6 +20,7 @@ pub mod parse;
 pub mod risk;
 pub mod source;
 pub mod text;
+pub mod vcard;
 
 pub use attach::attachments;
 pub use filename::download_name;
