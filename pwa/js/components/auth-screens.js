@@ -210,12 +210,8 @@ class HpSetup extends HTMLElement {
         return;
       }
       if (fromUrl) setupTokenFromUrl = null;
-      if (errCode === 'wrong_setup_token' || errCode === 'setup_token_required') {
-        this.showClaim('That is not this box\u2019s setup code. Check it on the box\u2019s screen (or in its '
-          + 'journal) and type it again.', true);
-      } else if (errCode === 'claimed') {
-        this.showClaim('This box is already being set up from another device. Finish the setup there, or '
-          + 'restart the box to get a new setup code and start again here.');
+      if (errCode === 'wrong_setup_token' || errCode === 'setup_token_required' || errCode === 'claimed') {
+        this.claimRefused(errCode);
       } else if (status === 429) {
         this.showClaim(`Too many attempts, try again in ${err.retryAfter} seconds.`);
         this.wait(err.retryAfter);
@@ -225,6 +221,19 @@ class HpSetup extends HTMLElement {
       return;
     }
     this.showPassphrase(fromUrl ? code : null);
+  }
+
+  /** The claim screen again, saying why the box refused: `code` is the API's error code. */
+  claimRefused(code) {
+    if (code === 'claimed') {
+      this.showClaim('This box is already being set up from another device. Finish the setup there, or '
+        + 'restart the box to get a new setup code and start again here.');
+    } else if (code === 'wrong_setup_token') {
+      this.showClaim('That is not this box\u2019s setup code. Check it on the box\u2019s screen (or in its '
+        + 'journal) and type it again.', true);
+    } else {
+      this.showClaim('The box asks for its setup code again (did it restart?). Type the code it shows now.');
+    }
   }
 
   /** Keeps the claim screen's button disabled while the server throttles. */
@@ -255,9 +264,9 @@ class HpSetup extends HTMLElement {
         setSession(session);
         this.dispatchEvent(new CustomEvent('hp-session', { bubbles: true, detail: session }));
       },
-      onClaimLost: (message) => {
+      onClaimLost: (code) => {
         setupTokenFromUrl = null;
-        this.showClaim(message);
+        this.claimRefused(code);
       },
       onRestart: () => this.dispatchEvent(new CustomEvent('hp-restart', { bubbles: true })),
     });

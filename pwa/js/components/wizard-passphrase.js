@@ -82,8 +82,9 @@ class StrengthMeter {
 /**
  * The passphrase step. `setupToken`: the code from the setup address, sent along with
  * the vault (a typed code was spent on the claim, whose cookie stands in for it).
- * Callbacks: `onSession(session)` once the vault exists, `onClaimLost(message)` when
- * the server no longer knows this browser's claim (it restarted), `onRestart()` when
+ * Callbacks: `onSession(session)` once the vault exists, `onClaimLost(code)` when the
+ * box refuses this browser's claim (the error code: it restarted, or the code went
+ * with the vault and was wrong), `onRestart()` when
  * someone else created the vault meanwhile.
  */
 export class PassphraseStep {
@@ -191,9 +192,7 @@ export class PassphraseStep {
       return;
     }
     if (code === 'setup_token_required' || code === 'wrong_setup_token' || code === 'claimed') {
-      this.callbacks.onClaimLost(code === 'claimed'
-        ? 'This box is already being set up from another device.'
-        : 'The box no longer knows this browser (did it restart?). Enter its setup code again.');
+      this.callbacks.onClaimLost(code);
       return;
     }
     if (err instanceof ApiError && err.status === 429) {
