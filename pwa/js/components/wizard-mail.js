@@ -92,9 +92,8 @@ export class MailStep {
         'Asked again because the page was reloaded: your browser never keeps it.');
     }
     this.submit = h('button', { type: 'submit', class: 'button primary wide' }, 'Continue');
-    this.form = h('form', { class: 'auth-form', novalidate: true, onsubmit: (e) => this.save(e) },
-      passwordField,
-      folderChoice,
+    // A POP3 server cannot tell old mail from new before fetching it: it is all fetched.
+    const howMuch = imap ? [
       h('fieldset', { class: 'choices' },
         h('legend', {}, 'How much of it'),
         radio(this.scopeName, 'all', 'Everything', 'All your old mail; a large mailbox can take a while.', true),
@@ -102,6 +101,11 @@ export class MailStep {
         radio(this.scopeName, 'none', 'Nothing: only new mail from now on')),
       h('div', { class: 'check' }, this.markRead,
         h('label', { for: this.markRead.id }, 'Mark old mail as read (here and on the server)')),
+    ] : h('p', {}, 'Homepost fetches everything in the inbox: a POP3 server cannot tell old mail from new.');
+    this.form = h('form', { class: 'auth-form', novalidate: true, onsubmit: (e) => this.save(e) },
+      passwordField,
+      folderChoice,
+      howMuch,
       this.error.el,
       this.status,
       this.submit);
@@ -145,7 +149,8 @@ export class MailStep {
   /** The Account of POST /accounts. */
   body(password) {
     const d = this.draft;
-    const scope = this.value(this.scopeName);
+    const imap = d.incoming.protocol === 'imap';
+    const scope = imap ? this.value(this.scopeName) : 'all';
     const folders = this.value(this.folderName) === 'inbox' || d.incoming.protocol !== 'imap'
       ? [this.allFolders[0]] : this.allFolders;
     const server = (s) => {
@@ -164,7 +169,7 @@ export class MailStep {
         sent_folder: this.sentFolder,
         policy: { kind: 'keep' },
         poll_seconds: DEFAULT_POLL_SECONDS,
-        first_sync: { scope, days: DAYS, mark_read: scope !== 'none' && this.markRead.checked },
+        first_sync: { scope, days: DAYS, mark_read: imap && scope !== 'none' && this.markRead.checked },
       },
       outgoing: server(d.outgoing),
     };
