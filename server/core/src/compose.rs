@@ -1,30 +1,55 @@
 //! Starting a draft: a new message, or an answer or forward prefilled from the
-//! message it answers, from the identity that message was sent to.
+//! message it answers, written from an identity (the one that message was sent
+//! to, else the default) with that identity's signature.
 
 use homepost_mail::compose::{self, ReplyMode};
 use homepost_mail::parse;
-use homepost_store::{Account, DraftContent, Forward, ForwardMode, Store};
+use homepost_store::{DraftContent, Forward, ForwardMode, Identity, Store};
 
+use crate::identities;
 use crate::incoming;
 use crate::reading::ReadError;
 
+/// Why a draft could not be started or saved.
+#[derive(Debug, thiserror::Error)]
+pub enum DraftError {
+    /// The draft names an identity that does not exist.
+    #[error("there is no identity {0} to write from")]
+    NoSuchIdentity(i64),
+    /// The message it answers could not be read.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+}
+
+impl From<homepost_store::Error> for DraftError {
+    fn from(e: homepost_store::Error) -> DraftError {
+        DraftError::Read(ReadError::Store(e))
+    }
+}
+
 /// Stores a new draft made of `content`, prefilled (recipients, subject, quoted
-/// text) when it answers or forwards message `answering`. Without an account
-/// named, it is written from the identity the answered message was sent to,
-/// else from the first account that can send. Returns the draft's id, or `None`
-/// when the message it answers does not exist.
+/// text) when it answers or forwards message `answering`. It is written from the
+/// identity `content` names; else from its account's own address (`account_id`,
+/// as drafts were before identities); else, for an answer, from the identity the
+/// answered message was sent to; else from the default identity. With
+/// `add_signature`, that identity's signature is put under the text (once: the
+/// draft keeps it from then on). Returns the draft's id, or `None` when the
+/// message it answers does not exist.
 pub async fn start_draft(
     store: &Store,
     mut content: DraftContent,
     answering: Option<(i64, ReplyMode)>,
+    add_signature: bool,
     now: i64,
-) -> Result<Option<i64>, ReadError> {
-    let accounts = store.accounts().await?;
+) -> Result<Option<i64>, DraftError> {
+    let all = store.identities().await?;
+    let mut chosen = chosen_identity(&all, &content)?;
     if let Some((id, mode)) = answering {
         let Some(raw) = store.raw(id).await? else {
             return Ok(None);
         };
-        let own: Vec<String> = accounts.iter().map(|a| a.config.email.clone()).collect();
+        let own: Vec<String> = all.iter().map(|i| i.address.clone()).collect();
+        let delivered = identities::delivered_to(&raw);
         // Addresses come from the message as received; the text (and the real
         // subject, for protected headers) from its decrypted form.
         let readable = incoming::readable(store, id).await?;
@@ -64,27 +89,47 @@ pub async fn start_draft(
                 });
             }
         }
-        if content.account_id.is_none() {
-            let to_us = original.to.iter().chain(&original.cc);
-            content.account_id = to_us
-                .filter_map(|a| a.address.as_deref())
-                .find_map(|addr| account_of(&accounts, addr));
+        if chosen.is_none() {
+            chosen = identities::for_answer(&all, &original, &delivered);
         }
     }
-    if content.account_id.is_none() {
-        content.account_id = accounts
-            .iter()
-            .find(|a| a.config.outgoing.is_some())
-            .or(accounts.first())
-            .map(|a| a.id);
+    let chosen = chosen.or_else(|| all.iter().find(|i| i.is_default));
+    if let Some(identity) = chosen {
+        content.identity_id = Some(identity.id);
+        content.account_id = Some(identity.account_id);
+        if add_signature {
+            content.body =
+                identities::with_signature(&content.body, &identity.signature, answering.is_some());
+        }
     }
     Ok(Some(store.create_draft(&content, now).await?))
 }
 
-/// The account whose address `addr` is.
-fn account_of(accounts: &[Account], addr: &str) -> Option<i64> {
-    accounts
-        .iter()
-        .find(|a| a.config.email.eq_ignore_ascii_case(addr))
-        .map(|a| a.id)
+/// Makes a draft's account the account of the identity it names, which must
+/// exist (a draft saved by the app names the identity picked as From).
+pub async fn settle_identity(store: &Store, content: &mut DraftContent) -> Result<(), DraftError> {
+    if let Some(id) = content.identity_id {
+        let identity = store
+            .identity(id)
+            .await?
+            .ok_or(DraftError::NoSuchIdentity(id))?;
+        content.account_id = Some(identity.account_id);
+    }
+    Ok(())
+}
+
+/// The identity a new draft names: by id, or as its account's own address.
+fn chosen_identity<'a>(
+    all: &'a [Identity],
+    content: &DraftContent,
+) -> Result<Option<&'a Identity>, DraftError> {
+    match (content.identity_id, content.account_id) {
+        (Some(id), _) => all
+            .iter()
+            .find(|i| i.id == id)
+            .map(Some)
+            .ok_or(DraftError::NoSuchIdentity(id)),
+        (None, Some(account)) => Ok(all.iter().find(|i| i.account_id == account && i.is_primary)),
+        (None, None) => Ok(None),
+    }
 }

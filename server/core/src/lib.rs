@@ -16,6 +16,8 @@
 //!   certificate;
 //! - [`conversations`]: search results grouped by thread, and tag changes on
 //!   whole conversations that say what they changed;
+//! - [`identities`]: the addresses mail is sent from (aliases, signatures,
+//!   the default) and which one answers a message;
 //! - [`compose`]: starting a draft, answering or forwarding a message;
 //! - [`outgoing`]: the encryption recommendation and the protection of outgoing
 //!   mail;
@@ -33,6 +35,7 @@
 pub mod accounts;
 pub mod compose;
 pub mod conversations;
+pub mod identities;
 pub mod imports;
 pub mod incoming;
 pub mod keys;

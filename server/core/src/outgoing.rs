@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use homepost_mail::compose::{self, Attachment, Mailbox};
 use homepost_pgp::autocrypt::{self, PreferEncrypt};
 use homepost_pgp::{Certificate, SecretKey};
-use homepost_store::{ForwardMode, NewOutgoing, Store};
+use homepost_store::{ForwardMode, Identity, NewOutgoing, Store};
 use serde::Serialize;
 
 use crate::keys::ensure_identity_key;
@@ -296,9 +296,10 @@ impl From<OutgoingError> for SendError {
     }
 }
 
-/// Sends a draft: builds the message from it (a reply's threading headers, the
-/// draft's attachments, a forwarded message attached as received or its
-/// attachments as the user saw them), protects it ([`protect_outgoing`]) and
+/// Sends a draft: builds the message from it (From its identity, through that
+/// identity's account; a reply's threading headers, the draft's attachments, a
+/// forwarded message attached as received or its attachments as the user saw
+/// them), protects it ([`protect_outgoing`]) and
 /// queues it in the outbox, which owns the draft from then on. The answered
 /// message is tagged `replied`. Returns the outbox id; the transport sends it
 /// (tell it with `Transport::outbox_changed`).
@@ -318,9 +319,8 @@ pub async fn send_draft(
         .ok_or(SendError::NoSuchDraft(draft))?;
     let c = &d.content;
     let unsendable = |m: String| SendError::Unsendable(m);
-    let account_id = c
-        .account_id
-        .ok_or_else(|| unsendable("choose the account to send from".into()))?;
+    let identity = sender(store, c.identity_id, c.account_id).await?;
+    let account_id = identity.account_id;
     let account = store
         .account(account_id)
         .await?
@@ -369,9 +369,8 @@ pub async fn send_draft(
         }
     }
     let from = Mailbox {
-        name: (!account.config.display_name.is_empty())
-            .then(|| account.config.display_name.clone()),
-        address: account.config.email.clone(),
+        name: (!identity.display_name.is_empty()).then(|| identity.display_name.clone()),
+        address: identity.address.clone(),
     };
     let built = compose::build(&compose::Outgoing {
         from,
@@ -422,6 +421,30 @@ pub async fn send_draft(
         tracing::warn!(error = %e, "cannot tag the answered message");
     }
     Ok(outbox_id)
+}
+
+/// The identity a draft is sent from: the one it names, else its account's own
+/// address (drafts from before identities), else the default identity. Its
+/// account's SMTP server sends it.
+async fn sender(
+    store: &Store,
+    identity: Option<i64>,
+    account: Option<i64>,
+) -> Result<Identity, SendError> {
+    let found = match (identity, account) {
+        (Some(id), _) => store.identity(id).await?,
+        (None, Some(account)) => store.primary_identity(account).await?,
+        (None, None) => store.default_identity().await?,
+    };
+    found.ok_or_else(|| {
+        SendError::Unsendable(match (identity, account) {
+            (Some(_), _) => {
+                "the address it was written from no longer exists: choose another From".into()
+            }
+            (None, Some(account)) => format!("account {account} does not exist"),
+            (None, None) => "add an account to send from".into(),
+        })
+    })
 }
 
 /// The `In-Reply-To` and `References` of an answer to a stored message.

@@ -6,6 +6,7 @@ use actix_web::web::{Data, Json, Path, Payload};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, delete, get, post, put};
 use base64::Engine;
 use futures_util::StreamExt;
+use homepost_core::compose::{DraftError, settle_identity, start_draft};
 use homepost_core::outgoing::MAX_ATTACHMENT;
 use homepost_mail::compose::{self, ReplyMode};
 use homepost_store::{Draft, DraftContent, OutboxItem, Store};
@@ -59,6 +60,22 @@ pub struct NewDraft {
     content: DraftContent,
     #[serde(default)]
     reply: Option<ReplyRequest>,
+    /// Put the identity's signature under the text (default true); false when
+    /// the body already holds it (the app shows it in a new message at once).
+    #[serde(default = "yes")]
+    add_signature: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A draft refused for its identity, or the store or message failing.
+fn draft_error(e: DraftError) -> ApiError {
+    match e {
+        DraftError::NoSuchIdentity(_) => ApiError::bad_request("bad_request", e.to_string()),
+        DraftError::Read(r) => r.into(),
+    }
 }
 
 /// Every draft.
@@ -140,7 +157,9 @@ async fn list_drafts(state: Data<AppState>, _auth: Authed) -> Result<Json<DraftL
     Ok(Json(DraftList { drafts }))
 }
 
-/// Starts a draft, prefilled when it answers or forwards a message.
+/// Starts a draft, prefilled when it answers or forwards a message, written
+/// from the identity it names, else the one the answered message was sent to,
+/// else the default; with that identity's signature unless `add_signature` is false.
 #[utoipa::path(tag = "compose", request_body = NewDraft, responses((status = 201, body = Draft), (status = 404, body = ErrorBody)))]
 #[post("/drafts")]
 async fn create_draft(
@@ -149,17 +168,19 @@ async fn create_draft(
     req: HttpRequest,
     body: Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let NewDraft { content, reply } =
-        json_body(&req, body, DRAFT_JSON_LIMIT, DRAFT_TOO_LARGE).await?;
+    let NewDraft {
+        content,
+        reply,
+        add_signature,
+    } = json_body(&req, body, DRAFT_JSON_LIMIT, DRAFT_TOO_LARGE).await?;
     check_content(&content)?;
     let answering = reply.map(|r| (r.id, r.mode.into()));
     let lib = library(&state).await?;
-    let id = homepost_core::compose::start_draft(lib.store(), content, answering, unix_now())
-        .await?
-        .ok_or_else(|| {
-            let id = answering.map_or(0, |(id, _)| id);
-            ApiError::not_found(format!("no message with id {id}"))
-        })?;
+    let started = start_draft(lib.store(), content, answering, add_signature, unix_now());
+    let id = started.await.map_err(draft_error)?.ok_or_else(|| {
+        let id = answering.map_or(0, |(id, _)| id);
+        ApiError::not_found(format!("no message with id {id}"))
+    })?;
     Ok(HttpResponse::Created().json(draft_or_404(lib.store(), id).await?))
 }
 
@@ -187,7 +208,7 @@ async fn get_draft(
     ))
 }
 
-/// Saves a draft's fields (autosave).
+/// Saves a draft's fields (autosave). Its account becomes its identity's.
 #[utoipa::path(tag = "compose", request_body = DraftContent, responses((status = 200, body = Draft), (status = 404, body = ErrorBody)))]
 #[put("/drafts/{id}")]
 async fn update_draft(
@@ -204,11 +225,14 @@ async fn update_draft(
     let store = lib.store();
     // The message answered or forwarded is fixed at creation.
     let old = draft_or_404(store, id).await?;
-    let content = DraftContent {
+    let mut content = DraftContent {
         in_reply_to: old.content.in_reply_to,
         forward: old.content.forward,
         ..content
     };
+    settle_identity(store, &mut content)
+        .await
+        .map_err(draft_error)?;
     store.update_draft(id, &content, unix_now()).await?;
     Ok(Json(draft_or_404(store, id).await?))
 }

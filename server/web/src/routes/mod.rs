@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod contacts;
 pub mod conversations;
 pub mod drafts;
+pub mod identities;
 pub mod imports;
 pub mod keys;
 pub mod messages;
@@ -43,6 +44,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
     threads::routes(cfg);
     tags::routes(cfg);
     accounts::routes(cfg);
+    identities::routes(cfg);
     contacts::routes(cfg);
     drafts::routes(cfg);
     imports::routes(cfg);

@@ -7,6 +7,7 @@ mod common;
 
 mod conversations;
 mod headers;
+mod identities;
 mod imports;
 mod mail;
 mod session;
