@@ -36,16 +36,25 @@ pub enum AccountError {
 
 /// Adds an account after checking its settings, and makes sure its address has
 /// an OpenPGP key. Returns its id and the key's fingerprint.
+///
+/// A pinned certificate is kept only when `presented(host, port, fingerprint)`
+/// says that server showed exactly that certificate to a connection test the
+/// user just confirmed; otherwise pins are set only by [`trust`].
 pub async fn add(
     store: &Store,
     mut config: AccountConfig,
     secrets: &Secrets,
     now: i64,
+    presented: &(dyn Fn(&str, u16, &str) -> bool + Sync),
 ) -> Result<(i64, String), AccountError> {
     config.check().map_err(AccountError::Invalid)?;
     for endpoint in endpoints_mut(&mut config) {
-        // A pin is only ever set by `trust`.
-        endpoint.pinned_sha256 = None;
+        let pin = endpoint
+            .pinned_sha256
+            .as_deref()
+            .and_then(homepost_transport::tls::normalize_fingerprint);
+        endpoint.pinned_sha256 =
+            pin.filter(|fp| presented(&endpoint.host, endpoint.port, fp.as_str()));
     }
     let id = store.add_account(&config, secrets, now).await?;
     let fingerprint =

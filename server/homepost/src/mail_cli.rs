@@ -76,6 +76,7 @@ fn account_config(a: &AccountArgs) -> Result<AccountConfig> {
                 },
                 sent_folder: a.sent_folder.clone(),
                 poll_seconds: a.poll_seconds,
+                first_sync: Default::default(),
             })
         }
         (None, None) => None,
@@ -161,7 +162,7 @@ pub async fn account_command(cmd: &AccountCommand, lib: &mut Library) -> Result<
                     None => None,
                 },
             };
-            let (id, fpr) = accounts::add(store, config, &secrets, now()).await?;
+            let (id, fpr) = accounts::add(store, config, &secrets, now(), &|_, _, _| false).await?;
             outln!("Added account {id}; its OpenPGP key is {fpr}.");
             outln!("Run `homepost fetch --account {id}` to test it.");
         }

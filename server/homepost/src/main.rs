@@ -186,6 +186,11 @@ async fn run(cli: Cli) -> Result<()> {
             let tor = file.tor.clone().unwrap_or_default();
             config.lookups_over_tor = tor.lookups;
             config.tor_network = tor.network;
+            let autoconfig = file.autoconfig.clone().unwrap_or_default();
+            config.name_server = autoconfig.name_server;
+            if let Some(ispdb) = &autoconfig.ispdb {
+                config.ispdb = ispdb.url();
+            }
             let running = homepost_web::start(config).await?;
             // From now on CLI commands on this data directory go through us.
             control::listen(&dir, running.shared_state()).await?;

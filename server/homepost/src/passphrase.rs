@@ -64,6 +64,10 @@ pub fn new_passphrase(cli: &Cli, label: &str) -> Result<Passphrase> {
         }
     }
     let first = prompt(label)?;
+    if let Some(why) = homepost_vault::strength::refusal(first.expose(), &["homepost"]) {
+        // On a terminal only: scripts and benchmarks choose their own.
+        eprintln!("warning: {why}");
+    }
     let again = prompt("Repeat it")?;
     if first != again {
         bail!("the two passphrases differ; nothing was changed");

@@ -34,6 +34,59 @@ pub struct FileConfig {
     pub tls: Option<Tls>,
     /// Tor inside the box.
     pub tor: Option<TorSettings>,
+    /// Finding a new account's servers from its address.
+    pub autoconfig: Option<AutoconfigSettings>,
+}
+
+/// The `[autoconfig]` table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutoconfigSettings {
+    /// The name server asked for SRV and MX records (default: the system's).
+    pub name_server: Option<SocketAddr>,
+    /// Mozilla's ISPDB: `true` (the default), `false` never to ask it, or
+    /// another https:// base URL.
+    pub ispdb: Option<Ispdb>,
+}
+
+/// Whether and where the ISPDB is asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ispdb {
+    /// Never asked.
+    Off,
+    /// Asked at this https:// base URL.
+    At(String),
+}
+
+impl Ispdb {
+    /// The URL to ask, if any.
+    pub fn url(&self) -> Option<String> {
+        match self {
+            Ispdb::Off => None,
+            Ispdb::At(url) => Some(url.clone()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Ispdb {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            On(bool),
+            Url(String),
+        }
+        match Raw::deserialize(d)
+            .map_err(|_| serde::de::Error::custom("ispdb is true, false, or an https:// URL"))?
+        {
+            Raw::On(true) => Ok(Ispdb::At(homepost_autoconfig::ISPDB_URL.to_owned())),
+            Raw::On(false) => Ok(Ispdb::Off),
+            Raw::Url(url) if url.starts_with("https://") => Ok(Ispdb::At(url)),
+            Raw::Url(url) => Err(serde::de::Error::custom(format!(
+                "ispdb must be an https:// URL, not {url:?}"
+            ))),
+        }
+    }
 }
 
 /// The `[tor]` table.
@@ -240,9 +293,15 @@ key_lookup = "wkd"
 self_signed = true
 [tor]
 lookups = true
+[autoconfig]
+name_server = "127.0.0.1:5353"
+ispdb = false
 "#,
         )
         .unwrap();
+        let a = c.autoconfig.clone().unwrap_or_default();
+        assert_eq!(a.name_server, Some("127.0.0.1:5353".parse().unwrap()));
+        assert_eq!(a.ispdb, Some(Ispdb::Off));
         assert!(
             c.tor
                 .as_ref()
@@ -277,5 +336,9 @@ lookups = true
         assert!(e.contains("line 1") && e.contains("both"), "{e}");
         let e = parse("[tls]\nself_signed = true\ncert = \"a\"\nkey = \"b\"\n").unwrap_err();
         assert!(e.contains("exclude"), "{e}");
+        let e = parse("[autoconfig]\nispdb = \"http://x\"\n").unwrap_err();
+        assert!(e.contains("line 2") && e.contains("https://"), "{e}");
+        let e = parse("[autoconfig]\nname_server = \"dns.example\"\n").unwrap_err();
+        assert!(e.contains("line 2") && e.contains("name_server"), "{e}");
     }
 }

@@ -90,6 +90,43 @@ pub struct Incoming {
     /// Seconds between checks when the server cannot push (no IDLE, or POP3).
     #[serde(default = "default_poll")]
     pub poll_seconds: u32,
+    /// What the first pass over a folder takes of the mail already there.
+    #[serde(default)]
+    pub first_sync: FirstSync,
+}
+
+/// What the first pass over a folder (one never fetched before) does with the
+/// mail already in it. Later passes fetch everything new.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FirstSync {
+    /// How much of it to fetch.
+    #[serde(default)]
+    pub scope: FirstScope,
+    /// Days back, for [`FirstScope::Recent`] (default 30).
+    #[serde(default = "default_recent_days")]
+    pub days: u32,
+    /// Mark what the first pass fetches as read (here, and so on the server).
+    #[serde(default)]
+    pub mark_read: bool,
+}
+
+fn default_recent_days() -> u32 {
+    30
+}
+
+/// How much of the mail already on the server the first pass fetches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum FirstScope {
+    /// All of it.
+    #[default]
+    All,
+    /// What arrived in the last `days` days (IMAP only).
+    Recent,
+    /// None of it: only mail that arrives from now on.
+    None,
 }
 
 fn default_folders() -> Vec<String> {
@@ -195,6 +232,17 @@ impl AccountConfig {
             }
             if !(10..=86_400).contains(&i.poll_seconds) {
                 return Err("check for new mail every 10 to 86400 seconds".into());
+            }
+            if i.protocol == Protocol::Pop3 && i.first_sync != FirstSync::default() {
+                return Err(
+                    "a POP3 server cannot tell old mail from new before fetching it: \
+fetch all of it, or use IMAP"
+                        .into(),
+                );
+            }
+            if i.first_sync.scope == FirstScope::Recent && !(1..=3650).contains(&i.first_sync.days)
+            {
+                return Err("fetch the mail of the last 1 to 3650 days".into());
             }
             if let DeletePolicy::DeleteAfter { days: 0 } = i.policy {
                 return Err("delete after at least 1 day".into());

@@ -32,8 +32,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 use sqlx::{ConnectOptions, Connection};
 
 pub use accounts::{
-    Account, AccountConfig, DeletePolicy, Endpoint, Incoming, Outgoing, Protocol, Secrets,
-    Security, Side, is_loopback,
+    Account, AccountConfig, DeletePolicy, Endpoint, FirstScope, FirstSync, Incoming, Outgoing,
+    Protocol, Secrets, Security, Side, is_loopback,
 };
 pub use conversations::{MAX_PARTICIPANTS, ThreadOverview};
 pub use crypto::{IdentityKey, PeerRow};

@@ -5,14 +5,24 @@ use serde::Serialize;
 /// What went wrong talking to a mail server.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum Error {
+    /// The server's name does not resolve.
+    #[error(
+        "the server {host} was not found: check its name, and that the box can reach the internet"
+    )]
+    HostNotFound {
+        /// Host.
+        host: String,
+    },
     /// The TCP connection could not be made.
-    #[error("cannot connect to {host}:{port}: {reason}")]
+    #[error("{}", connect_message(host, *port, *kind, reason))]
     Connect {
         /// Host.
         host: String,
         /// Port.
         port: u16,
-        /// Why.
+        /// Refused, silent, or something else.
+        kind: ConnectKind,
+        /// Why, in the system's words.
         reason: String,
     },
     /// The server's certificate does not validate and is not the pinned one.
@@ -53,10 +63,36 @@ pub enum Error {
     Config(String),
 }
 
+/// How a TCP connection failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectKind {
+    /// The host answered that nothing listens on that port.
+    Refused,
+    /// Nothing answered within the time limit (often a firewall dropping the port).
+    NoAnswer,
+    /// Anything else (no route, network down).
+    Other,
+}
+
+fn connect_message(host: &str, port: u16, kind: ConnectKind, reason: &str) -> String {
+    match kind {
+        ConnectKind::Refused => format!(
+            "{host} refused a connection on port {port}: the server offers no mail service \
+there, or a firewall blocks that port"
+        ),
+        ConnectKind::NoAnswer => format!(
+            "{host} did not answer on port {port} ({reason}): a firewall may block that port, \
+or the server is down"
+        ),
+        ConnectKind::Other => format!("cannot connect to {host}:{port}: {reason}"),
+    }
+}
+
 impl Error {
     /// A stable code for the API.
     pub fn code(&self) -> &'static str {
         match self {
+            Error::HostNotFound { .. } => "server_not_found",
             Error::Connect { .. } | Error::Closed(_) => "connect_failed",
             Error::UntrustedCertificate { .. } => "untrusted_certificate",
             Error::Tls(_) => "tls",

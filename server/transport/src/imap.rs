@@ -1,6 +1,6 @@
 //! An IMAP client on async-imap, with every response bounded (see [`crate::stream`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,6 +20,33 @@ const SMALL: u64 = 1 << 20;
 const PER_MESSAGE_OVERHEAD: u64 = 4096;
 /// Rough bytes per message of a `UID FETCH 1:* (UID FLAGS)` answer.
 const PER_FLAGS_LINE: u64 = 512;
+
+/// A folder on the server.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Folder {
+    /// Its name, as the server spells it (modified UTF-7 left as it is).
+    pub name: String,
+    /// What the server says it is for, if anything.
+    pub special: Option<SpecialUse>,
+}
+
+/// A folder's special use (RFC 6154).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SpecialUse {
+    /// Copies of sent mail.
+    Sent,
+    /// Drafts.
+    Drafts,
+    /// Deleted mail.
+    Trash,
+    /// Spam.
+    Junk,
+    /// Archived mail.
+    Archive,
+    /// Every message (a virtual folder: fetching it would duplicate the others).
+    All,
+}
 
 /// A message waiting on the server: its UID, size and flags bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -272,6 +299,65 @@ impl Imap {
             .collect())
     }
 
+    /// The folders the server lists, with their special use (RFC 6154), leaving
+    /// out those that cannot be selected.
+    pub async fn folders(&mut self) -> Result<Vec<Folder>> {
+        self.limits.set(
+            SMALL * 4,
+            self.timeouts.between_bytes,
+            self.timeouts.command,
+        );
+        let session = self.session()?;
+        let names: Vec<_> = session
+            .list(Some(""), Some("*"))
+            .await
+            .map_err(|e| imap_err(e, "LIST"))?
+            .try_collect()
+            .await
+            .map_err(|e| imap_err(e, "LIST"))?;
+        self.drain();
+        use async_imap::types::NameAttribute as A;
+        let mut out: Vec<Folder> = names
+            .iter()
+            .filter(|n| !n.attributes().iter().any(|a| matches!(a, A::NoSelect)))
+            .map(|n| {
+                let special = n.attributes().iter().find_map(|a| match a {
+                    A::Sent => Some(SpecialUse::Sent),
+                    A::Drafts => Some(SpecialUse::Drafts),
+                    A::Trash => Some(SpecialUse::Trash),
+                    A::Junk => Some(SpecialUse::Junk),
+                    A::Archive => Some(SpecialUse::Archive),
+                    A::All => Some(SpecialUse::All),
+                    _ => None,
+                });
+                Folder {
+                    name: n.name().to_owned(),
+                    special,
+                }
+            })
+            .collect();
+        // INBOX first, then by name.
+        out.sort_by(|a, b| {
+            let inbox = |f: &Folder| !f.name.eq_ignore_ascii_case("INBOX");
+            (inbox(a), &a.name).cmp(&(inbox(b), &b.name))
+        });
+        Ok(out)
+    }
+
+    /// UIDs in the selected folder that arrived on or after the day of `unix`
+    /// (UTC; the server's INTERNALDATE, by day as IMAP's SEARCH SINCE goes).
+    pub async fn uids_since(&mut self, unix: i64) -> Result<HashSet<u32>> {
+        self.small();
+        let query = format!("SINCE {}", imap_date(unix));
+        let uids = self
+            .session()?
+            .uid_search(&query)
+            .await
+            .map_err(|e| imap_err(e, "UID SEARCH"))?;
+        self.drain();
+        Ok(uids)
+    }
+
     /// Adds (`add`) or removes flags bits on these UIDs.
     pub async fn store_flags(&mut self, uids: &[u32], bits: i64, add: bool) -> Result<()> {
         if uids.is_empty() || bits == 0 {
@@ -457,8 +543,35 @@ pub(crate) fn uid_set(uids: &[u32]) -> String {
     parts.join(",")
 }
 
+/// An IMAP date (`4-Dec-2026`) for the UTC day of `unix`.
+fn imap_date(unix: i64) -> String {
+    // Days to a civil date (proleptic Gregorian), after Howard Hinnant's algorithm.
+    let z = unix.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let name = MONTHS[usize::try_from(month - 1).unwrap_or(0).min(11)];
+    format!("{day}-{name}-{year}")
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn imap_dates() {
+        assert_eq!(super::imap_date(0), "1-Jan-1970");
+        assert_eq!(super::imap_date(951_782_400), "29-Feb-2000");
+        assert_eq!(super::imap_date(1_796_342_400), "4-Dec-2026");
+        assert_eq!(super::imap_date(1_796_428_799), "4-Dec-2026");
+    }
+
     use super::uid_set;
 
     #[test]

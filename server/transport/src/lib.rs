@@ -9,6 +9,7 @@
 //! Fetched mail goes to a [`Sink`], the import pipeline of whoever runs the
 //! transport; this crate does not know the search index.
 
+pub mod check;
 pub mod error;
 pub mod imap;
 pub mod pop3;

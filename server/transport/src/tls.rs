@@ -16,7 +16,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
-use crate::error::{Error, Result};
+use crate::error::{ConnectKind, Error, Result};
 
 /// SHA-256 of a DER certificate as colon-separated upper-case hex pairs.
 pub fn fingerprint(der: &[u8]) -> String {
@@ -157,10 +157,29 @@ fn is_cert_error(s: &str) -> bool {
     s.contains("certificate") || s.contains("Certificate") || s.contains("UnknownIssuer")
 }
 
-/// Opens a TCP connection with a time limit.
+/// Opens a TCP connection with a time limit. A name that does not resolve, a
+/// refused port and silence are told apart, for errors a user can act on.
 pub async fn tcp(host: &str, port: u16, timeout: std::time::Duration) -> Result<TcpStream> {
-    let connect = TcpStream::connect((host, port));
-    match tokio::time::timeout(timeout, connect).await {
+    let no_answer = || Error::Connect {
+        host: host.to_owned(),
+        port,
+        kind: ConnectKind::NoAnswer,
+        reason: format!("no answer within {} s", timeout.as_secs()),
+    };
+    let started = tokio::time::Instant::now();
+    let addrs: Vec<std::net::SocketAddr> =
+        match tokio::time::timeout(timeout, tokio::net::lookup_host((host, port))).await {
+            Ok(Ok(addrs)) => addrs.collect(),
+            Ok(Err(_)) => Vec::new(),
+            Err(_) => return Err(no_answer()),
+        };
+    if addrs.is_empty() {
+        return Err(Error::HostNotFound {
+            host: host.to_owned(),
+        });
+    }
+    let left = timeout.saturating_sub(started.elapsed());
+    match tokio::time::timeout(left, TcpStream::connect(&addrs[..])).await {
         Ok(Ok(s)) => {
             let _ = s.set_nodelay(true);
             Ok(s)
@@ -168,13 +187,14 @@ pub async fn tcp(host: &str, port: u16, timeout: std::time::Duration) -> Result<
         Ok(Err(e)) => Err(Error::Connect {
             host: host.to_owned(),
             port,
+            kind: match e.kind() {
+                std::io::ErrorKind::ConnectionRefused => ConnectKind::Refused,
+                std::io::ErrorKind::TimedOut => ConnectKind::NoAnswer,
+                _ => ConnectKind::Other,
+            },
             reason: e.to_string(),
         }),
-        Err(_) => Err(Error::Connect {
-            host: host.to_owned(),
-            port,
-            reason: format!("no answer within {} s", timeout.as_secs()),
-        }),
+        Err(_) => Err(no_answer()),
     }
 }
 

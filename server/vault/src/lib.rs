@@ -11,6 +11,7 @@
 
 mod file;
 pub mod spool;
+pub mod strength;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -95,6 +95,16 @@ fn set_cookie(
     header
 }
 
+/// A `Set-Cookie` value for another HttpOnly, SameSite=Strict cookie of ours.
+pub(crate) fn cookie_header(
+    tls: bool,
+    name: &str,
+    value: &str,
+    max_age: std::time::Duration,
+) -> Zeroizing<String> {
+    set_cookie(tls, name, value, max_age)
+}
+
 /// Adds a cookie to a response. The session id and the device token never pass
 /// through actix's `Cookie` (a plain `String` copy); the header value itself is
 /// the response's, as any body is.

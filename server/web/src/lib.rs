@@ -7,6 +7,7 @@
 
 pub mod assets;
 pub mod auth;
+pub mod claim;
 pub mod device;
 pub mod error;
 pub mod remote;
@@ -66,6 +67,12 @@ pub struct Config {
     /// Another Tor network than the public one: an arti configuration
     /// fragment (a test network's).
     pub tor_network: Option<PathBuf>,
+    /// The name server asked for SRV and MX records when setting an account
+    /// up (default: the system's, from /etc/resolv.conf).
+    pub name_server: Option<SocketAddr>,
+    /// The ISPDB asked when a domain publishes no settings of its own, or
+    /// `None` never to ask it.
+    pub ispdb: Option<String>,
 }
 
 impl Config {
@@ -81,6 +88,8 @@ impl Config {
             transport: homepost_transport::Options::default(),
             key_lookup: homepost_net::LookupOptions::default(),
             allowed_hosts: Vec::new(),
+            name_server: None,
+            ispdb: Some(homepost_autoconfig::ISPDB_URL.to_owned()),
             lookups_over_tor: false,
             tor_network: None,
         }
@@ -251,6 +260,12 @@ pub async fn start(config: Config) -> Result<Running, Error> {
     } else {
         Arc::new(homepost_net::Direct)
     };
+    state.set_discovery(routes::account_setup::DiscoverySetup::new(
+        dialer.clone(),
+        config.lookups_over_tor,
+        config.name_server,
+        config.ispdb.clone(),
+    ));
     state.set_key_lookup(homepost_net::Client::new(dialer), config.key_lookup);
     let app_state = state.clone();
     let server = HttpServer::new(move || app(app_state.clone(), Via::Direct))

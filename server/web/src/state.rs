@@ -17,7 +17,7 @@ use crate::error::ApiError;
 use crate::session::{SessionInfo, Sessions, Throttle};
 
 /// The shortest passphrase a new vault accepts, in characters.
-pub const MIN_PASSPHRASE_CHARS: usize = 10;
+pub const MIN_PASSPHRASE_CHARS: usize = homepost_vault::strength::MIN_CHARS;
 
 /// Shared by every request.
 pub struct AppState {
@@ -36,14 +36,18 @@ pub struct AppState {
     key_lookup: Mutex<(homepost_net::Client, homepost_net::LookupOptions)>,
     /// Where the server listens and which other host names it answers to.
     network: Mutex<Network>,
-    /// The one-time code that claims a new box, while there is no vault.
-    setup_token: Mutex<Option<SetupToken>>,
+    /// The one-time code that claims a new box, and who claimed it.
+    claim: crate::claim::Claim,
     /// Signs the "known device" cookies of browsers that unlocked before.
     devices: crate::device::DeviceKeys,
     /// Files uploaded for import, and the import jobs.
     imports: homepost_core::imports::Imports,
     /// The tunnels from outside the home network (relay, onion service).
     remote: crate::remote::Remote,
+    /// How account discovery reaches the world (set at start).
+    discovery: Mutex<Option<crate::routes::account_setup::DiscoverySetup>>,
+    /// Certificates trusted at a connection test that then logged in.
+    tested_pins: crate::routes::account_setup::TestedPins,
 }
 
 /// The address the server listens on and the host names it answers to.
@@ -80,14 +84,12 @@ impl AppState {
                 homepost_net::LookupOptions::default(),
             )),
             network: Mutex::new(Network::default()),
-            setup_token: Mutex::new(if Vault::exists(&data_dir) {
-                None
-            } else {
-                SetupToken::generate()
-            }),
+            claim: crate::claim::Claim::new(Vault::exists(&data_dir)),
             devices: crate::device::DeviceKeys::new(data_dir.join(crate::device::KEY_FILE)),
             imports: homepost_core::imports::Imports::new(&data_dir.join(SPOOL_DIR)),
             remote: crate::remote::Remote::new(data_dir.clone()),
+            discovery: Mutex::new(None),
+            tested_pins: Default::default(),
             data_dir,
         })
     }
@@ -144,11 +146,44 @@ impl AppState {
     /// The first-run setup code while the box has no vault (to print on the
     /// console and in the journal: whoever reads it owns the box).
     pub fn setup_token(&self) -> Option<Zeroizing<String>> {
-        self.setup_token
+        self.claim.code()
+    }
+
+    /// Sets how account discovery reaches the world.
+    pub fn set_discovery(&self, setup: crate::routes::account_setup::DiscoverySetup) {
+        *self
+            .discovery
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .as_ref()
-            .map(|t| t.0.clone())
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(setup);
+    }
+
+    /// How account discovery reaches the world (directly, the system's
+    /// resolver and the ISPDB, unless set otherwise).
+    pub(crate) fn discovery(&self) -> crate::routes::account_setup::DiscoverySetup {
+        let mut setup = self
+            .discovery
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        setup
+            .get_or_insert_with(|| {
+                crate::routes::account_setup::DiscoverySetup::new(
+                    Arc::new(homepost_net::Direct),
+                    false,
+                    None,
+                    Some(homepost_autoconfig::ISPDB_URL.to_owned()),
+                )
+            })
+            .clone()
+    }
+
+    /// Certificates trusted at a connection test that then logged in.
+    pub(crate) fn tested_pins(&self) -> &crate::routes::account_setup::TestedPins {
+        &self.tested_pins
+    }
+
+    /// The setup code and the claim on a new box.
+    pub(crate) fn claim(&self) -> &crate::claim::Claim {
+        &self.claim
     }
 
     /// Whether a request must bring the setup code to create the vault: while
@@ -207,7 +242,7 @@ impl AppState {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn throttle(&self) -> MutexGuard<'_, Throttle> {
+    pub(crate) fn throttle(&self) -> MutexGuard<'_, Throttle> {
         self.throttle
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -338,51 +373,51 @@ impl AppState {
     }
 
     /// Creates the vault (only if there is none), opens the library and starts a
-    /// session. Unless the request is `local` (from the box itself), it must bring
-    /// the setup code printed at start; wrong codes are throttled like wrong
-    /// passphrases, and the code is spent once the vault exists.
+    /// session. Unless the request is `local` (from the box itself), it must hold
+    /// the claim (`claim_cookie`, see [`crate::claim`]) or bring the setup code
+    /// printed at start while nobody else holds the claim; wrong codes are
+    /// throttled like wrong passphrases, and the code is spent once the vault
+    /// exists.
     pub async fn create_vault(
         &self,
         client: Option<IpAddr>,
         local: bool,
         setup_token: Option<&str>,
+        claim_cookie: Option<&str>,
         passphrase: Passphrase,
     ) -> Result<NewSession, ApiError> {
         if self.has_vault() {
             return Err(vault_exists());
         }
         if self.setup_token_required(local) {
-            // Only this client's own failures hold it back (see failed_by_client).
-            self.throttle()
-                .check(client, true, Instant::now())
-                .map_err(ApiError::throttled)?;
-            let matches = self
-                .setup_token
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .as_ref()
-                .is_some_and(|t| t.matches(setup_token.unwrap_or_default()));
-            if !matches {
-                if setup_token.is_some() {
-                    self.throttle().failed_by_client(client, Instant::now());
-                }
-                return Err(ApiError::new(
-                    actix_web::http::StatusCode::FORBIDDEN,
+            let now = Instant::now();
+            if !self.claim.held_by(claim_cookie, now) {
+                // Only this client's own failures hold it back (see failed_by_client).
+                self.throttle()
+                    .check(client, true, now)
+                    .map_err(ApiError::throttled)?;
+                let matches = self.claim.code_matches(setup_token.unwrap_or_default());
+                if !matches {
                     if setup_token.is_some() {
-                        "wrong_setup_token"
-                    } else {
-                        "setup_token_required"
-                    },
-                    "to claim this box, enter the setup code it printed when it started \
-(on its screen, or with `journalctl -u homepost`), or open the setup address shown there",
-                ));
+                        self.throttle().failed_by_client(client, now);
+                    }
+                    return Err(crate::routes::setup::claim_refused(
+                        if setup_token.is_some() {
+                            crate::claim::ClaimError::Wrong
+                        } else {
+                            crate::claim::ClaimError::NoCode
+                        },
+                    ));
+                }
+                if self.claim.taken_by_other(claim_cookie, now) {
+                    return Err(crate::routes::setup::claim_refused(
+                        crate::claim::ClaimError::Taken,
+                    ));
+                }
             }
         }
-        if passphrase.char_count() < MIN_PASSPHRASE_CHARS {
-            return Err(ApiError::bad_request(
-                "weak_passphrase",
-                format!("choose a passphrase of at least {MIN_PASSPHRASE_CHARS} characters"),
-            ));
+        if let Some(why) = homepost_vault::strength::refusal(passphrase.expose(), &["homepost"]) {
+            return Err(ApiError::bad_request("weak_passphrase", why));
         }
         let _one_at_a_time = self
             .kdf_gate
@@ -398,10 +433,7 @@ impl AppState {
             .map_err(|e| ApiError::internal(&e))?
             .map_err(|e| ApiError::internal(&e))?;
         // Spent: the box is claimed.
-        *self
-            .setup_token
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+        self.claim.spend();
         tracing::info!(dir = %self.data_dir.display(), "vault created");
         self.open_and_start_session(vault).await
     }
@@ -518,50 +550,6 @@ fn vault_exists() -> ApiError {
         "vault_exists",
         "a vault already exists here: unlock it instead",
     )
-}
-
-/// The first-run setup code: 100 random bits as 20 characters of Crockford's
-/// base32 in four groups (`7K2QD-…`), easy to read off a screen and type.
-struct SetupToken(Zeroizing<String>);
-
-impl SetupToken {
-    const ALPHABET: &'static [u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-
-    fn generate() -> Option<SetupToken> {
-        let mut bytes = Zeroizing::new([0u8; 20]);
-        if getrandom::fill(bytes.as_mut()).is_err() {
-            tracing::error!(
-                "no randomness for a setup code: the vault can be created only on the box itself"
-            );
-            return None;
-        }
-        let mut code = Zeroizing::new(String::with_capacity(23));
-        for (i, b) in bytes.iter().enumerate() {
-            if i > 0 && i % 5 == 0 {
-                code.push('-');
-            }
-            code.push(char::from(Self::ALPHABET[usize::from(b & 31)]));
-        }
-        Some(SetupToken(code))
-    }
-
-    /// Whether `typed` is this code, ignoring case, spaces and dashes, and reading
-    /// O as 0 and I or L as 1 (Crockford); compared in constant time.
-    fn matches(&self, typed: &str) -> bool {
-        let norm = |s: &str| -> Zeroizing<Vec<u8>> {
-            Zeroizing::new(
-                s.bytes()
-                    .filter(|b| !matches!(b, b'-' | b' '))
-                    .map(|b| match b.to_ascii_uppercase() {
-                        b'O' => b'0',
-                        b'I' | b'L' => b'1',
-                        other => other,
-                    })
-                    .collect(),
-            )
-        };
-        crate::session::csrf_matches(&norm(typed), &String::from_utf8_lossy(&norm(&self.0)))
-    }
 }
 
 pub(crate) fn no_vault() -> ApiError {

@@ -137,6 +137,7 @@ pub(crate) fn imap_account(d: &Dovecot, user: &str, policy: DeletePolicy) -> Acc
             sent_folder: Some("Sent".into()),
             // Only IDLE can bring new mail in time.
             poll_seconds: 3600,
+            first_sync: Default::default(),
         }),
         outgoing: None,
     }

@@ -3,6 +3,7 @@
 //! (homepost-testing's peers), with the core's `LibrarySink` as the transport's sink.
 
 mod common;
+mod first_sync;
 mod imap;
 mod pop3;
 mod smtp;

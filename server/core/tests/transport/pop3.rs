@@ -28,6 +28,7 @@ fn pop_account(d: &Dovecot, policy: DeletePolicy) -> AccountConfig {
             policy,
             sent_folder: None,
             poll_seconds: 3600,
+            first_sync: Default::default(),
         }),
         outgoing: None,
     }

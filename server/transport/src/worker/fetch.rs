@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use homepost_mail::RawMessage;
-use homepost_store::{Account, DeletePolicy, Incoming, RemoteId, Security};
+use homepost_store::{Account, DeletePolicy, FLAG_READ, FirstScope, Incoming, RemoteId, Security};
 use tokio::sync::Notify;
 
 use super::flags::merge_flags;
@@ -120,11 +120,13 @@ async fn sync_imap_folder(
         folder: folder.to_owned(),
         uidvalidity: sel.uidvalidity,
     };
-    let last = match store
+    let known = store
         .imap_folder(account, folder)
         .await
-        .map_err(store_err)?
-    {
+        .map_err(store_err)?;
+    // Never fetched before: the account's choice for the mail already there.
+    let first = known.is_none();
+    let last = match known {
         Some((v, u)) if v == sel.uidvalidity => u,
         _ => {
             store
@@ -134,7 +136,11 @@ async fn sync_imap_folder(
             0
         }
     };
-    let pending = imap.pending(last, sel.exists).await?;
+    let mut pending = imap.pending(last, sel.exists).await?;
+    if first {
+        pending = first_pass(store, account, incoming, imap, folder, &sel, pending).await?;
+    }
+    let mark_read = first && incoming.first_sync.mark_read;
     let total = pending.len() as u64;
     let mut done = 0u64;
     let mut too_large: Vec<u32> = Vec::new();
@@ -156,7 +162,10 @@ async fn sync_imap_folder(
                 raw: raw.clone(),
                 origin: format!("imap:{account}/{folder}/{}/{uid}", sel.uidvalidity),
                 mbox_number: None,
-                tags: tags_for(folder, flags_of(*uid)),
+                tags: tags_for(
+                    folder,
+                    flags_of(*uid) | if mark_read { FLAG_READ } else { 0 },
+                ),
                 progress_bytes: 0,
                 file_time: None,
             })
@@ -199,6 +208,38 @@ async fn sync_imap_folder(
         return Err(Error::TooLarge(shared.opts.max_message));
     }
     Ok(())
+}
+
+/// What the first pass over a folder fetches of what is already there, as the
+/// account's [`homepost_store::FirstSync`] says. With `none`, the folder is recorded as read up
+/// to its newest message, so only later arrivals are fetched.
+async fn first_pass(
+    store: &homepost_store::Store,
+    account: i64,
+    incoming: &Incoming,
+    imap: &mut Imap,
+    folder: &str,
+    sel: &crate::imap::Selected,
+    mut pending: Vec<Pending>,
+) -> Result<Vec<Pending>> {
+    match incoming.first_sync.scope {
+        FirstScope::All => {}
+        FirstScope::Recent => {
+            let since = now() - i64::from(incoming.first_sync.days) * 86_400;
+            let recent = imap.uids_since(since).await?;
+            pending.retain(|p| recent.contains(&p.uid));
+        }
+        FirstScope::None => {
+            if let Some(high) = pending.iter().map(|p| p.uid).max() {
+                store
+                    .set_imap_folder(account, folder, sel.uidvalidity, high)
+                    .await
+                    .map_err(store_err)?;
+            }
+            pending.clear();
+        }
+    }
+    Ok(pending)
 }
 
 /// Splits pending messages into fetches of at most `count` messages and about

@@ -196,8 +196,16 @@ async fn create_account(
     body: Json<AccountBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (config, secrets) = written(body.into_inner());
-    let (id, _) =
-        accounts::add(library(&state).await?.store(), config, &secrets, unix_now()).await?;
+    // A pin is kept only if a connection test just logged in with it.
+    let tested = |host: &str, port: u16, fp: &str| state.tested_pins().tested(host, port, fp);
+    let (id, _) = accounts::add(
+        library(&state).await?.store(),
+        config,
+        &secrets,
+        unix_now(),
+        &tested,
+    )
+    .await?;
     if let Some(t) = state.transport() {
         t.reload(id).await;
     }

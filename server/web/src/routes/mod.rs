@@ -5,6 +5,7 @@
 //! registers them all in a fixed order. What several of them share (the unlocked
 //! library, downloads, paging, a few errors) is here.
 
+pub mod account_setup;
 pub mod accounts;
 pub mod contacts;
 pub mod conversations;
@@ -18,6 +19,7 @@ pub mod peers;
 pub mod remote;
 pub mod search;
 pub mod session;
+pub mod setup;
 pub mod tags;
 pub mod threads;
 
@@ -38,11 +40,13 @@ use crate::state::AppState;
 /// Registers every API route (under the `/api/v1` scope).
 pub fn routes(cfg: &mut ServiceConfig) {
     session::routes(cfg);
+    setup::routes(cfg);
     search::routes(cfg);
     conversations::routes(cfg);
     messages::routes(cfg);
     threads::routes(cfg);
     tags::routes(cfg);
+    account_setup::routes(cfg);
     accounts::routes(cfg);
     identities::routes(cfg);
     contacts::routes(cfg);

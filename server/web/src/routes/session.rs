@@ -35,6 +35,9 @@ pub struct Status {
     /// With `no_vault`: creating the vault from here needs the setup code that
     /// the box printed when it started (every client but the box itself).
     pub setup_token_required: bool,
+    /// With `no_vault`: this browser holds the claim on the box (`POST /claim`),
+    /// so creating the vault needs no setup code from here for now.
+    pub claimed: bool,
     /// Whether this request carries a live session.
     pub session: bool,
     /// The server's version.
@@ -66,9 +69,19 @@ async fn get_status(state: Data<AppState>, req: HttpRequest) -> Json<Status> {
             (false, false) => "off",
         }
     });
+    let claimed = !has_vault
+        && state.claim().held_by(
+            super::setup::claim_cookie(&req)
+                .as_deref()
+                .map(String::as_str),
+            Instant::now(),
+        );
     Json(Status {
         state: state_name,
-        setup_token_required: !has_vault && state.setup_token_required(auth::is_local(&req)),
+        setup_token_required: !has_vault
+            && !claimed
+            && state.setup_token_required(auth::is_local(&req)),
+        claimed,
         session,
         version: env!("CARGO_PKG_VERSION"),
         key_lookup,
@@ -128,7 +141,8 @@ fn started(
 /// The passphrase of a new vault, and the setup code that claims the box.
 #[derive(Deserialize, ToSchema)]
 pub struct NewVaultBody {
-    /// The passphrase (at least 10 characters).
+    /// The passphrase: at least 10 characters, and hard enough to guess (see
+    /// `POST /passphrase/strength`).
     pub passphrase: String,
     /// The setup code the box printed when it started (`XXXXX-XXXXX-XXXXX-XXXXX`;
     /// case, spaces and dashes do not matter). Needed unless the request comes
@@ -141,7 +155,7 @@ pub struct NewVaultBody {
     (status = 201, body = SessionBody, description = "Created; the session cookie is set"),
     (status = 400, body = ErrorBody, description = "weak_passphrase"),
     (status = 403, body = ErrorBody, description = "setup_token_required or wrong_setup_token"),
-    (status = 409, body = ErrorBody, description = "vault_exists"),
+    (status = 409, body = ErrorBody, description = "vault_exists, or claimed by another device"),
     (status = 429, body = ErrorBody, description = "throttled; see Retry-After"),
 ))]
 #[post("/vault")]
@@ -155,16 +169,33 @@ async fn create_vault(
         setup_token,
     } = body.into_inner();
     let setup_token = setup_token.map(zeroize::Zeroizing::new);
+    let claim = super::setup::claim_cookie(&req);
     let client = auth::client(&req);
     let new = state
         .create_vault(
             client,
             auth::is_local(&req),
             setup_token.as_deref().map(String::as_str),
+            claim.as_deref().map(String::as_str),
             Passphrase::new(passphrase),
         )
         .await?;
-    Ok(started(&state, &req, new, StatusCode::CREATED))
+    // The wizard takes over from here (a reload resumes it).
+    super::setup::begin(super::library(&state).await?.store()).await?;
+    let mut res = started(&state, &req, new, StatusCode::CREATED);
+    if claim.is_some() {
+        let gone = auth::cookie_header(
+            auth::is_tls(&req),
+            super::setup::claim_cookie_name(&req),
+            "",
+            std::time::Duration::ZERO,
+        );
+        if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&gone) {
+            res.headers_mut()
+                .append(actix_web::http::header::SET_COOKIE, v);
+        }
+    }
+    Ok(res)
 }
 
 /// Unlocks with the passphrase and starts a session.

@@ -5,9 +5,11 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod account_setup;
 mod conversations;
 mod headers;
 mod identities;
 mod imports;
 mod mail;
 mod session;
+mod setup;
