@@ -4,6 +4,7 @@
 
 mod common;
 mod first_sync;
+mod identities;
 mod imap;
 mod pop3;
 mod smtp;
