@@ -3,7 +3,7 @@
 // sessions are not cached, not even briefly. Shell files are fetched network-first
 // (so an updated box serves an updated app) with the cache as the offline fallback.
 
-const CACHE = 'homepost-shell-v10';
+const CACHE = 'homepost-shell-v11';
 
 /** Every file of pwa/ that the page loads. Keep in step with pwa/ (e2e checks it). */
 const SHELL = [
@@ -28,9 +28,11 @@ const SHELL = [
   '/js/components/auth-screens.js',
   '/js/components/compose.js',
   '/js/components/compose-crypto.js',
+  '/js/components/compose-from.js',
   '/js/components/conversation-view.js',
   '/js/components/crypto-status.js',
   '/js/components/help.js',
+  '/js/components/identities.js',
   '/js/components/import-mail.js',
   '/js/components/list-empty.js',
   '/js/components/list-gestures.js',

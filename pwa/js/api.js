@@ -174,6 +174,13 @@ export const api = {
   deleteAccount: (id) => request('DELETE', `/accounts/${enc(id)}`),
   syncAccount: (id) => request('POST', `/accounts/${enc(id)}/sync`),
   trustCertificate: (id, side, fingerprint) => request('POST', `/accounts/${enc(id)}/trust`, { side, fingerprint }),
+  // Identities: each account's own address and its aliases, with signatures.
+  identities: (opts) => request('GET', '/identities', undefined, opts),
+  /** `fields`: {account_id, address, display_name, signature}. */
+  createIdentity: (fields) => request('POST', '/identities', fields),
+  updateIdentity: (id, fields) => request('PUT', `/identities/${enc(id)}`, fields),
+  deleteIdentity: (id) => request('DELETE', `/identities/${enc(id)}`),
+  defaultIdentity: (id) => request('POST', `/identities/${enc(id)}/default`),
 
   contacts: (q, limit, opts) => request('GET',
     `/contacts?${new URLSearchParams({ q, limit: String(limit) })}`, undefined, opts),

@@ -9,7 +9,10 @@
 //   will not be encrypted (the test recipient has no OpenPGP key: the switch is off,
 //   and disabled with its reason when the recommendation is "disable"), send it, wait
 //   in the outbox until it is "Sent"; then reply to a message, check the quoted text,
-//   and discard the reply.
+//   and discard the reply. With opts.alias, the account first gets an alias with a
+//   signature (Accounts, "Add address"), the message is written From the alias (the
+//   picker swaps its signature in, the text goes above it), and the reply to mail
+//   sent to the account's own address is From that address.
 //
 // Wired into e2e.mjs by whoever adds the test mail servers; run alone it needs
 // HOMEPOST_URL (a running server) and COMPOSE_OPTS (a JSON file of opts):
@@ -29,6 +32,7 @@
 //   subject, body,
 //   attachment: {name: 'note.txt', mimeType: 'text/plain', content: 'hello'},
 //   reply: {query: 'subject:hello', quoted: 'a line of that message'},
+//   alias: {address: 'shop@example.test', name: 'Me Shop', signature: 'Me\nThe shop'},  // or absent
 //   timeoutMs: 60000,                    // for sync and sending
 //   onScreen: async (name) => {},        // e.g. a screenshot and an axe check
 // }
@@ -202,6 +206,27 @@ export async function composeFlow(page, opts) {
     await screen('account-working');
   }
 
+  // --- an alias with a signature ----------------------------------------------
+  const alias = opts.alias;
+  if (alias) {
+    await card.getByRole('button', { name: `Add an address to ${acc.name}` }).click();
+    const sheet = page.getByRole('dialog', { name: `Add an address to ${acc.name}` });
+    await sheet.getByLabel('Email address').fill(alias.address);
+    await sheet.getByLabel('Your name').fill(alias.name);
+    await sheet.getByLabel('Signature').fill(alias.signature);
+    await screen('identity-form');
+    await sheet.getByRole('button', { name: 'Add address' }).click();
+    await sheet.waitFor({ state: 'detached' });
+    const row = card.locator('.identity').filter({ hasText: alias.address });
+    await row.waitFor();
+    assert.match(await row.textContent(), new RegExp(`Signature: ${alias.signature.split('\n')[0]}`));
+    await card.getByRole('button', { name: `Make ${alias.address} the default` }).waitFor();
+    const listed = (await apiGet(page, '/identities')).body.identities;
+    assert.deepEqual(listed.map((i) => [i.address, i.is_primary, i.is_default]),
+      [[acc.email, true, true], [alias.address, false, false]]);
+    await screen('identities');
+  }
+
   // --- a new message --------------------------------------------------------
   await openFromDrawer(page, opts, 'Inbox');
   await page.getByRole('heading', { level: 1, name: 'Inbox' }).waitFor();
@@ -212,8 +237,19 @@ export async function composeFlow(page, opts) {
   }
   await page.getByRole('heading', { level: 1, name: 'New message' }).waitFor();
   const from = compose.getByLabel('From', { exact: true });
-  const fromLabel = await from.locator('option').filter({ hasText: acc.email }).first().textContent();
-  await from.selectOption({ label: fromLabel });
+  const message = compose.getByLabel('Message', { exact: true });
+  const signature = alias ? `\n\n-- \n${alias.signature}\n` : '';
+  if (alias) {
+    // Two identities: a picker, at the default (the account's own, no signature).
+    assert.match(await from.locator('option:checked').textContent(), new RegExp(acc.email));
+    assert.equal(await message.inputValue(), '');
+    const aliasLabel = await from.locator('option').filter({ hasText: alias.address }).first().textContent();
+    await from.selectOption({ label: aliasLabel });
+    assert.equal(await message.inputValue(), signature, 'the alias\'s signature is not in the text');
+  } else {
+    // One identity: no picker, a line that says it.
+    await compose.locator('.from-line').filter({ hasText: acc.email }).waitFor();
+  }
 
   const to = page.getByRole('combobox', { name: 'To' });
   await to.click();
@@ -232,7 +268,14 @@ export async function composeFlow(page, opts) {
   assert.ok((await to.inputValue()).includes(opts.to.pick), `To is ${await to.inputValue()}`);
 
   await compose.getByLabel('Subject', { exact: true }).fill(opts.subject);
-  await compose.getByLabel('Message', { exact: true }).fill(opts.body);
+  if (alias) {
+    // The text goes above the signature, where a tap in the untouched text puts it.
+    await message.click();
+    await message.press('Control+Home');
+    await message.pressSequentially(opts.body);
+  } else {
+    await message.fill(opts.body);
+  }
   const att = opts.attachment;
   await page.locator('hp-compose input[type="file"]').setInputFiles({
     name: att.name, mimeType: att.mimeType, buffer: Buffer.from(att.content),
@@ -245,7 +288,11 @@ export async function composeFlow(page, opts) {
   assert.ok(draftId > 0, `the address does not name the draft: ${page.url()}`);
   const draft = (await apiGet(page, `/drafts/${draftId}`)).body;
   assert.equal(draft.subject, opts.subject);
-  assert.equal(draft.body, opts.body);
+  assert.equal(draft.body, opts.body + signature);
+  if (alias) {
+    const shop = (await apiGet(page, '/identities')).body.identities.find((i) => i.address === alias.address);
+    assert.equal(draft.identity_id, shop.id, 'the draft is not written from the alias');
+  }
   assert.ok(draft.to.some((t) => t.includes(opts.to.pick)), `draft to: ${draft.to}`);
   assert.equal(draft.attachments.length, 1);
   assert.equal(draft.attachments[0].size, Buffer.byteLength(att.content));
@@ -319,6 +366,8 @@ export async function composeFlow(page, opts) {
   if (opts.phone) await page.getByRole('button', { name: 'Reply', exact: true }).click();
   else await page.keyboard.press('r');
   await page.getByRole('heading', { level: 1, name: 'Reply' }).waitFor();
+  // Mail sent to the account's own address is answered from it.
+  if (alias) assert.match(await from.locator('option:checked').textContent(), new RegExp(acc.email));
   const body = await compose.getByLabel('Message', { exact: true }).inputValue();
   const quoted = body.split('\n').filter((line) => line.startsWith('>')).join('\n');
   assert.ok(quoted.includes(opts.reply.quoted), `the reply does not quote "${opts.reply.quoted}":\n${body}`);

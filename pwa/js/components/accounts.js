@@ -1,7 +1,9 @@
 // Mail accounts: <hp-accounts> lists them with what their servers are doing (from
 // the shared accounts poll, every 3 s while shown), with Sync now, Edit, Delete and,
 // when a server shows a certificate Homepost cannot verify, the fingerprint and a
-// "Trust this certificate" button; below them, the OpenPGP keys (own-keys.js).
+// "Trust this certificate" button, and the addresses it sends as (identities.js:
+// its own and its aliases, signatures, the default); below them, the OpenPGP keys
+// (own-keys.js).
 // <hp-account-form> adds or edits one.
 
 import { api } from '../api.js';
@@ -12,6 +14,7 @@ import { accountHash } from '../router.js';
 import { announce } from '../mail-actions.js';
 import { lastAccounts, refreshAccounts, wantFastAccounts } from '../poll.js';
 import { confirmSheet } from './sheet.js';
+import { identitiesBlock } from './identities.js';
 import './own-keys.js';
 
 /** Usual ports: [protocol][security]. "plain" is only allowed for a server on this box. */
@@ -136,8 +139,10 @@ class HpAccounts extends HTMLElement {
       h('p', { class: 'page-intro' }, 'The mail servers Homepost fetches your mail from and sends it through.'),
       this.errorLine, this.note, this.list,
       h('hp-own-keys'));
+    this.identities = [];
     this.onAccounts = (event) => this.show(event.detail);
     window.addEventListener('hp:accounts', this.onAccounts);
+    this.loadIdentities();
     wantFastAccounts(true);
     if (lastAccounts()) this.show(lastAccounts());
     refreshAccounts();
@@ -157,10 +162,28 @@ class HpAccounts extends HTMLElement {
       return;
     }
     this.errorLine.hidden = true;
+    this.answer = answer;
     const accounts = answer.accounts || [];
+    // An account's own address is one of its identities: a changed account
+    // (or one added or removed) may have changed them.
+    const addresses = JSON.stringify(accounts.map((a) => [a.id, a.email, a.display_name]));
+    if (this.addresses !== undefined && addresses !== this.addresses) this.loadIdentities();
+    this.addresses = addresses;
     this.note.hidden = accounts.length > 0;
     this.note.textContent = 'No accounts yet. Add one to fetch your mail and to send.';
-    syncList(this.list, accounts, (a) => a.id, (a) => this.card(a));
+    const cards = accounts.map((a) => ({ ...a, identities: this.identities.filter((i) => i.account_id === a.id) }));
+    syncList(this.list, cards, (a) => a.id, (a) => this.card(a));
+  }
+
+  /** Fetches the identities (GET /identities) and redraws the cards. */
+  async loadIdentities() {
+    try {
+      this.identities = (await api.identities()).identities || [];
+    } catch (err) {
+      if (err.status === 401) return;
+      this.identities = [];
+    }
+    if (this.answer) this.show(this.answer);
   }
 
   card(a) {
@@ -171,6 +194,7 @@ class HpAccounts extends HTMLElement {
         h('span', { class: 'card-sub' }, a.display_name ? `${a.display_name} <${a.email}>` : a.email)),
       a.incoming ? statusBlock(a, 'incoming') : h('p', { class: 'card-line muted' }, 'No incoming server: this account only sends.'),
       a.outgoing ? statusBlock(a, 'outgoing') : h('p', { class: 'card-line muted' }, 'No outgoing server: this account only receives.'),
+      identitiesBlock(a, a.identities || [], () => this.loadIdentities()),
       h('div', { class: 'card-actions' },
         h('button', {
           type: 'button', class: 'button', dataset: { focusKey: 'sync' }, 'aria-describedby': titleId,

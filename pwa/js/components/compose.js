@@ -6,6 +6,11 @@
 // is left. Replies and forwards are drafts from the start: the server fills in the
 // recipients, the subject and the quoted text (POST /drafts with `reply`).
 //
+// From (compose-from.js): the identities whose account can send; a new message
+// shows the default identity's signature under "-- " at once (so it is created with
+// `add_signature: false`); a reply gets its identity's signature from the server.
+// Picking another identity swaps the signatures.
+//
 // Encryption (compose-crypto.js): the Encrypt switch below the recipients shows what
 // GET /drafts/{id}/crypto says about the saved draft. It is asked again after every
 // save, and 600 ms after the recipients change (the draft is saved first, since the
@@ -17,13 +22,14 @@
 import { api } from '../api.js';
 import { h, icon, replace } from '../dom.js';
 import { ICONS } from '../icons.js';
-import { formatAddress, shortDateTime, size } from '../format.js';
-import { composeHash, accountHash, navigate } from '../router.js';
+import { shortDateTime, size } from '../format.js';
+import { composeHash, navigate } from '../router.js';
 import { announce } from '../mail-actions.js';
 import { lastAccounts } from '../poll.js';
 import { addressField } from './address-field.js';
 import { openSheet, confirmSheet } from './sheet.js';
 import { EncryptPanel } from './compose-crypto.js';
+import { FromPicker, swapSignature, withSignature } from './compose-from.js';
 
 const AUTOSAVE_MS = 1500;
 /** Wait after a change of To, Cc or Bcc before asking about encryption again. */
@@ -68,11 +74,6 @@ function readBase64(file) {
   });
 }
 
-/** "Alice <alice@example.org>" for an account's From line. */
-function fromLabel(account) {
-  return formatAddress(account.display_name, account.email);
-}
-
 class HpCompose extends HTMLElement {
   connectedCallback() {
     if (this.built) return;
@@ -107,10 +108,7 @@ class HpCompose extends HTMLElement {
       icon(ICONS.trash), h('span', {}, 'Discard'));
     this.errorLine = h('p', { class: 'form-error', role: 'alert', tabindex: '-1', hidden: true });
 
-    this.from = h('select', { id: 'compose-from', name: 'from', class: 'select' });
-    this.fromNote = h('p', { class: 'notice', hidden: true },
-      'No account can send mail yet. ', h('a', { href: accountHash('new') }, 'Add an account'),
-      ' with an outgoing server to send this message; it is kept as a draft meanwhile.');
+    this.from = new FromPicker((previous, next) => this.fromChanged(previous, next));
     this.to = addressField('To');
     this.cc = addressField('Cc');
     this.bcc = addressField('Bcc');
@@ -125,6 +123,10 @@ class HpCompose extends HTMLElement {
     });
     this.subject = h('input', { id: 'compose-subject', type: 'text', name: 'subject', autocomplete: 'off' });
     this.body = h('textarea', { id: 'compose-body', name: 'body', class: 'compose-body', rows: '14' });
+    // Untouched, a new message holds only its signature: writing starts above it.
+    this.body.addEventListener('focus', () => setTimeout(() => {
+      if (!this.draft && !this.dirty && this.body.value.startsWith('\n\n-- \n')) this.body.setSelectionRange(0, 0);
+    }, 0));
 
     this.fileInput = h('input', {
       type: 'file', multiple: true, hidden: true,
@@ -140,8 +142,7 @@ class HpCompose extends HTMLElement {
       onsubmit: (event) => { event.preventDefault(); this.sendNow(); },
     },
     this.errorLine,
-    h('div', { class: 'field' }, h('label', { for: 'compose-from' }, 'From'), this.from),
-    this.fromNote,
+    this.from.el,
     this.to.wrap,
     h('p', { class: 'copies-toggle' }, this.copiesButton),
     this.copies,
@@ -159,7 +160,6 @@ class HpCompose extends HTMLElement {
       this.changed();
       if ([this.to.input, this.cc.input, this.bcc.input].includes(event.target)) this.recipientsChanged();
     });
-    this.form.addEventListener('change', (event) => { if (event.target === this.from) this.changed(); });
     // Ctrl+Enter (Cmd+Enter) sends, as in most mail programs.
     this.form.addEventListener('keydown', (event) => {
       if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
@@ -190,8 +190,9 @@ class HpCompose extends HTMLElement {
   async load() {
     const id = this.dataset.id ? Number(this.dataset.id) : null;
     this.form.setAttribute('aria-busy', 'true');
-    const [accounts, draft] = await Promise.all([
+    const [accounts, identities, draft] = await Promise.all([
       this.loadAccounts(),
+      api.identities().then((a) => a.identities || [], () => []),
       id === null ? null : api.draft(id).catch((err) => ({ error: err })),
     ]);
     this.form.removeAttribute('aria-busy');
@@ -206,8 +207,13 @@ class HpCompose extends HTMLElement {
       this.heading.focus();
       return;
     }
-    this.fillFrom(accounts, draft ? draft.account_id : null);
+    this.from.fill(identities, accounts, draft);
     if (draft) this.fill(draft);
+    else {
+      // A new message shows its signature at once; the draft is made at the first edit.
+      const from = this.from.identity();
+      this.body.value = withSignature('', from ? from.signature : '', false);
+    }
     this.focusFirst();
   }
 
@@ -221,12 +227,12 @@ class HpCompose extends HTMLElement {
     }
   }
 
-  fillFrom(accounts, selected) {
-    const senders = accounts.filter((a) => a.outgoing);
-    replace(this.from, senders.map((a) => h('option', { value: String(a.id) }, fromLabel(a))));
-    if (senders.some((a) => a.id === selected)) this.from.value = String(selected);
-    this.from.disabled = senders.length === 0;
-    this.fromNote.hidden = senders.length > 0;
+  /** Another identity was picked: its signature replaces the old one's. */
+  fromChanged(previous, next) {
+    const answering = Boolean(this.draft && (this.draft.in_reply_to || this.draft.forward));
+    this.body.value = swapSignature(this.body.value, previous ? previous.signature : '',
+      next ? next.signature : '', answering);
+    this.changed();
   }
 
   /** Puts a draft from the server into the form (only when it is opened). */
@@ -247,24 +253,33 @@ class HpCompose extends HTMLElement {
     this.setStatus(draft.updated_at ? `Saved ${shortDateTime(draft.updated_at)}` : '');
   }
 
-  /** A reply starts in the text, above the quote; anything else at the first empty field. */
+  /**
+   * A reply starts in the text, above the quote; anything else at the first empty
+   * field. The text is entered at its top (above the signature).
+   */
   focusFirst() {
     if (this.draft && this.draft.in_reply_to && this.to.get().length) {
-      this.body.focus();
-      this.body.setSelectionRange(0, 0);
-      this.body.scrollTop = 0;
+      this.bodyAtTop();
     } else if (!this.to.get().length) {
       this.to.input.focus();
     } else if (!this.subject.value) {
       this.subject.focus();
     } else {
-      this.body.focus();
+      this.bodyAtTop();
     }
   }
 
+  bodyAtTop() {
+    this.body.focus();
+    this.body.setSelectionRange(0, 0);
+    this.body.scrollTop = 0;
+  }
+
   fields() {
+    const from = this.from.identity();
     return {
-      account_id: this.from.value ? Number(this.from.value) : null,
+      identity_id: from ? from.id : null,
+      account_id: from ? from.account_id : null,
       to: this.to.get(),
       cc: this.cc.get(),
       bcc: this.bcc.get(),
@@ -313,7 +328,8 @@ class HpCompose extends HTMLElement {
       if (this.draft) {
         this.draft = await api.saveDraft(this.draft.id, fields);
       } else {
-        this.draft = await api.createDraft(fields);
+        // Its signature is in the text already (shown when the message was opened).
+        this.draft = await api.createDraft({ ...fields, add_signature: false });
         // The address now names the draft, so a reload comes back to it.
         window.history.replaceState(window.history.state, '', composeHash(this.draft.id));
       }
@@ -413,12 +429,11 @@ class HpCompose extends HTMLElement {
       this.to.input.focus();
       return;
     }
-    if (f.account_id === null) {
+    if (f.identity_id === null) {
       // The notice under From already says it, with the way out: point at it
       // rather than repeat it as an error.
       this.showError('');
-      this.fromNote.hidden = false;
-      this.fromNote.querySelector('a').focus();
+      this.from.showNote();
       return;
     }
     if (!f.subject.trim() && !(await confirmSheet({
