@@ -19,7 +19,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import { existsSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -207,6 +207,16 @@ async function startMail(dir) {
       return /ready/.test(smtpOut);
     });
     await imapsGreeting(imaps);
+    // Two folders beside the inbox (Maildir++), owned like the maildir: "all folders" is a choice.
+    const maildir = path.join(dir, 'dovecot/home/alice/Maildir');
+    const { uid, gid } = statSync(maildir);
+    for (const folder of ['.Archive', '.Sent']) {
+      for (const sub of ['', 'cur', 'new', 'tmp']) {
+        const d = path.join(maildir, folder, sub);
+        mkdirSync(d, { recursive: true });
+        chownSync(d, uid, gid);
+      }
+    }
     for (const [i, subject] of SUBJECTS.entries()) {
       execFileSync(path.join(PEERS, 'deliver'), [path.join(dir, 'dovecot'), 'alice', '-'], { input: message(i, subject) });
     }
@@ -428,6 +438,8 @@ async function flow(browser, base, box, mail) {
       }
     });
     const flowMs = Date.now() - started;
+    console.log(`\nwizard: the flow from the claim screen to the inbox with its mail took ${(flowMs / 1000).toFixed(1)} s `
+      + `(${((flowMs - checks) / 1000).toFixed(1)} s without screenshots and accessibility checks); the goal is under 60 s\n`);
 
     await step('a reply to one of them reaches the submission server', async () => {
       await page.locator('hp-message-list li.msg-row').filter({ hasText: SUBJECTS[1] }).locator('.msg-link').click();
@@ -453,7 +465,7 @@ async function flow(browser, base, box, mail) {
     });
 
     await step('the next visit opens the mail, not the wizard', async () => {
-      await page.reload();
+      await page.goto(`${base}/`);
       await page.getByRole('heading', { name: 'Inbox', level: 1 }).waitFor();
       assert.equal(await page.locator('hp-wizard').count(), 0);
     });
@@ -462,8 +474,6 @@ async function flow(browser, base, box, mail) {
       // The browser reaches the box by its LAN address: not an outside request.
       assert.deepEqual(watcher.problems, []);
     });
-    console.log(`\nwizard: the flow from the claim screen to the inbox with its mail took ${(flowMs / 1000).toFixed(1)} s `
-      + `(${((flowMs - checks) / 1000).toFixed(1)} s without screenshots and accessibility checks); the goal is under 60 s`);
   } finally {
     await context.close();
   }

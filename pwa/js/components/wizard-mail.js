@@ -26,10 +26,12 @@ export function choiceWords(choice) {
   return `${what}${choice.scope !== 'none' && choice.markRead ? ', marked as read' : ''}.`;
 }
 
+/** A radio button with its label, and its hint under it (described by, not named by). */
 function radio(name, value, label, hint, checked = false) {
   const input = h('input', { id: nextId(name), type: 'radio', name, value, checked });
-  const hintEl = hint ? h('span', { class: 'field-hint choice-hint' }, hint) : null;
-  return h('div', { class: 'check' }, input, h('label', { for: input.id }, label, hintEl ? h('br') : null, hintEl));
+  const hintEl = hint ? h('p', { class: 'field-hint choice-hint', id: `${input.id}-hint` }, hint) : null;
+  if (hintEl) input.setAttribute('aria-describedby', hintEl.id);
+  return h('div', {}, h('div', { class: 'check' }, input, h('label', { for: input.id }, label)), hintEl);
 }
 
 /**
