@@ -53,7 +53,10 @@ pub fn estimate(passphrase: &str, context: &[&str]) -> Strength {
         .unwrap_or_default();
     Strength {
         score,
-        guesses_log10: entropy.guesses_log10(),
+        // zxcvbn gives -inf (0 guesses) for the empty string, which JSON cannot carry.
+        guesses_log10: Some(entropy.guesses_log10())
+            .filter(|g| g.is_finite())
+            .map_or(0.0, |g| g.max(0.0)),
         crack_time: entropy
             .crack_times()
             .offline_slow_hashing_1e4_per_second()
@@ -100,6 +103,9 @@ mod tests {
             assert!(refusal(weak, &[]).is_some());
         }
         assert!(refusal("short", &[]).is_some_and(|r| r.contains("10 characters")));
+        // Empty: a number JSON can carry (zxcvbn says -inf), found by schemathesis.
+        let empty = estimate("", &[]);
+        assert!(empty.guesses_log10.is_finite() && !empty.acceptable, "{empty:?}");
     }
 
     #[test]
