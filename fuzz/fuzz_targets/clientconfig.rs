@@ -18,7 +18,10 @@ fuzz_target!(|data: &[u8]| {
         for server in config.incoming.iter().chain(&config.outgoing) {
             assert!(!server.host.is_empty(), "{server:?}");
             assert_ne!(server.port, 0, "{server:?}");
-            assert!(!server.host.contains('%'), "a placeholder left in {server:?}");
+            assert!(
+                !server.host.contains('%'),
+                "a placeholder left in {server:?}"
+            );
         }
     }
 });
