@@ -105,7 +105,10 @@ mod tests {
         assert!(refusal("short", &[]).is_some_and(|r| r.contains("10 characters")));
         // Empty: a number JSON can carry (zxcvbn says -inf), found by schemathesis.
         let empty = estimate("", &[]);
-        assert!(empty.guesses_log10.is_finite() && !empty.acceptable, "{empty:?}");
+        assert!(
+            empty.guesses_log10.is_finite() && !empty.acceptable,
+            "{empty:?}"
+        );
     }
 
     #[test]
