@@ -20,6 +20,9 @@ pub enum HintKind {
     OAuth2,
     /// Turn IMAP/POP3 access on in the provider's web mail settings.
     EnableAccess,
+    /// The provider offers no IMAP or POP3 to other mail apps at all (or only
+    /// through its own program on a computer).
+    NoAccess,
 }
 
 /// A note for the user about the provider.
@@ -111,6 +114,48 @@ const PROVIDERS: &[Provider] = &[
         text: "GMX and WEB.DE may refuse other mail apps until you allow it: in the web mail, \
                Settings → POP3 & IMAP, turn access on.",
     },
+    Provider {
+        name: "Fastmail",
+        domains: &["fastmail.com", "fastmail.fm", "messagingengine.com"],
+        kind: HintKind::AppPassword,
+        text: "Fastmail needs an app password for other mail apps: in Settings → Privacy & \
+               Security, create one with access to mail (IMAP and SMTP) and use it here.",
+    },
+    Provider {
+        name: "Zoho",
+        domains: &[
+            "zoho.com",
+            "zohomail.com",
+            "zoho.eu",
+            "zohomail.eu",
+            "zoho.in",
+        ],
+        kind: HintKind::EnableAccess,
+        text: "Zoho Mail lets other mail apps in only once IMAP access is on (Settings → Mail \
+               Accounts → IMAP); with two-factor authentication, use an app-specific password.",
+    },
+    Provider {
+        name: "Proton",
+        domains: &["proton.me", "protonmail.com", "protonmail.ch", "pm.me"],
+        kind: HintKind::NoAccess,
+        text: "Proton Mail does not let other mail apps in directly: only through Proton Mail \
+               Bridge, a program for a computer on a paid plan. Forward your mail to an account \
+               with IMAP, or import it (Proton's export) instead.",
+    },
+    Provider {
+        name: "Tuta",
+        domains: &[
+            "tuta.com",
+            "tutanota.com",
+            "tutanota.de",
+            "tutamail.com",
+            "tuta.io",
+            "keemail.me",
+        ],
+        kind: HintKind::NoAccess,
+        text: "Tuta offers no IMAP or POP3 for other mail apps, so Homepost cannot fetch from it. \
+               Export your mail from Tuta and import it instead.",
+    },
 ];
 
 /// The hints for a discovery: providers matched by any of `domains` (host
@@ -174,6 +219,11 @@ mod tests {
         assert!(hints(["example.org", "mail.example.org"], []).is_empty());
         // Not fooled by a look-alike.
         assert!(hints(["gmail.com.example.org"], []).is_empty());
+        // A Fastmail-hosted domain by its mail exchanger; Proton and Tuta say so.
+        let h = hints(["example.org", "in1-smtp.messagingengine.com"], []);
+        assert_eq!(h[0].provider, "Fastmail");
+        assert_eq!(hints(["pm.me"], [])[0].kind, HintKind::NoAccess);
+        assert_eq!(hints(["tutanota.de"], [])[0].kind, HintKind::NoAccess);
     }
 
     #[test]

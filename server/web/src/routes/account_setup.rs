@@ -151,7 +151,7 @@ pub struct FoundConfig {
 #[derive(Serialize, ToSchema)]
 pub struct HintView {
     provider: String,
-    /// `app_password`, `oauth2` or `enable_access`.
+    /// `app_password`, `oauth2`, `enable_access` or `no_access`.
     kind: &'static str,
     text: String,
 }
@@ -258,6 +258,7 @@ async fn discover(
                     HintKind::AppPassword => "app_password",
                     HintKind::OAuth2 => "oauth2",
                     HintKind::EnableAccess => "enable_access",
+                    HintKind::NoAccess => "no_access",
                 },
                 text: h.text.clone(),
             })
