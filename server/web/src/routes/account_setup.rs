@@ -363,3 +363,28 @@ async fn test_account(
         outgoing: keep(outgoing),
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn over_tor_no_dns_is_asked() {
+        let dialer: Arc<dyn homepost_net::Dialer> = Arc::new(homepost_net::Direct);
+        let ns = Some(SocketAddr::from(([127, 0, 0, 1], 53)));
+        let tor = DiscoverySetup::new(dialer.clone(), true, ns, None);
+        assert!(tor.dns.is_none(), "SRV/MX lookups would leave Tor");
+        let direct = DiscoverySetup::new(dialer, false, ns, None);
+        assert!(direct.dns.is_some());
+    }
+
+    #[test]
+    fn a_tested_pin_is_kept_for_that_server_only() {
+        let pins = TestedPins::default();
+        pins.remember("mail.example.org", 993, "AB:CD");
+        assert!(pins.tested("MAIL.example.org", 993, "AB:CD"));
+        assert!(!pins.tested("mail.example.org", 995, "AB:CD"));
+        assert!(!pins.tested("mail.example.org", 993, "AB:CE"));
+        assert!(!pins.tested("other.example.org", 993, "AB:CD"));
+    }
+}
