@@ -55,13 +55,14 @@ pub struct ImportedKey {
     pub addresses: Vec<String>,
 }
 
-/// The box's own addresses: those of its accounts, canonical.
+/// The box's own addresses: those it sends from (each account's own and its
+/// aliases), canonical.
 pub async fn own_addresses(store: &Store) -> Result<Vec<String>, homepost_store::Error> {
     Ok(store
-        .accounts()
+        .identities()
         .await?
         .iter()
-        .map(|a| canonical_address(&a.config.email))
+        .map(|i| canonical_address(&i.address))
         .collect())
 }
 
