@@ -322,7 +322,13 @@ async fn test_account(
         incoming,
         outgoing,
     } = body.into_inner();
-    let timeouts = homepost_transport::Timeouts::default();
+    // Someone is waiting at the screen: shorter than the fetcher's limits, long
+    // enough for a slow server over a slow link.
+    let timeouts = homepost_transport::Timeouts {
+        connect: Duration::from_secs(10),
+        between_bytes: Duration::from_secs(20),
+        command: Duration::from_secs(30),
+    };
     let test_in = async {
         match incoming {
             Some(i) => {
