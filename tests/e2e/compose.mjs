@@ -209,7 +209,7 @@ export async function composeFlow(page, opts) {
   // --- an alias with a signature ----------------------------------------------
   const alias = opts.alias;
   if (alias) {
-    await card.getByRole('button', { name: `Add an address to ${acc.name}` }).click();
+    await card.getByRole('button', { name: `Add address to ${acc.name}` }).click();
     const sheet = page.getByRole('dialog', { name: `Add an address to ${acc.name}` });
     await sheet.getByLabel('Email address').fill(alias.address);
     await sheet.getByLabel('Your name').fill(alias.name);
@@ -220,7 +220,7 @@ export async function composeFlow(page, opts) {
     const row = card.locator('.identity').filter({ hasText: alias.address });
     await row.waitFor();
     assert.match(await row.textContent(), new RegExp(`Signature: ${alias.signature.split('\n')[0]}`));
-    await card.getByRole('button', { name: `Make ${alias.address} the default` }).waitFor();
+    await card.getByRole('button', { name: `Make default: ${alias.address}` }).waitFor();
     const listed = (await apiGet(page, '/identities')).body.identities;
     assert.deepEqual(listed.map((i) => [i.address, i.is_primary, i.is_default]),
       [[acc.email, true, true], [alias.address, false, false]]);
@@ -380,6 +380,21 @@ export async function composeFlow(page, opts) {
   await page.getByRole('dialog', { name: 'Discard this message?' }).getByRole('button', { name: 'Discard' }).click();
   await page.locator('hp-compose').waitFor({ state: 'detached' });
   await page.getByRole('status').filter({ hasText: 'Draft discarded.' }).first().waitFor();
+
+  // --- the alias made the default, then deleted: the own address is again ---------
+  if (alias) {
+    await openFromDrawer(page, opts, 'Accounts');
+    const again = accountCard(page, acc.name);
+    await again.getByRole('button', { name: `Make default: ${alias.address}` }).click();
+    await until(page, 10000, 'the alias to be the default', async () => (await apiGet(page, '/identities'))
+      .body.identities.some((i) => i.address === alias.address && i.is_default));
+    await again.getByRole('button', { name: `Delete ${alias.address}` }).click();
+    await page.getByRole('dialog', { name: `Delete ${alias.address}?` })
+      .getByRole('button', { name: 'Delete address' }).click();
+    await again.locator('.identity').filter({ hasText: alias.address }).waitFor({ state: 'detached' });
+    const left = (await apiGet(page, '/identities')).body.identities;
+    assert.deepEqual(left.map((i) => [i.address, i.is_default]), [[acc.email, true]]);
+  }
 }
 
 // Run alone: node compose.mjs [desktop|phone]

@@ -46,7 +46,7 @@ export function identitiesBlock(a, identities, changed) {
         }, icon(ICONS.edit), 'Edit'),
         i.is_default ? null : h('button', {
           type: 'button', class: 'button', dataset: { focusKey: `identity-default-${i.id}` },
-          'aria-label': `Make ${i.address} the default`,
+          'aria-label': `Make default: ${i.address}`,
           onclick: () => makeDefault(i, changed),
         }, icon(ICONS.check), 'Make default'),
         i.is_primary ? null : h('button', {
@@ -60,7 +60,7 @@ export function identitiesBlock(a, identities, changed) {
     h('ul', { class: 'identity-list', 'aria-labelledby': headingId }, rows),
     h('button', {
       type: 'button', class: 'button', dataset: { focusKey: 'identity-add' },
-      'aria-label': `Add an address to ${a.name || a.email}`,
+      'aria-label': `Add address to ${a.name || a.email}`,
       onclick: () => editIdentity(a, null, changed),
     }, icon(ICONS.plus), 'Add address'));
 }
