@@ -9,12 +9,13 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    for card in parse_cards(&text).into_iter().flatten() {
+    for read in parse_cards(&text).into_iter().flatten() {
+        let card = read.card;
         let again = parse_cards(&write_card(&card));
         assert_eq!(again.len(), 1, "a written card reads back as one card");
         if let Some(Ok(back)) = again.first() {
-            assert_eq!(back.emails, card.emails);
-            assert_eq!(back.phones, card.phones);
+            assert_eq!(back.card.emails, card.emails);
+            assert_eq!(back.card.phones, card.phones);
         }
     }
 });

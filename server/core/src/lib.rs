@@ -12,6 +12,7 @@
 //!   as background jobs with progress;
 //! - [`incoming`]: the OpenPGP step of that pipeline (decrypt, verify, Autocrypt
 //!   and TOFU updates);
+//! - [`address_book`]: importing and exporting the address book as vCards;
 //! - [`accounts`]: adding, changing and removing accounts, trusting a server
 //!   certificate;
 //! - [`conversations`]: search results grouped by thread, and tag changes on
@@ -33,6 +34,7 @@
 //! behaviour lives.
 
 pub mod accounts;
+pub mod address_book;
 pub mod compose;
 pub mod conversations;
 pub mod identities;

@@ -39,6 +39,17 @@ pub struct Card {
     pub dropped: Vec<String>,
 }
 
+/// A card read from a file, with where it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadCard {
+    /// Its position in the file, from 1.
+    pub position: usize,
+    /// The line its `BEGIN:VCARD` is on, from 1.
+    pub line: usize,
+    /// What it holds.
+    pub card: Card,
+}
+
 /// Why a card (or text outside any card) was not read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -273,7 +284,11 @@ impl Partial {
                     self.card.name = unescape(p.value).trim().to_string();
                 }
             }
-            "N" => self.n = Some(p.value.to_string()),
+            "N" => {
+                // Kept as it is too: the structured name goes back out on export.
+                self.n = Some(p.value.to_string());
+                self.card.extra.push(line.to_string());
+            }
             "EMAIL" => {
                 let email = unescape(p.value).trim().to_string();
                 if !email.is_empty() {
@@ -340,7 +355,7 @@ fn read_line(p: &mut Partial, text: &str, is_begin: bool) -> Result<(), String> 
 /// Reads every card of `text` (a `.vcf` file), in order: each is a card or
 /// the reason it was not read. Text outside cards is reported (card 0) and
 /// blank lines between cards are allowed.
-pub fn parse_cards(text: &str) -> Vec<Result<Card, CardProblem>> {
+pub fn parse_cards(text: &str) -> Vec<Result<ReadCard, CardProblem>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut out = Vec::new();
     let mut count = 0;
@@ -367,11 +382,17 @@ pub fn parse_cards(text: &str) -> Vec<Result<Card, CardProblem>> {
             Some((n, start, state)) => {
                 if is_end {
                     out.push(state.and_then(|p| {
-                        p.finish().map_err(|reason| CardProblem {
-                            card: n,
-                            line: start,
-                            reason,
-                        })
+                        p.finish()
+                            .map(|card| ReadCard {
+                                position: n,
+                                line: start,
+                                card,
+                            })
+                            .map_err(|reason| CardProblem {
+                                card: n,
+                                line: start,
+                                reason,
+                            })
                     }));
                     continue;
                 }

@@ -6,6 +6,7 @@
 //! the first statement on every pooled connection.
 
 mod accounts;
+mod address_book;
 mod contacts;
 mod conversations;
 mod crypto;
@@ -34,6 +35,10 @@ use sqlx::{ConnectOptions, Connection};
 pub use accounts::{
     Account, AccountConfig, DeletePolicy, Endpoint, FirstScope, FirstSync, Incoming, Outgoing,
     Protocol, Secrets, Security, Side, is_loopback,
+};
+pub use address_book::{
+    CardOutcome, Completion, Contact, ContactAddress, ContactError, ContactFields, ContactOrder,
+    normalize_address,
 };
 pub use conversations::{MAX_PARTICIPANTS, ThreadOverview};
 pub use crypto::{IdentityKey, PeerRow};

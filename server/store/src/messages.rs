@@ -10,7 +10,8 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
 
 use crate::{
-    Error, Result, SpamExample, Store, TrainingOutcome, normalize_tag, spam, tags, threads, to_json,
+    Error, Result, SpamExample, Store, TrainingOutcome, address_book, normalize_tag, spam, tags,
+    threads, to_json,
 };
 
 /// Longest snippet kept per message, in characters.
@@ -130,6 +131,7 @@ impl Store {
             .await?;
         let mut tag_ids = tags::TagCache::default();
         let mut rows = BatchRows::default();
+        let mut seen = address_book::mail::SeenInBatch::default();
         let mut zstd =
             zstd::bulk::Compressor::new(3).map_err(|e| Error::Sql(sqlx::Error::Io(e)))?;
         let mut out = Vec::with_capacity(batch.len());
@@ -143,6 +145,9 @@ impl Store {
             next_id += 1;
             known.insert(sha.clone(), id);
             let thread = threader.assign(id, p, refs, date);
+            if !m.tags.iter().any(|t| t.trim().eq_ignore_ascii_case("spam")) {
+                seen.add(p, date);
+            }
             let compressed = zstd
                 .compress(m.raw)
                 .map_err(|e| Error::Sql(sqlx::Error::Io(e)))?;
@@ -208,6 +213,7 @@ impl Store {
         }
         threader.finish(&mut tx).await?;
         rows.insert(&mut tx).await?;
+        seen.record(&mut tx, now).await?;
         tx.commit().await?;
         Ok(out)
     }

@@ -18,6 +18,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0009_crypto_pending.sql"),
     include_str!("../migrations/0010_message_lists.sql"),
     include_str!("../migrations/0012_identities.sql"),
+    include_str!("../migrations/0013_address_book.sql"),
 ];
 
 /// The newest schema version this build knows.

@@ -14,7 +14,7 @@ const V4: &str = "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Simon Perreault\r\nN:Perreaul
 fn ok(text: &str) -> Vec<Card> {
     parse_cards(text)
         .into_iter()
-        .map(|r| r.unwrap_or_else(|e| panic!("{e:?}")))
+        .map(|r| r.unwrap_or_else(|e| panic!("{e:?}")).card)
         .collect()
 }
 
@@ -56,7 +56,10 @@ fn google_3_0_and_a_name_from_n() {
     assert_eq!(cards[0].name, "Bob Builder");
     assert_eq!(cards[0].emails.len(), 2);
     assert_eq!(cards[0].phones, ["+1 555 0100", "+1 555 0199"]);
-    assert_eq!(cards[0].extra, ["CATEGORIES:myContacts,Builders"]);
+    assert_eq!(
+        cards[0].extra,
+        ["N:Builder;Bob;;;", "CATEGORIES:myContacts,Builders"]
+    );
     assert_eq!(cards[1].name, "Rev. Lewis Carroll");
 }
 
@@ -107,8 +110,10 @@ fn bad_cards_are_reported_by_position_and_the_others_kept() {
     );
     let got = parse_cards(&text);
     let problems: Vec<&CardProblem> = got.iter().filter_map(|r| r.as_ref().err()).collect();
-    let cards: Vec<&Card> = got.iter().filter_map(|r| r.as_ref().ok()).collect();
+    let cards: Vec<&ReadCard> = got.iter().filter_map(|r| r.as_ref().ok()).collect();
     assert_eq!(cards.len(), 3);
+    let at: Vec<(usize, usize)> = cards.iter().map(|c| (c.position, c.line)).collect();
+    assert_eq!(at, [(1, 2), (4, 23), (5, 33)]);
     assert_eq!(problems.len(), 4, "{problems:?}");
     assert_eq!((problems[0].card, problems[0].line), (0, 1));
     assert_eq!(problems[1].card, 2);
@@ -143,8 +148,8 @@ fn quoted_printable_is_refused_with_the_reason() {
 proptest::proptest! {
     #[test]
     fn any_text_parses_without_panicking(text in "\\PC{0,400}") {
-        for card in parse_cards(&text).into_iter().flatten() {
-            let again = parse_cards(&write_card(&card));
+        for read in parse_cards(&text).into_iter().flatten() {
+            let again = parse_cards(&write_card(&read.card));
             proptest::prop_assert_eq!(again.len(), 1);
         }
     }
@@ -153,7 +158,7 @@ proptest::proptest! {
     fn any_fields_round_trip(name in "[^\r\n]{1,80}", note in "\\PC{0,200}", email in "[a-z]{1,10}@[a-z]{1,10}\\.org") {
         let card = Card { name: name.trim().to_string(), emails: vec![email], note: note.trim().to_string(), ..Card::default() };
         let again = parse_cards(&write_card(&card));
-        let got = again[0].as_ref().unwrap();
+        let got = &again[0].as_ref().unwrap().card;
         proptest::prop_assert_eq!(&got.emails, &card.emails);
         proptest::prop_assert_eq!(got.note.replace('\r', ""), card.note.replace('\r', ""));
     }

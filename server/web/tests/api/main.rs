@@ -6,6 +6,7 @@
 mod common;
 
 mod account_setup;
+mod contacts;
 mod conversations;
 mod headers;
 mod identities;
