@@ -15,7 +15,7 @@ import path from 'node:path';
 import { readdir } from 'node:fs/promises';
 import {
   OUT, CORPUS, PASSPHRASE, PHONE, DESKTOP, REPO,
-  launchBrowser, startServer, importMail, watch, ensureOut, requireBin, axeCheck, singleMessages,
+  launchBrowser, startServer, importMail, watch, ensureOut, requireBin, axeCheck, singleMessages, skipWizard,
 } from './lib.mjs';
 import {
   listTriagePhone, listTriageDesktop, readerTriage, searchSuggestionSteps,
@@ -130,15 +130,7 @@ async function flow(label, server, contextOptions) {
     await S('create the vault: an empty inbox', async () => {
       await page.getByLabel('Repeat the passphrase').fill(PASSPHRASE);
       await page.getByRole('button', { name: 'Create vault' }).click();
-      // The rest of the first-run wizard (wizard.mjs tests it) skipped: no account, no remote access.
-      const account = page.getByRole('heading', { name: 'Connect your mail account', level: 1 });
-      await page.getByRole('heading', { name: 'Inbox', level: 1 }).or(account).waitFor();
-      if (await account.isVisible()) {
-        await page.getByRole('button', { name: 'Skip, I\u2019ll import mail instead' }).click();
-        await page.getByRole('button', { name: 'Not now' }).click();
-        await page.getByRole('button', { name: 'Open my inbox' }).click();
-      }
-      await page.getByRole('heading', { name: 'Inbox', level: 1 }).waitFor();
+      await skipWizard(page);
       await page.getByText('Your inbox is empty', { exact: false }).first().waitFor();
       // A new box names the two ways mail comes in.
       await page.locator('.list-empty').getByRole('link', { name: 'Add an account' }).waitFor();

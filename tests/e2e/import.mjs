@@ -13,7 +13,7 @@ import { cp, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  CORPUS, OUT, PASSPHRASE, PHONE, launchBrowser, startServer, watch, ensureOut, requireBin, axeCheck,
+  CORPUS, OUT, PASSPHRASE, PHONE, launchBrowser, startServer, watch, ensureOut, requireBin, axeCheck, skipWizard,
 } from './lib.mjs';
 
 const MBOX = path.join(CORPUS, 'mail/mailpile/tests.mbx'); // 8 real messages
@@ -70,7 +70,7 @@ async function main() {
       await page.getByLabel('Passphrase', { exact: true }).fill(PASSPHRASE);
       await page.getByLabel('Repeat the passphrase').fill(PASSPHRASE);
       await page.getByRole('button', { name: 'Create vault' }).click();
-      await page.getByRole('heading', { name: 'Inbox', level: 1 }).waitFor();
+      await skipWizard(page);
       await page.locator('.list-empty').getByRole('link', { name: 'Import mail' }).click();
       await page.getByRole('heading', { name: 'Import mail', level: 1 }).waitFor();
       await axeCheck(page, 'import form');

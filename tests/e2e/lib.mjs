@@ -55,6 +55,22 @@ export async function singleMessages(context) {
   });
 }
 
+/**
+ * After "Create vault" in the app: the rest of the first-run wizard skipped (no
+ * account, no remote access; wizard.mjs tests it) when the box shows it, then the inbox.
+ */
+export async function skipWizard(page) {
+  const account = page.getByRole('heading', { name: 'Connect your mail account', level: 1 });
+  const inbox = page.getByRole('heading', { name: 'Inbox', level: 1 });
+  await inbox.or(account).waitFor();
+  if (await account.isVisible()) {
+    await page.getByRole('button', { name: 'Skip, I\u2019ll import mail instead' }).click();
+    await page.getByRole('button', { name: 'Not now' }).click();
+    await page.getByRole('button', { name: 'Open my inbox' }).click();
+  }
+  await inbox.waitFor();
+}
+
 export async function launchBrowser(extraArgs = []) {
   return chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...extraArgs] });
 }

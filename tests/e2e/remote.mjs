@@ -18,7 +18,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import {
-  OUT, PASSPHRASE, PHONE, launchBrowser, startServer, watch, ensureOut, requireBin, axeCheck, freePort,
+  OUT, PASSPHRASE, PHONE, launchBrowser, startServer, watch, ensureOut, requireBin, axeCheck, freePort, skipWizard,
 } from './lib.mjs';
 
 const SMALL_PHONE = { ...PHONE, viewport: { width: 360, height: 740 } };
@@ -122,7 +122,7 @@ async function main() {
       await page.getByLabel('Passphrase', { exact: true }).fill(PASSPHRASE);
       await page.getByLabel('Repeat the passphrase').fill(PASSPHRASE);
       await page.getByRole('button', { name: 'Create vault' }).click();
-      await page.getByRole('heading', { name: 'Inbox', level: 1 }).waitFor();
+      await skipWizard(page);
       await page.getByRole('button', { name: 'Tags and folders' }).click();
       await page.locator('hp-mail[data-drawer="open"]').waitFor();
       await page.locator('#drawer').getByRole('link', { name: 'Remote access' }).click();
