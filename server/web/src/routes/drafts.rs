@@ -160,7 +160,7 @@ async fn list_drafts(state: Data<AppState>, _auth: Authed) -> Result<Json<DraftL
 /// Starts a draft, prefilled when it answers or forwards a message, written
 /// from the identity it names, else the one the answered message was sent to,
 /// else the default; with that identity's signature unless `add_signature` is false.
-#[utoipa::path(tag = "compose", request_body = NewDraft, responses((status = 201, body = Draft), (status = 404, body = ErrorBody)))]
+#[utoipa::path(tag = "compose", request_body = NewDraft, responses((status = 201, body = Draft), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[post("/drafts")]
 async fn create_draft(
     state: Data<AppState>,
@@ -209,7 +209,7 @@ async fn get_draft(
 }
 
 /// Saves a draft's fields (autosave). Its account becomes its identity's.
-#[utoipa::path(tag = "compose", request_body = DraftContent, responses((status = 200, body = Draft), (status = 404, body = ErrorBody)))]
+#[utoipa::path(tag = "compose", request_body = DraftContent, responses((status = 200, body = Draft), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[put("/drafts/{id}")]
 async fn update_draft(
     state: Data<AppState>,
