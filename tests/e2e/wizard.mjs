@@ -6,7 +6,8 @@
 //
 //   claim (a wrong code refused; a second browser refused with `claimed`; a reload
 //   resumes at the passphrase) -> passphrase (a weak one shown low and refused) ->
-//   account (alice@wizard.test + password only: found by SRV, shown with its source,
+//   account (an address of nowhere: the form to type the servers, with what was tried;
+//   alice@wizard.test + password only: found by SRV, shown with its source,
 //   an untrusted certificate trusted by its fingerprint, the user name falling back
 //   to "alice") -> reload: resumes at "existing mail" -> everything -> remote access:
 //   not now -> the summary -> the inbox with the three delivered messages -> a reply
@@ -369,6 +370,16 @@ async function flow(browser, base, box, mail) {
       await focusedHeading('Connect your mail account');
       assert.match(await page.locator('.wizard-progress').textContent(), /step 2 of 5/);
       assert.equal((await api('/setup')).step, 'account');
+    });
+
+    await step('an address whose servers cannot be found: the form to type them, and what was tried', async () => {
+      await page.getByLabel('Email address').fill('alice@nowhere.test');
+      await page.getByLabel('Password', { exact: true }).fill('secret');
+      await page.getByRole('button', { name: 'Find my mail servers' }).click();
+      await page.getByRole('heading', { level: 2, name: 'Type your mail servers' }).waitFor();
+      await page.getByText('What Homepost tried').waitFor();
+      assert.equal(await page.getByLabel('Server name').count(), 2);
+      await shot('4-not-found');
     });
 
     await step('the address alone finds the servers by SRV, shown with where they came from', async () => {

@@ -315,6 +315,7 @@ export class AccountStep {
       incoming: { ...settings.incoming, username: answer.incoming.username || settings.incoming.username, pinned_sha256: this.pins.incoming },
       outgoing: { ...outgoing, username: answer.outgoing.username || outgoing.username, pinned_sha256: this.pins.outgoing },
       folders: answer.incoming.folders || [],
+      tested_at: Date.now(),
     });
     this.setBusy(true, 'Both servers work.');
     try {

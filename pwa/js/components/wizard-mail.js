@@ -10,6 +10,8 @@ import { h } from '../dom.js';
 import { domainOf, errorLine, field, nextId, sentence, statusLine, stepFrame } from './wizard-frame.js';
 
 const DAYS = 30;
+/** The box keeps a trusted certificate's pin only within 30 minutes of a test that used it. */
+const RETEST_AFTER_MS = 20 * 60 * 1000;
 const DEFAULT_POLL_SECONDS = 300;
 /** Folders "all folders" leaves out. */
 const SKIPPED = new Set(['junk', 'trash']);
@@ -32,27 +34,6 @@ function radio(name, value, label, hint, checked = false) {
   const hintEl = hint ? h('p', { class: 'field-hint choice-hint', id: `${input.id}-hint` }, hint) : null;
   if (hintEl) input.setAttribute('aria-describedby', hintEl.id);
   return h('div', {}, h('div', { class: 'check' }, input, h('label', { for: input.id }, label)), hintEl);
-}
-
-/**
- * Pins a certificate the account step trusted when the server did not take it with
- * the account (it pins only what it saw itself): asked again until the account's
- * first connection has seen that certificate, for up to ten seconds.
- */
-async function applyPins(account, draft) {
-  for (const side of ['incoming', 'outgoing']) {
-    const pin = draft[side].pinned_sha256;
-    if (!pin || !account[side] || account[side].pinned_sha256) continue;
-    for (let i = 0; i < 20; i += 1) {
-      try {
-        await api.trustCertificate(account.id, side, pin);
-        break;
-      } catch (err) {
-        if (!(err instanceof ApiError) || err.code !== 'invalid_state') break;
-        await new Promise((r) => { setTimeout(r, 500); });
-      }
-    }
-  }
 }
 
 export class MailStep {
@@ -191,10 +172,11 @@ export class MailStep {
     const body = this.body(password);
     this.submit.disabled = true;
     try {
-      if (!d.password && !(await this.passwordWorks(body))) return;
+      const stale = Date.now() - (d.tested_at || 0) > RETEST_AFTER_MS;
+      if ((!d.password || stale) && !(await this.stillWorks(body))) return;
       this.status.textContent = `Saving ${d.email}\u2026`;
+      // The pins the test logged in with go along: the server keeps them (docs/api-mail-accounts.md).
       const account = await api.createAccount(body);
-      await applyPins(account, d);
       this.wizard.setChoice({
         scope: body.incoming.first_sync.scope,
         folders: body.incoming.folders.length > 1 ? 'all' : 'inbox',
@@ -212,9 +194,12 @@ export class MailStep {
     }
   }
 
-  /** After a reload: the password typed again is tried before the account is saved. */
-  async passwordWorks(body) {
-    this.status.textContent = 'Checking the password\u2026';
+  /**
+   * After a reload (the password typed again) or a long pause (the box keeps a pin
+   * only briefly after its test), the servers are tried again before the account is saved.
+   */
+  async stillWorks(body) {
+    this.status.textContent = 'Checking the servers again\u2026';
     const side = (s) => {
       const { folders: _f, sent_folder: _s, policy: _p, poll_seconds: _t, first_sync: _x, ...rest } = s;
       return rest;
@@ -223,11 +208,16 @@ export class MailStep {
     this.status.textContent = '';
     if (answer.incoming.ok && answer.outgoing.ok) return true;
     const failed = answer.incoming.ok ? answer.outgoing : answer.incoming;
-    this.password.setAttribute('aria-invalid', 'true');
-    this.error.show(failed.error && failed.error.code === 'wrong_password'
+    const wrong = failed.error && failed.error.code === 'wrong_password';
+    this.error.show(wrong && this.password
       ? 'The server refused this password. Type it again.'
       : `The servers did not work this time: ${sentence(failed.error ? failed.error.message : '')}`);
-    this.password.focus();
+    if (wrong && this.password) {
+      this.password.setAttribute('aria-invalid', 'true');
+      this.password.focus();
+    } else {
+      this.error.el.focus();
+    }
     return false;
   }
 }
