@@ -412,6 +412,7 @@ async function flow(browser, base, box, mail) {
       await focusedHeading('Your existing mail');
       await page.getByLabel(`Password of ${ADDRESS}`).fill('secret');
       await shot('6-existing-mail');
+      await axe('wizard existing mail');
     });
 
     await step('everything from all folders: the account is made, on to remote access', async () => {
@@ -429,7 +430,9 @@ async function flow(browser, base, box, mail) {
       assert.equal(a.incoming.port, mail.imaps);
       assert.equal(a.outgoing.port, mail.smtps);
       assert.equal(String(a.incoming.pinned_sha256).toUpperCase(), mail.fingerprint.toUpperCase());
+      await page.getByRole('button', { name: 'Turn on the onion service' }).waitFor();
       await shot('7-remote');
+      await axe('wizard remote access');
     });
 
     await step('remote access: not now; the summary shows the account fetching, then the inbox', async () => {
@@ -441,6 +444,7 @@ async function flow(browser, base, box, mail) {
       await summary.getByText(/^Off/).waitFor();
       await summary.getByText(/Up to date|Fetching/).waitFor();
       await shot('8-done');
+      await axe('wizard done');
       assert.equal((await api('/setup')).step, 'done');
       await page.getByRole('button', { name: 'Open my inbox' }).click();
       await page.getByRole('heading', { name: 'Inbox', level: 1 }).waitFor();
