@@ -213,6 +213,45 @@ pub enum Source {
     Probe,
 }
 
+impl Source {
+    /// A stable short name: `autoconfig`, `well_known`, `ispdb`, `srv`, `mx`
+    /// or `probe`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Source::Autoconfig { kind, .. } => match kind {
+                AutoconfigKind::Provider => "autoconfig",
+                AutoconfigKind::WellKnown => "well_known",
+                AutoconfigKind::Ispdb => "ispdb",
+            },
+            Source::Srv => "srv",
+            Source::Mx { .. } => "mx",
+            Source::Probe => "probe",
+        }
+    }
+
+    /// Where it came from, in plain words, for an address at `domain`.
+    pub fn describe(&self, domain: &str) -> String {
+        match self {
+            Source::Autoconfig { kind, url } => match kind {
+                AutoconfigKind::Provider => format!("{domain}'s settings file ({url})"),
+                AutoconfigKind::WellKnown => format!("{domain}'s website ({url})"),
+                AutoconfigKind::Ispdb => "Thunderbird's database of mail providers (ISPDB)".into(),
+            },
+            Source::Srv => format!("{domain}'s DNS (SRV records)"),
+            Source::Mx {
+                mx_host,
+                domain: provider,
+                ..
+            } => format!(
+                "the provider that receives {domain}'s mail ({provider}, by its MX record {mx_host})"
+            ),
+            Source::Probe => {
+                format!("trying common server names (imap.{domain}, smtp.{domain}, mail.{domain})")
+            }
+        }
+    }
+}
+
 impl std::fmt::Display for Source {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -25,6 +25,19 @@ pub enum HintKind {
     NoAccess,
 }
 
+impl HintKind {
+    /// A stable short name: `app_password`, `oauth2`, `enable_access` or
+    /// `no_access`.
+    pub fn code(self) -> &'static str {
+        match self {
+            HintKind::AppPassword => "app_password",
+            HintKind::OAuth2 => "oauth2",
+            HintKind::EnableAccess => "enable_access",
+            HintKind::NoAccess => "no_access",
+        }
+    }
+}
+
 /// A note for the user about the provider.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hint {

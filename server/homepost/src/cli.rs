@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 
+pub use crate::cli_account::{AccountArgs, ExistingMail};
+
 /// Homepost: your mail, encrypted at rest, searchable, on your own box.
 #[derive(Parser, Debug)]
 #[command(version, about)]
@@ -200,6 +202,9 @@ pub enum Command {
         #[command(subcommand)]
         command: AccountCommand,
     },
+    /// Find a mail address's servers as the setup wizard does (autoconfig
+    /// files, SRV records, the mail exchanger, probing), and say where from.
+    Discover(crate::cli_account::DiscoverArgs),
     /// OpenPGP keys: export yours (public, or secret to move it), import one.
     Key {
         #[command(subcommand)]
@@ -352,56 +357,6 @@ pub enum SecurityArg {
     Plain,
 }
 
-/// Settings of a new account.
-#[derive(clap::Args, Debug)]
-pub struct AccountArgs {
-    /// A name for the account.
-    #[arg(long)]
-    pub name: String,
-    /// Your address on it (the From of mail you send).
-    #[arg(long)]
-    pub email: String,
-    /// Your name as recipients see it.
-    #[arg(long, default_value = "")]
-    pub display_name: String,
-    /// IMAP server, HOST:PORT.
-    #[arg(long, value_name = "HOST:PORT", conflicts_with = "pop3")]
-    pub imap: Option<String>,
-    /// POP3 server, HOST:PORT.
-    #[arg(long, value_name = "HOST:PORT")]
-    pub pop3: Option<String>,
-    /// Protection of the IMAP/POP3 connection.
-    #[arg(long, value_enum, default_value = "tls")]
-    pub incoming_security: SecurityArg,
-    /// IMAP/POP3 user name [default: the address].
-    #[arg(long)]
-    pub incoming_user: Option<String>,
-    /// IMAP folder to fetch (repeatable) [default: INBOX].
-    #[arg(long)]
-    pub folder: Vec<String>,
-    /// Delete fetched mail from the server once it is stored.
-    #[arg(long, conflicts_with = "delete_after_days")]
-    pub delete_when_stored: bool,
-    /// Delete fetched mail from the server this many days after fetching it.
-    #[arg(long, value_name = "DAYS")]
-    pub delete_after_days: Option<u32>,
-    /// IMAP folder that gets a copy of sent mail.
-    #[arg(long)]
-    pub sent_folder: Option<String>,
-    /// Seconds between checks when the server cannot push new mail.
-    #[arg(long, default_value_t = 300)]
-    pub poll_seconds: u32,
-    /// SMTP submission server, HOST:PORT.
-    #[arg(long, value_name = "HOST:PORT")]
-    pub smtp: Option<String>,
-    /// Protection of the SMTP connection.
-    #[arg(long, value_enum, default_value = "tls")]
-    pub smtp_security: SecurityArg,
-    /// SMTP user name [default: the address].
-    #[arg(long)]
-    pub smtp_user: Option<String>,
-}
-
 /// What `homepost send` sends.
 #[derive(Debug, clap::Args)]
 pub struct SendArgs {
@@ -521,6 +476,7 @@ impl Command {
             Command::Serve { .. } => "serve",
             Command::BenchQueries { .. } => "bench-queries",
             Command::Account { .. } => "account",
+            Command::Discover(_) => "discover",
             Command::Key { .. } => "key",
             Command::Fetch { .. } => "fetch",
             Command::Send(_) => "send",

@@ -8,12 +8,15 @@ use homepost_core::accounts::{self, TrustCheck};
 use homepost_core::library::Library;
 use homepost_mail::text::terminal_safe;
 use homepost_store::{
-    AccountConfig, DeletePolicy, Endpoint, Incoming, Outgoing, Protocol, Secrets, Security, Side,
+    AccountConfig, DeletePolicy, Endpoint, FirstScope, FirstSync, Incoming, Outgoing, Protocol,
+    Secrets, Security, Side,
 };
 use homepost_transport::{Options, SyncState, Transport};
 use tokio::sync::RwLock;
 
-use crate::cli::{AccountArgs, AccountCommand, KeyCommand, OutboxCommand, SecurityArg, SideArg};
+use crate::cli::{
+    AccountArgs, AccountCommand, ExistingMail, KeyCommand, OutboxCommand, SecurityArg, SideArg,
+};
 
 fn now() -> i64 {
     std::time::SystemTime::now()
@@ -76,7 +79,15 @@ fn account_config(a: &AccountArgs) -> Result<AccountConfig> {
                 },
                 sent_folder: a.sent_folder.clone(),
                 poll_seconds: a.poll_seconds,
-                first_sync: Default::default(),
+                first_sync: FirstSync {
+                    scope: match a.existing {
+                        ExistingMail::All => FirstScope::All,
+                        ExistingMail::Recent => FirstScope::Recent,
+                        ExistingMail::None => FirstScope::None,
+                    },
+                    days: a.recent_days,
+                    mark_read: a.mark_old_read,
+                },
             })
         }
         (None, None) => None,

@@ -18,8 +18,10 @@ macro_rules! errln {
 }
 
 mod cli;
+mod cli_account;
 mod console;
 mod control;
+mod discover_cli;
 mod mail_cli;
 mod output;
 mod passphrase;
@@ -215,6 +217,8 @@ async fn run(cli: Cli) -> Result<()> {
             control::remove(&dir);
             stopped?;
         }
+        // Needs no vault: only the network.
+        Command::Discover(args) => discover_cli::run(args).await?,
         _ => {
             // Refuse bad arguments before asking for the passphrase.
             match &cli.command {
@@ -435,6 +439,7 @@ async fn library_command(cli: &Cli, lib: &mut Library) -> Result<()> {
         | Command::Passwd { .. }
         | Command::Serve { .. }
         | Command::Remote { .. }
+        | Command::Discover(_)
         | Command::Fetch { .. } => {}
     }
     Ok(())

@@ -1,5 +1,6 @@
 //! End-to-end tests of the `homepost` binary: real SQLCipher, real tantivy, real files.
 
+mod accounts;
 mod common;
 mod config;
 mod control;

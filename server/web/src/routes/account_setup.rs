@@ -8,9 +8,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::post;
 use actix_web::web::{Data, Json};
-use homepost_autoconfig::{
-    AutoconfigKind, Candidate, Discoverer, HickoryDns, HintKind, Options, Source,
-};
+use homepost_autoconfig::{Candidate, Discoverer, HickoryDns, Options};
 use homepost_store::{Endpoint, Protocol};
 use homepost_transport::check::{self, Check};
 use serde::{Deserialize, Serialize};
@@ -169,34 +167,6 @@ pub struct DiscoverView {
     log: Vec<String>,
 }
 
-fn source_words(source: &Source, domain: &str) -> (&'static str, String) {
-    match source {
-        Source::Autoconfig { kind, url } => match kind {
-            AutoconfigKind::Provider => ("autoconfig", format!("{domain}'s settings file ({url})")),
-            AutoconfigKind::WellKnown => ("well_known", format!("{domain}'s website ({url})")),
-            AutoconfigKind::Ispdb => (
-                "ispdb",
-                "Thunderbird's database of mail providers (ISPDB)".to_owned(),
-            ),
-        },
-        Source::Srv => ("srv", format!("{domain}'s DNS (SRV records)")),
-        Source::Mx {
-            mx_host,
-            domain: provider,
-            ..
-        } => (
-            "mx",
-            format!(
-                "the provider that receives {domain}'s mail ({provider}, by its MX record {mx_host})"
-            ),
-        ),
-        Source::Probe => (
-            "probe",
-            format!("trying common server names (imap.{domain}, smtp.{domain}, mail.{domain})"),
-        ),
-    }
-}
-
 fn config_view(c: &Candidate, address: &homepost_autoconfig::EmailAddress) -> FoundConfig {
     let server = |s: &homepost_autoconfig::Server| FoundServer {
         protocol: s.protocol.as_str(),
@@ -210,10 +180,9 @@ fn config_view(c: &Candidate, address: &homepost_autoconfig::EmailAddress) -> Fo
         username: s.username.for_address(address),
         oauth2_only: s.needs_oauth2(),
     };
-    let (source, from) = source_words(&c.source, address.domain());
     FoundConfig {
-        source,
-        from,
+        source: c.source.code(),
+        from: c.source.describe(address.domain()),
         provider: c.provider.clone(),
         incoming: c.incoming.iter().map(server).collect(),
         outgoing: c.outgoing.iter().map(server).collect(),
@@ -254,12 +223,7 @@ async fn discover(
             .iter()
             .map(|h| HintView {
                 provider: h.provider.clone(),
-                kind: match h.kind {
-                    HintKind::AppPassword => "app_password",
-                    HintKind::OAuth2 => "oauth2",
-                    HintKind::EnableAccess => "enable_access",
-                    HintKind::NoAccess => "no_access",
-                },
+                kind: h.kind.code(),
                 text: h.text.clone(),
             })
             .collect(),

@@ -130,11 +130,9 @@ async fn the_connection_test_says_what_is_wrong_in_plain_words() {
     assert_eq!(r["outgoing"], Value::Null);
 
     // Saved: the pins the test logged in with are kept; another is dropped.
-    let mut inc = inc;
     inc["username"] = json!("alice");
     inc["folders"] = json!(["INBOX"]);
     inc["first_sync"] = json!({"scope": "none", "mark_read": false});
-    let mut out = out;
     out["username"] = json!("alice");
     out["pinned_sha256"] = json!("AA:".repeat(31) + "AA");
     let (s, _, a) = call(
