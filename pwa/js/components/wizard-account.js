@@ -156,8 +156,9 @@ export class AccountStep {
     this.settings = best ? { incoming: pick(best.incoming), outgoing: pick(best.outgoing) } : { incoming: null, outgoing: null };
     this.source = best ? best.from : null;
     const hints = (answer && answer.hints) || [];
+    const complete = Boolean(best && this.settings.incoming && this.settings.outgoing);
     this.title = h('h2', { class: 'wizard-subtitle', tabindex: '-1' },
-      best ? 'Your mail servers' : 'Type your mail servers');
+      complete ? 'Your mail servers' : 'Type your mail servers');
     this.testArea = h('div', { class: 'wizard-test' });
     // The servers' answers, under the button that asked them.
     this.testError = errorLine();
@@ -167,7 +168,7 @@ export class AccountStep {
         h('p', {}, h('strong', {}, HINT_TITLES[hint.kind] || 'Good to know')),
         h('p', {}, sentence(hint.text))))));
     }
-    if (best && this.settings.incoming && this.settings.outgoing) {
+    if (complete) {
       parts.push(h('p', { class: 'wizard-source' }, `Found in ${best.from}.`));
       this.summary = h('dl', { class: 'wizard-servers-found' },
         h('dt', {}, SIDES.incoming), h('dd', {}, serverLine(this.settings.incoming, this.settings.incoming.protocol)),
@@ -183,6 +184,10 @@ export class AccountStep {
           h('button', { type: 'button', class: 'button primary', onclick: () => this.connect() }, 'Connect'),
           this.changeButton));
     } else {
+      if (best) {
+        const missing = this.settings.incoming ? 'outgoing' : 'incoming';
+        parts.push(h('p', { class: 'wizard-source' }, `Found in ${best.from}, but without an ${missing} server.`));
+      }
       parts.push(h('p', {}, `Homepost could not find all the servers of ${domainOf(email)} by itself. Your provider\u2019s `
         + 'help pages list them: look for \u201cIMAP\u201d (or \u201cPOP3\u201d) and \u201cSMTP\u201d.'));
       const log = (answer && answer.log) || [];
