@@ -232,7 +232,8 @@ class HpSetup extends HTMLElement {
       this.showClaim('That is not this box\u2019s setup code. Check it on the box\u2019s screen (or in its '
         + 'journal) and type it again.', true);
     } else {
-      this.showClaim('The box asks for its setup code again (did it restart?). Type the code it shows now.');
+      this.showClaim('The box asks for its setup code again: a claim lasts an hour, and a restart ends it. '
+        + 'Type the code the box shows now.');
     }
   }
 
