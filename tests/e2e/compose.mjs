@@ -42,7 +42,7 @@ import path from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import {
-  OUT, PASSPHRASE, PHONE, DESKTOP, launchBrowser, watch, ensureOut, singleMessages,
+  OUT, PASSPHRASE, PHONE, DESKTOP, launchBrowser, watch, ensureOut, singleMessages, axeCheck,
 } from './lib.mjs';
 
 /** Fingerprints compared without colons, spaces or case. */
@@ -215,6 +215,7 @@ export async function composeFlow(page, opts) {
     await sheet.getByLabel('Your name').fill(alias.name);
     await sheet.getByLabel('Signature').fill(alias.signature);
     await screen('identity-form');
+    await axeCheck(page, 'the add-address sheet');
     await sheet.getByRole('button', { name: 'Add address' }).click();
     await sheet.waitFor({ state: 'detached' });
     const row = card.locator('.identity').filter({ hasText: alias.address });
@@ -225,6 +226,7 @@ export async function composeFlow(page, opts) {
     assert.deepEqual(listed.map((i) => [i.address, i.is_primary, i.is_default]),
       [[acc.email, true, true], [alias.address, false, false]]);
     await screen('identities');
+    await axeCheck(page, 'an account with an alias');
   }
 
   // --- a new message --------------------------------------------------------
@@ -246,6 +248,7 @@ export async function composeFlow(page, opts) {
     const aliasLabel = await from.locator('option').filter({ hasText: alias.address }).first().textContent();
     await from.selectOption({ label: aliasLabel });
     assert.equal(await message.inputValue(), signature, 'the alias\'s signature is not in the text');
+    await axeCheck(page, 'compose with the From picker');
   } else {
     // One identity: no picker, a line that says it.
     await compose.locator('.from-line').filter({ hasText: acc.email }).waitFor();
