@@ -57,6 +57,8 @@ export function identitiesBlock(a, identities, changed) {
   });
   return h('section', { class: 'server identities', 'aria-labelledby': headingId },
     h('h3', { class: 'server-title', id: headingId }, 'Sends as'),
+    a.outgoing ? null : h('p', { class: 'card-line muted' },
+      'It has no outgoing server: add one (Edit) to send from these addresses.'),
     h('ul', { class: 'identity-list', 'aria-labelledby': headingId }, rows),
     h('button', {
       type: 'button', class: 'button', dataset: { focusKey: 'identity-add' },
@@ -155,7 +157,9 @@ export function editIdentity(a, identity, changed) {
   field('Email address', address, primary
     ? 'The account’s own address: change it in the account’s settings.'
     : `Mail from this address goes through ${a.name || a.email}’s outgoing server, which must allow it.`),
-  field('Your name', name, 'Shown to the people you write to.'),
+  field('Your name', name, primary
+    ? 'Shown to the people you write to; it is the account’s name for you too.'
+    : 'Shown to the people you write to.'),
   field('Signature', signature,
     'Put below “-- ” when you start a new message or a reply; leave empty for none.'),
   h('div', { class: 'sheet-actions' },
