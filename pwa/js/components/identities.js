@@ -158,7 +158,7 @@ export function editIdentity(a, identity, changed) {
     ? 'The account’s own address: change it in the account’s settings.'
     : `Mail from this address goes through ${a.name || a.email}’s outgoing server, which must allow it.`),
   field('Your name', name, primary
-    ? 'Shown to the people you write to; it is the account’s name for you too.'
+    ? 'Shown to the people you write to; changing it here changes it in the account’s settings too.'
     : 'Shown to the people you write to.'),
   field('Signature', signature,
     'Put below “-- ” when you start a new message or a reply; leave empty for none.'),
