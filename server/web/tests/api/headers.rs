@@ -127,6 +127,12 @@ async fn openapi_document_matches_the_routes() {
         ("delete", "/api/v1/accounts/{id}"),
         ("post", "/api/v1/accounts/{id}/sync"),
         ("post", "/api/v1/accounts/{id}/trust"),
+        // docs/api-mail-accounts.md, identities
+        ("get", "/api/v1/identities"),
+        ("post", "/api/v1/identities"),
+        ("put", "/api/v1/identities/{id}"),
+        ("delete", "/api/v1/identities/{id}"),
+        ("post", "/api/v1/identities/{id}/default"),
         ("get", "/api/v1/contacts"),
         // docs/api-mail-accounts.md, the address book
         ("get", "/api/v1/contacts/list"),
