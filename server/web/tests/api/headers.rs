@@ -109,6 +109,11 @@ async fn openapi_document_matches_the_routes() {
         ("get", "/api/v1/session"),
         ("delete", "/api/v1/session"),
         ("post", "/api/v1/lock"),
+        // docs/api.md, the first run
+        ("post", "/api/v1/claim"),
+        ("post", "/api/v1/passphrase/strength"),
+        ("get", "/api/v1/setup"),
+        ("put", "/api/v1/setup"),
         ("get", "/api/v1/search"),
         ("get", "/api/v1/messages/{id}"),
         ("get", "/api/v1/messages/{id}/raw"),
@@ -127,6 +132,8 @@ async fn openapi_document_matches_the_routes() {
         ("delete", "/api/v1/accounts/{id}"),
         ("post", "/api/v1/accounts/{id}/sync"),
         ("post", "/api/v1/accounts/{id}/trust"),
+        ("post", "/api/v1/accounts/discover"),
+        ("post", "/api/v1/accounts/test"),
         // docs/api-mail-accounts.md, identities
         ("get", "/api/v1/identities"),
         ("post", "/api/v1/identities"),
