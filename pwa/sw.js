@@ -3,7 +3,7 @@
 // sessions are not cached, not even briefly. Shell files are fetched network-first
 // (so an updated box serves an updated app) with the cache as the offline fallback.
 
-const CACHE = 'homepost-shell-v11';
+const CACHE = 'homepost-shell-v12';
 
 /** Every file of pwa/ that the page loads. Keep in step with pwa/ (e2e checks it). */
 const SHELL = [
@@ -27,6 +27,8 @@ const SHELL = [
   '/js/components/address-field.js',
   '/js/components/auth-screens.js',
   '/js/components/compose.js',
+  '/js/components/contact-form.js',
+  '/js/components/contacts.js',
   '/js/components/compose-crypto.js',
   '/js/components/compose-from.js',
   '/js/components/conversation-view.js',

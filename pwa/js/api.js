@@ -61,7 +61,11 @@ export function keyLookupMode() {
 export async function request(method, path, body, { signal, retried = false } = {}) {
   const headers = { Accept: 'application/json' };
   const init = { method, headers, credentials: 'same-origin', cache: 'no-store', signal };
-  if (body !== undefined) {
+  if (body instanceof Blob) {
+    // A file sent as it is (a .vcf import).
+    headers['Content-Type'] = body.type || 'application/octet-stream';
+    init.body = body;
+  } else if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
@@ -184,6 +188,21 @@ export const api = {
 
   contacts: (q, limit, opts) => request('GET',
     `/contacts?${new URLSearchParams({ q, limit: String(limit) })}`, undefined, opts),
+  // The address book (docs/api-mail-accounts.md).
+  contactList: ({ q = '', sort = 'frequent', cursor = null, limit = 50 }, opts) => {
+    const params = new URLSearchParams({ q, sort, limit: String(limit) });
+    if (cursor) params.set('cursor', cursor);
+    return request('GET', `/contacts/list?${params}`, undefined, opts);
+  },
+  contact: (id, opts) => request('GET', `/contacts/${enc(id)}`, undefined, opts),
+  /** `fields`: {name, addresses, phones, notes}. */
+  createContact: (fields) => request('POST', '/contacts', fields),
+  updateContact: (id, fields) => request('PUT', `/contacts/${enc(id)}`, fields),
+  deleteContact: (id) => request('DELETE', `/contacts/${enc(id)}`),
+  /** Contact `from` joins contact `id` (and is gone). */
+  mergeContacts: (id, from) => request('POST', `/contacts/${enc(id)}/merge`, { from }),
+  /** A .vcf file (a File or Blob), sent as it is; the answer is the import's report. */
+  importContacts: (file) => request('POST', '/contacts/import', file),
 
   drafts: () => request('GET', '/drafts'),
   draft: (id) => request('GET', `/drafts/${enc(id)}`),

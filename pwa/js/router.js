@@ -7,11 +7,12 @@
 //   #/accounts               accounts (#/accounts/new: add one; #/accounts/3: edit it)
 //   #/import                 import mail from files on this device
 //   #/remote                 remote access: the relay, the onion service, paired devices
+//   #/contacts               the address book (#/contacts/new: add one; #/contacts/3: edit it)
 
 export const DEFAULT_QUERY = 'in:inbox';
 
 /** Routes of screens of their own, shown instead of the list and the reader. */
-export const PAGES = new Set(['compose', 'drafts', 'outbox', 'accounts', 'import', 'remote']);
+export const PAGES = new Set(['compose', 'drafts', 'outbox', 'accounts', 'import', 'remote', 'contacts']);
 
 /** Parses location.hash into {name, q} or {name, id}. */
 export function parseRoute(hash = window.location.hash) {
@@ -24,10 +25,10 @@ export function parseRoute(hash = window.location.hash) {
   if (parts[0] === 'thread' && /^\d+$/.test(parts[1] || '')) {
     return { name: 'thread', id: Number(parts[1]) };
   }
-  if (parts[0] === 'compose' || parts[0] === 'accounts') {
+  if (parts[0] === 'compose' || parts[0] === 'accounts' || parts[0] === 'contacts') {
     let id = null;
     if (/^\d+$/.test(parts[1] || '')) id = Number(parts[1]);
-    else if (parts[0] === 'accounts' && parts[1] === 'new') id = 'new';
+    else if (parts[0] !== 'compose' && parts[1] === 'new') id = 'new';
     return { name: parts[0], id };
   }
   if (['drafts', 'outbox', 'import', 'remote'].includes(parts[0])) return { name: parts[0], id: null };
@@ -56,6 +57,10 @@ export function composeHash(draftId = null) {
 
 export function accountHash(id = null) {
   return id === null ? '#/accounts' : `#/accounts/${id === 'new' ? 'new' : Number(id)}`;
+}
+
+export function contactHash(id = null) {
+  return id === null ? '#/contacts' : `#/contacts/${id === 'new' ? 'new' : Number(id)}`;
 }
 
 export const IMPORT_HASH = '#/import';

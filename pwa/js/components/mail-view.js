@@ -1,6 +1,6 @@
 // <hp-mail>: the unlocked app. Header (menu, search, help, lock), the tag drawer,
 // the message list and the reader pane, or one of the screens of their own (compose,
-// drafts, outbox, accounts, import, remote access) in the page pane. It follows the hash route, owns the
+// drafts, outbox, accounts, import, remote access, address book) in the page pane. It follows the hash route, owns the
 // keyboard shortcuts and the status line (aria-live), and runs the accounts poll that
 // tells when new mail arrived (the list and the drawer's counts are then refreshed).
 
@@ -24,11 +24,12 @@ import './outbox.js';
 import './accounts.js';
 import './import-mail.js';
 import './remote-access.js';
+import './contacts.js';
 
 /** The element of each page route. */
 const PAGE_TAGS = {
   compose: 'hp-compose', drafts: 'hp-drafts', outbox: 'hp-outbox', accounts: 'hp-accounts', import: 'hp-import',
-  remote: 'hp-remote',
+  remote: 'hp-remote', contacts: 'hp-contacts',
 };
 
 /** Layouts: below this width the drawer is an overlay and list/reader take turns. */

@@ -1,5 +1,5 @@
 // <hp-tag-drawer>: Inbox, All mail, Drafts, Outbox, Spam and Trash, the other tags
-// with unread counts, the "Manage tags" sheet, Accounts, Import mail, Remote access
+// with unread counts, the "Manage tags" sheet, Address book, Accounts, Import mail, Remote access
 // and Settings. Counts come from
 // GET /api/v1/tags and are refreshed whenever tags change anywhere in the app, and
 // when new mail arrives.
@@ -8,7 +8,7 @@ import { api } from '../api.js';
 import { h, icon, replace, srOnly } from '../dom.js';
 import { ICONS } from '../icons.js';
 import {
-  searchHash, accountHash, IMPORT_HASH, REMOTE_HASH,
+  searchHash, accountHash, contactHash, IMPORT_HASH, REMOTE_HASH,
 } from '../router.js';
 import { tagLabel } from '../format.js';
 import { setKnownTags } from '../tag-store.js';
@@ -40,6 +40,7 @@ class HpTagDrawer extends HTMLElement {
       }, icon(ICONS.settings), 'Manage tags'),
       h('h2', { class: 'visually-hidden' }, 'Settings'),
       h('ul', { class: 'nav-list nav-settings' },
+        this.pageEntry('Address book', 'contacts', contactHash(), ICONS.contacts),
         this.pageEntry('Accounts', 'accounts', accountHash(), ICONS.account),
         this.pageEntry('Import mail', 'import', IMPORT_HASH, ICONS.upload),
         this.pageEntry('Remote access', 'remote', REMOTE_HASH, ICONS.remote),

@@ -237,6 +237,11 @@ fn match_query(q: &str) -> Option<String> {
     (!terms.is_empty()).then(|| terms.join(" "))
 }
 
+/// A condition on contact `c`: none of its addresses is one of ours (an
+/// identity's), so the user is not their own first contact.
+const NOT_OWN: &str = "NOT EXISTS (SELECT 1 FROM contact_addresses own
+    JOIN identities i ON i.address = own.address WHERE own.contact = c.id)";
+
 fn order_by(order: ContactOrder) -> &'static str {
     match order {
         ContactOrder::Frequent => "c.from_count + c.to_count DESC, c.id",
@@ -251,7 +256,7 @@ impl Store {
         Ok(load(&mut conn, &[id]).await?.pop())
     }
 
-    /// A page of contacts (not deleted ones) whose name or address has words
+    /// A page of contacts (not deleted ones, nor the user's own addresses) whose name or address has words
     /// starting with the words of `q` (all of them, with or without accents;
     /// every contact when `q` has none), in `order`.
     pub async fn contacts_page(
@@ -262,31 +267,33 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<Contact>> {
         let mut conn = self.pool.acquire().await?;
-        let ids: Vec<i64> =
-            match match_query(q) {
-                Some(m) => {
-                    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        let ids: Vec<i64> = match match_query(q) {
+            Some(m) => {
+                sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
                     "SELECT c.id FROM contact_search JOIN contacts c ON c.id = contact_search.rowid
-                     WHERE contact_search MATCH ?1 AND c.hidden = 0
+                     WHERE contact_search MATCH ?1 AND c.hidden = 0 AND {NOT_OWN}
                      ORDER BY {} LIMIT ?2 OFFSET ?3",
                     order_by(order)
                 )))
-                    .bind(m)
-                    .bind(limit)
-                    .bind(offset)
-                    .fetch_all(&mut *conn)
-                    .await?
-                }
-                None if q.trim().is_empty() => sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                    "SELECT c.id FROM contacts c WHERE c.hidden = 0 ORDER BY {} LIMIT ?1 OFFSET ?2",
+                .bind(m)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&mut *conn)
+                .await?
+            }
+            None if q.trim().is_empty() => {
+                sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "SELECT c.id FROM contacts c WHERE c.hidden = 0 AND {NOT_OWN}
+                     ORDER BY {} LIMIT ?1 OFFSET ?2",
                     order_by(order)
                 )))
                 .bind(limit)
                 .bind(offset)
                 .fetch_all(&mut *conn)
-                .await?,
-                None => Vec::new(),
-            };
+                .await?
+            }
+            None => Vec::new(),
+        };
         load(&mut conn, &ids).await
     }
 
@@ -313,17 +320,17 @@ impl Store {
         let Some(m) = match_query(q) else {
             return Ok(Vec::new());
         };
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT c.display, a.address, coalesce(r.from_count + r.to_count, 0) AS n
              FROM (SELECT c.id, c.from_count + c.to_count AS total
                      FROM contact_search JOIN contacts c ON c.id = contact_search.rowid
-                    WHERE contact_search MATCH ?1 AND c.hidden = 0
+                    WHERE contact_search MATCH ?1 AND c.hidden = 0 AND {NOT_OWN}
                     ORDER BY total DESC, c.id LIMIT ?2) AS found
              JOIN contacts c ON c.id = found.id
              JOIN contact_addresses a ON a.contact = c.id
              LEFT JOIN correspondents r ON r.address = a.address
-             ORDER BY found.total DESC, c.id, n DESC, a.position",
-        )
+             ORDER BY found.total DESC, c.id, n DESC, a.position"
+        )))
         .bind(m)
         .bind(limit)
         .fetch_all(&self.pool)

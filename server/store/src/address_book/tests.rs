@@ -441,3 +441,32 @@ async fn timing_at_scale() {
     println!("page 'person': {n} in {:?}", t.elapsed());
     store.close().await;
 }
+
+#[tokio::test]
+async fn our_own_addresses_are_not_contacts_to_suggest() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path()).await;
+    mail(
+        &store,
+        &[(
+            "Alice <alice@example.org>",
+            "Bob <BOB@example.com>",
+            10,
+            &[],
+        )],
+    )
+    .await;
+    assert_eq!(find(&store, "").await.len(), 2);
+    // An account (its identity) makes bob@example.com ours.
+    sqlx::query(
+        "INSERT INTO accounts (config, created_at) VALUES ('{\"email\": \"bob@example.com\"}', 0)",
+    )
+    .execute(&store.pool)
+    .await
+    .unwrap();
+    let left = find(&store, "").await;
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].name, "Alice");
+    assert!(store.complete_addresses("bob", 5).await.unwrap().is_empty());
+    store.close().await;
+}
