@@ -244,38 +244,4 @@ impl crate::Store {
         .fetch_all(&self.pool)
         .await?)
     }
-
-    /// Correspondents whose address or a word of whose name starts with `prefix`,
-    /// most frequent first: `(name, address, count)`.
-    pub async fn contacts(
-        &self,
-        prefix: &str,
-        limit: i64,
-    ) -> Result<Vec<(Option<String>, String, i64)>> {
-        let escaped: String = prefix
-            .chars()
-            .flat_map(|c| match c {
-                '%' | '_' | '\\' => vec!['\\', c],
-                c => vec![c],
-            })
-            .collect();
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT lower(address) AS addr,
-                    coalesce(max(CASE WHEN name <> '' THEN name END), '') AS name,
-                    count(*) AS n
-             FROM addresses
-             WHERE address <> '' AND field IN ('from', 'to', 'cc')
-               AND (address LIKE ?1 || '%' ESCAPE '\\' OR name LIKE ?1 || '%' ESCAPE '\\'
-                    OR name LIKE '% ' || ?1 || '%' ESCAPE '\\')
-             GROUP BY addr ORDER BY n DESC, addr LIMIT ?2",
-        )
-        .bind(escaped)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(a, name, n)| ((!name.is_empty()).then_some(name), a, n))
-            .collect())
-    }
 }

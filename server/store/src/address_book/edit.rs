@@ -14,6 +14,17 @@ type Tx = Transaction<'static, Sqlite>;
 /// (counts, dates, the mail's name) and rewrites their search words: the
 /// name shown, and each address with the name the mail gives it.
 pub(super) async fn refresh(tx: &mut Transaction<'_, Sqlite>, ids: &[i64], now: i64) -> Result<()> {
+    refresh_counts(tx, ids, now).await?;
+    refresh_words(tx, ids).await
+}
+
+/// The sums, dates and mail's name of the contacts `ids`, from their
+/// addresses' correspondents rows.
+pub(super) async fn refresh_counts(
+    tx: &mut Transaction<'_, Sqlite>,
+    ids: &[i64],
+    now: i64,
+) -> Result<()> {
     if ids.is_empty() {
         return Ok(());
     }
@@ -39,6 +50,15 @@ pub(super) async fn refresh(tx: &mut Transaction<'_, Sqlite>, ids: &[i64], now: 
     .bind(now)
     .execute(&mut **tx)
     .await?;
+    Ok(())
+}
+
+/// Rewrites the search words of the contacts `ids`.
+pub(super) async fn refresh_words(tx: &mut Transaction<'_, Sqlite>, ids: &[i64]) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let list = to_json(&ids)?;
     sqlx::query("DELETE FROM contact_search WHERE rowid IN (SELECT value FROM json_each(?))")
         .bind(&list)
         .execute(&mut **tx)

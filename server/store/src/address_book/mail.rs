@@ -2,7 +2,8 @@
 //! the batch's transaction: per address, the newest name, the first and last
 //! date, and how many messages came from and went to it. New addresses get a
 //! contact of their own; the contacts of every address seen are brought up to
-//! date (`edit::refresh`). The cost is a few statements per batch, whatever
+//! date (`edit::refresh_counts`), and the search words of those whose
+//! addresses the mail names anew. The cost is a few statements per batch, whatever
 //! the size of the mailbox.
 
 use std::collections::BTreeMap;
@@ -10,7 +11,7 @@ use std::collections::BTreeMap;
 use homepost_mail::ParsedMessage;
 use sqlx::{Sqlite, Transaction};
 
-use super::edit::refresh;
+use super::edit::{refresh_counts, refresh_words};
 use crate::{Result, to_json};
 
 /// One address over the messages of a batch.
@@ -89,6 +90,18 @@ impl SeenInBatch {
             .iter()
             .map(|(a, s)| (a.as_str(), s.name.as_str(), s.first, s.last, s.from, s.to))
             .collect();
+        let rows_json = to_json(&rows)?;
+        // Search words change only with a name the mail gives an address: those
+        // that now have another one (or are new) are rewritten, not every
+        // contact whose counts move.
+        let renamed: Vec<String> = sqlx::query_scalar(
+            "SELECT j.value ->> 0 FROM json_each(?) j
+               LEFT JOIN correspondents r ON r.address = j.value ->> 0
+              WHERE r.address IS NULL OR (j.value ->> 1 <> '' AND r.name <> j.value ->> 1)",
+        )
+        .bind(&rows_json)
+        .fetch_all(&mut **tx)
+        .await?;
         // A name from this batch replaces the stored one unless the stored one
         // is from newer mail (an older mailbox imported later).
         sqlx::query(
@@ -103,7 +116,7 @@ impl SeenInBatch {
                 from_count = from_count + excluded.from_count,
                 to_count = to_count + excluded.to_count",
         )
-        .bind(to_json(&rows)?)
+        .bind(&rows_json)
         .execute(&mut **tx)
         .await?;
         let addresses: Vec<&str> = self.by_address.keys().map(String::as_str).collect();
@@ -153,6 +166,14 @@ impl SeenInBatch {
         .bind(&addresses)
         .fetch_all(&mut **tx)
         .await?;
-        refresh(tx, &touched, now).await
+        refresh_counts(tx, &touched, now).await?;
+        let reworded: Vec<i64> = sqlx::query_scalar(
+            "SELECT DISTINCT contact FROM contact_addresses
+              WHERE address IN (SELECT value FROM json_each(?))",
+        )
+        .bind(to_json(&renamed)?)
+        .fetch_all(&mut **tx)
+        .await?;
+        refresh_words(tx, &reworded).await
     }
 }
