@@ -298,7 +298,15 @@ impl Partial {
             "TEL" => {
                 let v = unescape(p.value);
                 let v = v.trim();
-                let v = v.strip_prefix("tel:").unwrap_or(v).trim();
+                // A `tel:` URI's number; a text value (as written here) is kept whole.
+                let text = p
+                    .param("VALUE")
+                    .is_some_and(|v| v.iter().any(|t| t.eq_ignore_ascii_case("text")));
+                let v = if text {
+                    v
+                } else {
+                    v.strip_prefix("tel:").unwrap_or(v).trim()
+                };
                 if !v.is_empty() {
                     self.card.phones.push(v.to_string());
                 }

@@ -73,6 +73,16 @@ fn rfc_6350_card_with_a_tel_uri_and_quoted_parameters() {
 }
 
 #[test]
+fn a_number_that_is_not_a_tel_uri_survives_writing() {
+    // Found by fuzzing: `tel:tel:+1` was read as `tel:+1`, written as text and
+    // read back as `+1`.
+    let cards =
+        ok("BEGIN:VCARD\r\nVERSION:4.0\r\nFN:S\r\nTEL;VALUE=uri:tel:tel:+1-418\r\nEND:VCARD\r\n");
+    assert_eq!(cards[0].phones, ["tel:+1-418"]);
+    assert_eq!(ok(&write_card(&cards[0]))[0].phones, ["tel:+1-418"]);
+}
+
+#[test]
 fn written_cards_read_back_the_same() {
     for text in [APPLE, GOOGLE, V4] {
         for card in ok(text) {
