@@ -101,3 +101,21 @@ async fn files_that_are_not_address_books_are_refused_whole() {
     }
     s.close().await;
 }
+
+#[tokio::test]
+async fn a_contact_without_a_name_stays_without_one_through_an_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path()).await;
+    let fields = ContactFields {
+        addresses: vec!["nobody@example.org".into()],
+        ..ContactFields::default()
+    };
+    let c = s.create_contact(&fields, 1).await.unwrap();
+    let exported = export_vcards(&s).await.unwrap();
+    assert!(exported.contains("FN:nobody@example.org\r\n"), "{exported}");
+    let report = import_vcards(&s, exported.as_bytes(), 2).await.unwrap();
+    assert_eq!((report.created, report.updated), (0, 1));
+    let again = s.contact(c.id).await.unwrap().unwrap();
+    assert_eq!(again.own_name, "", "the address written as FN is no name");
+    s.close().await;
+}
