@@ -68,12 +68,14 @@ struct Logical {
     text: String,
 }
 
-/// Splits `text` into logical lines: CRLF or LF ends a line, and a line that
-/// starts with a space or a tab continues the one before (the fold removed).
+/// Splits `text` into logical lines: CRLF, LF or a lone CR ends a line, and a
+/// line that starts with a space or a tab continues the one before (the fold
+/// removed). A lone CR counts as a line end so that no value holds one (the
+/// writer could not write it back).
 fn unfold(text: &str) -> Vec<Logical> {
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
     let mut out: Vec<Logical> = Vec::new();
     for (i, raw) in text.split('\n').enumerate() {
-        let raw = raw.strip_suffix('\r').unwrap_or(raw);
         if let Some(rest) = raw.strip_prefix([' ', '\t'])
             && let Some(last) = out.last_mut()
         {

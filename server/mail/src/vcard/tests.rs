@@ -83,6 +83,16 @@ fn a_number_that_is_not_a_tel_uri_survives_writing() {
 }
 
 #[test]
+fn a_lone_carriage_return_ends_a_line() {
+    // Found by fuzzing: a CR inside a value was dropped on writing.
+    let got = parse_cards("BEGIN:VCARD\rVERSION:4.0\rFN:Old Mac\rEMAIL:a@b.c\ra\rEND:VCARD\r");
+    let problem = got[0].as_ref().unwrap_err();
+    assert_eq!((problem.card, problem.line), (1, 5));
+    let mac = ok("BEGIN:VCARD\rVERSION:3.0\rFN:Old Mac\rEMAIL:a@b.c\rEND:VCARD\r");
+    assert_eq!(mac[0].emails, ["a@b.c"]);
+}
+
+#[test]
 fn written_cards_read_back_the_same() {
     for text in [APPLE, GOOGLE, V4] {
         for card in ok(text) {
