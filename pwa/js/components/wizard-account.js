@@ -21,6 +21,7 @@ const HINT_TITLES = {
   app_password: 'You may need an app password',
   oauth2: 'This provider prefers its own sign-in',
   enable_access: 'Mail access may need to be turned on first',
+  no_access: 'This provider does not let other mail apps in',
 };
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$|^[^\s@]+@[^\s@.]+$/;
 
