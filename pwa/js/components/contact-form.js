@@ -7,18 +7,22 @@
 import { api } from '../api.js';
 import { h, icon, replace } from '../dom.js';
 import { ICONS } from '../icons.js';
-import { fullDate } from '../format.js';
+import { fullDate, shortDate } from '../format.js';
 import { announce } from '../mail-actions.js';
 import { confirmSheet } from './sheet.js';
 
 let formCount = 0;
 
-/** "12 messages, the last on 3 March 2024", or that there are none yet. */
-export function contactSummary(c) {
+/**
+ * "12 messages, the last on Tuesday, 5 March 2024" (`short`: "12 messages, the last
+ * Mar 5"), or that there are none yet.
+ */
+export function contactSummary(c, short = false) {
   const n = (c.from_count || 0) + (c.to_count || 0);
   if (n === 0) return 'No messages yet';
   const words = `${n.toLocaleString()} ${n === 1 ? 'message' : 'messages'}`;
-  return c.last_seen ? `${words}, the last on ${fullDate(c.last_seen)}` : words;
+  if (!c.last_seen) return words;
+  return short ? `${words}, the last ${shortDate(c.last_seen)}` : `${words}, the last on ${fullDate(c.last_seen)}`;
 }
 
 /** The name shown for a contact: its name, else its first address or number. */

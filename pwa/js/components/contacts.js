@@ -44,7 +44,7 @@ class HpContacts extends HTMLElement {
       oninput: () => { clearTimeout(this.timer); this.timer = setTimeout(() => this.load(), SEARCH_DELAY_MS); },
     });
     this.sort = h('select', { id: 'contacts-sort', class: 'select', onchange: () => this.load() },
-      h('option', { value: 'frequent' }, 'Most messages first'),
+      h('option', { value: 'frequent' }, 'Most used'),
       h('option', { value: 'name' }, 'By name'));
     this.fileInput = h('input', {
       id: 'contacts-file', type: 'file', accept: '.vcf,text/vcard,text/x-vcard', class: 'visually-hidden',
@@ -116,7 +116,7 @@ class HpContacts extends HTMLElement {
       h('a', { class: 'contact-link', href: contactHash(c.id), 'aria-describedby': `${titleId}-sub` },
         h('span', { class: 'card-title', id: titleId }, contactLabel(c))),
       h('p', { class: 'card-line card-sub', id: `${titleId}-sub` },
-        others.length ? `${others.join(', ')} · ` : '', contactSummary(c)));
+        others.length ? `${others.join(', ')} · ` : '', contactSummary(c, true)));
   }
 
   async importFile() {
