@@ -5,13 +5,14 @@
 // (wizard-servers.js), which is also where a failed discovery lands, with its log.
 // A certificate that cannot be verified is shown by its fingerprint, in groups to
 // compare with what the provider shows, and trusting it tries again with the pin.
-// Once both servers work the settings go to the wizard (kept for the next step,
-// which creates the account) and the progress moves to "mail".
+// Once both servers work the settings go to the host (kept for the next step, which
+// creates the account) and it moves to "mail". The host is <hp-wizard> in the first
+// run or <hp-account-add> on the Accounts screen (see wizard-frame.js).
 
 import { api, ApiError } from '../api.js';
 import { h, replace } from '../dom.js';
 import {
-  domainOf, errorLine, field, groupedFingerprint, nextId, plainInput, sentence, statusLine, stepFrame,
+  domainOf, errorLine, field, groupedFingerprint, nextId, plainInput, sentence, statusLine,
 } from './wizard-frame.js';
 import { ServerEditor, securityWords } from './wizard-servers.js';
 
@@ -57,12 +58,12 @@ function checkWords(side, server, check) {
 }
 
 export class AccountStep {
-  /** `wizard`: the <hp-wizard> (advance, setDraft, draft). */
-  constructor(wizard) {
-    this.wizard = wizard;
+  /** `host`: what drives the step (draft, setDraft, advance, frame; wizard-frame.js). */
+  constructor(host) {
+    this.host = host;
     this.pins = { incoming: null, outgoing: null };
     this.editor = null;
-    const draft = wizard.draft || {};
+    const draft = host.draft || {};
     this.email = plainInput('email', {
       type: 'email', inputmode: 'email', autocomplete: 'email', required: true, value: draft.email || '',
     });
@@ -84,24 +85,24 @@ export class AccountStep {
       field('Your name (optional)', this.displayName, 'Shown to the people you write to.'),
       this.findButton);
     this.found = h('div', { class: 'wizard-found', hidden: true });
-    const frame = stepFrame('account', 'Connect your mail account',
+    const frame = host.frame('account', 'Connect your mail account',
       h('p', {}, 'Homepost fetches your mail from the account you already have and sends through it. '
         + 'Type its address and password; Homepost finds the rest.'),
       this.form,
       this.status,
       this.error.el,
       this.found,
-      h('p', { class: 'wizard-skip' },
+      host.offersSkip ? h('p', { class: 'wizard-skip' },
         h('button', { type: 'button', class: 'link-button', onclick: () => this.skip() },
-          'Skip, I\u2019ll import mail instead')));
+          'Skip, I\u2019ll import mail instead')) : null);
     this.el = frame.el;
     this.heading = frame.heading;
-    this.card = this.el.firstElementChild;
+    this.card = frame.card;
   }
 
   setBusy(busy, words = '') {
     this.card.setAttribute('aria-busy', busy ? 'true' : 'false');
-    for (const b of this.el.querySelectorAll('button')) b.disabled = busy;
+    for (const b of this.card.querySelectorAll('button')) b.disabled = busy;
     this.status.textContent = words;
   }
 
@@ -310,10 +311,10 @@ export class AccountStep {
       }, 'Trust this certificate'));
   }
 
-  /** Both servers work: hand the settings to the wizard and move on. */
+  /** Both servers work: hand the settings to the host and move on. */
   async succeed(cred, settings, answer) {
     const { protocol: _smtp, ...outgoing } = settings.outgoing;
-    this.wizard.setDraft({
+    this.host.setDraft({
       email: cred.email,
       password: cred.password,
       display_name: this.displayName.value.trim() || null,
@@ -325,7 +326,7 @@ export class AccountStep {
     });
     this.setBusy(true, 'Both servers work.');
     try {
-      await this.wizard.advance('mail');
+      await this.host.advance('mail');
     } catch (err) {
       this.setBusy(false);
       if (!(err instanceof ApiError) || err.status !== 401) this.testError.show(sentence(err.message));
@@ -336,7 +337,7 @@ export class AccountStep {
     this.error.clear();
     this.setBusy(true);
     try {
-      await this.wizard.advance('remote', null);
+      await this.host.advance('remote', null);
     } catch (err) {
       this.setBusy(false);
       if (!(err instanceof ApiError) || err.status !== 401) this.error.show(sentence(err.message));

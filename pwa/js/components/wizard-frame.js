@@ -2,6 +2,19 @@
 // the person is ("Step 2 of 5" and a bar of five), the step's heading (which takes the
 // focus, so a screen reader starts each step by reading it), and the labelled fields
 // and error line the steps build their forms from.
+//
+// The account and existing-mail steps (wizard-account.js, wizard-mail.js) are driven
+// by a host: <hp-wizard> in the first run, <hp-account-add> (account-add.js) when an
+// account is added later from the Accounts screen. A host has
+//   draft                    the account step's tested settings (null: none yet)
+//   setDraft(draft)          keeps them for the next step
+//   advance(step, account?)  moves on: 'mail' once the servers work, 'remote' once
+//                            the account `account` exists (or was skipped: null),
+//                            'account' to start again; rejects with an ApiError
+//   frame(step, title, ...children)  the step's page: {el, heading, card}, like stepFrame
+// and may have `offersSkip` (the account step's "Skip, I'll import mail instead"),
+// `saveLabel` (the existing-mail step's button), `accountName(email)` (the new
+// account's name; else its domain) and `setChoice(choice)` (what was chosen, for a summary).
 
 import { h } from '../dom.js';
 
@@ -17,7 +30,7 @@ export function nextId(prefix) {
 }
 
 /**
- * A step's page: returns {el, heading, body}. `step` is one of STEPS (null: no
+ * A step's page: returns {el, heading, body, card}. `step` is one of STEPS (null: no
  * number); `children` go under the heading.
  */
 export function stepFrame(step, title, ...children) {
@@ -29,15 +42,15 @@ export function stepFrame(step, title, ...children) {
       STEPS.map((s, i) => h('span', { class: i < index ? 'done' : i === index ? 'current' : '' }))),
   ];
   const body = h('div', { class: 'wizard-body' }, children);
-  const el = h('main', { class: 'auth wizard', id: 'main' },
-    h('div', { class: 'auth-card wizard-card' },
-      h('div', { class: 'brand' },
-        h('img', { src: '/icons/icon.svg', alt: '', width: '40', height: '40' }),
-        h('p', { class: 'brand-name' }, 'Homepost')),
-      progress,
-      heading,
-      body));
-  return { el, heading, body };
+  const card = h('div', { class: 'auth-card wizard-card' },
+    h('div', { class: 'brand' },
+      h('img', { src: '/icons/icon.svg', alt: '', width: '40', height: '40' }),
+      h('p', { class: 'brand-name' }, 'Homepost')),
+    progress,
+    heading,
+    body);
+  const el = h('main', { class: 'auth wizard', id: 'main' }, card);
+  return { el, heading, body, card };
 }
 
 /** A labelled control with an optional hint (aria-describedby). */

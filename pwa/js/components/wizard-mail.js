@@ -1,13 +1,14 @@
 // The wizard's existing-mail step: what Homepost fetches of the mail already on the
 // server (which folders, how far back, whether old mail is marked as read there and
 // here), then the account is created (POST /accounts, with the servers, user names
-// and certificate pins that worked in the account step) and the progress moves to
-// "remote" with the account's id. After a reload the password is asked again: it is
-// never kept in the browser.
+// and certificate pins that worked in the account step) and the host moves on to
+// "remote" with the account's id (<hp-wizard>; <hp-account-add> goes back to the
+// Accounts screen: see wizard-frame.js). After a reload the password is asked again:
+// it is never kept in the browser.
 
 import { api, ApiError } from '../api.js';
 import { h } from '../dom.js';
-import { domainOf, errorLine, field, nextId, sentence, statusLine, stepFrame } from './wizard-frame.js';
+import { domainOf, errorLine, field, nextId, sentence, statusLine } from './wizard-frame.js';
 
 const DAYS = 30;
 /** The box keeps a trusted certificate's pin only within 30 minutes of a test that used it. */
@@ -37,9 +38,10 @@ function radio(name, value, label, hint, checked = false) {
 }
 
 export class MailStep {
-  constructor(wizard) {
-    this.wizard = wizard;
-    this.draft = wizard.draft;
+  /** `host`: what drives the step (draft, advance, frame; wizard-frame.js). */
+  constructor(host) {
+    this.host = host;
+    this.draft = host.draft;
     this.error = errorLine();
     this.status = statusLine();
     if (!this.draft) {
@@ -74,7 +76,7 @@ export class MailStep {
       passwordField = field(`Password of ${d.email}`, this.password,
         'Asked again because the page was reloaded: your browser never keeps it.');
     }
-    this.submit = h('button', { type: 'submit', class: 'button primary wide' }, 'Continue');
+    this.submit = h('button', { type: 'submit', class: 'button primary wide' }, host.saveLabel || 'Continue');
     // A POP3 server cannot tell old mail from new before fetching it: it is all fetched.
     const howMuch = imap ? [
       h('fieldset', { class: 'choices' },
@@ -95,7 +97,7 @@ export class MailStep {
     this.form.addEventListener('change', () => {
       this.markRead.disabled = this.value(this.scopeName) === 'none';
     });
-    const frame = stepFrame('mail', 'Your existing mail',
+    const frame = host.frame('mail', 'Your existing mail',
       h('p', {}, `Both servers of ${d.email} work. `, imap
         ? 'Choose what Homepost fetches of the mail already there. It stays on the server too.'
         : 'Choose what Homepost fetches of the mail already in the inbox.'),
@@ -110,13 +112,13 @@ export class MailStep {
       type: 'button', class: 'button primary wide',
       onclick: async () => {
         try {
-          await this.wizard.advance('account');
+          await this.host.advance('account');
         } catch (err) {
           if (!(err instanceof ApiError) || err.status !== 401) this.error.show(sentence(err.message));
         }
       },
     }, 'Connect the account again');
-    const frame = stepFrame('mail', 'Your existing mail',
+    const frame = host.frame('mail', 'Your existing mail',
       h('p', {}, 'This browser no longer has the settings of the account you connected (passwords are never '
         + 'kept in it). Connect it once more; it takes a moment.'),
       this.error.el, back);
@@ -142,7 +144,7 @@ export class MailStep {
       return out;
     };
     return {
-      name: domainOf(d.email) || 'Mail',
+      name: this.host.accountName ? this.host.accountName(d.email) : domainOf(d.email) || 'Mail',
       email: d.email,
       display_name: d.display_name || null,
       incoming: {
@@ -177,13 +179,15 @@ export class MailStep {
       this.status.textContent = `Saving ${d.email}\u2026`;
       // The pins the test logged in with go along: the server keeps them (docs/api-mail-accounts.md).
       const account = await api.createAccount(body);
-      this.wizard.setChoice({
-        scope: body.incoming.first_sync.scope,
-        folders: body.incoming.folders.length > 1 ? 'all' : 'inbox',
-        folderCount: body.incoming.folders.length,
-        markRead: body.incoming.first_sync.mark_read,
-      });
-      await this.wizard.advance('remote', account.id);
+      if (this.host.setChoice) {
+        this.host.setChoice({
+          scope: body.incoming.first_sync.scope,
+          folders: body.incoming.folders.length > 1 ? 'all' : 'inbox',
+          folderCount: body.incoming.folders.length,
+          markRead: body.incoming.first_sync.mark_read,
+        });
+      }
+      await this.host.advance('remote', account.id);
     } catch (err) {
       this.status.textContent = '';
       if (err instanceof ApiError && err.status === 401) return;

@@ -12,6 +12,7 @@
 
 import { api } from '../api.js';
 import { h, replace } from '../dom.js';
+import { stepFrame } from './wizard-frame.js';
 import { AccountStep } from './wizard-account.js';
 import { MailStep } from './wizard-mail.js';
 import { DoneStep, RemoteStep } from './wizard-finish.js';
@@ -66,6 +67,16 @@ class HpWizard extends HTMLElement {
   disconnectedCallback() {
     window.removeEventListener('hp:announce', this.onAnnounce);
     if (this.step && this.step.stop) this.step.stop();
+  }
+
+  /** The steps' host (wizard-frame.js): the account step offers to skip the account. */
+  get offersSkip() {
+    return true;
+  }
+
+  /** Each step's page: the numbered, branded frame of the first run. */
+  frame(step, title, ...children) {
+    return stepFrame(step, title, ...children);
   }
 
   /** The account step's tested settings (with the password, which is never stored). */
