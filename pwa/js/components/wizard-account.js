@@ -138,7 +138,11 @@ export class AccountStep {
       answer = await api.discoverAccount(cred.email);
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) return;
-      if (!(err instanceof ApiError) || (err.status !== 404 && err.status !== 405)) {
+      if (err instanceof ApiError && err.code === 'invalid_account') {
+        // A domain that cannot be looked up (alice@localhost, a server on this box):
+        // nothing to find, but its servers can still be typed.
+        answer = { candidates: [], best: null, hints: [], log: [sentence(err.message)] };
+      } else if (!(err instanceof ApiError) || (err.status !== 404 && err.status !== 405)) {
         this.setBusy(false);
         this.error.show(sentence(err.message));
         this.email.focus();
