@@ -17,7 +17,7 @@ export const PORTS = {
 const SECURITY = [
   ['tls', 'TLS (also called SSL)'],
   ['starttls', 'STARTTLS'],
-  ['plain', 'None (only for a server on this box)'],
+  ['plain', 'None (server on this box only)'],
 ];
 
 /** The words for a server's security. */
