@@ -3,7 +3,7 @@
 // sessions are not cached, not even briefly. Shell files are fetched network-first
 // (so an updated box serves an updated app) with the cache as the offline fallback.
 
-const CACHE = 'homepost-shell-v13';
+const CACHE = 'homepost-shell-v14';
 
 /** Every file of pwa/ that the page loads. Keep in step with pwa/ (e2e checks it). */
 const SHELL = [
@@ -23,6 +23,7 @@ const SHELL = [
   '/js/settings.js',
   '/js/tag-store.js',
   '/js/unread.js',
+  '/js/components/account-add.js',
   '/js/components/accounts.js',
   '/js/components/address-field.js',
   '/js/components/auth-screens.js',

@@ -4,7 +4,7 @@
 //   #/thread/10              one thread
 //   #/compose, #/compose/7   a new message; draft 7
 //   #/drafts, #/outbox       the drafts; the messages being sent
-//   #/accounts               accounts (#/accounts/new: add one; #/accounts/3: edit it)
+//   #/accounts               accounts (#/accounts/new: add one, account-add.js; #/accounts/3: edit it)
 //   #/import                 import mail from files on this device
 //   #/remote                 remote access: the relay, the onion service, paired devices
 //   #/contacts               the address book (#/contacts/new: add one; #/contacts/3: edit it)

@@ -3,8 +3,9 @@
 // when a server shows a certificate Homepost cannot verify, the fingerprint and a
 // "Trust this certificate" button, and the addresses it sends as (identities.js:
 // its own and its aliases, signatures, the default); below them, the OpenPGP keys
-// (own-keys.js).
-// <hp-account-form> adds or edits one.
+// (own-keys.js). "Add account" opens <hp-account-add> (account-add.js: the
+// wizard's steps, from the address and password).
+// <hp-account-form> edits one: every setting by hand.
 
 import { api } from '../api.js';
 import { h, icon, replace, syncList } from '../dom.js';
@@ -15,14 +16,10 @@ import { announce } from '../mail-actions.js';
 import { lastAccounts, refreshAccounts, wantFastAccounts } from '../poll.js';
 import { confirmSheet } from './sheet.js';
 import { identitiesBlock } from './identities.js';
+import { PORTS } from './wizard-servers.js';
 import './own-keys.js';
 
-/** Usual ports: [protocol][security]. "plain" is only allowed for a server on this box. */
-const PORTS = {
-  imap: { tls: 993, starttls: 143, plain: 143 },
-  pop3: { tls: 995, starttls: 110, plain: 110 },
-  smtp: { tls: 465, starttls: 587, plain: 587 },
-};
+/** "plain" is only allowed for a server on this box. */
 const SECURITY = [
   ['tls', 'TLS (also called SSL)'],
   ['starttls', 'STARTTLS'],
@@ -322,23 +319,21 @@ class HpAccountForm extends HTMLElement {
   }
 
   async load() {
-    const id = this.dataset.id === 'new' ? null : Number(this.dataset.id);
+    const id = Number(this.dataset.id);
     let account = null;
-    if (id !== null) {
-      replace(this, h('p', { class: 'reader-loading', role: 'status' }, 'Loading…'));
-      try {
-        const answer = lastAccounts() || await api.accounts();
-        account = (answer.accounts || []).find((a) => a.id === id) || null;
-      } catch (err) {
-        if (err.status === 401) return;
-      }
-      if (!account) {
-        const heading = h('h1', { class: 'page-title', tabindex: '-1' }, 'Account not found');
-        replace(this, h('div', { class: 'page-body' }, heading,
-          h('p', {}, h('a', { href: accountHash() }, 'Back to the accounts'))));
-        heading.focus();
-        return;
-      }
+    replace(this, h('p', { class: 'reader-loading', role: 'status' }, 'Loading…'));
+    try {
+      const answer = lastAccounts() || await api.accounts();
+      account = (answer.accounts || []).find((a) => a.id === id) || null;
+    } catch (err) {
+      if (err.status === 401) return;
+    }
+    if (!account) {
+      const heading = h('h1', { class: 'page-title', tabindex: '-1' }, 'Account not found');
+      replace(this, h('div', { class: 'page-body' }, heading,
+        h('p', {}, h('a', { href: accountHash() }, 'Back to the accounts'))));
+      heading.focus();
+      return;
     }
     this.account = account;
     this.build(account);
@@ -347,11 +342,11 @@ class HpAccountForm extends HTMLElement {
   build(a) {
     formCount += 1;
     const p = `acc${formCount}`;
-    const inc = a && a.incoming;
-    const out = a && a.outgoing;
-    this.name = textInput(`${p}-name`, { value: a ? a.name : '', required: true, autocapitalize: 'sentences', spellcheck: 'true' });
-    this.email = textInput(`${p}-email`, { type: 'email', inputmode: 'email', value: a ? a.email : '', required: true });
-    this.displayName = textInput(`${p}-display`, { value: a ? a.display_name || '' : '', autocapitalize: 'words' });
+    const inc = a.incoming;
+    const out = a.outgoing;
+    this.name = textInput(`${p}-name`, { value: a.name, required: true, autocapitalize: 'sentences', spellcheck: 'true' });
+    this.email = textInput(`${p}-email`, { type: 'email', inputmode: 'email', value: a.email, required: true });
+    this.displayName = textInput(`${p}-display`, { value: a.display_name || '', autocapitalize: 'words' });
 
     // Incoming: IMAP, POP3 or none.
     this.protocol = selectInput(`${p}-protocol`,
@@ -387,7 +382,7 @@ class HpAccountForm extends HTMLElement {
     this.incomingBox = h('div', { class: 'server-fields' }, this.incoming.nodes, this.imapOnly, this.policyBox);
 
     // Outgoing: SMTP submission or none.
-    this.smtp = selectInput(`${p}-smtp`, [['smtp', 'SMTP'], ['', 'None: this account only receives']], a && !out ? '' : 'smtp');
+    this.smtp = selectInput(`${p}-smtp`, [['smtp', 'SMTP'], ['', 'None: this account only receives']], out ? 'smtp' : '');
     this.outgoing = serverFields(`${p}-out`, out, 'smtp', 'smtp.example.org');
     this.outgoingBox = h('div', { class: 'server-fields' }, this.outgoing.nodes);
 
@@ -397,8 +392,8 @@ class HpAccountForm extends HTMLElement {
     this.outgoing.security.addEventListener('change', () => this.outgoing.defaultPort('smtp'));
 
     this.errorLine = h('div', { class: 'form-error', role: 'alert', tabindex: '-1', hidden: true });
-    this.submit = h('button', { type: 'submit', class: 'button primary' }, a ? 'Save' : 'Add account');
-    const heading = h('h1', { class: 'page-title', tabindex: '-1' }, a ? `Edit ${a.name || a.email}` : 'Add an account');
+    this.submit = h('button', { type: 'submit', class: 'button primary' }, 'Save');
+    const heading = h('h1', { class: 'page-title', tabindex: '-1' }, `Edit ${a.name || a.email}`);
     this.form = h('form', { class: 'account-form', novalidate: true, onsubmit: (e) => this.save(e) },
       this.errorLine,
       field('Account name', this.name, 'Just for you, e.g. Home or Work.'),
@@ -478,7 +473,7 @@ class HpAccountForm extends HTMLElement {
         folders: folders.length ? folders : ['INBOX'],
         policy: kind === 'delete_after' ? { kind, days } : { kind },
         sent_folder: proto === 'imap' ? this.sentFolder.value.trim() || null : null,
-        poll_seconds: this.account && this.account.incoming ? this.account.incoming.poll_seconds : DEFAULT_POLL_SECONDS,
+        poll_seconds: this.account.incoming ? this.account.incoming.poll_seconds : DEFAULT_POLL_SECONDS,
       };
     }
     if (this.smtp.value) {
@@ -504,8 +499,7 @@ class HpAccountForm extends HTMLElement {
     if (!body) return;
     this.submit.disabled = true;
     try {
-      if (this.account) await api.updateAccount(this.account.id, body);
-      else await api.createAccount(body);
+      await api.updateAccount(this.account.id, body);
       announce(`Saved ${body.name}. Homepost is connecting to its servers.`);
       this.leave();
     } catch (err) {

@@ -22,6 +22,7 @@ import './conversation-view.js';
 import './compose.js';
 import './outbox.js';
 import './accounts.js';
+import './account-add.js';
 import './import-mail.js';
 import './remote-access.js';
 import './contacts.js';
@@ -176,13 +177,14 @@ class HpMail extends HTMLElement {
     const key = `${route.name}/${route.id}`;
     if (this.pageKey === key) return;
     this.pageKey = key;
-    const tag = route.name === 'accounts' && route.id !== null ? 'hp-account-form' : PAGE_TAGS[route.name];
+    let tag = PAGE_TAGS[route.name];
+    if (route.name === 'accounts' && route.id !== null) tag = route.id === 'new' ? 'hp-account-add' : 'hp-account-form';
     const view = h(tag, { 'data-id': route.id === null ? null : String(route.id) });
     view.addEventListener('hp-back', (event) => this.backFromPage(event.detail && event.detail.target));
     this.page.replaceChildren(view);
     this.page.scrollTop = 0;
     // Screens that load first put the focus where it belongs themselves.
-    if (tag !== 'hp-compose' && tag !== 'hp-account-form') {
+    if (!['hp-compose', 'hp-account-form', 'hp-account-add'].includes(tag)) {
       const heading = view.querySelector('h1');
       if (heading) heading.focus();
     }
