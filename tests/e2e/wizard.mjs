@@ -11,7 +11,10 @@
 //   an untrusted certificate trusted by its fingerprint, the user name falling back
 //   to "alice") -> reload: resumes at "existing mail" -> everything -> remote access:
 //   not now -> the summary -> the inbox with the three delivered messages -> a reply
-//   that reaches the submission server's spool.
+//   that reaches the submission server's spool -> Accounts, "Add account": the same
+//   steps in a page of their own for bob@wizard.test (password only: SRV, Change by
+//   hand, the certificate trusted again for the new account, existing mail) -> the
+//   Accounts screen lists bob with its state.
 //
 //   HOMEPOST_BIN=/path/to/homepost node wizard.mjs
 //
@@ -34,6 +37,7 @@ const PEERS = path.join(REPO, 'tests/peers');
 const PASSPHRASE = 'lantern moss quarry heron 7 blue';
 const WEAK = 'password1234';
 const ADDRESS = 'alice@wizard.test';
+const SECOND = 'bob@wizard.test';
 const SUBJECTS = ['Wizard test one', 'Wizard test two', 'Wizard test three'];
 
 const results = [];
@@ -485,6 +489,8 @@ async function flow(browser, base, box, mail) {
       assert.equal(await page.locator('hp-wizard').count(), 0);
     });
 
+    await addSecondAccount(page, { focusedHeading, shot, axe, api, mail });
+
     await step('no uncaught error, CSP violation or console error', async () => {
       // The browser reaches the box by its LAN address: not an outside request.
       assert.deepEqual(watcher.problems, []);
@@ -492,6 +498,74 @@ async function flow(browser, base, box, mail) {
   } finally {
     await context.close();
   }
+}
+
+/** "Add account" on the Accounts screen: the wizard's steps again, for bob, in a page of their own. */
+async function addSecondAccount(page, { focusedHeading, shot, axe, api, mail }) {
+  await step('Accounts, "Add account": the account step in a page of its own, its heading focused', async () => {
+    await page.getByRole('button', { name: 'Tags and folders' }).click();
+    await page.getByRole('navigation', { name: 'Folders and tags' }).getByRole('link', { name: /^Accounts\b/ }).click();
+    await page.getByRole('heading', { level: 1, name: 'Accounts' }).waitFor();
+    await page.getByRole('link', { name: 'Add account' }).click();
+    await focusedHeading('Add an account');
+    assert.match(page.url(), /#\/accounts\/new$/);
+    assert.match(await page.locator('hp-account-add .wizard-progress').textContent(), /step 1 of 2/);
+    assert.equal(await page.getByRole('button', { name: /^Skip/ }).count(), 0, 'adding an account offers no skip');
+    assert.equal(await page.getByLabel('Server name').count(), 0, 'the servers are not asked for first');
+    await axe('add account');
+  });
+
+  await step('bob\'s address and password alone: his servers found by SRV; Change shows them by hand', async () => {
+    await page.getByLabel('Email address').fill(SECOND);
+    await page.getByLabel('Password', { exact: true }).fill('secret');
+    await page.getByRole('button', { name: 'Find my mail servers' }).click();
+    await page.getByRole('heading', { level: 2, name: 'Your mail servers' }).waitFor();
+    assert.match(await page.locator('.wizard-source').textContent(), /SRV/);
+    await page.getByRole('button', { name: 'Change' }).click();
+    const hosts = page.getByLabel('Server name');
+    assert.equal(await hosts.count(), 2);
+    assert.equal(await page.getByLabel('Port', { exact: true }).first().inputValue(), String(mail.imaps));
+    assert.equal(await page.getByLabel('Port', { exact: true }).last().inputValue(), String(mail.smtps));
+    await shot('10-add-account-change');
+    await axe('add account: the servers by hand');
+  });
+
+  await step('connecting asks to trust the certificate again (a new account), by its fingerprint', async () => {
+    await page.getByRole('button', { name: 'Connect' }).click();
+    await page.getByRole('alert').filter({ hasText: 'could not connect yet' }).waitFor();
+    const warning = page.locator('hp-account-add .cert-warning');
+    assert.equal(await warning.count(), 1);
+    const shown = (await warning.locator('.fingerprint-groups li').allTextContents()).join(':');
+    assert.equal(shown, mail.fingerprint.toUpperCase());
+    await shot('11-add-account-certificate');
+    await axe('add account: the certificate');
+    await warning.getByRole('button', { name: 'Trust this certificate' }).click();
+    await focusedHeading('Your existing mail');
+    assert.match(await page.locator('hp-account-add .wizard-progress').textContent(), /step 2 of 2/);
+    await axe('add account: existing mail');
+  });
+
+  await step('adding it returns to the Accounts screen, which lists bob with his servers\' state', async () => {
+    await page.getByRole('button', { name: 'Add account' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Accounts' }).waitFor();
+    assert.match(page.url(), /#\/accounts$/);
+    // Alice's account is called wizard.test: bob's, at the same provider, by his address.
+    const card = page.locator('hp-accounts li.card').filter({
+      has: page.getByRole('heading', { level: 2, name: SECOND, exact: true }),
+    });
+    await card.waitFor();
+    await card.locator('section.server').first().locator('.state-badge')
+      .filter({ hasText: /Up to date|Fetching mail/ }).waitFor({ timeout: 60000 });
+    const { accounts } = await api('/accounts');
+    assert.deepEqual(accounts.map((a) => a.email), [ADDRESS, SECOND]);
+    const bob = accounts[1];
+    assert.equal(bob.name, SECOND);
+    assert.equal(bob.incoming.username, 'bob');
+    assert.equal(String(bob.incoming.pinned_sha256).toUpperCase(), mail.fingerprint.toUpperCase());
+    assert.equal(String(bob.outgoing.pinned_sha256).toUpperCase(), mail.fingerprint.toUpperCase());
+    await shot('12-accounts');
+    await axe('accounts with the added account');
+  });
 }
 
 try {
