@@ -180,8 +180,14 @@ async fn create_vault(
             Passphrase::new(passphrase),
         )
         .await?;
-    // The wizard takes over from here (a reload resumes it).
-    super::setup::begin(super::library(&state).await?.store()).await?;
+    // The wizard takes over from here (a reload resumes it). The vault and the
+    // session exist already: if the progress cannot be saved, the app opens the
+    // mail instead of the wizard, which beats answering with an error.
+    if let Ok(lib) = super::library(&state).await
+        && let Err(e) = super::setup::begin(lib.store()).await
+    {
+        tracing::warn!(error = %e, "the setup wizard's progress was not saved");
+    }
     let mut res = started(&state, &req, new, StatusCode::CREATED);
     if claim.is_some() {
         let gone = auth::cookie_header(
