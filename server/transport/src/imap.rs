@@ -344,10 +344,16 @@ impl Imap {
         Ok(out)
     }
 
-    /// UIDs in the selected folder that arrived on or after the day of `unix`
-    /// (UTC; the server's INTERNALDATE, by day as IMAP's SEARCH SINCE goes).
-    pub async fn uids_since(&mut self, unix: i64) -> Result<HashSet<u32>> {
-        self.small();
+    /// UIDs in the selected folder (of `exists` messages) that arrived on or
+    /// after the day of `unix` (UTC; the server's INTERNALDATE, by day as IMAP's
+    /// SEARCH SINCE goes).
+    pub async fn uids_since(&mut self, unix: i64, exists: u32) -> Result<HashSet<u32>> {
+        // One UID (up to 10 digits and a space) per message at most.
+        self.limits.set(
+            SMALL + u64::from(exists) * 11,
+            self.timeouts.between_bytes,
+            self.timeouts.command * 4,
+        );
         let query = format!("SINCE {}", imap_date(unix));
         let uids = self
             .session()?

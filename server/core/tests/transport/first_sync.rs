@@ -101,3 +101,31 @@ async fn only_recent_mail_is_fetched_and_old_mail_is_marked_read_on_both_sides()
     }
     t.shutdown().await;
 }
+
+/// Nothing in the window: the old mail stays left out after the first pass too
+/// (it was fetched at the next pass when only fetched mail moved the mark).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_window_still_leaves_the_old_mail_out() {
+    let dovecot = Dovecot::start();
+    dovecot.deliver_many("alice", &(0..3).map(message).collect::<Vec<_>>());
+    age_delivered(&dovecot, 100);
+    let first = FirstSync {
+        scope: FirstScope::Recent,
+        days: 30,
+        mark_read: false,
+    };
+    let (env, id) = account(&dovecot, first).await;
+    let t = env.start(fast()).await;
+    wait_for("the first pass", 60, || idle_status(&t, id)).await;
+    assert_eq!(env.count().await, 0);
+    dovecot.deliver("alice", &message(3));
+    wait_for("the new message", 60, || async { env.count().await >= 1 }).await;
+    // A moment for anything else a pass would bring.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(env.count().await, 1, "old mail fetched after all");
+    t.shutdown().await;
+    let t = env.start(fast()).await;
+    wait_for("the resync", 60, || idle_status(&t, id)).await;
+    assert_eq!(env.count().await, 1);
+    t.shutdown().await;
+}

@@ -137,8 +137,18 @@ async fn sync_imap_folder(
         }
     };
     let mut pending = imap.pending(last, sel.exists).await?;
+    // The newest message in the folder now, fetched or not.
+    let newest = pending.iter().map(|p| p.uid).max().unwrap_or(last);
     if first {
-        pending = first_pass(store, account, incoming, imap, folder, &sel, pending).await?;
+        pending = first_pass(incoming, imap, &sel, pending).await?;
+        // What the first pass leaves out is recorded as seen at once, up to just
+        // below each message it keeps, so that neither an empty choice nor a
+        // failure halfway lets a later pass fetch it after all.
+        let mark = pending.first().map_or(newest, |p| p.uid.saturating_sub(1));
+        store
+            .set_imap_folder(account, folder, sel.uidvalidity, mark.max(last))
+            .await
+            .map_err(store_err)?;
     }
     let mark_read = first && incoming.first_sync.mark_read;
     let total = pending.len() as u64;
@@ -180,7 +190,15 @@ async fn sync_imap_folder(
             .record_remote(&at, &copies, now())
             .await
             .map_err(store_err)?;
-        let high = chunk.iter().map(|p| p.uid).max().unwrap_or(last);
+        let high = if first {
+            // Up to just below the next message kept (see above), or everything.
+            let next = usize::try_from(done).unwrap_or(usize::MAX) + chunk.len();
+            pending
+                .get(next)
+                .map_or(newest, |p| p.uid.saturating_sub(1))
+        } else {
+            chunk.iter().map(|p| p.uid).max().unwrap_or(last)
+        };
         store
             .set_imap_folder(account, folder, sel.uidvalidity, high)
             .await
@@ -211,14 +229,11 @@ async fn sync_imap_folder(
 }
 
 /// What the first pass over a folder fetches of what is already there, as the
-/// account's [`homepost_store::FirstSync`] says. With `none`, the folder is recorded as read up
-/// to its newest message, so only later arrivals are fetched.
+/// account's [`homepost_store::FirstSync`] says (the caller records what it
+/// leaves out as seen).
 async fn first_pass(
-    store: &homepost_store::Store,
-    account: i64,
     incoming: &Incoming,
     imap: &mut Imap,
-    folder: &str,
     sel: &crate::imap::Selected,
     mut pending: Vec<Pending>,
 ) -> Result<Vec<Pending>> {
@@ -226,18 +241,10 @@ async fn first_pass(
         FirstScope::All => {}
         FirstScope::Recent => {
             let since = now() - i64::from(incoming.first_sync.days) * 86_400;
-            let recent = imap.uids_since(since).await?;
+            let recent = imap.uids_since(since, sel.exists).await?;
             pending.retain(|p| recent.contains(&p.uid));
         }
-        FirstScope::None => {
-            if let Some(high) = pending.iter().map(|p| p.uid).max() {
-                store
-                    .set_imap_folder(account, folder, sel.uidvalidity, high)
-                    .await
-                    .map_err(store_err)?;
-            }
-            pending.clear();
-        }
+        FirstScope::None => pending.clear(),
     }
     Ok(pending)
 }
