@@ -176,6 +176,27 @@ impl ContactFields {
     /// The fields checked and tidied: addresses normalised without
     /// repeats, empty numbers dropped, the limits applied.
     pub fn checked(&self) -> Result<ContactFields, ContactError> {
+        self.checked_against(None)
+    }
+
+    /// As [`ContactFields::checked`], for an edit of contact `old`: the
+    /// addresses it already has pass as they are (the mail may have brought
+    /// ones the form would refuse, such as a quoted local part), and its limits
+    /// are at least what it already holds (a merge may have gone past them), so
+    /// any contact can still be renamed.
+    pub fn checked_against(&self, old: Option<&Contact>) -> Result<ContactFields, ContactError> {
+        let owned = |a: &str| {
+            old.and_then(|c| {
+                let a = a.trim().to_ascii_lowercase();
+                c.addresses
+                    .iter()
+                    .find(|o| o.address == a)
+                    .map(|o| o.address.clone())
+            })
+        };
+        let max_addresses = MAX_ADDRESSES.max(old.map_or(0, |c| c.addresses.len()));
+        let max_phones = MAX_PHONES.max(old.map_or(0, |c| c.phones.len()));
+        let max_notes = MAX_NOTES_CHARS.max(old.map_or(0, |c| c.notes.chars().count()));
         let name = self.name.trim().to_string();
         if name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
             return Err(ContactError::Invalid(format!(
@@ -184,7 +205,10 @@ impl ContactFields {
         }
         let mut addresses: Vec<String> = Vec::new();
         for a in &self.addresses {
-            let a = normalize_address(a)?;
+            let a = match owned(a) {
+                Some(kept) => kept,
+                None => normalize_address(a)?,
+            };
             if !addresses.contains(&a) {
                 addresses.push(a);
             }
@@ -202,9 +226,9 @@ impl ContactFields {
             }
         }
         let notes = self.notes.trim().replace("\r\n", "\n");
-        let too_many = addresses.len() > MAX_ADDRESSES
-            || phones.len() > MAX_PHONES
-            || notes.chars().count() > MAX_NOTES_CHARS
+        let too_many = addresses.len() > max_addresses
+            || phones.len() > max_phones
+            || notes.chars().count() > max_notes
             || self.extra.as_ref().is_some_and(|x| x.len() > MAX_EXTRA);
         if too_many {
             return Err(ContactError::Invalid(format!(

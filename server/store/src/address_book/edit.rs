@@ -293,11 +293,11 @@ impl Store {
         fields: &ContactFields,
         now: i64,
     ) -> Result<Contact, ContactError> {
-        let f = fields.checked()?;
         let mut tx = self.begin_write().await?;
         let old = visible(&mut tx, id)
             .await?
             .ok_or(ContactError::NotFound(id))?;
+        let f = fields.checked_against(Some(&old))?;
         let extra = f.extra.clone().unwrap_or(old.extra);
         write_fields(&mut tx, id, &f, &extra).await?;
         let mut touched = set_addresses(&mut tx, id, &f.addresses, now).await?;

@@ -477,3 +477,47 @@ async fn our_own_addresses_are_not_contacts_to_suggest() {
     assert!(store.complete_addresses("bob", 5).await.unwrap().is_empty());
     store.close().await;
 }
+
+/// A contact the mail made from an address the form would refuse (mail-parser
+/// reads `"John Smith"@example.org` as the name John Smith at `@example.org`)
+/// can still be renamed, keeping that address; a new bad address is still
+/// refused. Found in review: every save of such a contact was a 400.
+#[tokio::test]
+async fn a_contact_with_an_unusual_address_from_the_mail_can_be_edited() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path()).await;
+    mail(
+        &store,
+        &[(
+            "\"John Smith\"@example.org",
+            "me@example.com",
+            100,
+            &["inbox"],
+        )],
+    )
+    .await;
+    let found = find(&store, "john").await;
+    let john = found.first().expect("a contact from the mail");
+    let address = john.addresses[0].address.clone();
+    assert!(
+        normalize_address(&address).is_err(),
+        "the test needs an address the form refuses: {address:?}"
+    );
+    let edited = store
+        .update_contact(john.id, &fields("John", &[address.as_str()]), 200)
+        .await
+        .unwrap();
+    assert_eq!(edited.name, "John");
+    assert_eq!(edited.addresses[0].address, address);
+    let refused = store
+        .update_contact(
+            john.id,
+            &fields("John", &[address.as_str(), "no-at-sign"]),
+            300,
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(ContactError::Invalid(_))),
+        "{refused:?}"
+    );
+}
