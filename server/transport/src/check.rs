@@ -101,44 +101,34 @@ fn plain_off_loopback(endpoint: &Endpoint) -> bool {
     endpoint.security == Security::Plain && !is_loopback(&endpoint.host)
 }
 
-/// Logs in to an incoming server (and lists its folders, for IMAP).
-pub async fn incoming(
-    protocol: Protocol,
-    endpoint: &Endpoint,
-    password: &str,
-    email: &str,
-    timeouts: Timeouts,
-) -> Check {
-    let names = usernames(endpoint, email);
+/// A failed check of `endpoint`, before any login.
+fn failed(endpoint: &Endpoint, problem: Problem) -> Check {
+    Check {
+        ok: false,
+        username: endpoint.username.clone(),
+        folders: Vec::new(),
+        error: Some(problem),
+    }
+}
+
+/// Runs `login` as each of [`usernames`] in turn, going on to the next only
+/// when the server refused the login; the folders come from `login`.
+async fn each_username<F, Fut>(endpoint: &Endpoint, email: &str, mut login: F) -> Check
+where
+    F: FnMut(Endpoint) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<Folder>, Error>>,
+{
     let mut last = Check {
         ok: false,
         username: endpoint.username.clone(),
         folders: Vec::new(),
         error: None,
     };
-    if plain_off_loopback(endpoint) {
-        last.error = Some(Problem::plain_refused(endpoint));
-        return last;
-    }
-    for name in names {
+    for name in usernames(endpoint, email) {
         let mut at = endpoint.clone();
         at.username = name.clone();
-        let result = match protocol {
-            Protocol::Imap => match Imap::connect(&at, password, timeouts).await {
-                Ok(mut imap) => {
-                    let folders = imap.folders().await;
-                    imap.logout().await;
-                    folders
-                }
-                Err(e) => Err(e),
-            },
-            Protocol::Pop3 => match Pop3::connect(&at, password, timeouts).await {
-                Ok(pop) => pop.quit().await.map(|()| Vec::new()),
-                Err(e) => Err(e),
-            },
-        };
         last.username = name;
-        match result {
+        match login(at).await {
             Ok(folders) => {
                 last.ok = true;
                 last.folders = folders;
@@ -157,6 +147,34 @@ pub async fn incoming(
     last
 }
 
+/// Logs in to an incoming server (and lists its folders, for IMAP).
+pub async fn incoming(
+    protocol: Protocol,
+    endpoint: &Endpoint,
+    password: &str,
+    email: &str,
+    timeouts: Timeouts,
+) -> Check {
+    if plain_off_loopback(endpoint) {
+        return failed(endpoint, Problem::plain_refused(endpoint));
+    }
+    each_username(endpoint, email, |at| async move {
+        match protocol {
+            Protocol::Imap => {
+                let mut imap = Imap::connect(&at, password, timeouts).await?;
+                let folders = imap.folders().await;
+                imap.logout().await;
+                folders
+            }
+            Protocol::Pop3 => {
+                let pop = Pop3::connect(&at, password, timeouts).await?;
+                pop.quit().await.map(|()| Vec::new())
+            }
+        }
+    })
+    .await
+}
+
 /// Logs in to a submission server (EHLO, TLS, AUTH) and says goodbye, sending
 /// nothing.
 pub async fn outgoing(
@@ -165,47 +183,22 @@ pub async fn outgoing(
     email: &str,
     timeout: Duration,
 ) -> Check {
-    let mut last = Check {
-        ok: false,
-        username: endpoint.username.clone(),
-        folders: Vec::new(),
-        error: None,
-    };
     if plain_off_loopback(endpoint) {
-        last.error = Some(Problem::plain_refused(endpoint));
-        return last;
+        return failed(endpoint, Problem::plain_refused(endpoint));
     }
     // Name resolution and the TCP connection first, for errors that say which.
     if let Err(e) = crate::tls::tcp(&endpoint.host, endpoint.port, timeout).await {
-        last.error = Some(Problem::from_error(&e));
-        return last;
+        return failed(endpoint, Problem::from_error(&e));
     }
-    for name in usernames(endpoint, email) {
-        last.username = name.clone();
-        match smtp_login(endpoint, &name, password, timeout).await {
-            Ok(()) => {
-                last.ok = true;
-                last.error = None;
-                return last;
-            }
-            Err(e) => {
-                let retry = matches!(e, Error::AuthFailed(_));
-                last.error = Some(Problem::from_error(&e));
-                if !retry {
-                    return last;
-                }
-            }
-        }
-    }
-    last
+    each_username(endpoint, email, |at| async move {
+        smtp_login(&at, password, timeout)
+            .await
+            .map(|()| Vec::new())
+    })
+    .await
 }
 
-async fn smtp_login(
-    endpoint: &Endpoint,
-    username: &str,
-    password: &str,
-    timeout: Duration,
-) -> Result<(), Error> {
+async fn smtp_login(endpoint: &Endpoint, password: &str, timeout: Duration) -> Result<(), Error> {
     let tls = Tls::new(endpoint.pinned_sha256.as_deref())?;
     let client = SmtpClientBuilder::new_with_tls_connector(
         endpoint.host.as_str(),
@@ -215,7 +208,7 @@ async fn smtp_login(
     .implicit_tls(endpoint.security == Security::Tls)
     .helo_host("homepost.localhost")
     .timeout(timeout)
-    .credentials(Credentials::new(username, password));
+    .credentials(Credentials::new(endpoint.username.as_str(), password));
     let result = if endpoint.security == Security::Plain {
         match client.connect_plain().await {
             Ok(c) => {
