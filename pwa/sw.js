@@ -3,7 +3,7 @@
 // sessions are not cached, not even briefly. Shell files are fetched network-first
 // (so an updated box serves an updated app) with the cache as the offline fallback.
 
-const CACHE = 'homepost-shell-v14';
+const CACHE = 'homepost-shell-v15';
 
 /** Every file of pwa/ that the page loads. Keep in step with pwa/ (e2e checks it). */
 const SHELL = [
@@ -51,6 +51,7 @@ const SHELL = [
   '/js/components/reader-toolbar.js',
   '/js/components/remote-access.js',
   '/js/components/remote-onion.js',
+  '/js/components/remote-parts.js',
   '/js/components/remote-pairing.js',
   '/js/components/remote-relay.js',
   '/js/components/search-suggest.js',

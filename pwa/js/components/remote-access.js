@@ -5,24 +5,20 @@
 // the page is open (poll.js: only while someone looks), so state changes show up and
 // are read out (polite live regions).
 
-import { api } from '../api.js';
 import { h, icon, replace } from '../dom.js';
 import { ICONS } from '../icons.js';
-import { poll } from '../poll.js';
-import { RelaySection } from './remote-relay.js';
-import { OnionSection } from './remote-onion.js';
-
-const POLL_MS = 3000;
+import { RemoteParts } from './remote-parts.js';
 
 class HpRemote extends HTMLElement {
   connectedCallback() {
     if (this.built) return;
     this.built = true;
-    const refresh = () => { if (this.poller) this.poller.now(); };
-    this.relay = new RelaySection({ refresh });
-    this.onion = new OnionSection({ refresh });
     this.heading = h('h1', { class: 'page-title', tabindex: '-1' }, 'Remote access');
     this.errorLine = h('p', { class: 'form-error', role: 'alert', hidden: true });
+    this.parts = new RemoteParts((message) => {
+      if (message && this.errorLine.textContent !== message) this.errorLine.textContent = message;
+      this.errorLine.hidden = !message;
+    });
     replace(this, h('div', { class: 'page-body remote-page' },
       h('div', { class: 'page-title-row' },
         h('button', {
@@ -41,37 +37,12 @@ class HpRemote extends HTMLElement {
           h('li', {}, h('strong', {}, 'Tor'), ' needs nothing but the Tor Browser (or Orbot) app on your phone and '
             + 'hides where you and your box are, but pages load more slowly.'))),
       this.errorLine,
-      this.relay.el,
-      this.onion.el));
-    this.poller = poll(() => this.load(), POLL_MS);
+      this.parts.relay.el,
+      this.parts.onion.el));
   }
 
   disconnectedCallback() {
-    if (this.poller) this.poller.stop();
-    this.poller = null;
-    if (this.abort) this.abort.abort();
-  }
-
-  async load() {
-    this.abort = new AbortController();
-    let answer;
-    try {
-      answer = await api.remote({ signal: this.abort.signal });
-    } catch (err) {
-      if (err.name === 'AbortError' || err.status === 401) return;
-      const message = `Remote access could not be read: ${err.message}`;
-      if (this.errorLine.textContent !== message) this.errorLine.textContent = message;
-      this.errorLine.hidden = false;
-      throw err;
-    }
-    this.errorLine.hidden = true;
-    try {
-      this.relay.update(answer.pagekite || null);
-      this.onion.update(answer.onion || null, answer.tor || null, 'onion' in answer);
-    } catch (err) {
-      // A bug here, not a failed poll: reported like any uncaught error (the poller would hide it).
-      window.reportError(err);
-    }
+    this.parts.stop();
   }
 }
 

@@ -7,8 +7,7 @@
 import { api, ApiError } from '../api.js';
 import { h, replace } from '../dom.js';
 import { poll } from '../poll.js';
-import { RelaySection } from './remote-relay.js';
-import { OnionSection } from './remote-onion.js';
+import { RemoteParts } from './remote-parts.js';
 import { choiceWords } from './wizard-mail.js';
 import { errorLine, sentence, stepFrame } from './wizard-frame.js';
 
@@ -17,10 +16,9 @@ const POLL_MS = 3000;
 export class RemoteStep {
   constructor(wizard) {
     this.wizard = wizard;
-    const refresh = () => { if (this.poller) this.poller.now(); };
-    this.relay = new RelaySection({ refresh });
-    this.onion = new OnionSection({ refresh });
     this.error = errorLine();
+    // A failed read stays shown until the step is left (the page clears it).
+    this.parts = new RemoteParts((message) => { if (message) this.error.show(message); });
     const next = (label, cls) => h('button', { type: 'button', class: cls, onclick: () => this.next() }, label);
     const frame = stepFrame('remote', 'Reach your mail from anywhere',
       h('p', {}, 'At home your phone reaches the box on your network. To read your mail anywhere else, the box '
@@ -28,36 +26,15 @@ export class RemoteStep {
       h('p', {}, 'This can wait: Remote access in the menu has the same settings.'),
       h('div', { class: 'wizard-actions' }, next('Not now', 'button')),
       this.error.el,
-      this.onion.el,
-      this.relay.el,
+      this.parts.onion.el,
+      this.parts.relay.el,
       h('div', { class: 'wizard-actions' }, next('Continue', 'button primary')));
     this.el = frame.el;
     this.heading = frame.heading;
-    this.poller = poll(() => this.load(), POLL_MS);
   }
 
   stop() {
-    if (this.poller) this.poller.stop();
-    this.poller = null;
-    if (this.abort) this.abort.abort();
-  }
-
-  async load() {
-    this.abort = new AbortController();
-    let answer;
-    try {
-      answer = await api.remote({ signal: this.abort.signal });
-    } catch (err) {
-      if (err.name === 'AbortError' || err.status === 401) return;
-      this.error.show(`Remote access could not be read: ${err.message}`);
-      throw err;
-    }
-    try {
-      this.relay.update(answer.pagekite || null);
-      this.onion.update(answer.onion || null, answer.tor || null, 'onion' in answer);
-    } catch (err) {
-      window.reportError(err); // a bug, not a failed poll
-    }
+    this.parts.stop();
   }
 
   async next() {
