@@ -213,7 +213,12 @@ async fn run(cli: Cli) -> Result<()> {
                 setup_code::print(&running, lan_name.as_deref(), token)?;
             }
             outln!("Stop it with Ctrl-C.");
+            // Under systemd (Type=notify): listening, and all of the above is in
+            // the journal, so units ordered after homepost.service (the image's
+            // console banner) start now. Nothing happens outside systemd.
+            let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
             let stopped = running.wait().await;
+            let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
             control::remove(&dir);
             stopped?;
         }
