@@ -4,6 +4,7 @@ mod accounts;
 mod common;
 mod config;
 mod control;
+mod fixture;
 mod import;
 mod openpgp;
 mod output;
