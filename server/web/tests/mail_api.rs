@@ -131,6 +131,11 @@ async fn accounts_are_checked_and_passwords_never_come_back() {
     let (_, _, list) = call(&app, b.get("/api/v1/accounts")).await;
     assert_eq!(list["accounts"].as_array().unwrap().len(), 0);
     assert!(list["mail_seq"].is_u64());
+    // Close the store before the test returns: a pool left to drop closes its
+    // connections on worker threads, and when that races the process's exit
+    // (this was the binary's last test), SQLCipher's teardown crashed it (SIGSEGV
+    // seen in a CI run, 2 of 40 runs under load).
+    st.lock().await;
 }
 
 #[actix_web::test]
@@ -352,4 +357,9 @@ async fn compose_a_reply_with_an_attachment_send_and_manage_the_outbox() {
     )
     .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
+    // Close the store before the test returns: a pool left to drop closes its
+    // connections on worker threads, and when that races the process's exit
+    // (this was the binary's last test), SQLCipher's teardown crashed it (SIGSEGV
+    // seen in a CI run, 2 of 40 runs under load).
+    st.lock().await;
 }
