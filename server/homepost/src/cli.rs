@@ -137,6 +137,14 @@ pub enum Command {
     },
     /// Rebuild the search index from the store.
     Reindex,
+    /// Check the store and the index for damage: every encrypted page, the
+    /// database's structure, every message's bytes against their SHA-256, and the
+    /// index against the store. Exits non-zero when something is damaged.
+    Check {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Teach the spam filter and ask it, as with sa-learn and bogofilter.
     Spam {
         #[command(subcommand)]
@@ -472,6 +480,7 @@ impl Command {
             Command::Thread { .. } => "thread",
             Command::Tag { .. } => "tag",
             Command::Reindex => "reindex",
+            Command::Check { .. } => "check",
             Command::Spam { .. } => "spam",
             Command::Serve { .. } => "serve",
             Command::BenchQueries { .. } => "bench-queries",

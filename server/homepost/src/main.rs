@@ -17,6 +17,7 @@ macro_rules! errln {
     }};
 }
 
+mod check_cli;
 mod cli;
 mod cli_account;
 mod console;
@@ -416,6 +417,7 @@ async fn library_command(cli: &Cli, lib: &mut Library) -> Result<()> {
             let n = lib.reindex().await?;
             outln!("reindexed {n} messages");
         }
+        Command::Check { json } => check_cli::check(lib, *json).await?,
         Command::BenchQueries { repeat, queries } => {
             let mut report = serde_json::Map::new();
             for q in queries {

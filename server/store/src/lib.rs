@@ -7,6 +7,7 @@
 
 mod accounts;
 mod address_book;
+mod check;
 mod contacts;
 mod conversations;
 mod crypto;
@@ -40,6 +41,7 @@ pub use address_book::{
     CardOutcome, Completion, Contact, ContactAddress, ContactError, ContactFields, ContactOrder,
     normalize_address,
 };
+pub use check::StoreCheck;
 pub use conversations::{MAX_PARTICIPANTS, ThreadOverview};
 pub use crypto::{IdentityKey, PeerRow};
 pub use drafts::{Draft, DraftAttachment, DraftContent, Forward, ForwardMode};

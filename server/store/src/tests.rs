@@ -36,6 +36,11 @@ async fn insert(store: &Store, raw: &[u8]) -> Inserted {
         .unwrap()[0]
 }
 
+/// Stores a small message and returns its id (for the crate's other test modules).
+pub(crate) async fn insert_mail(store: &Store, mid: &str, body: &str) -> i64 {
+    id(insert(store, &mail(mid, "Subject", "", body)).await)
+}
+
 fn id(i: Inserted) -> i64 {
     match i {
         Inserted::New(id) => id,

@@ -21,6 +21,7 @@ pub use crate::searcher::Searcher;
 use homepost_search::{Error as IndexError, OpenOutcome, SearchIndex};
 
 pub use import::{ImportProgress, ImportStats};
+pub use index::CheckReport;
 
 /// The index directory inside the data directory.
 pub const INDEX_DIR: &str = "index";
