@@ -16,23 +16,11 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   PASSPHRASE, PHONE, launchBrowser, freePort, requireBin, ensureOut, OUT, skipWizard,
+  Steps,
 } from './lib.mjs';
 
-const results = [];
-let failures = 0;
-
-async function step(name, fn) {
-  try {
-    await fn();
-    results.push(`ok   [claim] ${name}`);
-    console.log(`ok   [claim] ${name}`);
-  } catch (err) {
-    failures += 1;
-    results.push(`FAIL [claim] ${name}: ${err.message}`);
-    console.log(`FAIL [claim] ${name}\n${err.stack}`);
-    throw err;
-  }
-}
+const steps = new Steps('claim');
+const step = steps.run;
 
 /** This machine's first non-loopback IPv4 address. */
 function lanAddress() {
@@ -132,5 +120,5 @@ try {
 } catch {
   // Reported by the step that failed.
 }
-console.log(`\n${results.join('\n')}`);
-if (failures || !results.length) process.exit(1);
+console.log(`\n${steps.results.join('\n')}`);
+if (steps.failures || !steps.results.length) process.exit(1);

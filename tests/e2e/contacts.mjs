@@ -15,25 +15,11 @@ import path from 'node:path';
 import {
   OUT, PASSPHRASE, PHONE, launchBrowser, startServer, homepostCli, importMail, watch, ensureOut,
   requireBin, axeCheck,
+  Steps,
 } from './lib.mjs';
 
-const results = [];
-let failures = 0;
-let currentPage = null;
-
-async function step(name, fn) {
-  try {
-    await fn();
-    results.push(`ok   [contacts] ${name}`);
-    console.log(`ok   [contacts] ${name}`);
-  } catch (err) {
-    failures += 1;
-    results.push(`FAIL [contacts] ${name}: ${err.message}`);
-    console.log(`FAIL [contacts] ${name}\n${err.stack}`);
-    if (currentPage) await currentPage.screenshot({ path: path.join(OUT, 'contacts-phone-failed.png') }).catch(() => {});
-    throw err;
-  }
-}
+const steps = new Steps('contacts', 'contacts-phone-failed.png');
+const step = steps.run;
 
 /** An mbox: Alice writes three times, Bob twice, Mallory once, Alice's work address once. */
 function mbox() {
@@ -81,7 +67,7 @@ async function main() {
   const watcher = watch(context, 'contacts');
   const page = await context.newPage();
   page.setDefaultTimeout(30000);
-  currentPage = page;
+  steps.page = page;
   const cards = page.locator('hp-contacts .contact-card');
   const openContact = async (name) => {
     await page.getByLabel('Search contacts').fill(name);
@@ -179,8 +165,7 @@ async function main() {
   } finally {
     const problems = [...watcher.problems, ...watcher.external.map((u) => `request left the box: ${u}`)];
     if (problems.length > 0) {
-      failures += 1;
-      results.push(`FAIL [contacts] ${problems.join('; ')}`);
+      steps.fail(problems.join('; '));
     }
     await browser.close();
     await server.stop();
@@ -189,6 +174,6 @@ async function main() {
 }
 
 main().catch(() => {}).finally(() => {
-  console.log(`\n${results.join('\n')}`);
-  process.exitCode = failures > 0 ? 1 : 0;
+  console.log(`\n${steps.results.join('\n')}`);
+  process.exitCode = steps.failures > 0 ? 1 : 0;
 });

@@ -14,27 +14,13 @@ import path from 'node:path';
 import {
   CORPUS, OUT, PASSPHRASE, PHONE, launchBrowser, startServer, homepostCli, importMail, watch, ensureOut,
   requireBin, axeCheck,
+  Steps,
 } from './lib.mjs';
 
 const MAILDIR = path.join(CORPUS, 'mail/notmuch/lkml');
 
-const results = [];
-let failures = 0;
-let currentPage = null;
-
-async function step(name, fn) {
-  try {
-    await fn();
-    results.push(`ok   [conversations] ${name}`);
-    console.log(`ok   [conversations] ${name}`);
-  } catch (err) {
-    failures += 1;
-    results.push(`FAIL [conversations] ${name}: ${err.message}`);
-    console.log(`FAIL [conversations] ${name}\n${err.stack}`);
-    if (currentPage) await currentPage.screenshot({ path: path.join(OUT, 'conversations-failed.png') }).catch(() => {});
-    throw err;
-  }
-}
+const steps = new Steps('conversations', 'conversations-failed.png');
+const step = steps.run;
 
 /** An API call from inside the page (its cookie and CSRF token). */
 function api(page, method, apiPath, body) {
@@ -65,7 +51,7 @@ async function main() {
   const watcher = watch(context, 'conversations');
   const page = await context.newPage();
   page.setDefaultTimeout(30000);
-  currentPage = page;
+  steps.page = page;
   const rows = page.locator('hp-message-list li.msg-row');
   try {
     let threads;
@@ -174,8 +160,7 @@ async function main() {
   } finally {
     const problems = [...watcher.problems, ...watcher.external.map((u) => `request left the box: ${u}`)];
     if (problems.length > 0) {
-      failures += 1;
-      results.push(`FAIL [conversations] ${problems.join('; ')}`);
+      steps.fail(problems.join('; '));
     }
     await browser.close();
     await server.stop();
@@ -183,6 +168,6 @@ async function main() {
 }
 
 main().catch(() => {}).finally(() => {
-  console.log(`\n${results.join('\n')}`);
-  process.exitCode = failures > 0 ? 1 : 0;
+  console.log(`\n${steps.results.join('\n')}`);
+  process.exitCode = steps.failures > 0 ? 1 : 0;
 });

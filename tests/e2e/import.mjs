@@ -14,29 +14,14 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   CORPUS, OUT, PASSPHRASE, PHONE, launchBrowser, startServer, watch, ensureOut, requireBin, axeCheck, skipWizard,
+  Steps,
 } from './lib.mjs';
 
 const MBOX = path.join(CORPUS, 'mail/mailpile/tests.mbx'); // 8 real messages
 const MAILDIR = path.join(CORPUS, 'mail/notmuch/lkml'); // 210 messages in cur/
 
-const results = [];
-let failures = 0;
-
-let currentPage = null;
-
-async function step(name, fn) {
-  try {
-    await fn();
-    results.push(`ok   [import] ${name}`);
-    console.log(`ok   [import] ${name}`);
-  } catch (err) {
-    failures += 1;
-    results.push(`FAIL [import] ${name}: ${err.message}`);
-    console.log(`FAIL [import] ${name}\n${err.stack}`);
-    if (currentPage) await currentPage.screenshot({ path: path.join(OUT, 'import-phone-failed.png') }).catch(() => {});
-    throw err;
-  }
-}
+const steps = new Steps('import', 'import-phone-failed.png');
+const step = steps.run;
 
 /** The lkml Maildir as a .tar.gz, with its first three messages flagged (`F`). */
 async function maildirArchive(tmp) {
@@ -60,7 +45,7 @@ async function main() {
   const watcher = watch(context, 'import');
   const page = await context.newPage();
   page.setDefaultTimeout(30000);
-  currentPage = page;
+  steps.page = page;
   let imported = 0;
   try {
     const archive = await maildirArchive(tmp);
@@ -135,8 +120,7 @@ async function main() {
   } finally {
     const problems = [...watcher.problems, ...watcher.external.map((u) => `request left the box: ${u}`)];
     if (problems.length > 0) {
-      failures += 1;
-      results.push(`FAIL [import] ${problems.join('; ')}`);
+      steps.fail(problems.join('; '));
     }
     await browser.close();
     await server.stop();
@@ -145,6 +129,6 @@ async function main() {
 }
 
 main().catch(() => {}).finally(() => {
-  console.log(`\n${results.join('\n')}`);
-  process.exitCode = failures > 0 ? 1 : 0;
+  console.log(`\n${steps.results.join('\n')}`);
+  process.exitCode = steps.failures > 0 ? 1 : 0;
 });

@@ -291,3 +291,41 @@ export function watch(context, label) {
 export async function ensureOut() {
   await mkdir(OUT, { recursive: true });
 }
+
+/**
+ * The named steps of one stage. Each outcome is logged and kept for the stage's
+ * summary; a failing step screenshots the stage's current page (`page`, when the
+ * stage names a `failedShot` file) and is thrown on. `run` is bound, so a stage
+ * can call it as a plain `step(name, fn)`.
+ */
+export class Steps {
+  constructor(label, failedShot = null) {
+    this.label = label;
+    this.failedShot = failedShot;
+    this.results = [];
+    this.failures = 0;
+    this.page = null;
+    this.run = this.run.bind(this);
+  }
+
+  async run(name, fn) {
+    try {
+      await fn();
+      this.results.push(`ok   [${this.label}] ${name}`);
+      console.log(`ok   [${this.label}] ${name}`);
+    } catch (err) {
+      this.fail(`${name}: ${err.message}`);
+      console.log(`FAIL [${this.label}] ${name}\n${err.stack}`);
+      if (this.page && this.failedShot) {
+        await this.page.screenshot({ path: path.join(OUT, this.failedShot) }).catch(() => {});
+      }
+      throw err;
+    }
+  }
+
+  /** Records a failure found outside a step (the watcher's findings, setup). */
+  fail(message) {
+    this.failures += 1;
+    this.results.push(`FAIL [${this.label}] ${message}`);
+  }
+}

@@ -31,6 +31,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import {
   OUT, PHONE, REPO, axeCheck, ensureOut, launchBrowser, requireBin, singleMessages, watch,
+  Steps,
 } from './lib.mjs';
 
 const PEERS = path.join(REPO, 'tests/peers');
@@ -40,21 +41,8 @@ const ADDRESS = 'alice@wizard.test';
 const SECOND = 'bob@wizard.test';
 const SUBJECTS = ['Wizard test one', 'Wizard test two', 'Wizard test three'];
 
-const results = [];
-let failures = 0;
-
-async function step(name, fn) {
-  try {
-    await fn();
-    results.push(`ok   [wizard] ${name}`);
-    console.log(`ok   [wizard] ${name}`);
-  } catch (err) {
-    failures += 1;
-    results.push(`FAIL [wizard] ${name}: ${err.message}`);
-    console.log(`FAIL [wizard] ${name}\n${err.stack}`);
-    throw err;
-  }
-}
+const steps = new Steps('wizard');
+const step = steps.run;
 
 /** This machine's first non-loopback IPv4 address. */
 function lanAddress() {
@@ -571,11 +559,10 @@ async function addSecondAccount(page, { focusedHeading, shot, axe, api, mail }) 
 try {
   await main();
 } catch (err) {
-  if (!failures) {
-    failures += 1;
-    results.push(`FAIL [wizard] setting up: ${err.message}`);
+  if (!steps.failures) {
+    steps.fail(`setting up: ${err.message}`);
     console.log(err.stack);
   }
 }
-console.log(`\n${results.join('\n')}`);
-if (failures || !results.length) process.exit(1);
+console.log(`\n${steps.results.join('\n')}`);
+if (steps.failures || !steps.results.length) process.exit(1);
