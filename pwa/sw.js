@@ -3,7 +3,7 @@
 // sessions are not cached, not even briefly. Shell files are fetched network-first
 // (so an updated box serves an updated app) with the cache as the offline fallback.
 
-const CACHE = 'homepost-shell-v15';
+const CACHE = 'homepost-shell-v16';
 
 /** Every file of pwa/ that the page loads. Keep in step with pwa/ (e2e checks it). */
 const SHELL = [

@@ -1,6 +1,8 @@
 // A tiny element builder. Text children always become text nodes, so mail content
 // put in through it can never turn into markup.
 
+import { ICONS } from './icons.js';
+
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
 /**
@@ -56,6 +58,18 @@ export function icon(paths, className = 'icon') {
     svg.append(path);
   }
   return svg;
+}
+
+/**
+ * A page's title row: a Back button (its accessible name `label`; `onBack` runs
+ * on a click), then the page's `heading`.
+ */
+export function titleRow(heading, onBack, label = 'Back') {
+  return h('div', { class: 'page-title-row' },
+    h('button', {
+      type: 'button', class: 'icon-button', 'aria-label': label, title: 'Back (Escape)', onclick: onBack,
+    }, icon(ICONS.back)),
+    heading);
 }
 
 /** Text only a screen reader reads. */

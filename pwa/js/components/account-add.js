@@ -9,8 +9,7 @@
 // The tested settings and the password live only in this page's memory: leaving or
 // reloading it starts again from the address.
 
-import { h, icon, replace } from '../dom.js';
-import { ICONS } from '../icons.js';
+import { h, replace, titleRow } from '../dom.js';
 import { accountHash } from '../router.js';
 import { announce } from '../mail-actions.js';
 import { lastAccounts, refreshAccounts } from '../poll.js';
@@ -54,12 +53,7 @@ class HpAccountAdd extends HTMLElement {
     const heading = h('h1', { class: 'page-title wizard-title', tabindex: '-1' }, TITLES[step] || title);
     const card = h('div', { class: 'account-add-body' }, children);
     const el = h('div', { class: 'page-body account-add' },
-      h('div', { class: 'page-title-row' },
-        h('button', {
-          type: 'button', class: 'icon-button', 'aria-label': 'Back to the accounts', title: 'Back (Escape)',
-          onclick: () => this.leave(),
-        }, icon(ICONS.back)),
-        heading),
+      titleRow(heading, () => this.leave(), 'Back to the accounts'),
       h('p', { class: 'wizard-progress' }, `Adding an account \u00b7 step ${STEPS.indexOf(step) + 1} of ${STEPS.length}`),
       card);
     return { el, heading, body: card, card };

@@ -8,7 +8,7 @@
 // <hp-account-form> edits one: every setting by hand.
 
 import { api } from '../api.js';
-import { h, icon, replace, syncList } from '../dom.js';
+import { h, icon, replace, syncList, titleRow } from '../dom.js';
 import { ICONS } from '../icons.js';
 import { fullDate, shortDateTime } from '../format.js';
 import { accountHash } from '../router.js';
@@ -411,12 +411,7 @@ class HpAccountForm extends HTMLElement {
         h('button', { type: 'button', class: 'button', onclick: () => this.leave() }, 'Cancel'),
         this.submit));
     replace(this, h('div', { class: 'page-body' },
-      h('div', { class: 'page-title-row' },
-        h('button', {
-          type: 'button', class: 'icon-button', 'aria-label': 'Back to the accounts', title: 'Back (Escape)',
-          onclick: () => this.leave(),
-        }, icon(ICONS.back)),
-        heading),
+      titleRow(heading, () => this.leave(), 'Back to the accounts'),
       this.form));
     this.protocolChanged(true);
     this.outgoingBox.hidden = !this.smtp.value;

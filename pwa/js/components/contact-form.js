@@ -5,7 +5,7 @@
 // and new mail from it does not bring it back).
 
 import { api } from '../api.js';
-import { h, icon, replace } from '../dom.js';
+import { h, icon, replace, titleRow } from '../dom.js';
 import { ICONS } from '../icons.js';
 import { fullDate, shortDate } from '../format.js';
 import { announce } from '../mail-actions.js';
@@ -74,12 +74,7 @@ export class ContactForm {
         this.submit));
     this.extras = h('div', { class: 'contact-extras' });
     this.el = h('div', { class: 'page-body contact-page' },
-      h('div', { class: 'page-title-row' },
-        h('button', {
-          type: 'button', class: 'icon-button', 'aria-label': 'Back to the address book', title: 'Back (Escape)',
-          onclick: () => this.back(),
-        }, icon(ICONS.back)),
-        this.heading),
+      titleRow(this.heading, () => this.back(), 'Back to the address book'),
       this.seen, this.form, this.extras);
     if (id === null) {
       this.nameHint.textContent = 'As you want it shown.';

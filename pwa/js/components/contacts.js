@@ -7,7 +7,7 @@
 // (contact-form.js). docs/api-mail-accounts.md, the address book.
 
 import { api, ApiError } from '../api.js';
-import { h, icon, replace } from '../dom.js';
+import { h, icon, replace, titleRow } from '../dom.js';
 import { ICONS } from '../icons.js';
 import { contactHash } from '../router.js';
 import { announce } from '../mail-actions.js';
@@ -57,12 +57,7 @@ class HpContacts extends HTMLElement {
     this.more = h('button', { type: 'button', class: 'button contacts-more', hidden: true, onclick: () => this.load(true) },
       'Show more');
     replace(this, h('div', { class: 'page-body contacts-page' },
-      h('div', { class: 'page-title-row' },
-        h('button', {
-          type: 'button', class: 'icon-button', 'aria-label': 'Back', title: 'Back (Escape)',
-          onclick: () => this.dispatchEvent(new CustomEvent('hp-back', { bubbles: true })),
-        }, icon(ICONS.back)),
-        this.heading),
+      titleRow(this.heading, () => this.dispatchEvent(new CustomEvent('hp-back', { bubbles: true }))),
       h('p', { class: 'page-intro flush' },
         'The people you write with, from your mail. Change a name, add notes, put two entries for one person '
         + 'together, or delete someone so that they are no longer suggested when you write.'),

@@ -5,8 +5,7 @@
 // with where it came from. Reopening the screen shows a running import again.
 
 import { api, uploadForImport } from '../api.js';
-import { h, icon, replace } from '../dom.js';
-import { ICONS } from '../icons.js';
+import { h, replace, titleRow } from '../dom.js';
 import { size } from '../format.js';
 import { searchHash, DEFAULT_QUERY } from '../router.js';
 import { tagsEdited } from '../mail-actions.js';
@@ -73,12 +72,7 @@ class HpImport extends HTMLElement {
       h('div', { class: 'form-actions' }, this.cancelButton, this.submit));
     this.files.setAttribute('aria-describedby', 'import-files-hint');
     replace(this, h('div', { class: 'page-body' },
-      h('div', { class: 'page-title-row' },
-        h('button', {
-          type: 'button', class: 'icon-button', 'aria-label': 'Back', title: 'Back (Escape)',
-          onclick: () => this.dispatchEvent(new CustomEvent('hp-back', { bubbles: true })),
-        }, icon(ICONS.back)),
-        this.heading),
+      titleRow(this.heading, () => this.dispatchEvent(new CustomEvent('hp-back', { bubbles: true }))),
       h('p', { class: 'page-intro flush' },
         'Bring mail you already have onto this box. The files go to your box only; while they wait to be '
         + 'imported they are kept encrypted.'),

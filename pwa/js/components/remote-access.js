@@ -5,8 +5,7 @@
 // the page is open (poll.js: only while someone looks), so state changes show up and
 // are read out (polite live regions).
 
-import { h, icon, replace } from '../dom.js';
-import { ICONS } from '../icons.js';
+import { h, replace, titleRow } from '../dom.js';
 import { RemoteParts } from './remote-parts.js';
 
 class HpRemote extends HTMLElement {
@@ -20,12 +19,7 @@ class HpRemote extends HTMLElement {
       this.errorLine.hidden = !message;
     });
     replace(this, h('div', { class: 'page-body remote-page' },
-      h('div', { class: 'page-title-row' },
-        h('button', {
-          type: 'button', class: 'icon-button', 'aria-label': 'Back', title: 'Back (Escape)',
-          onclick: () => this.dispatchEvent(new CustomEvent('hp-back', { bubbles: true })),
-        }, icon(ICONS.back)),
-        this.heading),
+      titleRow(this.heading, () => this.dispatchEvent(new CustomEvent('hp-back', { bubbles: true }))),
       h('p', { class: 'page-intro flush' },
         'To read your mail on your phone away from home, let your box be reached from the internet, in one '
         + 'of two ways or both. The box still asks for your passphrase.'),
