@@ -505,4 +505,8 @@ async fn keys_lookups_key_changes_and_setup_messages() {
     )
     .await;
     assert_error(s, &e, StatusCode::BAD_REQUEST, "lookups_off");
+    // Closed before the test returns, as in mail_api.rs: a store left to drop
+    // closes its SQLCipher connections on worker threads, which raced the
+    // process's exit and crashed it (SIGSEGV seen in a CI run).
+    state.lock().await;
 }
