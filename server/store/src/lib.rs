@@ -14,6 +14,7 @@ mod crypto;
 mod drafts;
 mod identities;
 mod index_queue;
+mod live;
 mod messages;
 mod outbox;
 mod remote;
@@ -131,11 +132,19 @@ fn key_statement(key: &Mutex<Option<KeyPragma>>) -> std::result::Result<String, 
         .ok_or(sqlx::Error::PoolClosed)
 }
 
-/// Gives a new connection the key, then the settings that need it.
+/// Gives a new connection the key, then the settings that need it, and marks it
+/// [`live`] until SQLite has closed it.
 async fn apply_key(
     conn: &mut sqlx::SqliteConnection,
     statement: String,
 ) -> std::result::Result<(), sqlx::Error> {
+    let live = live::Live::new();
+    conn.lock_handle()
+        .await?
+        .create_collation("homepost_live", move |a, b| {
+            let _ = &live;
+            a.cmp(b)
+        })?;
     sqlx::Executor::execute(&mut *conn, sqlx::raw_sql(sqlx::AssertSqlSafe(statement))).await?;
     sqlx::Executor::execute(&mut *conn, sqlx::raw_sql(AFTER_KEY)).await?;
     Ok(())
@@ -184,6 +193,7 @@ impl Store {
     /// [`open`](Self::open), migrating only up to schema `version` (tests of an
     /// upgrade build a store of an older version this way).
     async fn open_at(path: &Path, key: &SecretKey, version: i64) -> Result<Store> {
+        init_crypto();
         let key = Arc::new(Mutex::new(Some(KeyPragma::new(key))));
         // Only pragmas that do not read the file may run before the key (not
         // `synchronous`, `cache_size` or `journal_mode`: SQLite reads the schema
@@ -199,6 +209,9 @@ impl Store {
         // One connection first, so that a wrong key is told at once (the pool
         // would retry a failing connection until its timeout).
         let mut probe = options.connect().await?;
+        // SQLCipher registered its own exit handler as SQLite initialised for
+        // this first connection: ours, registered after it, runs before it.
+        live::wait_for_connections_at_exit();
         let statement = key_statement(&key)?;
         apply_key(&mut probe, statement).await?;
         probe.close().await?;
@@ -234,6 +247,16 @@ impl Store {
     pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
+}
+
+/// Initialises the OpenSSL that SQLCipher uses, once, before SQLCipher does.
+///
+/// Left to itself, OpenSSL's first use registers `OPENSSL_cleanup` to run at
+/// exit, before [`live`]'s handler has waited for the connections, and it frees
+/// state that a closing connection's cipher still uses. openssl-sys's `init`
+/// asks for no exit handler: the operating system reclaims the memory anyway.
+fn init_crypto() {
+    openssl_sys::init();
 }
 
 pub(crate) fn to_json<T: Serialize>(rows: &T) -> Result<String> {
