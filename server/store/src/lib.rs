@@ -7,11 +7,13 @@
 
 mod accounts;
 mod address_book;
+mod backup_objects;
 mod check;
 mod contacts;
 mod conversations;
 mod crypto;
 mod drafts;
+mod dump;
 mod identities;
 mod index_queue;
 mod live;
@@ -46,6 +48,7 @@ pub use check::StoreCheck;
 pub use conversations::{MAX_PARTICIPANTS, ThreadOverview};
 pub use crypto::{IdentityKey, PeerRow};
 pub use drafts::{Draft, DraftAttachment, DraftContent, Forward, ForwardMode};
+pub use dump::{Loader, Page, Snapshot, Table, Value};
 pub use identities::{Identity, IdentityFields, IdentityOutcome, MAX_SIGNATURE_CHARS};
 pub use index_queue::PendingIndex;
 pub use messages::{Inserted, MessageDetail, MessageSummary, NewMessage};
@@ -188,6 +191,28 @@ impl Store {
     /// first, made from a copy that [`close`](Self::close) wipes.
     pub async fn open(path: &Path, key: &SecretKey) -> Result<Store> {
         Store::open_at(path, key, schema::LATEST).await
+    }
+
+    /// Creates a store at schema `version` (not the newest) to load a copy made
+    /// at that version into; [`upgrade`](Self::upgrade) then brings it up to date.
+    pub async fn create_at_version(path: &Path, key: &SecretKey, version: i64) -> Result<Store> {
+        if !(1..=schema::LATEST).contains(&version) {
+            return Err(Error::TooNew {
+                found: version,
+                known: schema::LATEST,
+            });
+        }
+        Store::open_at(path, key, version).await
+    }
+
+    /// Applies the migrations newer than the store's schema.
+    pub async fn upgrade(&self) -> Result<()> {
+        schema::migrate(&self.pool, schema::LATEST).await
+    }
+
+    /// The newest schema version this build knows.
+    pub fn latest_schema() -> i64 {
+        schema::LATEST
     }
 
     /// [`open`](Self::open), migrating only up to schema `version` (tests of an
