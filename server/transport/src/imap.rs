@@ -14,6 +14,10 @@ use crate::error::{Error, Result, server_text};
 use crate::stream::{Limits, MailStream, classify_io};
 use crate::tls::{Tls, tcp};
 
+mod folder;
+
+pub use folder::Labelled;
+
 /// Bytes allowed for a small command's whole answer.
 const SMALL: u64 = 1 << 20;
 /// Bytes of response overhead allowed per message besides its literal.

@@ -1,0 +1,552 @@
+//! Reading a backup back: its snapshots, a full check of it, and a restore
+//! onto a new box.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::path::Path;
+
+use homepost_store::{DB_FILE, Store, Table, Value};
+use homepost_vault::Purpose;
+
+use crate::crypto::{Id, Keys, Kind};
+use crate::format::{Index, ItemKind, Slot, Snapshot, pack_table, slice};
+use crate::keys::{self, Secret};
+use crate::remote::{Item, Listing, Remote};
+use crate::{Error, Result};
+
+/// Largest object a backup holds once decompressed (a message is capped well
+/// below this).
+const OBJECT_LIMIT: usize = 512 << 20;
+/// Packs kept in memory while restoring.
+const PACK_CACHE: usize = 4;
+
+/// A snapshot, as `backup list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotInfo {
+    /// Its name.
+    pub name: String,
+    /// When it was taken (seconds since 1970).
+    pub time: i64,
+    /// Messages in it.
+    pub messages: u64,
+    /// Bytes of the store it covers.
+    pub bytes: u64,
+}
+
+/// The one box whose backup the folder holds.
+fn owner(listing: &Listing, remote: &str) -> Result<String> {
+    let mut owners: Vec<&str> = listing
+        .items
+        .iter()
+        .map(|i| i.label.owner.as_str())
+        .collect();
+    owners.sort_unstable();
+    owners.dedup();
+    match owners.as_slice() {
+        [] => Err(Error::NoBackup(remote.to_owned())),
+        [one] => Ok((*one).to_owned()),
+        many => Err(Error::SharedFolder(remote.to_owned(), many.join(", "))),
+    }
+}
+
+fn of_kind(listing: &Listing, kind: ItemKind) -> Vec<&Item> {
+    listing
+        .items
+        .iter()
+        .filter(|i| i.label.kind == kind)
+        .collect()
+}
+
+/// An open backup: its keys, and where each object is.
+struct Opened {
+    keys: Keys,
+    listing: Listing,
+    index: HashMap<Id, (String, Slot)>,
+}
+
+async fn sealed_item<R: Remote>(
+    remote: &mut R,
+    keys: &Keys,
+    item: &Item,
+    kind: Kind,
+) -> Result<Vec<u8>> {
+    let bytes = remote.get(item).await?;
+    let id = keys.id(kind, item.label.name.as_bytes());
+    keys.open(&id, &bytes, OBJECT_LIMIT)
+        .map_err(|_| Error::Damaged(format!("{} {}", item.label.kind.word(), item.label.name)))
+}
+
+/// Where each object is, from every index, leaving out packs the server no
+/// longer has (an object sent again after its pack was lost is in a newer one).
+async fn read_index<R: Remote>(
+    remote: &mut R,
+    keys: &Keys,
+    listing: &Listing,
+) -> Result<HashMap<Id, (String, Slot)>> {
+    let listed: std::collections::HashSet<&str> = of_kind(listing, ItemKind::Pack)
+        .iter()
+        .map(|i| i.label.name.as_str())
+        .collect();
+    let mut index = HashMap::new();
+    for item in of_kind(listing, ItemKind::Index) {
+        let plain = sealed_item(remote, keys, item, Kind::Index).await?;
+        let part: Index = serde_json::from_slice(&plain)
+            .map_err(|_| Error::Damaged(format!("index {}", item.label.name)))?;
+        for (pack, slots) in part.packs {
+            if !listed.contains(pack.as_str()) {
+                continue;
+            }
+            for (id, slot) in slots {
+                if let Ok(Ok(id)) = hex::decode(&id).map(<[u8; 32]>::try_from) {
+                    index.insert(id, (pack.clone(), slot));
+                }
+            }
+        }
+    }
+    Ok(index)
+}
+
+async fn snapshots<R: Remote>(
+    remote: &mut R,
+    keys: &Keys,
+    listing: &Listing,
+) -> Result<Vec<(String, Snapshot)>> {
+    let mut out = Vec::new();
+    for item in of_kind(listing, ItemKind::Snapshot) {
+        let plain = sealed_item(remote, keys, item, Kind::Snapshot).await?;
+        let snap: Snapshot = serde_json::from_slice(&plain)
+            .map_err(|_| Error::Damaged(format!("snapshot {}", item.label.name)))?;
+        out.push((item.label.name.clone(), snap));
+    }
+    out.sort_by(|a, b| (a.1.time, &a.0).cmp(&(b.1.time, &b.0)));
+    Ok(out)
+}
+
+/// The snapshots of the backup in `remote`, oldest first. `keys` are the
+/// box's own (from its store).
+pub async fn list<R: Remote>(remote: &mut R, keys: &Keys) -> Result<Vec<SnapshotInfo>> {
+    let listing = remote.list().await?;
+    let listing = Listing {
+        items: listing
+            .items
+            .into_iter()
+            .filter(|i| i.label.owner == keys.owner())
+            .collect(),
+        strangers: listing.strangers,
+    };
+    Ok(snapshots(remote, keys, &listing)
+        .await?
+        .into_iter()
+        .map(|(name, s)| SnapshotInfo {
+            name,
+            time: s.time,
+            messages: s.messages,
+            bytes: s.bytes,
+        })
+        .collect())
+}
+
+/// Objects read from packs, a few packs kept at a time.
+struct Reader<'a, R: Remote> {
+    remote: &'a mut R,
+    opened: &'a Opened,
+    packs: VecDeque<(String, Vec<u8>)>,
+}
+
+impl<R: Remote> Reader<'_, R> {
+    async fn object(&mut self, id: &Id) -> Result<Vec<u8>> {
+        let hex_id = hex::encode(id);
+        let (pack, slot) = self
+            .opened
+            .index
+            .get(id)
+            .ok_or_else(|| Error::Missing(format!("object {hex_id}")))?;
+        if !self.packs.iter().any(|(n, _)| n == pack) {
+            let item = self
+                .opened
+                .listing
+                .items
+                .iter()
+                .find(|i| i.label.kind == ItemKind::Pack && &i.label.name == pack)
+                .ok_or_else(|| Error::Missing(format!("pack {pack}")))?;
+            let bytes = self.remote.get(item).await?;
+            if self.packs.len() >= PACK_CACHE {
+                self.packs.pop_front();
+            }
+            self.packs.push_back((pack.clone(), bytes));
+        }
+        let bytes = &self
+            .packs
+            .iter()
+            .find(|(n, _)| n == pack)
+            .ok_or_else(|| Error::Missing(format!("pack {pack}")))?
+            .1;
+        let sealed = slice(bytes, slot, &hex_id)?;
+        self.opened
+            .keys
+            .open(id, sealed, OBJECT_LIMIT)
+            .map_err(|_| Error::Damaged(format!("object {hex_id} in pack {pack}")))
+    }
+}
+
+/// What `backup verify` found.
+#[derive(Debug, Default)]
+pub struct VerifyReport {
+    /// Packs read, objects authenticated.
+    pub packs: u64,
+    /// Objects authenticated.
+    pub objects: u64,
+    /// Snapshots whose every piece and message was found.
+    pub snapshots: u64,
+    /// What is damaged or missing, in words.
+    pub problems: Vec<String>,
+}
+
+/// Downloads every pack and authenticates every object in it, and checks that
+/// each snapshot has every piece and message it names.
+pub async fn verify<R: Remote>(
+    remote: &mut R,
+    keys: &Keys,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<VerifyReport> {
+    let all = remote.list().await?;
+    let listing = Listing {
+        items: all
+            .items
+            .into_iter()
+            .filter(|i| i.label.owner == keys.owner())
+            .collect(),
+        strangers: all.strangers,
+    };
+    let index = read_index(remote, keys, &listing).await?;
+    let opened = Opened {
+        keys: Keys::from_bytes(keys.expose()),
+        listing,
+        index,
+    };
+    let mut report = VerifyReport::default();
+    let mut by_pack: BTreeMap<&str, Vec<(&Id, &Slot)>> = BTreeMap::new();
+    for (id, (pack, slot)) in &opened.index {
+        by_pack.entry(pack.as_str()).or_default().push((id, slot));
+    }
+    let packs = of_kind(&opened.listing, ItemKind::Pack);
+    let total = by_pack.len() as u64;
+    for (done, (pack, objects)) in by_pack.iter().enumerate() {
+        progress(done as u64, total);
+        let Some(item) = packs.iter().find(|i| i.label.name == *pack) else {
+            report.problems.push(format!(
+                "pack {pack} is missing ({} objects)",
+                objects.len()
+            ));
+            continue;
+        };
+        let bytes = match remote.get(item).await {
+            Ok(b) => b,
+            Err(e) => {
+                report.problems.push(format!("pack {pack}: {e}"));
+                continue;
+            }
+        };
+        report.packs += 1;
+        // The pack's own table must agree with the index.
+        match pack_table(keys, pack, &bytes) {
+            Ok(table) => {
+                if objects
+                    .iter()
+                    .any(|(id, slot)| table.get(&hex::encode(id)) != Some(*slot))
+                {
+                    report
+                        .problems
+                        .push(format!("pack {pack} does not hold what the index says"));
+                }
+            }
+            Err(e) => report.problems.push(e.to_string()),
+        }
+        for (id, slot) in objects {
+            let hex_id = hex::encode(id);
+            match slice(&bytes, slot, &hex_id).and_then(|s| keys.open(id, s, OBJECT_LIMIT)) {
+                Ok(_) => report.objects += 1,
+                Err(_) => report
+                    .problems
+                    .push(format!("object {hex_id} in pack {pack} is damaged")),
+            }
+        }
+    }
+    progress(total, total);
+    let mut reader = Reader {
+        remote,
+        opened: &opened,
+        packs: VecDeque::new(),
+    };
+    for (name, snap) in snapshots(reader.remote, keys, &opened.listing).await? {
+        let before = report.problems.len();
+        let mut rows = RowStream::default();
+        for piece in &snap.rows {
+            let Some(id) = parse_id(piece) else {
+                report
+                    .problems
+                    .push(format!("snapshot {name} names a piece that is not a name"));
+                break;
+            };
+            match reader.object(&id).await {
+                Ok(bytes) => {
+                    for line in rows.feed(&bytes) {
+                        if let Line::Row(values) = line? {
+                            for sha in values.iter().filter_map(content_of) {
+                                if !opened.index.contains_key(&keys.id(Kind::Content, sha)) {
+                                    report.problems.push(format!(
+                                        "snapshot {name}: a message's bytes are missing"
+                                    ));
+                                }
+                            }
+                        }
+                    }
+                }
+                Err(e) => report.problems.push(format!("snapshot {name}: {e}")),
+            }
+        }
+        if report.problems.len() == before {
+            report.snapshots += 1;
+        }
+    }
+    Ok(report)
+}
+
+fn parse_id(text: &str) -> Option<Id> {
+    hex::decode(text).ok()?.try_into().ok()
+}
+
+fn content_of(v: &Value) -> Option<&[u8]> {
+    match v {
+        Value::Content(sha) => Some(sha),
+        _ => None,
+    }
+}
+
+/// A line of the rows' copy.
+enum Line {
+    Table(Table),
+    Row(Vec<Value>),
+}
+
+/// Splits the pieces of the rows' copy back into lines.
+#[derive(Default)]
+struct RowStream {
+    buf: Vec<u8>,
+}
+
+impl RowStream {
+    fn feed(&mut self, bytes: &[u8]) -> Vec<Result<Line>> {
+        self.buf.extend_from_slice(bytes);
+        let mut out = Vec::new();
+        let mut start = 0;
+        while let Some(end) = self.buf[start..].iter().position(|&b| b == b'\n') {
+            let line = &self.buf[start..start + end];
+            start += end + 1;
+            out.push(parse_line(line));
+        }
+        self.buf.drain(..start);
+        out
+    }
+}
+
+fn parse_line(line: &[u8]) -> Result<Line> {
+    #[derive(serde::Deserialize)]
+    struct Header {
+        table: Table,
+    }
+    if line.first() == Some(&b'{') {
+        let h: Header = serde_json::from_slice(line).map_err(|_| Error::Damaged("rows".into()))?;
+        return Ok(Line::Table(h.table));
+    }
+    serde_json::from_slice(line)
+        .map(Line::Row)
+        .map_err(|_| Error::Damaged("rows".into()))
+}
+
+/// What a restore did.
+#[derive(Debug)]
+pub struct RestoreSummary {
+    /// The snapshot restored.
+    pub snapshot: String,
+    /// When it was taken.
+    pub time: i64,
+    /// Messages restored.
+    pub messages: u64,
+    /// Rows restored.
+    pub rows: u64,
+}
+
+/// Rows inserted per transaction.
+const BATCH: usize = 500;
+
+/// Restores snapshot `which` (the newest when `None`) of the backup in `remote`
+/// into the new data directory `target`, opened by `secret`. Everything is
+/// written beside it first and moved into place at the end: a restore that
+/// fails or stops leaves no `target`. The search index is rebuilt when the
+/// restored box first opens.
+pub async fn restore<R: Remote>(
+    remote: &mut R,
+    secret: &Secret,
+    target: &Path,
+    which: Option<&str>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<RestoreSummary> {
+    if target.exists() && std::fs::read_dir(target).map_or(true, |mut d| d.next().is_some()) {
+        return Err(Error::TargetNotEmpty(target.display().to_string()));
+    }
+    let staging = target.with_extension("restoring");
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging)
+            .map_err(|e| Error::io(format!("removing {}", staging.display()), e))?;
+    }
+    let result = restore_into(remote, secret, &staging, which, progress).await;
+    match result {
+        Ok(summary) => {
+            if target.exists() {
+                std::fs::remove_dir(target)
+                    .map_err(|e| Error::io(format!("replacing {}", target.display()), e))?;
+            }
+            std::fs::rename(&staging, target)
+                .map_err(|e| Error::io(format!("moving the restore to {}", target.display()), e))?;
+            Ok(summary)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&staging);
+            Err(e)
+        }
+    }
+}
+
+async fn restore_into<R: Remote>(
+    remote: &mut R,
+    secret: &Secret,
+    staging: &Path,
+    which: Option<&str>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<RestoreSummary> {
+    let listing = remote.list().await?;
+    let owner = owner(&listing, &remote.describe())?;
+    let listing = Listing {
+        items: listing
+            .items
+            .into_iter()
+            .filter(|i| i.label.owner == owner)
+            .collect(),
+        strangers: listing.strangers,
+    };
+    let keys_item = of_kind(&listing, ItemKind::Keys)
+        .into_iter()
+        .next_back()
+        .cloned()
+        .ok_or_else(|| Error::Missing("keys".into()))?;
+    let bytes = remote.get(&keys_item).await?;
+    let (keys, vault) = keys::open(&bytes, secret, staging)?;
+    let index = read_index(remote, &keys, &listing).await?;
+    let all = snapshots(remote, &keys, &listing).await?;
+    let (name, snap) = match which {
+        Some(w) => all
+            .into_iter()
+            .find(|(n, _)| n == w)
+            .ok_or_else(|| Error::Missing(format!("snapshot {w}")))?,
+        None => all
+            .into_iter()
+            .next_back()
+            .ok_or_else(|| Error::NoBackup(remote.describe()))?,
+    };
+    let opened = Opened {
+        keys,
+        listing,
+        index,
+    };
+    let store = Store::create_at_version(
+        &staging.join(DB_FILE),
+        &vault.subkey(Purpose::Sqlcipher),
+        snap.schema,
+    )
+    .await?;
+    let loaded = load(remote, &opened, &store, &snap, progress).await;
+    let result = match loaded {
+        Ok((rows, messages)) => match store.upgrade().await {
+            Ok(()) => Ok(RestoreSummary {
+                snapshot: name,
+                time: snap.time,
+                messages,
+                rows,
+            }),
+            Err(e) => Err(e.into()),
+        },
+        Err(e) => Err(e),
+    };
+    store.close().await;
+    result
+}
+
+async fn load<R: Remote>(
+    remote: &mut R,
+    opened: &Opened,
+    store: &Store,
+    snap: &Snapshot,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<(u64, u64)> {
+    let mut reader = Reader {
+        remote,
+        opened,
+        packs: VecDeque::new(),
+    };
+    let mut loader = store.loader().await?;
+    let mut stream = RowStream::default();
+    let mut table: Option<Table> = None;
+    let mut batch: Vec<Vec<Value>> = Vec::new();
+    let (mut rows, mut messages) = (0u64, 0u64);
+    let pieces = snap.rows.len() as u64;
+    for (done, piece) in snap.rows.iter().enumerate() {
+        progress(done as u64, pieces);
+        let id = parse_id(piece).ok_or_else(|| Error::Damaged("snapshot".into()))?;
+        let bytes = reader.object(&id).await?;
+        for line in stream.feed(&bytes) {
+            match line? {
+                Line::Table(t) => {
+                    if let Some(prev) = &table {
+                        loader.insert(prev, &batch).await?;
+                        batch.clear();
+                    }
+                    loader.clear(&t).await?;
+                    table = Some(t);
+                }
+                Line::Row(mut values) => {
+                    let t = table
+                        .as_ref()
+                        .ok_or_else(|| Error::Damaged("rows".into()))?;
+                    for v in &mut values {
+                        if let Value::Content(sha) = v {
+                            let id = opened.keys.id(Kind::Content, sha);
+                            *v = Value::Blob(reader.object(&id).await?);
+                            messages += 1;
+                        }
+                    }
+                    batch.push(values);
+                    rows += 1;
+                    if batch.len() >= BATCH {
+                        loader.insert(t, &batch).await?;
+                        batch.clear();
+                    }
+                }
+            }
+        }
+    }
+    if let Some(t) = &table {
+        loader.insert(t, &batch).await?;
+    }
+    if !stream.buf.is_empty() {
+        return Err(Error::Damaged("rows (the copy ends mid-line)".into()));
+    }
+    let broken = loader.finish().await?;
+    if !broken.is_empty() {
+        return Err(Error::Inconsistent(format!(
+            "rows refer to rows that are not there: {}",
+            broken.join("; ")
+        )));
+    }
+    progress(pieces, pieces);
+    Ok((rows, messages))
+}

@@ -1,0 +1,238 @@
+//! Backups to a directory: the whole cycle without a mail server.
+
+mod common;
+
+use common::*;
+use homepost_backup::{
+    DirRemote, Error, Options, RecoveryKey, Secret, backup, list, restore, verify,
+};
+use homepost_vault::Passphrase;
+
+fn remote(dir: &std::path::Path) -> DirRemote {
+    DirRemote::new(dir.to_path_buf()).unwrap()
+}
+
+#[tokio::test]
+async fn backup_then_restore_gives_back_the_same_store() {
+    let b = new_box().await;
+    add_mail(&b.store, 0, 40, "alpha").await;
+    b.store.create_tag("receipts").await.unwrap();
+    b.store
+        .change_tags(&[2, 5], &["receipts".into()], &[])
+        .await
+        .unwrap();
+    b.store.set_setting("ui.theme", "dark").await.unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    let mut r = remote(folder.path());
+    let first = backup(&b.store, &b.vault, &mut r, &Options::default(), &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(first.messages, 40);
+    assert!(
+        first.recovery_key.is_some(),
+        "the first backup makes a recovery key"
+    );
+
+    let target = tempfile::tempdir().unwrap();
+    let dest = target.path().join("data");
+    let done = restore(
+        &mut r,
+        &Secret::Passphrase(passphrase()),
+        &dest,
+        None,
+        &mut |_, _| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(done.snapshot, first.snapshot);
+    assert_eq!(done.messages, 40);
+    let restored = open_restored(&dest, &passphrase()).await;
+    assert_eq!(contents(&restored).await, contents(&b.store).await);
+    restored.close().await;
+    b.store.close().await;
+}
+
+#[tokio::test]
+async fn a_second_backup_sends_only_what_changed() {
+    let b = new_box().await;
+    add_mail(&b.store, 0, 400, "alpha").await;
+    let folder = tempfile::tempdir().unwrap();
+    let mut r = remote(folder.path());
+    let first = backup(&b.store, &b.vault, &mut r, &Options::default(), &mut |_| {})
+        .await
+        .unwrap();
+    add_mail(&b.store, 400, 404, "beta").await;
+    let second = backup(&b.store, &b.vault, &mut r, &Options::default(), &mut |_| {})
+        .await
+        .unwrap();
+    assert!(second.recovery_key.is_none());
+    assert_eq!(second.messages, 404);
+    let ratio = second.sent as f64 / first.sent as f64;
+    assert!(
+        ratio < 0.05,
+        "second backup sent {} of {} bytes",
+        second.sent,
+        first.sent
+    );
+    // Nothing changed: only a snapshot (and the pieces around nothing).
+    let third = backup(&b.store, &b.vault, &mut r, &Options::default(), &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(third.new_objects, 0);
+    let keys = homepost_backup::Keys::from_bytes(&stored_key(&b.store).await);
+    assert_eq!(list(&mut r, &keys).await.unwrap().len(), 3);
+    b.store.close().await;
+}
+
+async fn stored_key(store: &homepost_store::Store) -> [u8; 32] {
+    let hex_key = store.setting("backup.key").await.unwrap().unwrap();
+    hex::decode(hex_key).unwrap().try_into().unwrap()
+}
+
+#[tokio::test]
+async fn damage_on_the_server_is_named_and_nothing_wrong_is_restored() {
+    let b = new_box().await;
+    add_mail(&b.store, 0, 30, "alpha").await;
+    let folder = tempfile::tempdir().unwrap();
+    let mut r = remote(folder.path());
+    backup(&b.store, &b.vault, &mut r, &Options::default(), &mut |_| {})
+        .await
+        .unwrap();
+    let keys = homepost_backup::Keys::from_bytes(&stored_key(&b.store).await);
+    let clean = verify(&mut r, &keys, &mut |_, _| {}).await.unwrap();
+    assert!(clean.problems.is_empty(), "{:?}", clean.problems);
+    assert!(clean.objects > 30);
+
+    let pack = std::fs::read_dir(folder.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("pack.")
+        })
+        .unwrap();
+    let mut bytes = std::fs::read(&pack).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x20;
+    std::fs::write(&pack, &bytes).unwrap();
+    let report = verify(&mut r, &keys, &mut |_, _| {}).await.unwrap();
+    assert!(
+        report.problems.iter().any(|p| p.contains("damaged")),
+        "{:?}",
+        report.problems
+    );
+    let target = tempfile::tempdir().unwrap();
+    let dest = target.path().join("data");
+    let err = restore(
+        &mut r,
+        &Secret::Passphrase(passphrase()),
+        &dest,
+        None,
+        &mut |_, _| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, Error::Damaged(_)), "{err}");
+    assert!(!dest.exists() && !dest.with_extension("restoring").exists());
+
+    // The next backup sees the pack as it is listed and keeps going; a pack
+    // deleted from the server is sent again.
+    std::fs::remove_file(&pack).unwrap();
+    let again = backup(&b.store, &b.vault, &mut r, &Options::default(), &mut |_| {})
+        .await
+        .unwrap();
+    assert!(again.new_objects > 0);
+    restore(
+        &mut r,
+        &Secret::Passphrase(passphrase()),
+        &dest,
+        None,
+        &mut |_, _| {},
+    )
+    .await
+    .unwrap();
+    b.store.close().await;
+}
+
+#[tokio::test]
+async fn the_wrong_secret_is_refused_and_the_recovery_key_opens_it() {
+    let b = new_box().await;
+    add_mail(&b.store, 0, 10, "alpha").await;
+    let folder = tempfile::tempdir().unwrap();
+    let mut r = remote(folder.path());
+    let first = backup(&b.store, &b.vault, &mut r, &Options::default(), &mut |_| {})
+        .await
+        .unwrap();
+    let shown = first.recovery_key.unwrap().display();
+
+    let target = tempfile::tempdir().unwrap();
+    let dest = target.path().join("data");
+    let wrong = Secret::Passphrase(Passphrase::new("not the passphrase".into()));
+    let err = restore(&mut r, &wrong, &dest, None, &mut |_, _| {})
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::WrongSecret), "{err}");
+    assert!(!dest.exists());
+    let wrong_key = Secret::Recovery {
+        key: RecoveryKey::generate().unwrap(),
+        new_passphrase: Passphrase::new("a new passphrase for the box".into()),
+    };
+    let err = restore(&mut r, &wrong_key, &dest, None, &mut |_, _| {})
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::WrongSecret), "{err}");
+    assert!(!dest.exists());
+
+    let new = Passphrase::new("a new passphrase for the box".into());
+    let by_key = Secret::Recovery {
+        key: RecoveryKey::parse(&shown).unwrap(),
+        new_passphrase: Passphrase::new("a new passphrase for the box".into()),
+    };
+    restore(&mut r, &by_key, &dest, None, &mut |_, _| {})
+        .await
+        .unwrap();
+    let restored = open_restored(&dest, &new).await;
+    assert_eq!(contents(&restored).await, contents(&b.store).await);
+    restored.close().await;
+    b.store.close().await;
+}
+
+#[tokio::test]
+async fn a_second_box_cannot_write_into_the_same_folder() {
+    let a = new_box().await;
+    let b = new_box().await;
+    add_mail(&a.store, 0, 5, "alpha").await;
+    let folder = tempfile::tempdir().unwrap();
+    backup(
+        &a.store,
+        &a.vault,
+        &mut remote(folder.path()),
+        &Options::default(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    let before: Vec<_> = std::fs::read_dir(folder.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    let err = backup(
+        &b.store,
+        &b.vault,
+        &mut remote(folder.path()),
+        &Options::default(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, Error::Foreign(..)), "{err}");
+    let after: Vec<_> = std::fs::read_dir(folder.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(before.len(), after.len(), "the second box wrote nothing");
+    a.store.close().await;
+    b.store.close().await;
+}
