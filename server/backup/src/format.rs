@@ -192,9 +192,11 @@ pub struct PackWriter {
 }
 
 impl PackWriter {
-    /// Bytes so far.
-    pub fn len(&self) -> usize {
-        self.bytes.len()
+    /// Bytes the pack would have with one more object of `sealed` bytes,
+    /// counting its table of contents at the most it can take (about 110 bytes
+    /// of JSON an object, sealed uncompressed at worst).
+    pub fn len_with(&self, sealed: usize) -> usize {
+        PACK_MAGIC.len() + self.bytes.len() + sealed + (self.slots.len() + 1) * 120 + 64
     }
 
     /// Whether it holds no object.

@@ -47,9 +47,13 @@ impl Keys {
     }
 }
 
-/// A random item name.
+/// A new item name: the time in milliseconds, then random bytes, so that names
+/// sort in the order items were made (two snapshots in one second included).
 pub(crate) fn new_name() -> Result<String> {
-    Ok(hex::encode(random::<12>()?))
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    Ok(format!("{millis:012x}{}", hex::encode(random::<10>()?)))
 }
 
 /// The box's backup keys, made (with a recovery key, returned to be shown once)

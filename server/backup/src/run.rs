@@ -31,8 +31,10 @@ impl Default for Options {
 }
 
 impl Options {
+    /// The largest pack whose message fits the limit: base64 carries 57 bytes
+    /// in each line of 78 (76 and CRLF), after 4 KiB left for the header.
     fn pack_limit(&self) -> usize {
-        (self.message_limit.saturating_sub(16 << 10) / 4 * 3).max(64 << 10)
+        (self.message_limit.saturating_sub(4 << 10) / 78 * 57).max(64 << 10)
     }
 }
 
@@ -96,7 +98,7 @@ impl<R: Remote> Sender<'_, R> {
 
     async fn add(&mut self, id: Id, plain: &[u8]) -> Result<()> {
         let sealed = self.keys.seal(&id, plain)?;
-        if !self.pack.is_empty() && self.pack.len() + sealed.len() > self.limit {
+        if !self.pack.is_empty() && self.pack.len_with(sealed.len()) > self.limit {
             self.flush_pack().await?;
         }
         self.pack.add(&id, &sealed);
