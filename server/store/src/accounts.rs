@@ -233,7 +233,10 @@ impl AccountConfig {
             if !(10..=86_400).contains(&i.poll_seconds) {
                 return Err("check for new mail every 10 to 86400 seconds".into());
             }
-            if i.protocol == Protocol::Pop3 && i.first_sync != FirstSync::default() {
+            // The days matter only for `Recent` (the CLI always gives them).
+            if i.protocol == Protocol::Pop3
+                && (i.first_sync.scope != FirstScope::All || i.first_sync.mark_read)
+            {
                 return Err(
                     "a POP3 server cannot tell old mail from new before fetching it: \
 fetch all of it, or use IMAP"

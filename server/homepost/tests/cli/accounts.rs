@@ -83,4 +83,14 @@ fn account_add_takes_the_existing_mail_choice() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("POP3"), "{err}");
+    // With the defaults (all of it), a POP3 account is added: the days back the
+    // command always passes do not count for it.
+    crate::common::succeeded(
+        home.cmd(PASS)
+            .env("HOMEPOST_INCOMING_PASSWORD", "x")
+            .args(["account", "add", "--name", "P", "--email", "p@example.org"])
+            .args(["--pop3", "127.0.0.1:995"])
+            .output()
+            .unwrap(),
+    );
 }
