@@ -161,6 +161,10 @@ pub struct Slot {
 pub struct Index {
     /// Pack name -> (object name in hex -> slot).
     pub packs: BTreeMap<String, BTreeMap<String, Slot>>,
+    /// Each piece of rows in these packs -> the messages' objects its rows name
+    /// (so pruning knows what a snapshot needs without reading its rows).
+    #[serde(default)]
+    pub refs: BTreeMap<String, Vec<String>>,
 }
 
 /// A snapshot: the copy of the store at one point in time.

@@ -8,17 +8,20 @@
 //! their content, so only what is new is sent, sealed, in packs of a bounded
 //! size. The search index is not backed up: it is rebuilt after a restore.
 
+mod catalog;
 mod crypto;
 mod format;
 mod keys;
+mod prune;
 mod remote;
 mod restore;
 mod run;
 
 pub use crypto::{Keys, RecoveryKey};
 pub use format::{ItemKind, Label};
-pub use keys::Secret;
-pub use remote::{DirRemote, ImapRemote, Item, Listing, Remote};
+pub use keys::{Secret, VaultAccess, pending_recovery_key, recovery_key_shown, stored_keys};
+pub use prune::{PruneSummary, Retention, prune};
+pub use remote::{AnyRemote, DirRemote, ImapRemote, Item, Listing, Remote};
 pub use restore::{RestoreSummary, SnapshotInfo, VerifyReport, list, restore, verify};
 pub use run::{Options, Progress, Summary, backup};
 

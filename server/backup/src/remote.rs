@@ -1,7 +1,9 @@
 //! Where the backup is kept: an IMAP folder, or a directory (a disk plugged
 //! into the box). Both store labelled items and list them back.
 
+use std::future::Future;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -12,6 +14,15 @@ use zeroize::Zeroizing;
 
 use crate::format::{LABEL, Label};
 use crate::{Error, Result};
+
+/// Attempts of one operation on the IMAP server.
+const ATTEMPTS: u32 = 5;
+
+/// Whether an IMAP failure may pass if tried again on a new connection.
+fn transient(e: &homepost_transport::Error) -> bool {
+    use homepost_transport::Error as E;
+    matches!(e, E::Closed(_) | E::Timeout(_) | E::Connect { .. })
+}
 
 /// An item the remote holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,17 +44,17 @@ pub struct Listing {
     pub strangers: usize,
 }
 
-/// A place that keeps labelled items.
-#[allow(async_fn_in_trait)]
-pub trait Remote {
+/// A place that keeps labelled items. Its futures are `Send`, so a backup can
+/// run as a task of its own.
+pub trait Remote: Send {
     /// Every item.
-    async fn list(&mut self) -> Result<Listing>;
+    fn list(&mut self) -> impl Future<Output = Result<Listing>> + Send;
     /// An item's bytes; `Error::Missing` when it is gone.
-    async fn get(&mut self, item: &Item) -> Result<Vec<u8>>;
+    fn get(&mut self, item: &Item) -> impl Future<Output = Result<Vec<u8>>> + Send;
     /// Stores an item.
-    async fn put(&mut self, label: &Label, bytes: &[u8]) -> Result<()>;
+    fn put(&mut self, label: &Label, bytes: &[u8]) -> impl Future<Output = Result<()>> + Send;
     /// Deletes items.
-    async fn delete(&mut self, items: &[Item]) -> Result<()>;
+    fn delete(&mut self, items: &[Item]) -> impl Future<Output = Result<()>> + Send;
     /// Where it is, for messages.
     fn describe(&self) -> String;
 }
@@ -170,50 +181,44 @@ impl ImapRemote {
         }
     }
 
-    /// The session, (re)connected and with the folder selected. Returns how many
-    /// messages the folder holds.
-    async fn session(&mut self) -> Result<(&mut Imap, u32)> {
+    /// The session, connected (and the folder selected, made if missing) when
+    /// there was none.
+    async fn session(&mut self) -> Result<&mut Imap> {
         if self.session.is_none() {
-            let imap = Imap::connect(&self.endpoint, &self.password, Timeouts::default()).await?;
+            let mut imap =
+                Imap::connect(&self.endpoint, &self.password, Timeouts::default()).await?;
+            imap.select_or_create(&self.folder).await?;
             self.session = Some(imap);
         }
-        let folder = self.folder.clone();
-        let selected = match self.session.as_mut() {
-            Some(imap) => imap.select_or_create(&folder).await,
-            None => return Err(Error::Closed),
-        };
-        match selected {
-            Ok(sel) => Ok((self.session.as_mut().ok_or(Error::Closed)?, sel.exists)),
-            Err(e) => {
-                self.session = None;
-                Err(e.into())
-            }
-        }
+        self.session.as_mut().ok_or(Error::Closed)
     }
 
-    /// Runs `op`, and once more on a new connection if the first one dropped.
-    async fn retrying<T>(
-        &mut self,
-        op: impl AsyncFn(&mut Imap, u32) -> homepost_transport::Result<T>,
-    ) -> Result<T> {
-        for attempt in 0..2 {
-            let (imap, exists) = self.session().await?;
-            match op(imap, exists).await {
+    /// Runs `op`, on a new connection again (up to five times in all, waiting
+    /// a little longer each time) when the connection dropped, timed out or
+    /// could not be made: a server restarting or a home line hiccuping does not
+    /// end a backup of hours.
+    async fn retrying(&mut self, op: &Op<'_>) -> Result<Done> {
+        let mut attempt = 0;
+        loop {
+            let folder = self.folder.clone();
+            let outcome = match self.session().await {
+                Ok(imap) => op.run(imap, &folder).await.map_err(Error::from),
+                Err(e) => Err(e),
+            };
+            match outcome {
                 Ok(v) => return Ok(v),
-                Err(
-                    e @ (homepost_transport::Error::Closed(_)
-                    | homepost_transport::Error::Timeout(_)),
-                ) if attempt == 0 => {
-                    tracing::info!(error = %e, "backup: the IMAP connection dropped; connecting again");
+                Err(Error::Transport(e)) if transient(&e) && attempt + 1 < ATTEMPTS => {
+                    tracing::info!(error = %e, attempt, "backup: the IMAP connection failed; trying again");
                     self.session = None;
+                    tokio::time::sleep(Duration::from_millis(250 << attempt)).await;
+                    attempt += 1;
                 }
                 Err(e) => {
                     self.session = None;
-                    return Err(e.into());
+                    return Err(e);
                 }
             }
         }
-        Err(Error::Closed)
     }
 
     /// Logs out.
@@ -221,6 +226,97 @@ impl ImapRemote {
         if let Some(s) = self.session.take() {
             s.logout().await;
         }
+    }
+}
+
+/// Either remote, chosen by the box's settings.
+#[derive(Debug)]
+pub enum AnyRemote {
+    /// A folder of an IMAP account.
+    Imap(Box<ImapRemote>),
+    /// A directory.
+    Dir(DirRemote),
+}
+
+impl AnyRemote {
+    /// Logs out of an IMAP server.
+    pub async fn close(self) {
+        if let AnyRemote::Imap(r) = self {
+            r.close().await;
+        }
+    }
+}
+
+impl Remote for AnyRemote {
+    async fn list(&mut self) -> Result<Listing> {
+        match self {
+            AnyRemote::Imap(r) => r.list().await,
+            AnyRemote::Dir(r) => r.list().await,
+        }
+    }
+
+    async fn get(&mut self, item: &Item) -> Result<Vec<u8>> {
+        match self {
+            AnyRemote::Imap(r) => r.get(item).await,
+            AnyRemote::Dir(r) => r.get(item).await,
+        }
+    }
+
+    async fn put(&mut self, label: &Label, bytes: &[u8]) -> Result<()> {
+        match self {
+            AnyRemote::Imap(r) => r.put(label, bytes).await,
+            AnyRemote::Dir(r) => r.put(label, bytes).await,
+        }
+    }
+
+    async fn delete(&mut self, items: &[Item]) -> Result<()> {
+        match self {
+            AnyRemote::Imap(r) => r.delete(items).await,
+            AnyRemote::Dir(r) => r.delete(items).await,
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            AnyRemote::Imap(r) => r.describe(),
+            AnyRemote::Dir(r) => r.describe(),
+        }
+    }
+}
+
+/// One operation on the backup folder, as [`ImapRemote::retrying`] repeats it.
+enum Op<'a> {
+    List,
+    Get { uid: u32, size: u32 },
+    Put(&'a [u8]),
+    Delete(&'a [u32]),
+}
+
+/// What an [`Op`] gave.
+enum Done {
+    Listed(Vec<homepost_transport::imap::Labelled>),
+    Got(Option<Vec<u8>>),
+    Nothing,
+}
+
+impl Op<'_> {
+    async fn run(&self, imap: &mut Imap, folder: &str) -> homepost_transport::Result<Done> {
+        Ok(match self {
+            Op::List => {
+                // Selected again: what was appended since shows in the count.
+                let selected = imap.select(folder).await?;
+                Done::Listed(imap.labelled(LABEL, selected.exists).await?)
+            }
+            Op::Get { uid, size } => Done::Got(imap.fetch_one(*uid, *size).await?),
+            Op::Put(raw) => {
+                imap.append(folder, raw).await?;
+                Done::Nothing
+            }
+            Op::Delete(uids) => {
+                imap.delete(uids).await?;
+                Done::Nothing
+            }
+        })
     }
 }
 
@@ -265,9 +361,9 @@ fn payload(raw: &[u8], label: &Label) -> Result<Vec<u8>> {
 
 impl Remote for ImapRemote {
     async fn list(&mut self) -> Result<Listing> {
-        let found = self
-            .retrying(async |imap: &mut Imap, exists| imap.labelled(LABEL, exists).await)
-            .await?;
+        let Done::Listed(found) = self.retrying(&Op::List).await? else {
+            return Err(Error::Closed);
+        };
         let mut out = Listing::default();
         for m in found {
             match m.label.as_deref().and_then(Label::parse) {
@@ -283,31 +379,30 @@ impl Remote for ImapRemote {
     }
 
     async fn get(&mut self, item: &Item) -> Result<Vec<u8>> {
-        let (uid, size) = (item.handle, item.size);
-        let raw = self
-            .retrying(async move |imap: &mut Imap, _| imap.fetch_one(uid, size).await)
-            .await?
-            .ok_or_else(|| Error::Missing(item.label.text()))?;
+        let op = Op::Get {
+            uid: item.handle,
+            size: item.size,
+        };
+        let Done::Got(raw) = self.retrying(&op).await? else {
+            return Err(Error::Closed);
+        };
+        let raw = raw.ok_or_else(|| Error::Missing(item.label.text()))?;
         payload(&raw, &item.label)
     }
 
     async fn put(&mut self, label: &Label, bytes: &[u8]) -> Result<()> {
         let raw = message(label, bytes);
-        let folder = self.folder.clone();
-        // Not retried: an upload that dropped may have arrived; the run
-        // that follows lists the folder and sees what did.
-        let (imap, _) = self.session().await?;
-        let done = imap.append(&folder, &raw).await;
-        if done.is_err() {
-            self.session = None;
-        }
-        Ok(done?)
+        // Sent again when the connection failed: if the first copy did
+        // arrive, the two are the same item, and pruning deletes both.
+        self.retrying(&Op::Put(&raw)).await.map(|_| ())
     }
 
     async fn delete(&mut self, items: &[Item]) -> Result<()> {
+        if items.is_empty() {
+            return Ok(());
+        }
         let uids: Vec<u32> = items.iter().map(|i| i.handle).collect();
-        self.retrying(async |imap: &mut Imap, _| imap.delete(&uids).await)
-            .await
+        self.retrying(&Op::Delete(&uids)).await.map(|_| ())
     }
 
     fn describe(&self) -> String {

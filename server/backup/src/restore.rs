@@ -7,15 +7,13 @@ use std::path::Path;
 use homepost_store::{DB_FILE, Store, Table, Value};
 use homepost_vault::Purpose;
 
+use crate::catalog::{OBJECT_LIMIT, of_kind, owner, parse_id, read_index, snapshots};
 use crate::crypto::{Id, Keys, Kind};
-use crate::format::{Index, ItemKind, Slot, Snapshot, pack_table, slice};
+use crate::format::{ItemKind, Slot, Snapshot, pack_table, slice};
 use crate::keys::{self, Secret};
-use crate::remote::{Item, Listing, Remote};
+use crate::remote::{Listing, Remote};
 use crate::{Error, Result};
 
-/// Largest object a backup holds once decompressed (a message is capped well
-/// below this).
-const OBJECT_LIMIT: usize = 512 << 20;
 /// Packs kept in memory while restoring.
 const PACK_CACHE: usize = 4;
 
@@ -32,94 +30,11 @@ pub struct SnapshotInfo {
     pub bytes: u64,
 }
 
-/// The one box whose backup the folder holds.
-fn owner(listing: &Listing, remote: &str) -> Result<String> {
-    let mut owners: Vec<&str> = listing
-        .items
-        .iter()
-        .map(|i| i.label.owner.as_str())
-        .collect();
-    owners.sort_unstable();
-    owners.dedup();
-    match owners.as_slice() {
-        [] => Err(Error::NoBackup(remote.to_owned())),
-        [one] => Ok((*one).to_owned()),
-        many => Err(Error::SharedFolder(remote.to_owned(), many.join(", "))),
-    }
-}
-
-fn of_kind(listing: &Listing, kind: ItemKind) -> Vec<&Item> {
-    listing
-        .items
-        .iter()
-        .filter(|i| i.label.kind == kind)
-        .collect()
-}
-
 /// An open backup: its keys, and where each object is.
 struct Opened {
     keys: Keys,
     listing: Listing,
     index: HashMap<Id, (String, Slot)>,
-}
-
-async fn sealed_item<R: Remote>(
-    remote: &mut R,
-    keys: &Keys,
-    item: &Item,
-    kind: Kind,
-) -> Result<Vec<u8>> {
-    let bytes = remote.get(item).await?;
-    let id = keys.id(kind, item.label.name.as_bytes());
-    keys.open(&id, &bytes, OBJECT_LIMIT)
-        .map_err(|_| Error::Damaged(format!("{} {}", item.label.kind.word(), item.label.name)))
-}
-
-/// Where each object is, from every index, leaving out packs the server no
-/// longer has (an object sent again after its pack was lost is in a newer one).
-async fn read_index<R: Remote>(
-    remote: &mut R,
-    keys: &Keys,
-    listing: &Listing,
-) -> Result<HashMap<Id, (String, Slot)>> {
-    let listed: std::collections::HashSet<&str> = of_kind(listing, ItemKind::Pack)
-        .iter()
-        .map(|i| i.label.name.as_str())
-        .collect();
-    let mut index = HashMap::new();
-    for item in of_kind(listing, ItemKind::Index) {
-        let plain = sealed_item(remote, keys, item, Kind::Index).await?;
-        let part: Index = serde_json::from_slice(&plain)
-            .map_err(|_| Error::Damaged(format!("index {}", item.label.name)))?;
-        for (pack, slots) in part.packs {
-            if !listed.contains(pack.as_str()) {
-                continue;
-            }
-            for (id, slot) in slots {
-                if let Ok(Ok(id)) = hex::decode(&id).map(<[u8; 32]>::try_from) {
-                    index.insert(id, (pack.clone(), slot));
-                }
-            }
-        }
-    }
-    Ok(index)
-}
-
-async fn snapshots<R: Remote>(
-    remote: &mut R,
-    keys: &Keys,
-    listing: &Listing,
-) -> Result<Vec<(String, Snapshot)>> {
-    let mut out = Vec::new();
-    for item in of_kind(listing, ItemKind::Snapshot) {
-        let plain = sealed_item(remote, keys, item, Kind::Snapshot).await?;
-        let snap: Snapshot = serde_json::from_slice(&plain)
-            .map_err(|_| Error::Damaged(format!("snapshot {}", item.label.name)))?;
-        out.push((item.label.name.clone(), snap));
-    }
-    // Names begin with the time they were made, to the millisecond.
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(out)
 }
 
 /// The snapshots of the backup in `remote`, oldest first. `keys` are the
@@ -207,7 +122,7 @@ pub struct VerifyReport {
 pub async fn verify<R: Remote>(
     remote: &mut R,
     keys: &Keys,
-    progress: &mut dyn FnMut(u64, u64),
+    progress: &mut (dyn FnMut(u64, u64) + Send),
 ) -> Result<VerifyReport> {
     let all = remote.list().await?;
     let listing = Listing {
@@ -218,7 +133,7 @@ pub async fn verify<R: Remote>(
             .collect(),
         strangers: all.strangers,
     };
-    let index = read_index(remote, keys, &listing).await?;
+    let index = read_index(remote, keys, &listing).await?.objects;
     let opened = Opened {
         keys: Keys::from_bytes(keys.expose()),
         listing,
@@ -312,10 +227,6 @@ pub async fn verify<R: Remote>(
     Ok(report)
 }
 
-fn parse_id(text: &str) -> Option<Id> {
-    hex::decode(text).ok()?.try_into().ok()
-}
-
 fn content_of(v: &Value) -> Option<&[u8]> {
     match v {
         Value::Content(sha) => Some(sha),
@@ -390,7 +301,7 @@ pub async fn restore<R: Remote>(
     secret: &Secret,
     target: &Path,
     which: Option<&str>,
-    progress: &mut dyn FnMut(u64, u64),
+    progress: &mut (dyn FnMut(u64, u64) + Send),
 ) -> Result<RestoreSummary> {
     if target.exists() && std::fs::read_dir(target).map_or(true, |mut d| d.next().is_some()) {
         return Err(Error::TargetNotEmpty(target.display().to_string()));
@@ -423,7 +334,7 @@ async fn restore_into<R: Remote>(
     secret: &Secret,
     staging: &Path,
     which: Option<&str>,
-    progress: &mut dyn FnMut(u64, u64),
+    progress: &mut (dyn FnMut(u64, u64) + Send),
 ) -> Result<RestoreSummary> {
     let listing = remote.list().await?;
     let owner = owner(&listing, &remote.describe())?;
@@ -442,7 +353,7 @@ async fn restore_into<R: Remote>(
         .ok_or_else(|| Error::Missing("keys".into()))?;
     let bytes = remote.get(&keys_item).await?;
     let (keys, vault) = keys::open(&bytes, secret, staging)?;
-    let index = read_index(remote, &keys, &listing).await?;
+    let index = read_index(remote, &keys, &listing).await?.objects;
     let all = snapshots(remote, &keys, &listing).await?;
     let (name, snap) = match which {
         Some(w) => all
@@ -487,7 +398,7 @@ async fn load<R: Remote>(
     opened: &Opened,
     store: &Store,
     snap: &Snapshot,
-    progress: &mut dyn FnMut(u64, u64),
+    progress: &mut (dyn FnMut(u64, u64) + Send),
 ) -> Result<(u64, u64)> {
     let mut reader = Reader {
         remote,

@@ -3,11 +3,11 @@
 use std::collections::{BTreeMap, HashSet};
 
 use homepost_store::{Store, Value};
-use homepost_vault::Vault;
 
+use crate::catalog::read_index;
 use crate::crypto::{Id, Keys, Kind, RecoveryKey};
 use crate::format::{Index, ItemKind, Label, PackWriter, Slot, Snapshot};
-use crate::keys::{ensure, new_name};
+use crate::keys::{VaultAccess, ensure, new_name, pending_recovery_key};
 use crate::remote::Remote;
 use crate::{Error, Result};
 
@@ -31,11 +31,15 @@ impl Default for Options {
 }
 
 impl Options {
-    /// The largest pack whose message fits the limit: base64 carries 57 bytes
-    /// in each line of 78 (76 and CRLF), after 4 KiB left for the header.
     fn pack_limit(&self) -> usize {
-        (self.message_limit.saturating_sub(4 << 10) / 78 * 57).max(64 << 10)
+        pack_limit(self.message_limit)
     }
+}
+
+/// The largest pack whose message fits `message_limit`: base64 carries 57
+/// bytes in each line of 78 (76 and CRLF), after 4 KiB left for the header.
+pub(crate) fn pack_limit(message_limit: usize) -> usize {
+    (message_limit.saturating_sub(4 << 10) / 78 * 57).max(64 << 10)
 }
 
 /// Packs written between two indexes: a run that stops loses at most these.
@@ -69,7 +73,8 @@ pub struct Summary {
     pub new_objects: u64,
     /// Bytes sent, packs, indexes and snapshot included.
     pub sent: u64,
-    /// A recovery key made by this run (the first): show it once.
+    /// The recovery key made by the first backup, until the user has seen it
+    /// (`recovery_key_shown`).
     pub recovery_key: Option<RecoveryKey>,
 }
 
@@ -84,6 +89,8 @@ struct Sender<'a, R: Remote> {
     unindexed: Vec<(String, BTreeMap<String, Slot>)>,
     /// Sent by this run, not yet recorded in the store.
     sent_now: HashSet<Id>,
+    /// The messages named by each piece of rows sent since the last index.
+    refs: BTreeMap<String, Vec<String>>,
     new_objects: u64,
     sent: u64,
 }
@@ -135,6 +142,7 @@ impl<R: Remote> Sender<'_, R> {
         }
         let index = Index {
             packs: self.unindexed.iter().cloned().collect(),
+            refs: std::mem::take(&mut self.refs),
         };
         self.put_object(
             ItemKind::Index,
@@ -172,42 +180,73 @@ impl<R: Remote> Sender<'_, R> {
 }
 
 /// Cuts the rows' copy into pieces by content, so that a change moves only
-/// the pieces around it.
+/// the pieces around it. Cuts fall only at the end of a line: each row lies in
+/// one piece, so a piece's bytes alone say which messages it refers to (what
+/// pruning needs to know, kept in the index).
+#[derive(Default)]
 struct Chunker {
     buf: Vec<u8>,
+    /// Offset in the whole copy of `buf[0]`.
+    start: u64,
+    /// For each row that names messages' bytes: where its line ends in the
+    /// whole copy, and the objects it names.
+    refs: std::collections::VecDeque<(u64, Vec<Id>)>,
     pieces: Vec<String>,
     bytes: u64,
 }
 
 impl Chunker {
-    /// The pieces ready to send: all but the tail, unless `all`.
-    fn cut(&mut self, all: bool) -> Vec<Vec<u8>> {
+    /// Appends one line (a table's header or a row naming `refs`).
+    fn line(&mut self, value: &impl serde::Serialize, refs: Vec<Id>) -> Result<()> {
+        serde_json::to_writer(&mut self.buf, value).map_err(Error::json)?;
+        self.buf.push(b'\n');
+        if !refs.is_empty() {
+            self.refs
+                .push_back((self.start + self.buf.len() as u64, refs));
+        }
+        Ok(())
+    }
+
+    /// The pieces ready to send, with the objects their rows name: all but the
+    /// tail, unless `all`.
+    fn cut(&mut self, all: bool) -> Vec<(Vec<u8>, Vec<Id>)> {
         let mut out = Vec::new();
-        loop {
-            if self.buf.is_empty() || (!all && self.buf.len() < CHUNK_MAX as usize) {
-                break;
-            }
+        while !self.buf.is_empty() && (all || self.buf.len() >= CHUNK_MAX as usize) {
             let cdc = fastcdc::v2020::FastCDC::new(&self.buf, CHUNK_MIN, CHUNK_AVG, CHUNK_MAX);
-            let (_, end) = cdc.cut(0, self.buf.len());
-            let end = end.clamp(1, self.buf.len());
-            out.push(self.buf.drain(..end).collect());
+            let (_, at) = cdc.cut(0, self.buf.len());
+            let at = at.clamp(1, self.buf.len());
+            // On to the end of the line the cut fell in.
+            let end = match self.buf[at - 1..].iter().position(|&b| b == b'\n') {
+                Some(p) => at + p,
+                None if all => self.buf.len(),
+                None => break,
+            };
+            let piece: Vec<u8> = self.buf.drain(..end).collect();
+            self.start += end as u64;
+            let mut ids = Vec::new();
+            while self.refs.front().is_some_and(|(e, _)| *e <= self.start) {
+                if let Some((_, r)) = self.refs.pop_front() {
+                    ids.extend(r);
+                }
+            }
+            out.push((piece, ids));
         }
         out
     }
 }
 
-/// Backs up the store of the box whose vault is `vault` to `remote`: its keys
+/// Backs up the store of the box whose vault `vault` is to `remote`: its keys
 /// (made at the first run), every object not there yet, and a snapshot. A run
 /// that stops leaves what it sent to the next one and lists no snapshot.
 pub async fn backup<R: Remote>(
     store: &Store,
-    vault: &Vault,
+    vault: &VaultAccess,
     remote: &mut R,
     options: &Options,
-    progress: &mut dyn FnMut(Progress),
+    progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<Summary> {
     let listing = remote.list().await?;
-    let (keys, recovery_key) = ensure(store, vault, remote, &listing).await?;
+    let keys = ensure(store, vault, remote, &listing).await?;
     // What the server lost (deleted by hand, pruned by another run) is sent again.
     let on_server: HashSet<&str> = listing
         .items
@@ -226,6 +265,24 @@ pub async fn backup<R: Remote>(
         }
     }
 
+    if store.backup_packs().await?.is_empty()
+        && listing
+            .items
+            .iter()
+            .any(|i| i.label.kind == ItemKind::Index)
+    {
+        // A restored box (its record of what was sent is not part of a backup):
+        // the indexes say what the server has, so nothing is sent twice.
+        let catalog = read_index(remote, &keys, &listing).await?;
+        let mut by_pack: BTreeMap<String, Vec<Id>> = BTreeMap::new();
+        for (id, (pack, _)) in catalog.objects {
+            by_pack.entry(pack).or_default().push(id);
+        }
+        for (pack, ids) in by_pack {
+            store.backup_record(&pack, &ids).await?;
+        }
+    }
+
     let mut snap = store.snapshot().await?;
     let tables = snap.tables().await?;
     let mut total = 0;
@@ -241,21 +298,16 @@ pub async fn backup<R: Remote>(
         pack: PackWriter::default(),
         unindexed: Vec::new(),
         sent_now: HashSet::new(),
+        refs: BTreeMap::new(),
         new_objects: 0,
         sent: 0,
     };
-    let mut chunker = Chunker {
-        buf: Vec::new(),
-        pieces: Vec::new(),
-        bytes: 0,
-    };
+    let mut chunker = Chunker::default();
     let mut rows = 0u64;
     let mut messages = 0u64;
     let mut content_bytes = 0u64;
     for table in &tables {
-        serde_json::to_writer(&mut chunker.buf, &serde_json::json!({ "table": table }))
-            .map_err(Error::json)?;
-        chunker.buf.push(b'\n');
+        chunker.line(&serde_json::json!({ "table": table }), Vec::new())?;
         let mut after: Option<Vec<Value>> = None;
         loop {
             let page = snap.page(table, after.as_deref(), options.page).await?;
@@ -283,12 +335,18 @@ pub async fn backup<R: Remote>(
                 sender.add(*id, &bytes).await?;
             }
             for row in &page.rows {
-                serde_json::to_writer(&mut chunker.buf, row).map_err(Error::json)?;
-                chunker.buf.push(b'\n');
+                let refs = row
+                    .iter()
+                    .filter_map(|v| match v {
+                        Value::Content(sha) => Some(keys.id(Kind::Content, sha)),
+                        _ => None,
+                    })
+                    .collect();
+                chunker.line(row, refs)?;
             }
             rows += page.rows.len() as u64;
-            for piece in chunker.cut(false) {
-                send_piece(&mut sender, &mut chunker, piece).await?;
+            for (piece, refs) in chunker.cut(false) {
+                send_piece(&mut sender, &mut chunker, piece, refs).await?;
             }
             progress(Progress {
                 rows,
@@ -301,8 +359,8 @@ pub async fn backup<R: Remote>(
             }
         }
     }
-    for piece in chunker.cut(true) {
-        send_piece(&mut sender, &mut chunker, piece).await?;
+    for (piece, refs) in chunker.cut(true) {
+        send_piece(&mut sender, &mut chunker, piece, refs).await?;
     }
     sender.flush_pack().await?;
     sender.flush_index().await?;
@@ -327,6 +385,7 @@ pub async fn backup<R: Remote>(
         total,
         sent: sender.sent,
     });
+    let recovery_key = pending_recovery_key(store).await?;
     Ok(Summary {
         snapshot: name,
         messages,
@@ -341,12 +400,16 @@ async fn send_piece<R: Remote>(
     sender: &mut Sender<'_, R>,
     chunker: &mut Chunker,
     piece: Vec<u8>,
+    refs: Vec<Id>,
 ) -> Result<()> {
     let id = sender.keys.id(Kind::Rows, &piece);
     chunker.pieces.push(hex::encode(id));
     chunker.bytes += piece.len() as u64;
     if sender.has(&[id]).await?.is_empty() {
         sender.add(id, &piece).await?;
+        sender
+            .refs
+            .insert(hex::encode(id), refs.iter().map(hex::encode).collect());
     }
     Ok(())
 }

@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use homepost_backup::{
-    DirRemote, Error, Options, RecoveryKey, Secret, backup, list, restore, verify,
+    DirRemote, Error, Options, RecoveryKey, Secret, VaultAccess, backup, list, restore, verify,
 };
 use homepost_vault::Passphrase;
 
@@ -24,9 +24,15 @@ async fn backup_then_restore_gives_back_the_same_store() {
     b.store.set_setting("ui.theme", "dark").await.unwrap();
     let folder = tempfile::tempdir().unwrap();
     let mut r = remote(folder.path());
-    let first = backup(&b.store, &b.vault, &mut r, &Options::default(), &mut |_| {})
-        .await
-        .unwrap();
+    let first = backup(
+        &b.store,
+        &VaultAccess::new(&b.vault),
+        &mut r,
+        &Options::default(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
     assert_eq!(first.messages, 40);
     assert!(
         first.recovery_key.is_some(),
@@ -58,13 +64,27 @@ async fn a_second_backup_sends_only_what_changed() {
     add_mail(&b.store, 0, 400, "alpha").await;
     let folder = tempfile::tempdir().unwrap();
     let mut r = remote(folder.path());
-    let first = backup(&b.store, &b.vault, &mut r, &Options::default(), &mut |_| {})
-        .await
-        .unwrap();
+    let first = backup(
+        &b.store,
+        &VaultAccess::new(&b.vault),
+        &mut r,
+        &Options::default(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    assert!(first.recovery_key.is_some());
+    homepost_backup::recovery_key_shown(&b.store).await.unwrap();
     add_mail(&b.store, 400, 404, "beta").await;
-    let second = backup(&b.store, &b.vault, &mut r, &Options::default(), &mut |_| {})
-        .await
-        .unwrap();
+    let second = backup(
+        &b.store,
+        &VaultAccess::new(&b.vault),
+        &mut r,
+        &Options::default(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
     assert!(second.recovery_key.is_none());
     assert_eq!(second.messages, 404);
     let ratio = second.sent as f64 / first.sent as f64;
@@ -75,9 +95,15 @@ async fn a_second_backup_sends_only_what_changed() {
         first.sent
     );
     // Nothing changed: only a snapshot (and the pieces around nothing).
-    let third = backup(&b.store, &b.vault, &mut r, &Options::default(), &mut |_| {})
-        .await
-        .unwrap();
+    let third = backup(
+        &b.store,
+        &VaultAccess::new(&b.vault),
+        &mut r,
+        &Options::default(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
     assert_eq!(third.new_objects, 0);
     let keys = homepost_backup::Keys::from_bytes(&stored_key(&b.store).await);
     assert_eq!(list(&mut r, &keys).await.unwrap().len(), 3);
@@ -95,9 +121,15 @@ async fn damage_on_the_server_is_named_and_nothing_wrong_is_restored() {
     add_mail(&b.store, 0, 30, "alpha").await;
     let folder = tempfile::tempdir().unwrap();
     let mut r = remote(folder.path());
-    backup(&b.store, &b.vault, &mut r, &Options::default(), &mut |_| {})
-        .await
-        .unwrap();
+    backup(
+        &b.store,
+        &VaultAccess::new(&b.vault),
+        &mut r,
+        &Options::default(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
     let keys = homepost_backup::Keys::from_bytes(&stored_key(&b.store).await);
     let clean = verify(&mut r, &keys, &mut |_, _| {}).await.unwrap();
     assert!(clean.problems.is_empty(), "{:?}", clean.problems);
@@ -140,9 +172,15 @@ async fn damage_on_the_server_is_named_and_nothing_wrong_is_restored() {
     // The next backup sees the pack as it is listed and keeps going; a pack
     // deleted from the server is sent again.
     std::fs::remove_file(&pack).unwrap();
-    let again = backup(&b.store, &b.vault, &mut r, &Options::default(), &mut |_| {})
-        .await
-        .unwrap();
+    let again = backup(
+        &b.store,
+        &VaultAccess::new(&b.vault),
+        &mut r,
+        &Options::default(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
     assert!(again.new_objects > 0);
     restore(
         &mut r,
@@ -162,10 +200,28 @@ async fn the_wrong_secret_is_refused_and_the_recovery_key_opens_it() {
     add_mail(&b.store, 0, 10, "alpha").await;
     let folder = tempfile::tempdir().unwrap();
     let mut r = remote(folder.path());
-    let first = backup(&b.store, &b.vault, &mut r, &Options::default(), &mut |_| {})
+    let first = backup(
+        &b.store,
+        &VaultAccess::new(&b.vault),
+        &mut r,
+        &Options::default(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    let shown = first.recovery_key.unwrap().display();
+    // Shown again until the user says they have it.
+    let pending = homepost_backup::pending_recovery_key(&b.store)
         .await
         .unwrap();
-    let shown = first.recovery_key.unwrap().display();
+    assert_eq!(pending.unwrap().display(), shown);
+    homepost_backup::recovery_key_shown(&b.store).await.unwrap();
+    assert!(
+        homepost_backup::pending_recovery_key(&b.store)
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     let target = tempfile::tempdir().unwrap();
     let dest = target.path().join("data");
@@ -207,7 +263,7 @@ async fn a_second_box_cannot_write_into_the_same_folder() {
     let folder = tempfile::tempdir().unwrap();
     backup(
         &a.store,
-        &a.vault,
+        &VaultAccess::new(&a.vault),
         &mut remote(folder.path()),
         &Options::default(),
         &mut |_| {},
@@ -220,7 +276,7 @@ async fn a_second_box_cannot_write_into_the_same_folder() {
         .collect();
     let err = backup(
         &b.store,
-        &b.vault,
+        &VaultAccess::new(&b.vault),
         &mut remote(folder.path()),
         &Options::default(),
         &mut |_| {},
@@ -233,6 +289,105 @@ async fn a_second_box_cannot_write_into_the_same_folder() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(before.len(), after.len(), "the second box wrote nothing");
+    assert!(
+        b.store.setting("backup.key").await.unwrap().is_none(),
+        "nor made a key whose recovery key nobody saw"
+    );
     a.store.close().await;
+    b.store.close().await;
+}
+
+#[tokio::test]
+async fn pruning_keeps_what_the_kept_snapshots_need_and_frees_the_rest() {
+    let b = new_box().await;
+    add_mail(&b.store, 0, 60, "alpha").await;
+    let folder = tempfile::tempdir().unwrap();
+    let mut r = remote(folder.path());
+    let access = VaultAccess::new(&b.vault);
+    let opts = Options {
+        message_limit: 96 << 10,
+        ..Options::default()
+    };
+    backup(&b.store, &access, &mut r, &opts, &mut |_| {})
+        .await
+        .unwrap();
+    // Changes all over the rows: every message gets a new tag.
+    b.store.create_tag("later").await.unwrap();
+    let ids: Vec<i64> = (1..=60).collect();
+    b.store
+        .change_tags(&ids, &["later".into()], &["inbox".into()])
+        .await
+        .unwrap();
+    add_mail(&b.store, 60, 70, "beta").await;
+    backup(&b.store, &access, &mut r, &opts, &mut |_| {})
+        .await
+        .unwrap();
+    let keys = homepost_backup::stored_keys(&b.store)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(list(&mut r, &keys).await.unwrap().len(), 2);
+
+    let size = |dir: &std::path::Path| -> u64 {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().metadata().unwrap().len())
+            .sum()
+    };
+    let before = size(folder.path());
+    let only_newest = homepost_backup::Retention {
+        daily: 1,
+        weekly: 0,
+        monthly: 0,
+    };
+    let done = homepost_backup::prune(&b.store, &keys, &mut r, &only_newest, opts.message_limit)
+        .await
+        .unwrap();
+    assert_eq!(
+        (done.snapshots_deleted, done.snapshots_kept),
+        (1, 1),
+        "{done:?}"
+    );
+    assert!(done.packs_deleted + done.packs_rewritten > 0, "{done:?}");
+    assert!(size(folder.path()) < before);
+    let report = verify(&mut r, &keys, &mut |_, _| {}).await.unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(report.snapshots, 1);
+
+    // A later backup still knows what is there, and the restore is whole.
+    let next = backup(&b.store, &access, &mut r, &opts, &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(next.new_objects, 0, "nothing changed, nothing sent");
+    let target = tempfile::tempdir().unwrap();
+    let dest = target.path().join("data");
+    restore(
+        &mut r,
+        &Secret::Passphrase(passphrase()),
+        &dest,
+        None,
+        &mut |_, _| {},
+    )
+    .await
+    .unwrap();
+    let restored = open_restored(&dest, &passphrase()).await;
+    assert_eq!(contents(&restored).await, contents(&b.store).await);
+
+    // The restored box goes on with the same folder and sends nothing twice.
+    let restored_vault = homepost_vault::Vault::unlock(&dest, &passphrase()).unwrap();
+    let again = backup(
+        &restored,
+        &VaultAccess::new(&restored_vault),
+        &mut r,
+        &opts,
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        again.new_objects, 0,
+        "the restored box adopted the server's indexes"
+    );
+    restored.close().await;
     b.store.close().await;
 }

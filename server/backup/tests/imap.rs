@@ -3,7 +3,9 @@
 mod common;
 
 use common::*;
-use homepost_backup::{ImapRemote, Keys, Options, Secret, backup, list, restore, verify};
+use homepost_backup::{
+    ImapRemote, Keys, Options, Secret, VaultAccess, backup, list, restore, verify,
+};
 use homepost_store::{Endpoint, Security};
 use homepost_testing::peers::{Dovecot, PASSWORD};
 use zeroize::Zeroizing;
@@ -45,14 +47,26 @@ async fn a_backup_in_dovecot_restores_and_the_server_sees_no_plaintext() {
         message_limit: 1 << 20,
         ..Options::default()
     };
-    let first = backup(&b.store, &b.vault, &mut r, &options, &mut |_| {})
-        .await
-        .unwrap();
+    let first = backup(
+        &b.store,
+        &VaultAccess::new(&b.vault),
+        &mut r,
+        &options,
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
     assert_eq!(first.messages, 3000);
     add_mail(&b.store, 3000, 3030, "Zanzibarquux").await;
-    let second = backup(&b.store, &b.vault, &mut r, &options, &mut |_| {})
-        .await
-        .unwrap();
+    let second = backup(
+        &b.store,
+        &VaultAccess::new(&b.vault),
+        &mut r,
+        &options,
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
     // 30 new messages of 3,030 (1%): the second run sends about that, not more
     // than twice as much.
     let ratio = second.sent as f64 / first.sent as f64;
@@ -117,6 +131,108 @@ async fn a_backup_in_dovecot_restores_and_the_server_sees_no_plaintext() {
     assert_eq!(contents(&restored).await, contents(&b.store).await);
     restored.close().await;
     fresh.close().await;
+    r.close().await;
+    b.store.close().await;
+}
+
+/// Waits until the folder holds at least `n` items (the run is well under way).
+fn wait_for_items(d: &Dovecot, n: usize) {
+    let folder = d.maildir("alice").join(".Homepost Backup");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let count = ["cur", "new"]
+            .iter()
+            .filter_map(|s| std::fs::read_dir(folder.join(s)).ok())
+            .map(Iterator::count)
+            .sum::<usize>();
+        if count >= n {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "only {count} items arrived"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_dying_mid_backup_or_mid_restore_loses_nothing() {
+    let mut d = Dovecot::start();
+    let b = new_box().await;
+    add_mail(&b.store, 0, 3000, "Zanzibarquux").await;
+    let options = Options {
+        message_limit: 256 << 10,
+        ..Options::default()
+    };
+
+    // Killed mid-backup, and not back: the run fails, saying why, and lists
+    // nothing.
+    let (store, access, opts) = (b.store.clone(), VaultAccess::new(&b.vault), options.clone());
+    let mut r = remote(&d);
+    let run = tokio::spawn(async move {
+        let out = backup(&store, &access, &mut r, &opts, &mut |_| {}).await;
+        r.close().await;
+        out
+    });
+    wait_for_items(&d, 4);
+    d.kill();
+    let err = run.await.unwrap().unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("backup server"), "{text}");
+    d.restart();
+    let keys = homepost_backup::stored_keys(&b.store)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut r = remote(&d);
+    assert!(
+        list(&mut r, &keys).await.unwrap().is_empty(),
+        "no snapshot from the failed run"
+    );
+
+    // Killed and back at once: the run goes on over a new connection.
+    let (store, access, opts) = (b.store.clone(), VaultAccess::new(&b.vault), options.clone());
+    let mut r2 = remote(&d);
+    let run = tokio::spawn(async move {
+        let out = backup(&store, &access, &mut r2, &opts, &mut |_| {}).await;
+        r2.close().await;
+        out
+    });
+    wait_for_items(&d, 12);
+    d.kill();
+    d.restart();
+    let done = run.await.unwrap().unwrap();
+    assert_eq!(done.messages, 3000);
+    let report = verify(&mut r, &keys, &mut |_, _| {}).await.unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(report.snapshots, 1);
+
+    // The same during a restore.
+    let target = tempfile::tempdir().unwrap();
+    let dest = target.path().join("data");
+    let mut r3 = remote(&d);
+    let to = dest.clone();
+    let restoring = tokio::spawn(async move {
+        let out = restore(
+            &mut r3,
+            &Secret::Passphrase(passphrase()),
+            &to,
+            None,
+            &mut |_, _| {},
+        )
+        .await;
+        r3.close().await;
+        out
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    d.kill();
+    d.restart();
+    let done = restoring.await.unwrap().unwrap();
+    assert_eq!(done.messages, 3000);
+    let restored = open_restored(&dest, &passphrase()).await;
+    assert_eq!(contents(&restored).await, contents(&b.store).await);
+    restored.close().await;
     r.close().await;
     b.store.close().await;
 }

@@ -28,6 +28,20 @@ const SKIPPED: &[&str] = &[
 /// names them.
 const CONTENT: (&str, &str, &str) = ("messages", "raw", "sha256");
 
+/// Settings that belong to this box alone and are not copied: a recovery key
+/// waiting to be shown (a backup must not carry it, and a restored box must not
+/// show it again).
+const LOCAL_SETTINGS: &str = "key NOT IN ('backup.recovery_pending')";
+
+/// The rows of `table` a copy leaves out, as an SQL condition on the rest.
+fn kept_rows(table: &str) -> Option<&'static str> {
+    (table == "settings").then_some(LOCAL_SETTINGS)
+}
+
+/// Columns copied as 0: the state of this box's search index, which a restored
+/// box rebuilds (and which would otherwise change the copy as indexing goes on).
+const LOCAL: &[(&str, &str)] = &[("messages", "indexed")];
+
 /// One value of a copied row, as SQLite stored it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Value {
@@ -185,6 +199,8 @@ impl Snapshot {
                 if table.name == CONTENT.0 && c == CONTENT.1 {
                     // The name of the content instead of the content.
                     quoted(CONTENT.2)
+                } else if LOCAL.contains(&(table.name.as_str(), c.as_str())) {
+                    "0".to_owned()
                 } else {
                     quoted(c)
                 }
@@ -194,12 +210,19 @@ impl Snapshot {
         let key = table.key.iter().map(|k| quoted(k)).collect::<Vec<_>>();
         let mut sql = format!("SELECT {} FROM {}", select.join(", "), quoted(&table.name));
         let mut args = SqliteArguments::default();
+        let mut conditions: Vec<String> = kept_rows(&table.name)
+            .map(str::to_owned)
+            .into_iter()
+            .collect();
         if let Some(after) = after {
             let marks = vec!["?"; key.len()].join(", ");
-            sql.push_str(&format!(" WHERE ({}) > ({marks})", key.join(", ")));
+            conditions.push(format!("({}) > ({marks})", key.join(", ")));
             for v in after {
                 bind(&mut args, v)?;
             }
+        }
+        if !conditions.is_empty() {
+            sql.push_str(&format!(" WHERE {}", conditions.join(" AND ")));
         }
         sql.push_str(&format!(" ORDER BY {} LIMIT {limit}", key.join(", ")));
         let rows = sqlx::query_with(sqlx::AssertSqlSafe(sql), args)
@@ -250,8 +273,11 @@ impl Snapshot {
     /// How many rows `table` has (for progress).
     pub async fn count(&mut self, table: &Table) -> Result<u64> {
         let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT count(*) FROM {}",
-            quoted(&table.name)
+            "SELECT count(*) FROM {}{}",
+            quoted(&table.name),
+            kept_rows(&table.name)
+                .map(|c| format!(" WHERE {c}"))
+                .unwrap_or_default()
         )))
         .fetch_one(&mut self.conn)
         .await?;

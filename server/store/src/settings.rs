@@ -22,4 +22,13 @@ impl Store {
             .await?;
         Ok(())
     }
+
+    /// Removes a setting (nothing happens if there is none).
+    pub async fn remove_setting(&self, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM settings WHERE key = ?")
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
 }
