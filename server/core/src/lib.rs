@@ -12,6 +12,8 @@
 //!   as background jobs with progress;
 //! - [`incoming`]: the OpenPGP step of that pipeline (decrypt, verify, Autocrypt
 //!   and TOFU updates);
+//! - [`backups`]: where backups go, a run with its status, and the schedule
+//!   (the engine is `homepost-backup`);
 //! - [`address_book`]: importing and exporting the address book as vCards;
 //! - [`accounts`]: adding, changing and removing accounts, trusting a server
 //!   certificate;
@@ -35,6 +37,7 @@
 
 pub mod accounts;
 pub mod address_book;
+pub mod backups;
 pub mod compose;
 pub mod conversations;
 pub mod identities;

@@ -137,6 +137,14 @@ pub enum Command {
     },
     /// Rebuild the search index from the store.
     Reindex,
+    /// Back the box up, encrypted, to an account's IMAP folder or a directory
+    /// (`backup setup` first); `backup list`, `verify`, `status`, `prune`.
+    Backup {
+        #[command(subcommand)]
+        command: Option<crate::backup_cli::BackupCommand>,
+    },
+    /// Make this data directory (empty or new) a box again from its backup.
+    Restore(crate::backup_cli::RestoreArgs),
     /// Check the store and the index for damage: every encrypted page, the
     /// database's structure, every message's bytes against their SHA-256, and the
     /// index against the store. Exits non-zero when something is damaged.
@@ -480,6 +488,8 @@ impl Command {
             Command::Thread { .. } => "thread",
             Command::Tag { .. } => "tag",
             Command::Reindex => "reindex",
+            Command::Backup { .. } => "backup",
+            Command::Restore(_) => "restore",
             Command::Check { .. } => "check",
             Command::Spam { .. } => "spam",
             Command::Serve { .. } => "serve",
@@ -527,6 +537,10 @@ impl Command {
             }
             Command::Key { .. } => &["HOMEPOST_SETUP_CODE"],
             Command::Remote { .. } => &[crate::remote_cli::SECRET_ENV],
+            Command::Restore(_) => &[
+                crate::backup_cli::PASSWORD_ENV,
+                crate::backup_cli::RECOVERY_ENV,
+            ],
             _ => &[],
         }
     }

@@ -167,6 +167,20 @@ async fn run_for_client(
             .map_err(|e| anyhow::anyhow!("{e}"))??;
         return crate::remote_cli::in_server(command, state.clone()).await;
     }
+    if let Command::Backup { command } = &cli.command {
+        // Checked like an unlock; then, on an open box, the backup runs on the
+        // store without holding the library (a first backup takes minutes).
+        state
+            .run_command(passphrase.clone(), async |_| ())
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let open = state
+            .with_open_library(async |lib| (lib.store().clone(), lib.backup_access().clone()))
+            .await;
+        if let Some((store, access)) = open {
+            return crate::backup_cli::backup_command(command.as_ref(), &store, &access).await;
+        }
+    }
     let result = state
         .run_command(passphrase, async |lib| {
             crate::library_command(&cli, lib).await

@@ -24,7 +24,7 @@ fn now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-fn host_port(s: &str, what: &str) -> Result<(String, u16)> {
+pub(crate) fn host_port(s: &str, what: &str) -> Result<(String, u16)> {
     let (host, port) = s
         .rsplit_once(':')
         .with_context(|| format!("give the {what} server as HOST:PORT, not {s:?}"))?;
@@ -34,7 +34,7 @@ fn host_port(s: &str, what: &str) -> Result<(String, u16)> {
     Ok((host.trim_matches(['[', ']']).to_owned(), port))
 }
 
-fn security(s: SecurityArg) -> Security {
+pub(crate) fn security(s: SecurityArg) -> Security {
     match s {
         SecurityArg::Tls => Security::Tls,
         SecurityArg::Starttls => Security::Starttls,
@@ -42,7 +42,7 @@ fn security(s: SecurityArg) -> Security {
     }
 }
 
-fn password(env: &str, label: &str) -> Result<String> {
+pub(crate) fn password(env: &str, label: &str) -> Result<String> {
     if let Some(p) = crate::console::var(env) {
         return Ok(p.to_string());
     }

@@ -17,6 +17,7 @@ macro_rules! errln {
     }};
 }
 
+mod backup_cli;
 mod check_cli;
 mod cli;
 mod cli_account;
@@ -225,6 +226,8 @@ async fn run(cli: Cli) -> Result<()> {
         }
         // Needs no vault: only the network.
         Command::Discover(args) => discover_cli::run(args).await?,
+        // Makes the vault from the backup.
+        Command::Restore(args) => backup_cli::restore(args, &cli, &dir).await?,
         _ => {
             // Refuse bad arguments before asking for the passphrase.
             match &cli.command {
@@ -418,6 +421,9 @@ async fn library_command(cli: &Cli, lib: &mut Library) -> Result<()> {
             outln!("reindexed {n} messages");
         }
         Command::Check { json } => check_cli::check(lib, *json).await?,
+        Command::Backup { command } => {
+            backup_cli::backup_command(command.as_ref(), lib.store(), lib.backup_access()).await?;
+        }
         Command::BenchQueries { repeat, queries } => {
             let mut report = serde_json::Map::new();
             for q in queries {
@@ -447,6 +453,7 @@ async fn library_command(cli: &Cli, lib: &mut Library) -> Result<()> {
         | Command::Serve { .. }
         | Command::Remote { .. }
         | Command::Discover(_)
+        | Command::Restore(_)
         | Command::Fetch { .. } => {}
     }
     Ok(())

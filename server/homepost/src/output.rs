@@ -22,7 +22,8 @@ fn rfc3339(ts: i64) -> String {
         .unwrap_or_else(|| ts.to_string())
 }
 
-fn short_date(ts: i64) -> String {
+/// A date as `YYYY-MM-DD HH:MM` (UTC).
+pub(crate) fn short_date(ts: i64) -> String {
     OffsetDateTime::from_unix_timestamp(ts)
         .ok()
         .and_then(|d| {

@@ -1,6 +1,7 @@
 //! What the server holds: the library while unlocked, the sessions, the throttle.
 //! The keys live only inside the open [`Library`]: locking closes it.
 
+use std::future::Future;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -28,6 +29,8 @@ pub struct AppState {
     /// Fetching and sending, running exactly while unlocked.
     transport: Mutex<Option<Arc<Transport>>>,
     transport_options: Mutex<TransportOptions>,
+    /// The backup schedule and any backup run, exactly while unlocked.
+    backup_tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     sessions: Mutex<Sessions>,
     throttle: Mutex<Throttle>,
     /// One Argon2 derivation at a time: each takes 64 MiB and a core.
@@ -76,6 +79,7 @@ impl AppState {
             library: Arc::new(RwLock::new(None)),
             transport: Mutex::new(None),
             transport_options: Mutex::new(TransportOptions::default()),
+            backup_tasks: Mutex::new(Vec::new()),
             sessions: Mutex::new(Sessions::new(idle, lifetime)),
             throttle: Mutex::new(Throttle::default()),
             kdf_gate: Semaphore::new(1),
@@ -445,6 +449,10 @@ impl AppState {
         if library.is_none() {
             let opened = Library::open(&self.data_dir, &vault).await?;
             let store = opened.store().clone();
+            self.spawn_backup(homepost_core::backups::schedule(
+                store.clone(),
+                opened.backup_access().clone(),
+            ));
             tracing::info!("unlocked");
             *library = Some(opened);
             let sink = Arc::new(LibrarySink::new(self.library.clone()));
@@ -526,8 +534,29 @@ impl AppState {
 }
 
 impl AppState {
-    /// Stops fetching and sending, then closes the library (dropping the keys).
+    /// Runs a backup task (the schedule, a run asked for) until the box locks.
+    pub(crate) fn spawn_backup(&self, task: impl Future<Output = ()> + Send + 'static) {
+        let mut tasks = self
+            .backup_tasks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        tasks.retain(|t| !t.is_finished());
+        tasks.push(tokio::spawn(task));
+    }
+
+    /// Stops fetching and sending and any backup, then closes the library
+    /// (dropping the keys). A backup stopped midway lists no snapshot.
     async fn close(&self, library: &mut Option<Library>) {
+        let backups = std::mem::take(
+            &mut *self
+                .backup_tasks
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for task in backups {
+            task.abort();
+            let _ = task.await;
+        }
         let transport = self
             .transport
             .lock()

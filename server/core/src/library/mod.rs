@@ -58,6 +58,8 @@ pub struct Library {
     /// Searches running at once: one core is left for everything else (status,
     /// unlock, reading mail) however many searches come in.
     searches: std::sync::Arc<tokio::sync::Semaphore>,
+    /// What a backup needs of the vault, while the library is open.
+    backup_access: homepost_backup::VaultAccess,
 }
 
 impl Library {
@@ -83,6 +85,7 @@ impl Library {
         let mut lib = Library {
             store,
             index,
+            backup_access: homepost_backup::VaultAccess::new(vault),
             spam: SpamFilter::default(),
             searches: std::sync::Arc::new(tokio::sync::Semaphore::new(
                 crate::searcher::search_slots(),
@@ -115,6 +118,11 @@ impl Library {
     /// The spam filter that classifies imports, with the store's counts.
     pub fn spam_filter(&self) -> &SpamFilter {
         &self.spam
+    }
+
+    /// What a backup of this box needs of its vault (its file and backup key).
+    pub fn backup_access(&self) -> &homepost_backup::VaultAccess {
+        &self.backup_access
     }
 
     /// Closes the store cleanly.

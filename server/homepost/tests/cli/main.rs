@@ -1,6 +1,7 @@
 //! End-to-end tests of the `homepost` binary: real SQLCipher, real tantivy, real files.
 
 mod accounts;
+mod backup;
 mod check;
 mod common;
 mod config;

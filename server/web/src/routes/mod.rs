@@ -7,6 +7,7 @@
 
 pub mod account_setup;
 pub mod accounts;
+pub mod backup;
 pub mod contacts;
 pub mod conversations;
 pub mod drafts;
@@ -56,6 +57,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
     keys::routes(cfg);
     peers::routes(cfg);
     remote::routes(cfg);
+    backup::routes(cfg);
 }
 
 /// Now, in Unix seconds.

@@ -186,6 +186,12 @@ async fn openapi_document_matches_the_routes() {
         ("delete", "/api/v1/remote/onion"),
         ("post", "/api/v1/remote/onion/clients"),
         ("delete", "/api/v1/remote/onion/clients/{id}"),
+        // docs/backup.md
+        ("get", "/api/v1/backup"),
+        ("put", "/api/v1/backup"),
+        ("post", "/api/v1/backup/run"),
+        ("get", "/api/v1/backup/recovery-key"),
+        ("post", "/api/v1/backup/recovery-key/shown"),
     ];
     for (m, p) in expected {
         assert!(
