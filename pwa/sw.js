@@ -3,7 +3,7 @@
 // sessions are not cached, not even briefly. Shell files are fetched network-first
 // (so an updated box serves an updated app) with the cache as the offline fallback.
 
-const CACHE = 'homepost-shell-v16';
+const CACHE = 'homepost-shell-v17';
 
 /** Every file of pwa/ that the page loads. Keep in step with pwa/ (e2e checks it). */
 const SHELL = [
@@ -27,6 +27,9 @@ const SHELL = [
   '/js/components/accounts.js',
   '/js/components/address-field.js',
   '/js/components/auth-screens.js',
+  '/js/components/backup-key.js',
+  '/js/components/backup-settings.js',
+  '/js/components/backups.js',
   '/js/components/compose.js',
   '/js/components/contact-form.js',
   '/js/components/contacts.js',

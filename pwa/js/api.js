@@ -256,6 +256,16 @@ export const api = {
   pairDevice: (name) => request('POST', '/remote/onion/clients', { name }),
   unpairDevice: (id) => request('DELETE', `/remote/onion/clients/${enc(id)}`),
 
+  // Backups (docs/backup.md): where they go and how they are doing, a run now, the recovery key shown once.
+  backup: (opts) => request('GET', '/backup', undefined, opts),
+  /** `settings`: {target, message_limit, every_hours, keep}; the answer is the view of GET /backup. */
+  setBackup: (settings) => request('PUT', '/backup', settings),
+  /** Starts a backup in the background (202 with the view); its progress shows in GET /backup. */
+  runBackup: () => request('POST', '/backup/run'),
+  /** The recovery key the first backup made, while it waits to be written down (404 after). */
+  recoveryKey: (opts) => request('GET', '/backup/recovery-key', undefined, opts),
+  recoveryKeyShown: () => request('POST', '/backup/recovery-key/shown'),
+
   outbox: (opts) => request('GET', '/outbox', undefined, opts),
   retry: (id) => request('POST', `/outbox/${enc(id)}/retry`),
   cancel: (id) => request('POST', `/outbox/${enc(id)}/cancel`),

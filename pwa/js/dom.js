@@ -72,6 +72,23 @@ export function titleRow(heading, onBack, label = 'Back') {
     heading);
 }
 
+/**
+ * A labelled control with an optional hint, which the control names as its
+ * description (aria-describedby, added to any it has); the wrapper's class is
+ * `className`.
+ */
+export function field(label, control, hint = null, className = 'field') {
+  const hintId = hint ? `${control.id}-hint` : null;
+  if (hintId) {
+    const before = control.getAttribute('aria-describedby');
+    control.setAttribute('aria-describedby', before ? `${before} ${hintId}` : hintId);
+  }
+  return h('div', { class: className },
+    h('label', { for: control.id }, label),
+    control,
+    hint ? h('p', { class: 'field-hint', id: hintId }, hint) : null);
+}
+
 /** Text only a screen reader reads. */
 export function srOnly(text) {
   return h('span', { class: 'visually-hidden' }, text);

@@ -72,6 +72,30 @@ export function tagLabel(name) {
   return WELL_KNOWN[name] || name;
 }
 
+/** "1 message" / "3 messages" (the number grouped as the reader's language does). */
+export function count(n, one, many = `${one}s`) {
+  return `${n.toLocaleString()} ${n === 1 ? one : many}`;
+}
+
+/**
+ * A moment in words for a sentence: "today at 14:05", "tomorrow at 03:00",
+ * "yesterday at 14:05", else "Mar 5 at 14:05" (with the year when it is not this year's).
+ */
+export function dayAndTime(unixSeconds) {
+  if (!unixSeconds && unixSeconds !== 0) return '';
+  const d = new Date(unixSeconds * 1000);
+  const time = timeFmt.format(d);
+  const dayFromToday = (offset) => {
+    const day = new Date();
+    day.setDate(day.getDate() + offset);
+    return day.toDateString();
+  };
+  const words = { [dayFromToday(0)]: 'today', [dayFromToday(1)]: 'tomorrow', [dayFromToday(-1)]: 'yesterday' };
+  const day = words[d.toDateString()];
+  if (day) return `${day} at ${time}`;
+  return `${d.getFullYear() === new Date().getFullYear() ? dayFmt.format(d) : yearFmt.format(d)} at ${time}`;
+}
+
 /** A time for status lines: "14:05" today, "Mar 5, 14:05" otherwise. */
 export function shortDateTime(unixSeconds) {
   if (!unixSeconds && unixSeconds !== 0) return '';

@@ -7,12 +7,13 @@
 //   #/accounts               accounts (#/accounts/new: add one, account-add.js; #/accounts/3: edit it)
 //   #/import                 import mail from files on this device
 //   #/remote                 remote access: the relay, the onion service, paired devices
+//   #/backup                 backups: their status, where they go, the recovery key shown once
 //   #/contacts               the address book (#/contacts/new: add one; #/contacts/3: edit it)
 
 export const DEFAULT_QUERY = 'in:inbox';
 
 /** Routes of screens of their own, shown instead of the list and the reader. */
-export const PAGES = new Set(['compose', 'drafts', 'outbox', 'accounts', 'import', 'remote', 'contacts']);
+export const PAGES = new Set(['compose', 'drafts', 'outbox', 'accounts', 'import', 'remote', 'backup', 'contacts']);
 
 /** Parses location.hash into {name, q} or {name, id}. */
 export function parseRoute(hash = window.location.hash) {
@@ -31,7 +32,7 @@ export function parseRoute(hash = window.location.hash) {
     else if (parts[0] !== 'compose' && parts[1] === 'new') id = 'new';
     return { name: parts[0], id };
   }
-  if (['drafts', 'outbox', 'import', 'remote'].includes(parts[0])) return { name: parts[0], id: null };
+  if (['drafts', 'outbox', 'import', 'remote', 'backup'].includes(parts[0])) return { name: parts[0], id: null };
   if (parts[0] === 'search') {
     const params = new URLSearchParams(query);
     return { name: 'search', q: params.has('q') ? params.get('q') : DEFAULT_QUERY };
@@ -66,6 +67,8 @@ export function contactHash(id = null) {
 export const IMPORT_HASH = '#/import';
 
 export const REMOTE_HASH = '#/remote';
+
+export const BACKUP_HASH = '#/backup';
 
 export function navigate(hash) {
   if (window.location.hash !== hash) window.location.hash = hash;

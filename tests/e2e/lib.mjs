@@ -2,8 +2,9 @@
 // $HOMEPOST_BIN on a free loopback port, and the watchers that fail a run on a CSP
 // violation, an uncaught error or a request that leaves 127.0.0.1.
 
-import { spawn, execFile } from 'node:child_process';
-import { openSync, closeSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { spawn, execFile, execFileSync } from 'node:child_process';
+import { existsSync, openSync, closeSync } from 'node:fs';
 import { mkdtemp, mkdir, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import net from 'node:net';
@@ -30,6 +31,31 @@ export const PHONE = {
   viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true,
   userAgent: 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/148.0.0.0 Mobile Safari/537.36',
 };
+/** A small phone (360x740, touch): the width every page must fit. */
+export const SMALL_PHONE = { ...PHONE, viewport: { width: 360, height: 740 } };
+
+/**
+ * Fails when anything of the page `scope` (a selector, e.g. 'hp-backups') or an
+ * open dialog reaches past the right edge of the screen, or the page scrolls sideways.
+ */
+export async function fitsTheScreen(page, what, scope) {
+  const wide = await page.evaluate((sel) => {
+    const width = window.innerWidth;
+    const out = [];
+    if (document.documentElement.scrollWidth > width) out.push(`the page is ${document.documentElement.scrollWidth}px wide`);
+    const pane = document.querySelector('.page-pane');
+    if (pane && pane.scrollWidth > pane.clientWidth) out.push(`the page pane scrolls sideways (${pane.scrollWidth}px)`);
+    for (const el of document.querySelectorAll(`${sel} *, dialog[open] *`)) {
+      const r = el.getBoundingClientRect();
+      if (r.width > 0 && r.right > width + 1 && !el.closest('.visually-hidden, .clipboard-scratch')) {
+        out.push(`${el.tagName.toLowerCase()}.${el.className} ends at ${Math.round(r.right)}px`);
+      }
+    }
+    return out.slice(0, 5);
+  }, scope);
+  assert.deepEqual(wide, [], `${what}: wider than the ${page.viewportSize().width}px screen`);
+}
+
 export const DESKTOP = { viewport: { width: 1280, height: 800 } };
 
 const run = promisify(execFile);
@@ -91,6 +117,69 @@ export async function launchPersistent(extraArgs = [], options = {}) {
       await context.close();
       await rm(profile, { recursive: true, force: true });
     },
+  };
+}
+
+/** `n` different free loopback ports, held together while picked. */
+export async function freePorts(n) {
+  const held = await Promise.all(Array.from({ length: n }, () => new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => resolve(srv));
+  })));
+  const ports = held.map((s) => s.address().port);
+  await Promise.all(held.map((s) => new Promise((r) => { s.close(r); })));
+  return ports;
+}
+
+/** Whether an IMAP greeting comes on `port` (plain IMAP: the ports answer before Dovecot's auth is ready). */
+function imapGreets(port) {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    s.setTimeout(2000, () => { s.destroy(); resolve(false); });
+    s.on('data', (d) => { s.destroy(); resolve(/^\* OK/.test(String(d))); });
+    s.on('error', () => resolve(false));
+  });
+}
+
+/**
+ * Dovecot (tests/peers/dovecot-up) in `home`, on free ports, in a process group of
+ * its own; resolves once it greets on IMAP. Returns {imap, imaps, pop3, pop3s, home,
+ * cert, key, maildir(user), deliver(user, raw), stop()}.
+ */
+export async function startDovecot(home) {
+  const peers = path.join(REPO, 'tests/peers');
+  const [imap, imaps, pop3, pop3s] = await freePorts(4);
+  const dovecot = spawn(path.join(peers, 'dovecot-up'), [home, imap, imaps, pop3, pop3s].map(String),
+    { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  let stderr = '';
+  dovecot.stderr.on('data', (d) => { stderr += d; });
+  const stop = async () => {
+    try {
+      process.kill(-dovecot.pid, 'SIGTERM');
+    } catch {
+      // gone already
+    }
+    await new Promise((r) => { setTimeout(r, 300); });
+  };
+  const cert = path.join(home, 'cert.pem');
+  const end = Date.now() + 30000;
+  for (;;) {
+    if (dovecot.exitCode !== null) {
+      await stop();
+      throw new Error(`dovecot-up exited: ${stderr}`);
+    }
+    if (existsSync(cert) && await imapGreets(imap)) break;
+    if (Date.now() > end) {
+      await stop();
+      throw new Error(`Dovecot did not greet on IMAP: ${stderr}`);
+    }
+    await new Promise((r) => { setTimeout(r, 100); });
+  }
+  return {
+    imap, imaps, pop3, pop3s, home, cert, key: path.join(home, 'key.pem'), stop,
+    maildir: (user) => path.join(home, 'home', user, 'Maildir'),
+    deliver: (user, raw) => execFileSync(path.join(peers, 'deliver'), [home, user, '-'], { input: raw }),
   };
 }
 

@@ -18,10 +18,10 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import {
-  OUT, PASSPHRASE, PHONE, launchBrowser, startServer, watch, ensureOut, requireBin, axeCheck, freePort, skipWizard,
+  OUT, PASSPHRASE, launchBrowser, startServer, watch, ensureOut, requireBin, axeCheck, freePort, skipWizard,
+  SMALL_PHONE, fitsTheScreen,
 } from './lib.mjs';
 
-const SMALL_PHONE = { ...PHONE, viewport: { width: 360, height: 740 } };
 const KITE = 'mybox.example.net';
 
 const results = [];
@@ -70,25 +70,6 @@ function sentence(text) {
   return t ? `${t.charAt(0).toUpperCase()}${t.slice(1)}${/[.!?]$/.test(t) ? '' : '.'}` : '';
 }
 
-/** Fails when anything on the page reaches past the right edge of the screen. */
-async function fitsTheScreen(page, what) {
-  const wide = await page.evaluate(() => {
-    const width = window.innerWidth;
-    const out = [];
-    if (document.documentElement.scrollWidth > width) out.push(`the page is ${document.documentElement.scrollWidth}px wide`);
-    const pane = document.querySelector('.page-pane');
-    if (pane && pane.scrollWidth > pane.clientWidth) out.push(`the page pane scrolls sideways (${pane.scrollWidth}px)`);
-    for (const el of document.querySelectorAll('hp-remote *, dialog[open] *')) {
-      const r = el.getBoundingClientRect();
-      if (r.width > 0 && r.right > width + 1 && !el.closest('.visually-hidden, .clipboard-scratch')) {
-        out.push(`${el.tagName.toLowerCase()}.${el.className} ends at ${Math.round(r.right)}px`);
-      }
-    }
-    return out.slice(0, 5);
-  });
-  assert.deepEqual(wide, [], `${what}: wider than the 360px screen`);
-}
-
 /** Waits until `check()` resolves truthy (polled), or fails with `what`. */
 async function eventually(what, check, ms = 15000) {
   const end = Date.now() + ms;
@@ -132,7 +113,7 @@ async function main() {
       await relaySection.getByText('No relay is set up.').waitFor();
       assert.equal(await page.locator('#drawer a[data-page="remote"]').getAttribute('aria-current'), 'page');
       await shot(page, 'empty');
-      await fitsTheScreen(page, 'the empty page');
+      await fitsTheScreen(page, 'the empty page', 'hp-remote');
       await axeCheck(page, 'remote access, nothing set up');
       await onionSection.getByText('The onion service is off.').waitFor();
     });
@@ -182,7 +163,7 @@ async function main() {
       assert.ok(['connecting', 'disconnected'].includes(seen.state), seen.state);
       assert.ok(seen.message.length > 10, seen.message);
       await shot(page, 'relay');
-      await fitsTheScreen(page, 'the relay');
+      await fitsTheScreen(page, 'the relay', 'hp-remote');
       await axeCheck(page, 'remote access, relay set up');
     });
 
@@ -213,7 +194,7 @@ async function main() {
       // The poll does not take the form away from under the typing.
       await page.waitForTimeout(3500);
       assert.equal(await relaySection.getByLabel('Name of your box').inputValue(), 'not a kite name!');
-      await fitsTheScreen(page, 'the change form with its error');
+      await fitsTheScreen(page, 'the change form with its error', 'hp-remote');
     });
 
     const closed2 = await freePort();
@@ -276,7 +257,7 @@ async function main() {
       });
       assert.ok(seen.message.length > 5, seen.message);
       await shot(page, 'onion');
-      await fitsTheScreen(page, 'the onion service');
+      await fitsTheScreen(page, 'the onion service', 'hp-remote');
       await axeCheck(page, 'remote access, onion service on');
     });
 
@@ -300,7 +281,7 @@ async function main() {
       await dialog.getByText('For Orbot, or Tor on a computer').click();
       assert.equal(await dialog.getByLabel('The key as a line for Orbot or Tor').inputValue(), paired.auth_private);
       await shot(page, 'paired-key');
-      await fitsTheScreen(page, 'the key sheet');
+      await fitsTheScreen(page, 'the key sheet', 'hp-remote');
       await axeCheck(page, 'the key of a paired device');
       await dialog.getByRole('button', { name: 'Done: the key is on the device' }).click();
       await dialog.waitFor({ state: 'detached' });
@@ -337,7 +318,7 @@ async function main() {
       await eventually('the switch shows on', () => toggle.isChecked());
       assert.equal((await remote(page)).onion.restricted, true);
       await shot(page, 'restricted');
-      await fitsTheScreen(page, 'restricted with no device');
+      await fitsTheScreen(page, 'restricted with no device', 'hp-remote');
       await axeCheck(page, 'remote access, restricted with no device');
     });
 

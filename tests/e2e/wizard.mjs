@@ -31,7 +31,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import {
   OUT, PHONE, REPO, axeCheck, ensureOut, launchBrowser, requireBin, singleMessages, watch,
-  Steps,
+  Steps, freePorts, startDovecot,
 } from './lib.mjs';
 
 const PEERS = path.join(REPO, 'tests/peers');
@@ -52,18 +52,6 @@ function lanAddress() {
     }
   }
   throw new Error('wizard.mjs needs a non-loopback IPv4 address to reach the box from (none found)');
-}
-
-/** `n` different free loopback ports, held together while picked. */
-async function freePorts(n) {
-  const held = await Promise.all(Array.from({ length: n }, () => new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => resolve(srv));
-  })));
-  const ports = held.map((s) => s.address().port);
-  await Promise.all(held.map((s) => new Promise((r) => { s.close(r); })));
-  return ports;
 }
 
 async function until(what, ms, fn) {
@@ -168,27 +156,15 @@ function message(i, subject) {
 
 /** Dovecot (IMAPS), the submission server (implicit TLS, Dovecot's certificate), three messages. */
 async function startMail(dir) {
-  const [imap, imaps, pop3, pop3s, smtps] = await freePorts(5);
-  const dovecot = spawn(path.join(PEERS, 'dovecot-up'), [path.join(dir, 'dovecot'), imap, imaps, pop3, pop3s].map(String),
-    { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  const dovecot = await startDovecot(path.join(dir, 'dovecot'));
+  const { imaps, cert } = dovecot;
+  const [smtps] = await freePorts(1);
   let smtp = null;
   const stop = async () => {
     if (smtp) smtp.kill('SIGTERM');
-    try {
-      process.kill(-dovecot.pid, 'SIGTERM');
-    } catch {
-      // gone already
-    }
-    await new Promise((r) => { setTimeout(r, 300); });
+    await dovecot.stop();
   };
   try {
-    let dovecotErr = '';
-    dovecot.stderr.on('data', (d) => { dovecotErr += d; });
-    const cert = path.join(dir, 'dovecot/cert.pem');
-    await until('Dovecot\'s certificate', 30000, () => {
-      if (dovecot.exitCode !== null) throw new Error(`dovecot-up exited: ${dovecotErr}`);
-      return existsSync(cert);
-    });
     smtp = spawn(path.join(PEERS, 'smtp-server'), ['--port', String(smtps), '--cert', cert,
       '--key', path.join(dir, 'dovecot/key.pem'), '--spool', path.join(dir, 'spool'), '--implicit-tls'],
     { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -210,9 +186,7 @@ async function startMail(dir) {
         chownSync(d, uid, gid);
       }
     }
-    for (const [i, subject] of SUBJECTS.entries()) {
-      execFileSync(path.join(PEERS, 'deliver'), [path.join(dir, 'dovecot'), 'alice', '-'], { input: message(i, subject) });
-    }
+    for (const [i, subject] of SUBJECTS.entries()) dovecot.deliver('alice', message(i, subject));
     const fingerprint = execFileSync('openssl', ['x509', '-noout', '-fingerprint', '-sha256', '-in', cert])
       .toString().trim().split('=')[1];
     return { imaps, smtps, fingerprint, spool: path.join(dir, 'spool'), stop };

@@ -8,7 +8,7 @@
 // <hp-account-form> edits one: every setting by hand.
 
 import { api } from '../api.js';
-import { h, icon, replace, syncList, titleRow } from '../dom.js';
+import { field, h, icon, replace, syncList, titleRow } from '../dom.js';
 import { ICONS } from '../icons.js';
 import { fullDate, shortDateTime } from '../format.js';
 import { accountHash } from '../router.js';
@@ -241,16 +241,6 @@ class HpAccounts extends HTMLElement {
 // --- the form -----------------------------------------------------------------------
 
 let formCount = 0;
-
-/** A labelled control with an optional hint (aria-describedby). */
-function field(label, control, hint = null, className = 'field') {
-  const hintId = hint ? `${control.id}-hint` : null;
-  if (hintId) control.setAttribute('aria-describedby', hintId);
-  return h('div', { class: className },
-    h('label', { for: control.id }, label),
-    control,
-    hint ? h('p', { class: 'field-hint', id: hintId }, hint) : null);
-}
 
 function textInput(id, props = {}) {
   return h('input', {

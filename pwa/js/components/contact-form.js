@@ -5,7 +5,7 @@
 // and new mail from it does not bring it back).
 
 import { api } from '../api.js';
-import { h, icon, replace, titleRow } from '../dom.js';
+import { field, h, icon, replace, titleRow } from '../dom.js';
 import { ICONS } from '../icons.js';
 import { fullDate, shortDate } from '../format.js';
 import { announce } from '../mail-actions.js';
@@ -33,15 +33,6 @@ export function contactLabel(c) {
 /** Lines of a textarea, trimmed, without empty ones. */
 function lines(textarea) {
   return textarea.value.split('\n').map((l) => l.trim()).filter(Boolean);
-}
-
-function field(label, control, hint = null) {
-  const hintId = hint ? `${control.id}-hint` : null;
-  if (hintId) control.setAttribute('aria-describedby', hintId);
-  return h('div', { class: 'field' },
-    h('label', { for: control.id }, label),
-    control,
-    hint ? h('p', { class: 'field-hint', id: hintId }, hint) : null);
 }
 
 /** The form; `back()` leaves it for the list. */

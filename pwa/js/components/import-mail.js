@@ -6,7 +6,7 @@
 
 import { api, uploadForImport } from '../api.js';
 import { h, replace, titleRow } from '../dom.js';
-import { size } from '../format.js';
+import { count, size } from '../format.js';
 import { searchHash, DEFAULT_QUERY } from '../router.js';
 import { tagsEdited } from '../mail-actions.js';
 
@@ -24,11 +24,6 @@ function tagProblem(name) {
   // eslint-disable-next-line no-control-regex
   if (/[\s"\u0000-\u001f\u007f]/.test(name)) return 'A tag has no spaces, quotes or control characters.';
   return null;
-}
-
-/** "1 message" / "3 messages". */
-function count(n, one, many = `${one}s`) {
-  return `${n.toLocaleString()} ${n === 1 ? one : many}`;
 }
 
 class HpImport extends HTMLElement {

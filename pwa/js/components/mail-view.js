@@ -1,6 +1,6 @@
 // <hp-mail>: the unlocked app. Header (menu, search, help, lock), the tag drawer,
 // the message list and the reader pane, or one of the screens of their own (compose,
-// drafts, outbox, accounts, import, remote access, address book) in the page pane. It follows the hash route, owns the
+// drafts, outbox, accounts, import, remote access, backups, address book) in the page pane. It follows the hash route, owns the
 // keyboard shortcuts and the status line (aria-live), and runs the accounts poll that
 // tells when new mail arrived (the list and the drawer's counts are then refreshed).
 
@@ -25,12 +25,13 @@ import './accounts.js';
 import './account-add.js';
 import './import-mail.js';
 import './remote-access.js';
+import './backups.js';
 import './contacts.js';
 
 /** The element of each page route. */
 const PAGE_TAGS = {
   compose: 'hp-compose', drafts: 'hp-drafts', outbox: 'hp-outbox', accounts: 'hp-accounts', import: 'hp-import',
-  remote: 'hp-remote', contacts: 'hp-contacts',
+  remote: 'hp-remote', backup: 'hp-backups', contacts: 'hp-contacts',
 };
 
 /** Layouts: below this width the drawer is an overlay and list/reader take turns. */

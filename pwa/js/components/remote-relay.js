@@ -5,7 +5,7 @@
 // shows; changing it (the saved secret kept when none is typed) and removing it.
 
 import { api } from '../api.js';
-import { h, icon, replace } from '../dom.js';
+import { field, h, icon, replace } from '../dom.js';
 import { ICONS } from '../icons.js';
 import { copyButton } from '../clipboard.js';
 import { announce } from '../mail-actions.js';
@@ -34,16 +34,6 @@ export function sentence(text) {
   const t = String(text || '').trim();
   if (!t) return '';
   return `${t.charAt(0).toUpperCase()}${t.slice(1)}${/[.!?]$/.test(t) ? '' : '.'}`;
-}
-
-/** A labelled text field with its hint (aria-describedby). */
-function field(label, control, hint) {
-  const hintId = `${control.id}-hint`;
-  control.setAttribute('aria-describedby', hintId);
-  return h('div', { class: 'field' },
-    h('label', { for: control.id }, label),
-    control,
-    h('p', { class: 'field-hint', id: hintId }, hint));
 }
 
 export class RelaySection {

@@ -1,10 +1,10 @@
 // The "Settings" sheet: this browser's own preferences (settings.js): whether the
 // list groups mail into conversations, and what swiping a row left and right does;
-// and the way to the box's own settings pages (Remote access).
+// and the way to the box's own settings pages (Remote access, Backups).
 
 import { h, icon } from '../dom.js';
 import { ICONS } from '../icons.js';
-import { REMOTE_HASH, navigate } from '../router.js';
+import { BACKUP_HASH, REMOTE_HASH, navigate } from '../router.js';
 import {
   SWIPE_CHOICES, swipeSettings, setSwipeSetting, listGrouping, setListGrouping,
 } from '../settings.js';
@@ -82,6 +82,8 @@ export function openSettings() {
       h('h3', { class: 'sheet-subhead settings-box' }, 'Your box'),
       pageLink(REMOTE_HASH, ICONS.remote, 'Remote access',
         'Reach your box from your phone when you are away from home', () => dialog),
+      pageLink(BACKUP_HASH, ICONS.backup, 'Backups',
+        'Keep an encrypted copy of everything in your mail account', () => dialog),
     ],
   });
   return dialog;

@@ -16,7 +16,9 @@
 // `saveLabel` (the existing-mail step's button), `accountName(email)` (the new
 // account's name; else its domain) and `setChoice(choice)` (what was chosen, for a summary).
 
-import { h } from '../dom.js';
+import { field, h } from '../dom.js';
+
+export { field };
 
 /** The wizard's numbered steps; claiming the box comes before them, unnumbered. */
 export const STEPS = ['passphrase', 'account', 'mail', 'remote', 'done'];
@@ -51,19 +53,6 @@ export function stepFrame(step, title, ...children) {
     body);
   const el = h('main', { class: 'auth wizard', id: 'main' }, card);
   return { el, heading, body, card };
-}
-
-/** A labelled control with an optional hint (aria-describedby). */
-export function field(label, control, hint = null) {
-  const hintId = hint ? `${control.id}-hint` : null;
-  if (hintId) {
-    const before = control.getAttribute('aria-describedby');
-    control.setAttribute('aria-describedby', before ? `${before} ${hintId}` : hintId);
-  }
-  return h('div', { class: 'field' },
-    h('label', { for: control.id }, label),
-    control,
-    hint ? h('p', { class: 'field-hint', id: hintId }, hint) : null);
 }
 
 /** A text input that neither corrects nor capitalises (addresses, host names). */
