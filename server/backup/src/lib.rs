@@ -64,6 +64,16 @@ pub enum Error {
     /// The restore target is not empty.
     #[error("{0} already holds data: restore into an empty or new directory")]
     TargetNotEmpty(String),
+    /// The backup account is out of space.
+    #[error(
+        "{0} is full (the mail server's quota): free space there or choose another account for backups; nothing was lost"
+    )]
+    ServerFull(String),
+    /// The server refused a message as too large.
+    #[error(
+        "the mail server refused a backup message of {0} bytes: lower the message size limit in the backup settings (nothing was lost)"
+    )]
+    TooLarge(usize),
     /// The connection closed and could not be made again.
     #[error("the connection to the backup server closed")]
     Closed,

@@ -290,12 +290,14 @@ enum Op<'a> {
     Get { uid: u32, size: u32 },
     Put(&'a [u8]),
     Delete(&'a [u32]),
+    Room,
 }
 
 /// What an [`Op`] gave.
 enum Done {
     Listed(Vec<homepost_transport::imap::Labelled>),
     Got(Option<Vec<u8>>),
+    Room(Option<u64>),
     Nothing,
 }
 
@@ -316,7 +318,26 @@ impl Op<'_> {
                 imap.delete(uids).await?;
                 Done::Nothing
             }
+            Op::Room => Done::Room(imap.quota_room(folder).await?),
         })
+    }
+}
+
+/// What a server's refusal of an upload of `size` bytes means: its words (RFC
+/// 5530 response codes, and what servers say without them), else the room the
+/// account's quota leaves, else that it refused before the upload at all.
+fn refusal(text: &str, size: usize, room: Option<u64>, remote: String) -> Error {
+    let lower = text.to_ascii_lowercase();
+    let before_upload = lower.contains("refused the upload");
+    if lower.contains("overquota")
+        || lower.contains("quota")
+        || room.is_some_and(|r| r < size as u64)
+    {
+        Error::ServerFull(remote)
+    } else if lower.contains("[limit]") || lower.contains("too large") || before_upload {
+        Error::TooLarge(size)
+    } else {
+        Error::Transport(homepost_transport::Error::Protocol(text.to_owned()))
     }
 }
 
@@ -394,7 +415,20 @@ impl Remote for ImapRemote {
         let raw = message(label, bytes);
         // Sent again when the connection failed: if the first copy did
         // arrive, the two are the same item, and pruning deletes both.
-        self.retrying(&Op::Put(&raw)).await.map(|_| ())
+        match self.retrying(&Op::Put(&raw)).await {
+            Ok(_) => Ok(()),
+            Err(Error::Transport(homepost_transport::Error::Protocol(text))) => {
+                // A refusal before the upload carries no words (async-imap keeps
+                // them): the account's quota tells a full account from a
+                // message too large.
+                let room = match self.retrying(&Op::Room).await {
+                    Ok(Done::Room(room)) => room,
+                    _ => None,
+                };
+                Err(refusal(&text, raw.len(), room, self.describe()))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     async fn delete(&mut self, items: &[Item]) -> Result<()> {

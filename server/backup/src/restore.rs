@@ -117,11 +117,13 @@ pub struct VerifyReport {
     pub problems: Vec<String>,
 }
 
-/// Downloads every pack and authenticates every object in it, and checks that
-/// each snapshot has every piece and message it names.
+/// Downloads every pack (or, with `sample`, that many packs chosen at random)
+/// and authenticates every object in it, and checks that each snapshot has
+/// every piece and message it names.
 pub async fn verify<R: Remote>(
     remote: &mut R,
     keys: &Keys,
+    sample: Option<usize>,
     progress: &mut (dyn FnMut(u64, u64) + Send),
 ) -> Result<VerifyReport> {
     let all = remote.list().await?;
@@ -143,6 +145,24 @@ pub async fn verify<R: Remote>(
     let mut by_pack: BTreeMap<&str, Vec<(&Id, &Slot)>> = BTreeMap::new();
     for (id, (pack, slot)) in &opened.index {
         by_pack.entry(pack.as_str()).or_default().push((id, slot));
+    }
+    if let Some(n) = sample {
+        // A random sample of `n`: the packs in a random order, the first n.
+        let all = by_pack.len();
+        let mut keep = Vec::with_capacity(all);
+        for _ in 0..all {
+            let r: [u8; 4] = crate::crypto::random()?;
+            keep.push(u32::from_le_bytes(r));
+        }
+        let mut order: Vec<usize> = (0..all).collect();
+        order.sort_by_key(|&i| keep[i]);
+        let chosen: std::collections::HashSet<usize> = order.into_iter().take(n).collect();
+        by_pack = by_pack
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| chosen.contains(i))
+            .map(|(_, kv)| kv)
+            .collect();
     }
     let packs = of_kind(&opened.listing, ItemKind::Pack);
     let total = by_pack.len() as u64;

@@ -131,9 +131,18 @@ async fn damage_on_the_server_is_named_and_nothing_wrong_is_restored() {
     .await
     .unwrap();
     let keys = homepost_backup::Keys::from_bytes(&stored_key(&b.store).await);
-    let clean = verify(&mut r, &keys, &mut |_, _| {}).await.unwrap();
+    let clean = verify(&mut r, &keys, None, &mut |_, _| {}).await.unwrap();
     assert!(clean.problems.is_empty(), "{:?}", clean.problems);
     assert!(clean.objects > 30);
+    let one = verify(&mut r, &keys, Some(1), &mut |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        (one.packs, one.problems.len()),
+        (1, 0),
+        "{:?}",
+        one.problems
+    );
 
     let pack = std::fs::read_dir(folder.path())
         .unwrap()
@@ -149,7 +158,7 @@ async fn damage_on_the_server_is_named_and_nothing_wrong_is_restored() {
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x20;
     std::fs::write(&pack, &bytes).unwrap();
-    let report = verify(&mut r, &keys, &mut |_, _| {}).await.unwrap();
+    let report = verify(&mut r, &keys, None, &mut |_, _| {}).await.unwrap();
     assert!(
         report.problems.iter().any(|p| p.contains("damaged")),
         "{:?}",
@@ -350,7 +359,7 @@ async fn pruning_keeps_what_the_kept_snapshots_need_and_frees_the_rest() {
     );
     assert!(done.packs_deleted + done.packs_rewritten > 0, "{done:?}");
     assert!(size(folder.path()) < before);
-    let report = verify(&mut r, &keys, &mut |_, _| {}).await.unwrap();
+    let report = verify(&mut r, &keys, None, &mut |_, _| {}).await.unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     assert_eq!(report.snapshots, 1);
 

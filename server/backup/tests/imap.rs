@@ -109,7 +109,7 @@ async fn a_backup_in_dovecot_restores_and_the_server_sees_no_plaintext() {
     let hex_key = b.store.setting("backup.key").await.unwrap().unwrap();
     let keys = Keys::from_bytes(&hex::decode(hex_key).unwrap().try_into().unwrap());
     assert_eq!(list(&mut r, &keys).await.unwrap().len(), 2);
-    let report = verify(&mut r, &keys, &mut |_, _| {}).await.unwrap();
+    let report = verify(&mut r, &keys, None, &mut |_, _| {}).await.unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     assert_eq!(report.snapshots, 2);
 
@@ -204,7 +204,7 @@ async fn the_server_dying_mid_backup_or_mid_restore_loses_nothing() {
     d.restart();
     let done = run.await.unwrap().unwrap();
     assert_eq!(done.messages, 3000);
-    let report = verify(&mut r, &keys, &mut |_, _| {}).await.unwrap();
+    let report = verify(&mut r, &keys, None, &mut |_, _| {}).await.unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     assert_eq!(report.snapshots, 1);
 
@@ -233,6 +233,72 @@ async fn the_server_dying_mid_backup_or_mid_restore_loses_nothing() {
     let restored = open_restored(&dest, &passphrase()).await;
     assert_eq!(contents(&restored).await, contents(&b.store).await);
     restored.close().await;
+    r.close().await;
+    b.store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_account_or_a_size_limit_is_said_plainly_and_loses_nothing() {
+    let mut d = Dovecot::start_limited(Some("2M"), Some("300k"));
+    let b = new_box().await;
+    add_mail(&b.store, 0, 3000, "Zanzibarquux").await;
+    let access = VaultAccess::new(&b.vault);
+    // Everything but the settings (where the first run keeps its new key).
+    let mail_state = |mut c: std::collections::BTreeMap<String, _>| {
+        c.remove("settings");
+        c
+    };
+    let before = mail_state(contents(&b.store).await);
+
+    // Messages bigger than the server takes.
+    let big = Options {
+        message_limit: 1 << 20,
+        ..Options::default()
+    };
+    let mut r = remote(&d);
+    let err = backup(&b.store, &access, &mut r, &big, &mut |_| {})
+        .await
+        .unwrap_err();
+    assert!(matches!(err, homepost_backup::Error::TooLarge(_)), "{err}");
+    assert!(err.to_string().contains("message size limit"), "{err}");
+
+    // Small enough, but more than the quota.
+    let small = Options {
+        message_limit: 256 << 10,
+        ..Options::default()
+    };
+    let err = backup(&b.store, &access, &mut r, &small, &mut |_| {})
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, homepost_backup::Error::ServerFull(_)),
+        "{err}"
+    );
+    assert!(err.to_string().contains("is full"), "{err}");
+    let keys = homepost_backup::stored_keys(&b.store)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        list(&mut r, &keys).await.unwrap().is_empty(),
+        "nothing half-written is listed"
+    );
+    r.close().await;
+    assert!(
+        mail_state(contents(&b.store).await) == before,
+        "the box lost nothing"
+    );
+
+    // More room: the next run completes (what arrived before is not sent again).
+    d.set_limits(Some("64M"), Some("300k"));
+    d.restart();
+    let mut r = remote(&d);
+    let done = backup(&b.store, &access, &mut r, &small, &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(done.messages, 3000);
+    let report = verify(&mut r, &keys, None, &mut |_, _| {}).await.unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
     r.close().await;
     b.store.close().await;
 }

@@ -20,6 +20,9 @@ const SETTINGS_KEY: &str = "backup.settings";
 const STATUS_KEY: &str = "backup.status";
 /// A run that failed is tried again after this long (not a full day).
 const RETRY_AFTER: i64 = 3600;
+/// Messages stored since the last backup that make the next one due at once
+/// (a large import or a first fetch is not left a day without a copy).
+const AFTER_IMPORT: u64 = 1000;
 
 /// Why a backup could not be set up or run.
 #[derive(Debug, thiserror::Error)]
@@ -350,7 +353,8 @@ async fn run_once(
     result
 }
 
-/// Runs backups when they are due, for as long as it is not dropped (the app
+/// Runs backups when they are due (or at once when a large import made the
+/// last one old), for as long as it is not dropped (the app
 /// starts it when the box is unlocked and aborts it when it locks; a run
 /// stopped midway leaves nothing half-listed). A failure is recorded and tried
 /// again an hour later.
@@ -358,6 +362,7 @@ pub async fn schedule(store: Store, vault: VaultAccess) {
     loop {
         let wait = match status(&store).await {
             Ok(s) => match s.next_run {
+                Some(_) if grew(&store, &s).await => 0,
                 Some(at) => (at - unix_now()).max(0),
                 // No target: look again in a while (the user may set one).
                 None => 600,
@@ -377,6 +382,20 @@ pub async fn schedule(store: Store, vault: VaultAccess) {
             Err(e) => tracing::warn!(error = %e, "backup failed"),
         }
     }
+}
+
+/// Whether [`AFTER_IMPORT`] messages or more arrived since the last backup.
+async fn grew(store: &Store, status: &BackupStatus) -> bool {
+    store
+        .count()
+        .await
+        .is_ok_and(|n| grown(u64::try_from(n).unwrap_or(0), status))
+}
+
+/// Whether a store of `stored` messages has grown enough since the last
+/// successful backup to back up now.
+fn grown(stored: u64, status: &BackupStatus) -> bool {
+    status.last_success.is_some() && stored.saturating_sub(status.messages) >= AFTER_IMPORT
 }
 
 #[cfg(test)]
@@ -401,5 +420,19 @@ mod tests {
         assert_eq!(next_run(&status, &settings), Some(1000 + 86_400));
         status.last_attempt = Some(5000);
         assert_eq!(next_run(&status, &settings), Some(5000 + 3600));
+    }
+
+    #[test]
+    fn a_large_import_makes_a_backup_due() {
+        let mut status = BackupStatus::default();
+        assert!(
+            !grown(5000, &status),
+            "never backed up: the schedule runs it anyway"
+        );
+        status.last_success = Some(1000);
+        status.messages = 4000;
+        assert!(!grown(4999, &status));
+        assert!(grown(5000, &status));
+        assert!(!grown(10, &status), "fewer messages than backed up");
     }
 }

@@ -42,7 +42,12 @@ pub enum BackupCommand {
         json: bool,
     },
     /// Download every pack and check every object (exits non-zero on damage).
-    Verify,
+    Verify {
+        /// Check only this many packs, chosen at random (every snapshot's
+        /// pieces are still checked).
+        #[arg(long, value_name = "N")]
+        sample: Option<usize>,
+    },
     /// Drop the snapshots the retention no longer keeps, and what only they needed.
     Prune,
 }
@@ -249,11 +254,11 @@ even if the passphrase is forgotten. It is shown once."
                 }
             }
         }
-        BackupCommand::Verify => {
+        BackupCommand::Verify { sample } => {
             let keys = own_keys(store).await?;
             let mut remote = configured_remote(store).await?;
             let bar = bar("{bar:30} {pos}/{len} packs checked ({eta})");
-            let report = homepost_backup::verify(&mut remote, &keys, &mut |done, all| {
+            let report = homepost_backup::verify(&mut remote, &keys, *sample, &mut |done, all| {
                 bar.set_length(all);
                 bar.set_position(done);
             })

@@ -176,11 +176,19 @@ pub struct Dovecot {
     child: Option<Child>,
     deliveries: AtomicUsize,
     tmp: tempfile::TempDir,
+    /// `DOVECOT_QUOTA` and `DOVECOT_MAX_MAIL_SIZE` for `dovecot-up`.
+    limits: Vec<(&'static str, String)>,
 }
 
 impl Dovecot {
     /// Starts Dovecot on free ports (other ones if a port was taken meanwhile).
     pub fn start() -> Dovecot {
+        Dovecot::start_limited(None, None)
+    }
+
+    /// Starts Dovecot with a storage `quota` per user (like "2M") and a largest
+    /// message (`max_mail`, like "300k"), as a mail provider has.
+    pub fn start_limited(quota: Option<&str>, max_mail: Option<&str>) -> Dovecot {
         let tmp = temp_dir("homepost-dovecot-");
         let mut dovecot = Dovecot {
             dir: tmp.path().join("dovecot"),
@@ -191,7 +199,9 @@ impl Dovecot {
             child: None,
             deliveries: AtomicUsize::new(0),
             tmp,
+            limits: Vec::new(),
         };
+        dovecot.set_limits(quota, max_mail);
         for attempt in 1..=START_ATTEMPTS {
             [dovecot.imap, dovecot.imaps, dovecot.pop3, dovecot.pop3s] = free_ports::<4>();
             match dovecot.try_spawn() {
@@ -203,6 +213,17 @@ impl Dovecot {
             }
         }
         unreachable!("the last attempt panics")
+    }
+
+    /// Changes the limits for the next (re)start.
+    pub fn set_limits(&mut self, quota: Option<&str>, max_mail: Option<&str>) {
+        self.limits.clear();
+        if let Some(q) = quota {
+            self.limits.push(("DOVECOT_QUOTA", q.to_owned()));
+        }
+        if let Some(m) = max_mail {
+            self.limits.push(("DOVECOT_MAX_MAIL_SIZE", m.to_owned()));
+        }
     }
 
     fn ports(&self) -> [u16; 4] {
@@ -223,6 +244,7 @@ impl Dovecot {
         let child = Command::new(peers_dir().join("dovecot-up"))
             .arg(&self.dir)
             .args(self.ports().map(|p| p.to_string()))
+            .envs(self.limits.iter().map(|(k, v)| (*k, v.as_str())))
             .stdin(Stdio::null())
             .stdout(out.try_clone().unwrap())
             .stderr(out)

@@ -75,6 +75,24 @@ impl Imap {
         Ok(out)
     }
 
+    /// Bytes the account may still store (RFC 2087 QUOTA, the storage resource
+    /// of `folder`'s quota root); `None` when the server sets no limit or does
+    /// not say.
+    pub async fn quota_room(&mut self, folder: &str) -> Result<Option<u64>> {
+        self.small();
+        let answer = self.session()?.get_quota_root(folder).await;
+        self.drain();
+        let Ok((_, quotas)) = answer else {
+            return Ok(None);
+        };
+        Ok(quotas
+            .iter()
+            .flat_map(|q| &q.resources)
+            .filter(|r| r.name == async_imap::types::QuotaResourceName::Storage)
+            .map(|r| r.limit.saturating_sub(r.usage).saturating_mul(1024))
+            .min())
+    }
+
     /// The whole message with this UID (of `size` bytes), or `None` when the
     /// server no longer has it.
     pub async fn fetch_one(&mut self, uid: u32, size: u32) -> Result<Option<Vec<u8>>> {
