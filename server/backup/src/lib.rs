@@ -61,8 +61,8 @@ pub enum Error {
     /// The folder holds another box's backup.
     #[error("{0} holds another box's backup (key {1}): choose another folder for this box")]
     Foreign(String, String),
-    /// The restore target is not empty.
-    #[error("{0} already holds data: restore into an empty or new directory")]
+    /// The restore target is a box already.
+    #[error("{0} already holds a box (a vault): restore into a new data directory")]
     TargetNotEmpty(String),
     /// The backup account is out of space.
     #[error(

@@ -312,10 +312,11 @@ pub struct RestoreSummary {
 const BATCH: usize = 500;
 
 /// Restores snapshot `which` (the newest when `None`) of the backup in `remote`
-/// into the new data directory `target`, opened by `secret`. Everything is
-/// written beside it first and moved into place at the end: a restore that
-/// fails or stops leaves no `target`. The search index is rebuilt when the
-/// restored box first opens.
+/// into the data directory `target` (new, or one without a vault, such as a new
+/// box's that holds only its TLS certificate), opened by `secret`. Everything is
+/// written into `target/.restoring` first and moved into place at the end, the
+/// vault last: a restore that fails or stops leaves no vault (and no `target`,
+/// if it made it). The search index is rebuilt when the restored box first opens.
 pub async fn restore<R: Remote>(
     remote: &mut R,
     secret: &Secret,
@@ -323,30 +324,56 @@ pub async fn restore<R: Remote>(
     which: Option<&str>,
     progress: &mut (dyn FnMut(u64, u64) + Send),
 ) -> Result<RestoreSummary> {
-    if target.exists() && std::fs::read_dir(target).map_or(true, |mut d| d.next().is_some()) {
+    if target.join(homepost_vault::VAULT_FILE).exists() {
         return Err(Error::TargetNotEmpty(target.display().to_string()));
     }
-    let staging = target.with_extension("restoring");
+    let made_target = !target.exists();
+    let staging = target.join(".restoring");
     if staging.exists() {
         std::fs::remove_dir_all(&staging)
             .map_err(|e| Error::io(format!("removing {}", staging.display()), e))?;
     }
-    let result = restore_into(remote, secret, &staging, which, progress).await;
-    match result {
-        Ok(summary) => {
-            if target.exists() {
-                std::fs::remove_dir(target)
-                    .map_err(|e| Error::io(format!("replacing {}", target.display()), e))?;
+    let result = match restore_into(remote, secret, &staging, which, progress).await {
+        Ok(summary) => move_into_place(&staging, target).map(|()| summary),
+        Err(e) => Err(e),
+    };
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(if made_target { target } else { &staging });
+    }
+    result
+}
+
+/// Moves the restored files from `staging` into `target`, the vault last (its
+/// presence is what makes a data directory a box), and removes `staging`.
+fn move_into_place(staging: &Path, target: &Path) -> Result<()> {
+    let io = |what: String| move |e| Error::io(what, e);
+    let mut names: Vec<std::ffi::OsString> = std::fs::read_dir(staging)
+        .map_err(io(format!("listing {}", staging.display())))?
+        .filter_map(|e| e.ok().map(|e| e.file_name()))
+        .collect();
+    names.sort_by_key(|n| n == homepost_vault::VAULT_FILE);
+    for name in names {
+        let (from, to) = (staging.join(&name), target.join(&name));
+        if name == homepost_vault::VAULT_FILE {
+            // Never over a vault made meanwhile: a link fails if the name exists.
+            match std::fs::hard_link(&from, &to) {
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    return Err(Error::TargetNotEmpty(target.display().to_string()));
+                }
+                other => {
+                    other.map_err(io(format!("moving the restore into {}", target.display())))?;
+                }
             }
-            std::fs::rename(&staging, target)
-                .map_err(|e| Error::io(format!("moving the restore to {}", target.display()), e))?;
-            Ok(summary)
-        }
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&staging);
-            Err(e)
+            std::fs::remove_file(&from).map_err(io(format!("removing {}", from.display())))?;
+        } else {
+            std::fs::rename(&from, &to)
+                .map_err(io(format!("moving the restore into {}", target.display())))?;
         }
     }
+    std::fs::remove_dir(staging).map_err(io(format!("removing {}", staging.display())))?;
+    std::fs::File::open(target)
+        .and_then(|d| d.sync_all())
+        .map_err(io(format!("syncing {}", target.display())))
 }
 
 async fn restore_into<R: Remote>(

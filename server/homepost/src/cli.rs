@@ -143,7 +143,7 @@ pub enum Command {
         #[command(subcommand)]
         command: Option<crate::backup_cli::BackupCommand>,
     },
-    /// Make this data directory (empty or new) a box again from its backup.
+    /// Make this data directory (new, or without a vault) a box again from its backup.
     Restore(crate::backup_cli::RestoreArgs),
     /// Check the store and the index for damage: every encrypted page, the
     /// database's structure, every message's bytes against their SHA-256, and the

@@ -20,6 +20,11 @@ use crate::session::{SessionInfo, Sessions, Throttle};
 /// The shortest passphrase a new vault accepts, in characters.
 pub const MIN_PASSPHRASE_CHARS: usize = homepost_vault::strength::MIN_CHARS;
 
+mod restore;
+mod setup;
+
+pub use restore::{RestorePhase, RestoreView};
+
 /// Shared by every request.
 pub struct AppState {
     data_dir: PathBuf,
@@ -29,6 +34,8 @@ pub struct AppState {
     /// Fetching and sending, running exactly while unlocked.
     transport: Mutex<Option<Arc<Transport>>>,
     transport_options: Mutex<TransportOptions>,
+    /// A restore from a backup, asked for by the setup wizard.
+    pub(crate) restore: restore::RestoreJob,
     /// The backup schedule and any backup run, exactly while unlocked.
     backup_tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     sessions: Mutex<Sessions>,
@@ -79,6 +86,7 @@ impl AppState {
             library: Arc::new(RwLock::new(None)),
             transport: Mutex::new(None),
             transport_options: Mutex::new(TransportOptions::default()),
+            restore: restore::RestoreJob::default(),
             backup_tasks: Mutex::new(Vec::new()),
             sessions: Mutex::new(Sessions::new(idle, lifetime)),
             throttle: Mutex::new(Throttle::default()),
@@ -376,73 +384,10 @@ impl AppState {
         }
     }
 
-    /// Creates the vault (only if there is none), opens the library and starts a
-    /// session. Unless the request is `local` (from the box itself), it must hold
-    /// the claim (`claim_cookie`, see [`crate::claim`]) or bring the setup code
-    /// printed at start while nobody else holds the claim; wrong codes are
-    /// throttled like wrong passphrases, and the code is spent once the vault
-    /// exists.
-    pub async fn create_vault(
+    pub(crate) async fn open_and_start_session(
         &self,
-        client: Option<IpAddr>,
-        local: bool,
-        setup_token: Option<&str>,
-        claim_cookie: Option<&str>,
-        passphrase: Passphrase,
+        vault: Vault,
     ) -> Result<NewSession, ApiError> {
-        if self.has_vault() {
-            return Err(vault_exists());
-        }
-        if self.setup_token_required(local) {
-            let now = Instant::now();
-            if !self.claim.held_by(claim_cookie, now) {
-                // Only this client's own failures hold it back (see failed_by_client).
-                self.throttle()
-                    .check(client, true, now)
-                    .map_err(ApiError::throttled)?;
-                let matches = self.claim.code_matches(setup_token.unwrap_or_default());
-                if !matches {
-                    if setup_token.is_some() {
-                        self.throttle().failed_by_client(client, now);
-                    }
-                    return Err(crate::routes::setup::claim_refused(
-                        if setup_token.is_some() {
-                            crate::claim::ClaimError::Wrong
-                        } else {
-                            crate::claim::ClaimError::NoCode
-                        },
-                    ));
-                }
-                if self.claim.taken_by_other(claim_cookie, now) {
-                    return Err(crate::routes::setup::claim_refused(
-                        crate::claim::ClaimError::Taken,
-                    ));
-                }
-            }
-        }
-        if let Some(why) = homepost_vault::strength::refusal(passphrase.expose(), &["homepost"]) {
-            return Err(ApiError::bad_request("weak_passphrase", why));
-        }
-        let _one_at_a_time = self
-            .kdf_gate
-            .acquire()
-            .await
-            .map_err(|e| ApiError::internal(&e))?;
-        if self.has_vault() {
-            return Err(vault_exists());
-        }
-        let (dir, kdf) = (self.data_dir.clone(), self.kdf);
-        let vault = tokio::task::spawn_blocking(move || Vault::create(&dir, &passphrase, kdf))
-            .await
-            .map_err(|e| ApiError::internal(&e))?
-            .map_err(|e| ApiError::internal(&e))?;
-        // Spent: the box is claimed.
-        self.claim.spend();
-        tracing::info!(dir = %self.data_dir.display(), "vault created");
-        self.open_and_start_session(vault).await
-    }
-
-    async fn open_and_start_session(&self, vault: Vault) -> Result<NewSession, ApiError> {
         // The session is created under the library's write lock, so the idle reaper
         // cannot lock the library between the open and the session.
         let mut library = self.library.write().await;

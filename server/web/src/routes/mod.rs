@@ -18,6 +18,7 @@ pub mod messages;
 pub mod outbox;
 pub mod peers;
 pub mod remote;
+pub mod restore;
 pub mod search;
 pub mod session;
 pub mod setup;
@@ -58,6 +59,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
     peers::routes(cfg);
     remote::routes(cfg);
     backup::routes(cfg);
+    restore::routes(cfg);
 }
 
 /// Now, in Unix seconds.

@@ -192,6 +192,8 @@ async fn openapi_document_matches_the_routes() {
         ("post", "/api/v1/backup/run"),
         ("get", "/api/v1/backup/recovery-key"),
         ("post", "/api/v1/backup/recovery-key/shown"),
+        ("post", "/api/v1/restore"),
+        ("get", "/api/v1/restore"),
     ];
     for (m, p) in expected {
         assert!(

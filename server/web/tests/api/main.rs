@@ -12,5 +12,6 @@ mod headers;
 mod identities;
 mod imports;
 mod mail;
+mod restore;
 mod session;
 mod setup;
