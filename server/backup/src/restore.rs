@@ -309,7 +309,7 @@ pub struct RestoreSummary {
 }
 
 /// Rows inserted per transaction.
-const BATCH: usize = 500;
+const BATCH: usize = 2000;
 
 /// Restores snapshot `which` (the newest when `None`) of the backup in `remote`
 /// into the data directory `target` (new, or one without a vault, such as a new

@@ -38,6 +38,9 @@ fn kept_rows(table: &str) -> Option<&'static str> {
     (table == "settings").then_some(LOCAL_SETTINGS)
 }
 
+/// Parameters in one statement at most (SQLite's default limit is 32,766).
+const MAX_PARAMS: usize = 30_000;
+
 /// Columns copied as 0: the state of this box's search index, which a restored
 /// box rebuilds (and which would otherwise change the copy as indexing goes on).
 const LOCAL: &[(&str, &str)] = &[("messages", "indexed")];
@@ -377,26 +380,35 @@ impl Loader {
     /// Inserts rows of `table`, in one transaction. [`Value::Content`] must have
     /// been replaced by the content itself ([`Value::Blob`]).
     pub async fn insert(&mut self, table: &Table, rows: &[Vec<Value>]) -> Result<()> {
+        let width = table.columns.len();
+        if let Some(bad) = rows
+            .iter()
+            .find(|r| r.len() != width || r.iter().any(|v| matches!(v, Value::Content(_))))
+        {
+            return Err(Error::Sql(sqlx::Error::Protocol(format!(
+                "a row of {} does not fit its columns ({} values for {width})",
+                table.name,
+                bad.len()
+            ))));
+        }
         let columns: Vec<String> = table.columns.iter().map(|c| quoted(c)).collect();
-        let marks = vec!["?"; columns.len()].join(", ");
-        let sql = format!(
-            "INSERT INTO {} ({}) VALUES ({marks})",
-            quoted(&table.name),
-            columns.join(", ")
-        );
+        let one = format!("({})", vec!["?"; width].join(", "));
+        // Many rows a statement (one round trip to the connection's thread each),
+        // within SQLite's limit of 32,766 parameters.
+        let per_statement = (MAX_PARAMS / width.max(1)).max(1);
         let mut tx = sqlx::Connection::begin(&mut self.conn).await?;
-        for row in rows {
-            if row.len() != columns.len() || row.iter().any(|v| matches!(v, Value::Content(_))) {
-                return Err(Error::Sql(sqlx::Error::Protocol(format!(
-                    "a row of {} does not fit its columns",
-                    table.name
-                ))));
-            }
+        for chunk in rows.chunks(per_statement) {
+            let sql = format!(
+                "INSERT INTO {} ({}) VALUES {}",
+                quoted(&table.name),
+                columns.join(", "),
+                vec![one.as_str(); chunk.len()].join(", ")
+            );
             let mut args = SqliteArguments::default();
-            for v in row {
+            for v in chunk.iter().flatten() {
                 bind(&mut args, v)?;
             }
-            sqlx::query_with(sqlx::AssertSqlSafe(sql.clone()), args)
+            sqlx::query_with(sqlx::AssertSqlSafe(sql), args)
                 .execute(&mut *tx)
                 .await?;
         }
