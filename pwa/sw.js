@@ -3,7 +3,7 @@
 // sessions are not cached, not even briefly. Shell files are fetched network-first
 // (so an updated box serves an updated app) with the cache as the offline fallback.
 
-const CACHE = 'homepost-shell-v17';
+const CACHE = 'homepost-shell-v18';
 
 /** Every file of pwa/ that the page loads. Keep in step with pwa/ (e2e checks it). */
 const SHELL = [
@@ -70,6 +70,7 @@ const SHELL = [
   '/js/components/wizard-frame.js',
   '/js/components/wizard-mail.js',
   '/js/components/wizard-passphrase.js',
+  '/js/components/wizard-restore.js',
   '/js/components/wizard-servers.js',
   '/icons/icon.svg',
   '/icons/icon-192.png',

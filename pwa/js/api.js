@@ -132,6 +132,14 @@ export const api = {
   passphraseStrength: (passphrase, opts) => request('POST', '/passphrase/strength', { passphrase }, opts),
   createVault: (passphrase, setupToken = null) => request('POST', '/vault', setupToken
     ? { passphrase, setup_token: setupToken } : { passphrase }),
+  /**
+   * Starts making this new box again from its backup (docs/backup.md): `body` is
+   * {source, passphrase} or {source, recovery_key, new_passphrase}; 202 with the
+   * progress, which GET /restore then tells.
+   */
+  startRestore: (body, setupToken = null) => request('POST', '/restore', setupToken
+    ? { ...body, setup_token: setupToken } : body),
+  restoreStatus: (opts) => request('GET', '/restore', undefined, opts),
   unlock: (passphrase) => request('POST', '/session', { passphrase }),
   session: () => request('GET', '/session'),
   logout: () => request('DELETE', '/session'),

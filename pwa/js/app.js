@@ -18,7 +18,8 @@ import './components/wizard.js';
 
 class HpApp extends HTMLElement {
   connectedCallback() {
-    this.addEventListener('hp-session', () => this.enterMail());
+    // A restored box's first session comes with what came back (`notice`), said in the mail.
+    this.addEventListener('hp-session', (event) => this.enterMail(event.detail && event.detail.notice));
     this.addEventListener('hp-setup-done', () => this.showMail());
     this.addEventListener('hp-restart', () => this.start());
     this.addEventListener('hp-locked', () => this.showUnlock('locked'));
@@ -109,15 +110,17 @@ class HpApp extends HTMLElement {
   /**
    * After unlocking (or creating the vault): the status read before had no session,
    * so it did not say which key lookups the box allows. Asked once, before the mail
-   * screens, so that they offer only the lookups the box makes.
+   * screens, so that they offer only the lookups the box makes. `notice` (a restored
+   * box's "Restored N messages…") is announced once the mail is shown.
    */
-  async enterMail() {
+  async enterMail(notice = null) {
     try {
       setStatus(await api.status());
     } catch {
       setStatus(null); // not known: the screens offer lookups, and a refusal says why
     }
     await this.showMailOrWizard();
+    if (notice) window.dispatchEvent(new CustomEvent('hp:announce', { detail: { message: notice } }));
   }
 }
 

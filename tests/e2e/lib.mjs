@@ -120,6 +120,27 @@ export async function launchPersistent(extraArgs = [], options = {}) {
   };
 }
 
+/** This machine's first non-loopback IPv4 address (to reach a box as a phone on the LAN would). */
+export function lanAddress() {
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const a of list || []) {
+      if (a.family === 'IPv4' && !a.internal) return a.address;
+    }
+  }
+  throw new Error('this test needs a non-loopback IPv4 address to reach the box from (none found)');
+}
+
+/** Polls `fn` every 100 ms until it returns something truthy (returned), or fails after `ms`. */
+export async function until(what, ms, fn) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => { setTimeout(r, 100); });
+  }
+}
+
 /** `n` different free loopback ports, held together while picked. */
 export async function freePorts(n) {
   const held = await Promise.all(Array.from({ length: n }, () => new Promise((resolve, reject) => {

@@ -26,12 +26,12 @@ import dgram from 'node:dgram';
 import { chownSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import {
   OUT, PHONE, REPO, axeCheck, ensureOut, launchBrowser, requireBin, singleMessages, watch,
   Steps, freePorts, startDovecot,
+  lanAddress, until,
 } from './lib.mjs';
 
 const PEERS = path.join(REPO, 'tests/peers');
@@ -43,26 +43,6 @@ const SUBJECTS = ['Wizard test one', 'Wizard test two', 'Wizard test three'];
 
 const steps = new Steps('wizard');
 const step = steps.run;
-
-/** This machine's first non-loopback IPv4 address. */
-function lanAddress() {
-  for (const list of Object.values(os.networkInterfaces())) {
-    for (const a of list || []) {
-      if (a.family === 'IPv4' && !a.internal) return a.address;
-    }
-  }
-  throw new Error('wizard.mjs needs a non-loopback IPv4 address to reach the box from (none found)');
-}
-
-async function until(what, ms, fn) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => { setTimeout(r, 100); });
-  }
-}
 
 // --- the DNS server -------------------------------------------------------------
 

@@ -6,6 +6,7 @@
 import { api, setSession, ApiError } from '../api.js';
 import { h, replace } from '../dom.js';
 import { PassphraseStep } from './wizard-passphrase.js';
+import { RestoreStep } from './wizard-restore.js';
 
 let fieldCount = 0;
 
@@ -113,7 +114,9 @@ let setupTokenFromUrl = null;
  * The code comes from the setup address (`/#setup=CODE`, claimed at once without
  * typing) or is typed. `POST /claim` gives this browser an HttpOnly claim cookie, so
  * a reload goes straight to the passphrase; a box without `/claim` (older server)
- * takes the code with the vault instead.
+ * takes the code with the vault instead. Beside the passphrase, "Restore from a
+ * backup" (wizard-restore.js) makes the box again from an old box's backup; a reload
+ * while that runs comes back to its progress.
  */
 class HpSetup extends HTMLElement {
   connectedCallback() {
@@ -121,8 +124,10 @@ class HpSetup extends HTMLElement {
     this.started = true;
     setupTokenFromUrl = takeSetupToken() || setupTokenFromUrl;
     const needsClaim = this.hasAttribute('token-required') && !this.hasAttribute('claimed');
-    if (!needsClaim) this.showPassphrase(setupTokenFromUrl);
-    else if (setupTokenFromUrl) this.claim(setupTokenFromUrl, true);
+    if (!needsClaim) {
+      this.showPassphrase(setupTokenFromUrl);
+      this.resumeRestore(setupTokenFromUrl);
+    } else if (setupTokenFromUrl) this.claim(setupTokenFromUrl, true);
     else this.showClaim();
   }
 
@@ -221,6 +226,7 @@ class HpSetup extends HTMLElement {
       return;
     }
     this.showPassphrase(fromUrl ? code : null);
+    this.resumeRestore(fromUrl ? code : null);
   }
 
   /** The claim screen again, saying why the box refused: `code` is the API's error code. */
@@ -257,21 +263,58 @@ class HpSetup extends HTMLElement {
     this.countdown = setInterval(tick, 1000);
   }
 
-  showPassphrase(setupToken) {
-    const step = new PassphraseStep({
-      setupToken,
-      onSession: (session) => {
+  /** What the passphrase and restore steps do once they have a session, or lost the claim. */
+  stepCallbacks() {
+    return {
+      onSession: (session, notice = null) => {
         setupTokenFromUrl = null;
+        this.restore = null;
         setSession(session);
-        this.dispatchEvent(new CustomEvent('hp-session', { bubbles: true, detail: session }));
+        this.dispatchEvent(new CustomEvent('hp-session', {
+          bubbles: true, detail: notice ? { ...session, notice } : session,
+        }));
       },
       onClaimLost: (code) => {
         setupTokenFromUrl = null;
+        this.restore = null;
         this.claimRefused(code);
       },
       onRestart: () => this.dispatchEvent(new CustomEvent('hp-restart', { bubbles: true })),
+    };
+  }
+
+  showPassphrase(setupToken) {
+    const step = new PassphraseStep({
+      setupToken,
+      ...this.stepCallbacks(),
+      onRestore: () => this.showRestore(setupToken),
     });
     this.show(step, step.heading);
+  }
+
+  /** "Restore from a backup": the same form again (what was typed kept) if it was left. */
+  showRestore(setupToken) {
+    if (!this.restore) {
+      this.restore = new RestoreStep({
+        setupToken,
+        ...this.stepCallbacks(),
+        onBack: () => this.showPassphrase(setupToken),
+      });
+    }
+    this.show(this.restore, this.restore.heading);
+  }
+
+  /** A restore the box runs already (this page was reloaded): its progress, not the passphrase. */
+  async resumeRestore(setupToken) {
+    let view;
+    try {
+      view = await api.restoreStatus();
+    } catch {
+      return; // an older box, or no claim: the passphrase step stays
+    }
+    if (!view || (view.phase !== 'running' && view.phase !== 'indexing') || !this.isConnected) return;
+    this.showRestore(setupToken);
+    this.restore.showProgress(view);
   }
 }
 

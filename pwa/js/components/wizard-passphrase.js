@@ -3,7 +3,9 @@
 // a strength meter fed by POST /passphrase/strength (asked 250 ms after the typing
 // stops, the previous question cancelled) says how long guessing it would take and
 // what would make it better. The server decides what is too weak (400
-// weak_passphrase); the meter only explains.
+// weak_passphrase); the meter only explains. The same two fields and meter give a
+// restored box its new passphrase (NewPassphrase, used by wizard-restore.js), and
+// the step offers that other way in: "Restore from a backup".
 
 import { api, ApiError } from '../api.js';
 import { h } from '../dom.js';
@@ -80,17 +82,13 @@ class StrengthMeter {
 }
 
 /**
- * The passphrase step. `setupToken`: the code from the setup address, sent along with
- * the vault (a typed code was spent on the claim, whose cookie stands in for it).
- * Callbacks: `onSession(session)` once the vault exists, `onClaimLost(code)` when the
- * box refuses this browser's claim (the error code: it restarted, or the code went
- * with the vault and was wrong), `onRestart()` when
- * someone else created the vault meanwhile.
+ * A new passphrase typed twice, with the strength meter and "Show passphrase": the
+ * passphrase step's fields, and the restore's with a recovery key (wizard-restore.js).
+ * `nodes` go in the form; `onInput()` runs when the first field is typed in after it
+ * was marked wrong (to clear the error line).
  */
-export class PassphraseStep {
-  constructor({ setupToken = null, onSession, onClaimLost, onRestart }) {
-    this.setupToken = setupToken;
-    this.callbacks = { onSession, onClaimLost, onRestart };
+export class NewPassphrase {
+  constructor({ label = 'Passphrase', againLabel = 'Repeat the passphrase', onInput = () => {} } = {}) {
     this.meter = new StrengthMeter();
     const hintId = nextId('pass-hint');
     this.first = h('input', {
@@ -101,7 +99,7 @@ export class PassphraseStep {
         // A refusal was about the passphrase that was there before.
         if (this.first.getAttribute('aria-invalid') === 'true') {
           this.first.setAttribute('aria-invalid', 'false');
-          this.error.clear();
+          onInput();
         }
       },
     });
@@ -113,36 +111,100 @@ export class PassphraseStep {
       id: nextId('reveal'), type: 'checkbox',
       onchange: () => [this.first, this.second].forEach((i) => { i.type = reveal.checked ? 'text' : 'password'; }),
     });
-    this.error = errorLine();
-    this.submit = h('button', { type: 'submit', class: 'button primary wide' }, 'Create vault');
-    this.form = h('form', { class: 'auth-form', novalidate: true, onsubmit: (e) => this.onSubmit(e) },
-      // A user name for password managers, so that they file the passphrase under "Homepost".
-      h('input', { type: 'text', name: 'username', autocomplete: 'username', value: 'Homepost', hidden: true, tabindex: '-1' }),
+    this.nodes = [
       h('div', { class: 'field' },
-        h('label', { for: this.first.id }, 'Passphrase'),
+        h('label', { for: this.first.id }, label),
         this.first,
         h('p', { class: 'field-hint', id: hintId },
           `At least ${MIN_PASSPHRASE} characters. Four or five unrelated words are easy to type and hard to guess.`),
         this.meter.el),
-      field('Repeat the passphrase', this.second),
+      field(againLabel, this.second),
       h('div', { class: 'check' }, reveal, h('label', { for: reveal.id }, 'Show passphrase')),
+    ];
+  }
+
+  /**
+   * The passphrase, or null after marking the field that is wrong, saying why with
+   * `show(message)` and focusing it.
+   */
+  value(show) {
+    const pass = this.first.value;
+    this.first.setAttribute('aria-invalid', 'false');
+    this.second.setAttribute('aria-invalid', 'false');
+    if (pass.length < MIN_PASSPHRASE) {
+      this.invalid(this.first, `The passphrase needs at least ${MIN_PASSPHRASE} characters.`, show);
+      return null;
+    }
+    if (pass !== this.second.value) {
+      this.invalid(this.second, 'The two passphrases differ. Type the same one twice.', show);
+      return null;
+    }
+    return pass;
+  }
+
+  /** The box found it too weak (400 weak_passphrase): `message` is its reason. */
+  refused(message, show) {
+    this.invalid(this.first, `${sentence(message)} Choose a longer or less common passphrase.`, show);
+    this.first.select();
+  }
+
+  invalid(input, message, show) {
+    input.setAttribute('aria-invalid', 'true');
+    show(message);
+    input.focus();
+  }
+
+  clear() {
+    this.first.value = '';
+    this.second.value = '';
+    this.stop();
+  }
+
+  stop() {
+    this.meter.stop();
+  }
+}
+
+/**
+ * The passphrase step. `setupToken`: the code from the setup address, sent along with
+ * the vault (a typed code was spent on the claim, whose cookie stands in for it).
+ * Callbacks: `onSession(session)` once the vault exists, `onClaimLost(code)` when the
+ * box refuses this browser's claim (the error code: it restarted, or the code went
+ * with the vault and was wrong), `onRestart()` when
+ * someone else created the vault meanwhile, and `onRestore()` (optional: without it
+ * nothing is offered) for "Restore from a backup" (wizard-restore.js).
+ */
+export class PassphraseStep {
+  constructor({ setupToken = null, onSession, onClaimLost, onRestart, onRestore = null }) {
+    this.setupToken = setupToken;
+    this.callbacks = { onSession, onClaimLost, onRestart };
+    this.error = errorLine();
+    this.pass = new NewPassphrase({ onInput: () => this.error.clear() });
+    this.submit = h('button', { type: 'submit', class: 'button primary wide' }, 'Create vault');
+    this.form = h('form', { class: 'auth-form', novalidate: true, onsubmit: (e) => this.onSubmit(e) },
+      // A user name for password managers, so that they file the passphrase under "Homepost".
+      h('input', { type: 'text', name: 'username', autocomplete: 'username', value: 'Homepost', hidden: true, tabindex: '-1' }),
+      this.pass.nodes,
       this.error.el,
       this.submit);
     const frame = stepFrame('passphrase', 'Choose your passphrase',
       h('p', {}, 'Your passphrase is the only key to your mail. Homepost encrypts everything on this box with it '
         + 'and never stores it anywhere.'),
+      onRestore ? h('p', { class: 'wizard-restore-offer' }, 'Replacing a box that made backups? ',
+        h('button', { type: 'button', class: 'link-button', onclick: () => onRestore() }, 'Restore from a backup'),
+        ' instead.') : null,
       h('div', { class: 'warning-note wizard-warning' },
         h('p', {}, h('strong', {}, 'Homepost cannot recover a forgotten passphrase. '),
           'Without it your mail stays locked for good, for you as for anyone else.'),
         h('p', {}, 'Write it down on paper and keep it somewhere safe, away from the box. '
-          + '(A recovery key will come with backups, in a later version.)')),
+          + '(Once the box makes backups, it also gives you a recovery key that opens them.)')),
       this.form);
     this.el = frame.el;
     this.heading = frame.heading;
   }
 
   stop() {
-    this.meter.stop();
+    this.pass.stop();
     clearInterval(this.countdown);
   }
 
@@ -152,32 +214,15 @@ export class PassphraseStep {
     this.form.setAttribute('aria-busy', busy ? 'true' : 'false');
   }
 
-  invalid(input, message) {
-    input.setAttribute('aria-invalid', 'true');
-    this.error.show(message);
-    input.focus();
-  }
-
   async onSubmit(event) {
     event.preventDefault();
-    const pass = this.first.value;
-    this.first.setAttribute('aria-invalid', 'false');
-    this.second.setAttribute('aria-invalid', 'false');
-    if (pass.length < MIN_PASSPHRASE) {
-      this.invalid(this.first, `The passphrase needs at least ${MIN_PASSPHRASE} characters.`);
-      return;
-    }
-    if (pass !== this.second.value) {
-      this.invalid(this.second, 'The two passphrases differ. Type the same one twice.');
-      return;
-    }
+    const pass = this.pass.value((m) => this.error.show(m));
+    if (pass === null) return;
     this.error.clear();
     this.setBusy(true, 'Creating your vault\u2026');
     try {
       const session = await api.createVault(pass, this.setupToken);
-      this.first.value = '';
-      this.second.value = '';
-      this.stop();
+      this.pass.clear();
       this.callbacks.onSession(session);
     } catch (err) {
       this.setBusy(false);
@@ -200,12 +245,11 @@ export class PassphraseStep {
       return;
     }
     if (code === 'weak_passphrase') {
-      this.invalid(this.first, `${sentence(err.message)} Choose a longer or less common passphrase.`);
-      this.first.select();
+      this.pass.refused(err.message, (m) => this.error.show(m));
       return;
     }
     this.error.show(sentence(err.message));
-    this.first.focus();
+    this.pass.first.focus();
   }
 
   /** Keeps the form disabled while the server throttles, counting down. */
