@@ -160,3 +160,67 @@ fn a_backup_killed_at_any_moment_leaves_only_snapshots_that_restore() {
     succeeded(new.run_with(PASS, &["restore", "--from-dir", &t]));
     assert_eq!(new.count("*"), home.count("*"));
 }
+
+#[test]
+fn a_restored_box_fetches_on_from_where_the_old_one_was() {
+    let d = homepost_testing::peers::Dovecot::start();
+    let mail = |i: usize| {
+        format!(
+            "From: Bob <bob@example.org>\r\nTo: alice@localhost\r\nSubject: Fetched {i}\r\nMessage-ID: <fetched{i}@example.org>\r\nDate: Mon, 01 Jan 2024 00:00:00 +0000\r\n\r\nBody {i}\r\n"
+        )
+        .into_bytes()
+    };
+    for i in 0..5 {
+        d.deliver("alice", &mail(i));
+    }
+    let home = Home::new();
+    home.init();
+    let imap = format!("127.0.0.1:{}", d.imap);
+    succeeded(
+        home.cmd(PASS)
+            .env(
+                "HOMEPOST_INCOMING_PASSWORD",
+                homepost_testing::peers::PASSWORD,
+            )
+            .args([
+                "account",
+                "add",
+                "--name",
+                "Home",
+                "--email",
+                "alice@localhost",
+            ])
+            .args([
+                "--imap",
+                &imap,
+                "--incoming-security",
+                "plain",
+                "--incoming-user",
+                "alice",
+            ])
+            .output()
+            .unwrap(),
+    );
+    home.ok(&["fetch", "--timeout", "60"]);
+    assert_eq!(home.count("fetched"), 5);
+    let target = home.path("usb-disk");
+    std::fs::create_dir(&target).unwrap();
+    let t = target.display().to_string();
+    home.ok(&["backup", "setup", "--dir", &t]);
+    home.ok(&["backup"]);
+
+    // The old box is gone; two more messages arrive; the new box fetches them
+    // alone: the folder's UIDs came back with the rest.
+    let new = Home::new();
+    succeeded(new.run_with(PASS, &["restore", "--from-dir", &t]));
+    for i in 5..7 {
+        d.deliver("alice", &mail(i));
+    }
+    new.ok(&["fetch", "--timeout", "60"]);
+    assert_eq!(
+        new.count("fetched"),
+        7,
+        "nothing fetched twice, nothing missed"
+    );
+    assert_eq!(new.count("\"Fetched 6\""), 1);
+}
