@@ -69,7 +69,7 @@ export class BackupSettingsSection {
     this.settings = settings;
     this.accounts = usable;
     const target = settings.target;
-    if (target && target.kind === 'directory') {
+    if (target && (target.kind === 'directory' || target.kind === 'imap')) {
       this.form = null;
       replace(this.content, this.directoryView(settings));
     } else {
@@ -77,19 +77,22 @@ export class BackupSettingsSection {
     }
   }
 
-  /** A directory on the box: shown, not changed here. */
+  /** A directory on the box, or an account for backups alone: shown, not changed here. */
   directoryView(s) {
     const k = s.keep || {};
+    const where = s.target.kind === 'imap'
+      ? `Folder \u201c${s.target.folder}\u201d of ${s.target.server.username} on ${s.target.server.host}`
+      : s.target.path;
     return [
       h('dl', { class: 'remote-facts' },
         h('dt', {}, 'Where'),
-        h('dd', { class: 'remote-mono', id: 'backup-dir' }, s.target.path),
+        h('dd', { class: 'remote-mono', id: 'backup-dir' }, where),
         h('dt', {}, 'How often'),
         h('dd', {}, everyWords(s.every_hours)),
         h('dt', {}, 'Backups kept'),
         h('dd', {}, `The last ${k.daily} days, ${k.weekly} weeks and ${k.monthly} months`)),
-      h('p', { class: 'field-hint' }, 'This folder on a disk of the box was chosen on the box itself, and is '
-        + 'changed there (homepost backup setup).'),
+      h('p', { class: 'field-hint' }, `This ${s.target.kind === 'imap' ? 'account' : 'folder on a disk of the box'} `
+        + 'was chosen on the box itself, and is changed there (homepost backup setup).'),
     ];
   }
 

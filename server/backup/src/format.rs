@@ -180,7 +180,7 @@ pub struct Snapshot {
     pub rows: Vec<String>,
     /// Messages in the store.
     pub messages: u64,
-    /// Bytes of the rows' copy, and of the messages' stored bytes.
+    /// Bytes of the rows' copy and of the mail as received.
     pub bytes: u64,
 }
 

@@ -67,7 +67,7 @@ pub struct Summary {
     pub snapshot: String,
     /// Messages in it.
     pub messages: u64,
-    /// Bytes of the store it covers (the rows' copy and the messages).
+    /// Bytes it covers: the rows' copy and the mail as received.
     pub bytes: u64,
     /// Objects sent (the rest were on the server already).
     pub new_objects: u64,
@@ -305,9 +305,14 @@ pub async fn backup<R: Remote>(
     let mut chunker = Chunker::default();
     let mut rows = 0u64;
     let mut messages = 0u64;
-    let mut content_bytes = 0u64;
+    // The mail's size as received (the messages' `raw_size`), what the
+    // snapshot covers besides the rows' copy.
+    let mut mail_bytes = 0u64;
     for table in &tables {
         chunker.line(&serde_json::json!({ "table": table }), Vec::new())?;
+        let size_column = (table.name == "messages")
+            .then(|| table.columns.iter().position(|c| c == "raw_size"))
+            .flatten();
         let mut after: Option<Vec<Value>> = None;
         loop {
             let page = snap.page(table, after.as_deref(), options.page).await?;
@@ -331,10 +336,12 @@ pub async fn backup<R: Remote>(
                 let bytes = snap.content(sha).await?.ok_or_else(|| {
                     Error::Inconsistent("a message vanished during the backup".into())
                 })?;
-                content_bytes += bytes.len() as u64;
                 sender.add(*id, &bytes).await?;
             }
             for row in &page.rows {
+                if let Some(Value::Int(n)) = size_column.and_then(|i| row.get(i)) {
+                    mail_bytes += u64::try_from(*n).unwrap_or(0);
+                }
                 let refs = row
                     .iter()
                     .filter_map(|v| match v {
@@ -370,7 +377,7 @@ pub async fn backup<R: Remote>(
         schema: snap.schema_version(),
         rows: std::mem::take(&mut chunker.pieces),
         messages,
-        bytes: chunker.bytes + content_bytes,
+        bytes: chunker.bytes + mail_bytes,
     };
     snap.finish().await?;
     let name = sender

@@ -16,6 +16,8 @@ use crate::unix_now;
 pub const DEFAULT_FOLDER: &str = "Homepost Backup";
 /// The store setting holding [`BackupSettings`].
 const SETTINGS_KEY: &str = "backup.settings";
+/// The store setting holding the password of a [`Target::Imap`].
+const PASSWORD_KEY: &str = "backup.imap_password";
 /// The store setting holding [`BackupStatus`].
 const STATUS_KEY: &str = "backup.status";
 /// A run that failed is tried again after this long (not a full day).
@@ -50,6 +52,16 @@ pub enum Target {
     Account {
         /// The account's id.
         account: i64,
+        /// The folder (made if missing).
+        #[serde(default = "default_folder")]
+        folder: String,
+    },
+    /// A folder of an IMAP account used for backups alone (not fetched from);
+    /// its password is kept apart from the settings and never shown.
+    Imap {
+        /// The server, its login and its protection.
+        #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+        server: homepost_store::Endpoint,
         /// The folder (made if missing).
         #[serde(default = "default_folder")]
         folder: String,
@@ -170,8 +182,53 @@ pub async fn settings(store: &Store) -> Result<BackupSettings, BackupError> {
     })
 }
 
+/// Checks and stores new backup settings; `password` is a [`Target::Imap`]'s
+/// (kept, not changed, when `None`).
+pub async fn set_settings_with_password(
+    store: &Store,
+    new: &BackupSettings,
+    password: Option<&str>,
+) -> Result<(), BackupError> {
+    if let Some(Target::Imap { server, folder }) = &new.target {
+        if server.host.trim().is_empty() || server.username.trim().is_empty() {
+            return Err(BackupError::Invalid(
+                "name the backup account's server and login".into(),
+            ));
+        }
+        if server.security == homepost_store::Security::Plain
+            && !homepost_store::is_loopback(&server.host)
+        {
+            return Err(BackupError::Invalid(
+                "a password goes to a mail server on another machine only over TLS".into(),
+            ));
+        }
+        if folder.trim().is_empty() || folder.len() > 200 {
+            return Err(BackupError::Invalid(
+                "name a folder of 1-200 characters".into(),
+            ));
+        }
+        match password {
+            Some(p) => store.set_setting(PASSWORD_KEY, p).await?,
+            None if store.setting(PASSWORD_KEY).await?.is_none() => {
+                return Err(BackupError::Invalid(
+                    "give the backup account's password".into(),
+                ));
+            }
+            None => {}
+        }
+    }
+    set_settings(store, new).await
+}
+
 /// Checks and stores new backup settings.
 pub async fn set_settings(store: &Store, new: &BackupSettings) -> Result<(), BackupError> {
+    if matches!(new.target, Some(Target::Imap { .. }))
+        && store.setting(PASSWORD_KEY).await?.is_none()
+    {
+        return Err(BackupError::Invalid(
+            "give the backup account's password".into(),
+        ));
+    }
     match &new.target {
         Some(Target::Account { account, folder }) => {
             let acc = store
@@ -255,6 +312,16 @@ fn next_run(status: &BackupStatus, settings: &BackupSettings) -> Option<i64> {
 pub async fn remote(store: &Store, settings: &BackupSettings) -> Result<AnyRemote, BackupError> {
     match settings.target.as_ref().ok_or(BackupError::NoTarget)? {
         Target::Directory { path } => Ok(AnyRemote::Dir(DirRemote::new(path.clone())?)),
+        Target::Imap { server, folder } => {
+            let password = store.setting(PASSWORD_KEY).await?.ok_or_else(|| {
+                BackupError::Invalid("the backup account's password is not stored".into())
+            })?;
+            Ok(AnyRemote::Imap(Box::new(ImapRemote::new(
+                server.clone(),
+                Zeroizing::new(password),
+                folder.clone(),
+            ))))
+        }
         Target::Account { account, folder } => {
             let acc = store.account(*account).await?.ok_or_else(|| {
                 BackupError::Invalid(format!("the backup account {account} is gone"))

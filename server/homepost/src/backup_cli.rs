@@ -14,7 +14,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use zeroize::Zeroizing;
 
 use crate::cli::SecurityArg;
-use crate::mail_cli::{host_port, password, security};
+use crate::mail_cli::{host_port, password as password_of, security};
 
 /// The environment variable with the backup server's password for `restore`.
 pub const PASSWORD_ENV: &str = "HOMEPOST_BACKUP_PASSWORD";
@@ -59,11 +59,26 @@ pub struct SetupArgs {
     #[arg(
         long,
         value_name = "ID",
-        required_unless_present = "dir",
-        conflicts_with = "dir"
+        required_unless_present_any = ["dir", "imap"],
+        conflicts_with_all = ["dir", "imap"]
     )]
     pub account: Option<i64>,
-    /// The account's folder for backups.
+    /// Keep backups in an IMAP account used for nothing else, HOST:PORT (its
+    /// password from HOMEPOST_BACKUP_PASSWORD or the terminal).
+    #[arg(
+        long,
+        value_name = "HOST:PORT",
+        conflicts_with = "dir",
+        requires = "user"
+    )]
+    pub imap: Option<String>,
+    /// That account's login.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Protection of that connection.
+    #[arg(long, value_enum, default_value = "tls")]
+    pub security: SecurityArg,
+    /// The folder for backups.
     #[arg(long, default_value = backups::DEFAULT_FOLDER)]
     pub folder: String,
     /// Keep backups in this directory (a disk attached to the box).
@@ -177,16 +192,31 @@ even if the passphrase is forgotten. It is shown once."
             }
         }
         BackupCommand::Setup(a) => {
-            let target = match (&a.account, &a.dir) {
-                (Some(id), _) => Target::Account {
+            let mut password = None;
+            let target = match (&a.account, &a.dir, &a.imap) {
+                (Some(id), _, _) => Target::Account {
                     account: *id,
                     folder: a.folder.clone(),
                 },
-                (None, Some(dir)) => Target::Directory {
+                (None, Some(dir), _) => Target::Directory {
                     path: std::path::absolute(dir)
                         .with_context(|| format!("cannot resolve {}", dir.display()))?,
                 },
-                (None, None) => bail!("name --account ID or --dir PATH"),
+                (None, None, Some(server)) => {
+                    let (host, port) = host_port(server, "IMAP")?;
+                    password = Some(Zeroizing::new(password_of(PASSWORD_ENV, "backup account")?));
+                    Target::Imap {
+                        server: Endpoint {
+                            host,
+                            port,
+                            security: security(a.security),
+                            username: a.user.clone().context("name the backup account's --user")?,
+                            pinned_sha256: None,
+                        },
+                        folder: a.folder.clone(),
+                    }
+                }
+                (None, None, None) => bail!("name --account ID, --imap HOST:PORT or --dir PATH"),
             };
             let settings = BackupSettings {
                 target: Some(target),
@@ -198,7 +228,12 @@ even if the passphrase is forgotten. It is shown once."
                     monthly: a.keep_monthly,
                 },
             };
-            backups::set_settings(store, &settings).await?;
+            backups::set_settings_with_password(
+                store,
+                &settings,
+                password.as_deref().map(String::as_str),
+            )
+            .await?;
             outln!(
                 "Backups are set up; `homepost backup` runs one now, and the server runs them every {} hours.",
                 a.every_hours
@@ -328,7 +363,7 @@ pub async fn restore(args: &RestoreArgs, cli: &crate::cli::Cli, dir: &Path) -> R
         (None, Some(server)) => {
             let (host, port) = host_port(server, "IMAP")?;
             let user = args.user.clone().context("name the IMAP --user")?;
-            let pass = Zeroizing::new(password(PASSWORD_ENV, "backup server")?);
+            let pass = Zeroizing::new(password_of(PASSWORD_ENV, "backup server")?);
             AnyRemote::Imap(Box::new(ImapRemote::new(
                 Endpoint {
                     host,

@@ -541,6 +541,7 @@ impl Command {
                 crate::backup_cli::PASSWORD_ENV,
                 crate::backup_cli::RECOVERY_ENV,
             ],
+            Command::Backup { .. } => &[crate::backup_cli::PASSWORD_ENV],
             _ => &[],
         }
     }

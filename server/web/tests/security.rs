@@ -111,14 +111,15 @@ async fn every_state_change_refuses_a_missing_csrf_token_a_wrong_origin_and_a_fo
     let app = service(&st).await;
     let b = unlocked(&app).await;
     for (method, uri) in state_changes() {
-        // Unlocking, claiming the box, the passphrase estimate and creating the
-        // vault happen before there is a session, so before there is a CSRF
-        // token: Origin, Host and SameSite guard them.
+        // Unlocking, claiming the box, the passphrase estimate, creating the
+        // vault and restoring it happen before there is a session, so before
+        // there is a CSRF token: Origin, Host and SameSite guard them.
         let before_session = uri == "/api/v1/session" && method == Method::POST
             || [
                 "/api/v1/vault",
                 "/api/v1/claim",
                 "/api/v1/passphrase/strength",
+                "/api/v1/restore",
             ]
             .contains(&uri.as_str());
         if !before_session {

@@ -224,3 +224,64 @@ fn a_restored_box_fetches_on_from_where_the_old_one_was() {
     );
     assert_eq!(new.count("\"Fetched 6\""), 1);
 }
+
+#[test]
+fn a_backup_only_account_keeps_the_backup_and_its_password_stays_on_the_box() {
+    let d = homepost_testing::peers::Dovecot::start();
+    let home = Home::new();
+    home.init();
+    import(&home, &sample_mail(home.dir.path()));
+    let imap = format!("127.0.0.1:{}", d.imap);
+    let setup = |pass: Option<&str>| {
+        let mut c = home.cmd(PASS);
+        if let Some(p) = pass {
+            c.env("HOMEPOST_BACKUP_PASSWORD", p);
+        }
+        c.args([
+            "backup",
+            "setup",
+            "--imap",
+            &imap,
+            "--security",
+            "plain",
+            "--user",
+            "bob",
+        ])
+        .output()
+        .unwrap()
+    };
+    let out = setup(None);
+    assert!(!out.status.success(), "no password, no target");
+    succeeded(setup(Some(homepost_testing::peers::PASSWORD)));
+    home.ok(&["backup"]);
+    let status = home.ok(&["backup", "status", "--json"]);
+    assert!(
+        !status.contains(homepost_testing::peers::PASSWORD),
+        "{status}"
+    );
+    let listed: Value = serde_json::from_str(&home.ok(&["backup", "list", "--json"])).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    // Bob's folder holds it; alice's mail is untouched.
+    assert!(d.maildir("bob").join(".Homepost Backup").is_dir());
+
+    let new = Home::new();
+    succeeded(
+        new.cmd(PASS)
+            .env(
+                "HOMEPOST_BACKUP_PASSWORD",
+                homepost_testing::peers::PASSWORD,
+            )
+            .args([
+                "restore",
+                "--imap",
+                &imap,
+                "--security",
+                "plain",
+                "--user",
+                "bob",
+            ])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(new.count("*"), home.count("*"));
+}

@@ -78,11 +78,12 @@ async fn put_backup(
     _auth: Authed,
     body: Json<BackupSettings>,
 ) -> Result<Json<BackupView>, ApiError> {
-    if let Some(backups::Target::Directory { .. }) = &body.target {
-        // A path on the box is the operator's to choose, on the box itself.
+    if let Some(backups::Target::Directory { .. } | backups::Target::Imap { .. }) = &body.target {
+        // A path on the box, or an account the box does not fetch from (whose
+        // password would have to come along), is chosen on the box itself.
         return Err(ApiError::bad_request(
             "invalid_backup_settings",
-            "a directory is chosen on the box: `homepost backup setup --dir PATH`",
+            "this target is chosen on the box: `homepost backup setup --dir PATH` or `--imap HOST:PORT`",
         ));
     }
     {
