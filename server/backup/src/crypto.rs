@@ -34,7 +34,15 @@ pub enum Kind {
     Index,
     /// A pack's own table of contents.
     PackHeader,
+    /// A part of an object too large for one pack (see [`SPLIT_MAGIC`]).
+    Part,
 }
+
+/// How an object too large for a pack begins: then its plaintext is this line
+/// and the hex names of its parts, one a line, whose contents joined are the
+/// object's. No object's own plaintext starts so (a message's stored bytes are a
+/// zstd frame, a piece of rows is JSON).
+pub const SPLIT_MAGIC: &[u8] = b"HPSPLIT1\n";
 
 impl Kind {
     fn tag(self) -> &'static [u8] {
@@ -44,6 +52,7 @@ impl Kind {
             Kind::Snapshot => b"snapshot",
             Kind::Index => b"index",
             Kind::PackHeader => b"pack",
+            Kind::Part => b"part",
         }
     }
 }
@@ -118,8 +127,21 @@ impl Keys {
     /// Opens object `id` sealed by [`seal`](Self::seal); fails if a single bit
     /// changed or it is another object. `limit` bounds the decompressed size.
     pub fn open(&self, id: &Id, sealed: &[u8], limit: usize) -> Result<Vec<u8>> {
+        use std::io::Read as _;
         let packed = open_with(&self.seal, id, sealed)?;
-        zstd::bulk::decompress(&packed, limit).map_err(|_| Error::Damaged(hex::encode(id)))
+        // Streamed, so memory grows with what the object holds, not with the
+        // limit (zstd's bulk API reserves the whole limit up front).
+        let damaged = || Error::Damaged(hex::encode(id));
+        let decoder = zstd::stream::read::Decoder::new(packed.as_slice()).map_err(|_| damaged())?;
+        let mut out = Vec::new();
+        decoder
+            .take(limit as u64 + 1)
+            .read_to_end(&mut out)
+            .map_err(|_| damaged())?;
+        if out.len() > limit {
+            return Err(damaged());
+        }
+        Ok(out)
     }
 }
 

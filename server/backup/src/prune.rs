@@ -89,12 +89,17 @@ const REWRITE_SHARE: f64 = 0.25;
 /// objects no kept snapshot needs, and rewrites packs that are mostly unneeded.
 /// Every step leaves a backup that restores: snapshots go first, a complete new
 /// index is on the server before any old index or pack is deleted.
+///
+/// `also_keep` names a snapshot kept whatever the retention says (the run that
+/// just made it: a clock set back must not drop it). Run one prune or backup at
+/// a time: a run's packs are named by its snapshot only at its end.
 pub async fn prune<R: Remote>(
     store: &Store,
     keys: &Keys,
     remote: &mut R,
     retention: &Retention,
     message_limit: usize,
+    also_keep: Option<&str>,
 ) -> Result<PruneSummary> {
     let all = remote.list().await?;
     let owner = keys.owner();
@@ -108,7 +113,14 @@ pub async fn prune<R: Remote>(
     let mut summary = PruneSummary::default();
     let snaps = snapshots(remote, keys, &listing).await?;
     let times: Vec<i64> = snaps.iter().map(|(_, s)| s.time).collect();
-    let keep = retention.keep(&times);
+    let mut keep = retention.keep(&times);
+    keep.extend(
+        snaps
+            .iter()
+            .enumerate()
+            .filter(|(_, (name, _))| Some(name.as_str()) == also_keep)
+            .map(|(i, _)| i),
+    );
     let snapshot_items = of_kind(&listing, ItemKind::Snapshot);
     let dropped: Vec<Item> = snaps
         .iter()
@@ -130,7 +142,14 @@ pub async fn prune<R: Remote>(
         packs.entry(pack.as_str()).or_default().push((id, slot));
     }
     let pack_items = of_kind(&listing, ItemKind::Pack);
-    let mut gone: Vec<Item> = Vec::new();
+    // Packs no index names: left by a run that stopped before its index (their
+    // objects were never recorded as sent, so they were or will be sent again).
+    let mut gone: Vec<Item> = pack_items
+        .iter()
+        .filter(|i| !packs.contains_key(i.label.name.as_str()))
+        .map(|i| (*i).clone())
+        .collect();
+    summary.packs_deleted += gone.len() as u64;
     let mut writer = PackWriter::default();
     let mut new_index = Index::default();
     let mut rewritten_ids: Vec<(String, Vec<Id>)> = Vec::new();
@@ -198,32 +217,70 @@ pub async fn prune<R: Remote>(
     if gone.is_empty() && dropped.is_empty() && catalog.items.len() <= 1 {
         return Ok(summary);
     }
-    // One index for everything that stays, then the old indexes and packs go.
-    for (piece, names) in &catalog.refs {
-        if live.contains(piece) {
+    // Indexes for everything that stays (cut to fit the server's message size),
+    // then the old indexes and packs go.
+    for (id, names) in &catalog.refs {
+        if live.contains(id) {
             new_index
                 .refs
-                .insert(hex::encode(piece), names.iter().map(hex::encode).collect());
+                .insert(hex::encode(id), names.iter().map(hex::encode).collect());
         }
     }
-    let name = new_name()?;
-    let id = keys.id(Kind::Index, name.as_bytes());
-    let sealed = keys.seal(&id, &serde_json::to_vec(&new_index).map_err(Error::json)?)?;
-    let label = Label {
-        kind: ItemKind::Index,
-        owner: owner.clone(),
-        name,
-    };
-    remote.put(&label, &sealed).await?;
+    for part in split_index(new_index, limit / 2) {
+        let name = new_name()?;
+        let id = keys.id(Kind::Index, name.as_bytes());
+        let sealed = keys.seal(&id, &serde_json::to_vec(&part).map_err(Error::json)?)?;
+        let label = Label {
+            kind: ItemKind::Index,
+            owner: owner.clone(),
+            name,
+        };
+        remote.put(&label, &sealed).await?;
+    }
     for (pack, ids) in &rewritten_ids {
         store.backup_record(pack, ids).await?;
     }
-    remote.delete(&catalog.items).await?;
-    remote.delete(&gone).await?;
+    // Forgotten here before they go: if the deletion stops midway, what this
+    // box believes the server holds is never more than it does.
     for item in &gone {
         store.backup_forget(&item.label.name).await?;
     }
+    remote.delete(&catalog.items).await?;
+    remote.delete(&gone).await?;
     Ok(summary)
+}
+
+/// Cuts an index into parts of about `budget` bytes of JSON at most (a pack's
+/// objects stay together; references go with any part).
+fn split_index(index: Index, budget: usize) -> Vec<Index> {
+    /// Bytes of JSON an entry takes, about.
+    const SLOT: usize = 110;
+    const REF: usize = 70;
+    let mut parts = vec![Index::default()];
+    let mut used = 0;
+    for (pack, slots) in index.packs {
+        let size = slots.len() * SLOT;
+        if used > 0 && used + size > budget {
+            parts.push(Index::default());
+            used = 0;
+        }
+        used += size;
+        if let Some(part) = parts.last_mut() {
+            part.packs.insert(pack, slots);
+        }
+    }
+    for (id, names) in index.refs {
+        let size = REF * (names.len() + 1);
+        if used > 0 && used + size > budget {
+            parts.push(Index::default());
+            used = 0;
+        }
+        used += size;
+        if let Some(part) = parts.last_mut() {
+            part.refs.insert(id, names);
+        }
+    }
+    parts
 }
 
 /// Sends a rewritten pack and notes its objects for the new index.
@@ -249,9 +306,9 @@ async fn put_pack<R: Remote>(
     Ok(())
 }
 
-/// Every object a kept snapshot needs: its pieces of rows, and the messages'
-/// objects those name (from the indexes; a piece the indexes say nothing of is
-/// read to find out).
+/// Every object a kept snapshot needs: its pieces of rows, the messages'
+/// objects those name, and the parts of any object sent in parts (all from the
+/// indexes' references; a piece they say nothing of is read to find out).
 async fn live_objects<R: Remote>(
     remote: &mut R,
     keys: &Keys,
@@ -261,6 +318,7 @@ async fn live_objects<R: Remote>(
     keep: &HashSet<usize>,
 ) -> Result<HashSet<Id>> {
     let mut live = HashSet::new();
+    let mut todo: Vec<Id> = Vec::new();
     let mut unknown: Vec<Id> = Vec::new();
     for (i, (_, snap)) in snaps.iter().enumerate() {
         if !keep.contains(&i) {
@@ -269,15 +327,27 @@ async fn live_objects<R: Remote>(
         for piece in &snap.rows {
             let id = parse_id(piece).ok_or_else(|| Error::Damaged("snapshot".into()))?;
             if live.insert(id) {
-                match catalog.refs.get(&id) {
-                    Some(names) => live.extend(names.iter().copied()),
-                    None => unknown.push(id),
+                if catalog.refs.contains_key(&id) {
+                    todo.push(id);
+                } else {
+                    unknown.push(id);
                 }
             }
         }
     }
     if !unknown.is_empty() {
-        live.extend(read_refs(remote, keys, listing, catalog, &unknown).await?);
+        for id in read_refs(remote, keys, listing, catalog, &unknown).await? {
+            if live.insert(id) {
+                todo.push(id);
+            }
+        }
+    }
+    while let Some(id) = todo.pop() {
+        for named in catalog.refs.get(&id).into_iter().flatten() {
+            if live.insert(*named) {
+                todo.push(*named);
+            }
+        }
     }
     Ok(live)
 }
@@ -331,6 +401,32 @@ async fn read_refs<R: Remote>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_index_is_cut_into_parts_that_fit() {
+        let mut index = Index::default();
+        for p in 0..10 {
+            let slots = (0..100)
+                .map(|o| (format!("{p:02}{o:062}"), Slot { offset: 0, len: 1 }))
+                .collect();
+            index.packs.insert(format!("pack{p}"), slots);
+        }
+        index.refs.insert("piece".into(), vec!["a".into(); 50]);
+        let parts = split_index(index, 25_000);
+        assert!(parts.len() >= 4, "{}", parts.len());
+        let packs: usize = parts.iter().map(|p| p.packs.len()).sum();
+        assert_eq!(packs, 10);
+        assert_eq!(
+            parts
+                .iter()
+                .filter(|p| p.refs.contains_key("piece"))
+                .count(),
+            1
+        );
+        for p in &parts {
+            assert!(serde_json::to_vec(p).unwrap().len() < 2 * 25_000);
+        }
+    }
 
     #[test]
     fn retention_keeps_the_newest_of_each_period() {

@@ -57,6 +57,11 @@ pub trait Remote: Send {
     fn delete(&mut self, items: &[Item]) -> impl Future<Output = Result<()>> + Send;
     /// Where it is, for messages.
     fn describe(&self) -> String;
+    /// Whether it is a directory on the box (an empty one where a backup was is
+    /// then a disk not mounted, not a server that lost everything).
+    fn is_local(&self) -> bool {
+        false
+    }
 }
 
 /// A directory: one file per item, named by its label.
@@ -66,10 +71,18 @@ pub struct DirRemote {
 }
 
 impl DirRemote {
-    /// Uses (and creates) `dir`.
+    /// Uses `dir`, which must exist: a backup disk that is not mounted must not
+    /// turn into a folder on the box's own card.
     pub fn new(dir: PathBuf) -> Result<DirRemote> {
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        if !dir.is_dir() {
+            return Err(Error::io(
+                format!(
+                    "{} is not there (is the backup disk connected and mounted?)",
+                    dir.display()
+                ),
+                std::io::Error::from(std::io::ErrorKind::NotFound),
+            ));
+        }
         Ok(DirRemote { dir })
     }
 
@@ -150,6 +163,10 @@ impl Remote for DirRemote {
 
     fn describe(&self) -> String {
         self.dir.display().to_string()
+    }
+
+    fn is_local(&self) -> bool {
+        true
     }
 }
 
@@ -281,6 +298,10 @@ impl Remote for AnyRemote {
             AnyRemote::Imap(r) => r.describe(),
             AnyRemote::Dir(r) => r.describe(),
         }
+    }
+
+    fn is_local(&self) -> bool {
+        matches!(self, AnyRemote::Dir(_))
     }
 }
 

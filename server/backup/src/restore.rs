@@ -8,7 +8,7 @@ use homepost_store::{DB_FILE, Store, Table, Value};
 use homepost_vault::Purpose;
 
 use crate::catalog::{OBJECT_LIMIT, of_kind, owner, parse_id, read_index, snapshots};
-use crate::crypto::{Id, Keys, Kind};
+use crate::crypto::{Id, Keys, Kind, SPLIT_MAGIC};
 use crate::format::{ItemKind, Slot, Snapshot, pack_table, slice};
 use crate::keys::{self, Secret};
 use crate::remote::{Listing, Remote};
@@ -69,7 +69,28 @@ struct Reader<'a, R: Remote> {
 }
 
 impl<R: Remote> Reader<'_, R> {
+    /// Object `id`, its parts joined when it was sent as parts.
     async fn object(&mut self, id: &Id) -> Result<Vec<u8>> {
+        let plain = self.stored(id).await?;
+        let Some(list) = plain.strip_prefix(SPLIT_MAGIC) else {
+            return Ok(plain);
+        };
+        let mut whole = Vec::new();
+        for line in list.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            let part = std::str::from_utf8(line)
+                .ok()
+                .and_then(parse_id)
+                .ok_or_else(|| Error::Damaged(format!("object {}", hex::encode(id))))?;
+            whole.extend_from_slice(&self.stored(&part).await?);
+            if whole.len() > OBJECT_LIMIT {
+                return Err(Error::Damaged(format!("object {}", hex::encode(id))));
+            }
+        }
+        Ok(whole)
+    }
+
+    /// Object `id` as stored in its pack.
+    async fn stored(&mut self, id: &Id) -> Result<Vec<u8>> {
         let hex_id = hex::encode(id);
         let (pack, slot) = self
             .opened
@@ -115,6 +136,8 @@ pub struct VerifyReport {
     pub snapshots: u64,
     /// What is damaged or missing, in words.
     pub problems: Vec<String>,
+    /// Packs holding a damaged object (their objects are best sent again).
+    pub damaged_packs: Vec<String>,
 }
 
 /// Downloads every pack (or, with `sample`, that many packs chosen at random)
@@ -201,9 +224,14 @@ pub async fn verify<R: Remote>(
             let hex_id = hex::encode(id);
             match slice(&bytes, slot, &hex_id).and_then(|s| keys.open(id, s, OBJECT_LIMIT)) {
                 Ok(_) => report.objects += 1,
-                Err(_) => report
-                    .problems
-                    .push(format!("object {hex_id} in pack {pack} is damaged")),
+                Err(_) => {
+                    report
+                        .problems
+                        .push(format!("object {hex_id} in pack {pack} is damaged"));
+                    if !report.damaged_packs.iter().any(|p| p == pack) {
+                        report.damaged_packs.push((*pack).to_owned());
+                    }
+                }
             }
         }
     }
@@ -308,8 +336,10 @@ pub struct RestoreSummary {
     pub rows: u64,
 }
 
-/// Rows inserted per transaction.
+/// Rows inserted per transaction, and the bytes of values they hold at most (a
+/// box of large messages must not hold thousands of them in memory at once).
 const BATCH: usize = 2000;
+const BATCH_BYTES: usize = 32 << 20;
 
 /// Restores snapshot `which` (the newest when `None`) of the backup in `remote`
 /// into the data directory `target` (new, or one without a vault, such as a new
@@ -354,21 +384,17 @@ fn move_into_place(staging: &Path, target: &Path) -> Result<()> {
     names.sort_by_key(|n| n == homepost_vault::VAULT_FILE);
     for name in names {
         let (from, to) = (staging.join(&name), target.join(&name));
-        if name == homepost_vault::VAULT_FILE {
-            // Never over a vault made meanwhile: a link fails if the name exists.
-            match std::fs::hard_link(&from, &to) {
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    return Err(Error::TargetNotEmpty(target.display().to_string()));
-                }
-                other => {
-                    other.map_err(io(format!("moving the restore into {}", target.display())))?;
-                }
+        // Never over a file made meanwhile (a vault and a store created on this
+        // box while it restored): a link fails if the name exists.
+        match std::fs::hard_link(&from, &to) {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(Error::TargetNotEmpty(target.display().to_string()));
             }
-            std::fs::remove_file(&from).map_err(io(format!("removing {}", from.display())))?;
-        } else {
-            std::fs::rename(&from, &to)
-                .map_err(io(format!("moving the restore into {}", target.display())))?;
+            other => {
+                other.map_err(io(format!("moving the restore into {}", target.display())))?;
+            }
         }
+        std::fs::remove_file(&from).map_err(io(format!("removing {}", from.display())))?;
     }
     std::fs::remove_dir(staging).map_err(io(format!("removing {}", staging.display())))?;
     std::fs::File::open(target)
@@ -456,6 +482,7 @@ async fn load<R: Remote>(
     let mut stream = RowStream::default();
     let mut table: Option<Table> = None;
     let mut batch: Vec<Vec<Value>> = Vec::new();
+    let mut batch_bytes = 0usize;
     let (mut rows, mut messages) = (0u64, 0u64);
     let pieces = snap.rows.len() as u64;
     for (done, piece) in snap.rows.iter().enumerate() {
@@ -468,6 +495,7 @@ async fn load<R: Remote>(
                     if let Some(prev) = &table {
                         loader.insert(prev, &batch).await?;
                         batch.clear();
+                        batch_bytes = 0;
                     }
                     loader.clear(&t).await?;
                     table = Some(t);
@@ -483,9 +511,18 @@ async fn load<R: Remote>(
                             messages += 1;
                         }
                     }
+                    batch_bytes += values
+                        .iter()
+                        .map(|v| match v {
+                            Value::Blob(b) => b.len(),
+                            Value::Text(t) => t.len(),
+                            _ => 8,
+                        })
+                        .sum::<usize>();
                     batch.push(values);
                     rows += 1;
-                    if batch.len() >= BATCH {
+                    if batch.len() >= BATCH || batch_bytes >= BATCH_BYTES {
+                        batch_bytes = 0;
                         loader.insert(t, &batch).await?;
                         batch.clear();
                     }

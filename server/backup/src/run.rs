@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 use homepost_store::{Store, Value};
 
 use crate::catalog::read_index;
-use crate::crypto::{Id, Keys, Kind, RecoveryKey};
+use crate::crypto::{Id, Keys, Kind, RecoveryKey, SPLIT_MAGIC};
 use crate::format::{Index, ItemKind, Label, PackWriter, Slot, Snapshot};
 use crate::keys::{VaultAccess, ensure, new_name, pending_recovery_key};
 use crate::remote::Remote;
@@ -103,7 +103,30 @@ impl<R: Remote> Sender<'_, R> {
         Ok(known)
     }
 
+    /// Sends object `id`; one larger than half a pack goes as parts of its own,
+    /// named in a small object under `id` (the index records them as its refs,
+    /// so pruning keeps them with it).
     async fn add(&mut self, id: Id, plain: &[u8]) -> Result<()> {
+        let part_size = (self.limit / 2).max(1);
+        if plain.len() <= part_size {
+            return self.add_sealed(id, plain).await;
+        }
+        let mut manifest = SPLIT_MAGIC.to_vec();
+        let mut parts = Vec::new();
+        for chunk in plain.chunks(part_size) {
+            let part = self.keys.id(Kind::Part, chunk);
+            if self.has(&[part]).await?.is_empty() {
+                self.add_sealed(part, chunk).await?;
+            }
+            manifest.extend_from_slice(hex::encode(part).as_bytes());
+            manifest.push(b'\n');
+            parts.push(hex::encode(part));
+        }
+        self.refs.entry(hex::encode(id)).or_default().extend(parts);
+        self.add_sealed(id, &manifest).await
+    }
+
+    async fn add_sealed(&mut self, id: Id, plain: &[u8]) -> Result<()> {
         let sealed = self.keys.seal(&id, plain)?;
         if !self.pack.is_empty() && self.pack.len_with(sealed.len()) > self.limit {
             self.flush_pack().await?;
@@ -246,6 +269,13 @@ pub async fn backup<R: Remote>(
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<Summary> {
     let listing = remote.list().await?;
+    if remote.is_local() && listing.items.is_empty() && !store.backup_packs().await?.is_empty() {
+        return Err(Error::Inconsistent(format!(
+            "{} is empty, yet this box backed up there: is the backup disk mounted? \
+(to start again in an empty directory, choose it again with `homepost backup setup --dir`)",
+            remote.describe()
+        )));
+    }
     let keys = ensure(store, vault, remote, &listing).await?;
     // What the server lost (deleted by hand, pruned by another run) is sent again.
     let on_server: HashSet<&str> = listing
@@ -416,7 +446,9 @@ async fn send_piece<R: Remote>(
         sender.add(id, &piece).await?;
         sender
             .refs
-            .insert(hex::encode(id), refs.iter().map(hex::encode).collect());
+            .entry(hex::encode(id))
+            .or_default()
+            .extend(refs.iter().map(hex::encode));
     }
     Ok(())
 }

@@ -357,9 +357,16 @@ async fn pruning_keeps_what_the_kept_snapshots_need_and_frees_the_rest() {
         weekly: 0,
         monthly: 0,
     };
-    let done = homepost_backup::prune(&b.store, &keys, &mut r, &only_newest, opts.message_limit)
-        .await
-        .unwrap();
+    let done = homepost_backup::prune(
+        &b.store,
+        &keys,
+        &mut r,
+        &only_newest,
+        opts.message_limit,
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         (done.snapshots_deleted, done.snapshots_kept),
         (1, 1),
@@ -406,5 +413,165 @@ async fn pruning_keeps_what_the_kept_snapshots_need_and_frees_the_rest() {
         "the restored box adopted the server's indexes"
     );
     restored.close().await;
+    b.store.close().await;
+}
+
+#[tokio::test]
+async fn a_message_larger_than_a_pack_goes_in_parts_and_comes_back_whole() {
+    let b = new_box().await;
+    add_mail(&b.store, 0, 5, "alpha").await;
+    // About 600 KB that does not compress: more than a pack of this limit.
+    let mut x: u64 = 7;
+    let noise: String = (0..100_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            format!("{:x}", x % 4096)
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let big = format!(
+        "From: a@example.org\r\nTo: b@example.org\r\nSubject: big one\r\nMessage-ID: <big@example.org>\r\n\r\n{noise}\r\n"
+    );
+    let parsed = homepost_mail::parse(big.as_bytes());
+    let tags = vec!["inbox".to_string()];
+    b.store
+        .insert_batch(
+            &[homepost_store::NewMessage {
+                raw: big.as_bytes(),
+                parsed: &parsed,
+                tags: &tags,
+                origin: "test",
+                crypto_pending: false,
+                date: 0,
+            }],
+            0,
+        )
+        .await
+        .unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    let mut r = remote(folder.path());
+    let access = VaultAccess::new(&b.vault);
+    let opts = Options {
+        message_limit: 256 << 10,
+        ..Options::default()
+    };
+    backup(&b.store, &access, &mut r, &opts, &mut |_| {})
+        .await
+        .unwrap();
+    for f in std::fs::read_dir(folder.path()).unwrap() {
+        let len = f.unwrap().metadata().unwrap().len();
+        assert!(len < 256 << 10, "an item of {len} bytes");
+    }
+    // A second run and a prune that keeps only it: the parts stay with it.
+    b.store.set_setting("ui.theme", "dark").await.unwrap();
+    backup(&b.store, &access, &mut r, &opts, &mut |_| {})
+        .await
+        .unwrap();
+    let keys = homepost_backup::stored_keys(&b.store)
+        .await
+        .unwrap()
+        .unwrap();
+    let only_newest = homepost_backup::Retention {
+        daily: 1,
+        weekly: 0,
+        monthly: 0,
+    };
+    homepost_backup::prune(
+        &b.store,
+        &keys,
+        &mut r,
+        &only_newest,
+        opts.message_limit,
+        None,
+    )
+    .await
+    .unwrap();
+    let report = verify(&mut r, &keys, None, &mut |_, _| {}).await.unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    let target = tempfile::tempdir().unwrap();
+    let dest = target.path().join("data");
+    restore(
+        &mut r,
+        &Secret::Passphrase(passphrase()),
+        &dest,
+        None,
+        &mut |_, _| {},
+    )
+    .await
+    .unwrap();
+    let restored = open_restored(&dest, &passphrase()).await;
+    assert!(contents(&restored).await == contents(&b.store).await);
+    restored.close().await;
+    b.store.close().await;
+}
+
+#[tokio::test]
+async fn a_backup_disk_not_mounted_is_said_and_nothing_goes_onto_the_box() {
+    let b = new_box().await;
+    add_mail(&b.store, 0, 5, "alpha").await;
+    let gone = tempfile::tempdir().unwrap().path().join("not-mounted");
+    assert!(
+        DirRemote::new(gone).is_err(),
+        "a directory that is not there"
+    );
+    let folder = tempfile::tempdir().unwrap();
+    let access = VaultAccess::new(&b.vault);
+    backup(
+        &b.store,
+        &access,
+        &mut remote(folder.path()),
+        &Options::default(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    // The disk's mount point, empty: refused, nothing written there.
+    let empty = tempfile::tempdir().unwrap();
+    let err = backup(
+        &b.store,
+        &access,
+        &mut remote(empty.path()),
+        &Options::default(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("mounted"), "{err}");
+    assert_eq!(std::fs::read_dir(empty.path()).unwrap().count(), 0);
+    b.store.close().await;
+}
+
+#[tokio::test]
+async fn pruning_removes_a_pack_no_index_names() {
+    let b = new_box().await;
+    add_mail(&b.store, 0, 5, "alpha").await;
+    let folder = tempfile::tempdir().unwrap();
+    let mut r = remote(folder.path());
+    backup(
+        &b.store,
+        &VaultAccess::new(&b.vault),
+        &mut r,
+        &Options::default(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    let keys = homepost_backup::stored_keys(&b.store)
+        .await
+        .unwrap()
+        .unwrap();
+    // What a run that stopped before its index leaves behind.
+    let orphan = folder
+        .path()
+        .join(format!("pack.{}.0000000000000000000000ff", keys.owner()));
+    std::fs::write(&orphan, b"HPPACK1\nleft by a run that stopped").unwrap();
+    homepost_backup::prune(&b.store, &keys, &mut r, &Default::default(), 10 << 20, None)
+        .await
+        .unwrap();
+    assert!(!orphan.exists());
+    let report = verify(&mut r, &keys, None, &mut |_, _| {}).await.unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
     b.store.close().await;
 }

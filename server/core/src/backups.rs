@@ -236,6 +236,15 @@ pub async fn set_settings(store: &Store, new: &BackupSettings) -> Result<(), Bac
                 .await?
                 .ok_or_else(|| BackupError::Invalid(format!("there is no account {account}")))?;
             match &acc.config.incoming {
+                Some(i)
+                    if i.folders
+                        .iter()
+                        .any(|f| f.eq_ignore_ascii_case(folder.trim())) =>
+                {
+                    return Err(BackupError::Invalid(format!(
+                        "the box fetches mail from {folder:?}: keep backups in a folder of their own"
+                    )));
+                }
                 Some(i) if i.protocol == Protocol::Imap => {}
                 _ => {
                     return Err(BackupError::Invalid(format!(
@@ -356,6 +365,14 @@ pub async fn run(
     progress: &mut (dyn FnMut(homepost_backup::Progress) + Send),
 ) -> Result<Summary, BackupError> {
     let _one = RUNNING.lock().await;
+    // Cleared however the run ends, a task aborted at lock included.
+    struct Cleared;
+    impl Drop for Cleared {
+        fn drop(&mut self) {
+            set_progress(None);
+        }
+    }
+    let _cleared = Cleared;
     set_progress(Some(RunProgress::default()));
     let outcome = run_once(store, vault, &mut |p: homepost_backup::Progress| {
         set_progress(Some(RunProgress {
@@ -409,6 +426,7 @@ async fn run_once(
                 &mut remote,
                 &settings.keep,
                 options.message_limit,
+                Some(&summary.snapshot),
             )
             .await?;
             tracing::info!(?pruned, "backup: pruned");
@@ -418,6 +436,22 @@ async fn run_once(
     .await;
     remote.close().await;
     result
+}
+
+/// Drops what the retention no longer keeps, now, as a run does after its backup
+/// (never while a run is sending: its packs are named by its snapshot only at
+/// its end).
+pub async fn prune(store: &Store) -> Result<homepost_backup::PruneSummary, BackupError> {
+    let _one = RUNNING.lock().await;
+    let keys = homepost_backup::stored_keys(store)
+        .await?
+        .ok_or_else(|| BackupError::Invalid("this box has made no backup yet".into()))?;
+    let settings = settings(store).await?;
+    let mut remote = remote(store, &settings).await?;
+    let limit = usize::try_from(settings.message_limit).unwrap_or(usize::MAX);
+    let done = homepost_backup::prune(store, &keys, &mut remote, &settings.keep, limit, None).await;
+    remote.close().await;
+    Ok(done?)
 }
 
 /// Runs backups when they are due (or at once when a large import made the
@@ -487,6 +521,42 @@ mod tests {
         assert_eq!(next_run(&status, &settings), Some(1000 + 86_400));
         status.last_attempt = Some(5000);
         assert_eq!(next_run(&status, &settings), Some(5000 + 3600));
+    }
+
+    #[tokio::test]
+    async fn backups_do_not_go_into_a_folder_the_box_fetches() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = homepost_testing::vault::create(dir.path());
+        let key = vault.subkey(homepost_vault::Purpose::Sqlcipher);
+        let store = Store::open(&dir.path().join(homepost_store::DB_FILE), &key)
+            .await
+            .unwrap();
+        let config: homepost_store::AccountConfig = serde_json::from_value(serde_json::json!({
+            "name": "Home", "email": "me@example.org",
+            "incoming": {"protocol": "imap", "host": "imap.example.org", "port": 993,
+                         "security": "tls", "username": "me", "folders": ["INBOX", "Archive"]}
+        }))
+        .unwrap();
+        let secrets = homepost_store::Secrets {
+            incoming: Some("x".into()),
+            outgoing: None,
+        };
+        let account = store.add_account(&config, &secrets, 0).await.unwrap();
+        for (folder, accepted) in [("inbox", false), ("Archive", false), (DEFAULT_FOLDER, true)] {
+            let settings = BackupSettings {
+                target: Some(Target::Account {
+                    account,
+                    folder: folder.into(),
+                }),
+                ..BackupSettings::default()
+            };
+            assert_eq!(
+                set_settings(&store, &settings).await.is_ok(),
+                accepted,
+                "{folder}"
+            );
+        }
+        store.close().await;
     }
 
     #[test]

@@ -184,11 +184,18 @@ of an IMAP account) or `--dir PATH` (a disk on the box)"
                 outln!("");
                 outln!("    {}", key.display().as_str());
                 outln!("");
-                outln!(
-                    "With it and the backup account's login, a new box gets all your mail back \
+                if crate::console::stdout_is_terminal() {
+                    outln!(
+                        "With it and the backup account's login, a new box gets all your mail back \
 even if the passphrase is forgotten. It is shown once."
-                );
-                homepost_backup::recovery_key_shown(store).await?;
+                    );
+                    homepost_backup::recovery_key_shown(store).await?;
+                } else {
+                    outln!(
+                        "With it and the backup account's login, a new box gets all your mail back \
+even if the passphrase is forgotten. Shown again (here or in the app) until it has been seen on a terminal."
+                    );
+                }
             }
         }
         BackupCommand::Setup(a) => {
@@ -317,14 +324,7 @@ even if the passphrase is forgotten. It is shown once."
             }
         }
         BackupCommand::Prune => {
-            let keys = own_keys(store).await?;
-            let settings = backups::settings(store).await?;
-            let mut remote = configured_remote(store).await?;
-            let limit = usize::try_from(settings.message_limit).unwrap_or(usize::MAX);
-            let done =
-                homepost_backup::prune(store, &keys, &mut remote, &settings.keep, limit).await;
-            remote.close().await;
-            let done = done?;
+            let done = backups::prune(store).await?;
             outln!(
                 "kept {} snapshots, dropped {}; {} packs deleted, {} rewritten, {} KiB freed",
                 done.snapshots_kept,

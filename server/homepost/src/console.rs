@@ -87,6 +87,12 @@ pub fn stderr_is_terminal() -> bool {
     !is_remote() && std::io::stderr().is_terminal()
 }
 
+/// Whether the output is this process's own terminal (a person reads it; a
+/// pipe, a file or a client over the control socket may not be seen).
+pub fn stdout_is_terminal() -> bool {
+    !is_remote() && std::io::stdout().is_terminal()
+}
+
 /// Whether questions can be asked on a terminal.
 pub fn stdin_is_terminal() -> bool {
     !is_remote() && std::io::stdin().is_terminal()

@@ -297,6 +297,14 @@ impl AppState {
         if !self.has_vault() {
             return Err(no_vault());
         }
+        if self.restore.busy() {
+            // The restore is rebuilding the index with the store open.
+            return Err(ApiError::new(
+                actix_web::http::StatusCode::CONFLICT,
+                "restore_running",
+                "the box is being restored from its backup: unlock it when that is done",
+            ));
+        }
         let dir = self.data_dir.clone();
         let vault = tokio::task::spawn_blocking(move || Vault::unlock(&dir, &passphrase))
             .await

@@ -84,8 +84,16 @@ impl AppState {
             .acquire()
             .await
             .map_err(|e| ApiError::internal(&e))?;
+        // Again, after the wait: a restore may have started or ended meanwhile.
         if self.has_vault() {
             return Err(vault_exists());
+        }
+        if self.restore.busy() {
+            return Err(ApiError::new(
+                actix_web::http::StatusCode::CONFLICT,
+                "restore_running",
+                "the box is being restored from its backup",
+            ));
         }
         let (dir, kdf) = (self.data_dir.clone(), self.kdf);
         let vault = tokio::task::spawn_blocking(move || Vault::create(&dir, &passphrase, kdf))
