@@ -269,7 +269,8 @@ pub async fn backup<R: Remote>(
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<Summary> {
     let listing = remote.list().await?;
-    if remote.is_local() && listing.items.is_empty() && !store.backup_packs().await?.is_empty() {
+    let mut recorded = store.backup_packs().await?;
+    if remote.is_local() && listing.items.is_empty() && !recorded.is_empty() {
         return Err(Error::Inconsistent(format!(
             "{} is empty, yet this box backed up there: is the backup disk mounted? \
 (to start again in an empty directory, choose it again with `homepost backup setup --dir`)",
@@ -284,9 +285,9 @@ pub async fn backup<R: Remote>(
         .filter(|i| i.label.kind == ItemKind::Pack)
         .map(|i| i.label.name.as_str())
         .collect();
-    for pack in store.backup_packs().await? {
+    for pack in &recorded {
         if !on_server.contains(pack.as_str()) {
-            let n = store.backup_forget(&pack).await?;
+            let n = store.backup_forget(pack).await?;
             tracing::info!(
                 pack,
                 objects = n,
@@ -294,8 +295,9 @@ pub async fn backup<R: Remote>(
             );
         }
     }
+    recorded.retain(|p| on_server.contains(p.as_str()));
 
-    if store.backup_packs().await?.is_empty()
+    if recorded.is_empty()
         && listing
             .items
             .iter()

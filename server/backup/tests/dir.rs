@@ -24,15 +24,7 @@ async fn backup_then_restore_gives_back_the_same_store() {
     b.store.set_setting("ui.theme", "dark").await.unwrap();
     let folder = tempfile::tempdir().unwrap();
     let mut r = remote(folder.path());
-    let first = backup(
-        &b.store,
-        &VaultAccess::new(&b.vault),
-        &mut r,
-        &Options::default(),
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
+    let first = back_up(&b, &mut r).await;
     assert_eq!(first.messages, 40);
     assert!(
         first.recovery_key.is_some(),
@@ -66,27 +58,11 @@ async fn a_second_backup_sends_only_what_changed() {
     add_mail(&b.store, 0, 8000, "alpha").await;
     let folder = tempfile::tempdir().unwrap();
     let mut r = remote(folder.path());
-    let first = backup(
-        &b.store,
-        &VaultAccess::new(&b.vault),
-        &mut r,
-        &Options::default(),
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
+    let first = back_up(&b, &mut r).await;
     assert!(first.recovery_key.is_some());
     homepost_backup::recovery_key_shown(&b.store).await.unwrap();
     add_mail(&b.store, 8000, 8100, "beta").await;
-    let second = backup(
-        &b.store,
-        &VaultAccess::new(&b.vault),
-        &mut r,
-        &Options::default(),
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
+    let second = back_up(&b, &mut r).await;
     assert!(second.recovery_key.is_none());
     assert_eq!(second.messages, 8100);
     let ratio = second.sent as f64 / first.sent as f64;
@@ -103,15 +79,7 @@ async fn a_second_backup_sends_only_what_changed() {
         first.sent
     );
     // Nothing changed: only a snapshot (and the pieces around nothing).
-    let third = backup(
-        &b.store,
-        &VaultAccess::new(&b.vault),
-        &mut r,
-        &Options::default(),
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
+    let third = back_up(&b, &mut r).await;
     assert_eq!(third.new_objects, 0);
     let keys = homepost_backup::Keys::from_bytes(&stored_key(&b.store).await);
     assert_eq!(list(&mut r, &keys).await.unwrap().len(), 3);
@@ -129,15 +97,7 @@ async fn damage_on_the_server_is_named_and_nothing_wrong_is_restored() {
     add_mail(&b.store, 0, 30, "alpha").await;
     let folder = tempfile::tempdir().unwrap();
     let mut r = remote(folder.path());
-    backup(
-        &b.store,
-        &VaultAccess::new(&b.vault),
-        &mut r,
-        &Options::default(),
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
+    back_up(&b, &mut r).await;
     let keys = homepost_backup::Keys::from_bytes(&stored_key(&b.store).await);
     let clean = verify(&mut r, &keys, None, &mut |_, _| {}).await.unwrap();
     assert!(clean.problems.is_empty(), "{:?}", clean.problems);
@@ -189,15 +149,7 @@ async fn damage_on_the_server_is_named_and_nothing_wrong_is_restored() {
     // The next backup sees the pack as it is listed and keeps going; a pack
     // deleted from the server is sent again.
     std::fs::remove_file(&pack).unwrap();
-    let again = backup(
-        &b.store,
-        &VaultAccess::new(&b.vault),
-        &mut r,
-        &Options::default(),
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
+    let again = back_up(&b, &mut r).await;
     assert!(again.new_objects > 0);
     restore(
         &mut r,
@@ -217,15 +169,7 @@ async fn the_wrong_secret_is_refused_and_the_recovery_key_opens_it() {
     add_mail(&b.store, 0, 10, "alpha").await;
     let folder = tempfile::tempdir().unwrap();
     let mut r = remote(folder.path());
-    let first = backup(
-        &b.store,
-        &VaultAccess::new(&b.vault),
-        &mut r,
-        &Options::default(),
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
+    let first = back_up(&b, &mut r).await;
     let shown = first.recovery_key.unwrap().display();
     // Shown again until the user says they have it.
     let pending = homepost_backup::pending_recovery_key(&b.store)
@@ -549,15 +493,7 @@ async fn pruning_removes_a_pack_no_index_names() {
     add_mail(&b.store, 0, 5, "alpha").await;
     let folder = tempfile::tempdir().unwrap();
     let mut r = remote(folder.path());
-    backup(
-        &b.store,
-        &VaultAccess::new(&b.vault),
-        &mut r,
-        &Options::default(),
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
+    back_up(&b, &mut r).await;
     let keys = homepost_backup::stored_keys(&b.store)
         .await
         .unwrap()

@@ -207,16 +207,11 @@ pub async fn set_settings_with_password(
                 "name a folder of 1-200 characters".into(),
             ));
         }
-        match password {
-            Some(p) => store.set_setting(PASSWORD_KEY, p).await?,
-            None if store.setting(PASSWORD_KEY).await?.is_none() => {
-                return Err(BackupError::Invalid(
-                    "give the backup account's password".into(),
-                ));
-            }
-            None => {}
+        if let Some(p) = password {
+            store.set_setting(PASSWORD_KEY, p).await?;
         }
     }
+    // Checks, among the rest, that a password is stored by now.
     set_settings(store, new).await
 }
 

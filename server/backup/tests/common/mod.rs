@@ -66,6 +66,22 @@ pub async fn add_mail(store: &Store, from: usize, to: usize, token: &str) {
     store.insert_batch(&batch, 0).await.unwrap();
 }
 
+/// A backup of `b` to `remote` with the default options, which must succeed.
+pub async fn back_up<R: homepost_backup::Remote>(
+    b: &Box_,
+    remote: &mut R,
+) -> homepost_backup::Summary {
+    homepost_backup::backup(
+        &b.store,
+        &homepost_backup::VaultAccess::new(&b.vault),
+        remote,
+        &homepost_backup::Options::default(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap()
+}
+
 /// Everything a store holds, as comparable values: the rows of every table
 /// (`indexed` left out: a restored box indexes again) and the messages' bytes.
 pub async fn contents(store: &Store) -> BTreeMap<String, Vec<Vec<Value>>> {
