@@ -89,6 +89,21 @@ export function field(label, control, hint = null, className = 'field') {
     hint ? h('p', { class: 'field-hint', id: hintId }, hint) : null);
 }
 
+/**
+ * Shows `message` in a form's error line; marks `control` invalid and moves the
+ * focus there, or else to the line.
+ */
+export function formError(errorLine, message, control = null) {
+  errorLine.textContent = message;
+  errorLine.hidden = false;
+  if (control) {
+    control.setAttribute('aria-invalid', 'true');
+    control.focus();
+  } else {
+    errorLine.focus();
+  }
+}
+
 /** Text only a screen reader reads. */
 export function srOnly(text) {
   return h('span', { class: 'visually-hidden' }, text);

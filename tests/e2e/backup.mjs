@@ -26,7 +26,7 @@ import path from 'node:path';
 import {
   OUT, PASSPHRASE, launchBrowser, startServer, homepostCli, watch, ensureOut, requireBin, axeCheck,
   Steps, freePorts, startDovecot,
-  SMALL_PHONE, fitsTheScreen,
+  SMALL_PHONE, fitsTheScreen, fullPageShot,
 } from './lib.mjs';
 // The page's own way of writing a size, for the text it must show.
 import { size } from '../../pwa/js/format.js';
@@ -96,20 +96,10 @@ function folderFiles(maildir, folder) {
 
 // --- the page ---------------------------------------------------------------------
 
-/** A screenshot: the whole page (it scrolls inside its pane), or the open sheet. */
+/** A numbered screenshot of the page or the open sheet. */
 async function shot(page, name) {
   shots += 1;
-  const file = path.join(OUT, `backup-phone-${String(shots).padStart(2, '0')}-${name}.png`);
-  if (await page.locator('dialog[open]').count()) {
-    await page.screenshot({ path: file });
-    return;
-  }
-  const tall = await page.evaluate(() => document.querySelector('.page-pane').scrollHeight
-    + document.querySelector('.topbar').offsetHeight);
-  await page.setViewportSize({ width: SMALL_PHONE.viewport.width, height: Math.max(tall, SMALL_PHONE.viewport.height) });
-  await page.waitForTimeout(100);
-  await page.screenshot({ path: file });
-  await page.setViewportSize(SMALL_PHONE.viewport);
+  await fullPageShot(page, path.join(OUT, `backup-phone-${String(shots).padStart(2, '0')}-${name}.png`));
 }
 
 /** GET /api/v1{path} from the page (its session cookie): {status, body}. */

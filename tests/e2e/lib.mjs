@@ -56,6 +56,24 @@ export async function fitsTheScreen(page, what, scope) {
   assert.deepEqual(wide, [], `${what}: wider than the ${page.viewportSize().width}px screen`);
 }
 
+/**
+ * A screenshot into `file`: the open sheet as it is, or else the whole page
+ * (it scrolls inside its pane), the window made as tall as the page for it and
+ * then put back to `viewport`.
+ */
+export async function fullPageShot(page, file, viewport = SMALL_PHONE.viewport) {
+  if (await page.locator('dialog[open]').count()) {
+    await page.screenshot({ path: file });
+    return;
+  }
+  const tall = await page.evaluate(() => document.querySelector('.page-pane').scrollHeight
+    + document.querySelector('.topbar').offsetHeight);
+  await page.setViewportSize({ width: viewport.width, height: Math.max(tall, viewport.height) });
+  await page.waitForTimeout(100);
+  await page.screenshot({ path: file });
+  await page.setViewportSize(viewport);
+}
+
 export const DESKTOP = { viewport: { width: 1280, height: 800 } };
 
 const run = promisify(execFile);

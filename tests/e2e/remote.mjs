@@ -19,7 +19,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import {
   OUT, PASSPHRASE, launchBrowser, startServer, watch, ensureOut, requireBin, axeCheck, freePort, skipWizard,
-  SMALL_PHONE, fitsTheScreen,
+  SMALL_PHONE, fitsTheScreen, fullPageShot,
 } from './lib.mjs';
 
 const KITE = 'mybox.example.net';
@@ -42,21 +42,10 @@ async function step(name, fn) {
   }
 }
 
-/** A screenshot: the whole page (it scrolls inside its pane), or the open sheet. */
+/** A numbered screenshot of the page or the open sheet. */
 async function shot(page, name) {
   shots += 1;
-  const file = path.join(OUT, `remote-phone-${String(shots).padStart(2, '0')}-${name}.png`);
-  if (await page.locator('dialog[open]').count()) {
-    await page.screenshot({ path: file });
-    return;
-  }
-  // As tall as the page, for one picture of it all; then back to the phone's size.
-  const tall = await page.evaluate(() => document.querySelector('.page-pane').scrollHeight
-    + document.querySelector('.topbar').offsetHeight);
-  await page.setViewportSize({ width: SMALL_PHONE.viewport.width, height: Math.max(tall, SMALL_PHONE.viewport.height) });
-  await page.waitForTimeout(100);
-  await page.screenshot({ path: file });
-  await page.setViewportSize(SMALL_PHONE.viewport);
+  await fullPageShot(page, path.join(OUT, `remote-phone-${String(shots).padStart(2, '0')}-${name}.png`));
 }
 
 /** GET /api/v1/remote from the page (its session cookie). */

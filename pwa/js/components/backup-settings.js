@@ -5,7 +5,7 @@
 // change) is shown as it is.
 
 import { api } from '../api.js';
-import { field, h, icon, replace } from '../dom.js';
+import { field, formError, h, icon, replace } from '../dom.js';
 import { ICONS } from '../icons.js';
 import { accountHash } from '../router.js';
 import { announce } from '../mail-actions.js';
@@ -163,14 +163,7 @@ export class BackupSettingsSection {
   }
 
   showError(message, control = null) {
-    this.errorLine.textContent = message;
-    this.errorLine.hidden = false;
-    if (control) {
-      control.setAttribute('aria-invalid', 'true');
-      control.focus();
-    } else {
-      this.errorLine.focus();
-    }
+    formError(this.errorLine, message, control);
   }
 
   async save(event) {

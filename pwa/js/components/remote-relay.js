@@ -5,7 +5,7 @@
 // shows; changing it (the saved secret kept when none is typed) and removing it.
 
 import { api } from '../api.js';
-import { field, h, icon, replace } from '../dom.js';
+import { field, formError, h, icon, replace } from '../dom.js';
 import { ICONS } from '../icons.js';
 import { copyButton } from '../clipboard.js';
 import { announce } from '../mail-actions.js';
@@ -205,14 +205,7 @@ export class RelaySection {
   }
 
   showError(message, control = null) {
-    this.errorLine.textContent = message;
-    this.errorLine.hidden = false;
-    if (control) {
-      control.setAttribute('aria-invalid', 'true');
-      control.focus();
-    } else {
-      this.errorLine.focus();
-    }
+    formError(this.errorLine, message, control);
   }
 
   async save(event) {
