@@ -31,10 +31,10 @@ pub struct SnapshotInfo {
 }
 
 /// An open backup: its keys, and where each object is.
-struct Opened {
-    keys: Keys,
-    listing: Listing,
-    index: HashMap<Id, (String, Slot)>,
+pub(crate) struct Opened {
+    pub(crate) keys: Keys,
+    pub(crate) listing: Listing,
+    pub(crate) index: HashMap<Id, (String, Slot)>,
 }
 
 /// The snapshots of the backup in `remote`, oldest first. `keys` are the
@@ -62,15 +62,15 @@ pub async fn list<R: Remote>(remote: &mut R, keys: &Keys) -> Result<Vec<Snapshot
 }
 
 /// Objects read from packs, a few packs kept at a time.
-struct Reader<'a, R: Remote> {
-    remote: &'a mut R,
-    opened: &'a Opened,
-    packs: VecDeque<(String, Vec<u8>)>,
+pub(crate) struct Reader<'a, R: Remote> {
+    pub(crate) remote: &'a mut R,
+    pub(crate) opened: &'a Opened,
+    pub(crate) packs: VecDeque<(String, Vec<u8>)>,
 }
 
 impl<R: Remote> Reader<'_, R> {
     /// Object `id`, its parts joined when it was sent as parts.
-    async fn object(&mut self, id: &Id) -> Result<Vec<u8>> {
+    pub(crate) async fn object(&mut self, id: &Id) -> Result<Vec<u8>> {
         let plain = self.stored(id).await?;
         let Some(list) = plain.strip_prefix(SPLIT_MAGIC) else {
             return Ok(plain);

@@ -145,13 +145,34 @@ pub enum Command {
     },
     /// Make this data directory (new, or without a vault) a box again from its backup.
     Restore(crate::backup_cli::RestoreArgs),
-    /// Check the store and the index for damage: every encrypted page, the
-    /// database's structure, every message's bytes against their SHA-256, and the
-    /// index against the store. Exits non-zero when something is damaged.
+    /// Check the box for damage: every encrypted page of the store, its
+    /// structure, every message's bytes against their SHA-256, every file of the
+    /// index and the index against the store, and vault.json. Says what `repair`
+    /// would do; exits non-zero when something is damaged.
     Check {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Repair what `check` finds: vault.json written again, the index mended or
+    /// rebuilt, damaged messages fetched again from their account or the backup;
+    /// what cannot be recovered is kept in quarantine and listed.
+    Repair {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete messages for good (not to the trash): their bytes, everything
+    /// derived from them and their index entries; the next backup prune drops them.
+    Delete {
+        /// Message ids.
+        #[arg(required = true)]
+        ids: Vec<i64>,
+    },
+    /// The trash: empty it, or say how long mail stays in it.
+    Trash {
+        #[command(subcommand)]
+        command: crate::check_cli::TrashCommand,
     },
     /// Teach the spam filter and ask it, as with sa-learn and bogofilter.
     Spam {
@@ -491,6 +512,9 @@ impl Command {
             Command::Backup { .. } => "backup",
             Command::Restore(_) => "restore",
             Command::Check { .. } => "check",
+            Command::Repair { .. } => "repair",
+            Command::Delete { .. } => "delete",
+            Command::Trash { .. } => "trash",
             Command::Spam { .. } => "spam",
             Command::Serve { .. } => "serve",
             Command::BenchQueries { .. } => "bench-queries",

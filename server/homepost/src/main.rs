@@ -31,6 +31,7 @@ mod remote_cli;
 mod send_cli;
 mod serve_config;
 mod setup_code;
+mod spam_cli;
 
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
@@ -39,10 +40,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use homepost_core::library::{ImportProgress, Library};
-use homepost_core::spam::SpamCheck;
 use homepost_mail::ImportSources;
 use homepost_search::{SearchOptions, Sort};
-use homepost_spam::Class;
 use homepost_vault::Vault;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -411,7 +410,7 @@ async fn library_command(cli: &Cli, lib: &mut Library) -> Result<()> {
                 outln!("{id}: {}", tags.join(" "));
             }
         }
-        Command::Spam { command } => spam_command(command, lib).await?,
+        Command::Spam { command } => spam_cli::spam_command(command, lib).await?,
         Command::Account { command } => mail_cli::account_command(command, lib).await?,
         Command::Key { command } => mail_cli::key_command(command, lib).await?,
         Command::Outbox { command } => mail_cli::outbox_command(command.as_ref(), lib).await?,
@@ -421,6 +420,12 @@ async fn library_command(cli: &Cli, lib: &mut Library) -> Result<()> {
             outln!("reindexed {n} messages");
         }
         Command::Check { json } => check_cli::check(lib, *json).await?,
+        Command::Repair { json } => check_cli::repair(lib, *json).await?,
+        Command::Delete { ids } => {
+            let n = lib.delete_for_good(ids).await?;
+            outln!("deleted {n} messages for good");
+        }
+        Command::Trash { command } => check_cli::trash(command, lib).await?,
         Command::Backup { command } => {
             backup_cli::backup_command(command.as_ref(), lib.store(), lib.backup_access()).await?;
         }
@@ -517,82 +522,6 @@ impl Progress {
 }
 
 /// `homepost spam learn|check|stats`.
-async fn spam_command(command: &SpamCommand, lib: &mut Library) -> Result<()> {
-    match command {
-        SpamCommand::Learn { spam, ham } => {
-            let runs = [(Class::Spam, "spam", spam), (Class::Ham, "ham", ham)];
-            let sources: Vec<_> = runs
-                .into_iter()
-                .filter(|(_, _, paths)| !paths.is_empty())
-                .map(|(class, name, paths)| (class, name, ImportSources::new(paths.clone())))
-                .collect();
-            let bar = Progress::new(
-                "spam learn",
-                sources.iter().map(|s| s.2.total_bytes()).sum(),
-            );
-            let mut lines = Vec::new();
-            let (mut base_bytes, mut base_messages) = (0, 0);
-            for (class, name, sources) in sources {
-                let total = sources.total_bytes();
-                let stats = lib
-                    .learn_spam(sources, class, |p: ImportProgress| {
-                        bar.set(base_bytes + p.bytes, base_messages + p.messages);
-                    })
-                    .await?;
-                base_bytes += total;
-                let o = &stats.outcome;
-                base_messages += o.learned + o.relearned + o.unchanged;
-                for e in &stats.unreadable {
-                    bar.println(&format!("homepost: skipped: {e}"));
-                }
-                lines.push(format!(
-                    "{name}: learned {}, corrected {}, already learnt {}, unreadable {}",
-                    o.learned,
-                    o.relearned,
-                    o.unchanged,
-                    stats.unreadable.len()
-                ));
-            }
-            bar.finish();
-            for line in lines {
-                outln!("{line}");
-            }
-            let stats = lib.store().spam_stats().await?;
-            outln!(
-                "the filter has learnt {} spam and {} ham messages ({} tokens)",
-                stats.spam,
-                stats.ham,
-                stats.tokens
-            );
-        }
-        SpamCommand::Check { paths } => {
-            let sources = ImportSources::new(paths.clone());
-            lib.check_spam(sources, |check| {
-                match check {
-                    SpamCheck::Scored {
-                        origin,
-                        mbox_number,
-                        score,
-                    } => {
-                        let line = output::spam_check_line(origin, mbox_number, &score);
-                        console::out(format_args!("{line}"))?;
-                    }
-                    SpamCheck::Unreadable(e) => errln!("homepost: skipped: {e}"),
-                }
-                Ok(())
-            })
-            .await?;
-        }
-        SpamCommand::Stats => {
-            let stats = lib.store().spam_stats().await?;
-            outln!("spam messages learnt: {}", stats.spam);
-            outln!("ham messages learnt: {}", stats.ham);
-            outln!("tokens: {}", stats.tokens);
-        }
-    }
-    Ok(())
-}
-
 fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -14,7 +14,8 @@ mod query;
 pub use crypt_dir::{CHUNK_SIZE, EncryptedDirectory};
 pub use error::Error;
 pub use index::{
-    IndexDoc, OpenOutcome, SearchIndex, SearchOptions, SearchResults, SearchSnapshot, Sort,
+    IndexCheck, IndexDoc, OpenOutcome, SearchIndex, SearchOptions, SearchResults, SearchSnapshot,
+    Sort,
 };
 pub use query::{
     DateRange, HIDDEN_TAGS, Query, QueryError, SizeRange, TextField, hide_unless_named, parse,

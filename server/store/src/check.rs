@@ -5,7 +5,8 @@
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::Row;
+use sqlx::pool::PoolConnection;
+use sqlx::{Row, Sqlite};
 
 use crate::{Result, Store, messages::decompress};
 
@@ -26,8 +27,15 @@ pub struct StoreCheck {
     pub references: Vec<String>,
     /// Messages whose stored bytes cannot be read or no longer match their SHA-256.
     pub damaged_messages: Vec<i64>,
+    /// Messages on pages SQLite cannot read: their rows are lost from this
+    /// database (`homepost repair` says how to get them back).
+    pub unreadable_messages: Vec<i64>,
     /// Messages read and compared.
     pub messages_checked: u64,
+    /// The id of every message whose row could be read, in order: what the
+    /// index is compared with.
+    #[serde(skip)]
+    pub ids: Vec<i64>,
 }
 
 impl StoreCheck {
@@ -37,6 +45,7 @@ impl StoreCheck {
             && self.structure.is_empty()
             && self.references.is_empty()
             && self.damaged_messages.is_empty()
+            && self.unreadable_messages.is_empty()
     }
 }
 
@@ -58,12 +67,21 @@ impl Store {
             Ok(rows) => report.pages = rows,
             Err(e) => report.pages.push(e.to_string()),
         }
+        // SQLCipher leaves a connection that met a page it could not
+        // authenticate unusable ("out of memory" after it): go on with a new one
+        // after each finding.
+        if !report.pages.is_empty() {
+            conn = self.renew(conn).await?;
+        }
         match sqlx::query_scalar::<_, String>("PRAGMA integrity_check")
             .fetch_all(&mut *conn)
             .await
         {
             Ok(rows) => report.structure = rows.into_iter().filter(|r| r != "ok").collect(),
             Err(e) => report.structure.push(e.to_string()),
+        }
+        if !report.structure.is_empty() {
+            conn = self.renew(conn).await?;
         }
         match sqlx::query("PRAGMA foreign_key_check")
             .fetch_all(&mut *conn)
@@ -80,7 +98,10 @@ impl Store {
                         .push(format!("{table} row {rowid} -> {parent}"));
                 }
             }
-            Err(e) => report.references.push(e.to_string()),
+            Err(e) => {
+                report.references.push(e.to_string());
+                conn = self.renew(conn).await?;
+            }
         }
 
         let total: i64 = match sqlx::query_scalar("SELECT count(*) FROM messages")
@@ -92,7 +113,8 @@ impl Store {
                 report
                     .structure
                     .push(format!("the messages cannot be counted: {e}"));
-                return Ok(report);
+                conn = self.renew(conn).await?;
+                0
             }
         };
         let total = u64::try_from(total).unwrap_or(0);
@@ -108,31 +130,108 @@ impl Store {
             {
                 Ok(rows) => rows,
                 Err(e) => {
-                    // A damaged page in the table: the messages past it are
-                    // not reached; say from where.
-                    report
-                        .structure
-                        .push(format!("the messages after id {after} cannot be read: {e}"));
+                    // A page of the table that cannot be read: go on one
+                    // message at a time, by the ids an index of the table
+                    // holds, and name the messages that were on it.
+                    report.structure.push(format!(
+                        "the messages after id {after} cannot be read in order: {e}"
+                    ));
+                    let conn = self.renew(conn).await?;
+                    self.check_one_by_one(conn, after, total, &mut report, &mut progress)
+                        .await?;
                     break;
                 }
             };
             let Some(last) = rows.last() else { break };
             after = last.try_get("id")?;
             for row in &rows {
-                let id: i64 = row.try_get("id")?;
-                let stored: Vec<u8> = row.try_get("sha256").unwrap_or_default();
-                let intact = match decompress(id, row) {
-                    Ok(raw) => Sha256::digest(&raw).as_slice() == stored.as_slice(),
-                    Err(_) => false,
-                };
-                if !intact {
-                    report.damaged_messages.push(id);
-                }
-                report.messages_checked += 1;
+                report.check_row(row);
             }
             progress(report.messages_checked, total.max(report.messages_checked));
         }
         Ok(report)
+    }
+
+    /// Reads the messages with ids above `after` one by one, listing those whose
+    /// row cannot be read at all in `unreadable_messages`.
+    async fn check_one_by_one(
+        &self,
+        mut conn: PoolConnection<Sqlite>,
+        after: i64,
+        total: u64,
+        report: &mut StoreCheck,
+        progress: &mut impl FnMut(u64, u64),
+    ) -> Result<()> {
+        // Each of these indexes holds every message's id apart from the table's
+        // own pages; the first that can be read whole gives the list.
+        let mut ids = None;
+        for sql in [
+            "SELECT id FROM messages INDEXED BY messages_thread WHERE id > ?",
+            "SELECT id FROM messages INDEXED BY messages_base_subject WHERE id > ?",
+        ] {
+            if let Ok(found) = sqlx::query_scalar::<_, i64>(sql)
+                .bind(after)
+                .fetch_all(&mut *conn)
+                .await
+            {
+                ids = Some(found);
+                break;
+            }
+            conn = self.renew(conn).await?;
+        }
+        let Some(mut ids) = ids else {
+            report
+                .structure
+                .push("no index of the messages can be read: their ids are unknown".into());
+            return Ok(());
+        };
+        ids.sort_unstable();
+        for (n, id) in ids.into_iter().enumerate() {
+            match sqlx::query("SELECT id, sha256, raw, raw_size FROM messages WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await
+            {
+                Ok(Some(row)) => report.check_row(&row),
+                Ok(None) => {}
+                Err(_) => {
+                    report.unreadable_messages.push(id);
+                    report.messages_checked += 1;
+                    conn = self.renew(conn).await?;
+                }
+            }
+            if n % 200 == 199 {
+                progress(report.messages_checked, total.max(report.messages_checked));
+            }
+        }
+        progress(report.messages_checked, total.max(report.messages_checked));
+        Ok(())
+    }
+
+    /// Closes a connection that met damage and opens a new one.
+    async fn renew(&self, conn: PoolConnection<Sqlite>) -> Result<PoolConnection<Sqlite>> {
+        // Closing may fail on the damaged connection; it is gone either way.
+        let _ = conn.close().await;
+        Ok(self.pool.acquire().await?)
+    }
+}
+
+impl StoreCheck {
+    /// Compares one message's bytes with its stored SHA-256.
+    fn check_row(&mut self, row: &sqlx::sqlite::SqliteRow) {
+        let Ok(id) = row.try_get::<i64, _>("id") else {
+            return;
+        };
+        let stored: Vec<u8> = row.try_get("sha256").unwrap_or_default();
+        let intact = match decompress(id, row) {
+            Ok(raw) => Sha256::digest(&raw).as_slice() == stored.as_slice(),
+            Err(_) => false,
+        };
+        if !intact {
+            self.damaged_messages.push(id);
+        }
+        self.ids.push(id);
+        self.messages_checked += 1;
     }
 }
 
@@ -206,6 +305,55 @@ mod tests {
         f.read_exact(&mut byte).unwrap();
         f.seek(SeekFrom::Start(at)).unwrap();
         f.write_all(&[byte[0] ^ 0x40]).unwrap();
+    }
+
+    #[tokio::test]
+    async fn messages_on_an_unreadable_page_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = homepost_testing::vault::create(dir.path());
+        let db = dir.path().join(DB_FILE);
+        let store = Store::open(&db, &vault.subkey(Purpose::Sqlcipher))
+            .await
+            .unwrap();
+        // Bodies that do not compress: about one page each.
+        let mut seed = 7u64;
+        for i in 0..60 {
+            let body: String = (0..3000)
+                .map(|_| {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    char::from(b'a' + (seed >> 59) as u8)
+                })
+                .collect();
+            insert_mail(&store, &format!("m{i}@x"), &body).await;
+        }
+        store.close().await;
+        let original = std::fs::read(&db).unwrap();
+        let pages = original.len() as u64 / 4096;
+        // Pages in turn from the middle (the first ones hold the schema),
+        // until one holds a message: then it, and only it, is named.
+        let mut found = false;
+        for page in pages / 2..pages {
+            flip_byte(&db, page * 4096 + 1000);
+            let store = Store::open(&db, &vault.subkey(Purpose::Sqlcipher))
+                .await
+                .unwrap();
+            let report = store.check(|_, _| {}).await.unwrap();
+            store.close().await;
+            std::fs::write(&db, &original).unwrap();
+            assert!(!report.pages.is_empty(), "page {page}: {report:?}");
+            let lost = report.unreadable_messages.len() + report.damaged_messages.len();
+            if lost == 0 {
+                continue;
+            }
+            assert!(lost <= 3, "page {page}: {report:?}");
+            assert_eq!(report.messages_checked, 60, "{report:?}");
+            assert_eq!(report.ids.len() + report.unreadable_messages.len(), 60);
+            found = true;
+            break;
+        }
+        assert!(found, "no page of the file held a message");
     }
 
     #[tokio::test]

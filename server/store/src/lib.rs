@@ -19,7 +19,9 @@ mod index_queue;
 mod live;
 mod messages;
 mod outbox;
+mod purge;
 mod remote;
+mod repair;
 mod schema;
 mod settings;
 mod spam;
@@ -54,6 +56,7 @@ pub use index_queue::PendingIndex;
 pub use messages::{Inserted, MessageDetail, MessageSummary, NewMessage};
 pub use outbox::{NewOutgoing, OutboxItem, OutboxJob, OutboxState};
 pub use remote::{FLAG_FLAGGED, FLAG_READ, FLAG_TAGS, RemoteCopy, RemoteId, flag_tags, tag_flags};
+pub use repair::{MessageDigest, Quarantined};
 pub use spam::{SpamClass, SpamCounts, SpamExample, SpamStats, TrainingOutcome};
 pub use tags::{TagCount, normalize_tag};
 
@@ -156,8 +159,8 @@ async fn apply_key(
 /// What each connection sets once the key is in. Pages are decrypted and
 /// authenticated each time SQLite reads them: a 16 MiB page cache keeps the hot
 /// index pages of an import decrypted.
-const AFTER_KEY: &str =
-    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -16384;";
+const AFTER_KEY: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -16384; \
+     PRAGMA secure_delete = ON;";
 
 /// `PRAGMA key = "x'<64 hex digits>'"`, in memory that is wiped when the store
 /// closes (or is dropped).

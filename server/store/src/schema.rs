@@ -20,6 +20,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0012_identities.sql"),
     include_str!("../migrations/0013_address_book.sql"),
     include_str!("../migrations/0014_backup.sql"),
+    include_str!("../migrations/0015_integrity.sql"),
 ];
 
 /// The newest schema version this build knows.

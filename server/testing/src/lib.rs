@@ -15,4 +15,5 @@ pub mod corpus;
 pub mod disk;
 pub mod gnupg;
 pub mod peers;
+pub mod sqlcipher;
 pub mod vault;

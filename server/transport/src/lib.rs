@@ -13,6 +13,7 @@ pub mod check;
 pub mod error;
 pub mod imap;
 pub mod pop3;
+pub mod refetch;
 pub mod smtp;
 pub mod stream;
 pub mod tls;

@@ -9,9 +9,12 @@
 //! Secrets live in [`SecretKey`] values that are zeroized when dropped; the passphrase
 //! itself is never written anywhere.
 
+mod check;
 mod file;
 pub mod spool;
 pub mod strength;
+
+pub use check::{FileGuard, FileState};
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -192,6 +195,11 @@ struct VaultFile {
     version: u32,
     kdf: KdfSection,
     wrapped_master_key: WrappedKey,
+    /// SHA-256 (hex) of what the wrapping binds, so that a damaged file is told
+    /// apart from a wrong passphrase. Not a secret and no authentication: the
+    /// AEAD is. Missing in files written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    checksum: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -216,6 +224,9 @@ const WRAP_NAME: &str = "xchacha20poly1305";
 pub struct Vault {
     dir: PathBuf,
     master: SecretKey,
+    /// The bytes of `vault.json` this vault was unlocked from or last wrote:
+    /// known to be sound, so a damaged file can be written again from them.
+    file: std::sync::Mutex<Vec<u8>>,
 }
 
 impl fmt::Debug for Vault {
@@ -248,6 +259,7 @@ impl Vault {
         Ok(Vault {
             dir: dir.to_path_buf(),
             master,
+            file: std::sync::Mutex::new(bytes),
         })
     }
 
@@ -271,6 +283,7 @@ impl Vault {
         Ok(Vault {
             dir: dir.to_path_buf(),
             master,
+            file: std::sync::Mutex::new(bytes),
         })
     }
 
@@ -281,7 +294,23 @@ impl Vault {
             return Err(Error::BadPassphrase("it is empty"));
         }
         let bytes = wrap(&self.master, new, kdf)?;
-        file::replace(&self.dir, &self.dir.join(VAULT_FILE), &bytes)
+        file::replace(&self.dir, &self.dir.join(VAULT_FILE), &bytes)?;
+        *self
+            .file
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = bytes;
+        Ok(())
+    }
+
+    /// What checks `vault.json` later, and writes it again if it is damaged,
+    /// without keeping the master key.
+    pub fn file_guard(&self) -> FileGuard {
+        let bytes = self
+            .file
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        FileGuard::new(self.dir.clone(), bytes)
     }
 
     /// Derives the key for one purpose (HKDF-SHA256 over the master key).
@@ -351,8 +380,9 @@ fn wrap(master: &SecretKey, passphrase: &Passphrase, kdf: KdfParams) -> Result<V
         wrapped_master_key: WrappedKey {
             algorithm: WRAP_NAME.into(),
             nonce: B64.encode(nonce),
-            ciphertext: B64.encode(ciphertext),
+            ciphertext: B64.encode(&ciphertext),
         },
+        checksum: Some(check::checksum(&aad, &nonce, &ciphertext)),
     };
     let mut json = serde_json::to_vec_pretty(&file).map_err(|e| Error::Corrupt {
         path: PathBuf::from(VAULT_FILE),
@@ -362,7 +392,19 @@ fn wrap(master: &SecretKey, passphrase: &Passphrase, kdf: KdfParams) -> Result<V
     Ok(json)
 }
 
-fn unwrap(path: &Path, bytes: &[u8], passphrase: &Passphrase) -> Result<SecretKey, Error> {
+/// The parts of a `vault.json` that parsed, with sound lengths, costs and checksum.
+struct Parsed {
+    kdf: KdfParams,
+    salt: Vec<u8>,
+    nonce: [u8; 24],
+    ciphertext: Vec<u8>,
+    /// Whether the file carried a checksum (and it matched).
+    checksummed: bool,
+}
+
+/// Parses a `vault.json` and checks everything that can be checked without the
+/// passphrase.
+fn parse(path: &Path, bytes: &[u8]) -> Result<Parsed, Error> {
     let corrupt = |reason: String| Error::Corrupt {
         path: path.to_path_buf(),
         reason,
@@ -390,11 +432,39 @@ fn unwrap(path: &Path, bytes: &[u8], passphrase: &Passphrase) -> Result<SecretKe
         return Err(corrupt("salt too short".into()));
     }
     let kdf = file.kdf.params;
+    if let Some(sum) = &file.checksum
+        && *sum != check::checksum(&wrap_aad(&kdf, &salt), &nonce, &ciphertext)
+    {
+        return Err(corrupt(
+            "it is damaged (its checksum does not match): restore vault.json from a backup".into(),
+        ));
+    }
     // Argon2 runs before the AEAD can reject an edited file: refuse costs no
     // genuine vault has, rather than allocate gigabytes or run for hours.
     if kdf.m_cost > 4 * 1024 * 1024 || kdf.t_cost > 64 || kdf.p_cost > 16 {
         return Err(corrupt("key-derivation cost out of range".into()));
     }
+    Ok(Parsed {
+        kdf,
+        salt,
+        nonce,
+        ciphertext,
+        checksummed: file.checksum.is_some(),
+    })
+}
+
+fn unwrap(path: &Path, bytes: &[u8], passphrase: &Passphrase) -> Result<SecretKey, Error> {
+    let corrupt = |reason: String| Error::Corrupt {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let Parsed {
+        kdf,
+        salt,
+        nonce,
+        ciphertext,
+        ..
+    } = parse(path, bytes)?;
     let kek = derive_kek(passphrase, &salt, &kdf).map_err(corrupt)?;
     let cipher = XChaCha20Poly1305::new_from_slice(kek.expose())
         .map_err(|_| corrupt("bad key length".into()))?;
@@ -419,140 +489,4 @@ fn unwrap(path: &Path, bytes: &[u8], passphrase: &Passphrase) -> Result<SecretKe
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn pass(s: &str) -> Passphrase {
-        Passphrase::new(s.to_string())
-    }
-
-    #[test]
-    fn create_unlock_and_subkeys_are_stable_and_distinct() {
-        let dir = tempfile::tempdir().unwrap();
-        let v = Vault::create(
-            dir.path(),
-            &pass("correct horse"),
-            KdfParams::INSECURE_FOR_TESTS,
-        )
-        .unwrap();
-        let again = Vault::unlock(dir.path(), &pass("correct horse")).unwrap();
-        for p in [
-            Purpose::Sqlcipher,
-            Purpose::Index,
-            Purpose::Backup,
-            Purpose::Session,
-        ] {
-            assert_eq!(v.subkey(p).expose(), again.subkey(p).expose());
-        }
-        assert_ne!(
-            v.subkey(Purpose::Sqlcipher).expose(),
-            v.subkey(Purpose::Index).expose()
-        );
-        assert_ne!(v.subkey(Purpose::Index).expose(), v.master.expose());
-    }
-
-    #[test]
-    fn data_directory_is_private() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
-        Vault::create(&data, &pass("pw"), KdfParams::INSECURE_FOR_TESTS).unwrap();
-        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode(&data), 0o700);
-        assert_eq!(mode(&data.join(VAULT_FILE)), 0o600);
-    }
-
-    #[test]
-    fn wrong_passphrase_is_refused_and_changes_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        Vault::create(dir.path(), &pass("right"), KdfParams::INSECURE_FOR_TESTS).unwrap();
-        let before = std::fs::read(dir.path().join(VAULT_FILE)).unwrap();
-        let err = Vault::unlock(dir.path(), &pass("wrong")).unwrap_err();
-        assert!(matches!(err, Error::WrongPassphrase), "{err}");
-        assert_eq!(before, std::fs::read(dir.path().join(VAULT_FILE)).unwrap());
-    }
-
-    #[test]
-    fn change_passphrase_keeps_master_key() {
-        let dir = tempfile::tempdir().unwrap();
-        let v = Vault::create(dir.path(), &pass("old"), KdfParams::INSECURE_FOR_TESTS).unwrap();
-        let key = v.subkey(Purpose::Sqlcipher);
-        v.change_passphrase(&pass("new"), KdfParams::INSECURE_FOR_TESTS)
-            .unwrap();
-        assert!(matches!(
-            Vault::unlock(dir.path(), &pass("old")),
-            Err(Error::WrongPassphrase)
-        ));
-        let v2 = Vault::unlock(dir.path(), &pass("new")).unwrap();
-        assert_eq!(v2.subkey(Purpose::Sqlcipher).expose(), key.expose());
-    }
-
-    #[test]
-    fn edited_parameters_do_not_unwrap() {
-        let dir = tempfile::tempdir().unwrap();
-        Vault::create(dir.path(), &pass("pw"), KdfParams::INSECURE_FOR_TESTS).unwrap();
-        let path = dir.path().join(VAULT_FILE);
-        let text = std::fs::read_to_string(&path).unwrap();
-        let edited = text.replace("\"t_cost\": 1", "\"t_cost\": 2");
-        assert_ne!(text, edited);
-        std::fs::write(&path, edited).unwrap();
-        assert!(Vault::unlock(dir.path(), &pass("pw")).is_err());
-    }
-
-    #[test]
-    fn absurd_kdf_cost_is_refused_before_deriving() {
-        let dir = tempfile::tempdir().unwrap();
-        Vault::create(dir.path(), &pass("pw"), KdfParams::INSECURE_FOR_TESTS).unwrap();
-        let path = dir.path().join(VAULT_FILE);
-        let text = std::fs::read_to_string(&path).unwrap();
-        std::fs::write(
-            &path,
-            text.replace("\"m_cost\": 64", "\"m_cost\": 4000000000"),
-        )
-        .unwrap();
-        assert!(matches!(
-            Vault::unlock(dir.path(), &pass("pw")),
-            Err(Error::Corrupt { .. })
-        ));
-    }
-
-    #[test]
-    fn refuses_to_overwrite_and_reports_missing() {
-        let dir = tempfile::tempdir().unwrap();
-        assert!(matches!(
-            Vault::unlock(dir.path(), &pass("pw")),
-            Err(Error::NotInitialised(_))
-        ));
-        Vault::create(dir.path(), &pass("pw"), KdfParams::INSECURE_FOR_TESTS).unwrap();
-        assert!(matches!(
-            Vault::create(dir.path(), &pass("pw"), KdfParams::INSECURE_FOR_TESTS),
-            Err(Error::AlreadyInitialised(_))
-        ));
-        assert!(matches!(
-            Vault::create(
-                tempfile::tempdir().unwrap().path(),
-                &pass(""),
-                KdfParams::INSECURE_FOR_TESTS
-            ),
-            Err(Error::BadPassphrase(_))
-        ));
-    }
-
-    #[test]
-    fn garbage_vault_is_corrupt_not_wrong_passphrase() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join(VAULT_FILE), b"{not json").unwrap();
-        assert!(matches!(
-            Vault::unlock(dir.path(), &pass("pw")),
-            Err(Error::Corrupt { .. })
-        ));
-    }
-
-    #[test]
-    fn debug_output_hides_secrets() {
-        let p = pass("hunter2");
-        assert!(!format!("{p:?}").contains("hunter2"));
-        let k = SecretKey([7; 32]);
-        assert_eq!(format!("{k:?}"), "SecretKey(..)");
-    }
-}
+mod tests;

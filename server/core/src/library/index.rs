@@ -86,24 +86,6 @@ impl Library {
         self.sync_index().await
     }
 
-    /// Checks the store (page authentication, structure, references, every
-    /// message's bytes) and, when it is sound, the index against it: brought up
-    /// to date first, it must hold one document per message. Changes nothing but
-    /// indexing what was waiting. `progress` gets (messages checked, all).
-    pub async fn check(&mut self, progress: impl FnMut(u64, u64)) -> Result<CheckReport> {
-        let store = self.store.check(progress).await?;
-        let mut report = CheckReport {
-            messages: store.messages_checked,
-            indexed: None,
-            store,
-        };
-        if report.store.is_clean() {
-            self.sync_index().await?;
-            report.indexed = Some(self.index.num_docs());
-        }
-        Ok(report)
-    }
-
     pub(super) async fn commit_index(&mut self, uncommitted: &mut Vec<(i64, i64)>) -> Result<()> {
         if uncommitted.is_empty() {
             return Ok(());
@@ -122,25 +104,6 @@ impl Library {
             Err(LibraryError::Index(IndexError::Busy)) => Ok(()),
             other => other.map(|_| ()),
         }
-    }
-}
-
-/// What [`Library::check`] found.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct CheckReport {
-    /// The store's findings.
-    pub store: homepost_store::StoreCheck,
-    /// Messages in the store.
-    pub messages: u64,
-    /// Documents in the index, once up to date; `None` when the store's damage
-    /// kept the index from being compared.
-    pub indexed: Option<u64>,
-}
-
-impl CheckReport {
-    /// Whether nothing is wrong.
-    pub fn is_clean(&self) -> bool {
-        self.store.is_clean() && self.indexed == Some(self.messages)
     }
 }
 

@@ -6,8 +6,11 @@
 //! rows marked unindexed, which the next [`Library::open`] indexes again; a
 //! missing, foreign or corrupt index is rebuilt from the store.
 
+mod check;
 mod import;
 mod index;
+mod purge;
+mod repair;
 mod search;
 mod tags;
 
@@ -20,8 +23,10 @@ use homepost_vault::{Purpose, Vault};
 pub use crate::searcher::Searcher;
 use homepost_search::{Error as IndexError, OpenOutcome, SearchIndex};
 
+pub use check::{CheckReport, IndexFindings};
 pub use import::{ImportProgress, ImportStats};
-pub use index::CheckReport;
+pub use purge::{TRASH_DAYS, TRASH_DAYS_SETTING};
+pub use repair::RepairReport;
 
 /// The index directory inside the data directory.
 pub const INDEX_DIR: &str = "index";
@@ -40,6 +45,9 @@ pub enum LibraryError {
     /// A message id that does not exist.
     #[error("no message with id {0}")]
     NoSuchMessage(i64),
+    /// `vault.json` could not be written again.
+    #[error("vault.json: {0}")]
+    Vault(#[from] homepost_vault::Error),
     /// A worker thread failed.
     #[error("a worker thread failed: {0}")]
     Worker(String),
@@ -60,6 +68,8 @@ pub struct Library {
     searches: std::sync::Arc<tokio::sync::Semaphore>,
     /// What a backup needs of the vault, while the library is open.
     backup_access: homepost_backup::VaultAccess,
+    /// A sound copy of `vault.json`, to check it and write it again if damaged.
+    vault_file: std::sync::Arc<homepost_vault::FileGuard>,
 }
 
 impl Library {
@@ -86,6 +96,7 @@ impl Library {
             store,
             index,
             backup_access: homepost_backup::VaultAccess::new(vault),
+            vault_file: std::sync::Arc::new(vault.file_guard()),
             spam: SpamFilter::default(),
             searches: std::sync::Arc::new(tokio::sync::Semaphore::new(
                 crate::searcher::search_slots(),

@@ -4,6 +4,7 @@
 //! message: searches return message ids, and the encrypted store answers the rest.
 
 pub(crate) mod schema;
+mod verify;
 
 #[cfg(test)]
 mod tests;
@@ -25,6 +26,7 @@ use crate::Error;
 use crate::crypt_dir::EncryptedDirectory;
 use crate::query::{self, Query, Translator};
 use schema::Fields;
+pub use verify::IndexCheck;
 
 /// Memory the index writer may buffer before it writes a segment. With one indexing
 /// thread this keeps a 100k-message import well under 150 MB of resident memory.
@@ -292,6 +294,28 @@ impl SearchIndex {
         self.writer()?
             .delete_term(Term::from_field_u64(id_field, id));
         Ok(())
+    }
+
+    /// Rewrites every committed segment that holds deleted documents without
+    /// them, and removes the old files: until then a deleted message's words
+    /// stay in the segment's files, only marked as deleted. Commit first.
+    /// Returns how many segments were rewritten. Costs a rewrite of those
+    /// segments: run it after deleting, not for each message.
+    pub fn purge_deleted(&mut self) -> Result<usize, Error> {
+        let with_deletes: Vec<_> = self
+            .index
+            .searchable_segment_metas()?
+            .into_iter()
+            .filter(|m| m.num_deleted_docs() > 0)
+            .map(|m| m.id())
+            .collect();
+        let writer = self.writer()?;
+        if !with_deletes.is_empty() {
+            writer.merge(&with_deletes).wait()?;
+        }
+        writer.garbage_collect_files().wait()?;
+        self.reader.reload()?;
+        Ok(with_deletes.len())
     }
 
     /// Removes every document, also those added since the last commit (before

@@ -93,6 +93,29 @@ impl Imap {
             .min())
     }
 
+    /// The UIDs of the selected folder's messages whose Message-ID header
+    /// holds `message_id` (none for an id IMAP cannot quote).
+    pub async fn uids_with_message_id(&mut self, message_id: &str) -> Result<Vec<u32>> {
+        let quotable = !message_id.is_empty()
+            && message_id.len() <= 998
+            && !message_id
+                .chars()
+                .any(|c| c == '"' || c == '\\' || c.is_control() || !c.is_ascii());
+        if !quotable {
+            return Ok(Vec::new());
+        }
+        self.small();
+        let found = self
+            .session()?
+            .uid_search(format!("HEADER Message-ID \"{message_id}\""))
+            .await
+            .map_err(|e| imap_err(e, "UID SEARCH HEADER"))?;
+        self.drain();
+        let mut uids: Vec<u32> = found.into_iter().collect();
+        uids.sort_unstable();
+        Ok(uids)
+    }
+
     /// The whole message with this UID (of `size` bytes), or `None` when the
     /// server no longer has it.
     pub async fn fetch_one(&mut self, uid: u32, size: u32) -> Result<Option<Vec<u8>>> {

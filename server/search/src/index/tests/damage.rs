@@ -10,13 +10,13 @@ use super::*;
 use crate::Error;
 use crate::crypt_dir::{CHUNK_SIZE, EncryptedDirectory};
 
-fn disk_path(dir: &Path, tantivy_path: &str) -> std::path::PathBuf {
+pub(super) fn disk_path(dir: &Path, tantivy_path: &str) -> std::path::PathBuf {
     EncryptedDirectory::open(dir, &KEY)
         .unwrap()
         .disk_path(Path::new(tantivy_path))
 }
 
-fn data_files(dir: &Path) -> Vec<std::path::PathBuf> {
+pub(super) fn data_files(dir: &Path) -> Vec<std::path::PathBuf> {
     fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -537,3 +537,4 @@ fn repeated_upserts_keep_one_document() {
 }
 
 mod damage;
+mod verify;

@@ -1,0 +1,59 @@
+//! Single messages read back from the backup, for `homepost repair`: a message
+//! whose bytes were damaged on this box is found by its SHA-256.
+
+use std::collections::{HashMap, VecDeque};
+
+use sha2::{Digest, Sha256};
+
+use crate::Result;
+use crate::catalog::read_index;
+use crate::crypto::{Keys, Kind};
+use crate::remote::{Listing, Remote};
+use crate::restore::{Opened, Reader};
+
+/// The bytes of the messages with these SHA-256 digests that this box's backup
+/// (its `keys`) holds, by digest. A message the backup does not hold, or whose
+/// copy there does not match its digest, is left out; an error means the
+/// backup could not be read at all.
+pub async fn messages<R: Remote>(
+    remote: &mut R,
+    keys: &Keys,
+    digests: &[Vec<u8>],
+) -> Result<HashMap<Vec<u8>, Vec<u8>>> {
+    let listing = remote.list().await?;
+    let owner = keys.owner();
+    let listing = Listing {
+        items: listing
+            .items
+            .into_iter()
+            .filter(|i| i.label.owner == owner)
+            .collect(),
+        strangers: listing.strangers,
+    };
+    let index = read_index(remote, keys, &listing).await?.objects;
+    let opened = Opened {
+        keys: Keys::from_bytes(keys.expose()),
+        listing,
+        index,
+    };
+    let mut reader = Reader {
+        remote,
+        opened: &opened,
+        packs: VecDeque::new(),
+    };
+    let mut found = HashMap::new();
+    for digest in digests {
+        let id = opened.keys.id(Kind::Content, digest);
+        if !opened.index.contains_key(&id) {
+            continue;
+        }
+        match reader.object(&id).await {
+            Ok(bytes) if Sha256::digest(&bytes).as_slice() == digest.as_slice() => {
+                found.insert(digest.clone(), bytes);
+            }
+            Ok(_) => tracing::warn!("a message's copy in the backup does not match its digest"),
+            Err(e) => tracing::warn!(error = %e, "a message's copy in the backup cannot be read"),
+        }
+    }
+    Ok(found)
+}

@@ -1,0 +1,30 @@
+-- Integrity (docs/integrity.md).
+
+-- Messages whose bytes were damaged and could not be fetched again from their
+-- account or the backup: kept with their metadata, listed, never dropped.
+CREATE TABLE quarantine (
+    message INTEGER PRIMARY KEY REFERENCES messages (id) ON DELETE CASCADE,
+    reason  TEXT    NOT NULL,
+    since   INTEGER NOT NULL
+) STRICT;
+
+-- When each message was put in the trash, for deleting it for good after the
+-- retention period. Kept by triggers, whatever path tags the message.
+CREATE TABLE trashed (
+    message INTEGER PRIMARY KEY REFERENCES messages (id) ON DELETE CASCADE,
+    since   INTEGER NOT NULL
+) STRICT;
+CREATE INDEX trashed_since ON trashed (since);
+INSERT OR IGNORE INTO trashed (message, since)
+    SELECT mt.message, unixepoch() FROM message_tags mt JOIN tags t ON t.id = mt.tag
+     WHERE t.name = 'trash';
+CREATE TRIGGER trashed_in AFTER INSERT ON message_tags
+    WHEN NEW.tag IN (SELECT id FROM tags WHERE name = 'trash')
+BEGIN
+    INSERT OR IGNORE INTO trashed (message, since) VALUES (NEW.message, unixepoch());
+END;
+CREATE TRIGGER trashed_out AFTER DELETE ON message_tags
+    WHEN OLD.tag IN (SELECT id FROM tags WHERE name = 'trash')
+BEGIN
+    DELETE FROM trashed WHERE message = OLD.message;
+END;

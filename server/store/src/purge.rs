@@ -1,0 +1,84 @@
+//! Deleting messages for good (docs/integrity.md): every row derived from a
+//! message goes in one transaction, `secure_delete` overwrites the pages they
+//! freed, and the write-ahead log is emptied so no copy of them is left there.
+
+use sqlx::Row;
+
+use crate::spam::{SpamExample, train};
+use crate::{Result, Store, to_json};
+
+impl Store {
+    /// Deletes these messages and everything derived from them: addresses,
+    /// attachments, references, tags, lists, the decrypted OpenPGP copy, the
+    /// record of their remote copies, a quarantine or trash record, and Message-IDs
+    /// no other message names. `forget` (the spam training of the messages that
+    /// was learnt as wanted mail) is undone in the same transaction. Returns the
+    /// ids that existed.
+    pub async fn delete_messages(&self, ids: &[i64], forget: &[SpamExample]) -> Result<Vec<i64>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = to_json(&ids)?;
+        let mut tx = self.begin_write().await?;
+        let found: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM messages WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+        )
+        .bind(&list)
+        .fetch_all(&mut *tx)
+        .await?;
+        train(&mut tx, forget).await?;
+        let own_ids: Vec<String> = sqlx::query(
+            "SELECT message_id FROM messages
+             WHERE id IN (SELECT value FROM json_each(?)) AND message_id IS NOT NULL",
+        )
+        .bind(&list)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .filter_map(|r| r.try_get(0).ok())
+        .collect();
+        // Tables whose rows point at a message without ON DELETE CASCADE.
+        for sql in [
+            "DELETE FROM remote_messages WHERE message IN (SELECT value FROM json_each(?))",
+            "DELETE FROM message_crypto WHERE message IN (SELECT value FROM json_each(?))",
+            "UPDATE outbox SET message = NULL WHERE message IN (SELECT value FROM json_each(?))",
+            "DELETE FROM messages WHERE id IN (SELECT value FROM json_each(?))",
+        ] {
+            sqlx::query(sql).bind(&list).execute(&mut *tx).await?;
+        }
+        // A Message-ID stays while another message has it or refers to it:
+        // it keeps that message's thread together.
+        sqlx::query(
+            "DELETE FROM thread_ids WHERE message_id IN (SELECT value FROM json_each(?))
+               AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.message_id = thread_ids.message_id)
+               AND NOT EXISTS (SELECT 1 FROM message_refs r WHERE r.ref = thread_ids.message_id)",
+        )
+        .bind(to_json(&own_ids)?)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.empty_wal().await?;
+        Ok(found)
+    }
+
+    /// Copies the write-ahead log into the database and truncates it, so that
+    /// pages written before a deletion are no longer in it. Waits for readers.
+    pub async fn empty_wal(&self) -> Result<()> {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Messages put in the trash before `before` (Unix seconds), oldest first,
+    /// at most `limit`.
+    pub async fn trashed_before(&self, before: i64, limit: i64) -> Result<Vec<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT message FROM trashed WHERE since < ? ORDER BY since, message LIMIT ?",
+        )
+        .bind(before)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}
