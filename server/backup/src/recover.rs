@@ -5,11 +5,11 @@ use std::collections::{HashMap, VecDeque};
 
 use sha2::{Digest, Sha256};
 
-use crate::Result;
 use crate::catalog::read_index;
 use crate::crypto::{Keys, Kind};
 use crate::remote::{Listing, Remote};
 use crate::restore::{Opened, Reader};
+use crate::{Error, Result};
 
 /// The bytes of the messages with these SHA-256 digests that this box's backup
 /// (its `keys`) holds, by digest. A message the backup does not hold, or whose
@@ -47,7 +47,12 @@ pub async fn messages<R: Remote>(
         if !opened.index.contains_key(&id) {
             continue;
         }
-        match reader.object(&id).await {
+        // The object is the message as the store keeps it: compressed.
+        let raw = reader.object(&id).await.and_then(|stored| {
+            zstd::stream::decode_all(stored.as_slice())
+                .map_err(|_| Error::Damaged("a message's copy".into()))
+        });
+        match raw {
             Ok(bytes) if Sha256::digest(&bytes).as_slice() == digest.as_slice() => {
                 found.insert(digest.clone(), bytes);
             }

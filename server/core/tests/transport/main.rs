@@ -7,4 +7,5 @@ mod first_sync;
 mod identities;
 mod imap;
 mod pop3;
+mod repair;
 mod smtp;
