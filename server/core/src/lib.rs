@@ -43,6 +43,7 @@ pub mod conversations;
 pub mod identities;
 pub mod imports;
 pub mod incoming;
+pub mod integrity;
 pub mod keys;
 pub mod library;
 pub mod outgoing;

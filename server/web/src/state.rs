@@ -239,6 +239,14 @@ impl AppState {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = opts;
     }
 
+    /// How long fetching may wait on a server (for a repair's fetches).
+    pub(crate) fn transport_timeouts(&self) -> homepost_transport::Timeouts {
+        self.transport_options
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .timeouts()
+    }
+
     /// The running transport, while unlocked.
     pub fn transport(&self) -> Option<Arc<Transport>> {
         self.transport
@@ -402,12 +410,13 @@ impl AppState {
         if library.is_none() {
             let opened = Library::open(&self.data_dir, &vault).await?;
             let store = opened.store().clone();
-            self.spawn_backup(homepost_core::backups::schedule(
+            self.spawn_task(homepost_core::backups::schedule(
                 store.clone(),
                 opened.backup_access().clone(),
             ));
             tracing::info!("unlocked");
             *library = Some(opened);
+            self.spawn_task(homepost_core::integrity::schedule(self.library.clone()));
             let sink = Arc::new(LibrarySink::new(self.library.clone()));
             let opts = self
                 .transport_options
@@ -487,8 +496,9 @@ impl AppState {
 }
 
 impl AppState {
-    /// Runs a backup task (the schedule, a run asked for) until the box locks.
-    pub(crate) fn spawn_backup(&self, task: impl Future<Output = ()> + Send + 'static) {
+    /// Runs a task of the unlocked box (the backup and integrity schedules, a
+    /// backup, check or repair asked for) until the box locks.
+    pub(crate) fn spawn_task(&self, task: impl Future<Output = ()> + Send + 'static) {
         let mut tasks = self
             .backup_tasks
             .lock()

@@ -125,7 +125,20 @@ impl Library {
     /// store's messages, and checks `vault.json`. `progress` gets (messages
     /// checked, all) while the store is read.
     pub async fn check(&mut self, progress: impl FnMut(u64, u64)) -> Result<CheckReport> {
-        let mut store = self.store.check(progress).await?;
+        let store = self.store.check(progress).await?;
+        let update_failed = self.sync_index().await.err().map(|e| e.to_string());
+        self.finish_check(store, update_failed).await
+    }
+
+    /// The rest of [`check`](Self::check) once the store was checked (which
+    /// needs no library: the web server checks a clone of the store while
+    /// mail stays readable) and the index brought up to date: the index and the
+    /// vault file, reading only.
+    pub async fn finish_check(
+        &self,
+        mut store: StoreCheck,
+        update_failed: Option<String>,
+    ) -> Result<CheckReport> {
         let known: std::collections::HashSet<i64> = self
             .store
             .quarantined()
@@ -138,19 +151,19 @@ impl Library {
             .iter()
             .partition(|id| known.contains(id));
         store.damaged_messages = damaged;
-        let mut index = IndexFindings::default();
-        if let Err(e) = self.sync_index().await {
-            index.update_failed = Some(e.to_string());
-        }
-        let mut known: Vec<i64> = store
+        let mut index = IndexFindings {
+            update_failed,
+            ..IndexFindings::default()
+        };
+        let mut ids: Vec<i64> = store
             .ids
             .iter()
             .chain(&store.unreadable_messages)
             .copied()
             .collect();
-        known.sort_unstable();
+        ids.sort_unstable();
         let found = self.index.verify(|_, _| {});
-        index.compare(&found, &known);
+        index.compare(&found, &ids);
         let guard = std::sync::Arc::clone(&self.vault_file);
         let vault = match tokio::task::spawn_blocking(move || guard.check()).await {
             Ok(FileState::Damaged(what)) => Some(what),

@@ -41,7 +41,7 @@ impl SearchIndex {
     /// then lists the id of every live document. `progress` gets (files checked,
     /// files in all). Damage is reported in the answer, never returned as an
     /// error; nothing is changed.
-    pub fn verify(&mut self, mut progress: impl FnMut(u64, u64)) -> IndexCheck {
+    pub fn verify(&self, mut progress: impl FnMut(u64, u64)) -> IndexCheck {
         let mut report = IndexCheck::default();
         let metas = match self.index.searchable_segment_metas() {
             Ok(metas) => metas,
@@ -102,7 +102,7 @@ impl SearchIndex {
     }
 
     /// The id of every live document of the latest commit, sorted.
-    fn live_ids(&mut self) -> Result<Vec<u64>, crate::Error> {
+    fn live_ids(&self) -> Result<Vec<u64>, crate::Error> {
         self.reader.reload()?;
         let searcher = self.reader.searcher();
         let mut ids = Vec::with_capacity(usize::try_from(searcher.num_docs()).unwrap_or(0));

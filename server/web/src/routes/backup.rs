@@ -114,7 +114,7 @@ async fn run_backup(state: Data<AppState>, _auth: Authed) -> Result<HttpResponse
             "a backup is running already",
         ));
     }
-    state.spawn_backup(async move {
+    state.spawn_task(async move {
         if let Err(e) = backups::run(&store, &access, &mut |_| {}).await {
             tracing::warn!(error = %e, "backup failed");
         }

@@ -13,6 +13,7 @@ pub mod conversations;
 pub mod drafts;
 pub mod identities;
 pub mod imports;
+pub mod integrity;
 pub mod keys;
 pub mod messages;
 pub mod outbox;
@@ -60,6 +61,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
     remote::routes(cfg);
     backup::routes(cfg);
     restore::routes(cfg);
+    integrity::routes(cfg);
 }
 
 /// Now, in Unix seconds.

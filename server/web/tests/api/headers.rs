@@ -194,6 +194,13 @@ async fn openapi_document_matches_the_routes() {
         ("post", "/api/v1/backup/recovery-key/shown"),
         ("post", "/api/v1/restore"),
         ("get", "/api/v1/restore"),
+        // docs/integrity.md
+        ("get", "/api/v1/integrity"),
+        ("post", "/api/v1/integrity/check"),
+        ("post", "/api/v1/integrity/repair"),
+        ("put", "/api/v1/trash"),
+        ("post", "/api/v1/trash/empty"),
+        ("delete", "/api/v1/messages/{id}"),
     ];
     for (m, p) in expected {
         assert!(

@@ -11,6 +11,7 @@ mod conversations;
 mod headers;
 mod identities;
 mod imports;
+mod integrity;
 mod mail;
 mod restore;
 mod session;

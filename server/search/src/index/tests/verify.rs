@@ -45,7 +45,7 @@ fn a_sound_index_lists_every_live_id() {
 
 #[test]
 fn a_flipped_bit_in_any_chunk_is_named() {
-    let (tmp, mut index) = large_index();
+    let (tmp, index) = large_index();
     assert!(index.verify(|_, _| {}).files_sound());
     let meta = disk_path(tmp.path(), "meta.json");
     let managed = disk_path(tmp.path(), ".managed.json");
@@ -79,7 +79,7 @@ fn a_flipped_bit_in_any_chunk_is_named() {
 
 #[test]
 fn missing_and_truncated_files_are_named() {
-    let (tmp, mut index) = large_index();
+    let (tmp, index) = large_index();
     let managed = disk_path(tmp.path(), ".managed.json");
     let meta = disk_path(tmp.path(), "meta.json");
     let mut segment: Vec<_> = data_files(tmp.path())
