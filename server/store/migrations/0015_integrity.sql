@@ -28,3 +28,10 @@ CREATE TRIGGER trashed_out AFTER DELETE ON message_tags
 BEGIN
     DELETE FROM trashed WHERE message = OLD.message;
 END;
+
+-- Messages deleted for good whose index entries may still be there: written in
+-- the deletion's transaction, cleared once the index committed their removal,
+-- so that a crash in between leaves no entry for a message that is gone.
+CREATE TABLE index_deletes (
+    message INTEGER PRIMARY KEY
+) STRICT;

@@ -43,6 +43,7 @@ impl Store {
             "DELETE FROM message_crypto WHERE message IN (SELECT value FROM json_each(?))",
             "UPDATE outbox SET message = NULL WHERE message IN (SELECT value FROM json_each(?))",
             "DELETE FROM messages WHERE id IN (SELECT value FROM json_each(?))",
+            "INSERT OR IGNORE INTO index_deletes (message) SELECT value FROM json_each(?)",
         ] {
             sqlx::query(sql).bind(&list).execute(&mut *tx).await?;
         }
@@ -65,6 +66,25 @@ impl Store {
     /// pages written before a deletion are no longer in it. Waits for readers.
     pub async fn empty_wal(&self) -> Result<()> {
         sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Messages deleted for good whose removal from the index is not known to
+    /// be committed.
+    pub async fn index_deletes(&self) -> Result<Vec<i64>> {
+        Ok(
+            sqlx::query_scalar("SELECT message FROM index_deletes ORDER BY message")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    /// The index committed the removal of these messages.
+    pub async fn clear_index_deletes(&self, ids: &[i64]) -> Result<()> {
+        sqlx::query("DELETE FROM index_deletes WHERE message IN (SELECT value FROM json_each(?))")
+            .bind(to_json(&ids)?)
             .execute(&self.pool)
             .await?;
         Ok(())

@@ -47,8 +47,10 @@ impl Library {
         Ok(done)
     }
 
-    /// Indexes every message the index has not committed yet. Returns how many.
+    /// Indexes every message the index has not committed yet, and removes
+    /// what was deleted for good. Returns how many were indexed.
     pub async fn sync_index(&mut self) -> Result<usize> {
+        self.finish_index_deletes().await?;
         let mut done = 0;
         let mut after = 0;
         loop {

@@ -33,13 +33,26 @@ impl Library {
         if deleted.is_empty() {
             return Ok(0);
         }
-        for &id in &deleted {
+        self.finish_index_deletes().await?;
+        tracing::info!(messages = deleted.len(), "deleted for good");
+        Ok(deleted.len())
+    }
+
+    /// Removes from the index what was deleted for good but may still be in
+    /// it (all of a deletion, or what a crash left), then rewrites the segments
+    /// that held it.
+    pub(super) async fn finish_index_deletes(&mut self) -> Result<()> {
+        let pending = self.store.index_deletes().await?;
+        if pending.is_empty() {
+            return Ok(());
+        }
+        for &id in &pending {
             self.index.delete(u64::try_from(id).unwrap_or(0))?;
         }
         self.index.commit()?;
         self.index.purge_deleted()?;
-        tracing::info!(messages = deleted.len(), "deleted for good");
-        Ok(deleted.len())
+        self.store.clear_index_deletes(&pending).await?;
+        Ok(())
     }
 
     /// Deletes for good every message that has been in the trash for longer

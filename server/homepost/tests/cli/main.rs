@@ -6,6 +6,7 @@ mod check;
 mod common;
 mod config;
 mod control;
+mod crash;
 mod fixture;
 mod import;
 mod openpgp;

@@ -259,6 +259,10 @@ impl SearchIndex {
             Some(writer) => writer,
             None => {
                 let writer = new_writer(&self.index)?;
+                // A process killed during a commit may have left files the
+                // last commit does not use (a deletion file among them, whose
+                // name the next commit would take again): remove them first.
+                writer.garbage_collect_files().wait()?;
                 // Now that no other process can commit, see everything committed so
                 // far: `upsert` relies on the reader to know which ids are indexed.
                 self.reader.reload()?;

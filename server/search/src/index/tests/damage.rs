@@ -198,3 +198,35 @@ fn damage_found_by_a_search_is_corrupt() {
     index.commit().unwrap();
     assert_eq!(ids(&index, "quarterly"), set(&[1, 2, 10]));
 }
+
+/// A process killed during a commit leaves files that commit wrote but never
+/// named (here a deletion file). The next writer would write a file of the
+/// same name: it must clear the leftovers first, not fail for good.
+#[test]
+fn leftovers_of_a_killed_commit_do_not_block_the_next() {
+    let (tmp, index) = fixture_index();
+    drop(index);
+    let before: Vec<_> = data_files(tmp.path());
+    let saved = tempfile::tempdir().unwrap();
+    for f in &before {
+        fs::copy(f, saved.path().join(f.file_name().unwrap())).unwrap();
+    }
+    let (mut index, _) = SearchIndex::open(tmp.path(), &KEY).unwrap();
+    index.delete(2).unwrap();
+    index.commit().unwrap();
+    drop(index);
+    // Back to the state before that commit, but with the files it added (and
+    // tantivy's list of the files it manages, which it updates before it
+    // writes one), as a kill before the new meta.json leaves it.
+    let managed = disk_path(tmp.path(), ".managed.json");
+    for f in before.iter().filter(|f| **f != managed) {
+        fs::copy(saved.path().join(f.file_name().unwrap()), f).unwrap();
+    }
+    assert!(data_files(tmp.path()).len() > before.len());
+    let (mut index, outcome) = SearchIndex::open(tmp.path(), &KEY).unwrap();
+    assert_eq!(outcome, OpenOutcome::Opened);
+    assert_eq!(index.num_docs(), fixture().len() as u64);
+    index.delete(2).unwrap();
+    index.commit().unwrap();
+    assert_eq!(index.num_docs(), fixture().len() as u64 - 1);
+}
