@@ -211,3 +211,42 @@ fn killed_anywhere_the_box_loses_nothing_and_stays_consistent() {
     }
     sound(&home, "at the end");
 }
+
+#[test]
+fn a_fetch_killed_anywhere_fetches_each_message_once() {
+    let d = homepost_testing::peers::Dovecot::start();
+    let mails: Vec<Vec<u8>> = (0..400)
+        .map(|i| {
+            format!(
+                "From: Bob <bob@example.org>\r\nTo: alice@localhost\r\nSubject: Fetched {i}\r\n\
+Message-ID: <f{i}@example.org>\r\nDate: Mon, 01 Jan 2024 00:00:00 +0000\r\n\r\nBody {i} plum{i}x\r\n"
+            )
+            .into_bytes()
+        })
+        .collect();
+    d.deliver_many("alice", &mails);
+    let home = Home::new();
+    home.init();
+    succeeded(
+        home.cmd(PASS)
+            .env("HOMEPOST_INCOMING_PASSWORD", homepost_testing::peers::PASSWORD)
+            .args(["account", "add", "--name", "Home", "--email", "alice@localhost"])
+            .args(["--imap", &format!("127.0.0.1:{}", d.imap)])
+            .args(["--incoming-security", "plain", "--incoming-user", "alice"])
+            .output()
+            .unwrap(),
+    );
+    let fetch = ["fetch", "--timeout", "60"];
+    let whole = duration(&home, &fetch);
+    let mut last = 0;
+    kill_at(&home, &fetch, whole, &POINTS[..7], |f| {
+        sound(&home, &format!("fetch killed at {f}"));
+        let n = home.count("*");
+        assert!(n >= last && n <= 400, "fetch killed at {f}: {n}");
+        last = n;
+    });
+    succeeded(home.run_with(PASS, &fetch));
+    assert_eq!(home.count("*"), 400, "lost or doubled by the kills");
+    assert_eq!(home.count("plum123x"), 1);
+    sound(&home, "after the fetches");
+}
