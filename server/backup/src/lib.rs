@@ -66,6 +66,11 @@ pub enum Error {
     /// The restore target is a box already.
     #[error("{0} already holds a box (a vault): restore into a new data directory")]
     TargetNotEmpty(String),
+    /// The backup disk (a directory target) is out of space.
+    #[error(
+        "the backup disk at {0} is full: free space on it or choose a larger one; nothing was lost"
+    )]
+    DiskFull(String),
     /// The backup account is out of space.
     #[error(
         "{0} is full (the mail server's quota): free space there or choose another account for backups; nothing was lost"

@@ -146,7 +146,11 @@ impl Remote for DirRemote {
         };
         write().map_err(|e| {
             let _ = std::fs::remove_file(&tmp);
-            Error::io(format!("writing {}", path.display()), e)
+            if e.kind() == std::io::ErrorKind::StorageFull {
+                Error::DiskFull(self.dir.display().to_string())
+            } else {
+                Error::io(format!("writing {}", path.display()), e)
+            }
         })
     }
 

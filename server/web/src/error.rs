@@ -171,6 +171,9 @@ impl From<LibraryError> for ApiError {
             LibraryError::Index(IndexError::Query(q)) => {
                 ApiError::bad_request("invalid_query", q.to_string())
             }
+            LibraryError::Index(IndexError::DiskFull) => {
+                ApiError::new(StatusCode::INSUFFICIENT_STORAGE, "disk_full", e.to_string())
+            }
             LibraryError::Index(IndexError::Busy) => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "busy",

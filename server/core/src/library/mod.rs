@@ -58,6 +58,17 @@ pub enum LibraryError {
 
 pub(crate) type Result<T, E = LibraryError> = std::result::Result<T, E>;
 
+impl LibraryError {
+    /// Whether the disk being full is what failed.
+    pub fn is_disk_full(&self) -> bool {
+        matches!(
+            self,
+            LibraryError::Store(homepost_store::Error::DiskFull)
+                | LibraryError::Index(IndexError::DiskFull)
+        )
+    }
+}
+
 /// The store and the index of one data directory, unlocked.
 pub struct Library {
     store: Store,
@@ -110,10 +121,21 @@ impl Library {
                 .set_setting("index_id", lib.index.index_id())
                 .await?;
         }
-        lib.retry_pending_crypto(crate::unix_now()).await?;
+        match lib.retry_pending_crypto(crate::unix_now()).await {
+            Err(e) if e.is_disk_full() => {
+                tracing::warn!("the disk is full: interrupted OpenPGP steps wait for space");
+            }
+            other => {
+                other?;
+            }
+        }
         match lib.sync_index().await {
             // Another process (an import) holds the index writer: search what is there.
             Err(LibraryError::Index(IndexError::Busy)) => {}
+            // Mail stays readable; what is not indexed yet is, once there is room.
+            Err(e) if e.is_disk_full() => {
+                tracing::warn!("the disk is full: new mail is not searchable until space is freed");
+            }
             other => {
                 other?;
             }

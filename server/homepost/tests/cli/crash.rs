@@ -229,8 +229,18 @@ Message-ID: <f{i}@example.org>\r\nDate: Mon, 01 Jan 2024 00:00:00 +0000\r\n\r\nB
     home.init();
     succeeded(
         home.cmd(PASS)
-            .env("HOMEPOST_INCOMING_PASSWORD", homepost_testing::peers::PASSWORD)
-            .args(["account", "add", "--name", "Home", "--email", "alice@localhost"])
+            .env(
+                "HOMEPOST_INCOMING_PASSWORD",
+                homepost_testing::peers::PASSWORD,
+            )
+            .args([
+                "account",
+                "add",
+                "--name",
+                "Home",
+                "--email",
+                "alice@localhost",
+            ])
             .args(["--imap", &format!("127.0.0.1:{}", d.imap)])
             .args(["--incoming-security", "plain", "--incoming-user", "alice"])
             .output()

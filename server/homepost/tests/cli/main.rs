@@ -7,6 +7,7 @@ mod common;
 mod config;
 mod control;
 mod crash;
+mod disk_full;
 mod fixture;
 mod import;
 mod openpgp;
