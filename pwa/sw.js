@@ -3,7 +3,7 @@
 // sessions are not cached, not even briefly. Shell files are fetched network-first
 // (so an updated box serves an updated app) with the cache as the offline fallback.
 
-const CACHE = 'homepost-shell-v18';
+const CACHE = 'homepost-shell-v19';
 
 /** Every file of pwa/ that the page loads. Keep in step with pwa/ (e2e checks it). */
 const SHELL = [
@@ -16,6 +16,7 @@ const SHELL = [
   '/js/clipboard.js',
   '/js/dom.js',
   '/js/format.js',
+  '/js/integrity.js',
   '/js/icons.js',
   '/js/mail-actions.js',
   '/js/poll.js',
@@ -37,9 +38,12 @@ const SHELL = [
   '/js/components/compose-from.js',
   '/js/components/conversation-view.js',
   '/js/components/crypto-status.js',
+  '/js/components/delete-for-good.js',
+  '/js/components/health.js',
   '/js/components/help.js',
   '/js/components/identities.js',
   '/js/components/import-mail.js',
+  '/js/components/integrity-banner.js',
   '/js/components/list-empty.js',
   '/js/components/list-gestures.js',
   '/js/components/list-selection.js',
@@ -64,6 +68,8 @@ const SHELL = [
   '/js/components/tag-drawer.js',
   '/js/components/tag-manager.js',
   '/js/components/tag-picker.js',
+  '/js/components/trash-bar.js',
+  '/js/components/trash-settings.js',
   '/js/components/wizard.js',
   '/js/components/wizard-account.js',
   '/js/components/wizard-finish.js',

@@ -274,6 +274,20 @@ export const api = {
   recoveryKey: (opts) => request('GET', '/backup/recovery-key', undefined, opts),
   recoveryKeyShown: () => request('POST', '/backup/recovery-key/shown'),
 
+  // Storage health and the trash (docs/web.md): the last check and repair, one now, the trash's retention.
+  /** {status: {last_check, clean, findings, messages, quarantined, error, last_repair, repaired, next_check, running}, trash_days}. */
+  integrity: (opts) => request('GET', '/integrity', undefined, opts),
+  /** Starts a check in the background (202 with the view); 409 `check_running` while one runs. */
+  checkIntegrity: () => request('POST', '/integrity/check'),
+  /** Starts a repair in the background; mail cannot be read until it ends. */
+  repairIntegrity: () => request('POST', '/integrity/repair'),
+  /** Days mail stays in the trash (0: until it is emptied); the answer is GET /integrity's view. */
+  setTrashDays: (days) => request('PUT', '/trash', { days }),
+  /** Deletes for good everything in the trash: {deleted}. */
+  emptyTrash: () => request('POST', '/trash/empty'),
+  /** Deletes one message in the trash or spam for good (409 `not_in_trash` otherwise). */
+  deleteMessage: (id) => request('DELETE', `/messages/${enc(id)}`),
+
   outbox: (opts) => request('GET', '/outbox', undefined, opts),
   retry: (id) => request('POST', `/outbox/${enc(id)}/retry`),
   cancel: (id) => request('POST', `/outbox/${enc(id)}/cancel`),

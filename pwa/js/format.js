@@ -96,6 +96,21 @@ export function dayAndTime(unixSeconds) {
   return `${d.getFullYear() === new Date().getFullYear() ? dayFmt.format(d) : yearFmt.format(d)} at ${time}`;
 }
 
+const relativeFmt = new Intl.RelativeTimeFormat('en', { numeric: 'auto' });
+
+/**
+ * How long ago, for a sentence: "just now", "5 minutes ago", "3 hours ago",
+ * "yesterday", "3 days ago", "2 months ago" (English, as the app's sentences are).
+ */
+export function ago(unixSeconds, now = Date.now() / 1000) {
+  const s = Math.max(0, now - unixSeconds);
+  if (s < 60) return 'just now';
+  if (s < 3600) return relativeFmt.format(-Math.floor(s / 60), 'minute');
+  if (s < 86400) return relativeFmt.format(-Math.floor(s / 3600), 'hour');
+  if (s < 60 * 86400) return relativeFmt.format(-Math.floor(s / 86400), 'day');
+  return relativeFmt.format(-Math.floor(s / (30 * 86400)), 'month');
+}
+
 /** A time for status lines: "14:05" today, "Mar 5, 14:05" otherwise. */
 export function shortDateTime(unixSeconds) {
   if (!unixSeconds && unixSeconds !== 0) return '';

@@ -8,12 +8,13 @@
 //   #/import                 import mail from files on this device
 //   #/remote                 remote access: the relay, the onion service, paired devices
 //   #/backup                 backups: their status, where they go, the recovery key shown once
+//   #/health                 storage health: the last check and repair, a check now; the trash's retention
 //   #/contacts               the address book (#/contacts/new: add one; #/contacts/3: edit it)
 
 export const DEFAULT_QUERY = 'in:inbox';
 
 /** Routes of screens of their own, shown instead of the list and the reader. */
-export const PAGES = new Set(['compose', 'drafts', 'outbox', 'accounts', 'import', 'remote', 'backup', 'contacts']);
+export const PAGES = new Set(['compose', 'drafts', 'outbox', 'accounts', 'import', 'remote', 'backup', 'health', 'contacts']);
 
 /** Parses location.hash into {name, q} or {name, id}. */
 export function parseRoute(hash = window.location.hash) {
@@ -32,7 +33,7 @@ export function parseRoute(hash = window.location.hash) {
     else if (parts[0] !== 'compose' && parts[1] === 'new') id = 'new';
     return { name: parts[0], id };
   }
-  if (['drafts', 'outbox', 'import', 'remote', 'backup'].includes(parts[0])) return { name: parts[0], id: null };
+  if (['drafts', 'outbox', 'import', 'remote', 'backup', 'health'].includes(parts[0])) return { name: parts[0], id: null };
   if (parts[0] === 'search') {
     const params = new URLSearchParams(query);
     return { name: 'search', q: params.has('q') ? params.get('q') : DEFAULT_QUERY };
@@ -69,6 +70,13 @@ export const IMPORT_HASH = '#/import';
 export const REMOTE_HASH = '#/remote';
 
 export const BACKUP_HASH = '#/backup';
+
+export const HEALTH_HASH = '#/health';
+
+/** Whether `query` is the Trash itself (in:trash, tag:trash), not a search within it. */
+export function isTrashQuery(query) {
+  return /^\s*(in|tag|is):"?trash"?\s*$/i.test(String(query || ''));
+}
 
 export function navigate(hash) {
   if (window.location.hash !== hash) window.location.hash = hash;

@@ -4,7 +4,8 @@
 // a tap opens or folds any of them. The toolbar acts on the conversation: reply
 // to its newest message, archive, trash, report spam, tag or mark unread — on
 // every message of the thread at once, with an Undo that restores exactly what
-// changed. Opening it marks the conversation read.
+// changed; "Delete for good" deletes, after a confirm, its messages that are in
+// the trash or spam (and no other). Opening it marks the conversation read.
 //
 // Mail content is untrusted: it reaches the page only as text nodes (dom.js `h`);
 // the formatted (HTML) view is one tap away in the message's own view.
@@ -23,6 +24,7 @@ import { menuButton } from './menu-button.js';
 import { pickTag } from './tag-picker.js';
 import { startReply, chooseForward } from './compose.js';
 import { cryptoStatus } from './crypto-status.js';
+import { deleteForGood } from './delete-for-good.js';
 
 /** Most unread messages opened at once when a conversation is shown. */
 const OPEN_UNREAD = 5;
@@ -127,9 +129,13 @@ class HpConversationView extends HTMLElement {
           ? { key: 'spam', label: 'Not spam', icon: ICONS.inbox, run: () => this.act(NOT_SPAM, 'Marked as not spam', true) }
           : { key: 'spam', label: 'Report spam', icon: ICONS.spam, run: () => this.act(SPAM, 'Reported as spam', true) },
         { key: 'tag', label: 'Add tag\u2026', icon: ICONS.tag, run: () => this.addTag() },
+        tags.has('trash') || inSpam ? {
+          key: 'delete', label: 'Delete for good', icon: ICONS.deleteForever,
+          title: 'Its messages in the trash or spam; asks first', run: () => this.deleteForGood(),
+        } : null,
       ],
     });
-    this.toolbar.replaceChildren(
+    replace(this.toolbar,
       backButton(this),
       tool('reply', 'Reply', ICONS.reply, () => startReply(latest.id, 'reply'), 'Reply to the newest message'),
       inInbox
@@ -263,6 +269,14 @@ class HpConversationView extends HTMLElement {
   async addTag() {
     const tag = await pickTag({ title: 'Tag this conversation' });
     if (tag) await this.act({ add: [tag], remove: [] }, `Tagged ${tag}`, false);
+  }
+
+  /** Its messages in the trash or spam, deleted for good after a confirm; the rest stay. */
+  async deleteForGood() {
+    const ids = this.messages.filter((m) => (m.tags || []).some((t) => t === 'trash' || t === 'spam')).map((m) => m.id);
+    const outcome = await deleteForGood(ids);
+    if (outcome === 'deleted' && ids.length === this.messages.length) this.close();
+    else if (outcome !== 'cancelled' && this.isConnected) await this.load();
   }
 
   close() {

@@ -1,12 +1,14 @@
 // What the message list says when it has no rows. An empty inbox on a box with no
-// account yet names the two ways mail comes in: an account, or importing files.
+// account yet names the two ways mail comes in: an account, or importing files;
+// an empty Trash says so.
 
 import { h } from '../dom.js';
-import { accountHash, DEFAULT_QUERY, IMPORT_HASH } from '../router.js';
+import { accountHash, DEFAULT_QUERY, IMPORT_HASH, isTrashQuery } from '../router.js';
 import { lastAccounts } from '../poll.js';
 
 /** The empty list's text for `query`. */
 export function emptyText(query) {
+  if (isTrashQuery(query)) return h('p', {}, 'The trash is empty.');
   if (query !== DEFAULT_QUERY) return h('p', {}, 'No messages match this search.');
   const known = lastAccounts();
   const noAccount = Boolean(known && Array.isArray(known.accounts) && known.accounts.length === 0);

@@ -1,8 +1,10 @@
 // <hp-mail>: the unlocked app. Header (menu, search, help, lock), the tag drawer,
 // the message list and the reader pane, or one of the screens of their own (compose,
-// drafts, outbox, accounts, import, remote access, backups, address book) in the page pane. It follows the hash route, owns the
+// drafts, outbox, accounts, import, remote access, backups, storage health, address book) in the page pane. It follows the hash route, owns the
 // keyboard shortcuts and the status line (aria-live), and runs the accounts poll that
 // tells when new mail arrived (the list and the drawer's counts are then refreshed).
+// It reads the box's health once when it opens (integrity.js): damage a check found
+// shows as a banner over the list.
 
 import { api } from '../api.js';
 import { h, icon, isTyping } from '../dom.js';
@@ -12,6 +14,7 @@ import {
 } from '../router.js';
 import { ARCHIVE, TRASH } from '../mail-actions.js';
 import { startAccountsPoll, stopAccountsPoll } from '../poll.js';
+import { clearIntegrity, loadIntegrity } from '../integrity.js';
 import { showSearchHelp, showShortcutHelp } from './help.js';
 import { sheetOpen } from './sheet.js';
 import { searchSuggestions, rememberSearch, forgetSearches } from './search-suggest.js';
@@ -26,12 +29,14 @@ import './account-add.js';
 import './import-mail.js';
 import './remote-access.js';
 import './backups.js';
+import './health.js';
+import './integrity-banner.js';
 import './contacts.js';
 
 /** The element of each page route. */
 const PAGE_TAGS = {
   compose: 'hp-compose', drafts: 'hp-drafts', outbox: 'hp-outbox', accounts: 'hp-accounts', import: 'hp-import',
-  remote: 'hp-remote', backup: 'hp-backups', contacts: 'hp-contacts',
+  remote: 'hp-remote', backup: 'hp-backups', health: 'hp-health', contacts: 'hp-contacts',
 };
 
 /** Layouts: below this width the drawer is an overlay and list/reader take turns. */
@@ -52,6 +57,7 @@ class HpMail extends HTMLElement {
     window.addEventListener('hp:mail-changed', this.onMailChanged);
     this.route(true);
     startAccountsPoll();
+    loadIntegrity();
   }
 
   disconnectedCallback() {
@@ -60,6 +66,7 @@ class HpMail extends HTMLElement {
     window.removeEventListener('hp:announce', this.onAnnounce);
     window.removeEventListener('hp:mail-changed', this.onMailChanged);
     stopAccountsPoll();
+    clearIntegrity();
     forgetSearches(); // locked: what was searched for goes too
     WIDE_DRAWER.removeEventListener('change', this.onWide);
     clearTimeout(this.toastTimer);
@@ -108,7 +115,7 @@ class HpMail extends HTMLElement {
     this.reader = h('div', { class: 'reader-pane' });
     this.page = h('div', { class: 'page-pane' });
     this.main = h('main', { id: 'main', class: 'panes', tabindex: '-1' },
-      h('section', { class: 'list-pane', 'aria-label': 'Message list' }, this.list),
+      h('section', { class: 'list-pane', 'aria-label': 'Message list' }, h('hp-integrity-banner'), this.list),
       this.reader,
       this.page);
     this.toast = h('div', { class: 'toast', role: 'status', 'aria-live': 'polite' });

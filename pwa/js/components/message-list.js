@@ -3,7 +3,8 @@
 // sender's avatar (it selects the row), a star and, on wider screens, Archive and
 // Read buttons; keys j/k/o/e/#/u/x (see mail-view.js). Touch gestures (swipes as
 // chosen in the settings, long press to select, pull to refresh) are in
-// list-gestures.js, selecting many rows and acting on them in list-selection.js.
+// list-gestures.js, selecting many rows and acting on them in list-selection.js;
+// the Trash's "Empty trash" in trash-bar.js.
 
 import { api } from '../api.js';
 import { h, icon, replace, srOnly } from '../dom.js';
@@ -22,6 +23,7 @@ import { setupGestures } from './list-gestures.js';
 import { ListSelection } from './list-selection.js';
 import { fetchRows } from './list-source.js';
 import { emptyText } from './list-empty.js';
+import './trash-bar.js';
 
 const PAGE_SIZE = 50;
 
@@ -63,6 +65,7 @@ class HpMessageList extends HTMLElement {
     }, 'Load more');
     this.selection = new ListSelection(this);
     const pullIndicator = setupGestures(this);
+    this.trashBar = h('hp-trash-bar');
     this.append(
       this.selection.bar,
       pullIndicator,
@@ -74,6 +77,7 @@ class HpMessageList extends HTMLElement {
         // On a phone this floats at the bottom right, within reach of the thumb.
         h('a', { class: 'button primary compose-button', href: composeHash(), title: 'New message (c)' },
           icon(ICONS.edit), 'New message')),
+      this.trashBar,
       this.errorLine, this.ul, this.empty, this.more);
 
     // Infinite scroll: when the "Load more" button comes within 400px of the bottom of
@@ -151,6 +155,7 @@ class HpMessageList extends HTMLElement {
     this.more.hidden = true;
     this.heading.textContent = titleFor(query);
     this.summaryLine.textContent = 'Loading…';
+    this.trashBar.update(query, null);
     this.dataset.grouped = this.grouped ? 'true' : 'false';
     this.load(null);
   }
@@ -280,6 +285,7 @@ class HpMessageList extends HTMLElement {
     let text = `${n} ${n === 1 ? 'message' : 'messages'}`;
     if (titleFor(this.query) === 'Search results') text += ` for ${this.query}`;
     this.summaryLine.textContent = text;
+    this.trashBar.update(this.query, n);
   }
 
   renderRow(summary) {

@@ -18,6 +18,7 @@ import {
   changeTags, announce, undoAction, MARK_READ, MARK_UNREAD,
 } from '../mail-actions.js';
 import { confirmSheet } from './sheet.js';
+import { deleteForGood } from './delete-for-good.js';
 import { pickTag } from './tag-picker.js';
 import { backButton, renderToolbar } from './reader-toolbar.js';
 import { startReply, chooseForward } from './compose.js';
@@ -302,6 +303,17 @@ class HpMessageView extends ReaderBase {
     if (await this.act(change, done, undoAction([this.msg.id], undo))) {
       this.dispatchEvent(new CustomEvent('hp-back', { bubbles: true }));
     }
+  }
+
+  /**
+   * Mail in the trash or spam: deleted for good after a confirm, then back to the
+   * list. Refused (moved out of the trash meanwhile): shown again as it is now.
+   */
+  async deleteForGood() {
+    if (!this.msg) return;
+    const outcome = await deleteForGood([this.msg.id]);
+    if (outcome === 'deleted') this.dispatchEvent(new CustomEvent('hp-back', { bubbles: true }));
+    else if (outcome === 'refused' && this.isConnected) this.load();
   }
 
   /** Reply (`reply`) or reply to all (`all`): the server makes the draft, compose opens it. */

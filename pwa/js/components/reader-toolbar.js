@@ -1,11 +1,12 @@
 // The reader's toolbar: Back, then the actions used most (Reply, Archive, Trash,
 // Flag), each with its name shown, and the others in a "More" menu (Reply all,
 // Forward, Mark read / unread, Report spam / Not spam, Add tag…, the original
-// message as a download). On a phone the names sit under the icons, so the row
-// fits the width without scrolling sideways.
+// message as a download, and for mail in the trash or spam "Delete for good"). On
+// a phone the names sit under the icons, so the row fits the width without
+// scrolling sideways.
 
 import { urls } from '../api.js';
-import { h, icon } from '../dom.js';
+import { h, icon, replace } from '../dom.js';
 import { ICONS } from '../icons.js';
 import { ARCHIVE, TRASH, FLAG, UNFLAG, SPAM, NOT_SPAM } from '../mail-actions.js';
 import { menuButton } from './menu-button.js';
@@ -26,8 +27,8 @@ function toolButton(key, label, iconPath, run, extra = {}) {
 
 /**
  * Fills `toolbar` with the actions for `view`'s message (an HpMessageView: msg,
- * act, actAndClose, reply, forward, toggleRead, addTag). The element that had the
- * focus is focused again after a redraw (by its data-key).
+ * act, actAndClose, reply, forward, toggleRead, addTag, deleteForGood). The element
+ * that had the focus is focused again after a redraw (by its data-key).
  */
 export function renderToolbar(view, toolbar) {
   const m = view.msg;
@@ -64,9 +65,13 @@ export function renderToolbar(view, toolbar) {
         key: 'raw', label: 'Download original', icon: ICONS.download, href: urls.raw(m.id),
         download: `message-${m.id}.eml`, title: 'The message as received (.eml)',
       },
+      inTrash || inSpam ? {
+        key: 'delete', label: 'Delete for good', icon: ICONS.deleteForever, title: 'Asks first: this cannot be undone',
+        run: () => view.deleteForGood(),
+      } : null,
     ],
   });
-  toolbar.replaceChildren(
+  replace(toolbar,
     backButton(view),
     toolButton('reply', 'Reply', ICONS.reply, () => view.reply('reply'), { title: 'Reply (r)' }),
     inInbox

@@ -1,14 +1,18 @@
 // The "Settings" sheet: this browser's own preferences (settings.js): whether the
 // list groups mail into conversations, and what swiping a row left and right does;
-// and the way to the box's own settings pages (Remote access, Backups).
+// and the way to the box's own settings pages (Remote access, Backups, Storage
+// health: its hint says so when the last check found damage).
 
 import { h, icon } from '../dom.js';
 import { ICONS } from '../icons.js';
-import { BACKUP_HASH, REMOTE_HASH, navigate } from '../router.js';
+import {
+  BACKUP_HASH, HEALTH_HASH, REMOTE_HASH, navigate,
+} from '../router.js';
 import {
   SWIPE_CHOICES, swipeSettings, setSwipeSetting, listGrouping, setListGrouping,
 } from '../settings.js';
 import { announce } from '../mail-actions.js';
+import { needsAttention } from '../integrity.js';
 import { openSheet } from './sheet.js';
 
 const SIDES = [
@@ -53,10 +57,13 @@ function groupingChoice() {
     }));
 }
 
-/** A link to a page of the box's settings: the sheet closes first, then the page opens. */
-function pageLink(href, iconPath, label, hint, sheet) {
+/**
+ * A link to a page of the box's settings: the sheet closes first, then the page
+ * opens. `warn` marks its hint as something to act on.
+ */
+function pageLink(href, iconPath, label, hint, sheet, warn = false) {
   return h('a', {
-    class: 'settings-link', href,
+    class: warn ? 'settings-link warn' : 'settings-link', href,
     onclick: (event) => {
       event.preventDefault();
       sheet().addEventListener('close', () => navigate(href), { once: true });
@@ -84,6 +91,11 @@ export function openSettings() {
         'Reach your box from your phone when you are away from home', () => dialog),
       pageLink(BACKUP_HASH, ICONS.backup, 'Backups',
         'Keep an encrypted copy of everything in your mail account', () => dialog),
+      needsAttention()
+        ? pageLink(HEALTH_HASH, ICONS.warning, 'Storage health',
+          'The last check found damaged data: see what to repair', () => dialog, true)
+        : pageLink(HEALTH_HASH, ICONS.storage, 'Storage health',
+          'Check that all your mail can be read; how long the trash keeps it', () => dialog),
     ],
   });
   return dialog;

@@ -1,6 +1,6 @@
 // <hp-tag-drawer>: Inbox, All mail, Drafts, Outbox, Spam and Trash, the other tags
 // with unread counts, the "Manage tags" sheet, Address book, Accounts, Import mail, Remote access
-// and Settings. Counts come from
+// and Settings (marked while the box's last check found damage, integrity.js). Counts come from
 // GET /api/v1/tags and are refreshed whenever tags change anywhere in the app, and
 // when new mail arrives.
 
@@ -13,6 +13,7 @@ import {
 import { tagLabel } from '../format.js';
 import { setKnownTags } from '../tag-store.js';
 import { clearUnread, showUnread } from '../unread.js';
+import { needsAttention } from '../integrity.js';
 import { openTagManager } from './tag-manager.js';
 import { openSettings } from './settings-sheet.js';
 
@@ -29,6 +30,8 @@ class HpTagDrawer extends HTMLElement {
     this.fixed = h('ul', { class: 'nav-list' });
     this.others = h('ul', { class: 'nav-list', 'aria-labelledby': 'tags-heading' });
     this.error = h('p', { class: 'nav-error', role: 'alert', hidden: true });
+    this.settingsMark = h('span', { class: 'nav-alert', hidden: true },
+      icon(ICONS.warning), srOnly(', damaged data found'));
     this.append(
       h('h2', { class: 'visually-hidden' }, 'Folders'),
       this.fixed,
@@ -45,12 +48,15 @@ class HpTagDrawer extends HTMLElement {
         this.pageEntry('Import mail', 'import', IMPORT_HASH, ICONS.upload),
         this.pageEntry('Remote access', 'remote', REMOTE_HASH, ICONS.remote),
         h('li', {}, h('button', { type: 'button', class: 'nav-item nav-button', onclick: () => openSettings() },
-          icon(ICONS.settings), h('span', { class: 'nav-label' }, 'Settings')))));
+          icon(ICONS.settings), h('span', { class: 'nav-label' }, 'Settings'), this.settingsMark))));
     this.refresh = () => this.scheduleLoad();
     window.addEventListener('hp:tags-changed', this.refresh);
     window.addEventListener('hp:tags-edited', this.refresh);
     // New mail changes the unread counts (and the title's).
     window.addEventListener('hp:mail-changed', this.refresh);
+    this.onIntegrity = () => { this.settingsMark.hidden = !needsAttention(); };
+    window.addEventListener('hp:integrity', this.onIntegrity);
+    this.onIntegrity();
     this.render();
     this.load();
   }
@@ -59,6 +65,7 @@ class HpTagDrawer extends HTMLElement {
     window.removeEventListener('hp:tags-changed', this.refresh);
     window.removeEventListener('hp:tags-edited', this.refresh);
     window.removeEventListener('hp:mail-changed', this.refresh);
+    window.removeEventListener('hp:integrity', this.onIntegrity);
     clearTimeout(this.timer);
     clearUnread();
   }
