@@ -10,6 +10,7 @@
 
 mod catalog;
 mod crypto;
+mod forget;
 mod format;
 mod keys;
 mod prune;

@@ -74,6 +74,8 @@ pub struct PruneSummary {
     pub snapshots_deleted: u64,
     /// Snapshots kept.
     pub snapshots_kept: u64,
+    /// Snapshots written again without mail deleted for good.
+    pub snapshots_rewritten: u64,
     /// Packs deleted whole.
     pub packs_deleted: u64,
     /// Packs rewritten without what is no longer needed.
@@ -106,12 +108,12 @@ pub async fn prune<R: Remote>(
     if let Some(other) = all.items.iter().find(|i| i.label.owner != owner) {
         return Err(Error::Foreign(remote.describe(), other.label.owner.clone()));
     }
-    let listing = Listing {
+    let mut listing = Listing {
         items: all.items,
         strangers: all.strangers,
     };
     let mut summary = PruneSummary::default();
-    let snaps = snapshots(remote, keys, &listing).await?;
+    let mut snaps = snapshots(remote, keys, &listing).await?;
     let times: Vec<i64> = snaps.iter().map(|(_, s)| s.time).collect();
     let mut keep = retention.keep(&times);
     keep.extend(
@@ -133,7 +135,27 @@ pub async fn prune<R: Remote>(
     summary.snapshots_deleted = dropped.len() as u64;
     summary.snapshots_kept = keep.len() as u64;
 
-    let catalog = read_index(remote, keys, &listing).await?;
+    let mut catalog = read_index(remote, keys, &listing).await?;
+    // Mail deleted for good leaves the snapshots kept, then the packs.
+    let digests = store.backup_forgotten().await?;
+    let forget_ids: HashSet<Id> = crate::forget::ids(keys, &digests).into_keys().collect();
+    let forgotten = crate::forget::forget(
+        store,
+        keys,
+        remote,
+        &listing,
+        &catalog,
+        &mut snaps,
+        &keep,
+        &forget_ids,
+        message_limit,
+    )
+    .await?;
+    summary.snapshots_rewritten = forgotten.rewritten;
+    if forgotten.rewritten > 0 {
+        listing = remote.list().await?;
+        catalog = read_index(remote, keys, &listing).await?;
+    }
     let live = live_objects(remote, keys, &listing, &catalog, &snaps, &keep).await?;
 
     // Objects by pack, and which packs go or are rewritten.
@@ -174,7 +196,12 @@ pub async fn prune<R: Remote>(
             gone.extend(copies.iter().cloned());
             summary.packs_deleted += 1;
             summary.bytes_freed += u64::from(item.size);
-        } else if total > 0 && dead as f64 / total as f64 >= REWRITE_SHARE {
+        } else if total > 0
+            && (dead as f64 / total as f64 >= REWRITE_SHARE
+                || objects
+                    .iter()
+                    .any(|(id, _)| forgotten.must_go.contains(*id) && !live.contains(*id)))
+        {
             let bytes = remote.get(item).await?;
             for (id, slot) in objects.iter().filter(|(id, _)| live.contains(*id)) {
                 let sealed = slice(&bytes, slot, &hex::encode(id))?;
@@ -215,6 +242,7 @@ pub async fn prune<R: Remote>(
         .await?;
     }
     if gone.is_empty() && dropped.is_empty() && catalog.items.len() <= 1 {
+        store.backup_forget_done(&digests).await?;
         return Ok(summary);
     }
     // Indexes for everything that stays (cut to fit the server's message size),
@@ -247,6 +275,7 @@ pub async fn prune<R: Remote>(
     }
     remote.delete(&catalog.items).await?;
     remote.delete(&gone).await?;
+    store.backup_forget_done(&digests).await?;
     Ok(summary)
 }
 

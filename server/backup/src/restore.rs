@@ -283,19 +283,19 @@ fn content_of(v: &Value) -> Option<&[u8]> {
 }
 
 /// A line of the rows' copy.
-enum Line {
+pub(crate) enum Line {
     Table(Table),
     Row(Vec<Value>),
 }
 
 /// Splits the pieces of the rows' copy back into lines.
 #[derive(Default)]
-struct RowStream {
-    buf: Vec<u8>,
+pub(crate) struct RowStream {
+    pub(crate) buf: Vec<u8>,
 }
 
 impl RowStream {
-    fn feed(&mut self, bytes: &[u8]) -> Vec<Result<Line>> {
+    pub(crate) fn feed(&mut self, bytes: &[u8]) -> Vec<Result<Line>> {
         self.buf.extend_from_slice(bytes);
         let mut out = Vec::new();
         let mut start = 0;

@@ -79,25 +79,25 @@ pub struct Summary {
 }
 
 /// The run's state: the pack being filled, and the packs sent since the last index.
-struct Sender<'a, R: Remote> {
-    remote: &'a mut R,
-    store: &'a Store,
-    keys: &'a Keys,
-    owner: String,
-    limit: usize,
-    pack: PackWriter,
-    unindexed: Vec<(String, BTreeMap<String, Slot>)>,
+pub(crate) struct Sender<'a, R: Remote> {
+    pub(crate) remote: &'a mut R,
+    pub(crate) store: &'a Store,
+    pub(crate) keys: &'a Keys,
+    pub(crate) owner: String,
+    pub(crate) limit: usize,
+    pub(crate) pack: PackWriter,
+    pub(crate) unindexed: Vec<(String, BTreeMap<String, Slot>)>,
     /// Sent by this run, not yet recorded in the store.
-    sent_now: HashSet<Id>,
+    pub(crate) sent_now: HashSet<Id>,
     /// The messages named by each piece of rows sent since the last index.
-    refs: BTreeMap<String, Vec<String>>,
-    new_objects: u64,
-    sent: u64,
+    pub(crate) refs: BTreeMap<String, Vec<String>>,
+    pub(crate) new_objects: u64,
+    pub(crate) sent: u64,
 }
 
 impl<R: Remote> Sender<'_, R> {
     /// Whether the server has object `id` (or this run sent it).
-    async fn has(&self, ids: &[Id]) -> Result<HashSet<Id>> {
+    pub(crate) async fn has(&self, ids: &[Id]) -> Result<HashSet<Id>> {
         let mut known = self.store.backup_known(ids).await?;
         known.extend(ids.iter().filter(|id| self.sent_now.contains(*id)));
         Ok(known)
@@ -106,7 +106,7 @@ impl<R: Remote> Sender<'_, R> {
     /// Sends object `id`; one larger than half a pack goes as parts of its own,
     /// named in a small object under `id` (the index records them as its refs,
     /// so pruning keeps them with it).
-    async fn add(&mut self, id: Id, plain: &[u8]) -> Result<()> {
+    pub(crate) async fn add(&mut self, id: Id, plain: &[u8]) -> Result<()> {
         let part_size = (self.limit / 2).max(1);
         if plain.len() <= part_size {
             return self.add_sealed(id, plain).await;
@@ -137,7 +137,7 @@ impl<R: Remote> Sender<'_, R> {
         Ok(())
     }
 
-    async fn flush_pack(&mut self) -> Result<()> {
+    pub(crate) async fn flush_pack(&mut self) -> Result<()> {
         if self.pack.is_empty() {
             return Ok(());
         }
@@ -159,7 +159,7 @@ impl<R: Remote> Sender<'_, R> {
 
     /// Sends an index of the packs sent since the last one, then records their
     /// objects in the store: only what an index names counts as on the server.
-    async fn flush_index(&mut self) -> Result<()> {
+    pub(crate) async fn flush_index(&mut self) -> Result<()> {
         if self.unindexed.is_empty() {
             return Ok(());
         }
@@ -187,7 +187,12 @@ impl<R: Remote> Sender<'_, R> {
     }
 
     /// Sends one sealed object as an item of its own (an index, a snapshot).
-    async fn put_object(&mut self, item: ItemKind, kind: Kind, plain: &[u8]) -> Result<String> {
+    pub(crate) async fn put_object(
+        &mut self,
+        item: ItemKind,
+        kind: Kind,
+        plain: &[u8],
+    ) -> Result<String> {
         let name = new_name()?;
         let id = self.keys.id(kind, name.as_bytes());
         let sealed = self.keys.seal(&id, plain)?;
@@ -207,20 +212,20 @@ impl<R: Remote> Sender<'_, R> {
 /// one piece, so a piece's bytes alone say which messages it refers to (what
 /// pruning needs to know, kept in the index).
 #[derive(Default)]
-struct Chunker {
+pub(crate) struct Chunker {
     buf: Vec<u8>,
     /// Offset in the whole copy of `buf[0]`.
     start: u64,
     /// For each row that names messages' bytes: where its line ends in the
     /// whole copy, and the objects it names.
     refs: std::collections::VecDeque<(u64, Vec<Id>)>,
-    pieces: Vec<String>,
-    bytes: u64,
+    pub(crate) pieces: Vec<String>,
+    pub(crate) bytes: u64,
 }
 
 impl Chunker {
     /// Appends one line (a table's header or a row naming `refs`).
-    fn line(&mut self, value: &impl serde::Serialize, refs: Vec<Id>) -> Result<()> {
+    pub(crate) fn line(&mut self, value: &impl serde::Serialize, refs: Vec<Id>) -> Result<()> {
         serde_json::to_writer(&mut self.buf, value).map_err(Error::json)?;
         self.buf.push(b'\n');
         if !refs.is_empty() {
@@ -232,7 +237,7 @@ impl Chunker {
 
     /// The pieces ready to send, with the objects their rows name: all but the
     /// tail, unless `all`.
-    fn cut(&mut self, all: bool) -> Vec<(Vec<u8>, Vec<Id>)> {
+    pub(crate) fn cut(&mut self, all: bool) -> Vec<(Vec<u8>, Vec<Id>)> {
         let mut out = Vec::new();
         while !self.buf.is_empty() && (all || self.buf.len() >= CHUNK_MAX as usize) {
             let cdc = fastcdc::v2020::FastCDC::new(&self.buf, CHUNK_MIN, CHUNK_AVG, CHUNK_MAX);
@@ -435,7 +440,7 @@ pub async fn backup<R: Remote>(
     })
 }
 
-async fn send_piece<R: Remote>(
+pub(crate) async fn send_piece<R: Remote>(
     sender: &mut Sender<'_, R>,
     chunker: &mut Chunker,
     piece: Vec<u8>,

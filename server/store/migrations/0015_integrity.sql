@@ -35,3 +35,10 @@ END;
 CREATE TABLE index_deletes (
     message INTEGER PRIMARY KEY
 ) STRICT;
+
+-- Messages deleted for good that this box's backup may still hold (their
+-- SHA-256): the next prune rewrites the snapshots that name them, then this is
+-- cleared. Only kept while the box makes backups; never part of a backup.
+CREATE TABLE backup_forget (
+    sha256 BLOB PRIMARY KEY
+) STRICT, WITHOUT ROWID;

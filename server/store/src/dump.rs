@@ -19,6 +19,8 @@ use crate::{Error, Result, Store};
 /// (which objects it has sent), and SQLite's statistics.
 const SKIPPED: &[&str] = &[
     "backup_objects",
+    "backup_forget",
+    "index_deletes",
     "backup_packs",
     "sqlite_stat1",
     "sqlite_stat4",

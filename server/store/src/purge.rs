@@ -37,6 +37,15 @@ impl Store {
         .iter()
         .filter_map(|r| r.try_get(0).ok())
         .collect();
+        // The backup drops them at its next prune (only a box that backs up).
+        sqlx::query(
+            "INSERT OR IGNORE INTO backup_forget (sha256)
+             SELECT sha256 FROM messages WHERE id IN (SELECT value FROM json_each(?))
+               AND EXISTS (SELECT 1 FROM settings WHERE key = 'backup.key')",
+        )
+        .bind(&list)
+        .execute(&mut *tx)
+        .await?;
         // Tables whose rows point at a message without ON DELETE CASCADE.
         for sql in [
             "DELETE FROM remote_messages WHERE message IN (SELECT value FROM json_each(?))",
@@ -87,6 +96,25 @@ impl Store {
             .bind(to_json(&ids)?)
             .execute(&self.pool)
             .await?;
+        Ok(())
+    }
+
+    /// The SHA-256 of each message deleted for good that the backup may hold.
+    pub async fn backup_forgotten(&self) -> Result<Vec<Vec<u8>>> {
+        Ok(sqlx::query_scalar("SELECT sha256 FROM backup_forget")
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// The backup no longer holds these messages.
+    pub async fn backup_forget_done(&self, digests: &[Vec<u8>]) -> Result<()> {
+        let hex: Vec<String> = digests.iter().map(hex::encode).collect();
+        sqlx::query(
+            "DELETE FROM backup_forget WHERE sha256 IN (SELECT unhex(value) FROM json_each(?))",
+        )
+        .bind(to_json(&hex)?)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
