@@ -2,7 +2,7 @@
 // (the reader's "Delete for good", DELETE /messages/{id}), the messages of a
 // conversation that are there, or the whole trash ("Empty trash", POST
 // /trash/empty). The box removes them from its store and its search at once; the
-// backups that hold them keep them until they expire (docs/backup.md). Afterwards
+// backups drop them at their next prune (docs/integrity.md). Afterwards
 // `hp:mail-changed` tells the list and the drawer's counts to read again.
 
 import { api } from '../api.js';
@@ -11,7 +11,7 @@ import { announce } from '../mail-actions.js';
 import { confirmSheet } from './sheet.js';
 
 /** What deleting for good means, for the confirm. */
-const FOR_GOOD = 'removed from this box and its search; older backups keep a copy only until they expire. '
+const FOR_GOOD = 'removed from this box and its search, and from its backups at the next backup. '
   + 'This cannot be undone.';
 
 function mailChanged() {
@@ -72,8 +72,8 @@ export async function deleteForGood(ids) {
 export async function emptyTrash(shown) {
   const ok = await confirmSheet({
     title: 'Empty the trash?',
-    message: `Delete ${count(shown, 'message')} for good? This cannot be undone. Older backups keep a copy `
-      + 'only until they expire.',
+    message: `Delete ${count(shown, 'message')} for good? This cannot be undone. Backups drop them `
+      + 'at the next backup.',
     confirmLabel: 'Empty trash',
     danger: true,
   });
