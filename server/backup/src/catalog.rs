@@ -111,7 +111,9 @@ pub(crate) async fn snapshots<R: Remote>(
             .map_err(|_| Error::Damaged(format!("snapshot {}", item.label.name)))?;
         out.push((item.label.name.clone(), snap));
     }
-    // Names begin with the time they were made, to the millisecond.
-    out.sort_by(|a, b| a.0.cmp(&b.0));
+    // In the order they were taken: a snapshot written again without deleted
+    // mail keeps its time, not its new name's (names begin with the time they
+    // were made, to the millisecond).
+    out.sort_by(|a, b| (a.1.time, &a.0).cmp(&(b.1.time, &b.0)));
     Ok(out)
 }

@@ -85,7 +85,7 @@ pub(crate) async fn forget<R: Remote>(
             keys,
             remote,
             &opened,
-            snap,
+            (name.as_str(), &*snap),
             &pieces,
             forget,
             message_limit,
@@ -93,6 +93,15 @@ pub(crate) async fn forget<R: Remote>(
         .await?;
         remote.delete(&old).await?;
         tracing::info!(snapshot = %new_name, "backup: a snapshot written again without deleted mail");
+        // Every old piece the new snapshot does not use held some of the
+        // deleted mail's rows (its decrypted copy, addresses, references).
+        let kept: HashSet<&String> = new_snap.rows.iter().collect();
+        out.must_go.extend(
+            pieces
+                .iter()
+                .filter(|p| !kept.contains(&hex::encode(p)))
+                .copied(),
+        );
         *name = new_name;
         *snap = new_snap;
         out.rewritten += 1;
@@ -108,7 +117,7 @@ async fn rewrite<R: Remote>(
     keys: &Keys,
     remote: &mut R,
     opened: &Opened,
-    snap: &Snapshot,
+    (old_name, snap): (&str, &Snapshot),
     pieces: &[Id],
     forget: &HashSet<Id>,
     message_limit: usize,
@@ -180,6 +189,7 @@ async fn rewrite<R: Remote>(
     let mut chunker = Chunker::default();
     let mut new_pieces: Vec<(Vec<u8>, Vec<Id>)> = Vec::new();
     let mut old_rows_bytes = 0u64;
+    let mut rows_bytes = 0u64;
     let mut order: Vec<String> = Vec::new();
     {
         let mut reader = Reader {
@@ -222,10 +232,12 @@ async fn rewrite<R: Remote>(
                 }
             }
             for (bytes, refs) in chunker.cut(false) {
+                rows_bytes += bytes.len() as u64;
                 stash(keys, opened, &mut order, &mut new_pieces, bytes, refs);
             }
         }
         for (bytes, refs) in chunker.cut(true) {
+            rows_bytes += bytes.len() as u64;
             stash(keys, opened, &mut order, &mut new_pieces, bytes, refs);
         }
     }
@@ -250,7 +262,6 @@ async fn rewrite<R: Remote>(
     }
     sender.flush_pack().await?;
     sender.flush_index().await?;
-    let rows_bytes: u64 = chunker.bytes;
     let new_snap = Snapshot {
         version: snap.version,
         time: snap.time,
@@ -262,11 +273,19 @@ async fn rewrite<R: Remote>(
             .saturating_sub(old_rows_bytes + dropped_mail)
             .saturating_add(rows_bytes),
     };
+    // The old name's time (its first 12 hex digits), a new random rest: it
+    // sorts where the old one did.
+    let fresh = crate::keys::new_name()?;
+    let name = match (old_name.get(..12), fresh.get(12..)) {
+        (Some(time), Some(rest)) => format!("{time}{rest}"),
+        _ => fresh,
+    };
     let name = sender
-        .put_object(
+        .put_object_named(
             ItemKind::Snapshot,
             Kind::Snapshot,
             &serde_json::to_vec(&new_snap).map_err(Error::json)?,
+            name,
         )
         .await?;
     Ok((name, new_snap))

@@ -193,7 +193,18 @@ impl<R: Remote> Sender<'_, R> {
         kind: Kind,
         plain: &[u8],
     ) -> Result<String> {
-        let name = new_name()?;
+        self.put_object_named(item, kind, plain, new_name()?).await
+    }
+
+    /// [`put_object`](Self::put_object) under a name chosen by the caller (a
+    /// snapshot written again keeps the time its old name begins with).
+    pub(crate) async fn put_object_named(
+        &mut self,
+        item: ItemKind,
+        kind: Kind,
+        plain: &[u8],
+        name: String,
+    ) -> Result<String> {
         let id = self.keys.id(kind, name.as_bytes());
         let sealed = self.keys.seal(&id, plain)?;
         let label = Label {

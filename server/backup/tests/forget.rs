@@ -88,6 +88,10 @@ async fn a_message_deleted_for_good_is_dropped_from_every_snapshot_kept() {
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     let snaps = homepost_backup::list(&mut r, &keys).await.unwrap();
     assert_eq!(snaps.len(), 2);
+    // Still in the order they were taken: the one written again is not the
+    // newest, which a restore takes by default.
+    assert!(snaps[0].time <= snaps[1].time);
+    assert_eq!(snaps[1].name, second.snapshot, "{snaps:?}");
     assert!(snaps.iter().all(|s| s.messages == 60), "{snaps:?}");
     let now = contents(&b.store).await;
     for snap in &snaps {

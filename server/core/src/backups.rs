@@ -350,22 +350,22 @@ pub async fn remote(store: &Store, settings: &BackupSettings) -> Result<AnyRemot
 }
 
 /// The bytes of stored messages that this box's backup holds, by SHA-256 (for
-/// `homepost repair`); none before the first backup.
+/// `homepost repair`); `None` when the box has no backup.
 pub async fn recover_messages(
     store: &Store,
     digests: &[Vec<u8>],
-) -> Result<std::collections::HashMap<Vec<u8>, Vec<u8>>, BackupError> {
+) -> Result<Option<std::collections::HashMap<Vec<u8>, Vec<u8>>>, BackupError> {
     let Some(keys) = homepost_backup::stored_keys(store).await? else {
-        return Ok(Default::default());
+        return Ok(None);
     };
     let settings = settings(store).await?;
     if settings.target.is_none() {
-        return Ok(Default::default());
+        return Ok(None);
     }
     let mut remote = remote(store, &settings).await?;
     let found = homepost_backup::messages(&mut remote, &keys, digests).await;
     remote.close().await;
-    Ok(found?)
+    Ok(Some(found?))
 }
 
 /// One run at a time, whoever starts it (the schedule, the app, the CLI).

@@ -42,3 +42,14 @@ CREATE TABLE index_deletes (
 CREATE TABLE backup_forget (
     sha256 BLOB PRIMARY KEY
 ) STRICT, WITHOUT ROWID;
+
+-- Remote copies of messages deleted for good, so that a server that keeps them
+-- (POP3 with "keep") does not bring them back; dropped once the server no
+-- longer lists them.
+CREATE TABLE remote_deleted (
+    account     INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    folder      TEXT    NOT NULL,
+    uidvalidity INTEGER NOT NULL,
+    remote_key  TEXT    NOT NULL,
+    PRIMARY KEY (account, folder, uidvalidity, remote_key)
+) STRICT, WITHOUT ROWID;

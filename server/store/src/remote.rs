@@ -140,15 +140,33 @@ impl crate::Store {
         at: &RemoteId,
         keys: &[String],
     ) -> Result<std::collections::HashSet<String>> {
-        let rows: Vec<(String,)> = sqlx::query_as(
-            "SELECT remote_key FROM remote_messages
+        let keys = to_json(&keys)?;
+        // Copies of mail deleted for good count as known; those the server no
+        // longer lists (`keys` is all it lists) are forgotten.
+        sqlx::query(
+            "DELETE FROM remote_deleted
              WHERE account = ? AND folder = ? AND uidvalidity = ?
-               AND remote_key IN (SELECT value FROM json_each(?))",
+               AND remote_key NOT IN (SELECT value FROM json_each(?))",
         )
         .bind(at.account)
         .bind(&at.folder)
         .bind(at.uidvalidity)
-        .bind(to_json(&keys)?)
+        .bind(&keys)
+        .execute(&self.pool)
+        .await?;
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT remote_key FROM remote_messages
+             WHERE account = ?1 AND folder = ?2 AND uidvalidity = ?3
+               AND remote_key IN (SELECT value FROM json_each(?4))
+             UNION
+             SELECT remote_key FROM remote_deleted
+             WHERE account = ?1 AND folder = ?2 AND uidvalidity = ?3
+               AND remote_key IN (SELECT value FROM json_each(?4))",
+        )
+        .bind(at.account)
+        .bind(&at.folder)
+        .bind(at.uidvalidity)
+        .bind(&keys)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(|(k,)| k).collect())

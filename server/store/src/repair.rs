@@ -44,6 +44,16 @@ impl Store {
         }))
     }
 
+    /// The id of every message, in order (read through an index of the table).
+    pub async fn message_ids(&self) -> Result<Vec<i64>> {
+        let mut ids: Vec<i64> =
+            sqlx::query_scalar("SELECT id FROM messages INDEXED BY messages_thread")
+                .fetch_all(&self.pool)
+                .await?;
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
     /// Where message `id` was fetched from: each remote copy's place and key
     /// (the UID as decimal, or the POP3 UIDL) and IMAP UID.
     pub async fn remote_copies_of(&self, id: i64) -> Result<Vec<(RemoteId, String, Option<u32>)>> {

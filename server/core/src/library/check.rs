@@ -155,13 +155,20 @@ impl Library {
             update_failed,
             ..IndexFindings::default()
         };
-        let mut ids: Vec<i64> = store
-            .ids
+        // The store's ids as of now, under the same lock as the index: mail
+        // that came or went since the store was read is no finding.
+        let now = self
+            .store
+            .message_ids()
+            .await
+            .unwrap_or_else(|_| store.ids.clone());
+        let mut ids: Vec<i64> = now
             .iter()
             .chain(&store.unreadable_messages)
             .copied()
             .collect();
         ids.sort_unstable();
+        ids.dedup();
         let found = self.index.verify(|_, _| {});
         index.compare(&found, &ids);
         let guard = std::sync::Arc::clone(&self.vault_file);

@@ -33,8 +33,13 @@ impl Library {
         if deleted.is_empty() {
             return Ok(0);
         }
-        self.finish_index_deletes().await?;
         tracing::info!(messages = deleted.len(), "deleted for good");
+        // The store's deletion is done and cannot be undone: an index that
+        // cannot follow now (another process writes it, a full disk) does at
+        // its next update.
+        if let Err(e) = self.finish_index_deletes().await {
+            tracing::warn!(error = %e, "deleted; the search index drops them at its next update");
+        }
         Ok(deleted.len())
     }
 
@@ -51,6 +56,13 @@ impl Library {
         }
         self.index.commit()?;
         self.index.purge_deleted()?;
+        // An id taken again by a message stored since (ids are reused after
+        // the highest is deleted) lost its entry too: it is indexed again.
+        for &id in &pending {
+            if self.store.message_digest(id).await?.is_some() {
+                self.store.mark_unindexed(id).await?;
+            }
+        }
         self.store.clear_index_deletes(&pending).await?;
         Ok(())
     }

@@ -88,7 +88,8 @@ impl Library {
             progress("reading damaged messages from the backup");
             let digests: Vec<Vec<u8>> = damaged.iter().map(|(_, d)| d.sha256.clone()).collect();
             let note = match crate::backups::recover_messages(&self.store, &digests).await {
-                Ok(found) => {
+                Ok(None) => "this box has no backup".to_owned(),
+                Ok(Some(found)) => {
                     for (id, digest) in &damaged {
                         if let Some(raw) = found.get(&digest.sha256)
                             && self.store.restore_raw(*id, raw).await?

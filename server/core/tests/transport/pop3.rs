@@ -85,3 +85,40 @@ async fn pop3_fetches_by_uidl_and_applies_its_policy() {
     assert_eq!(env.count().await, 7);
     t.shutdown().await;
 }
+
+/// Mail deleted for good stays deleted although the POP3 server keeps its copy
+/// (issue 19): the box remembers the copy it deleted until the server drops it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_deleted_for_good_is_not_fetched_again() {
+    let dovecot = Dovecot::start();
+    dovecot.deliver_many("alice", &(0..3).map(message).collect::<Vec<_>>());
+    let env = Env::new().await;
+    let id = add(
+        &env,
+        &pop_account(&dovecot, DeletePolicy::Keep),
+        &password(),
+    )
+    .await;
+    let t = env.start(fast()).await;
+    wait_for("3 messages", 60, || async { env.count().await == 3 }).await;
+    {
+        let mut g = env.library.write().await;
+        let lib = g.as_mut().unwrap();
+        let (_, found) = lib
+            .search("zebra1quokka", &Default::default())
+            .await
+            .unwrap();
+        assert_eq!(lib.delete_for_good(&[found[0].id]).await.unwrap(), 1);
+    }
+    assert_eq!(env.count().await, 2);
+    dovecot.deliver("alice", &message(3));
+    t.sync_now(id).await;
+    wait_for("the new one", 60, || async { env.count().await == 3 }).await;
+    t.sync_now(id).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(env.count().await, 3, "the deleted message came back");
+    let mut g = env.library.write().await;
+    assert_eq!(g.as_mut().unwrap().count("zebra1quokka").await.unwrap(), 0);
+    drop(g);
+    t.shutdown().await;
+}

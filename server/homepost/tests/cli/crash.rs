@@ -102,12 +102,20 @@ fn killed_anywhere_the_box_loses_nothing_and_stays_consistent() {
     let import = ["import", &mbox];
     let whole = duration(&home, &import);
     let mut last = 0;
+    let mut midway = 0;
     kill_at(&home, &import, whole, &POINTS, |f| {
         sound(&home, &format!("import killed at {f}"));
         let n = home.count("*");
         assert!(n >= last && n <= MESSAGES, "import killed at {f}: {n}");
+        if n > last && n < MESSAGES {
+            midway += 1;
+        }
         last = n;
     });
+    assert!(
+        midway >= 2,
+        "too few kills landed inside an import: {midway}"
+    );
     succeeded(home.run_with(PASS, &import));
     assert_eq!(home.count("*"), MESSAGES, "lost or doubled by the kills");
     assert_eq!(home.count("kiwi77x"), 1);
