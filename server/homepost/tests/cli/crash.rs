@@ -268,3 +268,97 @@ Message-ID: <f{i}@example.org>\r\nDate: Mon, 01 Jan 2024 00:00:00 +0000\r\n\r\nB
     assert_eq!(home.count("plum123x"), 1);
     sound(&home, "after the fetches");
 }
+
+#[test]
+fn sending_killed_anywhere_loses_no_message() {
+    let smtp = homepost_testing::peers::SmtpServer::start(false);
+    let home = Home::new();
+    home.init();
+    succeeded(
+        home.cmd(PASS)
+            .env("HOMEPOST_OUTGOING_PASSWORD", "secret")
+            .args([
+                "account",
+                "add",
+                "--name",
+                "Send",
+                "--email",
+                "alice@localhost",
+            ])
+            .args(["--smtp", &format!("localhost:{}", smtp.port)])
+            .args(["--smtp-security", "starttls", "--smtp-user", "alice"])
+            .output()
+            .unwrap(),
+    );
+    home.ok(&[
+        "account",
+        "trust",
+        "1",
+        "--side",
+        "outgoing",
+        &smtp.cert_sha256(),
+    ]);
+    const N: usize = 40;
+    for i in 0..N {
+        let mut child = home
+            .cmd(PASS)
+            .args(["send", "--account", "1", "--to", "bob@example.net"])
+            .args(["--subject", &format!("Note {i}")])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("body {i}\n").as_bytes())
+            .unwrap();
+        assert!(child.wait().unwrap().success());
+    }
+    let outbox = |home: &Home| -> Vec<Value> {
+        serde_json::from_str(&home.ok(&["outbox", "list", "--json"])).unwrap()
+    };
+    assert_eq!(outbox(&home).len(), N);
+    let fetch = ["fetch", "--timeout", "60"];
+    // Timed on a copy: it sends to the same server, which is emptied after.
+    let whole = duration(&home, &fetch);
+    std::fs::remove_dir_all(&smtp.spool).ok();
+    std::fs::create_dir_all(&smtp.spool).unwrap();
+    let mut kills = 0;
+    kill_at(&home, &fetch, whole, &POINTS[..6], |f| {
+        sound(&home, &format!("sending killed at {f}"));
+        assert_eq!(outbox(&home).len(), N, "sending killed at {f}");
+        kills += 1;
+    });
+    succeeded(home.run_with(PASS, &fetch));
+    let items = outbox(&home);
+    assert!(items.iter().all(|i| i["state"] == "sent"), "{items:?}");
+    // Each message reached the server; a kill between the server's yes and
+    // the box noting it may send one again (SMTP has no way to ask).
+    let accepted = smtp.accepted();
+    let mut ids: Vec<String> = accepted
+        .iter()
+        .map(|a| a["message_id"].as_str().unwrap_or("").to_owned())
+        .collect();
+    let total = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(
+        ids.len(),
+        N,
+        "lost: {} of {N} reached the server",
+        ids.len()
+    );
+    assert!(
+        total - N <= kills,
+        "{} sent twice with {kills} kills",
+        total - N
+    );
+    eprintln!(
+        "sending killed {kills} times: {} of {N} sent twice",
+        total - N
+    );
+    sound(&home, "after sending");
+}
