@@ -13,7 +13,7 @@ use crate::crypto::{Id, Keys, Kind};
 use crate::format::{ItemKind, PackWriter, Snapshot};
 use crate::remote::{Item, Listing, Remote};
 use crate::restore::{Line, Opened, Reader, RowStream};
-use crate::run::{Chunker, Sender, pack_limit, send_piece};
+use crate::run::{Chunker, Sender, content_refs, pack_limit, send_piece};
 use crate::{Error, Result};
 
 /// What dropping deleted mail from the snapshots did.
@@ -220,14 +220,7 @@ async fn rewrite<R: Remote>(
                         {
                             continue;
                         }
-                        let refs = row
-                            .iter()
-                            .filter_map(|v| match v {
-                                Value::Content(sha) => Some(keys.id(Kind::Content, sha)),
-                                _ => None,
-                            })
-                            .collect();
-                        chunker.line(&row, refs)?;
+                        chunker.line(&row, content_refs(keys, &row))?;
                     }
                 }
             }

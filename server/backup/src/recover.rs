@@ -5,9 +5,8 @@ use std::collections::{HashMap, VecDeque};
 
 use sha2::{Digest, Sha256};
 
-use crate::catalog::read_index;
 use crate::crypto::{Keys, Kind};
-use crate::remote::{Listing, Remote};
+use crate::remote::Remote;
 use crate::restore::{Opened, Reader};
 use crate::{Error, Result};
 
@@ -20,22 +19,7 @@ pub async fn messages<R: Remote>(
     keys: &Keys,
     digests: &[Vec<u8>],
 ) -> Result<HashMap<Vec<u8>, Vec<u8>>> {
-    let listing = remote.list().await?;
-    let owner = keys.owner();
-    let listing = Listing {
-        items: listing
-            .items
-            .into_iter()
-            .filter(|i| i.label.owner == owner)
-            .collect(),
-        strangers: listing.strangers,
-    };
-    let index = read_index(remote, keys, &listing).await?.objects;
-    let opened = Opened {
-        keys: Keys::from_bytes(keys.expose()),
-        listing,
-        index,
-    };
+    let opened = Opened::read(remote, keys).await?;
     let mut reader = Reader {
         remote,
         opened: &opened,

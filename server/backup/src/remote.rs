@@ -44,6 +44,20 @@ pub struct Listing {
     pub strangers: usize,
 }
 
+impl Listing {
+    /// Only the items of the box whose backup key has this short name.
+    pub fn owned_by(self, owner: &str) -> Listing {
+        Listing {
+            items: self
+                .items
+                .into_iter()
+                .filter(|i| i.label.owner == owner)
+                .collect(),
+            strangers: self.strangers,
+        }
+    }
+}
+
 /// A place that keeps labelled items. Its futures are `Send`, so a backup can
 /// run as a task of its own.
 pub trait Remote: Send {

@@ -37,18 +37,24 @@ pub(crate) struct Opened {
     pub(crate) index: HashMap<Id, (String, Slot)>,
 }
 
+impl Opened {
+    /// The backup of the box whose keys are `keys`: its items and where each
+    /// object is.
+    pub(crate) async fn read<R: Remote>(remote: &mut R, keys: &Keys) -> Result<Opened> {
+        let listing = remote.list().await?.owned_by(&keys.owner());
+        let index = read_index(remote, keys, &listing).await?.objects;
+        Ok(Opened {
+            keys: Keys::from_bytes(keys.expose()),
+            listing,
+            index,
+        })
+    }
+}
+
 /// The snapshots of the backup in `remote`, oldest first. `keys` are the
 /// box's own (from its store).
 pub async fn list<R: Remote>(remote: &mut R, keys: &Keys) -> Result<Vec<SnapshotInfo>> {
-    let listing = remote.list().await?;
-    let listing = Listing {
-        items: listing
-            .items
-            .into_iter()
-            .filter(|i| i.label.owner == keys.owner())
-            .collect(),
-        strangers: listing.strangers,
-    };
+    let listing = remote.list().await?.owned_by(&keys.owner());
     Ok(snapshots(remote, keys, &listing)
         .await?
         .into_iter()
@@ -149,21 +155,7 @@ pub async fn verify<R: Remote>(
     sample: Option<usize>,
     progress: &mut (dyn FnMut(u64, u64) + Send),
 ) -> Result<VerifyReport> {
-    let all = remote.list().await?;
-    let listing = Listing {
-        items: all
-            .items
-            .into_iter()
-            .filter(|i| i.label.owner == keys.owner())
-            .collect(),
-        strangers: all.strangers,
-    };
-    let index = read_index(remote, keys, &listing).await?.objects;
-    let opened = Opened {
-        keys: Keys::from_bytes(keys.expose()),
-        listing,
-        index,
-    };
+    let opened = Opened::read(remote, keys).await?;
     let mut report = VerifyReport::default();
     let mut by_pack: BTreeMap<&str, Vec<(&Id, &Slot)>> = BTreeMap::new();
     for (id, (pack, slot)) in &opened.index {
@@ -411,14 +403,7 @@ async fn restore_into<R: Remote>(
 ) -> Result<RestoreSummary> {
     let listing = remote.list().await?;
     let owner = owner(&listing, &remote.describe())?;
-    let listing = Listing {
-        items: listing
-            .items
-            .into_iter()
-            .filter(|i| i.label.owner == owner)
-            .collect(),
-        strangers: listing.strangers,
-    };
+    let listing = listing.owned_by(&owner);
     let keys_item = of_kind(&listing, ItemKind::Keys)
         .into_iter()
         .next_back()

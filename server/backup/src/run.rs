@@ -390,14 +390,7 @@ pub async fn backup<R: Remote>(
                 if let Some(Value::Int(n)) = size_column.and_then(|i| row.get(i)) {
                     mail_bytes += u64::try_from(*n).unwrap_or(0);
                 }
-                let refs = row
-                    .iter()
-                    .filter_map(|v| match v {
-                        Value::Content(sha) => Some(keys.id(Kind::Content, sha)),
-                        _ => None,
-                    })
-                    .collect();
-                chunker.line(row, refs)?;
+                chunker.line(row, content_refs(&keys, row))?;
             }
             rows += page.rows.len() as u64;
             for (piece, refs) in chunker.cut(false) {
@@ -469,6 +462,16 @@ pub(crate) async fn send_piece<R: Remote>(
             .extend(refs.iter().map(hex::encode));
     }
     Ok(())
+}
+
+/// The objects of the messages' bytes a row names.
+pub(crate) fn content_refs(keys: &Keys, row: &[Value]) -> Vec<Id> {
+    row.iter()
+        .filter_map(|v| match v {
+            Value::Content(sha) => Some(keys.id(Kind::Content, sha)),
+            _ => None,
+        })
+        .collect()
 }
 
 pub(crate) fn unix_now() -> i64 {

@@ -181,32 +181,7 @@ fn a_restored_box_fetches_on_from_where_the_old_one_was() {
     }
     let home = Home::new();
     home.init();
-    let imap = format!("127.0.0.1:{}", d.imap);
-    succeeded(
-        home.cmd(PASS)
-            .env(
-                "HOMEPOST_INCOMING_PASSWORD",
-                homepost_testing::peers::PASSWORD,
-            )
-            .args([
-                "account",
-                "add",
-                "--name",
-                "Home",
-                "--email",
-                "alice@localhost",
-            ])
-            .args([
-                "--imap",
-                &imap,
-                "--incoming-security",
-                "plain",
-                "--incoming-user",
-                "alice",
-            ])
-            .output()
-            .unwrap(),
-    );
+    home.add_dovecot_account(&d);
     home.ok(&["fetch", "--timeout", "60"]);
     assert_eq!(home.count("fetched"), 5);
     let target = home.path("usb-disk");

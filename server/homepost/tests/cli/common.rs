@@ -80,6 +80,29 @@ impl Home {
 
     /// Adds the account "Me" <me@example.org> with `servers` (`--imap
     /// host:port`, `--smtp host:port`), whose passwords are "x".
+    /// Adds alice's account on a Dovecot of the tests (plain IMAP on loopback).
+    pub(crate) fn add_dovecot_account(&self, d: &homepost_testing::peers::Dovecot) {
+        succeeded(
+            self.cmd(PASS)
+                .env(
+                    "HOMEPOST_INCOMING_PASSWORD",
+                    homepost_testing::peers::PASSWORD,
+                )
+                .args([
+                    "account",
+                    "add",
+                    "--name",
+                    "Home",
+                    "--email",
+                    "alice@localhost",
+                ])
+                .args(["--imap", &format!("127.0.0.1:{}", d.imap)])
+                .args(["--incoming-security", "plain", "--incoming-user", "alice"])
+                .output()
+                .unwrap(),
+        );
+    }
+
     pub(crate) fn add_my_account(&self, servers: &[&str]) {
         succeeded(
             self.cmd(PASS)

@@ -235,25 +235,7 @@ Message-ID: <f{i}@example.org>\r\nDate: Mon, 01 Jan 2024 00:00:00 +0000\r\n\r\nB
     d.deliver_many("alice", &mails);
     let home = Home::new();
     home.init();
-    succeeded(
-        home.cmd(PASS)
-            .env(
-                "HOMEPOST_INCOMING_PASSWORD",
-                homepost_testing::peers::PASSWORD,
-            )
-            .args([
-                "account",
-                "add",
-                "--name",
-                "Home",
-                "--email",
-                "alice@localhost",
-            ])
-            .args(["--imap", &format!("127.0.0.1:{}", d.imap)])
-            .args(["--incoming-security", "plain", "--incoming-user", "alice"])
-            .output()
-            .unwrap(),
-    );
+    home.add_dovecot_account(&d);
     let fetch = ["fetch", "--timeout", "60"];
     let whole = duration(&home, &fetch);
     let mut last = 0;

@@ -80,25 +80,7 @@ fn a_full_disk_fails_each_write_clearly_and_loses_nothing() {
     let _data = Tmpfs::mount(&home.data(), 24);
     home.init();
     home.add_my_account(&["--smtp", "smtp.example.org:465"]);
-    succeeded(
-        home.cmd(PASS)
-            .env(
-                "HOMEPOST_INCOMING_PASSWORD",
-                homepost_testing::peers::PASSWORD,
-            )
-            .args([
-                "account",
-                "add",
-                "--name",
-                "Home",
-                "--email",
-                "alice@localhost",
-            ])
-            .args(["--imap", &format!("127.0.0.1:{}", d.imap)])
-            .args(["--incoming-security", "plain", "--incoming-user", "alice"])
-            .output()
-            .unwrap(),
-    );
+    home.add_dovecot_account(&d);
     // Backups go to a disk of 1 MiB: too small for them.
     let target = home.path("backup-disk");
     let _backup = Tmpfs::mount(&target, 1);
