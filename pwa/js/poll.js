@@ -39,6 +39,32 @@ for (const type of ['pointerdown', 'pointermove', 'keydown', 'wheel', 'touchstar
 document.addEventListener('visibilitychange', wake);
 
 /**
+ * One round of a page that polls a view: reads it with `read(signal)` (the page's
+ * `stop()` aborts `page.abort`), says a failure in the page's error line (`failed`:
+ * what could not be read) and hands the answer to `show`, unless the page was left
+ * meanwhile (no `page.poller`). A failure rethrows, for the poller to try again.
+ */
+export async function pollRound(page, read, failed, show) {
+  page.abort = new AbortController();
+  let view;
+  try {
+    view = await read(page.abort.signal);
+  } catch (err) {
+    if (err.name === 'AbortError' || err.status === 401) return;
+    page.showError(`${failed}: ${err.message}`);
+    throw err;
+  }
+  if (!page.poller) return; // left meanwhile
+  page.showError(null);
+  try {
+    show(view);
+  } catch (err) {
+    // A bug here, not a failed poll: reported like any uncaught error (the poller would hide it).
+    window.reportError(err);
+  }
+}
+
+/**
  * Calls `fn` now and then `ms` after each call ends, while active(). Returns
  * {now(), stop(), setInterval(ms)}; `now()` polls at once (or right after a call that
  * is under way).

@@ -10,7 +10,7 @@ import { api } from '../api.js';
 import { h, icon, replace, titleRow } from '../dom.js';
 import { ICONS } from '../icons.js';
 import { count, dayAndTime, size } from '../format.js';
-import { lastAccounts, poll } from '../poll.js';
+import { lastAccounts, poll, pollRound } from '../poll.js';
 import { sentence } from './remote-relay.js';
 import { RecoveryKeyPanel } from './backup-key.js';
 import { BackupSettingsSection } from './backup-settings.js';
@@ -153,24 +153,9 @@ class HpBackups extends HTMLElement {
     this.errorLine.hidden = !message;
   }
 
-  async load() {
-    this.abort = new AbortController();
-    let view;
-    try {
-      view = await api.backup({ signal: this.abort.signal });
-    } catch (err) {
-      if (err.name === 'AbortError' || err.status === 401) return;
-      this.showError(`Backups could not be read: ${err.message}`);
-      throw err;
-    }
-    if (!this.poller) return; // left meanwhile
-    this.showError(null);
-    try {
-      this.show(view);
-    } catch (err) {
-      // A bug here, not a failed poll: reported like any uncaught error (the poller would hide it).
-      window.reportError(err);
-    }
+  load() {
+    return pollRound(this, (signal) => api.backup({ signal }), 'Backups could not be read',
+      (view) => this.show(view));
   }
 
   /** Shows a view of GET /backup: the status in place, the key, the settings. */

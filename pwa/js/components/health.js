@@ -14,7 +14,7 @@ import { api } from '../api.js';
 import { h, icon, replace, titleRow } from '../dom.js';
 import { ICONS } from '../icons.js';
 import { ago, count, dayAndTime } from '../format.js';
-import { poll } from '../poll.js';
+import { poll, pollRound } from '../poll.js';
 import { setIntegrity } from '../integrity.js';
 import { sentence } from './remote-relay.js';
 import { confirmSheet } from './sheet.js';
@@ -152,24 +152,9 @@ class HpHealth extends HTMLElement {
     this.errorLine.hidden = !message;
   }
 
-  async load() {
-    this.abort = new AbortController();
-    let view;
-    try {
-      view = await api.integrity({ signal: this.abort.signal });
-    } catch (err) {
-      if (err.name === 'AbortError' || err.status === 401) return;
-      this.showError(`The box's health could not be read: ${err.message}`);
-      throw err;
-    }
-    if (!this.poller) return; // left meanwhile
-    this.showError(null);
-    try {
-      this.show(view);
-    } catch (err) {
-      // A bug here, not a failed poll: reported like any uncaught error (the poller would hide it).
-      window.reportError(err);
-    }
+  load() {
+    return pollRound(this, (signal) => api.integrity({ signal }), "The box's health could not be read",
+      (view) => this.show(view));
   }
 
   /** Shows a view of GET /integrity: the status in place, the trash's retention. */

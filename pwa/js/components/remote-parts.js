@@ -4,7 +4,7 @@
 // change a part makes asks for a poll at once.
 
 import { api } from '../api.js';
-import { poll } from '../poll.js';
+import { poll, pollRound } from '../poll.js';
 import { RelaySection } from './remote-relay.js';
 import { OnionSection } from './remote-onion.js';
 
@@ -29,23 +29,11 @@ export class RemoteParts {
     if (this.abort) this.abort.abort();
   }
 
-  async load() {
-    this.abort = new AbortController();
-    let answer;
-    try {
-      answer = await api.remote({ signal: this.abort.signal });
-    } catch (err) {
-      if (err.name === 'AbortError' || err.status === 401) return;
-      this.showError(`Remote access could not be read: ${err.message}`);
-      throw err;
-    }
-    this.showError(null);
-    try {
-      this.relay.update(answer.pagekite || null);
-      this.onion.update(answer.onion || null, answer.tor || null, 'onion' in answer);
-    } catch (err) {
-      // A bug here, not a failed poll: reported like any uncaught error (the poller would hide it).
-      window.reportError(err);
-    }
+  load() {
+    return pollRound(this, (signal) => api.remote({ signal }), 'Remote access could not be read',
+      (answer) => {
+        this.relay.update(answer.pagekite || null);
+        this.onion.update(answer.onion || null, answer.tor || null, 'onion' in answer);
+      });
   }
 }
