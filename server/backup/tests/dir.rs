@@ -31,22 +31,11 @@ async fn backup_then_restore_gives_back_the_same_store() {
         "the first backup makes a recovery key"
     );
 
-    let target = tempfile::tempdir().unwrap();
-    let dest = target.path().join("data");
-    let done = restore(
-        &mut r,
-        &Secret::Passphrase(passphrase()),
-        &dest,
-        None,
-        &mut |_, _| {},
-    )
-    .await
-    .unwrap();
-    assert_eq!(done.snapshot, first.snapshot);
-    assert_eq!(done.messages, 40);
-    let restored = open_restored(&dest, &passphrase()).await;
-    assert_eq!(contents(&restored).await, contents(&b.store).await);
-    restored.close().await;
+    let restored = restore_new(&mut r, None).await;
+    assert_eq!(restored.summary.snapshot, first.snapshot);
+    assert_eq!(restored.summary.messages, 40);
+    assert_eq!(contents(&restored.store).await, contents(&b.store).await);
+    restored.store.close().await;
     b.store.close().await;
 }
 
@@ -283,10 +272,7 @@ async fn pruning_keeps_what_the_kept_snapshots_need_and_frees_the_rest() {
     backup(&b.store, &access, &mut r, &opts, &mut |_| {})
         .await
         .unwrap();
-    let keys = homepost_backup::stored_keys(&b.store)
-        .await
-        .unwrap()
-        .unwrap();
+    let keys = keys_of(&b).await;
     assert_eq!(list(&mut r, &keys).await.unwrap().len(), 2);
 
     let size = |dir: &std::path::Path| -> u64 {
@@ -327,24 +313,14 @@ async fn pruning_keeps_what_the_kept_snapshots_need_and_frees_the_rest() {
         .await
         .unwrap();
     assert_eq!(next.new_objects, 0, "nothing changed, nothing sent");
-    let target = tempfile::tempdir().unwrap();
-    let dest = target.path().join("data");
-    restore(
-        &mut r,
-        &Secret::Passphrase(passphrase()),
-        &dest,
-        None,
-        &mut |_, _| {},
-    )
-    .await
-    .unwrap();
-    let restored = open_restored(&dest, &passphrase()).await;
-    assert_eq!(contents(&restored).await, contents(&b.store).await);
+    let new_box = restore_new(&mut r, None).await;
+    let restored = &new_box.store;
+    assert_eq!(contents(restored).await, contents(&b.store).await);
 
     // The restored box goes on with the same folder and sends nothing twice.
-    let restored_vault = homepost_vault::Vault::unlock(&dest, &passphrase()).unwrap();
+    let restored_vault = homepost_vault::Vault::unlock(&new_box.dest, &passphrase()).unwrap();
     let again = backup(
-        &restored,
+        restored,
         &VaultAccess::new(&restored_vault),
         &mut r,
         &opts,
@@ -356,7 +332,7 @@ async fn pruning_keeps_what_the_kept_snapshots_need_and_frees_the_rest() {
         again.new_objects, 0,
         "the restored box adopted the server's indexes"
     );
-    restored.close().await;
+    new_box.store.close().await;
     b.store.close().await;
 }
 
@@ -413,10 +389,7 @@ async fn a_message_larger_than_a_pack_goes_in_parts_and_comes_back_whole() {
     backup(&b.store, &access, &mut r, &opts, &mut |_| {})
         .await
         .unwrap();
-    let keys = homepost_backup::stored_keys(&b.store)
-        .await
-        .unwrap()
-        .unwrap();
+    let keys = keys_of(&b).await;
     let only_newest = homepost_backup::Retention {
         daily: 1,
         weekly: 0,
@@ -434,20 +407,9 @@ async fn a_message_larger_than_a_pack_goes_in_parts_and_comes_back_whole() {
     .unwrap();
     let report = verify(&mut r, &keys, None, &mut |_, _| {}).await.unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
-    let target = tempfile::tempdir().unwrap();
-    let dest = target.path().join("data");
-    restore(
-        &mut r,
-        &Secret::Passphrase(passphrase()),
-        &dest,
-        None,
-        &mut |_, _| {},
-    )
-    .await
-    .unwrap();
-    let restored = open_restored(&dest, &passphrase()).await;
-    assert!(contents(&restored).await == contents(&b.store).await);
-    restored.close().await;
+    let restored = restore_new(&mut r, None).await;
+    assert!(contents(&restored.store).await == contents(&b.store).await);
+    restored.store.close().await;
     b.store.close().await;
 }
 
@@ -494,10 +456,7 @@ async fn pruning_removes_a_pack_no_index_names() {
     let folder = tempfile::tempdir().unwrap();
     let mut r = remote(folder.path());
     back_up(&b, &mut r).await;
-    let keys = homepost_backup::stored_keys(&b.store)
-        .await
-        .unwrap()
-        .unwrap();
+    let keys = keys_of(&b).await;
     // What a run that stopped before its index leaves behind.
     let orphan = folder
         .path()

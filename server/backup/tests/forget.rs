@@ -5,9 +5,7 @@
 mod common;
 
 use common::*;
-use homepost_backup::{
-    DirRemote, Options, Retention, Secret, VaultAccess, backup, restore, verify,
-};
+use homepost_backup::{DirRemote, Options, Retention, VaultAccess, backup, verify};
 use sha2::{Digest, Sha256};
 
 #[tokio::test]
@@ -33,10 +31,7 @@ async fn a_message_deleted_for_good_is_dropped_from_every_snapshot_kept() {
     let first = backup(&b.store, &access, &mut r, &opts, &mut |_| {})
         .await
         .unwrap();
-    let keys = homepost_backup::stored_keys(&b.store)
-        .await
-        .unwrap()
-        .unwrap();
+    let keys = keys_of(&b).await;
     let held = homepost_backup::messages(&mut r, &keys, std::slice::from_ref(&digest))
         .await
         .unwrap();
@@ -95,27 +90,17 @@ async fn a_message_deleted_for_good_is_dropped_from_every_snapshot_kept() {
     assert!(snaps.iter().all(|s| s.messages == 60), "{snaps:?}");
     let now = contents(&b.store).await;
     for snap in &snaps {
-        let target = tempfile::tempdir().unwrap();
-        let dest = target.path().join("data");
-        restore(
-            &mut r,
-            &Secret::Passphrase(passphrase()),
-            &dest,
-            Some(&snap.name),
-            &mut |_, _| {},
-        )
-        .await
-        .unwrap();
-        let restored = open_restored(&dest, &passphrase()).await;
+        let new_box = restore_new(&mut r, Some(&snap.name)).await;
+        let restored = &new_box.store;
         assert!(restored.raw(doomed).await.unwrap().is_none());
-        let got = contents(&restored).await;
+        let got = contents(restored).await;
         let differ: Vec<&String> = now.keys().filter(|t| got.get(*t) != now.get(*t)).collect();
         assert!(
             differ.is_empty(),
             "snapshot {}: tables differ: {differ:?}",
             snap.name
         );
-        restored.close().await;
+        new_box.store.close().await;
     }
     // A later prune has nothing to forget and changes nothing of it.
     let again =

@@ -114,22 +114,11 @@ async fn a_backup_in_dovecot_restores_and_the_server_sees_no_plaintext() {
     assert_eq!(report.snapshots, 2);
 
     // A new box: only the server, the login and the passphrase.
-    let target = tempfile::tempdir().unwrap();
-    let dest = target.path().join("data");
     let mut fresh = remote(&d);
-    let done = restore(
-        &mut fresh,
-        &Secret::Passphrase(passphrase()),
-        &dest,
-        None,
-        &mut |_, _| {},
-    )
-    .await
-    .unwrap();
-    assert_eq!(done.messages, 3030);
-    let restored = open_restored(&dest, &passphrase()).await;
-    assert_eq!(contents(&restored).await, contents(&b.store).await);
-    restored.close().await;
+    let restored = restore_new(&mut fresh, None).await;
+    assert_eq!(restored.summary.messages, 3030);
+    assert_eq!(contents(&restored.store).await, contents(&b.store).await);
+    restored.store.close().await;
     fresh.close().await;
     r.close().await;
     b.store.close().await;
@@ -181,10 +170,7 @@ async fn the_server_dying_mid_backup_or_mid_restore_loses_nothing() {
     let text = err.to_string();
     assert!(text.contains("backup server"), "{text}");
     d.restart();
-    let keys = homepost_backup::stored_keys(&b.store)
-        .await
-        .unwrap()
-        .unwrap();
+    let keys = keys_of(&b).await;
     let mut r = remote(&d);
     assert!(
         list(&mut r, &keys).await.unwrap().is_empty(),
@@ -275,10 +261,7 @@ async fn a_full_account_or_a_size_limit_is_said_plainly_and_loses_nothing() {
         "{err}"
     );
     assert!(err.to_string().contains("is full"), "{err}");
-    let keys = homepost_backup::stored_keys(&b.store)
-        .await
-        .unwrap()
-        .unwrap();
+    let keys = keys_of(&b).await;
     assert!(
         list(&mut r, &keys).await.unwrap().is_empty(),
         "nothing half-written is listed"

@@ -118,6 +118,51 @@ pub async fn contents(store: &Store) -> BTreeMap<String, Vec<Vec<Value>>> {
     out
 }
 
+/// The box's backup keys, which a first backup made.
+pub async fn keys_of(b: &Box_) -> homepost_backup::Keys {
+    homepost_backup::stored_keys(&b.store)
+        .await
+        .unwrap()
+        .expect("a backup made the keys")
+}
+
+/// A new data directory restored with the test passphrase from `snapshot` (the
+/// newest when `None`) of the backup in `remote`, and its store opened.
+pub struct Restored {
+    /// Kept while the restored box is in use.
+    pub dir: tempfile::TempDir,
+    /// The data directory.
+    pub dest: std::path::PathBuf,
+    /// What the restore said.
+    pub summary: homepost_backup::RestoreSummary,
+    /// Its store.
+    pub store: Store,
+}
+
+pub async fn restore_new<R: homepost_backup::Remote>(
+    remote: &mut R,
+    snapshot: Option<&str>,
+) -> Restored {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("data");
+    let summary = homepost_backup::restore(
+        remote,
+        &homepost_backup::Secret::Passphrase(passphrase()),
+        &dest,
+        snapshot,
+        &mut |_, _| {},
+    )
+    .await
+    .unwrap();
+    let store = open_restored(&dest, &passphrase()).await;
+    Restored {
+        dir,
+        dest,
+        summary,
+        store,
+    }
+}
+
 /// Opens the store of a restored data directory.
 pub async fn open_restored(dir: &Path, passphrase: &Passphrase) -> Store {
     let vault = Vault::unlock(dir, passphrase).unwrap();

@@ -80,6 +80,22 @@ impl Home {
 
     /// Adds the account "Me" <me@example.org> with `servers` (`--imap
     /// host:port`, `--smtp host:port`), whose passwords are "x".
+    /// `homepost send ARGS` with `body` on its standard input.
+    pub(crate) fn send(&self, args: &[&str], body: &[u8]) -> Output {
+        use std::io::Write;
+        let mut child = self
+            .cmd(PASS)
+            .arg("send")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(body).unwrap();
+        child.wait_with_output().unwrap()
+    }
+
     /// Adds alice's account on a Dovecot of the tests (plain IMAP on loopback).
     pub(crate) fn add_dovecot_account(&self, d: &homepost_testing::peers::Dovecot) {
         succeeded(

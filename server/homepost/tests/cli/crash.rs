@@ -282,22 +282,16 @@ fn sending_killed_anywhere_loses_no_message() {
     ]);
     const N: usize = 40;
     for i in 0..N {
-        let mut child = home
-            .cmd(PASS)
-            .args(["send", "--account", "1", "--to", "bob@example.net"])
-            .args(["--subject", &format!("Note {i}")])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(format!("body {i}\n").as_bytes())
-            .unwrap();
-        assert!(child.wait().unwrap().success());
+        let subject = format!("Note {i}");
+        let args = [
+            "--account",
+            "1",
+            "--to",
+            "bob@example.net",
+            "--subject",
+            &subject,
+        ];
+        succeeded(home.send(&args, format!("body {i}\n").as_bytes()));
     }
     let outbox = |home: &Home| -> Vec<Value> {
         serde_json::from_str(&home.ok(&["outbox", "list", "--json"])).unwrap()

@@ -3,9 +3,8 @@
 //! with a clear error and keep what was there; the box stays readable; once
 //! space is freed, everything goes on and `check` passes.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde_json::Value;
 
@@ -116,29 +115,17 @@ fn a_full_disk_fails_each_write_clearly_and_loses_nothing() {
     eprintln!("a fetch onto a full disk: {err}");
 
     // Send: nothing queued.
-    let mut child = home
-        .cmd(PASS)
-        .args([
-            "send",
+    let out = home.send(
+        &[
             "--account",
             "1",
             "--to",
             "bob@example.net",
             "--subject",
             "Hi",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(&vec![b'x'; 1 << 20])
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+        ],
+        &vec![b'x'; 1 << 20],
+    );
     fails_full(&out, "send");
     let outbox: Vec<Value> = serde_json::from_str(&home.ok(&["outbox", "list", "--json"])).unwrap();
     assert!(outbox.is_empty(), "{outbox:?}");

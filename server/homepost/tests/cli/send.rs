@@ -1,8 +1,5 @@
 //! `homepost send`: it signs and queues a message as the app's Send does.
 
-use std::io::Write;
-use std::process::Stdio;
-
 use serde_json::Value;
 
 use crate::common::{Home, PASS, succeeded};
@@ -15,24 +12,7 @@ fn send_queues_a_protected_message_like_the_app() {
     let home = Home::new();
     home.init();
     home.add_my_account(&["--smtp", "smtp.example.org:465"]);
-    let send = |args: &[&str], body: &str| {
-        let mut child = home
-            .cmd(PASS)
-            .arg("send")
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(body.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
-    };
+    let send = |args: &[&str], body: &str| home.send(args, body.as_bytes());
     let outbox =
         || -> Vec<Value> { serde_json::from_str(&home.ok(&["outbox", "list", "--json"])).unwrap() };
 
