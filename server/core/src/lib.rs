@@ -49,6 +49,7 @@ pub mod library;
 pub mod outgoing;
 mod peers;
 pub mod reading;
+pub mod rules;
 pub mod searcher;
 pub mod sink;
 pub mod spam;

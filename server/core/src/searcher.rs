@@ -73,6 +73,33 @@ impl Searcher {
         Ok((found.total, ids))
     }
 
+    /// Number of messages matching a parsed query, counted on a blocking
+    /// thread like [`Searcher::ids`].
+    pub async fn count(&self, query: &Query) -> Result<usize> {
+        let slot = self
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| IndexError::Io(std::io::Error::other(e)))?;
+        let snapshot = self.snapshot.clone();
+        let query = query.clone();
+        let counted = tokio::task::spawn_blocking(move || {
+            let counted = snapshot.count(&query);
+            drop(slot);
+            counted
+        })
+        .await
+        .map_err(|e| IndexError::Io(std::io::Error::other(format!("the count failed: {e}"))))??;
+        Ok(counted)
+    }
+
+    /// The generation of the committed index searched (see
+    /// [`SearchSnapshot::generation`](homepost_search::SearchSnapshot::generation)).
+    pub fn generation(&self) -> u64 {
+        self.snapshot.generation()
+    }
+
     /// The store the hits are read from.
     pub fn store(&self) -> &Store {
         &self.store

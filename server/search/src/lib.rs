@@ -18,5 +18,6 @@ pub use index::{
     Sort,
 };
 pub use query::{
-    DateRange, HIDDEN_TAGS, Query, QueryError, SizeRange, TextField, hide_unless_named, parse,
+    DateRange, HIDDEN_TAGS, MatchDoc, Matcher, Query, QueryError, SizeRange, TextField,
+    hide_unless_named, parse,
 };

@@ -22,6 +22,7 @@ mod outbox;
 mod purge;
 mod remote;
 mod repair;
+mod rules;
 mod schema;
 mod settings;
 mod spam;
@@ -57,6 +58,7 @@ pub use messages::{Inserted, MessageDetail, MessageSummary, NewMessage};
 pub use outbox::{NewOutgoing, OutboxItem, OutboxJob, OutboxState};
 pub use remote::{FLAG_FLAGGED, FLAG_READ, FLAG_TAGS, RemoteCopy, RemoteId, flag_tags, tag_flags};
 pub use repair::{MessageDigest, Quarantined};
+pub use rules::{Rule, RuleActions, RuleChange, SavedSearch, SpamAction};
 pub use spam::{SpamClass, SpamCounts, SpamExample, SpamStats, TrainingOutcome};
 pub use tags::{TagCount, normalize_tag};
 
@@ -90,6 +92,15 @@ pub enum Error {
     /// A tag that does not exist.
     #[error("there is no tag {0:?}")]
     NoSuchTag(String),
+    /// A name another item already has (saved searches).
+    #[error("there is already one named {0:?}: choose another name")]
+    NameTaken(String),
+    /// An item that does not exist (saved search, rule).
+    #[error("{0}")]
+    NotFound(String),
+    /// A new order that does not name every item exactly once.
+    #[error("the new order must name every {0} exactly once")]
+    BadOrder(&'static str),
     /// A stored message could not be decompressed.
     #[error("message {0} is damaged in the store")]
     Damaged(i64),

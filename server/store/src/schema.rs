@@ -21,6 +21,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0013_address_book.sql"),
     include_str!("../migrations/0014_backup.sql"),
     include_str!("../migrations/0015_integrity.sql"),
+    include_str!("../migrations/0016_rules.sql"),
 ];
 
 /// The newest schema version this build knows.

@@ -68,6 +68,13 @@ pub struct TagCount {
 }
 
 impl crate::Store {
+    /// Every tag's name, sorted.
+    pub async fn tag_names(&self) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar("SELECT name FROM tags ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
     /// Every tag, sorted by name, with its message and unread counts.
     pub async fn tag_counts(&self) -> Result<Vec<TagCount>> {
         let rows: Vec<(String, i64, i64)> = sqlx::query_as(
@@ -113,22 +120,7 @@ impl crate::Store {
         let old = normalize_tag(old)?;
         let new = normalize_tag(new)?;
         let mut tx = self.begin_write().await?;
-        let id = tag_id(&mut tx, &old).await?;
-        if old != new {
-            let taken: i64 = sqlx::query_scalar("SELECT count(*) FROM tags WHERE name = ?")
-                .bind(&new)
-                .fetch_one(&mut *tx)
-                .await?;
-            if taken > 0 {
-                return Err(Error::TagExists(new));
-            }
-            requeue_tagged(&mut tx, id).await?;
-            sqlx::query("UPDATE tags SET name = ? WHERE id = ?")
-                .bind(&new)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
+        rename_in(&mut tx, &old, &new).await?;
         tx.commit().await?;
         Ok(new)
     }
@@ -151,6 +143,29 @@ impl crate::Store {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Renames tag `old` to `new` (both normalised) inside a transaction, queuing
+/// its messages for reindexing.
+pub(crate) async fn rename_in(conn: &mut SqliteConnection, old: &str, new: &str) -> Result<()> {
+    let id = tag_id(conn, old).await?;
+    if old == new {
+        return Ok(());
+    }
+    let taken: i64 = sqlx::query_scalar("SELECT count(*) FROM tags WHERE name = ?")
+        .bind(new)
+        .fetch_one(&mut *conn)
+        .await?;
+    if taken > 0 {
+        return Err(Error::TagExists(new.to_owned()));
+    }
+    requeue_tagged(conn, id).await?;
+    sqlx::query("UPDATE tags SET name = ? WHERE id = ?")
+        .bind(new)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 async fn tag_id(conn: &mut SqliteConnection, name: &str) -> Result<i64> {

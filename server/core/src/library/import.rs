@@ -50,6 +50,8 @@ pub struct ImportStats {
     pub spam: u64,
     /// New messages the spam filter tagged `unsure`.
     pub unsure: u64,
+    /// New messages at least one filter rule matched.
+    pub filtered: u64,
 }
 
 impl ImportStats {
@@ -209,43 +211,64 @@ impl Library {
         uncommitted: &mut Vec<(i64, i64)>,
     ) -> Result<Vec<Inserted>> {
         let verdicts = crate::spam::spare_correspondents(&self.store, batch, verdicts).await?;
-        let tags: Vec<Vec<String>> = batch
-            .iter()
-            .enumerate()
-            .map(|(i, m)| {
-                let mut t: Vec<String> = default_tags
-                    .iter()
-                    .chain(m.0.tags.iter())
-                    .filter_map(|t| normalize_tag(t).ok())
-                    .collect();
-                // Mail already filed as spam keeps that; the filter only adds.
-                if !t.iter().any(|t| t == SPAM_TAG) {
-                    match verdicts.get(i) {
-                        Some(Verdict::Spam) => t.push(SPAM_TAG.into()),
-                        Some(Verdict::Unsure) => t.push(UNSURE_TAG.into()),
-                        Some(Verdict::Ham) | None => {}
-                    }
+        let rules = crate::rules::RuleSet::load(&self.store).await?;
+        let mut docs = Vec::with_capacity(batch.len());
+        let mut tags = Vec::with_capacity(batch.len());
+        let mut filtered = Vec::with_capacity(batch.len());
+        for (i, m) in batch.iter().enumerate() {
+            let mut t: Vec<String> = default_tags
+                .iter()
+                .chain(m.0.tags.iter())
+                .filter_map(|t| normalize_tag(t).ok())
+                .collect();
+            // Mail already filed as spam keeps that; the filter only adds.
+            if !t.iter().any(|t| t == SPAM_TAG) {
+                match verdicts.get(i) {
+                    Some(Verdict::Spam) => t.push(SPAM_TAG.into()),
+                    Some(Verdict::Unsure) => t.push(UNSURE_TAG.into()),
+                    Some(Verdict::Ham) | None => {}
                 }
-                t.sort();
-                t.dedup();
-                t
-            })
-            .collect();
+            }
+            t.sort();
+            t.dedup();
+            // Counted before the rules: the stats say what the filter found.
+            let verdict = if t.iter().any(|t| t == SPAM_TAG) {
+                Some(Verdict::Spam)
+            } else if t.iter().any(|t| t == UNSURE_TAG) {
+                Some(Verdict::Unsure)
+            } else {
+                None
+            };
+            let date = homepost_mail::sort_date(&m.1, m.0.file_time, now);
+            let mut doc = index_doc(0, &m.0.raw, &m.1, date, t);
+            // The rules come after the spam verdict (docs/rules.md), in the
+            // same transaction as the message.
+            let mut ruled = false;
+            if !rules.is_empty() {
+                (doc.tags, ruled) = rules.apply(&doc);
+            }
+            tags.push(doc.tags.clone());
+            filtered.push((verdict, ruled, date));
+            docs.push(doc);
+        }
         let new: Vec<NewMessage<'_>> = batch
             .iter()
             .zip(&tags)
-            .map(|(m, tags)| NewMessage {
+            .zip(&filtered)
+            .map(|((m, tags), &(_, _, date))| NewMessage {
                 raw: &m.0.raw,
                 parsed: &m.1,
                 tags,
                 origin: &m.0.origin,
                 crypto_pending: crate::incoming::relevant(&m.0.raw),
-                date: homepost_mail::sort_date(&m.1, m.0.file_time, now),
+                date,
             })
             .collect();
         let outcome = self.store.insert_batch(&new, now).await?;
         crate::crash_point("after_store_commit");
-        for (((m, tags), &result), stored) in batch.iter().zip(&tags).zip(&outcome).zip(&new) {
+        for (i, (mut doc, &result)) in docs.into_iter().zip(&outcome).enumerate() {
+            let (m, tags, stored) = (&batch[i], &tags[i], &new[i]);
+            let (verdict, ruled, _) = filtered[i];
             if m.1.malformed {
                 stats.malformed += 1;
                 if stats.malformed_origins.len() < MAX_NAMED {
@@ -261,12 +284,13 @@ impl Library {
                 }
                 Inserted::New(id) => {
                     stats.imported += 1;
-                    if tags.iter().any(|t| t == SPAM_TAG) {
-                        stats.spam += 1;
-                    } else if tags.iter().any(|t| t == UNSURE_TAG) {
-                        stats.unsure += 1;
+                    match verdict {
+                        Some(Verdict::Spam) => stats.spam += 1,
+                        Some(Verdict::Unsure) => stats.unsure += 1,
+                        Some(Verdict::Ham) | None => {}
                     }
-                    let mut doc = index_doc(id, &m.0.raw, &m.1, stored.date, tags.clone());
+                    stats.filtered += u64::from(ruled);
+                    doc.id = id as u64;
                     if stored.crypto_pending {
                         let spam = tags.iter().any(|t| t == SPAM_TAG);
                         match crate::incoming::process(&self.store, id, &m.0.raw, spam, now).await {

@@ -99,7 +99,7 @@ impl Library {
     }
 
     /// Brings the index up to date after a change committed in the store.
-    pub(super) async fn index_changes(&mut self) -> Result<()> {
+    pub(crate) async fn index_changes(&mut self) -> Result<()> {
         match self.sync_index().await {
             // Committed in the store; the index catches up when the other process
             // (an import) finishes or the next command opens the library.

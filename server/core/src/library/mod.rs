@@ -81,7 +81,12 @@ pub struct Library {
     backup_access: homepost_backup::VaultAccess,
     /// A sound copy of `vault.json`, to check it and write it again if damaged.
     vault_file: std::sync::Arc<homepost_vault::FileGuard>,
+    /// Saved searches' counts by query, with the index generation they hold for.
+    saved_counts: std::sync::Mutex<SavedCounts>,
 }
+
+/// Saved searches' (index generation, total, unread) by query text.
+type SavedCounts = std::collections::HashMap<String, (u64, usize, usize)>;
 
 impl Library {
     /// Opens the store and the index of `data_dir` with keys from `vault`, and brings
@@ -112,6 +117,7 @@ impl Library {
             searches: std::sync::Arc::new(tokio::sync::Semaphore::new(
                 crate::searcher::search_slots(),
             )),
+            saved_counts: std::sync::Mutex::default(),
         };
         let known = lib.store.setting("index_id").await?;
         if !matches!(outcome, OpenOutcome::Opened) || known.as_deref() != Some(lib.index.index_id())
@@ -156,6 +162,13 @@ impl Library {
     /// What a backup of this box needs of its vault (its file and backup key).
     pub fn backup_access(&self) -> &homepost_backup::VaultAccess {
         &self.backup_access
+    }
+
+    /// The saved searches' counts kept so far.
+    pub(crate) fn saved_cache(&self) -> std::sync::MutexGuard<'_, SavedCounts> {
+        self.saved_counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Closes the store cleanly.

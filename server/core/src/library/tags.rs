@@ -9,13 +9,6 @@ use homepost_spam::Class;
 use crate::spam::{SENT_TAG, SPAM_TAG, UNSURE_TAG, spam_decision};
 
 impl Library {
-    /// Renames a tag on every message and updates the index.
-    pub async fn rename_tag(&mut self, old: &str, new: &str) -> Result<String> {
-        let name = self.store.rename_tag(old, new).await?;
-        self.index_changes().await?;
-        Ok(name)
-    }
-
     /// Removes a tag from every message, deletes it and updates the index.
     pub async fn delete_tag(&mut self, name: &str) -> Result<()> {
         self.store.delete_tag(name).await?;

@@ -8,4 +8,5 @@ mod identities;
 mod imap;
 mod pop3;
 mod repair;
+mod rules;
 mod smtp;

@@ -460,6 +460,12 @@ impl SearchSnapshot {
             .search(self.translate(query).as_ref(), &Count)?)
     }
 
+    /// A number that changes whenever the committed index changes: counts kept
+    /// beside it stay valid while it does not.
+    pub fn generation(&self) -> u64 {
+        self.reader.searcher().generation().generation_id()
+    }
+
     fn translate(&self, query: &Query) -> Box<dyn tantivy::query::Query> {
         Translator::new(self.fields, schema::analyzer()).translate(query)
     }

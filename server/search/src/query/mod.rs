@@ -8,12 +8,14 @@
 //! than the implicit AND) and parentheses group; `*` matches every message.
 
 mod display;
+mod matcher;
 mod parser;
 mod translate;
 
 #[cfg(test)]
 mod tests;
 
+pub use matcher::{MatchDoc, Matcher};
 pub use parser::parse;
 
 /// Tags whose mail normal views leave out unless the query names them.
@@ -78,6 +80,42 @@ pub enum Query {
     And(Vec<Query>),
     /// `x OR y`: messages matching at least one of the parts.
     Or(Vec<Query>),
+}
+
+impl Query {
+    /// The tags the query names, lowercase, each once.
+    pub fn tags(&self) -> Vec<String> {
+        fn walk(q: &Query, out: &mut Vec<String>) {
+            match q {
+                Query::Tag(t) if !out.contains(t) => out.push(t.clone()),
+                Query::Not(inner) => walk(inner, out),
+                Query::And(v) | Query::Or(v) => v.iter().for_each(|q| walk(q, out)),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        walk(self, &mut out);
+        out
+    }
+
+    /// The query with tag `old` renamed to `new`; `None` if it does not name `old`.
+    pub fn rename_tag(&self, old: &str, new: &str) -> Option<Query> {
+        fn walk(q: &Query, old: &str, new: &str, hit: &mut bool) -> Query {
+            match q {
+                Query::Tag(t) if t == old => {
+                    *hit = true;
+                    Query::Tag(new.to_owned())
+                }
+                Query::Not(inner) => Query::Not(Box::new(walk(inner, old, new, hit))),
+                Query::And(v) => Query::And(v.iter().map(|q| walk(q, old, new, hit)).collect()),
+                Query::Or(v) => Query::Or(v.iter().map(|q| walk(q, old, new, hit)).collect()),
+                other => other.clone(),
+            }
+        }
+        let mut hit = false;
+        let renamed = walk(self, old, new, &mut hit);
+        hit.then_some(renamed)
+    }
 }
 
 /// The text fields a word can be searched in.

@@ -507,3 +507,15 @@ fn normal_views_hide_spam_and_trash_unless_named() {
     assert_eq!(shown("-tag:trash"), "-tag:trash -tag:spam");
     assert_eq!(shown("tag:spam OR tag:trash"), "tag:spam OR tag:trash");
 }
+
+#[test]
+fn renaming_a_tag_rewrites_only_queries_naming_it() {
+    let q = parse("tag:bills (from:bank OR -in:bills) is:unread").unwrap();
+    assert_eq!(q.tags(), ["bills", "read"]);
+    let renamed = q.rename_tag("bills", "paid").unwrap();
+    assert_eq!(
+        parse(&renamed.to_string()).unwrap(),
+        parse("tag:paid (from:bank OR -tag:paid) is:unread").unwrap()
+    );
+    assert!(q.rename_tag("work", "job").is_none());
+}
