@@ -109,6 +109,9 @@ pub enum Command {
         /// Results to skip.
         #[arg(long, default_value_t = 0)]
         offset: usize,
+        /// Also keep the query as a saved search under this name.
+        #[arg(long, value_name = "NAME")]
+        save: Option<String>,
         /// The query; several words are joined with spaces.
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
         query: Vec<String>,
@@ -173,6 +176,16 @@ pub enum Command {
     Trash {
         #[command(subcommand)]
         command: crate::check_cli::TrashCommand,
+    },
+    /// The saved searches, with their unread counts.
+    Saved {
+        #[command(subcommand)]
+        command: Option<crate::rules_cli::SavedCommand>,
+    },
+    /// Filter rules for arriving mail; Sieve in and out.
+    Rules {
+        #[command(subcommand)]
+        command: Option<crate::rules_cli::RulesCommand>,
     },
     /// Teach the spam filter and ask it, as with sa-learn and bogofilter.
     Spam {
@@ -516,6 +529,8 @@ impl Command {
             Command::Delete { .. } => "delete",
             Command::Trash { .. } => "trash",
             Command::Spam { .. } => "spam",
+            Command::Saved { .. } => "saved",
+            Command::Rules { .. } => "rules",
             Command::Serve { .. } => "serve",
             Command::BenchQueries { .. } => "bench-queries",
             Command::Account { .. } => "account",
@@ -548,6 +563,9 @@ impl Command {
             } => vec![file],
             Command::Send(args) => args.attach.iter_mut().collect(),
             Command::Remote { command } => command.paths_mut(),
+            Command::Rules {
+                command: Some(command),
+            } => command.paths_mut(),
             _ => Vec::new(),
         }
     }
@@ -572,24 +590,5 @@ impl Command {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tag_args_split() {
-        let args: Vec<String> = ["42", "+work", "-inbox", "7"].map(String::from).to_vec();
-        let (ids, add, remove) = split_tag_args(&args).unwrap();
-        assert_eq!(ids, vec![42, 7]);
-        assert_eq!(add, vec!["work"]);
-        assert_eq!(remove, vec!["inbox"]);
-        assert!(split_tag_args(&["42".to_string()]).is_err());
-        assert!(split_tag_args(&["+x".to_string()]).is_err());
-        assert!(split_tag_args(&["abc".to_string(), "+x".to_string()]).is_err());
-    }
-
-    #[test]
-    fn cli_is_consistent() {
-        use clap::CommandFactory;
-        Cli::command().debug_assert();
-    }
-}
+#[path = "cli_tests.rs"]
+mod tests;

@@ -28,6 +28,7 @@ mod mail_cli;
 mod output;
 mod passphrase;
 mod remote_cli;
+mod rules_cli;
 mod send_cli;
 mod serve_config;
 mod setup_code;
@@ -329,8 +330,12 @@ async fn library_command(cli: &Cli, lib: &mut Library) -> Result<()> {
             sort,
             limit,
             offset,
+            save,
             query,
         } => {
+            if let Some(name) = save {
+                rules_cli::save(lib, name, &query.join(" ")).await?;
+            }
             // A normal view: spam and trash stay out unless the query names them.
             let query =
                 homepost_search::hide_unless_named(homepost_search::parse(&query.join(" "))?)
@@ -411,6 +416,8 @@ async fn library_command(cli: &Cli, lib: &mut Library) -> Result<()> {
             }
         }
         Command::Spam { command } => spam_cli::spam_command(command, lib).await?,
+        Command::Saved { command } => rules_cli::saved(command.as_ref(), lib).await?,
+        Command::Rules { command } => rules_cli::rules(command.as_ref(), lib).await?,
         Command::Account { command } => mail_cli::account_command(command, lib).await?,
         Command::Key { command } => mail_cli::key_command(command, lib).await?,
         Command::Outbox { command } => mail_cli::outbox_command(command.as_ref(), lib).await?,

@@ -152,11 +152,33 @@ impl From<StoreError> for ApiError {
             StoreError::TagExists(_) => {
                 ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string())
             }
-            StoreError::NoSuchTag(_) => ApiError::not_found(e.to_string()),
+            StoreError::NoSuchTag(_) | StoreError::NotFound(_) => {
+                ApiError::not_found(e.to_string())
+            }
+            StoreError::NameTaken(_) => {
+                ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string())
+            }
+            StoreError::BadOrder(_) => ApiError::bad_request("bad_request", e.to_string()),
             StoreError::DiskFull => {
                 ApiError::new(StatusCode::INSUFFICIENT_STORAGE, "disk_full", e.to_string())
             }
             other => ApiError::internal(&other),
+        }
+    }
+}
+
+impl From<homepost_core::rules::RulesError> for ApiError {
+    fn from(e: homepost_core::rules::RulesError) -> Self {
+        use homepost_core::rules::RulesError;
+        match e {
+            RulesError::BadQuery(_) => ApiError::bad_request("bad_query", e.to_string()),
+            RulesError::BadName => ApiError::bad_request("bad_name", e.to_string()),
+            RulesError::NoActions => ApiError::bad_request("no_actions", e.to_string()),
+            RulesError::BadActions(_) => ApiError::bad_request("invalid_tag", e.to_string()),
+            RulesError::BadSieve(_) => ApiError::bad_request("bad_sieve", e.to_string()),
+            RulesError::TooMany => ApiError::new(StatusCode::CONFLICT, "too_many", e.to_string()),
+            RulesError::Busy => ApiError::new(StatusCode::CONFLICT, "busy", e.to_string()),
+            RulesError::Library(l) => l.into(),
         }
     }
 }

@@ -9,7 +9,7 @@
 //! matches (the [`Matcher`] answers as the index does).
 
 mod run;
-// mod sieve;
+mod sieve;
 
 use homepost_search::{IndexDoc, MatchDoc, Matcher, Query, QueryError, hide_unless_named, parse};
 use homepost_store::{Rule, RuleActions, SavedSearch, Store};
@@ -18,7 +18,7 @@ use serde::Serialize;
 use crate::library::{Library, LibraryError};
 
 pub use run::{RuleRun, RunStatus, run_over_stored, run_status};
-// pub use sieve::{NotExported, SieveImport, export_sieve, import_sieve};
+pub use sieve::{NotExported, SieveImport, SkippedLine, export_sieve, import_sieve};
 
 /// Longest query a saved search or rule may have, in characters.
 pub const MAX_QUERY_CHARS: usize = 1000;

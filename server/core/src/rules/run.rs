@@ -8,7 +8,8 @@ use std::sync::Mutex;
 use homepost_search::{SearchOptions, Sort};
 use serde::Serialize;
 
-use super::{Result, RulesError, check_query};
+use super::{Result, RuleView, RulesError, check_query};
+use crate::library::Library;
 use crate::sink::SharedLibrary;
 
 /// Messages changed per transaction.
@@ -113,26 +114,15 @@ pub async fn run_over_stored(
     library: SharedLibrary,
     id: i64,
 ) -> Result<(usize, impl Future<Output = Result<u64>> + Send + 'static)> {
-    let (rule, ids) = {
+    let (rule, (ids, add, remove)) = {
         let guard = library.read().await;
         let lib = guard.as_ref().ok_or(crate::library::LibraryError::Worker(
             "the box is locked".into(),
         ))?;
         let rule = lib.rule(id).await?;
-        let query = check_query(&rule.query)?;
-        let searcher = lib.searcher();
-        let opts = SearchOptions {
-            sort: Sort::Oldest,
-            limit: usize::MAX,
-            offset: 0,
-        };
-        let (_, ids) = searcher.ids(&query, &opts).await?;
-        (rule, ids)
+        let found = matches_of(lib, &rule).await?;
+        (rule, found)
     };
-    let (add, remove) = rule
-        .actions
-        .tag_changes()
-        .map_err(|e| RulesError::BadActions(e.to_string()))?;
     {
         let mut s = status();
         if s.running.is_some() {
@@ -171,19 +161,69 @@ async fn apply(
         let lib = guard.as_mut().ok_or(crate::library::LibraryError::Worker(
             "the box was locked".into(),
         ))?;
-        // Mail deleted for good since the count is left out.
-        let missing = lib.store().missing(chunk).await?;
-        let chunk: Vec<i64> = chunk
-            .iter()
-            .copied()
-            .filter(|id| !missing.contains(id))
-            .collect();
-        lib.store().change_tags(&chunk, add, remove).await?;
-        lib.index_changes().await?;
-        changed += chunk.len() as u64;
+        changed += apply_chunk(lib, chunk, add, remove).await?;
         if let Some(r) = status().running.as_mut() {
-            r.done += chunk.len() as u64 + missing.len() as u64;
+            r.done += chunk.len() as u64;
         }
     }
     Ok(changed)
+}
+
+/// Applies tag changes to one batch in one transaction; returns how many
+/// messages were changed (mail deleted for good since it matched is not).
+async fn apply_chunk(
+    lib: &mut Library,
+    chunk: &[i64],
+    add: &[String],
+    remove: &[String],
+) -> Result<u64> {
+    let missing = lib.store().missing(chunk).await?;
+    let chunk: Vec<i64> = chunk
+        .iter()
+        .copied()
+        .filter(|id| !missing.contains(id))
+        .collect();
+    lib.store().change_tags(&chunk, add, remove).await?;
+    lib.index_changes().await?;
+    Ok(chunk.len() as u64)
+}
+
+/// The stored messages a rule matches now, oldest first, and its tag changes.
+type Matches = (Vec<i64>, Vec<String>, Vec<String>);
+
+async fn matches_of(lib: &Library, rule: &RuleView) -> Result<Matches> {
+    let query = check_query(&rule.query)?;
+    let opts = SearchOptions {
+        sort: Sort::Oldest,
+        limit: usize::MAX,
+        offset: 0,
+    };
+    let (_, ids) = lib.searcher().ids(&query, &opts).await?;
+    let (add, remove) = rule
+        .actions
+        .tag_changes()
+        .map_err(|e| RulesError::BadActions(e.to_string()))?;
+    Ok((ids, add, remove))
+}
+
+impl Library {
+    /// Runs rule `id` over stored mail while holding the library (the CLI):
+    /// `on_progress(done, total)` after each batch. Returns how many messages
+    /// were changed.
+    pub async fn run_rule(
+        &mut self,
+        id: i64,
+        mut on_progress: impl FnMut(u64, u64),
+    ) -> Result<u64> {
+        let rule = self.rule(id).await?;
+        let (ids, add, remove) = matches_of(self, &rule).await?;
+        let mut changed = 0;
+        let mut done = 0;
+        for chunk in ids.chunks(BATCH) {
+            changed += apply_chunk(self, chunk, &add, &remove).await?;
+            done += chunk.len() as u64;
+            on_progress(done, ids.len() as u64);
+        }
+        Ok(changed)
+    }
 }

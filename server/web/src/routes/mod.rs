@@ -20,6 +20,8 @@ pub mod outbox;
 pub mod peers;
 pub mod remote;
 pub mod restore;
+pub mod rules;
+pub mod saved;
 pub mod search;
 pub mod session;
 pub mod setup;
@@ -49,6 +51,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
     messages::routes(cfg);
     threads::routes(cfg);
     tags::routes(cfg);
+    saved::routes(cfg);
+    rules::routes(cfg);
     account_setup::routes(cfg);
     accounts::routes(cfg);
     identities::routes(cfg);

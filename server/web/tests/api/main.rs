@@ -14,5 +14,6 @@ mod imports;
 mod integrity;
 mod mail;
 mod restore;
+mod rules;
 mod session;
 mod setup;
