@@ -3,7 +3,7 @@
 // sessions are not cached, not even briefly. Shell files are fetched network-first
 // (so an updated box serves an updated app) with the cache as the offline fallback.
 
-const CACHE = 'homepost-shell-v19';
+const CACHE = 'homepost-shell-v20';
 
 /** Every file of pwa/ that the page loads. Keep in step with pwa/ (e2e checks it). */
 const SHELL = [
@@ -61,6 +61,10 @@ const SHELL = [
   '/js/components/remote-parts.js',
   '/js/components/remote-pairing.js',
   '/js/components/remote-relay.js',
+  '/js/components/rule-form.js',
+  '/js/components/rules.js',
+  '/js/components/rules-sieve.js',
+  '/js/components/saved-searches.js',
   '/js/components/search-suggest.js',
   '/js/components/settings-sheet.js',
   '/js/components/setup-message.js',

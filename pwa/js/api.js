@@ -94,10 +94,11 @@ export async function request(method, path, body, { signal, retried = false } = 
   }
   if (res.ok) return data;
 
-  const code = data && data.error && data.error.code ? data.error.code : `http_${res.status}`;
-  let message = data && data.error && data.error.message
-    ? data.error.message
-    : `The server answered ${res.status} ${res.statusText}`.trim();
+  // {"error": {"code", "message"}} (docs/api.md); a flat {"error": "code", "message"} is read too.
+  const flat = data && typeof data.error === 'string';
+  const code = flat ? data.error : (data && data.error && data.error.code) || `http_${res.status}`;
+  let message = (flat ? data.message : data && data.error && data.error.message)
+    || `The server answered ${res.status} ${res.statusText}`.trim();
   let retryAfter = null;
   if (res.status === 429) {
     const seconds = Number.parseInt(res.headers.get('Retry-After') || '', 10);
@@ -287,6 +288,34 @@ export const api = {
   emptyTrash: () => request('POST', '/trash/empty'),
   /** Deletes one message in the trash or spam for good (409 `not_in_trash` otherwise). */
   deleteMessage: (id) => request('DELETE', `/messages/${enc(id)}`),
+
+  // Saved searches and filter rules (docs/rules.md), each list in the user's order.
+  /** {saved: [{id, name, query, total, unread, warnings}]}. */
+  savedSearches: (opts) => request('GET', '/saved-searches', undefined, opts),
+  /** 201 SavedSearch; 400 `bad_query`, `bad_name`; 409 `conflict` (name taken), `too_many`. */
+  createSavedSearch: (name, query) => request('POST', '/saved-searches', { name, query }),
+  /** `fields`: {name?, query?}. */
+  updateSavedSearch: (id, fields) => request('PATCH', `/saved-searches/${enc(id)}`, fields),
+  deleteSavedSearch: (id) => request('DELETE', `/saved-searches/${enc(id)}`),
+  /** Every id once, in the new order. */
+  orderSavedSearches: (ids) => request('PUT', '/saved-searches/order', { ids }),
+  /** {rules: [Rule]}: {id, name, query, enabled, actions, warnings}, run top to bottom. */
+  rules: (opts) => request('GET', '/rules', undefined, opts),
+  /** `rule`: {name, query, actions, enabled}; 400 `bad_query`, `no_actions`, `invalid_tag`; 409 `too_many`. */
+  createRule: (rule) => request('POST', '/rules', rule),
+  updateRule: (id, fields) => request('PATCH', `/rules/${enc(id)}`, fields),
+  deleteRule: (id) => request('DELETE', `/rules/${enc(id)}`),
+  orderRules: (ids) => request('PUT', '/rules/order', { ids }),
+  /** {count}: the stored messages the rule matches now. */
+  ruleMatches: (id, opts) => request('GET', `/rules/${enc(id)}/matches`, undefined, opts),
+  /** Starts applying the rule to stored mail (202 {count}); 409 `busy` while a run goes on. */
+  runRule: (id) => request('POST', `/rules/${enc(id)}/run`),
+  /** {running: {rule, name, done, total} | null, last: {rule, name, changed, finished, error} | null}. */
+  ruleRun: (opts) => request('GET', '/rules/run', undefined, opts),
+  /** {rules, skipped: [{line, text, reason}]}; without `dryRun` the rules are added. 400 `bad_sieve`. */
+  importSieve: (script, dryRun) => request('POST', '/rules/sieve', { script, dry_run: dryRun }),
+  /** {script, not_exported: [{rule, reason}]}. */
+  exportSieve: (opts) => request('GET', '/rules/sieve', undefined, opts),
 
   outbox: (opts) => request('GET', '/outbox', undefined, opts),
   retry: (id) => request('POST', `/outbox/${enc(id)}/retry`),

@@ -10,11 +10,13 @@
 //   #/backup                 backups: their status, where they go, the recovery key shown once
 //   #/health                 storage health: the last check and repair, a check now; the trash's retention
 //   #/contacts               the address book (#/contacts/new: add one; #/contacts/3: edit it)
+//   #/rules                  filter rules (#/rules/new: a new one, #/rules/new?name=…&query=… prefilled;
+//                            #/rules/3: edit it)
 
 export const DEFAULT_QUERY = 'in:inbox';
 
 /** Routes of screens of their own, shown instead of the list and the reader. */
-export const PAGES = new Set(['compose', 'drafts', 'outbox', 'accounts', 'import', 'remote', 'backup', 'health', 'contacts']);
+export const PAGES = new Set(['compose', 'drafts', 'outbox', 'accounts', 'import', 'remote', 'backup', 'health', 'contacts', 'rules']);
 
 /** Parses location.hash into {name, q} or {name, id}. */
 export function parseRoute(hash = window.location.hash) {
@@ -26,6 +28,10 @@ export function parseRoute(hash = window.location.hash) {
   }
   if (parts[0] === 'thread' && /^\d+$/.test(parts[1] || '')) {
     return { name: 'thread', id: Number(parts[1]) };
+  }
+  if (parts[0] === 'rules') {
+    const id = /^\d+$/.test(parts[1] || '') ? Number(parts[1]) : parts[1] === 'new' ? 'new' : null;
+    return { name: 'rules', id, params: id === 'new' && query ? query : null };
   }
   if (parts[0] === 'compose' || parts[0] === 'accounts' || parts[0] === 'contacts') {
     let id = null;
@@ -63,6 +69,14 @@ export function accountHash(id = null) {
 
 export function contactHash(id = null) {
   return id === null ? '#/contacts' : `#/contacts/${id === 'new' ? 'new' : Number(id)}`;
+}
+
+export const RULES_HASH = '#/rules';
+
+/** A rule's editor: `id` a rule's, or 'new' (with `prefill` {name, query}: a new rule filled in). */
+export function ruleHash(id, prefill = null) {
+  if (id !== 'new') return `#/rules/${Number(id)}`;
+  return prefill ? `#/rules/new?${new URLSearchParams(prefill)}` : '#/rules/new';
 }
 
 export const IMPORT_HASH = '#/import';

@@ -376,7 +376,8 @@ export async function readerTriage(ctx) {
       await menu.waitFor();
       assert.equal(await more.getAttribute('aria-expanded'), 'true');
       const names = (await menu.getByRole('menuitem').allInnerTexts()).map((t) => t.trim());
-      assert.deepEqual(names, ['Reply all', 'Forward', 'Mark unread', 'Report spam', 'Add tag\u2026', 'Download original']);
+      assert.deepEqual(names, ['Reply all', 'Forward', 'Mark unread', 'Report spam', 'Add tag\u2026', 'Mail like this\u2026',
+        'Download original']);
       await ctx.shot('reader-more');
       await page.touchscreen.tap(200, 780);
       await menu.waitFor({ state: 'hidden' });

@@ -5,7 +5,8 @@
 // to its newest message, archive, trash, report spam, tag or mark unread — on
 // every message of the thread at once, with an Undo that restores exactly what
 // changed; "Delete for good" deletes, after a confirm, its messages that are in
-// the trash or spam (and no other). Opening it marks the conversation read.
+// the trash or spam (and no other); "Mail like this…" opens a new filter rule for
+// the newest message's sender. Opening it marks the conversation read.
 //
 // Mail content is untrusted: it reaches the page only as text nodes (dom.js `h`);
 // the formatted (HTML) view is one tap away in the message's own view.
@@ -15,7 +16,7 @@ import { h, icon, replace, srOnly } from '../dom.js';
 import { ICONS } from '../icons.js';
 import { avatar } from '../avatar.js';
 import { addressList, fullDate, isoDate, shortDate, senders, size } from '../format.js';
-import { messageHash } from '../router.js';
+import { messageHash, navigate } from '../router.js';
 import {
   announce, changeTags, changeThreads, undoDeltas, ARCHIVE, TRASH, SPAM, NOT_SPAM, MARK_READ, MARK_UNREAD,
 } from '../mail-actions.js';
@@ -25,6 +26,7 @@ import { pickTag } from './tag-picker.js';
 import { startReply, chooseForward } from './compose.js';
 import { cryptoStatus } from './crypto-status.js';
 import { deleteForGood } from './delete-for-good.js';
+import { mailLikeThisHash } from './rule-form.js';
 
 /** Most unread messages opened at once when a conversation is shown. */
 const OPEN_UNREAD = 5;
@@ -129,6 +131,9 @@ class HpConversationView extends HTMLElement {
           ? { key: 'spam', label: 'Not spam', icon: ICONS.inbox, run: () => this.act(NOT_SPAM, 'Marked as not spam', true) }
           : { key: 'spam', label: 'Report spam', icon: ICONS.spam, run: () => this.act(SPAM, 'Reported as spam', true) },
         { key: 'tag', label: 'Add tag\u2026', icon: ICONS.tag, run: () => this.addTag() },
+        (latest.from || []).some((a) => a && a.address) ? {
+          key: 'rule', label: 'Mail like this\u2026', icon: ICONS.filter, run: () => navigate(mailLikeThisHash(latest.from)),
+        } : null,
         tags.has('trash') || inSpam ? {
           key: 'delete', label: 'Delete for good', icon: ICONS.deleteForever,
           title: 'Its messages in the trash or spam; asks first', run: () => this.deleteForGood(),

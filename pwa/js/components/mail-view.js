@@ -1,6 +1,6 @@
 // <hp-mail>: the unlocked app. Header (menu, search, help, lock), the tag drawer,
 // the message list and the reader pane, or one of the screens of their own (compose,
-// drafts, outbox, accounts, import, remote access, backups, storage health, address book) in the page pane. It follows the hash route, owns the
+// drafts, outbox, accounts, import, remote access, backups, storage health, address book, filter rules) in the page pane. It follows the hash route, owns the
 // keyboard shortcuts and the status line (aria-live), and runs the accounts poll that
 // tells when new mail arrived (the list and the drawer's counts are then refreshed).
 // It reads the box's health once when it opens (integrity.js): damage a check found
@@ -10,7 +10,7 @@ import { api } from '../api.js';
 import { h, icon, isTyping } from '../dom.js';
 import { ICONS } from '../icons.js';
 import {
-  parseRoute, searchHash, composeHash, accountHash, navigate, DEFAULT_QUERY, PAGES,
+  parseRoute, searchHash, composeHash, accountHash, navigate, DEFAULT_QUERY, PAGES, RULES_HASH,
 } from '../router.js';
 import { ARCHIVE, TRASH } from '../mail-actions.js';
 import { startAccountsPoll, stopAccountsPoll } from '../poll.js';
@@ -32,11 +32,12 @@ import './backups.js';
 import './health.js';
 import './integrity-banner.js';
 import './contacts.js';
+import './rules.js';
 
 /** The element of each page route. */
 const PAGE_TAGS = {
   compose: 'hp-compose', drafts: 'hp-drafts', outbox: 'hp-outbox', accounts: 'hp-accounts', import: 'hp-import',
-  remote: 'hp-remote', backup: 'hp-backups', health: 'hp-health', contacts: 'hp-contacts',
+  remote: 'hp-remote', backup: 'hp-backups', health: 'hp-health', contacts: 'hp-contacts', rules: 'hp-rules',
 };
 
 /** Layouts: below this width the drawer is an overlay and list/reader take turns. */
@@ -182,17 +183,17 @@ class HpMail extends HTMLElement {
     this.reader.replaceChildren();
     this.dataset.view = 'page';
     this.drawer.setCurrent(null, route.name);
-    const key = `${route.name}/${route.id}`;
+    const key = `${route.name}/${route.id}?${route.params || ''}`;
     if (this.pageKey === key) return;
     this.pageKey = key;
     let tag = PAGE_TAGS[route.name];
     if (route.name === 'accounts' && route.id !== null) tag = route.id === 'new' ? 'hp-account-add' : 'hp-account-form';
-    const view = h(tag, { 'data-id': route.id === null ? null : String(route.id) });
+    const view = h(tag, { 'data-id': route.id === null ? null : String(route.id), 'data-params': route.params || null });
     view.addEventListener('hp-back', (event) => this.backFromPage(event.detail && event.detail.target));
     this.page.replaceChildren(view);
     this.page.scrollTop = 0;
     // Screens that load first put the focus where it belongs themselves.
-    if (!['hp-compose', 'hp-account-form', 'hp-account-add'].includes(tag)) {
+    if (!['hp-compose', 'hp-account-form', 'hp-account-add'].includes(tag) && !(tag === 'hp-rules' && route.id !== null)) {
       const heading = view.querySelector('h1');
       if (heading) heading.focus();
     }
@@ -314,7 +315,8 @@ class HpMail extends HTMLElement {
         this.back();
       } else if (this.dataset.view === 'page') {
         const route = parseRoute();
-        this.backFromPage(route.name === 'accounts' && route.id !== null ? accountHash() : null);
+        const list = { accounts: accountHash(), rules: RULES_HASH }[route.name];
+        this.backFromPage(list && route.id !== null ? list : null);
       } else {
         return;
       }

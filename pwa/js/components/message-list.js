@@ -4,7 +4,7 @@
 // Read buttons; keys j/k/o/e/#/u/x (see mail-view.js). Touch gestures (swipes as
 // chosen in the settings, long press to select, pull to refresh) are in
 // list-gestures.js, selecting many rows and acting on them in list-selection.js;
-// the Trash's "Empty trash" in trash-bar.js.
+// the Trash's "Empty trash" in trash-bar.js, "Save search" in saved-searches.js.
 
 import { api } from '../api.js';
 import { h, icon, replace, srOnly } from '../dom.js';
@@ -24,6 +24,7 @@ import { ListSelection } from './list-selection.js';
 import { fetchRows } from './list-source.js';
 import { emptyText } from './list-empty.js';
 import './trash-bar.js';
+import './saved-searches.js';
 
 const PAGE_SIZE = 50;
 
@@ -66,6 +67,7 @@ class HpMessageList extends HTMLElement {
     this.selection = new ListSelection(this);
     const pullIndicator = setupGestures(this);
     this.trashBar = h('hp-trash-bar');
+    this.saveBar = h('hp-save-search');
     this.append(
       this.selection.bar,
       pullIndicator,
@@ -77,7 +79,7 @@ class HpMessageList extends HTMLElement {
         // On a phone this floats at the bottom right, within reach of the thumb.
         h('a', { class: 'button primary compose-button', href: composeHash(), title: 'New message (c)' },
           icon(ICONS.edit), 'New message')),
-      this.trashBar,
+      this.trashBar, this.saveBar,
       this.errorLine, this.ul, this.empty, this.more);
 
     // Infinite scroll: when the "Load more" button comes within 400px of the bottom of
@@ -156,6 +158,7 @@ class HpMessageList extends HTMLElement {
     this.heading.textContent = titleFor(query);
     this.summaryLine.textContent = 'Loading…';
     this.trashBar.update(query, null);
+    this.saveBar.update(query);
     this.dataset.grouped = this.grouped ? 'true' : 'false';
     this.load(null);
   }

@@ -1,15 +1,17 @@
 // The reader's toolbar: Back, then the actions used most (Reply, Archive, Trash,
 // Flag), each with its name shown, and the others in a "More" menu (Reply all,
-// Forward, Mark read / unread, Report spam / Not spam, Add tag…, the original
-// message as a download, and for mail in the trash or spam "Delete for good"). On
-// a phone the names sit under the icons, so the row fits the width without
-// scrolling sideways.
+// Forward, Mark read / unread, Report spam / Not spam, Add tag…, "Mail like this…"
+// (a new filter rule for the sender, rule-form.js), the original message as a
+// download, and for mail in the trash or spam "Delete for good"). On a phone the
+// names sit under the icons, so the row fits the width without scrolling sideways.
 
 import { urls } from '../api.js';
 import { h, icon, replace } from '../dom.js';
 import { ICONS } from '../icons.js';
 import { ARCHIVE, TRASH, FLAG, UNFLAG, SPAM, NOT_SPAM } from '../mail-actions.js';
+import { navigate } from '../router.js';
 import { menuButton } from './menu-button.js';
+import { mailLikeThisHash } from './rule-form.js';
 
 export function backButton(view) {
   return h('button', {
@@ -61,6 +63,10 @@ export function renderToolbar(view, toolbar) {
           run: () => view.actAndClose(SPAM, 'Reported as spam'),
         },
       { key: 'tag', label: 'Add tag\u2026', icon: ICONS.tag, run: () => view.addTag() },
+      (m.from || []).some((a) => a && a.address) ? {
+        key: 'rule', label: 'Mail like this\u2026', icon: ICONS.filter, title: 'A filter rule for mail from this sender',
+        run: () => navigate(mailLikeThisHash(m.from)),
+      } : null,
       {
         key: 'raw', label: 'Download original', icon: ICONS.download, href: urls.raw(m.id),
         download: `message-${m.id}.eml`, title: 'The message as received (.eml)',

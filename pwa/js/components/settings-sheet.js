@@ -1,12 +1,12 @@
 // The "Settings" sheet: this browser's own preferences (settings.js): whether the
 // list groups mail into conversations, and what swiping a row left and right does;
-// and the way to the box's own settings pages (Remote access, Backups, Storage
-// health: its hint says so when the last check found damage).
+// and the way to the box's own settings pages (Filter rules, Remote access, Backups,
+// Storage health: its hint says so when the last check found damage).
 
 import { h, icon } from '../dom.js';
 import { ICONS } from '../icons.js';
 import {
-  BACKUP_HASH, HEALTH_HASH, REMOTE_HASH, navigate,
+  BACKUP_HASH, HEALTH_HASH, REMOTE_HASH, RULES_HASH, navigate,
 } from '../router.js';
 import {
   SWIPE_CHOICES, swipeSettings, setSwipeSetting, listGrouping, setListGrouping,
@@ -87,6 +87,8 @@ export function openSettings() {
         'What a swipe on a message in the list does (on a touch screen). Kept in this browser only.'),
       h('div', { class: 'choice-columns' }, SIDES.map(([side, legend]) => sideChoice(side, legend, current[side]))),
       h('h3', { class: 'sheet-subhead settings-box' }, 'Your box'),
+      pageLink(RULES_HASH, ICONS.filter, 'Filter rules',
+        'Tag, archive or file arriving mail by itself; import or export Sieve', () => dialog),
       pageLink(REMOTE_HASH, ICONS.remote, 'Remote access',
         'Reach your box from your phone when you are away from home', () => dialog),
       pageLink(BACKUP_HASH, ICONS.backup, 'Backups',

@@ -1,8 +1,8 @@
-// <hp-tag-drawer>: Inbox, All mail, Drafts, Outbox, Spam and Trash, the other tags
-// with unread counts, the "Manage tags" sheet, Address book, Accounts, Import mail, Remote access
-// and Settings (marked while the box's last check found damage, integrity.js). Counts come from
-// GET /api/v1/tags and are refreshed whenever tags change anywhere in the app, and
-// when new mail arrives.
+// <hp-tag-drawer>: Inbox, All mail, Drafts, Outbox, Spam and Trash, the saved searches
+// (saved-searches.js), the other tags with unread counts, the "Manage tags" sheet, Address book,
+// Accounts, Import mail, Remote access and Settings (marked while the box's last check found
+// damage, integrity.js). Counts come from GET /api/v1/tags and GET /api/v1/saved-searches and
+// are refreshed whenever tags change anywhere in the app, and when new mail arrives.
 
 import { api } from '../api.js';
 import { h, icon, replace, srOnly } from '../dom.js';
@@ -16,6 +16,7 @@ import { clearUnread, showUnread } from '../unread.js';
 import { needsAttention } from '../integrity.js';
 import { openTagManager } from './tag-manager.js';
 import { openSettings } from './settings-sheet.js';
+import { SavedSearchesSection, forgetSavedSearches } from './saved-searches.js';
 
 /** Tags with their own fixed entry, or not shown as a tag at all. */
 const SPECIAL = new Set(['inbox', 'read', 'spam', 'trash']);
@@ -30,11 +31,13 @@ class HpTagDrawer extends HTMLElement {
     this.fixed = h('ul', { class: 'nav-list' });
     this.others = h('ul', { class: 'nav-list', 'aria-labelledby': 'tags-heading' });
     this.error = h('p', { class: 'nav-error', role: 'alert', hidden: true });
+    this.saved = new SavedSearchesSection({ isCurrent: (query) => normalise(query) === this.current });
     this.settingsMark = h('span', { class: 'nav-alert', hidden: true },
       icon(ICONS.warning), srOnly(', damaged data found'));
     this.append(
       h('h2', { class: 'visually-hidden' }, 'Folders'),
       this.fixed,
+      this.saved.el,
       h('h2', { id: 'tags-heading', class: 'nav-heading' }, 'Tags'),
       this.others,
       this.error,
@@ -54,6 +57,7 @@ class HpTagDrawer extends HTMLElement {
     window.addEventListener('hp:tags-edited', this.refresh);
     // New mail changes the unread counts (and the title's).
     window.addEventListener('hp:mail-changed', this.refresh);
+    window.addEventListener('hp:saved-searches-changed', this.refresh);
     this.onIntegrity = () => { this.settingsMark.hidden = !needsAttention(); };
     window.addEventListener('hp:integrity', this.onIntegrity);
     this.onIntegrity();
@@ -65,9 +69,11 @@ class HpTagDrawer extends HTMLElement {
     window.removeEventListener('hp:tags-changed', this.refresh);
     window.removeEventListener('hp:tags-edited', this.refresh);
     window.removeEventListener('hp:mail-changed', this.refresh);
+    window.removeEventListener('hp:saved-searches-changed', this.refresh);
     window.removeEventListener('hp:integrity', this.onIntegrity);
     clearTimeout(this.timer);
     clearUnread();
+    forgetSavedSearches();
   }
 
   /** Several changes in a row (e.g. quick archiving) cost one request. */
@@ -77,6 +83,7 @@ class HpTagDrawer extends HTMLElement {
   }
 
   async load() {
+    this.saved.load();
     try {
       const answer = await api.tags();
       this.tags = answer.tags || [];

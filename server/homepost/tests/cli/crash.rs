@@ -96,6 +96,28 @@ fn killed_anywhere_the_box_loses_nothing_and_stays_consistent() {
     let home = Home::new();
     home.init();
     let mbox = mbox(&home);
+    // Filter rules (issue 22) run in the transaction that stores a message:
+    // no kill leaves a message with half its rules applied.
+    let sieve = home.path("rules.sieve");
+    std::fs::write(
+        &sieve,
+        "require [\"fileinto\", \"imap4flags\"];\n\
+         if true { addflag \"ruled\"; addflag \"\\\\Seen\"; }\n\
+         if address :is \"from\" \"ann7@example.org\" { fileinto \"sevens\"; }\n",
+    )
+    .unwrap();
+    let added = home.ok(&["rules", "import", &sieve.display().to_string()]);
+    assert!(added.contains("added 2 rules"), "{added}");
+    let ruled_whole = |when: &str| {
+        assert_eq!(home.count("-tag:ruled"), 0, "{when}: a message without its rule");
+        assert_eq!(home.count("is:unread"), 0, "{when}: a message not marked read");
+        assert_eq!(
+            home.count("tag:sevens"),
+            home.count("from:ann7@example.org"),
+            "{when}: filed or not filed"
+        );
+        assert_eq!(home.count("tag:sevens in:inbox"), 0, "{when}: filed but in the inbox");
+    };
 
     // Import: every kill leaves whole messages only; importing again stores
     // the rest, none twice.
@@ -105,6 +127,7 @@ fn killed_anywhere_the_box_loses_nothing_and_stays_consistent() {
     let mut midway = 0;
     kill_at(&home, &import, whole, &POINTS, |f| {
         sound(&home, &format!("import killed at {f}"));
+        ruled_whole(&format!("import killed at {f}"));
         let n = home.count("*");
         assert!(n >= last && n <= MESSAGES, "import killed at {f}: {n}");
         if n > last && n < MESSAGES {
@@ -119,6 +142,8 @@ fn killed_anywhere_the_box_loses_nothing_and_stays_consistent() {
     succeeded(home.run_with(PASS, &import));
     assert_eq!(home.count("*"), MESSAGES, "lost or doubled by the kills");
     assert_eq!(home.count("kiwi77x"), 1);
+    assert_eq!(home.count("tag:sevens"), MESSAGES / 40);
+    ruled_whole("after the import");
     sound(&home, "after the import");
 
     // A tag change with spam training: the tag and the training go together.
