@@ -73,7 +73,7 @@ export class RuleForm {
     this.actions = emptyActions();
     this.heading = h('h1', { class: 'page-title', tabindex: '-1' }, id === null ? 'New rule' : 'Change the rule');
     this.name = h('input', {
-      id: `${p}-name`, type: 'text', autocomplete: 'off', maxlength: '200', placeholder: 'e.g. Newsletters',
+      id: `${p}-name`, type: 'text', autocomplete: 'off', maxlength: '100', placeholder: 'e.g. Newsletters',
     });
     this.query = h('input', {
       id: `${p}-query`, type: 'text', autocomplete: 'off', autocapitalize: 'off', spellcheck: 'false', maxlength: '1000',
@@ -134,7 +134,7 @@ export class RuleForm {
     this.renderChips();
     if (id === null) {
       const params = new URLSearchParams(prefill || '');
-      this.name.value = params.get('name') || '';
+      this.name.value = (params.get('name') || '').slice(0, 100);
       this.query.value = params.get('query') || '';
       queueMicrotask(() => this.heading.focus());
     } else {

@@ -62,7 +62,7 @@ export function editSavedSearch({ saved = null, query = '' } = {}) {
   return new Promise((resolve) => {
     let result = null;
     const nameInput = h('input', {
-      id: 'saved-search-name', type: 'text', autocomplete: 'off', maxlength: '200', value: saved ? saved.name : query,
+      id: 'saved-search-name', type: 'text', autocomplete: 'off', maxlength: '100', value: (saved ? saved.name : query).slice(0, 100),
     });
     const queryInput = h('input', {
       id: 'saved-search-query', type: 'text', autocomplete: 'off', autocapitalize: 'off', spellcheck: 'false',

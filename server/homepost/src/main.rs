@@ -312,13 +312,14 @@ async fn library_command(cli: &Cli, lib: &mut Library) -> Result<()> {
             let secs = started.elapsed().as_secs_f64();
             let read = stats.imported + stats.duplicates;
             outln!(
-                "imported {}, duplicates {}, malformed {}, unreadable {}, spam {}, unsure {} ({} messages in {:.1} s, {:.0}/s)",
+                "imported {}, duplicates {}, malformed {}, unreadable {}, spam {}, unsure {}, filtered by rules {} ({} messages in {:.1} s, {:.0}/s)",
                 stats.imported,
                 stats.duplicates,
                 stats.malformed,
                 stats.unreadable_count,
                 stats.spam,
                 stats.unsure,
+                stats.filtered,
                 read,
                 secs,
                 read as f64 / secs.max(1e-3)

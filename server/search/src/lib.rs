@@ -19,5 +19,5 @@ pub use index::{
 };
 pub use query::{
     DateRange, HIDDEN_TAGS, MatchDoc, Matcher, Query, QueryError, SizeRange, TextField,
-    hide_unless_named, parse,
+    hide_unless_named, parse, wordless_parts,
 };

@@ -98,6 +98,9 @@ pub enum Error {
     /// An item that does not exist (saved search, rule).
     #[error("{0}")]
     NotFound(String),
+    /// A list that would hold more than it may.
+    #[error("there are already as many as there may be ({0}): delete some first")]
+    Full(usize),
     /// A new order that does not name every item exactly once.
     #[error("the new order must name every {0} exactly once")]
     BadOrder(&'static str),

@@ -135,13 +135,14 @@ impl RuleActions {
 
     /// The actions with tag `old` renamed to `new`; `None` if they do not name it.
     fn renamed(&self, old: &str, new: &str) -> Option<RuleActions> {
-        let named = |list: &[String]| list.iter().any(|t| t == old);
+        let is_old = |t: &String| normalize_tag(t).is_ok_and(|t| t == old);
+        let named = |list: &[String]| list.iter().any(is_old);
         if !named(&self.add_tags) && !named(&self.remove_tags) {
             return None;
         }
         let rename = |list: &[String]| {
             list.iter()
-                .map(|t| if t == old { new.to_owned() } else { t.clone() })
+                .map(|t| if is_old(t) { new.to_owned() } else { t.clone() })
                 .collect()
         };
         Some(RuleActions {
@@ -265,17 +266,27 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
+        Ok(rows
+            .into_iter()
             .map(|(id, name, query, actions, enabled)| {
-                Ok(Rule {
+                // A rule this build cannot read (written by a newer one?) is
+                // shown turned off, not in the way of every other rule.
+                let (actions, enabled) = match decode_actions(id, &actions) {
+                    Ok(a) => (a, enabled),
+                    Err(e) => {
+                        tracing::warn!(rule = id, error = %e, "a rule's actions cannot be read; it is off");
+                        (RuleActions::default(), false)
+                    }
+                };
+                Rule {
                     id,
                     name,
                     query,
-                    actions: decode_actions(id, &actions)?,
+                    actions,
                     enabled,
-                })
+                }
             })
-            .collect()
+            .collect())
     }
 
     /// Adds a rule last in the list.
@@ -300,6 +311,39 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(id)
+    }
+
+    /// Adds rules last in the list, all in one transaction: all or none,
+    /// and none if the list would then hold more than `max` ([`Error::Full`]).
+    pub async fn add_rules(
+        &self,
+        rules: &[(String, String, RuleActions)],
+        max: usize,
+    ) -> Result<Vec<i64>> {
+        let mut tx = self.begin_write().await?;
+        let have: i64 = sqlx::query_scalar("SELECT count(*) FROM rules")
+            .fetch_one(&mut *tx)
+            .await?;
+        if have as usize + rules.len() > max {
+            return Err(Error::Full(max));
+        }
+        let mut position = next_position(&mut tx, List::Rules).await?;
+        let mut ids = Vec::with_capacity(rules.len());
+        for (name, query, actions) in rules {
+            let id = sqlx::query_scalar(
+                "INSERT INTO rules (name, query, actions, enabled, position) VALUES (?, ?, ?, 1, ?) RETURNING id",
+            )
+            .bind(name)
+            .bind(query)
+            .bind(encode_actions(actions))
+            .bind(position)
+            .fetch_one(&mut *tx)
+            .await?;
+            ids.push(id);
+            position += 1;
+        }
+        tx.commit().await?;
+        Ok(ids)
     }
 
     /// Changes a rule.

@@ -178,6 +178,7 @@ impl From<homepost_core::rules::RulesError> for ApiError {
             RulesError::BadSieve(_) => ApiError::bad_request("bad_sieve", e.to_string()),
             RulesError::TooMany => ApiError::new(StatusCode::CONFLICT, "too_many", e.to_string()),
             RulesError::Busy => ApiError::new(StatusCode::CONFLICT, "busy", e.to_string()),
+            RulesError::Locked => ApiError::locked(),
             RulesError::Library(l) => l.into(),
         }
     }

@@ -53,6 +53,9 @@ pub enum RulesError {
     /// The Sieve script cannot be read.
     #[error("the Sieve script cannot be read: {0}")]
     BadSieve(String),
+    /// The box is locked.
+    #[error("the box is locked: unlock it first")]
+    Locked,
     /// A rule is already running over stored mail.
     #[error("a rule is already running over stored mail: wait for it to finish")]
     Busy,
@@ -127,9 +130,9 @@ pub fn check_name(name: &str) -> Result<String> {
     Ok(name.to_owned())
 }
 
-/// Checks a rule's actions: valid tag names, something to do, no tag both
-/// added and removed.
-pub fn check_actions(actions: &RuleActions) -> Result<()> {
+/// Checks a rule's actions (valid tag names, something to do, no tag both
+/// added and removed) and returns them with their tags normalised, as stored.
+pub fn check_actions(actions: &RuleActions) -> Result<RuleActions> {
     let (add, remove) = actions
         .tag_changes()
         .map_err(|e| RulesError::BadActions(e.to_string()))?;
@@ -141,21 +144,60 @@ pub fn check_actions(actions: &RuleActions) -> Result<()> {
             "the rule both adds and removes the tag {both:?}"
         )));
     }
-    Ok(())
+    let normal = |list: &[String]| -> Vec<String> {
+        let mut out: Vec<String> = list
+            .iter()
+            .filter_map(|t| homepost_store::normalize_tag(t).ok())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    };
+    Ok(RuleActions {
+        add_tags: normal(&actions.add_tags),
+        remove_tags: normal(&actions.remove_tags),
+        ..actions.clone()
+    })
 }
 
-/// Warnings about the tags a query names that no message has.
-async fn tag_warnings(store: &Store, query: &Query) -> Result<Vec<String>> {
-    let named = query.tags();
-    if named.is_empty() {
-        return Ok(Vec::new());
+/// Checks the query of a rule: as [`check_query`], and every part of it must
+/// have a word the index keeps. A part without one would be left out of the
+/// match (see `docs/search.md`) and widen the rule to mail it was not meant for.
+pub fn check_rule_query(query: &str) -> Result<Query> {
+    let parsed = check_query(query)?;
+    if let Some(part) = homepost_search::wordless_parts(&parsed).first() {
+        return Err(RulesError::BadQuery(format!(
+            "{part:?} has no word the index keeps (punctuation only, or words over 40 characters), so the rule would match more than meant: leave it out or write it with ordinary words"
+        )));
     }
-    let existing = store.tag_names().await?;
-    Ok(named
+    Ok(parsed)
+}
+
+/// Warnings about the tags a query names that no message has (`existing`:
+/// every tag's name).
+fn tag_warnings(existing: &[String], query: &Query) -> Vec<String> {
+    query
+        .tags()
         .into_iter()
         .filter(|t| !KNOWN_TAGS.contains(&t.as_str()) && !existing.contains(t))
         .map(|t| format!("it names the tag \"{t}\", which no message has (renamed or deleted?)"))
-        .collect())
+        .collect()
+}
+
+/// A rule with its warnings (`existing`: every tag's name).
+fn rule_view(existing: &[String], r: Rule) -> RuleView {
+    let warnings = match parse(&r.query) {
+        Ok(q) => tag_warnings(existing, &q),
+        Err(e) => vec![format!("its query cannot be read, so it never runs: {e}")],
+    };
+    RuleView {
+        id: r.id,
+        name: r.name,
+        query: r.query,
+        actions: r.actions,
+        enabled: r.enabled,
+        warnings,
+    }
 }
 
 /// The enabled rules, prepared for matching: loaded for each batch of
@@ -213,12 +255,15 @@ impl Library {
     /// change costs no search.
     pub async fn saved_searches(&self) -> Result<Vec<SavedView>> {
         let saved = self.store().saved_searches().await?;
+        let existing = self.store().tag_names().await?;
+        self.saved_cache()
+            .retain(|query, _| saved.iter().any(|s| &s.query == query));
         let mut out = Vec::with_capacity(saved.len());
         for SavedSearch { id, name, query } in saved {
             let (total, unread, mut warnings) = match parse(&query) {
                 Ok(q) => {
                     let (total, unread) = self.saved_counts(&query, &q).await?;
-                    (total, unread, tag_warnings(self.store(), &q).await?)
+                    (total, unread, tag_warnings(&existing, &q))
                 }
                 Err(e) => (0, 0, vec![format!("its query cannot be read: {e}")]),
             };
@@ -277,26 +322,18 @@ impl Library {
 
     /// The rules in the order they run.
     pub async fn rules(&self) -> Result<Vec<RuleView>> {
-        let mut out = Vec::new();
-        for r in self.store().rules().await? {
-            out.push(self.rule_view(r).await?);
-        }
-        Ok(out)
+        let existing = self.store().tag_names().await?;
+        Ok(self
+            .store()
+            .rules()
+            .await?
+            .into_iter()
+            .map(|r| rule_view(&existing, r))
+            .collect())
     }
 
     pub(crate) async fn rule_view(&self, r: Rule) -> Result<RuleView> {
-        let warnings = match parse(&r.query) {
-            Ok(q) => tag_warnings(self.store(), &q).await?,
-            Err(e) => vec![format!("its query cannot be read, so it never runs: {e}")],
-        };
-        Ok(RuleView {
-            id: r.id,
-            name: r.name,
-            query: r.query,
-            actions: r.actions,
-            enabled: r.enabled,
-            warnings,
-        })
+        Ok(rule_view(&self.store().tag_names().await?, r))
     }
 
     /// Adds a rule last in the list.
@@ -308,14 +345,14 @@ impl Library {
         enabled: bool,
     ) -> Result<RuleView> {
         let name = check_name(name)?;
-        check_query(query)?;
-        check_actions(actions)?;
+        check_rule_query(query)?;
+        let actions = check_actions(actions)?;
         if self.store().rules().await?.len() >= MAX_ITEMS {
             return Err(RulesError::TooMany);
         }
         let id = self
             .store()
-            .add_rule(&name, query.trim(), actions, enabled)
+            .add_rule(&name, query.trim(), &actions, enabled)
             .await?;
         self.rule(id).await
     }
@@ -328,11 +365,11 @@ impl Library {
     ) -> Result<RuleView> {
         change.name = change.name.as_deref().map(check_name).transpose()?;
         if let Some(q) = &change.query {
-            check_query(q)?;
+            check_rule_query(q)?;
             change.query = Some(q.trim().to_owned());
         }
         if let Some(a) = &change.actions {
-            check_actions(a)?;
+            change.actions = Some(check_actions(a)?);
         }
         self.store().update_rule(id, &change).await?;
         self.rule(id).await

@@ -116,9 +116,7 @@ pub async fn run_over_stored(
 ) -> Result<(usize, impl Future<Output = Result<u64>> + Send + 'static)> {
     let (rule, (ids, add, remove)) = {
         let guard = library.read().await;
-        let lib = guard.as_ref().ok_or(crate::library::LibraryError::Worker(
-            "the box is locked".into(),
-        ))?;
+        let lib = guard.as_ref().ok_or(RulesError::Locked)?;
         let rule = lib.rule(id).await?;
         let found = matches_of(lib, &rule).await?;
         (rule, found)
@@ -158,9 +156,7 @@ async fn apply(
     let mut changed = 0;
     for chunk in ids.chunks(BATCH) {
         let mut guard = library.write().await;
-        let lib = guard.as_mut().ok_or(crate::library::LibraryError::Worker(
-            "the box was locked".into(),
-        ))?;
+        let lib = guard.as_mut().ok_or(RulesError::Locked)?;
         changed += apply_chunk(lib, chunk, add, remove).await?;
         if let Some(r) = status().running.as_mut() {
             r.done += chunk.len() as u64;
@@ -170,7 +166,8 @@ async fn apply(
 }
 
 /// Applies tag changes to one batch in one transaction; returns how many
-/// messages were changed (mail deleted for good since it matched is not).
+/// messages they changed (not those that had the tags already, nor mail
+/// deleted for good since it matched).
 async fn apply_chunk(
     lib: &mut Library,
     chunk: &[i64],
@@ -178,11 +175,19 @@ async fn apply_chunk(
     remove: &[String],
 ) -> Result<u64> {
     let missing = lib.store().missing(chunk).await?;
+    let tags = lib.store().tags_by_message(chunk).await?;
+    let changes = |id: &i64| {
+        let has = |t: &String| tags.get(id).is_some_and(|list| list.contains(t));
+        add.iter().any(|t| !has(t)) || remove.iter().any(has)
+    };
     let chunk: Vec<i64> = chunk
         .iter()
         .copied()
-        .filter(|id| !missing.contains(id))
+        .filter(|id| !missing.contains(id) && changes(id))
         .collect();
+    if chunk.is_empty() {
+        return Ok(0);
+    }
     lib.store().change_tags(&chunk, add, remove).await?;
     lib.index_changes().await?;
     Ok(chunk.len() as u64)

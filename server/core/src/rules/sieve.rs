@@ -7,7 +7,7 @@ use homepost_sieve::{AddressPart, ExportRule, MatchType, Test};
 use homepost_store::{Rule, RuleActions, SpamAction};
 use serde::Serialize;
 
-use super::{MAX_ITEMS, Result, RuleView, RulesError, check_actions, check_name, check_query};
+use super::{MAX_ITEMS, Result, RuleView, RulesError, check_actions, check_name, check_rule_query};
 use crate::library::Library;
 
 /// A line of a script that was not carried over.
@@ -59,36 +59,41 @@ pub async fn import_sieve(lib: &Library, script: &str, dry_run: bool) -> Result<
         .collect();
     let mut ready = Vec::new();
     for r in imported.rules {
-        let actions = actions_from(&r.actions);
         let name = check_name(&r.name).unwrap_or_else(|_| format!("Sieve line {}", r.line));
-        let checked = check_query(&r.query).and_then(|_| check_actions(&actions));
+        let checked =
+            check_rule_query(&r.query).and_then(|_| check_actions(&actions_from(&r.actions)));
         match checked {
-            Ok(()) => ready.push((name, r.query, actions)),
+            Ok(actions) => ready.push((name, r.query, actions)),
             Err(e) => skipped.push(SkippedLine {
                 line: r.line,
-                text: name,
+                text: source_line(script, r.line),
                 reason: e.to_string(),
             }),
         }
     }
     skipped.sort_by_key(|s| s.line);
-    if lib.store().rules().await?.len() + ready.len() > MAX_ITEMS {
-        return Err(RulesError::TooMany);
-    }
+    let ids = if dry_run {
+        if lib.store().rules().await?.len() + ready.len() > MAX_ITEMS {
+            return Err(RulesError::TooMany);
+        }
+        vec![0; ready.len()]
+    } else {
+        // One transaction: a script is carried over whole or not at all.
+        match lib.store().add_rules(&ready, MAX_ITEMS).await {
+            Err(homepost_store::Error::Full(_)) => return Err(RulesError::TooMany),
+            other => other?,
+        }
+    };
     let mut rules = Vec::with_capacity(ready.len());
-    for (name, query, actions) in ready {
-        rules.push(if dry_run {
-            let rule = Rule {
-                id: 0,
-                name,
-                query,
-                actions,
-                enabled: true,
-            };
-            lib.rule_view(rule).await?
-        } else {
-            lib.add_rule(&name, &query, &actions, true).await?
-        });
+    for ((name, query, actions), id) in ready.into_iter().zip(ids) {
+        let rule = Rule {
+            id,
+            name,
+            query,
+            actions,
+            enabled: true,
+        };
+        rules.push(lib.rule_view(rule).await?);
     }
     Ok(SieveImport { rules, skipped })
 }
@@ -133,6 +138,12 @@ pub async fn export_sieve(lib: &Library) -> Result<(String, Vec<NotExported>)> {
         });
     }
     Ok((homepost_sieve::export(&out), not_exported))
+}
+
+/// Line `n` (1-based) of the script, trimmed, at most 200 characters.
+fn source_line(script: &str, n: usize) -> String {
+    let line = script.lines().nth(n.saturating_sub(1)).unwrap_or("").trim();
+    line.chars().take(200).collect()
 }
 
 fn actions_from(a: &homepost_sieve::Actions) -> RuleActions {

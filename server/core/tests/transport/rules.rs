@@ -165,7 +165,11 @@ async fn rules_give_the_same_tags_at_import_at_fetch_and_over_stored_mail() {
     let shared = std::sync::Arc::new(tokio::sync::RwLock::new(Some(plain)));
     for id in ids {
         let (count, run) = run_over_stored(shared.clone(), id).await.unwrap();
-        assert_eq!(run.await.unwrap(), count as u64);
+        let changed = run.await.unwrap();
+        assert!(
+            changed > 0 && changed <= count as u64,
+            "{changed} of {count}"
+        );
     }
     let over_stored = tags_by_mid(shared.read().await.as_ref().unwrap()).await;
 

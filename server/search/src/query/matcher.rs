@@ -81,6 +81,29 @@ impl Matcher {
     }
 }
 
+/// The text parts of `query` (as written after their field) that have no word
+/// the index keeps: a search leaves them out, which widens what it matches.
+pub fn wordless_parts(query: &Query) -> Vec<String> {
+    fn walk(q: &Query, analyzer: &mut TextAnalyzer, out: &mut Vec<String>) {
+        match q {
+            Query::Text { field, text } => {
+                let address = matches!(field, TextField::From | TextField::To | TextField::Cc)
+                    && address_of(text).is_some();
+                if !address && split(analyzer, text).is_empty() {
+                    out.push(text.clone());
+                }
+            }
+            Query::Not(inner) => walk(inner, analyzer, out),
+            Query::And(v) | Query::Or(v) => v.iter().for_each(|q| walk(q, analyzer, out)),
+            _ => {}
+        }
+    }
+    let mut analyzer = analyzer();
+    let mut out = Vec::new();
+    walk(query, &mut analyzer, &mut out);
+    out
+}
+
 fn compile(query: &Query, analyzer: &mut TextAnalyzer) -> Option<Node> {
     Some(match query {
         Query::All => Node::All,
@@ -343,6 +366,14 @@ mod tests {
             let want = index.count(q).unwrap() == 1;
             assert_eq!(matches(q), want, "{q}");
         }
+    }
+
+    #[test]
+    fn parts_without_words_are_named() {
+        let long = "x".repeat(41);
+        let q = parse(&format!("subject:\"{long}\" from:a@b.org ... report")).unwrap();
+        assert_eq!(wordless_parts(&q), [long, "...".to_owned()]);
+        assert!(wordless_parts(&parse("from:a@b.org report").unwrap()).is_empty());
     }
 
     #[test]

@@ -15,7 +15,7 @@ mod translate;
 #[cfg(test)]
 mod tests;
 
-pub use matcher::{MatchDoc, Matcher};
+pub use matcher::{MatchDoc, Matcher, wordless_parts};
 pub use parser::parse;
 
 /// Tags whose mail normal views leave out unless the query names them.

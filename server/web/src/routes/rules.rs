@@ -1,8 +1,10 @@
 //! Filter rules (`/rules`): what arriving mail that matches a query gets,
 //! in the order the rules run; running one over stored mail; Sieve in and out.
 
-use actix_web::web::{Data, Json, Path};
+use actix_web::http::StatusCode;
+use actix_web::web::{Data, Json, Path, Payload};
 use actix_web::{HttpResponse, delete, get, patch, post, put};
+use futures_util::StreamExt;
 use homepost_core::rules::{
     NotExported, RuleView, RunStatus, SieveImport, export_sieve, import_sieve, run_over_stored,
     run_status,
@@ -211,9 +213,14 @@ async fn run_rule(
     id: Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let (count, run) = run_over_stored(state.library.clone(), *id).await?;
+    let app = state.clone();
     state.spawn_task(async move {
         if let Err(e) = run.await {
             tracing::warn!(error = %e, "a rule run over stored mail stopped");
+        }
+        // Read and flagged states go back to the mail servers.
+        if let Some(t) = app.transport() {
+            t.local_change();
         }
     });
     Ok(HttpResponse::Accepted().json(Count { count }))
@@ -237,11 +244,32 @@ async fn run_state(_auth: Authed) -> Json<RunStatus> {
 async fn sieve_in(
     state: Data<AppState>,
     _auth: Authed,
-    body: Json<SieveIn>,
+    mut payload: Payload,
 ) -> Result<Json<SieveImport>, ApiError> {
+    // Read here rather than by the API's JSON limit (256 KiB): a script may
+    // be 1 MiB, and escaping in JSON can double it.
+    let mut bytes = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| {
+            ApiError::bad_request("bad_request", format!("the upload was cut off ({e})"))
+        })?;
+        if bytes.len() + chunk.len() > SIEVE_BODY_LIMIT {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the script is too long: scripts up to 1 MiB are read",
+            ));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    let body: SieveIn = serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::bad_request("bad_request", format!("not a script request: {e}")))?;
     let lib = library(&state).await?;
     Ok(Json(import_sieve(&lib, &body.script, body.dry_run).await?))
 }
+
+/// Largest `POST /rules/sieve` body: a 1 MiB script, escaped.
+const SIEVE_BODY_LIMIT: usize = 3 << 20;
 
 /// The rules as a Sieve script, for a mail server's filters.
 #[utoipa::path(tag = "rules", responses((status = 200, body = SieveOut), (status = 401, body = ErrorBody)))]
