@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use homepost_mail::RawMessage;
-use homepost_store::{Inserted, flag_tags};
+use homepost_store::Inserted;
 use homepost_transport::{BoxFuture, FlagChange, Sink, SinkError};
 use tokio::sync::RwLock;
 
@@ -58,12 +58,9 @@ impl Sink for LibrarySink {
         Box::pin(async move {
             let mut guard = self.library.write().await;
             let lib = guard.as_mut().ok_or(SinkError::Locked)?;
-            for c in changes {
-                lib.change_tags(&[c.message], &flag_tags(c.add), &flag_tags(c.remove))
-                    .await
-                    .map_err(|e| SinkError::Failed(e.to_string()))?;
-            }
-            Ok(())
+            lib.apply_flag_changes(&changes)
+                .await
+                .map_err(|e| SinkError::Failed(e.to_string()))
         })
     }
 }

@@ -100,3 +100,41 @@ async fn deleted_for_good_leaves_no_word_on_disk() {
     }
     lib.close().await;
 }
+
+/// Flags a server reports for many messages are applied at once, and one for a
+/// message deleted for good meanwhile is skipped instead of failing the pass.
+#[tokio::test]
+async fn flag_changes_apply_in_one_pass_and_skip_deleted_mail() {
+    use homepost_store::{FLAG_FLAGGED, FLAG_READ};
+    use homepost_transport::FlagChange;
+    let dir = tempfile::tempdir().unwrap();
+    let mut lib = Library::open(dir.path(), &vault::create(dir.path()))
+        .await
+        .unwrap();
+    let ids: Vec<i64> = lib
+        .deliver((0..6).map(|n| mail(n, "flags", "body")).collect(), NOW)
+        .await
+        .unwrap()
+        .iter()
+        .map(id_of)
+        .collect();
+    lib.delete_for_good(&ids[5..]).await.unwrap();
+    let mut changes: Vec<FlagChange> = ids
+        .iter()
+        .map(|&message| FlagChange {
+            message,
+            add: FLAG_READ,
+            remove: 0,
+        })
+        .collect();
+    changes[0].add = FLAG_READ | FLAG_FLAGGED;
+    changes[1] = FlagChange {
+        message: ids[1],
+        add: FLAG_FLAGGED,
+        remove: FLAG_READ,
+    };
+    lib.apply_flag_changes(&changes).await.unwrap();
+    assert_eq!(lib.count("is:read").await.unwrap(), 4);
+    assert_eq!(lib.count("is:flagged").await.unwrap(), 2);
+    assert_eq!(lib.count("is:unread").await.unwrap(), 1);
+}

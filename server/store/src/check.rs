@@ -336,9 +336,12 @@ mod tests {
         let mut found = false;
         for page in pages / 2..pages {
             flip_byte(&db, page * 4096 + 1000);
-            let store = Store::open(&db, &vault.subkey(Purpose::Sqlcipher))
-                .await
-                .unwrap();
+            // A page of the schema (it grows with every migration) fails
+            // the open itself: not the case this test is about.
+            let Ok(store) = Store::open(&db, &vault.subkey(Purpose::Sqlcipher)).await else {
+                std::fs::write(&db, &original).unwrap();
+                continue;
+            };
             let report = store.check(|_, _| {}).await.unwrap();
             store.close().await;
             std::fs::write(&db, &original).unwrap();

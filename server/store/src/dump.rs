@@ -26,6 +26,16 @@ const SKIPPED: &[&str] = &[
     "sqlite_stat4",
 ];
 
+/// Counts every tag's messages and read messages from scratch.
+const RECOUNT_TAGS: &str = "DELETE FROM tag_counts;
+INSERT INTO tag_counts (tag, total, read)
+    SELECT t.id, count(mt.message), count(r.message)
+      FROM tags t
+      LEFT JOIN message_tags mt ON mt.tag = t.id
+      LEFT JOIN (SELECT x.message FROM message_tags x JOIN tags rt ON rt.id = x.tag
+                  WHERE rt.name = 'read') r ON r.message = mt.message
+     GROUP BY t.id;";
+
 /// The column whose bytes travel as objects of their own, and the column that
 /// names them.
 const CONTENT: (&str, &str, &str) = ("messages", "raw", "sha256");
@@ -430,6 +440,9 @@ impl Loader {
         sqlx::raw_sql("UPDATE messages SET indexed = 0")
             .execute(&mut *tx)
             .await?;
+        // Counts the copy may not hold (a copy from before migration 0017, or
+        // a snapshot rewritten without deleted mail): counted again.
+        sqlx::raw_sql(RECOUNT_TAGS).execute(&mut *tx).await?;
         let broken: Vec<(String, Option<i64>, String)> =
             sqlx::query_as("SELECT \"table\", rowid, parent FROM pragma_foreign_key_check")
                 .fetch_all(&mut *tx)

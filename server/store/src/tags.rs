@@ -77,17 +77,11 @@ impl crate::Store {
 
     /// Every tag, sorted by name, with its message and unread counts.
     pub async fn tag_counts(&self) -> Result<Vec<TagCount>> {
+        // Kept by triggers (migration 0017): one row per tag.
         let rows: Vec<(String, i64, i64)> = sqlx::query_as(
-            "WITH read AS (
-                 SELECT mt.message FROM message_tags mt JOIN tags t ON t.id = mt.tag
-                 WHERE t.name = 'read')
-             SELECT t.name,
-                    count(mt.message),
-                    count(mt.message) - count(read.message)
-             FROM tags t
-             LEFT JOIN message_tags mt ON mt.tag = t.id
-             LEFT JOIN read ON read.message = mt.message
-             GROUP BY t.id ORDER BY t.name",
+            "SELECT t.name, c.total, c.total - c.read
+               FROM tags t JOIN tag_counts c ON c.tag = t.id
+              ORDER BY t.name",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -186,4 +180,75 @@ async fn requeue_tagged(conn: &mut SqliteConnection, id: i64) -> Result<()> {
     .execute(conn)
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TagCount;
+    use crate::Store;
+    use crate::tests::{insert_mail, open_store};
+    /// Every tag's (name, total, unread) counted from scratch, as the tag list
+    /// did before the counts were kept (migration 0017).
+    async fn counted(store: &Store) -> Vec<TagCount> {
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+            "WITH read AS (
+                 SELECT mt.message FROM message_tags mt JOIN tags t ON t.id = mt.tag
+                 WHERE t.name = 'read')
+             SELECT t.name, count(mt.message), count(mt.message) - count(read.message)
+             FROM tags t
+             LEFT JOIN message_tags mt ON mt.tag = t.id
+             LEFT JOIN read ON read.message = mt.message
+             GROUP BY t.id ORDER BY t.name",
+        )
+        .fetch_all(&store.pool)
+        .await
+        .unwrap();
+        rows.into_iter()
+            .map(|(name, total, unread)| TagCount {
+                name,
+                total,
+                unread,
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn tag_counts_kept_by_triggers_match_a_full_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open_store(dir.path()).await;
+        let mut ids = Vec::new();
+        for n in 0..12 {
+            ids.push(insert_mail(&store, &format!("c{n}@example.org"), &format!("body {n}")).await);
+        }
+        let s = |v: &[&str]| v.iter().map(|t| (*t).to_owned()).collect::<Vec<_>>();
+        let steps: Vec<(Vec<i64>, Vec<String>, Vec<String>)> = vec![
+            (ids[..6].to_vec(), s(&["work"]), vec![]),
+            (ids[3..9].to_vec(), s(&["read"]), vec![]),
+            (ids[..12].to_vec(), s(&["read", "lists"]), s(&["inbox"])),
+            (ids[2..5].to_vec(), vec![], s(&["read"])),
+            (ids[4..8].to_vec(), s(&["work", "spam"]), s(&["lists"])),
+            (ids[..3].to_vec(), s(&["read"]), s(&["read"])),
+        ];
+        for (i, (ids, add, remove)) in steps.iter().enumerate() {
+            store.change_tags(ids, add, remove).await.unwrap();
+            assert_eq!(
+                store.tag_counts().await.unwrap(),
+                counted(&store).await,
+                "step {i}"
+            );
+        }
+        store.rename_tag("work", "job").await.unwrap();
+        store.delete_tag("lists").await.unwrap();
+        store.create_tag("empty").await.unwrap();
+        assert_eq!(
+            store.tag_counts().await.unwrap(),
+            counted(&store).await,
+            "rename, delete, create"
+        );
+        store.delete_messages(&ids[3..7], &[]).await.unwrap();
+        let after = store.tag_counts().await.unwrap();
+        assert_eq!(after, counted(&store).await, "messages deleted for good");
+        let job = after.iter().find(|t| t.name == "job").unwrap();
+        assert_eq!((job.total, job.unread), (4, 3));
+    }
 }

@@ -1,7 +1,10 @@
 //! Tag changes, kept in step with the index; adding or removing `spam` trains
 //! the spam filter.
 
-use homepost_store::normalize_tag;
+use std::collections::BTreeMap;
+
+use homepost_store::{flag_tags, normalize_tag};
+use homepost_transport::FlagChange;
 
 use super::{Library, LibraryError, Result};
 use homepost_spam::Class;
@@ -9,6 +12,28 @@ use homepost_spam::Class;
 use crate::spam::{SENT_TAG, SPAM_TAG, UNSURE_TAG, spam_decision};
 
 impl Library {
+    /// Applies flag changes a mail server reported, grouped by change: one
+    /// transaction per kind of change (at most nine: read and flagged, each
+    /// added, removed or left) and one index commit for all of them, however
+    /// many messages changed. Messages deleted for good meanwhile are skipped.
+    /// Flags never include `spam`, so nothing is trained.
+    pub async fn apply_flag_changes(&mut self, changes: &[FlagChange]) -> Result<()> {
+        let mut groups: BTreeMap<(i64, i64), Vec<i64>> = BTreeMap::new();
+        for c in changes {
+            groups.entry((c.add, c.remove)).or_default().push(c.message);
+        }
+        for ((add, remove), ids) in groups {
+            let missing = self.store.missing(&ids).await?;
+            let ids: Vec<i64> = ids.into_iter().filter(|id| !missing.contains(id)).collect();
+            if !ids.is_empty() {
+                self.store
+                    .change_tags(&ids, &flag_tags(add), &flag_tags(remove))
+                    .await?;
+            }
+        }
+        self.index_changes().await
+    }
+
     /// Removes a tag from every message, deletes it and updates the index.
     pub async fn delete_tag(&mut self, name: &str) -> Result<()> {
         self.store.delete_tag(name).await?;

@@ -109,14 +109,26 @@ fn killed_anywhere_the_box_loses_nothing_and_stays_consistent() {
     let added = home.ok(&["rules", "import", &sieve.display().to_string()]);
     assert!(added.contains("added 2 rules"), "{added}");
     let ruled_whole = |when: &str| {
-        assert_eq!(home.count("-tag:ruled"), 0, "{when}: a message without its rule");
-        assert_eq!(home.count("is:unread"), 0, "{when}: a message not marked read");
+        assert_eq!(
+            home.count("-tag:ruled"),
+            0,
+            "{when}: a message without its rule"
+        );
+        assert_eq!(
+            home.count("is:unread"),
+            0,
+            "{when}: a message not marked read"
+        );
         assert_eq!(
             home.count("tag:sevens"),
             home.count("from:ann7@example.org"),
             "{when}: filed or not filed"
         );
-        assert_eq!(home.count("tag:sevens in:inbox"), 0, "{when}: filed but in the inbox");
+        assert_eq!(
+            home.count("tag:sevens in:inbox"),
+            0,
+            "{when}: filed but in the inbox"
+        );
     };
 
     // Import: every kill leaves whole messages only; importing again stores
