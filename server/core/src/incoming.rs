@@ -73,15 +73,22 @@ pub(crate) fn relevant(raw: &[u8]) -> bool {
         .any(|n| memchr::memmem::find(raw, n).is_some())
 }
 
+/// The tags to add and remove once a message's decrypted content is known
+/// (the filter rules run again over it), or `None` for no change.
+pub(crate) type Retag<'a> = &'a (dyn Fn(&[u8]) -> Option<(Vec<String>, Vec<String>)> + Sync);
+
 /// Runs the OpenPGP step for a stored message. Returns the decrypted content to
 /// index, if it was decrypted. Spam is not used to update Autocrypt state, and
-/// neither is our own mail (sent copies).
+/// neither is our own mail (sent copies). `retag` says what the decrypted
+/// content changes in the message's tags: applied in the transaction that
+/// ends the step.
 pub(crate) async fn process(
     store: &Store,
     message: i64,
     raw: &[u8],
     is_spam: bool,
     now: i64,
+    retag: Retag<'_>,
 ) -> Result<Option<Vec<u8>>, homepost_store::Error> {
     let clock = to_time(Some(now)).unwrap_or_else(SystemTime::now);
     let keys = secret_keys(store).await?;
@@ -187,7 +194,15 @@ pub(crate) async fn process(
     } else {
         None
     };
-    save(store, message, &outcome, decrypted.as_deref()).await?;
+    let tags = decrypted.as_deref().and_then(retag);
+    save(
+        store,
+        message,
+        &outcome,
+        decrypted.as_deref(),
+        tags.as_ref(),
+    )
+    .await?;
     Ok(decrypted)
 }
 
@@ -235,7 +250,7 @@ pub async fn recheck(
     outcome.signature_words = state.describe().to_owned();
     outcome.signer_is_sender = signer_is_sender;
     outcome.signer = signer;
-    save(store, message, &outcome, decrypted.as_deref()).await?;
+    save(store, message, &outcome, decrypted.as_deref(), None).await?;
     Ok(Some(outcome))
 }
 
@@ -245,10 +260,13 @@ async fn save(
     message: i64,
     outcome: &CryptoOutcome,
     decrypted: Option<&[u8]>,
+    tags: Option<&(Vec<String>, Vec<String>)>,
 ) -> Result<(), homepost_store::Error> {
     // Serialising this struct cannot fail (no maps with non-string keys).
     let json = serde_json::to_string(outcome).unwrap_or_else(|_| "{}".to_owned());
-    store.set_message_crypto(message, &json, decrypted).await
+    store
+        .set_message_crypto(message, &json, decrypted, tags)
+        .await
 }
 
 /// A stored message's outcome and decrypted content, if it had OpenPGP. An

@@ -522,3 +522,61 @@ async fn gossip_beside_an_autocrypt_key_raises_no_change() {
     assert_eq!(keys[0].fingerprint(), alice.fingerprint());
     bob.close().await;
 }
+
+/// Filter rules (issue 22) see an encrypted message's decrypted content at
+/// arrival, as the index does: a rule on the protected subject and one on a
+/// body word tag it then, and running them over stored mail changes nothing.
+#[tokio::test]
+async fn rules_match_the_decrypted_content_at_arrival() {
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut alice = library(a_dir.path()).await;
+    let mut bob = library(b_dir.path()).await;
+    identity(&alice, Some("Alice"), ALICE).await;
+    identity(&bob, Some("Bob"), BOB).await;
+    // Alice learns Bob's key from his signed mail.
+    let hello = protect(
+        bob.store(),
+        &mail(BOB, ALICE, "Hi", "Hello."),
+        BOB,
+        ALICE,
+        None,
+    )
+    .await
+    .unwrap();
+    deliver(&mut alice, hello).await;
+    let hr = homepost_store::RuleActions {
+        add_tags: vec!["hr".into()],
+        ..Default::default()
+    };
+    let read = homepost_store::RuleActions {
+        mark_read: true,
+        ..Default::default()
+    };
+    let by_subject = bob
+        .add_rule("HR", "subject:salary", &hr, true)
+        .await
+        .unwrap();
+    let by_body = bob
+        .add_rule("Bonus", "body:zqxbonuszqx", &read, true)
+        .await
+        .unwrap();
+    let secret = mail(ALICE, BOB, "Salary review", "Your zqxbonuszqx is set.");
+    let encrypted = protect(alice.store(), &secret, ALICE, BOB, Some(true))
+        .await
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&encrypted).contains("Salary"));
+    let id = deliver(&mut bob, encrypted).await;
+    assert!(outcome_of(&bob, id).await.decrypted);
+    assert_eq!(
+        bob.store().tags_of(id).await.unwrap(),
+        ["hr", "inbox", "read"]
+    );
+    assert_eq!(bob.count("tag:hr subject:salary").await.unwrap(), 1);
+    for rule in [by_subject.id, by_body.id] {
+        assert_eq!(
+            bob.run_rule(rule, |_, _| {}).await.unwrap(),
+            0,
+            "already applied"
+        );
+    }
+}

@@ -176,8 +176,14 @@ impl crate::Store {
         message: i64,
         outcome: &str,
         decrypted: Option<&[u8]>,
+        tags: Option<&(Vec<String>, Vec<String>)>,
     ) -> Result<()> {
         let mut tx = self.begin_write().await?;
+        // Tag changes the decrypted content brings (filter rules): in the same
+        // transaction, so the step is whole or runs again.
+        if let Some((add, remove)) = tags {
+            crate::messages::retag(&mut tx, &mut Default::default(), message, add, remove).await?;
+        }
         sqlx::query(
             "INSERT OR REPLACE INTO message_crypto (message, outcome, decrypted) VALUES (?, ?, ?)",
         )

@@ -375,24 +375,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let mut cache = tags::TagCache::default();
         for &id in ids {
-            for t in add {
-                let tag = cache.id(&mut tx, t).await?;
-                sqlx::query("INSERT OR IGNORE INTO message_tags (message, tag) VALUES (?, ?)")
-                    .bind(id)
-                    .bind(tag)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            for t in remove {
-                let name = normalize_tag(t)?;
-                sqlx::query(
-                    "DELETE FROM message_tags WHERE message = ? AND tag = (SELECT id FROM tags WHERE name = ?)",
-                )
-                .bind(id)
-                .bind(name)
-                .execute(&mut *tx)
-                .await?;
-            }
+            retag(&mut tx, &mut cache, id, add, remove).await?;
             sqlx::query("UPDATE messages SET indexed = 0, version = version + 1 WHERE id = ?")
                 .bind(id)
                 .execute(&mut *tx)
@@ -506,4 +489,34 @@ pub(crate) fn decompress(id: i64, row: &SqliteRow) -> Result<Vec<u8>> {
         return Err(Error::Damaged(id));
     }
     Ok(raw)
+}
+
+/// Adds and removes tags on one message inside a transaction (its version
+/// and index state are the caller's to change).
+pub(crate) async fn retag(
+    conn: &mut sqlx::SqliteConnection,
+    cache: &mut tags::TagCache,
+    id: i64,
+    add: &[String],
+    remove: &[String],
+) -> Result<()> {
+    for t in add {
+        let tag = cache.id(conn, t).await?;
+        sqlx::query("INSERT OR IGNORE INTO message_tags (message, tag) VALUES (?, ?)")
+            .bind(id)
+            .bind(tag)
+            .execute(&mut *conn)
+            .await?;
+    }
+    for t in remove {
+        let name = normalize_tag(t)?;
+        sqlx::query(
+            "DELETE FROM message_tags WHERE message = ? AND tag = (SELECT id FROM tags WHERE name = ?)",
+        )
+        .bind(id)
+        .bind(name)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }

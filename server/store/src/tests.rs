@@ -567,7 +567,7 @@ async fn identity_keys_rotate_and_peers_round_trip() {
         panic!("not stored")
     };
     store
-        .set_message_crypto(id, "{\"encrypted\":true}", Some(b"plain"))
+        .set_message_crypto(id, "{\"encrypted\":true}", Some(b"plain"), None)
         .await
         .unwrap();
     let (outcome, decrypted) = store.message_crypto(id).await.unwrap().unwrap();

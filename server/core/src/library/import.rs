@@ -215,6 +215,9 @@ impl Library {
         let mut docs = Vec::with_capacity(batch.len());
         let mut tags = Vec::with_capacity(batch.len());
         let mut filtered = Vec::with_capacity(batch.len());
+        // Each message's tags before the rules: they run again from there
+        // over an encrypted message's decrypted content.
+        let mut bases = Vec::with_capacity(batch.len());
         for (i, m) in batch.iter().enumerate() {
             let mut t: Vec<String> = default_tags
                 .iter()
@@ -244,6 +247,7 @@ impl Library {
             // The rules come after the spam verdict (docs/rules.md), in the
             // same transaction as the message.
             let mut ruled = false;
+            bases.push(doc.tags.clone());
             if !rules.is_empty() {
                 (doc.tags, ruled) = rules.apply(&doc);
             }
@@ -293,8 +297,19 @@ impl Library {
                     doc.id = id as u64;
                     if stored.crypto_pending {
                         let spam = tags.iter().any(|t| t == SPAM_TAG);
-                        match crate::incoming::process(&self.store, id, &m.0.raw, spam, now).await {
-                            Ok(Some(inner)) => with_decrypted(&mut doc, &inner),
+                        let base = &bases[i];
+                        let retag = |inner: &[u8]| rules.retag(&doc, base, tags, inner);
+                        match crate::incoming::process(&self.store, id, &m.0.raw, spam, now, &retag)
+                            .await
+                        {
+                            Ok(Some(inner)) => {
+                                if let Some((add, remove)) = retag(&inner) {
+                                    doc.tags.retain(|t| !remove.contains(t));
+                                    doc.tags.extend(add);
+                                    doc.tags.sort();
+                                }
+                                with_decrypted(&mut doc, &inner);
+                            }
                             Ok(None) => {}
                             // The message is stored and its step stays marked
                             // pending: the next open runs it again.

@@ -18,6 +18,7 @@ impl Library {
     pub async fn retry_pending_crypto(&mut self, now: i64) -> Result<usize> {
         let mut done = 0;
         let mut after = 0;
+        let rules = crate::rules::RuleSet::load(&self.store).await?;
         loop {
             let ids = self.store.crypto_pending(after, 100).await?;
             let Some(&last) = ids.last() else { break };
@@ -28,7 +29,18 @@ impl Library {
                     continue;
                 };
                 let spam = self.store.tags_of(id).await?.iter().any(|t| t == SPAM_TAG);
-                match crate::incoming::process(&self.store, id, &raw, spam, now).await {
+                // The rules run again over the decrypted content, from the
+                // tags the message has (those before the rules are not kept).
+                let doc = self
+                    .store
+                    .index_source(id)
+                    .await?
+                    .map(|p| doc_from_pending(&p));
+                let retag = |inner: &[u8]| {
+                    let doc = doc.as_ref()?;
+                    rules.retag(doc, &doc.tags, &doc.tags, inner)
+                };
+                match crate::incoming::process(&self.store, id, &raw, spam, now, &retag).await {
                     Ok(_) => {
                         self.store.mark_unindexed(id).await?;
                         done += 1;
@@ -111,7 +123,7 @@ impl Library {
 
 /// Indexes a decrypted message's own text, attachments and (protected) subject
 /// instead of the ciphertext.
-pub(super) fn with_decrypted(doc: &mut IndexDoc, inner: &[u8]) {
+pub(crate) fn with_decrypted(doc: &mut IndexDoc, inner: &[u8]) {
     let p = parse(inner);
     doc.body = p.body_text;
     if let Some(subject) = p.subject.filter(|s| !s.is_empty()) {

@@ -9,6 +9,7 @@
 mod check;
 mod import;
 mod index;
+pub(crate) use index::with_decrypted;
 mod purge;
 mod repair;
 mod search;

@@ -229,6 +229,29 @@ impl RuleSet {
         self.0.is_empty()
     }
 
+    /// The tag changes the rules make once `inner` (a message's decrypted
+    /// content) is known: the rules run again over `doc` with the decrypted
+    /// text, from `base` (its tags before the rules), and the result is
+    /// compared with `now` (its tags stored). `None` when nothing changes.
+    pub(crate) fn retag(
+        &self,
+        doc: &IndexDoc,
+        base: &[String],
+        now: &[String],
+        inner: &[u8],
+    ) -> Option<(Vec<String>, Vec<String>)> {
+        if self.is_empty() {
+            return None;
+        }
+        let mut doc = doc.clone();
+        crate::library::with_decrypted(&mut doc, inner);
+        doc.tags = base.to_vec();
+        let (after, _) = self.apply(&doc);
+        let add: Vec<String> = after.iter().filter(|t| !now.contains(t)).cloned().collect();
+        let remove: Vec<String> = now.iter().filter(|t| !after.contains(t)).cloned().collect();
+        (!add.is_empty() || !remove.is_empty()).then_some((add, remove))
+    }
+
     /// Runs the rules in order over one arriving message (whose `doc.tags`
     /// hold its tags so far) and returns its tags after them. Each rule runs
     /// once, so a rule whose actions would make it match again cannot loop.
@@ -352,7 +375,12 @@ impl Library {
         }
         let id = self
             .store()
-            .add_rule(&name, query.trim(), &actions, enabled)
+            .add_rule(&homepost_store::NewRule {
+                name,
+                query: query.trim().to_owned(),
+                actions,
+                enabled,
+            })
             .await?;
         self.rule(id).await
     }

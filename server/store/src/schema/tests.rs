@@ -396,6 +396,11 @@ async fn strict_upgrade_keeps_rows_keys_and_cascades() {
             .await
             .is_ok_and(|added| !added)
     );
-    assert!(store.set_message_crypto(999, "{}", None).await.is_err());
+    assert!(
+        store
+            .set_message_crypto(999, "{}", None, None)
+            .await
+            .is_err()
+    );
     store.close().await;
 }
