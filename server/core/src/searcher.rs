@@ -50,21 +50,10 @@ impl Searcher {
     /// Runs a parsed query and returns the number of matches and one page of
     /// message ids (see [`Searcher::search`]).
     pub async fn ids(&self, query: &Query, opts: &SearchOptions) -> Result<(usize, Vec<i64>)> {
-        let slot = self
-            .slots
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| IndexError::Io(std::io::Error::other(e)))?;
-        let snapshot = self.snapshot.clone();
         let (query, opts) = (query.clone(), *opts);
-        let found = tokio::task::spawn_blocking(move || {
-            let found = snapshot.search_query(&query, &opts);
-            drop(slot);
-            found
-        })
-        .await
-        .map_err(|e| IndexError::Io(std::io::Error::other(format!("the search failed: {e}"))))??;
+        let found = self
+            .blocking(move |snapshot| snapshot.search_query(&query, &opts))
+            .await?;
         let ids = found
             .ids
             .iter()
@@ -76,6 +65,17 @@ impl Searcher {
     /// Number of messages matching a parsed query, counted on a blocking
     /// thread like [`Searcher::ids`].
     pub async fn count(&self, query: &Query) -> Result<usize> {
+        let query = query.clone();
+        Ok(self
+            .blocking(move |snapshot| snapshot.count(&query))
+            .await?)
+    }
+
+    /// Runs `work` on the snapshot on a blocking thread, holding a search slot.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&homepost_search::SearchSnapshot) -> Result<T, IndexError> + Send + 'static,
+    ) -> Result<T, IndexError> {
         let slot = self
             .slots
             .clone()
@@ -83,15 +83,13 @@ impl Searcher {
             .await
             .map_err(|e| IndexError::Io(std::io::Error::other(e)))?;
         let snapshot = self.snapshot.clone();
-        let query = query.clone();
-        let counted = tokio::task::spawn_blocking(move || {
-            let counted = snapshot.count(&query);
+        tokio::task::spawn_blocking(move || {
+            let done = work(&snapshot);
             drop(slot);
-            counted
+            done
         })
         .await
-        .map_err(|e| IndexError::Io(std::io::Error::other(format!("the count failed: {e}"))))??;
-        Ok(counted)
+        .map_err(|e| IndexError::Io(std::io::Error::other(format!("the search failed: {e}"))))?
     }
 
     /// The generation of the committed index searched (see

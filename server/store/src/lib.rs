@@ -58,7 +58,7 @@ pub use messages::{Inserted, MessageDetail, MessageSummary, NewMessage};
 pub use outbox::{NewOutgoing, OutboxItem, OutboxJob, OutboxState};
 pub use remote::{FLAG_FLAGGED, FLAG_READ, FLAG_TAGS, RemoteCopy, RemoteId, flag_tags, tag_flags};
 pub use repair::{MessageDigest, Quarantined};
-pub use rules::{Rule, RuleActions, RuleChange, SavedSearch, SpamAction};
+pub use rules::{NewRule, Rule, RuleActions, RuleChange, SavedSearch, SpamAction};
 pub use spam::{SpamClass, SpamCounts, SpamExample, SpamStats, TrainingOutcome};
 pub use tags::{TagCount, normalize_tag};
 

@@ -153,6 +153,19 @@ impl RuleActions {
     }
 }
 
+/// A rule to add.
+#[derive(Debug, Clone)]
+pub struct NewRule {
+    /// Its name.
+    pub name: String,
+    /// Its query.
+    pub query: String,
+    /// What it does.
+    pub actions: RuleActions,
+    /// Whether it runs.
+    pub enabled: bool,
+}
+
 /// Changes to a rule; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct RuleChange {
@@ -290,36 +303,18 @@ impl Store {
     }
 
     /// Adds a rule last in the list.
-    pub async fn add_rule(
-        &self,
-        name: &str,
-        query: &str,
-        actions: &RuleActions,
-        enabled: bool,
-    ) -> Result<i64> {
-        let mut tx = self.begin_write().await?;
-        let position = next_position(&mut tx, List::Rules).await?;
-        let id = sqlx::query_scalar(
-            "INSERT INTO rules (name, query, actions, enabled, position) VALUES (?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(name)
-        .bind(query)
-        .bind(encode_actions(actions))
-        .bind(enabled)
-        .bind(position)
-        .fetch_one(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(id)
+    pub async fn add_rule(&self, rule: &NewRule) -> Result<i64> {
+        let ids = self
+            .add_rules(std::slice::from_ref(rule), usize::MAX)
+            .await?;
+        ids.first()
+            .copied()
+            .ok_or_else(|| Error::NotFound("the rule was not added".into()))
     }
 
     /// Adds rules last in the list, all in one transaction: all or none,
     /// and none if the list would then hold more than `max` ([`Error::Full`]).
-    pub async fn add_rules(
-        &self,
-        rules: &[(String, String, RuleActions)],
-        max: usize,
-    ) -> Result<Vec<i64>> {
+    pub async fn add_rules(&self, rules: &[NewRule], max: usize) -> Result<Vec<i64>> {
         let mut tx = self.begin_write().await?;
         let have: i64 = sqlx::query_scalar("SELECT count(*) FROM rules")
             .fetch_one(&mut *tx)
@@ -329,13 +324,14 @@ impl Store {
         }
         let mut position = next_position(&mut tx, List::Rules).await?;
         let mut ids = Vec::with_capacity(rules.len());
-        for (name, query, actions) in rules {
+        for rule in rules {
             let id = sqlx::query_scalar(
-                "INSERT INTO rules (name, query, actions, enabled, position) VALUES (?, ?, ?, 1, ?) RETURNING id",
+                "INSERT INTO rules (name, query, actions, enabled, position) VALUES (?, ?, ?, ?, ?) RETURNING id",
             )
-            .bind(name)
-            .bind(query)
-            .bind(encode_actions(actions))
+            .bind(&rule.name)
+            .bind(&rule.query)
+            .bind(encode_actions(&rule.actions))
+            .bind(rule.enabled)
             .bind(position)
             .fetch_one(&mut *tx)
             .await?;
@@ -564,7 +560,12 @@ mod tests {
         store.create_tag("bills").await.unwrap();
         let s = store.add_saved_search("Bills", "tag:bills").await.unwrap();
         let r = store
-            .add_rule("Bank", "from:bank", &actions(&["bills"]), true)
+            .add_rule(&NewRule {
+                name: "Bank".into(),
+                query: "from:bank".into(),
+                actions: actions(&["bills"]),
+                enabled: true,
+            })
             .await
             .unwrap();
         let rewrite = |q: &str| (q == "tag:bills").then(|| "tag:paid".to_owned());

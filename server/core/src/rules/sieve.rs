@@ -4,7 +4,7 @@
 
 use homepost_search::{Query, SizeRange, TextField, parse};
 use homepost_sieve::{AddressPart, ExportRule, MatchType, Test};
-use homepost_store::{Rule, RuleActions, SpamAction};
+use homepost_store::{NewRule, Rule, RuleActions, SpamAction};
 use serde::Serialize;
 
 use super::{MAX_ITEMS, Result, RuleView, RulesError, check_actions, check_name, check_rule_query};
@@ -63,7 +63,12 @@ pub async fn import_sieve(lib: &Library, script: &str, dry_run: bool) -> Result<
         let checked =
             check_rule_query(&r.query).and_then(|_| check_actions(&actions_from(&r.actions)));
         match checked {
-            Ok(actions) => ready.push((name, r.query, actions)),
+            Ok(actions) => ready.push(NewRule {
+                name,
+                query: r.query,
+                actions,
+                enabled: true,
+            }),
             Err(e) => skipped.push(SkippedLine {
                 line: r.line,
                 text: source_line(script, r.line),
@@ -85,13 +90,13 @@ pub async fn import_sieve(lib: &Library, script: &str, dry_run: bool) -> Result<
         }
     };
     let mut rules = Vec::with_capacity(ready.len());
-    for ((name, query, actions), id) in ready.into_iter().zip(ids) {
+    for (new, id) in ready.into_iter().zip(ids) {
         let rule = Rule {
             id,
-            name,
-            query,
-            actions,
-            enabled: true,
+            name: new.name,
+            query: new.query,
+            actions: new.actions,
+            enabled: new.enabled,
         };
         rules.push(lib.rule_view(rule).await?);
     }

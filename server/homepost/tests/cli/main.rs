@@ -13,5 +13,6 @@ mod import;
 mod openpgp;
 mod output;
 mod remote;
+mod rules;
 mod security;
 mod send;

@@ -201,6 +201,22 @@ async fn openapi_document_matches_the_routes() {
         ("put", "/api/v1/trash"),
         ("post", "/api/v1/trash/empty"),
         ("delete", "/api/v1/messages/{id}"),
+        // docs/rules.md
+        ("get", "/api/v1/saved-searches"),
+        ("post", "/api/v1/saved-searches"),
+        ("patch", "/api/v1/saved-searches/{id}"),
+        ("delete", "/api/v1/saved-searches/{id}"),
+        ("put", "/api/v1/saved-searches/order"),
+        ("get", "/api/v1/rules"),
+        ("post", "/api/v1/rules"),
+        ("patch", "/api/v1/rules/{id}"),
+        ("delete", "/api/v1/rules/{id}"),
+        ("put", "/api/v1/rules/order"),
+        ("get", "/api/v1/rules/{id}/matches"),
+        ("post", "/api/v1/rules/{id}/run"),
+        ("get", "/api/v1/rules/run"),
+        ("post", "/api/v1/rules/sieve"),
+        ("get", "/api/v1/rules/sieve"),
     ];
     for (m, p) in expected {
         assert!(
