@@ -298,7 +298,7 @@ export async function listTriageDesktop(ctx) {
   const bar = page.getByRole('group', { name: 'Selected messages' });
   await S('keyboard: x selects rows, Escape leaves selecting, e archives the selection (Undo)', async () => {
     await openInbox(ctx);
-    await page.locator('body').click({ position: { x: 5, y: 790 } });
+    await page.evaluate(() => document.activeElement?.blur());
     await page.keyboard.press('j');
     await page.keyboard.press('x');
     await bar.getByText('1 selected').waitFor();
@@ -490,7 +490,7 @@ export async function searchSuggestionSteps(ctx) {
       await list.waitFor({ state: 'hidden' });
       await page.keyboard.press('Escape');
     } else {
-      await page.locator('body').click({ position: { x: 5, y: 790 } });
+      await page.evaluate(() => document.activeElement?.blur());
       await page.keyboard.press('/');
       await box.fill('');
       await box.pressSequentially('has');

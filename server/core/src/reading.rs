@@ -3,11 +3,10 @@
 //! now, the body as safe text, each attachment under the name it is saved as and
 //! with its risk, and whether it is a Setup Message we may import.
 
-use homepost_mail::html::message_html;
 use homepost_mail::text::terminal_safe;
 use homepost_mail::{
-    Address, AttachmentRisk, Reputation, RiskLevel, RiskReason, assess_download, attachments,
-    download_name, parse, with_reputation,
+    Address, AttachmentRisk, Reputation, RiskLevel, RiskReason, assess_download, download_name,
+    with_reputation,
 };
 use homepost_store::{MessageDetail, MessageSummary, Store};
 use serde::Serialize;
@@ -105,20 +104,17 @@ pub async fn read(store: &Store, id: i64) -> Result<Option<Reading>, ReadError> 
         // A decrypted message shows its own text and attachments, not the
         // ciphertext.
         let shown = decrypted.as_deref().unwrap_or(&raw);
-        let attachments = shown_attachments(shown, stored, encrypted, reputation);
+        // One parse for the text, the HTML question and the attachments.
+        let taken = homepost_mail::take_apart(shown);
+        let attachments = shown_attachments(taken.attachments, stored, encrypted, reputation);
         let setup_message = homepost_pgp::setup::inspect_setup_message(&raw)
             .ok()
             .map(|i| SetupMessageHint {
                 passphrase_begin: i.passphrase_begin,
                 importable: setup_message::importable(&raw, &own),
             });
-        let text = terminal_safe(&parse(shown).body_text);
-        (
-            text,
-            message_html(shown).is_some(),
-            attachments,
-            setup_message,
-        )
+        let text = terminal_safe(&taken.body_text);
+        (text, taken.has_html, attachments, setup_message)
     })
     .await
     .map_err(|_| ReadError::Unreadable(id))?;
@@ -153,12 +149,11 @@ pub async fn thread_around(
 /// Each attachment under the name it is saved as, judged on that name, its
 /// bytes and the sender's reputation.
 fn shown_attachments(
-    shown: &[u8],
+    found: Vec<(homepost_mail::AttachmentInfo, Vec<u8>)>,
     stored: Vec<homepost_mail::AttachmentInfo>,
     decrypted: bool,
     reputation: Reputation,
 ) -> Vec<ShownAttachment> {
-    let found = attachments(shown);
     // Shown, judged and saved under one name: the download's, taken from the
     // same walk over the message as the download itself.
     let mut judged = found.iter().enumerate().map(|(index, (info, bytes))| {

@@ -22,7 +22,7 @@ pub mod source;
 pub mod text;
 pub mod vcard;
 
-pub use attach::attachments;
+pub use attach::{TakenApart, attachments, take_apart};
 pub use filename::download_name;
 pub use parse::{Address, AttachmentInfo, ParsedMessage, parse, sort_date};
 pub use risk::{

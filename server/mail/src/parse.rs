@@ -207,7 +207,7 @@ fn parse_message(raw: &[u8]) -> ParsedMessage {
 
 /// The result for bytes that are not a message: malformed, with the bytes as
 /// text so that a search can still find them.
-fn unparseable(raw: &[u8]) -> ParsedMessage {
+pub(crate) fn unparseable(raw: &[u8]) -> ParsedMessage {
     // Four extra bytes let a character cut at the limit decode before capping.
     let head = &raw[..raw.len().min(MAX_BODY_TEXT_BYTES + 4)];
     let mut body_text = String::new();
@@ -311,7 +311,7 @@ fn addresses(message: &Message<'_>, name: HeaderName<'static>) -> Vec<Address> {
 /// The message's text body parts joined by newlines; HTML parts (chosen by
 /// mail-parser only where an alternative has no text part) become text
 /// through [`html::to_text`].
-fn body_text(message: &Message<'_>) -> String {
+pub(crate) fn body_text(message: &Message<'_>) -> String {
     let mut out = String::new();
     for &id in &message.text_body {
         let Some(part) = message.parts.get(id as usize) else {

@@ -49,6 +49,16 @@ pub fn message_html(raw: &[u8]) -> Option<String> {
     .flatten()
 }
 
+/// Whether a parsed message has a `text/html` body part (what
+/// [`message_html`] returns is `Some`).
+pub(crate) fn has_html_body(message: &mail_parser::Message<'_>) -> bool {
+    message
+        .html_body
+        .iter()
+        .filter_map(|&id| message.parts.get(id as usize))
+        .any(|part| matches!(part.body, PartType::Html(_)))
+}
+
 /// `s` cut to at most `max` bytes on a character boundary.
 fn cap(s: &str, max: usize) -> &str {
     &s[..s.floor_char_boundary(max)]
