@@ -73,12 +73,15 @@ pub(crate) fn relevant(raw: &[u8]) -> bool {
         .any(|n| memchr::memmem::find(raw, n).is_some())
 }
 
+/// Tags to add and tags to remove.
+pub(crate) type TagChange = (Vec<String>, Vec<String>);
+
 /// The tags to add and remove once a message's decrypted content is known
 /// (the filter rules run again over it), or `None` for no change.
-pub(crate) type Retag<'a> = &'a (dyn Fn(&[u8]) -> Option<(Vec<String>, Vec<String>)> + Sync);
+pub(crate) type Retag<'a> = &'a (dyn Fn(&[u8]) -> Option<TagChange> + Sync);
 
 /// Runs the OpenPGP step for a stored message. Returns the decrypted content to
-/// index, if it was decrypted. Spam is not used to update Autocrypt state, and
+/// index, if it was decrypted, with the tag change `retag` made. Spam is not used to update Autocrypt state, and
 /// neither is our own mail (sent copies). `retag` says what the decrypted
 /// content changes in the message's tags: applied in the transaction that
 /// ends the step.
@@ -89,7 +92,7 @@ pub(crate) async fn process(
     is_spam: bool,
     now: i64,
     retag: Retag<'_>,
-) -> Result<Option<Vec<u8>>, homepost_store::Error> {
+) -> Result<Option<(Vec<u8>, Option<TagChange>)>, homepost_store::Error> {
     let clock = to_time(Some(now)).unwrap_or_else(SystemTime::now);
     let keys = secret_keys(store).await?;
     let from = SenderUpdate::from_message(raw, clock);
@@ -203,7 +206,7 @@ pub(crate) async fn process(
         tags.as_ref(),
     )
     .await?;
-    Ok(decrypted)
+    Ok(decrypted.map(|d| (d, tags)))
 }
 
 async fn apply_gossip(
@@ -260,7 +263,7 @@ async fn save(
     message: i64,
     outcome: &CryptoOutcome,
     decrypted: Option<&[u8]>,
-    tags: Option<&(Vec<String>, Vec<String>)>,
+    tags: Option<&TagChange>,
 ) -> Result<(), homepost_store::Error> {
     // Serialising this struct cannot fail (no maps with non-string keys).
     let json = serde_json::to_string(outcome).unwrap_or_else(|_| "{}".to_owned());

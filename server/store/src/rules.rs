@@ -187,20 +187,23 @@ enum List {
 }
 
 impl List {
-    /// The list's statements: delete one, all ids, set a position, next position.
-    fn sql(self) -> [&'static str; 4] {
+    /// The list's statements: delete one, all ids, set a position, next
+    /// position, count.
+    fn sql(self) -> [&'static str; 5] {
         match self {
             List::Saved => [
                 "DELETE FROM saved_searches WHERE id = ?",
                 "SELECT id FROM saved_searches",
                 "UPDATE saved_searches SET position = ? WHERE id = ?",
                 "SELECT coalesce(max(position) + 1, 0) FROM saved_searches",
+                "SELECT count(*) FROM saved_searches",
             ],
             List::Rules => [
                 "DELETE FROM rules WHERE id = ?",
                 "SELECT id FROM rules",
                 "UPDATE rules SET position = ? WHERE id = ?",
                 "SELECT coalesce(max(position) + 1, 0) FROM rules",
+                "SELECT count(*) FROM rules",
             ],
         }
     }
@@ -226,9 +229,11 @@ impl Store {
             .collect())
     }
 
-    /// Saves a search last in the list; its name must be free (ignoring case).
-    pub async fn add_saved_search(&self, name: &str, query: &str) -> Result<i64> {
+    /// Saves a search last in the list; its name must be free (ignoring case),
+    /// and the list may then hold at most `max` ([`Error::Full`]).
+    pub async fn add_saved_search(&self, name: &str, query: &str, max: usize) -> Result<i64> {
         let mut tx = self.begin_write().await?;
+        room_for(&mut tx, List::Saved, 1, max).await?;
         let position = next_position(&mut tx, List::Saved).await?;
         let id = sqlx::query_scalar(
             "INSERT INTO saved_searches (name, query, position) VALUES (?, ?, ?) RETURNING id",
@@ -302,26 +307,11 @@ impl Store {
             .collect())
     }
 
-    /// Adds a rule last in the list.
-    pub async fn add_rule(&self, rule: &NewRule) -> Result<i64> {
-        let ids = self
-            .add_rules(std::slice::from_ref(rule), usize::MAX)
-            .await?;
-        ids.first()
-            .copied()
-            .ok_or_else(|| Error::NotFound("the rule was not added".into()))
-    }
-
     /// Adds rules last in the list, all in one transaction: all or none,
     /// and none if the list would then hold more than `max` ([`Error::Full`]).
     pub async fn add_rules(&self, rules: &[NewRule], max: usize) -> Result<Vec<i64>> {
         let mut tx = self.begin_write().await?;
-        let have: i64 = sqlx::query_scalar("SELECT count(*) FROM rules")
-            .fetch_one(&mut *tx)
-            .await?;
-        if have as usize + rules.len() > max {
-            return Err(Error::Full(max));
-        }
+        room_for(&mut tx, List::Rules, rules.len(), max).await?;
         let mut position = next_position(&mut tx, List::Rules).await?;
         let mut ids = Vec::with_capacity(rules.len());
         for rule in rules {
@@ -452,6 +442,19 @@ async fn next_position(conn: &mut SqliteConnection, list: List) -> Result<i64> {
     Ok(sqlx::query_scalar(list.sql()[3]).fetch_one(conn).await?)
 }
 
+/// [`Error::Full`] unless `list` has room for `more` within `max`.
+async fn room_for(conn: &mut SqliteConnection, list: List, more: usize, max: usize) -> Result<()> {
+    let have: i64 = sqlx::query_scalar(list.sql()[4]).fetch_one(conn).await?;
+    if usize::try_from(have)
+        .unwrap_or(usize::MAX)
+        .saturating_add(more)
+        > max
+    {
+        return Err(Error::Full(max));
+    }
+    Ok(())
+}
+
 fn found(rows: u64, list: List, id: i64) -> Result<()> {
     if rows == 0 {
         return Err(Error::NotFound(format!("there is no {} {id}", list.what())));
@@ -516,10 +519,20 @@ mod tests {
     async fn saved_searches_keep_names_and_order() {
         let dir = tempfile::tempdir().unwrap();
         let store = open_store(dir.path()).await;
-        let a = store.add_saved_search("Bills", "tag:bills").await.unwrap();
-        let b = store.add_saved_search("Family", "from:mum").await.unwrap();
+        let a = store
+            .add_saved_search("Bills", "tag:bills", 10)
+            .await
+            .unwrap();
+        let b = store
+            .add_saved_search("Family", "from:mum", 10)
+            .await
+            .unwrap();
         assert!(matches!(
-            store.add_saved_search("bills", "x").await,
+            store.add_saved_search("Third", "x", 2).await,
+            Err(Error::Full(2))
+        ));
+        assert!(matches!(
+            store.add_saved_search("bills", "x", 10).await,
             Err(Error::NameTaken(_))
         ));
         store.reorder_saved_searches(&[b, a]).await.unwrap();
@@ -558,16 +571,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = open_store(dir.path()).await;
         store.create_tag("bills").await.unwrap();
-        let s = store.add_saved_search("Bills", "tag:bills").await.unwrap();
-        let r = store
-            .add_rule(&NewRule {
-                name: "Bank".into(),
-                query: "from:bank".into(),
-                actions: actions(&["bills"]),
-                enabled: true,
-            })
+        let s = store
+            .add_saved_search("Bills", "tag:bills", 10)
             .await
             .unwrap();
+        let rule = NewRule {
+            name: "Bank".into(),
+            query: "from:bank".into(),
+            actions: actions(&["bills"]),
+            enabled: true,
+        };
+        let r = store.add_rules(&[rule], 10).await.unwrap()[0];
         let rewrite = |q: &str| (q == "tag:bills").then(|| "tag:paid".to_owned());
         store
             .rename_tag_with("bills", "paid", &rewrite)

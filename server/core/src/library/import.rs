@@ -302,8 +302,8 @@ impl Library {
                         match crate::incoming::process(&self.store, id, &m.0.raw, spam, now, &retag)
                             .await
                         {
-                            Ok(Some(inner)) => {
-                                if let Some((add, remove)) = retag(&inner) {
+                            Ok(Some((inner, retagged))) => {
+                                if let Some((add, remove)) = retagged {
                                     doc.tags.retain(|t| !remove.contains(t));
                                     doc.tags.extend(add);
                                     doc.tags.sort();

@@ -66,7 +66,10 @@ pub enum RulesError {
 
 impl From<homepost_store::Error> for RulesError {
     fn from(e: homepost_store::Error) -> Self {
-        RulesError::Library(e.into())
+        match e {
+            homepost_store::Error::Full(_) => RulesError::TooMany,
+            e => RulesError::Library(e.into()),
+        }
     }
 }
 
@@ -239,7 +242,7 @@ impl RuleSet {
         base: &[String],
         now: &[String],
         inner: &[u8],
-    ) -> Option<(Vec<String>, Vec<String>)> {
+    ) -> Option<crate::incoming::TagChange> {
         if self.is_empty() {
             return None;
         }
@@ -282,37 +285,43 @@ impl Library {
         self.saved_cache()
             .retain(|query, _| saved.iter().any(|s| &s.query == query));
         let mut out = Vec::with_capacity(saved.len());
-        for SavedSearch { id, name, query } in saved {
-            let (total, unread, mut warnings) = match parse(&query) {
-                Ok(q) => {
-                    let (total, unread) = self.saved_counts(&query, &q).await?;
-                    (total, unread, tag_warnings(&existing, &q))
-                }
-                Err(e) => (0, 0, vec![format!("its query cannot be read: {e}")]),
-            };
-            if total == 0 && !warnings.is_empty() {
-                warnings.push("it finds nothing now".into());
-            }
-            out.push(SavedView {
-                id,
-                name,
-                query,
-                total,
-                unread,
-                warnings,
-            });
+        for s in saved {
+            out.push(self.saved_view_of(s, &existing).await?);
         }
         Ok(out)
+    }
+
+    /// One saved search with its counts and warnings (`existing`: every tag's name).
+    async fn saved_view_of(&self, s: SavedSearch, existing: &[String]) -> Result<SavedView> {
+        let SavedSearch { id, name, query } = s;
+        let (total, unread, mut warnings) = match parse(&query) {
+            Ok(q) => {
+                let (total, unread) = self.saved_counts(&query, &q).await?;
+                (total, unread, tag_warnings(existing, &q))
+            }
+            Err(e) => (0, 0, vec![format!("its query cannot be read: {e}")]),
+        };
+        if total == 0 && !warnings.is_empty() {
+            warnings.push("it finds nothing now".into());
+        }
+        Ok(SavedView {
+            id,
+            name,
+            query,
+            total,
+            unread,
+            warnings,
+        })
     }
 
     /// Saves a search.
     pub async fn save_search(&self, name: &str, query: &str) -> Result<SavedView> {
         let name = check_name(name)?;
         check_query(query)?;
-        if self.store().saved_searches().await?.len() >= MAX_ITEMS {
-            return Err(RulesError::TooMany);
-        }
-        let id = self.store().add_saved_search(&name, query.trim()).await?;
+        let id = self
+            .store()
+            .add_saved_search(&name, query.trim(), MAX_ITEMS)
+            .await?;
         self.saved_view(id).await
     }
 
@@ -334,13 +343,17 @@ impl Library {
     }
 
     async fn saved_view(&self, id: i64) -> Result<SavedView> {
-        self.saved_searches()
+        let saved = self
+            .store()
+            .saved_searches()
             .await?
             .into_iter()
             .find(|s| s.id == id)
             .ok_or_else(|| {
-                homepost_store::Error::NotFound(format!("there is no saved search {id}")).into()
-            })
+                homepost_store::Error::NotFound(format!("there is no saved search {id}"))
+            })?;
+        let existing = self.store().tag_names().await?;
+        self.saved_view_of(saved, &existing).await
     }
 
     /// The rules in the order they run.
@@ -370,18 +383,17 @@ impl Library {
         let name = check_name(name)?;
         check_rule_query(query)?;
         let actions = check_actions(actions)?;
-        if self.store().rules().await?.len() >= MAX_ITEMS {
-            return Err(RulesError::TooMany);
-        }
-        let id = self
-            .store()
-            .add_rule(&homepost_store::NewRule {
-                name,
-                query: query.trim().to_owned(),
-                actions,
-                enabled,
-            })
-            .await?;
+        let rule = homepost_store::NewRule {
+            name,
+            query: query.trim().to_owned(),
+            actions,
+            enabled,
+        };
+        let ids = self.store().add_rules(&[rule], MAX_ITEMS).await?;
+        let id = ids
+            .first()
+            .copied()
+            .ok_or_else(|| homepost_store::Error::NotFound("the rule was not added".into()))?;
         self.rule(id).await
     }
 

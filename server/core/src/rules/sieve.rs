@@ -84,10 +84,7 @@ pub async fn import_sieve(lib: &Library, script: &str, dry_run: bool) -> Result<
         vec![0; ready.len()]
     } else {
         // One transaction: a script is carried over whole or not at all.
-        match lib.store().add_rules(&ready, MAX_ITEMS).await {
-            Err(homepost_store::Error::Full(_)) => return Err(RulesError::TooMany),
-            other => other?,
-        }
+        lib.store().add_rules(&ready, MAX_ITEMS).await?
     };
     let mut rules = Vec::with_capacity(ready.len());
     for (new, id) in ready.into_iter().zip(ids) {
