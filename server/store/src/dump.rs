@@ -36,6 +36,13 @@ INSERT INTO tag_counts (tag, total, read)
                   WHERE rt.name = 'read') r ON r.message = mt.message
      GROUP BY t.id;";
 
+/// Sets every remote copy's local read/flagged bits from its message's tags.
+const RECOMPUTE_LOCAL_FLAGS: &str = "UPDATE remote_messages SET local =
+    (EXISTS (SELECT 1 FROM message_tags mt JOIN tags t ON t.id = mt.tag
+              WHERE mt.message = remote_messages.message AND t.name = 'read'))
+  | (EXISTS (SELECT 1 FROM message_tags mt JOIN tags t ON t.id = mt.tag
+              WHERE mt.message = remote_messages.message AND t.name = 'flagged')) * 2;";
+
 /// The column whose bytes travel as objects of their own, and the column that
 /// names them.
 const CONTENT: (&str, &str, &str) = ("messages", "raw", "sha256");
@@ -443,6 +450,10 @@ impl Loader {
         // Counts the copy may not hold (a copy from before migration 0017, or
         // a snapshot rewritten without deleted mail): counted again.
         sqlx::raw_sql(RECOUNT_TAGS).execute(&mut *tx).await?;
+        // The same for the flags kept on remote copies (migration 0018).
+        sqlx::raw_sql(RECOMPUTE_LOCAL_FLAGS)
+            .execute(&mut *tx)
+            .await?;
         let broken: Vec<(String, Option<i64>, String)> =
             sqlx::query_as("SELECT \"table\", rowid, parent FROM pragma_foreign_key_check")
                 .fetch_all(&mut *tx)

@@ -1,6 +1,6 @@
 //! An IMAP client on async-imap, with every response bounded (see [`crate::stream`]).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,8 +14,10 @@ use crate::error::{Error, Result, server_text};
 use crate::stream::{Limits, MailStream, classify_io};
 use crate::tls::{Tls, tcp};
 
+mod condstore;
 mod folder;
 
+pub use condstore::Changes;
 pub use folder::Labelled;
 
 /// Bytes allowed for a small command's whole answer.
@@ -70,6 +72,9 @@ pub struct Selected {
     pub uidvalidity: u32,
     /// Messages in it.
     pub exists: u32,
+    /// HIGHESTMODSEQ (RFC 7162), when the server has CONDSTORE and keeps
+    /// mod-sequences for the folder.
+    pub highest_modseq: Option<u64>,
 }
 
 /// Why an IDLE ended.
@@ -88,6 +93,9 @@ pub struct Imap {
     timeouts: Timeouts,
     idle: bool,
     uidplus: bool,
+    condstore: bool,
+    qresync: bool,
+    qresync_enabled: bool,
 }
 
 fn imap_err(e: async_imap::error::Error, what: &str) -> Error {
@@ -160,12 +168,17 @@ impl Imap {
             .map_err(|e| imap_err(e, "CAPABILITY"))?;
         let idle = caps.has_str("IDLE");
         let uidplus = caps.has_str("UIDPLUS");
+        let qresync = caps.has_str("QRESYNC");
+        let condstore = qresync || caps.has_str("CONDSTORE");
         Ok(Imap {
             session: Some(session),
             limits,
             timeouts,
             idle,
             uidplus,
+            condstore,
+            qresync,
+            qresync_enabled: false,
         })
     }
 
@@ -188,11 +201,26 @@ impl Imap {
     /// Selects a folder.
     pub async fn select(&mut self, folder: &str) -> Result<Selected> {
         self.small();
-        let mb = self
-            .session()?
-            .select(folder)
-            .await
-            .map_err(|e| imap_err(e, &format!("SELECT {folder}")))?;
+        let what = format!("SELECT {folder}");
+        let mb = if self.condstore {
+            match self.session()?.select_condstore(folder).await {
+                Ok(mb) => Ok(mb),
+                // A server that announces CONDSTORE but refuses the parameter
+                // is used without it.
+                Err(async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_)) => {
+                    self.condstore = false;
+                    self.qresync = false;
+                    self.qresync_enabled = false;
+                    self.small();
+                    self.session()?.select(folder).await
+                }
+                Err(e) => Err(e),
+            }
+        } else {
+            self.session()?.select(folder).await
+        }
+        .map_err(|e| imap_err(e, &what))?;
+        let condstore = self.condstore;
         self.drain();
         let uidvalidity = mb
             .uid_validity
@@ -200,6 +228,7 @@ impl Imap {
         Ok(Selected {
             uidvalidity,
             exists: mb.exists,
+            highest_modseq: mb.highest_modseq.filter(|_| condstore),
         })
     }
 
@@ -275,32 +304,6 @@ impl Imap {
         out.sort_by_key(|(uid, _)| *uid);
         out.dedup_by_key(|(uid, _)| *uid);
         Ok(out)
-    }
-
-    /// The read/flagged bits of every message in the selected folder, by UID.
-    pub async fn all_flags(&mut self, exists: u32) -> Result<HashMap<u32, i64>> {
-        if exists == 0 {
-            return Ok(HashMap::new());
-        }
-        let budget = SMALL + u64::from(exists) * PER_FLAGS_LINE;
-        self.limits.set(
-            budget,
-            self.timeouts.between_bytes,
-            self.timeouts.command * 4,
-        );
-        let session = self.session()?;
-        let fetches: Vec<_> = session
-            .uid_fetch("1:*", "(UID FLAGS)")
-            .await
-            .map_err(|e| imap_err(e, "UID FETCH FLAGS"))?
-            .try_collect()
-            .await
-            .map_err(|e| imap_err(e, "UID FETCH FLAGS"))?;
-        self.drain();
-        Ok(fetches
-            .iter()
-            .filter_map(|f| Some((f.uid?, flag_bits(f.flags()))))
-            .collect())
     }
 
     /// The folders the server lists, with their special use (RFC 6154), leaving

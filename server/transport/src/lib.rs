@@ -104,6 +104,34 @@ pub struct Options {
     pub fetch_batch: usize,
     /// Messages larger than this stay on the server (with an error in the status).
     pub max_message: u64,
+    /// The most economical way a pass may learn of flag changes and expunges
+    /// on an IMAP server that offers it (default QRESYNC).
+    pub flag_sync: FlagSync,
+}
+
+/// How a pass over an IMAP folder learns what changed on the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FlagSync {
+    /// Every message's flags are read, and every UID compared.
+    Full,
+    /// CONDSTORE (RFC 7162): only the flags changed since the last pass are
+    /// read; the folder's UIDs are listed to find expunged messages.
+    Condstore,
+    /// QRESYNC (RFC 7162): the flags changed and the messages expunged since
+    /// the last pass, and nothing else.
+    Qresync,
+}
+
+/// What the last merge of flags with a folder read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct MergeReport {
+    /// How it learned of the server's changes.
+    pub method: FlagSync,
+    /// Messages whose flags the server sent.
+    pub flags_read: u64,
+    /// Remote copies found expunged.
+    pub expunged: u64,
 }
 
 impl Options {
@@ -149,6 +177,7 @@ impl Default for Options {
             send_timeout: Duration::from_secs(120),
             fetch_batch: 50,
             max_message: 64 << 20,
+            flag_sync: FlagSync::Qresync,
         }
     }
 }
@@ -195,6 +224,8 @@ pub struct SyncStatus {
     pub next_attempt: Option<i64>,
     /// The last error, until the next success.
     pub error: Option<ErrorReport>,
+    /// What the last merge of flags with an IMAP folder read.
+    pub last_merge: Option<MergeReport>,
 }
 
 impl SyncStatus {
@@ -206,6 +237,7 @@ impl SyncStatus {
             last_success: None,
             next_attempt: None,
             error: None,
+            last_merge: None,
         }
     }
 }

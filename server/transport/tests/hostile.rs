@@ -321,3 +321,75 @@ async fn pop3_garbage_status_is_a_protocol_error() {
         .expect("must fail");
     assert!(matches!(err, Error::Protocol(_)), "{err:?}");
 }
+
+/// A server announcing CONDSTORE and QRESYNC that refuses both ENABLE and the
+/// SELECT parameter is used the plain way, and a VANISHED range over every
+/// possible UID is taken as ranges, never expanded.
+#[tokio::test]
+async fn a_server_refusing_its_announced_condstore_is_used_without_it() {
+    let (port, _) = fake(greeting(), |tag, cmd| {
+        let upper = cmd.to_ascii_uppercase();
+        if upper.starts_with("CAPABILITY") {
+            Reply::Send(
+                format!("* CAPABILITY IMAP4rev1 CONDSTORE QRESYNC\r\n{tag} OK done\r\n")
+                    .into_bytes(),
+            )
+        } else if upper.starts_with("LOGIN") {
+            ok(tag, "logged in")
+        } else if upper.starts_with("SELECT") && !upper.contains("CONDSTORE") {
+            Reply::Send(
+                format!(
+                    "* 1 EXISTS\r\n* OK [UIDVALIDITY 7] v\r\n{tag} OK [READ-WRITE] selected\r\n"
+                )
+                .into_bytes(),
+            )
+        } else {
+            Reply::Send(format!("{tag} BAD not today\r\n").into_bytes())
+        }
+    })
+    .await;
+    let mut imap = Imap::connect(&endpoint(port), "secret", quick())
+        .await
+        .unwrap();
+    assert!(imap.has_condstore());
+    assert!(!imap.enable_qresync().await.unwrap());
+    let sel = imap.select("INBOX").await.unwrap();
+    assert_eq!((sel.uidvalidity, sel.highest_modseq), (7, None));
+    assert!(!imap.has_condstore(), "used without CONDSTORE from then on");
+}
+
+#[tokio::test]
+async fn a_vanished_answer_over_every_uid_stays_a_range() {
+    let (port, _) = fake(greeting(), |tag, cmd| {
+        let upper = cmd.to_ascii_uppercase();
+        if upper.starts_with("CAPABILITY") {
+            Reply::Send(format!("* CAPABILITY IMAP4rev1 QRESYNC\r\n{tag} OK done\r\n").into_bytes())
+        } else if upper.starts_with("ENABLE") {
+            Reply::Send(format!("* ENABLED QRESYNC\r\n{tag} OK on\r\n").into_bytes())
+        } else if upper.starts_with("SELECT") {
+            Reply::Send(
+                format!("* 3 EXISTS\r\n* OK [UIDVALIDITY 7] v\r\n* OK [HIGHESTMODSEQ 90] m\r\n{tag} OK [READ-WRITE] selected\r\n")
+                    .into_bytes(),
+            )
+        } else if upper.starts_with("UID FETCH 1:* (UID FLAGS) (CHANGEDSINCE 12 VANISHED)") {
+            Reply::Send(
+                format!("* VANISHED (EARLIER) 1:4294967295\r\n* 1 FETCH (UID 5 FLAGS (\\Seen) MODSEQ (80))\r\n{tag} OK done\r\n")
+                    .into_bytes(),
+            )
+        } else if upper.starts_with("LOGIN") {
+            ok(tag, "logged in")
+        } else {
+            Reply::Send(format!("{tag} BAD what\r\n").into_bytes())
+        }
+    })
+    .await;
+    let mut imap = Imap::connect(&endpoint(port), "secret", quick())
+        .await
+        .unwrap();
+    assert!(imap.enable_qresync().await.unwrap());
+    let sel = imap.select("INBOX").await.unwrap();
+    assert_eq!(sel.highest_modseq, Some(90));
+    let changes = imap.changes_since(12, sel.exists).await.unwrap();
+    assert_eq!(changes.vanished, Some(vec![(1, u32::MAX)]));
+    assert_eq!(changes.flags.get(&5), Some(&homepost_store::FLAG_READ));
+}

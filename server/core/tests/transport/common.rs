@@ -154,20 +154,36 @@ pub(crate) async fn add(env: &Env, config: &AccountConfig, secrets: &Secrets) ->
     env.store.add_account(config, secrets, 0).await.unwrap()
 }
 
-/// The remote copies recorded for an account's INBOX, as of its UIDVALIDITY.
-pub(crate) async fn inbox_copies(env: &Env, account: i64) -> Vec<homepost_store::RemoteCopy> {
+/// Where an account's INBOX copies are recorded, as of its UIDVALIDITY.
+pub(crate) async fn inbox_at(env: &Env, account: i64) -> RemoteId {
     let (uidvalidity, _) = env
         .store
         .imap_folder(account, "INBOX")
         .await
         .unwrap()
         .unwrap();
-    let at = RemoteId {
+    RemoteId {
         account,
         folder: "INBOX".into(),
         uidvalidity,
-    };
-    env.store.remote_copies(&at).await.unwrap()
+    }
+}
+
+/// The remote copies recorded for an account's INBOX, as of its UIDVALIDITY.
+pub(crate) async fn inbox_copies(env: &Env, account: i64) -> Vec<homepost_store::RemoteCopy> {
+    env.store
+        .remote_copies(&inbox_at(env, account).await)
+        .await
+        .unwrap()
+}
+
+/// Another client of `user`'s mailbox, with INBOX selected.
+pub(crate) async fn other_client(d: &Dovecot, user: &str) -> Imap {
+    let mut other = Imap::connect(&imap_endpoint(d, user, true), "secret", Default::default())
+        .await
+        .unwrap();
+    other.select("INBOX").await.unwrap();
+    other
 }
 
 pub(crate) async fn idle_status(t: &Transport, account: i64) -> bool {

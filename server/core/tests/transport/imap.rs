@@ -4,7 +4,6 @@ use std::time::Instant;
 
 use homepost_store::{DeletePolicy, FLAG_FLAGGED, FLAG_READ, Secrets, Side};
 use homepost_testing::peers::Dovecot;
-use homepost_transport::imap::Imap;
 use homepost_transport::{Options, SyncState};
 
 use crate::common::*;
@@ -74,14 +73,7 @@ async fn read_and_flagged_sync_both_ways() {
     .await;
 
     // There -> here: another client flags message 2 and marks 1 unread.
-    let mut other = Imap::connect(
-        &imap_endpoint(&dovecot, "alice", true),
-        "secret",
-        Default::default(),
-    )
-    .await
-    .unwrap();
-    other.select("INBOX").await.unwrap();
+    let mut other = other_client(&dovecot, "alice").await;
     other
         .store_flags(&[uid2], FLAG_FLAGGED, true)
         .await

@@ -3,6 +3,7 @@
 //! (homepost-testing's peers), with the core's `LibrarySink` as the transport's sink.
 
 mod common;
+mod condstore;
 mod first_sync;
 mod identities;
 mod imap;

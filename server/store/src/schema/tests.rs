@@ -212,12 +212,29 @@ async fn strict_upgrade_keeps_rows_keys_and_cascades() {
         .add_account(&account("bob"), &Secrets::default(), 6)
         .await
         .unwrap();
+    // Written as schema 7 has them (this build's statements name later columns).
     for (acc, m, uid) in [(alice, m1, 42), (bob, m2, 5)] {
-        old.set_imap_folder(acc, "INBOX", 7, uid).await.unwrap();
-        old.record_remote(&remote(acc), &[(uid.to_string(), Some(uid), m, 1)], 100)
-            .await
-            .unwrap();
+        sqlx::query(
+            "INSERT INTO imap_folders (account, folder, uidvalidity, last_uid) VALUES (?, 'INBOX', 7, ?);
+             INSERT INTO remote_messages (account, folder, uidvalidity, remote_key, uid, message, flags, fetched_at)
+                 VALUES (?1, 'INBOX', 7, ?2, ?2, ?3, 1, 100)",
+        )
+        .bind(acc)
+        .bind(uid)
+        .bind(m)
+        .execute(&old.pool)
+        .await
+        .unwrap();
     }
+    // Message 1 is read: migration 0018 gives its copy the local read bit.
+    sqlx::query(
+        "INSERT OR IGNORE INTO tags (name) VALUES ('read');
+         INSERT INTO message_tags (message, tag) SELECT ?, id FROM tags WHERE name = 'read'",
+    )
+    .bind(m1)
+    .execute(&old.pool)
+    .await
+    .unwrap();
     let sent = old
         .queue_outgoing(&outgoing(alice), 10, 3600, None)
         .await
@@ -299,18 +316,22 @@ async fn strict_upgrade_keeps_rows_keys_and_cascades() {
     }
     old.close().await;
 
-    let store = Store::open(&path, &key).await.unwrap();
-    let pool = &store.pool;
-    assert_eq!(scalar(pool, "PRAGMA user_version").await, super::LATEST);
-    let after = snapshot(pool).await;
+    // Just past the rebuild: the same tables, rows and indexes, now STRICT.
+    let rebuilt = Store::open_at(&path, &key, 8).await.unwrap();
+    let after = snapshot(&rebuilt.pool).await;
     assert_eq!(after, before, "a rebuilt table changed");
-    let strict: Vec<(String, bool)> = tables(pool).await;
+    let strict: Vec<(String, bool)> = tables(&rebuilt.pool).await;
     for table in REBUILT {
         assert!(
             strict.contains(&(table.to_string(), true)),
             "{table} not STRICT"
         );
     }
+    rebuilt.close().await;
+
+    let store = Store::open(&path, &key).await.unwrap();
+    let pool = &store.pool;
+    assert_eq!(scalar(pool, "PRAGMA user_version").await, super::LATEST);
     let leftovers = scalar(
         pool,
         "SELECT count(*) FROM sqlite_schema WHERE sql LIKE '%new\\_%' ESCAPE '\\'",
@@ -339,6 +360,9 @@ async fn strict_upgrade_keeps_rows_keys_and_cascades() {
         store.remote_copies(&remote(bob)).await.unwrap()[0].message,
         m2
     );
+    let alices = store.remote_copies(&remote(alice)).await.unwrap();
+    assert_eq!((alices[0].local, alices[0].synced), (crate::FLAG_READ, 1));
+    assert_eq!(store.remote_copies(&remote(bob)).await.unwrap()[0].local, 0);
     assert_eq!(
         store.outbox_item(sent).await.unwrap().unwrap().message_id,
         Some(m1)

@@ -14,7 +14,7 @@ use super::{now, store_err, wait};
 use crate::error::{Error, Result};
 use crate::imap::{Imap, Pending, Woken};
 use crate::pop3::Pop3;
-use crate::{Progress, Shared, SyncState};
+use crate::{FlagSync, Progress, Shared, SyncState};
 
 /// Tags a fetched message starts with: where it was, and its flags.
 fn tags_for(folder: &str, flags: i64) -> Vec<String> {
@@ -62,6 +62,9 @@ pub(super) async fn imap_session(
 ) -> Result<()> {
     check_security(incoming)?;
     let mut imap = Imap::connect(&incoming.endpoint, password, shared.opts.timeouts()).await?;
+    if shared.opts.flag_sync == FlagSync::Qresync {
+        imap.enable_qresync().await?;
+    }
     let result = imap_loop(shared, acc, incoming, &mut imap, wake).await;
     imap.logout().await;
     result
@@ -215,7 +218,16 @@ async fn sync_imap_folder(
         }
         done += chunk.len() as u64;
     }
-    merge_flags(shared, incoming, imap, &at, sel.exists + total as u32).await?;
+    let report = merge_flags(
+        shared,
+        incoming,
+        imap,
+        &at,
+        sel.exists + total as u32,
+        sel.highest_modseq,
+    )
+    .await?;
+    shared.set_status(account, true, |s| s.last_merge = Some(report));
     if !too_large.is_empty() {
         tracing::warn!(
             account,
