@@ -5,6 +5,7 @@
 
 pub(crate) mod schema;
 mod verify;
+mod window;
 
 #[cfg(test)]
 mod tests;
@@ -12,14 +13,13 @@ mod tests;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
-use tantivy::collector::sort_key::SortByStaticFastValue;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::columnar::Column;
 use tantivy::directory::INDEX_WRITER_LOCK;
 use tantivy::directory::error::LockError;
 use tantivy::{
-    Directory, DocAddress, Index, IndexReader, IndexSettings, IndexWriter, Order, ReloadPolicy,
-    Searcher, TantivyDocument, Term,
+    Directory, DocAddress, Index, IndexReader, IndexSettings, IndexWriter, ReloadPolicy, Searcher,
+    TantivyDocument, Term,
 };
 
 use crate::Error;
@@ -432,18 +432,7 @@ impl SearchSnapshot {
                 (total, hits.into_iter().map(|(_, a)| a).collect())
             }
             Sort::Newest | Sort::Oldest => {
-                let order = if opts.sort == Sort::Newest {
-                    Order::Desc
-                } else {
-                    Order::Asc
-                };
-                let by_date_then_id = (
-                    (SortByStaticFastValue::<i64>::for_field("date"), order),
-                    (SortByStaticFastValue::<u64>::for_field("id"), order),
-                );
-                let (total, hits) =
-                    searcher.search(query.as_ref(), &(Count, top.order_by(by_date_then_id)))?;
-                (total, hits.into_iter().map(|(_, a)| a).collect())
+                window::by_date(&searcher, self.fields, query.as_ref(), opts, limit)?
             }
         };
         Ok(SearchResults {
