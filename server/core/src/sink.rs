@@ -42,7 +42,7 @@ impl Sink for LibrarySink {
             let mut guard = self.library.write().await;
             let lib = guard.as_mut().ok_or(SinkError::Locked)?;
             let out = lib
-                .deliver(messages, (self.now)())
+                .store_fetched(messages, (self.now)())
                 .await
                 .map_err(|e| SinkError::Failed(e.to_string()))?;
             Ok(out
@@ -51,6 +51,16 @@ impl Sink for LibrarySink {
                     Inserted::New(id) | Inserted::Duplicate(id) => id,
                 })
                 .collect())
+        })
+    }
+
+    fn flush(&self) -> BoxFuture<'_, Result<(), SinkError>> {
+        Box::pin(async move {
+            let mut guard = self.library.write().await;
+            let lib = guard.as_mut().ok_or(SinkError::Locked)?;
+            lib.flush_delivered()
+                .await
+                .map_err(|e| SinkError::Failed(e.to_string()))
         })
     }
 

@@ -138,3 +138,35 @@ async fn flag_changes_apply_in_one_pass_and_skip_deleted_mail() {
     assert_eq!(lib.count("is:flagged").await.unwrap(), 2);
     assert_eq!(lib.count("is:unread").await.unwrap(), 1);
 }
+
+/// Fetched mail is stored at once and searchable after a flush; stored but
+/// never flushed (a crash mid-fetch), the next open indexes it.
+#[tokio::test]
+async fn fetched_batches_are_indexed_at_the_flush_or_at_the_next_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = vault::create(dir.path());
+    let mut lib = Library::open(dir.path(), &vault).await.unwrap();
+    for round in 0..3 {
+        let batch = (0..5)
+            .map(|n| mail(round * 10 + n, "fetched", &format!("word{round}x{n}quokka")))
+            .collect();
+        lib.store_fetched(batch, NOW).await.unwrap();
+    }
+    assert_eq!(lib.store().count().await.unwrap(), 15);
+    assert_eq!(
+        lib.count("word1x3quokka").await.unwrap(),
+        0,
+        "not before the flush"
+    );
+    lib.flush_delivered().await.unwrap();
+    assert_eq!(lib.count("word1x3quokka").await.unwrap(), 1);
+    assert_eq!(lib.count("subject:fetched").await.unwrap(), 15);
+
+    lib.store_fetched(vec![mail(99, "late", "unflushedquokka")], NOW)
+        .await
+        .unwrap();
+    drop(lib);
+    let mut lib = Library::open(dir.path(), &vault).await.unwrap();
+    assert_eq!(lib.count("unflushedquokka").await.unwrap(), 1);
+    assert!(lib.check(|_, _| {}).await.unwrap().is_clean());
+}

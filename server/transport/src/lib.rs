@@ -40,9 +40,12 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Where fetched mail goes, and how server-side flag changes reach stored mail.
 pub trait Sink: Send + Sync + 'static {
     /// Stores messages like an import and returns each one's store id, in order
-    /// (an id already stored for the same bytes counts). Must commit before
-    /// returning: the server may delete the messages next.
+    /// (an id already stored for the same bytes counts). Must commit them to
+    /// the store before returning: the server may delete the messages next.
+    /// They need not be searchable before [`Sink::flush`].
     fn deliver(&self, messages: Vec<RawMessage>) -> BoxFuture<'_, Result<Vec<i64>, SinkError>>;
+    /// Makes what was delivered so far searchable (commits the index).
+    fn flush(&self) -> BoxFuture<'_, Result<(), SinkError>>;
     /// Applies read/flagged changes seen on a server (see
     /// [`homepost_store::flag_tags`] for the tags the bits stand for).
     fn apply_flags(&self, changes: Vec<FlagChange>) -> BoxFuture<'_, Result<(), SinkError>>;
@@ -175,7 +178,7 @@ impl Default for Options {
             retry_max: Duration::from_secs(60 * 60),
             outbox_lifetime: Duration::from_secs(4 * 24 * 3600),
             send_timeout: Duration::from_secs(120),
-            fetch_batch: 50,
+            fetch_batch: 200,
             max_message: 64 << 20,
             flag_sync: FlagSync::Qresync,
         }

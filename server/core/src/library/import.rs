@@ -18,6 +18,9 @@ const BATCH: usize = 250;
 const BATCH_BYTES: usize = 2 << 20;
 /// Index commits during a long import, so a crash loses at most this much index work.
 const COMMIT_EVERY: usize = 20_000;
+/// Fetched messages stored between index commits at most (the transport
+/// flushes sooner: at the end of each folder and every few seconds).
+const DELIVER_COMMIT_EVERY: usize = 5_000;
 /// Most duplicates and malformed messages named in [`ImportStats`]; the counts
 /// go on past it.
 pub const MAX_NAMED: usize = 100;
@@ -338,8 +341,25 @@ impl Library {
 
     /// Stores messages fetched from a server like an import (parsed, classified by
     /// the spam filter, indexed) and commits the index before returning, so the
-    /// caller may tell the server they are safe. Returns each message's id, in order.
+    /// caller may tell the server they are safe and searches find them. Returns
+    /// each message's id, in order.
     pub async fn deliver(&mut self, messages: Vec<RawMessage>, now: i64) -> Result<Vec<Inserted>> {
+        let stored = self.store_fetched(messages, now).await?;
+        self.flush_delivered().await?;
+        Ok(stored)
+    }
+
+    /// [`Library::deliver`] without the index commit, for a fetch storing many
+    /// batches: they are committed to the store before this returns (the
+    /// server may delete them next), and to the index every
+    /// [`DELIVER_COMMIT_EVERY`] messages or at [`Library::flush_delivered`].
+    /// Until then searches do not find them; a crash leaves them marked
+    /// unindexed, for the next open to index.
+    pub async fn store_fetched(
+        &mut self,
+        messages: Vec<RawMessage>,
+        now: i64,
+    ) -> Result<Vec<Inserted>> {
         if messages.is_empty() {
             return Ok(Vec::new());
         }
@@ -369,12 +389,27 @@ impl Library {
         .await
         .map_err(|e| LibraryError::Worker(e.to_string()))?;
         let mut stats = ImportStats::default();
-        let mut uncommitted = Vec::new();
-        let outcome = self
+        let mut uncommitted = std::mem::take(&mut self.delivered);
+        let stored = self
             .store_batch(&batch, &verdicts?, &[], now, &mut stats, &mut uncommitted)
-            .await?;
-        self.commit_index(&mut uncommitted).await?;
+            .await;
+        self.delivered = uncommitted;
+        let outcome = stored?;
+        if self.delivered.len() >= DELIVER_COMMIT_EVERY {
+            self.flush_delivered().await?;
+        }
         Ok(outcome)
+    }
+
+    /// Commits to the index the messages [`Library::store_fetched`] stored since
+    /// the last commit, so that searches find them.
+    pub async fn flush_delivered(&mut self) -> Result<()> {
+        let mut uncommitted = std::mem::take(&mut self.delivered);
+        let done = self.commit_index(&mut uncommitted).await;
+        if done.is_err() {
+            self.delivered = uncommitted;
+        }
+        done
     }
 }
 

@@ -84,6 +84,9 @@ pub struct Library {
     vault_file: std::sync::Arc<homepost_vault::FileGuard>,
     /// Saved searches' counts by query, with the index generation they hold for.
     saved_counts: std::sync::Mutex<SavedCounts>,
+    /// Fetched messages stored but not yet committed to the index (marked
+    /// unindexed in the store until then): see [`Library::flush_delivered`].
+    delivered: Vec<(i64, i64)>,
 }
 
 /// Saved searches' (index generation, total, unread) by query text.
@@ -119,6 +122,7 @@ impl Library {
                 crate::searcher::search_slots(),
             )),
             saved_counts: std::sync::Mutex::default(),
+            delivered: Vec::new(),
         };
         let known = lib.store.setting("index_id").await?;
         if !matches!(outcome, OpenOutcome::Opened) || known.as_deref() != Some(lib.index.index_id())

@@ -38,6 +38,12 @@ async fn imap_fetches_a_thousand_then_idle_brings_new_mail_and_a_restart_adds_no
         env.count().await == 1001
     })
     .await;
+    // Stored first; searchable once the pass ends (the index commits then).
+    wait_for("the IDLE delivery searchable", 30, || async {
+        let mut g = env.library.write().await;
+        g.as_mut().unwrap().count("zebra1000quokka").await.unwrap() == 1
+    })
+    .await;
     eprintln!("IDLE delivery visible after {:?}", started.elapsed());
     assert!(t.mail_seq() > 0);
     t.shutdown().await;

@@ -16,6 +16,9 @@ use crate::imap::{Imap, Pending, Woken};
 use crate::pop3::Pop3;
 use crate::{FlagSync, Progress, Shared, SyncState};
 
+/// How often a long fetch makes what it stored so far searchable.
+const FLUSH_EVERY: Duration = Duration::from_secs(2);
+
 /// Tags a fetched message starts with: where it was, and its flags.
 fn tags_for(folder: &str, flags: i64) -> Vec<String> {
     let mut tags = Vec::new();
@@ -157,17 +160,31 @@ async fn sync_imap_folder(
     let total = pending.len() as u64;
     let mut done = 0u64;
     let mut too_large: Vec<u32> = Vec::new();
-    for chunk in chunks(&pending, shared.opts.fetch_batch, 8 << 20) {
+    // Each chunk: what is fetched, and what stays on the server as too large.
+    let parts: Vec<(Vec<Pending>, Vec<Pending>)> =
+        chunks(&pending, shared.opts.fetch_batch, 8 << 20)
+            .into_iter()
+            .map(|chunk| {
+                chunk
+                    .iter()
+                    .partition(|p| u64::from(p.size) <= shared.opts.max_message)
+            })
+            .collect();
+    // The next chunk's bodies are fetched while this one is stored.
+    let mut prefetched: Option<Vec<(u32, Vec<u8>)>> = None;
+    let mut unflushed = false;
+    let mut flushed_at = std::time::Instant::now();
+    for (i, (wanted, big)) in parts.iter().enumerate() {
         shared.set_status(account, true, |s| {
             s.state = SyncState::Syncing;
             s.detail = format!("Fetching {folder}");
             s.progress = Some(Progress { done, total });
         });
-        let (wanted, big): (Vec<Pending>, Vec<Pending>) = chunk
-            .iter()
-            .partition(|p| u64::from(p.size) <= shared.opts.max_message);
         too_large.extend(big.iter().map(|p| p.uid));
-        let bodies = imap.bodies(&wanted).await?;
+        let bodies = match prefetched.take() {
+            Some(bodies) => bodies,
+            None => imap.bodies(wanted).await?,
+        };
         let flags_of = |uid: u32| wanted.iter().find(|p| p.uid == uid).map_or(0, |p| p.flags);
         let raws: Vec<RawMessage> = bodies
             .iter()
@@ -183,7 +200,17 @@ async fn sync_imap_folder(
                 file_time: None,
             })
             .collect();
-        let ids = shared.sink.deliver(raws).await.map_err(Error::from)?;
+        let (delivered, next) = match parts.get(i + 1) {
+            // With DeleteWhenStored the connection deletes this chunk next:
+            // no prefetch across that.
+            Some((next, _)) if incoming.policy != DeletePolicy::DeleteWhenStored => {
+                let (d, n) = tokio::join!(shared.sink.deliver(raws), imap.bodies(next));
+                (d, Some(n))
+            }
+            _ => (shared.sink.deliver(raws).await, None),
+        };
+        let ids = delivered.map_err(Error::from)?;
+        unflushed |= !ids.is_empty();
         let copies: Vec<(String, Option<u32>, i64, i64)> = bodies
             .iter()
             .zip(&ids)
@@ -193,22 +220,25 @@ async fn sync_imap_folder(
             .record_remote(&at, &copies, now())
             .await
             .map_err(store_err)?;
+        let chunk_len = (wanted.len() + big.len()) as u64;
         let high = if first {
             // Up to just below the next message kept (see above), or everything.
-            let next = usize::try_from(done).unwrap_or(usize::MAX) + chunk.len();
+            let next = usize::try_from(done + chunk_len).unwrap_or(usize::MAX);
             pending
                 .get(next)
                 .map_or(newest, |p| p.uid.saturating_sub(1))
         } else {
-            chunk.iter().map(|p| p.uid).max().unwrap_or(last)
+            wanted
+                .iter()
+                .chain(big)
+                .map(|p| p.uid)
+                .max()
+                .unwrap_or(last)
         };
         store
             .set_imap_folder(account, folder, sel.uidvalidity, high)
             .await
             .map_err(store_err)?;
-        if !copies.is_empty() {
-            shared.bump();
-        }
         if incoming.policy == DeletePolicy::DeleteWhenStored {
             // Only now that the store has committed them.
             let uids: Vec<u32> = bodies.iter().map(|(u, _)| *u).collect();
@@ -216,7 +246,19 @@ async fn sync_imap_folder(
             let keys: Vec<String> = uids.iter().map(u32::to_string).collect();
             store.forget_remote(&at, &keys).await.map_err(store_err)?;
         }
-        done += chunk.len() as u64;
+        done += chunk_len;
+        // Searchable every few seconds during a long fetch, and at its end.
+        if unflushed && flushed_at.elapsed() >= FLUSH_EVERY {
+            shared.sink.flush().await.map_err(Error::from)?;
+            shared.bump();
+            (unflushed, flushed_at) = (false, std::time::Instant::now());
+        }
+        // A failed prefetch ends the pass only now that this chunk is recorded.
+        prefetched = next.transpose()?;
+    }
+    if unflushed {
+        shared.sink.flush().await.map_err(Error::from)?;
+        shared.bump();
     }
     let report = merge_flags(
         shared,
@@ -335,6 +377,7 @@ pub(super) async fn pop3_pass(
             fetched.push(key.clone());
         }
         let ids = shared.sink.deliver(raws).await.map_err(Error::from)?;
+        shared.sink.flush().await.map_err(Error::from)?;
         let copies: Vec<(String, Option<u32>, i64, i64)> = fetched
             .iter()
             .zip(&ids)

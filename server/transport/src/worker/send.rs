@@ -85,6 +85,10 @@ async fn store_copy(shared: &Shared, id: i64, raw: Vec<u8>) {
             {
                 tracing::error!(error = %e, "cannot link the sent copy");
             }
+            if let Err(e) = shared.sink.flush().await {
+                // Stored: the next open indexes it.
+                tracing::warn!(error = %e, "the sent copy is not searchable yet");
+            }
         }
         Err(e) => {
             tracing::error!(error = %e, "cannot store the sent copy; will try at the next start");
