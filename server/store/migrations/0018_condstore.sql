@@ -38,3 +38,16 @@ BEGIN
        SET local = local & ~(CASE (SELECT name FROM tags WHERE id = OLD.tag) WHEN 'read' THEN 1 ELSE 2 END)
      WHERE message = OLD.message;
 END;
+
+-- A tag renamed to or from `read` or `flagged` (the tag API refuses it, the
+-- store does not): its messages' bits counted again.
+CREATE TRIGGER remote_local_rename AFTER UPDATE OF name ON tags
+    WHEN OLD.name IN ('read', 'flagged') OR NEW.name IN ('read', 'flagged')
+BEGIN
+    UPDATE remote_messages SET local =
+        (EXISTS (SELECT 1 FROM message_tags mt JOIN tags t ON t.id = mt.tag
+                  WHERE mt.message = remote_messages.message AND t.name = 'read'))
+      | (EXISTS (SELECT 1 FROM message_tags mt JOIN tags t ON t.id = mt.tag
+                  WHERE mt.message = remote_messages.message AND t.name = 'flagged')) * 2
+     WHERE message IN (SELECT message FROM message_tags WHERE tag = NEW.id);
+END;

@@ -471,6 +471,17 @@ mod kept_tests {
         store.rename_tag("work", "job").await.unwrap();
         let all = store.remote_copies(&at).await.unwrap();
         assert_eq!(kept(&all), counted(&store).await);
+        // A rename to or from `flagged` (the API refuses it; the store may).
+        store.rename_tag("flagged", "star").await.unwrap();
+        assert_eq!(
+            kept(&store.remote_copies(&at).await.unwrap()),
+            counted(&store).await
+        );
+        store.rename_tag("star", "flagged").await.unwrap();
+        assert_eq!(
+            kept(&store.remote_copies(&at).await.unwrap()),
+            counted(&store).await
+        );
         let uids = |c: Vec<RemoteCopy>| c.iter().filter_map(|c| c.uid).collect::<Vec<_>>();
         assert_eq!(
             uids(store.remote_copies_changed(&at).await.unwrap()),

@@ -47,10 +47,14 @@ async fn nothing_old_is_fetched_only_what_arrives_after() {
     assert_eq!(env.count().await, 0);
     dovecot.deliver("alice", &message(3));
     wait_for("the new message", 60, || async { env.count().await == 1 }).await;
+    wait_for("the new message searchable", 30, || async {
+        let mut g = env.library.write().await;
+        g.as_mut().unwrap().count("zebra3quokka").await.unwrap() == 1
+    })
+    .await;
     {
         let mut g = env.library.write().await;
         let lib = g.as_mut().unwrap();
-        assert_eq!(lib.count("zebra3quokka").await.unwrap(), 1);
         assert_eq!(lib.count("is:read").await.unwrap(), 0);
     }
     t.shutdown().await;
@@ -94,6 +98,12 @@ async fn only_recent_mail_is_fetched_and_old_mail_is_marked_read_on_both_sides()
     // Mail arriving later is new mail: fetched, and unread.
     dovecot.deliver("alice", &message(5));
     wait_for("the new message", 60, || async { env.count().await == 3 }).await;
+    // Stored first; searchable once the pass has committed the index.
+    wait_for("the new message searchable", 30, || async {
+        let mut g = env.library.write().await;
+        g.as_mut().unwrap().count("zebra5quokka").await.unwrap() == 1
+    })
+    .await;
     {
         let mut g = env.library.write().await;
         let lib = g.as_mut().unwrap();

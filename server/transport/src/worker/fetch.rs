@@ -174,91 +174,100 @@ async fn sync_imap_folder(
     let mut prefetched: Option<Vec<(u32, Vec<u8>)>> = None;
     let mut unflushed = false;
     let mut flushed_at = std::time::Instant::now();
-    for (i, (wanted, big)) in parts.iter().enumerate() {
-        shared.set_status(account, true, |s| {
-            s.state = SyncState::Syncing;
-            s.detail = format!("Fetching {folder}");
-            s.progress = Some(Progress { done, total });
-        });
-        too_large.extend(big.iter().map(|p| p.uid));
-        let bodies = match prefetched.take() {
-            Some(bodies) => bodies,
-            None => imap.bodies(wanted).await?,
-        };
-        let flags_of = |uid: u32| wanted.iter().find(|p| p.uid == uid).map_or(0, |p| p.flags);
-        let raws: Vec<RawMessage> = bodies
-            .iter()
-            .map(|(uid, raw)| RawMessage {
-                raw: raw.clone(),
-                origin: format!("imap:{account}/{folder}/{}/{uid}", sel.uidvalidity),
-                mbox_number: None,
-                tags: tags_for(
-                    folder,
-                    flags_of(*uid) | if mark_read { FLAG_READ } else { 0 },
-                ),
-                progress_bytes: 0,
-                file_time: None,
-            })
-            .collect();
-        let (delivered, next) = match parts.get(i + 1) {
-            // With DeleteWhenStored the connection deletes this chunk next:
-            // no prefetch across that.
-            Some((next, _)) if incoming.policy != DeletePolicy::DeleteWhenStored => {
-                let (d, n) = tokio::join!(shared.sink.deliver(raws), imap.bodies(next));
-                (d, Some(n))
-            }
-            _ => (shared.sink.deliver(raws).await, None),
-        };
-        let ids = delivered.map_err(Error::from)?;
-        unflushed |= !ids.is_empty();
-        let copies: Vec<(String, Option<u32>, i64, i64)> = bodies
-            .iter()
-            .zip(&ids)
-            .map(|((uid, _), &id)| (uid.to_string(), Some(*uid), id, flags_of(*uid)))
-            .collect();
-        store
-            .record_remote(&at, &copies, now())
-            .await
-            .map_err(store_err)?;
-        let chunk_len = (wanted.len() + big.len()) as u64;
-        let high = if first {
-            // Up to just below the next message kept (see above), or everything.
-            let next = usize::try_from(done + chunk_len).unwrap_or(usize::MAX);
-            pending
-                .get(next)
-                .map_or(newest, |p| p.uid.saturating_sub(1))
-        } else {
-            wanted
+    let fetched: Result<()> = async {
+        for (i, (wanted, big)) in parts.iter().enumerate() {
+            shared.set_status(account, true, |s| {
+                s.state = SyncState::Syncing;
+                s.detail = format!("Fetching {folder}");
+                s.progress = Some(Progress { done, total });
+            });
+            too_large.extend(big.iter().map(|p| p.uid));
+            let bodies = match prefetched.take() {
+                Some(bodies) => bodies,
+                None => imap.bodies(wanted).await?,
+            };
+            let flags_of = |uid: u32| wanted.iter().find(|p| p.uid == uid).map_or(0, |p| p.flags);
+            let uids: Vec<u32> = bodies.iter().map(|(uid, _)| *uid).collect();
+            let raws: Vec<RawMessage> = bodies
+                .into_iter()
+                .map(|(uid, raw)| RawMessage {
+                    raw,
+                    origin: format!("imap:{account}/{folder}/{}/{uid}", sel.uidvalidity),
+                    mbox_number: None,
+                    tags: tags_for(
+                        folder,
+                        flags_of(uid) | if mark_read { FLAG_READ } else { 0 },
+                    ),
+                    progress_bytes: 0,
+                    file_time: None,
+                })
+                .collect();
+            let (delivered, next) = match parts.get(i + 1) {
+                // With DeleteWhenStored the connection deletes this chunk next:
+                // no prefetch across that.
+                Some((next, _)) if incoming.policy != DeletePolicy::DeleteWhenStored => {
+                    let (d, n) = tokio::join!(shared.sink.deliver(raws), imap.bodies(next));
+                    (d, Some(n))
+                }
+                _ => (shared.sink.deliver(raws).await, None),
+            };
+            let ids = delivered.map_err(Error::from)?;
+            unflushed |= !ids.is_empty();
+            let copies: Vec<(String, Option<u32>, i64, i64)> = uids
                 .iter()
-                .chain(big)
-                .map(|p| p.uid)
-                .max()
-                .unwrap_or(last)
-        };
-        store
-            .set_imap_folder(account, folder, sel.uidvalidity, high)
-            .await
-            .map_err(store_err)?;
-        if incoming.policy == DeletePolicy::DeleteWhenStored {
-            // Only now that the store has committed them.
-            let uids: Vec<u32> = bodies.iter().map(|(u, _)| *u).collect();
-            imap.delete(&uids).await?;
-            let keys: Vec<String> = uids.iter().map(u32::to_string).collect();
-            store.forget_remote(&at, &keys).await.map_err(store_err)?;
+                .zip(&ids)
+                .map(|(&uid, &id)| (uid.to_string(), Some(uid), id, flags_of(uid)))
+                .collect();
+            store
+                .record_remote(&at, &copies, now())
+                .await
+                .map_err(store_err)?;
+            let chunk_len = (wanted.len() + big.len()) as u64;
+            let high = if first {
+                // Up to just below the next message kept (see above), or everything.
+                let next = usize::try_from(done + chunk_len).unwrap_or(usize::MAX);
+                pending
+                    .get(next)
+                    .map_or(newest, |p| p.uid.saturating_sub(1))
+            } else {
+                wanted
+                    .iter()
+                    .chain(big)
+                    .map(|p| p.uid)
+                    .max()
+                    .unwrap_or(last)
+            };
+            store
+                .set_imap_folder(account, folder, sel.uidvalidity, high)
+                .await
+                .map_err(store_err)?;
+            if incoming.policy == DeletePolicy::DeleteWhenStored {
+                // Only now that the store has committed them.
+                imap.delete(&uids).await?;
+                let keys: Vec<String> = uids.iter().map(u32::to_string).collect();
+                store.forget_remote(&at, &keys).await.map_err(store_err)?;
+            }
+            done += chunk_len;
+            // Searchable every few seconds during a long fetch, and at its end.
+            if unflushed && flushed_at.elapsed() >= FLUSH_EVERY {
+                shared.sink.flush().await.map_err(Error::from)?;
+                shared.bump();
+                (unflushed, flushed_at) = (false, std::time::Instant::now());
+            }
+            // A failed prefetch ends the pass only now that this chunk is recorded.
+            prefetched = next.transpose()?;
         }
-        done += chunk_len;
-        // Searchable every few seconds during a long fetch, and at its end.
-        if unflushed && flushed_at.elapsed() >= FLUSH_EVERY {
-            shared.sink.flush().await.map_err(Error::from)?;
-            shared.bump();
-            (unflushed, flushed_at) = (false, std::time::Instant::now());
-        }
-        // A failed prefetch ends the pass only now that this chunk is recorded.
-        prefetched = next.transpose()?;
+        Ok(())
     }
+    .await;
+    // Whatever ended the fetch, what was stored becomes searchable and the app
+    // hears of it.
     if unflushed {
-        shared.sink.flush().await.map_err(Error::from)?;
+        let flushed = shared.sink.flush().await.map_err(Error::from);
         shared.bump();
+        fetched.and(flushed)?;
+    } else {
+        fetched?;
     }
     let report = merge_flags(
         shared,

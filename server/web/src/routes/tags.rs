@@ -35,15 +35,19 @@ pub struct TagName {
     pub name: String,
 }
 
-/// Tags the read state lives in: not renamed or deleted through the tag API.
-const RESERVED_TAGS: &[&str] = &["read"];
+/// Tags that stand for the servers' flags (`\Seen`, `\Flagged`): not renamed
+/// or deleted through the tag API.
+const RESERVED_TAGS: &[&str] = &["read", "flagged"];
 
 fn not_reserved(name: &str) -> Result<(), ApiError> {
     let name = homepost_store::normalize_tag(name)?;
     if RESERVED_TAGS.contains(&name.as_str()) {
         return Err(ApiError::bad_request(
             "reserved_tag",
-            format!("the tag {name:?} holds the read state and cannot be renamed or deleted"),
+            format!(
+                "the tag {name:?} holds the {} state, kept in step with your mail servers, and cannot be renamed or deleted",
+                if name == "read" { "read" } else { "flagged" }
+            ),
         ));
     }
     Ok(())
