@@ -238,3 +238,73 @@ async fn openapi_document_matches_the_routes() {
         );
     }
 }
+
+/// The app's text files go gzipped to a client that takes gzip (a third of the
+/// bytes, over Tor or a relay), each form with its own tag; images as they are.
+#[actix_web::test]
+async fn the_app_is_served_gzipped_to_clients_that_take_it() {
+    use std::io::Read;
+    let (_dir, st) = mail_state().await;
+    let app = service(&st).await;
+    let b = crate::common::Browser::new();
+    let get = |uri: &str, accept: Option<&str>, tag: Option<&str>| {
+        let mut req = b.get(uri);
+        if let Some(a) = accept {
+            req = req.insert_header((header::ACCEPT_ENCODING, a));
+        }
+        if let Some(t) = tag {
+            req = req.insert_header((header::IF_NONE_MATCH, t));
+        }
+        req.to_request()
+    };
+    let header_of = |h: &header::HeaderMap, name: header::HeaderName| {
+        h.get(name).map(|v| v.to_str().unwrap().to_owned())
+    };
+    let plain = test::call_service(&app, get("/index.html", None, None)).await;
+    assert_eq!(header_of(plain.headers(), header::CONTENT_ENCODING), None);
+    let plain_tag = header_of(plain.headers(), header::ETAG).unwrap();
+    let plain_body = test::read_body(plain).await;
+
+    let gz = test::call_service(&app, get("/index.html", Some("br, gzip;q=0.8"), None)).await;
+    assert_eq!(gz.status(), StatusCode::OK);
+    assert_eq!(
+        header_of(gz.headers(), header::CONTENT_ENCODING).as_deref(),
+        Some("gzip")
+    );
+    assert_eq!(
+        header_of(gz.headers(), header::VARY).as_deref(),
+        Some("Accept-Encoding")
+    );
+    let gz_tag = header_of(gz.headers(), header::ETAG).unwrap();
+    assert_ne!(gz_tag, plain_tag);
+    let body = test::read_body(gz).await;
+    assert!(body.len() < plain_body.len());
+    let mut unzipped = Vec::new();
+    flate2::read::GzDecoder::new(&body[..])
+        .read_to_end(&mut unzipped)
+        .unwrap();
+    assert_eq!(unzipped, plain_body);
+
+    // Revalidation answers 304 for the form asked for, not for the other one.
+    let again = test::call_service(&app, get("/index.html", Some("gzip"), Some(&gz_tag))).await;
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    let other = test::call_service(&app, get("/index.html", None, Some(&gz_tag))).await;
+    assert_eq!(other.status(), StatusCode::OK);
+    // Refused gzip, and an image: as they are.
+    for refusal in ["gzip;q=0", "gzip; Q=0.0, *", "identity", "br"] {
+        let refused = test::call_service(&app, get("/index.html", Some(refusal), None)).await;
+        assert_eq!(
+            header_of(refused.headers(), header::CONTENT_ENCODING),
+            None,
+            "{refusal}"
+        );
+    }
+    let any = test::call_service(&app, get("/index.html", Some("*"), None)).await;
+    assert_eq!(
+        header_of(any.headers(), header::CONTENT_ENCODING).as_deref(),
+        Some("gzip")
+    );
+    let icon = test::call_service(&app, get("/icons/icon-192.png", Some("gzip"), None)).await;
+    assert_eq!(icon.status(), StatusCode::OK);
+    assert_eq!(header_of(icon.headers(), header::CONTENT_ENCODING), None);
+}
