@@ -17,7 +17,7 @@ for s in ("one", "synth"):
     n = sum(len(os.listdir(os.path.join(md, d))) for d in ("cur", "new"))
     hp = times["hp-import-" + s]
     mu = (times["mu-init-" + s][0] + times["mu-index-" + s][0], times["mu-index-" + s][1])
-    nm = times["nm-new-" + s]
+    nm = times.get("nm-new-" + s, (0.0, 0))  # left out with NOTMUCH=0
     rate = lambda t: n / t[0] if t[0] else float("inf")
     r = {
         "messages": n,
@@ -27,7 +27,7 @@ for s in ("one", "synth"):
         "notmuch": {"seconds": nm[0], "msg_per_s": rate(nm), "peak_rss_mib": nm[1] / 1024},
     }
     r["ratio_vs_mu"] = r["homepost"]["msg_per_s"] / r["mu"]["msg_per_s"]
-    r["ratio_vs_notmuch"] = r["homepost"]["msg_per_s"] / r["notmuch"]["msg_per_s"]
+    r["ratio_vs_notmuch"] = r["homepost"]["msg_per_s"] / r["notmuch"]["msg_per_s"] if nm[0] else None
     with open(os.path.join(out, "hp-queries-%s.json" % s)) as fh:
         hq = json.load(fh)
     peers = {}
@@ -50,8 +50,12 @@ for s in ("one", "synth"):
         "| | seconds | messages/s | peak RSS MiB | disk MiB |", "|---|---|---|---|---|",
         "| Homepost (encrypted) | %.1f | %.0f | %.0f | %.0f |" % (hp[0], rate(hp), hp[1] / 1024, sizes.get("hp", 0)),
         "| mu init+index | %.1f | %.0f | %.0f | %.0f |" % (mu[0], rate(mu), mu[1] / 1024, sizes.get("mu", 0)),
-        "| notmuch new | %.1f | %.0f | %.0f | %.0f |" % (nm[0], rate(nm), nm[1] / 1024, sizes.get("nm", 0)),
-        "", "Import rate: %.2fx mu, %.2fx notmuch." % (r["ratio_vs_mu"], r["ratio_vs_notmuch"]), "",
+        "| notmuch new | %.1f | %.0f | %.0f | %.0f |" % (nm[0], rate(nm), nm[1] / 1024, sizes.get("nm", 0))
+        if nm[0] else "| notmuch new | left out | | | |",
+        "", "Import rate: %.2fx mu%s." % (
+            r["ratio_vs_mu"], ", %.2fx notmuch" % r["ratio_vs_notmuch"] if nm[0] else ""),
+        "Raw mail %.0f MiB; Homepost's data directory %.2fx that." % (
+            sizes.get("raw", 0), sizes.get("hp", 0) / sizes["raw"] if sizes.get("raw") else 0), "",
         "| query | hits | Homepost p50 ms | Homepost p99 ms | notmuch CLI ms | mu CLI ms |", "|---|---|---|---|---|---|",
     ]
     for q, v in r["queries"].items():
