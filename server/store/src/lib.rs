@@ -110,6 +110,12 @@ pub enum Error {
     /// The disk is full.
     #[error("the disk is full: free some space and run the command again (nothing was lost)")]
     DiskFull,
+    /// A page of the database failed its authentication or its structure is
+    /// broken (SQLITE_CORRUPT): damage on the disk.
+    #[error(
+        "the store is damaged (a page of store.db failed its check): run `homepost check` and `homepost repair`; if the box no longer opens, restore it from a backup (`homepost restore`)"
+    )]
+    Corrupt,
     /// Any other database error.
     #[error("database error: {0}")]
     Sql(#[source] sqlx::Error),
@@ -118,9 +124,15 @@ pub enum Error {
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
         if let sqlx::Error::Database(db) = &e {
-            match db.code().as_deref() {
-                Some("26") => return Error::WrongKey,
-                Some("13") => return Error::DiskFull,
+            // Extended result codes keep the primary code in the low byte.
+            match db
+                .code()
+                .and_then(|c| c.parse::<i32>().ok())
+                .map(|c| c & 0xff)
+            {
+                Some(26) => return Error::WrongKey,
+                Some(13) => return Error::DiskFull,
+                Some(11) => return Error::Corrupt,
                 _ => {}
             }
         }
