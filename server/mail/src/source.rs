@@ -3,20 +3,22 @@
 //! A path may be a Maildir (its `cur` and `new` messages, then its Maildir++
 //! `.Folder` subfolders and nested Maildirs), a file (an mbox if it starts
 //! with `"From "`, else one message), or a plain directory, walked recursively
-//! in name order for mail-looking files and Maildirs. The walk happens once,
-//! up front, so the caller knows [`ImportSources::total_bytes`] for a progress
-//! bar; files are read one at a time, and mbox files message by message.
+//! in name order for mail-looking files and Maildirs. The walk happens twice:
+//! once up front, counting, so the caller knows [`ImportSources::total_bytes`]
+//! for a progress bar, then as files are read one at a time (mbox files message
+//! by message); neither keeps more than the directories on the way down.
 
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{self, BufReader, Read, Seek};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use crate::maildir::{flag_tags, is_maildir};
 use crate::mbox::MboxReader;
 
 mod upload;
+mod walk;
 use upload::UploadMessages;
 pub use upload::{MAX_MEMBER_BYTES, Upload, UploadReader};
+use walk::{PlannedFile, Walk, looks_like_mail};
 
 /// Files above this size are not read as a single message: a real message
 /// that large is vanishingly rare, and the file is more likely a misnamed
@@ -99,20 +101,6 @@ pub enum SourceError {
     },
 }
 
-/// A file the walk found, read when the iterator reaches it.
-struct PlannedFile {
-    path: PathBuf,
-    size: u64,
-    /// Tags from Maildir flags; empty outside Maildirs.
-    tags: Vec<String>,
-}
-
-enum Step {
-    File(PlannedFile),
-    Upload(Upload),
-    Failed(SourceError),
-}
-
 /// The mbox file being read message by message.
 struct OpenMbox {
     path: PathBuf,
@@ -130,7 +118,8 @@ struct OpenMbox {
 /// Yields `Err` for each path or file it cannot read and carries on, so one bad
 /// file never stops an import. Empty files and empty mbox entries are skipped.
 pub struct ImportSources {
-    steps: std::vec::IntoIter<Step>,
+    walk: Walk,
+    uploads: std::vec::IntoIter<Upload>,
     total: u64,
     consumed: u64,
     mbox: Option<OpenMbox>,
@@ -138,32 +127,28 @@ pub struct ImportSources {
 }
 
 impl ImportSources {
-    /// Walks `paths` (directories recursively) and plans what to read.
+    /// Walks `paths` (directories recursively), counting what there is to read.
     pub fn new(paths: Vec<PathBuf>) -> Self {
-        let mut steps = Vec::new();
-        for path in paths {
-            plan_explicit(path, &mut steps);
+        let total = Walk::new(&paths)
+            .filter_map(Result::ok)
+            .map(|f| f.size)
+            .sum();
+        ImportSources {
+            walk: Walk::new(&paths),
+            uploads: Vec::new().into_iter(),
+            total,
+            consumed: 0,
+            mbox: None,
+            upload: None,
         }
-        Self::from_steps(steps)
     }
 
     /// Reads files uploaded to the box (see [`Upload`] for what they may be).
     pub fn uploads(uploads: Vec<Upload>) -> Self {
-        Self::from_steps(uploads.into_iter().map(Step::Upload).collect())
-    }
-
-    fn from_steps(steps: Vec<Step>) -> Self {
-        let total = steps
-            .iter()
-            .map(|step| match step {
-                Step::File(file) => file.size,
-                Step::Upload(upload) => upload.size,
-                Step::Failed(_) => 0,
-            })
-            .sum();
         ImportSources {
-            steps: steps.into_iter(),
-            total,
+            walk: Walk::new(&[]),
+            total: uploads.iter().map(|upload| upload.size).sum(),
+            uploads: uploads.into_iter(),
             consumed: 0,
             mbox: None,
             upload: None,
@@ -287,177 +272,24 @@ impl Iterator for ImportSources {
                     }
                 }
             }
-            match self.steps.next()? {
-                Step::Failed(error) => return Some(Err(error)),
-                Step::Upload(upload) => {
-                    self.upload = Some(UploadMessages::start(upload, self.consumed));
+            if let Some(upload) = self.uploads.next() {
+                self.upload = Some(UploadMessages::start(upload, self.consumed));
+                continue;
+            }
+            let file = match self.walk.next()? {
+                Ok(file) => file,
+                Err(error) => return Some(Err(error)),
+            };
+            let size = file.size;
+            match self.open(file) {
+                Ok(Some(message)) => return Some(Ok(message)),
+                Ok(None) => {}
+                Err(error) => {
+                    self.consumed += size;
+                    return Some(Err(error));
                 }
-                Step::File(file) => {
-                    let size = file.size;
-                    match self.open(file) {
-                        Ok(Some(message)) => return Some(Ok(message)),
-                        Ok(None) => {}
-                        Err(error) => {
-                            self.consumed += size;
-                            return Some(Err(error));
-                        }
-                    }
-                }
             }
         }
-    }
-}
-
-/// Plans a path the user named: always imported if it is a file.
-fn plan_explicit(path: PathBuf, steps: &mut Vec<Step>) {
-    match fs::metadata(&path) {
-        Err(source) => steps.push(Step::Failed(SourceError::Io { path, source })),
-        Ok(meta) if meta.is_dir() => {
-            if is_maildir(&path) {
-                plan_maildir(&path, steps);
-            } else {
-                plan_directory(&path, steps);
-            }
-        }
-        Ok(meta) if meta.is_file() => plan_file(path, meta.len(), Vec::new(), steps),
-        Ok(_) => steps.push(Step::Failed(SourceError::Unsupported { path })),
-    }
-}
-
-fn plan_file(path: PathBuf, size: u64, tags: Vec<String>, steps: &mut Vec<Step>) {
-    if size > 0 {
-        steps.push(Step::File(PlannedFile { path, size, tags }));
-    }
-}
-
-/// An entry of a directory listing, with symlinks resolved.
-struct Entry {
-    path: PathBuf,
-    name: String,
-    is_dir: bool,
-    size: u64,
-}
-
-/// Lists `dir` in name order, leaving out hidden entries, special files and
-/// symlinks to directories (which could loop). Errors go into `steps`.
-fn list(dir: &Path, steps: &mut Vec<Step>) -> Vec<Entry> {
-    let read = match fs::read_dir(dir) {
-        Ok(read) => read,
-        Err(source) => {
-            steps.push(Step::Failed(SourceError::Io {
-                path: dir.to_owned(),
-                source,
-            }));
-            return Vec::new();
-        }
-    };
-    let mut entries = Vec::new();
-    for entry in read {
-        let entry = match entry {
-            Ok(entry) => entry,
-            Err(source) => {
-                steps.push(Step::Failed(SourceError::Io {
-                    path: dir.to_owned(),
-                    source,
-                }));
-                continue;
-            }
-        };
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') {
-            continue;
-        }
-        let path = entry.path();
-        let is_symlink = entry.file_type().is_ok_and(|t| t.is_symlink());
-        let meta = match fs::metadata(&path) {
-            Ok(meta) => meta,
-            Err(source) => {
-                steps.push(Step::Failed(SourceError::Io { path, source }));
-                continue;
-            }
-        };
-        if meta.is_file() || (meta.is_dir() && !is_symlink) {
-            entries.push(Entry {
-                path,
-                name,
-                is_dir: meta.is_dir(),
-                size: meta.len(),
-            });
-        }
-    }
-    entries.sort_unstable_by(|a, b| a.path.cmp(&b.path));
-    entries
-}
-
-/// Plans a Maildir: `cur` and `new` (not `tmp`, which holds deliveries in
-/// progress), then subfolders that are Maildirs themselves: Maildir++
-/// `.Folder`s and nested Maildirs (Dovecot's `LAYOUT=fs`, notmuch).
-fn plan_maildir(dir: &Path, steps: &mut Vec<Step>) {
-    for sub in ["cur", "new"] {
-        let sub_dir = dir.join(sub);
-        if !sub_dir.is_dir() {
-            continue;
-        }
-        for entry in list(&sub_dir, steps) {
-            if entry.is_dir {
-                continue;
-            }
-            let tags = flag_tags(&entry.name)
-                .into_iter()
-                // Messages in new/ have not been seen by any client yet.
-                .filter(|&tag| sub == "cur" || tag != "read")
-                .map(str::to_owned)
-                .collect();
-            plan_file(entry.path, entry.size, tags, steps);
-        }
-    }
-    let Ok(read) = fs::read_dir(dir) else {
-        return; // Already reported when listing cur or new, or unreadable.
-    };
-    let mut folders: Vec<PathBuf> = read
-        .filter_map(Result::ok)
-        .filter(|entry| {
-            let name = entry.file_name();
-            !matches!(name.to_str(), Some("cur" | "new" | "tmp" | "." | ".."))
-                && entry.file_type().is_ok_and(|t| t.is_dir())
-        })
-        .map(|entry| entry.path())
-        .filter(|path| is_maildir(path))
-        .collect();
-    folders.sort_unstable();
-    for folder in folders {
-        plan_maildir(&folder, steps);
-    }
-}
-
-/// Plans a plain directory: mail-looking files, Maildirs, and recursively
-/// other subdirectories.
-fn plan_directory(dir: &Path, steps: &mut Vec<Step>) {
-    for entry in list(dir, steps) {
-        if entry.is_dir {
-            if is_maildir(&entry.path) {
-                plan_maildir(&entry.path, steps);
-            } else {
-                plan_directory(&entry.path, steps);
-            }
-        } else if looks_like_mail(&entry.name) {
-            plan_file(entry.path, entry.size, Vec::new(), steps);
-        }
-    }
-}
-
-/// Whether a file found in a plain directory is worth reading: a mail
-/// extension, no extension (mbox files, MH and notmuch messages), or an
-/// all-digit name (MH).
-fn looks_like_mail(name: &str) -> bool {
-    if !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit()) {
-        return true;
-    }
-    match Path::new(name).extension().and_then(|ext| ext.to_str()) {
-        None => true,
-        Some(ext) => MAIL_EXTENSIONS
-            .iter()
-            .any(|known| ext.eq_ignore_ascii_case(known)),
     }
 }
 

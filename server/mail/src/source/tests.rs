@@ -1,6 +1,8 @@
 //! Reading mbox files, Maildirs and .eml files as one stream of messages.
 
 use super::*;
+use std::fs;
+use std::path::Path;
 
 const MESSAGE: &[u8] = b"Subject: hi\n\nbody\n";
 
@@ -168,4 +170,35 @@ fn mail_names() {
     for name in ["a.json", "b.asc", "c.txt", "d.gpg", "e.pdf"] {
         assert!(!looks_like_mail(name), "{name}");
     }
+}
+
+#[test]
+fn symlinks_to_files_are_read_dangling_ones_reported_and_directories_not_followed() -> io::Result<()>
+{
+    let dir = tempfile::tempdir()?;
+    let md = dir.path().join("md");
+    let outside = dir.path().join("outside");
+    write(&outside.join("real.eml"), MESSAGE)?;
+    write(&md.join("cur/1.host:2,S"), MESSAGE)?;
+    std::os::unix::fs::symlink(outside.join("real.eml"), md.join("cur/2.link:2,S"))?;
+    std::os::unix::fs::symlink(dir.path().join("gone.eml"), md.join("cur/3.gone:2,S"))?;
+    write(&md.join("new/4.host"), MESSAGE)?;
+    // A loop back to the top is never walked.
+    std::os::unix::fs::symlink(dir.path(), outside.join("loop"))?;
+    let (messages, errors) = collect(vec![md.clone(), outside.clone()]);
+    assert_eq!(
+        origins(&messages, dir.path()),
+        [
+            "/md/cur/1.host:2,S",
+            "/md/cur/2.link:2,S",
+            "/md/new/4.host",
+            "/outside/real.eml"
+        ]
+    );
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].to_string().contains("3.gone"), "{}", errors[0]);
+    // The count up front agrees with what is read.
+    let sources = ImportSources::new(vec![md, outside]);
+    assert_eq!(sources.total_bytes(), 4 * MESSAGE.len() as u64);
+    Ok(())
 }
