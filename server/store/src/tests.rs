@@ -10,14 +10,14 @@ pub(crate) async fn open_store(dir: &Path) -> Store {
     Store::open(&dir.join(DB_FILE), &key).await.unwrap()
 }
 
-fn mail(mid: &str, subject: &str, extra: &str, body: &str) -> Vec<u8> {
+pub(crate) fn mail(mid: &str, subject: &str, extra: &str, body: &str) -> Vec<u8> {
     format!(
         "From: Alice <alice@example.org>\r\nTo: bob@example.com\r\nSubject: {subject}\r\nMessage-ID: <{mid}>\r\nDate: Tue, 05 Mar 2024 10:00:00 +0000\r\n{extra}\r\n{body}\r\n"
     )
     .into_bytes()
 }
 
-async fn insert(store: &Store, raw: &[u8]) -> Inserted {
+pub(crate) async fn insert(store: &Store, raw: &[u8]) -> Inserted {
     let parsed = parse(raw);
     let tags = vec!["inbox".to_string()];
     store
@@ -41,7 +41,7 @@ pub(crate) async fn insert_mail(store: &Store, mid: &str, body: &str) -> i64 {
     id(insert(store, &mail(mid, "Subject", "", body)).await)
 }
 
-fn id(i: Inserted) -> i64 {
+pub(crate) fn id(i: Inserted) -> i64 {
     match i {
         Inserted::New(id) => id,
         Inserted::Duplicate(id) => panic!("unexpected duplicate {id}"),
