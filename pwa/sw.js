@@ -61,6 +61,7 @@ const SHELL = [
   '/js/components/remote-parts.js',
   '/js/components/remote-pairing.js',
   '/js/components/remote-relay.js',
+  '/js/components/reply.js',
   '/js/components/rule-form.js',
   '/js/components/rules.js',
   '/js/components/rules-sieve.js',

@@ -23,7 +23,7 @@ import {
 import { backButton } from './reader-toolbar.js';
 import { menuButton } from './menu-button.js';
 import { pickTag } from './tag-picker.js';
-import { startReply, chooseForward } from './compose.js';
+import { startReply, chooseForward } from './reply.js';
 import { cryptoStatus } from './crypto-status.js';
 import { deleteForGood } from './delete-for-good.js';
 
