@@ -3,9 +3,13 @@
 // sessions are not cached, not even briefly. Shell files are fetched network-first
 // (so an updated box serves an updated app) with the cache as the offline fallback.
 
-const CACHE = 'homepost-shell-v20';
+const CACHE = 'homepost-shell-v21';
 
-/** Every file of pwa/ that the page loads. Keep in step with pwa/ (e2e checks it). */
+/**
+ * Every file of pwa/ that the page loads. Keep in step with pwa/ (e2e checks it).
+ * Modules the page imports only when a screen is first opened (views.js) are here
+ * too: installing the worker fetches them all, so every screen opens offline.
+ */
 const SHELL = [
   '/',
   '/manifest.webmanifest',
@@ -69,12 +73,14 @@ const SHELL = [
   '/js/components/search-suggest.js',
   '/js/components/settings-sheet.js',
   '/js/components/setup-message.js',
+  '/js/components/setup-screen.js',
   '/js/components/sheet.js',
   '/js/components/tag-drawer.js',
   '/js/components/tag-manager.js',
   '/js/components/tag-picker.js',
   '/js/components/trash-bar.js',
   '/js/components/trash-settings.js',
+  '/js/components/views.js',
   '/js/components/wizard.js',
   '/js/components/wizard-account.js',
   '/js/components/wizard-finish.js',

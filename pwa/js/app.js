@@ -9,12 +9,16 @@
 // A status answer with a session also says which key lookups the box allows
 // (`key_lookup`, kept in api.js); after unlocking here, status is asked once more
 // for it. Once per session: no poll.
+//
+// What loads at start is what the unlock screen and the mail list need: the modules
+// this file imports statically, and theirs (tests/scripts/pwa-budget holds their
+// size). The first-run screens (<hp-setup>, <hp-wizard>) are imported when shown;
+// the mail's other screens when first opened (components/views.js).
 
 import { api, setSession, setStatus, clearSession, ApiError } from './api.js';
 import { h, replace } from './dom.js';
 import './components/auth-screens.js';
 import './components/mail-view.js';
-import './components/wizard.js';
 
 class HpApp extends HTMLElement {
   connectedCallback() {
@@ -55,11 +59,19 @@ class HpApp extends HTMLElement {
       this.show(h('hp-offline', { detail: err instanceof ApiError && err.status ? err.message : null }));
       return;
     }
-    this.removeAttribute('aria-busy');
     if (status.state === 'no_vault') {
+      try {
+        await import('./components/setup-screen.js');
+      } catch {
+        this.removeAttribute('aria-busy');
+        this.show(h('hp-offline', { detail: null }));
+        return;
+      }
+      this.removeAttribute('aria-busy');
       this.show(h('hp-setup', { 'token-required': status.setup_token_required, claimed: status.claimed === true }));
       return;
     }
+    this.removeAttribute('aria-busy');
     if (status.state === 'unlocked' && status.session) {
       try {
         setSession(await api.session());
@@ -98,6 +110,12 @@ class HpApp extends HTMLElement {
       }
     }
     if (setup && setup.step && setup.step !== 'done') {
+      try {
+        await import('./components/wizard.js');
+      } catch {
+        this.showMail(); // not loaded (the box went away): the mail says what it can
+        return;
+      }
       this.show(h('hp-wizard', {
         step: setup.step,
         account: Number.isInteger(setup.account) ? String(setup.account) : null,
