@@ -13,12 +13,24 @@
 // What loads at start is what the unlock screen and the mail list need: the modules
 // this file imports statically, and theirs (tests/scripts/pwa-budget holds their
 // size). The first-run screens (<hp-setup>, <hp-wizard>) are imported when shown;
-// the mail's other screens when first opened (components/views.js).
+// the mail's other screens when first opened (components/views.js). With a session,
+// GET /session, GET /setup and the list's first page are asked for at once.
 
 import { api, setSession, setStatus, clearSession, ApiError } from './api.js';
 import { h, replace } from './dom.js';
+import { prefetchFirstPage } from './components/list-source.js';
 import './components/auth-screens.js';
 import './components/mail-view.js';
+
+/** GET /setup: {setup} (null when it could not be read), or {lost: code} on a 401. */
+async function readSetup() {
+  try {
+    return { setup: await api.setup() };
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) return { lost: err.code };
+    return { setup: null };
+  }
+}
 
 class HpApp extends HTMLElement {
   connectedCallback() {
@@ -73,10 +85,13 @@ class HpApp extends HTMLElement {
     }
     this.removeAttribute('aria-busy');
     if (status.state === 'unlocked' && status.session) {
+      // Asked together: the setup state, and the list's first page for the mail.
+      const setup = readSetup();
+      prefetchFirstPage();
       try {
         setSession(await api.session());
         setStatus(status);
-        await this.showMailOrWizard();
+        await this.showMailOrWizard(setup);
         return;
       } catch {
         // The session expired between the two requests: unlock again.
@@ -95,19 +110,16 @@ class HpApp extends HTMLElement {
   }
 
   /**
-   * The first-run wizard where it was left (GET /setup), or the mail once it is done.
-   * A box older than the wizard (404) or a failed read opens the mail: the wizard is
-   * help, never a gate in front of the mail.
+   * The first-run wizard where it was left (GET /setup, `reading`: readSetup()
+   * already under way), or the mail once it is done. A box older than the wizard
+   * (404) or a failed read opens the mail: the wizard is help, never a gate in front
+   * of the mail.
    */
-  async showMailOrWizard() {
-    let setup = null;
-    try {
-      setup = await api.setup();
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 401) {
-        this.showUnlock(err.code === 'locked' ? 'locked' : 'unlocked');
-        return;
-      }
+  async showMailOrWizard(reading = readSetup()) {
+    const { setup, lost } = await reading;
+    if (lost) {
+      this.showUnlock(lost === 'locked' ? 'locked' : 'unlocked');
+      return;
     }
     if (setup && setup.step && setup.step !== 'done') {
       try {
@@ -132,12 +144,14 @@ class HpApp extends HTMLElement {
    * box's "Restored N messages…") is announced once the mail is shown.
    */
   async enterMail(notice = null) {
+    const setup = readSetup();
+    prefetchFirstPage();
     try {
       setStatus(await api.status());
     } catch {
       setStatus(null); // not known: the screens offer lookups, and a refusal says why
     }
-    await this.showMailOrWizard();
+    await this.showMailOrWizard(setup);
     if (notice) window.dispatchEvent(new CustomEvent('hp:announce', { detail: { message: notice } }));
   }
 }

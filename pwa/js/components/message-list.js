@@ -21,12 +21,10 @@ import {
 } from '../mail-actions.js';
 import { setupGestures } from './list-gestures.js';
 import { ListSelection } from './list-selection.js';
-import { fetchRows } from './list-source.js';
+import { fetchRows, PAGE_SIZE } from './list-source.js';
 import { emptyText } from './list-empty.js';
 import './trash-bar.js';
 import './saved-searches.js';
-
-const PAGE_SIZE = 50;
 
 /** A heading for well-known queries; anything else is "Search results". */
 function titleFor(query) {
