@@ -172,8 +172,14 @@ class HpMail extends HTMLElement {
         this.reader.replaceChildren(view);
       });
     }
-    // Just unlocked: the focus was on the unlock form, now gone; put it on the list.
-    if (first && route.name === 'search') this.list.focusHeading();
+    // Just unlocked: the focus was on the unlock form, now gone; put it on the list,
+    // at the next frame: focusing lays the page out, better once than before the
+    // rows and again with them.
+    if (first && route.name === 'search') {
+      requestAnimationFrame(() => {
+        if (!document.activeElement || document.activeElement === document.body) this.list.focusHeading();
+      });
+    }
   }
 
   /** Shows a screen of its own (compose, drafts, outbox, accounts) in the page pane. */
