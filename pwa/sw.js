@@ -130,19 +130,24 @@ self.addEventListener('fetch', (event) => {
     key = url.pathname;
   }
   if (key === null) return;
-  event.respondWith(networkFirst(request, key));
+  event.respondWith(networkFirst(event, request, key));
 });
 
-async function networkFirst(request, key) {
-  const cache = await caches.open(CACHE);
+/**
+ * The box's answer, kept in the cache for next time; the cache's copy when the box
+ * does not answer. The page gets the answer at once: the copy is written beside it
+ * (waitUntil), not before it, as waiting for each write slowed the app's start.
+ */
+async function networkFirst(event, request, key) {
   try {
     const response = await withTimeout(fetch(request), NETWORK_TIMEOUT_MS);
     if (response.ok && response.type === 'basic') {
-      await cache.put(key, response.clone());
+      const copy = response.clone();
+      event.waitUntil(caches.open(CACHE).then((cache) => cache.put(key, copy)).catch(() => {}));
     }
     return response;
   } catch (err) {
-    const cached = await cache.match(key);
+    const cached = await (await caches.open(CACHE)).match(key);
     if (cached) return cached;
     throw err;
   }
