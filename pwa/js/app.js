@@ -159,10 +159,27 @@ class HpApp extends HTMLElement {
 customElements.define('hp-app', HpApp);
 
 // The service worker keeps the app shell (never mail) so the app opens offline.
-if ('serviceWorker' in navigator) {
-  window.addEventListener('load', () => {
-    navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch((err) => {
-      console.warn('Homepost: service worker not registered:', err.message);
-    });
+// Installing it fetches every file of the app, which on a first visit competed
+// with drawing the list: a page it does not control yet registers it once the list
+// has its first page (or 3 s after the load, on any other screen), when idle. With
+// the worker in place, registering only checks for a new one, at once.
+function registerWorker() {
+  navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch((err) => {
+    console.warn('Homepost: service worker not registered:', err.message);
   });
+}
+if ('serviceWorker' in navigator) {
+  if (navigator.serviceWorker.controller) {
+    window.addEventListener('load', registerWorker);
+  } else {
+    let asked = false;
+    const soon = () => {
+      if (asked) return;
+      asked = true;
+      if ('requestIdleCallback' in window) window.requestIdleCallback(registerWorker, { timeout: 3000 });
+      else setTimeout(registerWorker, 500);
+    };
+    document.addEventListener('hp-list-loaded', soon, { once: true });
+    window.addEventListener('load', () => setTimeout(soon, 3000));
+  }
 }

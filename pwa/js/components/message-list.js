@@ -184,7 +184,7 @@ class HpMessageList extends HTMLElement {
         this.ul.append(li);
       }
       this.updateSummary();
-      this.dispatchEvent(new CustomEvent('hp-list-loaded')); // mail-view.js: the reader may load now
+      this.dispatchEvent(new CustomEvent('hp-list-loaded', { bubbles: true })); // mail-view.js: the reader may load now
     } catch (err) {
       if (err.name === 'AbortError' || generation !== this.generation) return;
       if (err.status === 401) return; // the app shows the unlock screen
