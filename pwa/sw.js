@@ -3,9 +3,13 @@
 // sessions are not cached, not even briefly. Shell files are fetched network-first
 // (so an updated box serves an updated app) with the cache as the offline fallback.
 
-const CACHE = 'homepost-shell-v20';
+const CACHE = 'homepost-shell-v21';
 
-/** Every file of pwa/ that the page loads. Keep in step with pwa/ (e2e checks it). */
+/**
+ * Every file of pwa/ that the page loads. Keep in step with pwa/ (e2e checks it).
+ * Modules the page imports only when a screen is first opened (views.js) are here
+ * too: installing the worker fetches them all, so every screen opens offline.
+ */
 const SHELL = [
   '/',
   '/manifest.webmanifest',
@@ -61,6 +65,7 @@ const SHELL = [
   '/js/components/remote-parts.js',
   '/js/components/remote-pairing.js',
   '/js/components/remote-relay.js',
+  '/js/components/reply.js',
   '/js/components/rule-form.js',
   '/js/components/rules.js',
   '/js/components/rules-sieve.js',
@@ -68,12 +73,14 @@ const SHELL = [
   '/js/components/search-suggest.js',
   '/js/components/settings-sheet.js',
   '/js/components/setup-message.js',
+  '/js/components/setup-screen.js',
   '/js/components/sheet.js',
   '/js/components/tag-drawer.js',
   '/js/components/tag-manager.js',
   '/js/components/tag-picker.js',
   '/js/components/trash-bar.js',
   '/js/components/trash-settings.js',
+  '/js/components/views.js',
   '/js/components/wizard.js',
   '/js/components/wizard-account.js',
   '/js/components/wizard-finish.js',
@@ -123,19 +130,24 @@ self.addEventListener('fetch', (event) => {
     key = url.pathname;
   }
   if (key === null) return;
-  event.respondWith(networkFirst(request, key));
+  event.respondWith(networkFirst(event, request, key));
 });
 
-async function networkFirst(request, key) {
-  const cache = await caches.open(CACHE);
+/**
+ * The box's answer, kept in the cache for next time; the cache's copy when the box
+ * does not answer. The page gets the answer at once: the copy is written beside it
+ * (waitUntil), not before it, as waiting for each write slowed the app's start.
+ */
+async function networkFirst(event, request, key) {
   try {
     const response = await withTimeout(fetch(request), NETWORK_TIMEOUT_MS);
     if (response.ok && response.type === 'basic') {
-      await cache.put(key, response.clone());
+      const copy = response.clone();
+      event.waitUntil(caches.open(CACHE).then((cache) => cache.put(key, copy)).catch(() => {}));
     }
     return response;
   } catch (err) {
-    const cached = await cache.match(key);
+    const cached = await (await caches.open(CACHE)).match(key);
     if (cached) return cached;
     throw err;
   }

@@ -156,3 +156,10 @@ export function fingerprintGroups(hex) {
   const bare = String(hex || '').replace(/[^0-9a-f]/gi, '').toUpperCase();
   return (bare.match(/.{1,4}/g) || []).join(' ');
 }
+
+/** The server's words as a sentence: a capital first, a full stop last. */
+export function sentence(text) {
+  const t = String(text || '').trim();
+  if (!t) return '';
+  return `${t.charAt(0).toUpperCase()}${t.slice(1)}${/[.!?]$/.test(t) ? '' : '.'}`;
+}

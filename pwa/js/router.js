@@ -79,6 +79,18 @@ export function ruleHash(id, prefill = null) {
   return prefill ? `#/rules/new?${new URLSearchParams(prefill)}` : '#/rules/new';
 }
 
+/**
+ * The editor of a new rule for mail from the first sender of `from` ([{name, address}]):
+ * "Mail like this…" in the reader.
+ */
+export function mailLikeThisHash(from) {
+  const sender = (from || []).find((a) => a && a.address);
+  if (!sender) return ruleHash('new');
+  const { address } = sender;
+  const term = /^[^\s"()\\]+$/.test(address) ? address : `"${address.replace(/(["\\])/g, '\\$1')}"`;
+  return ruleHash('new', { name: `Mail from ${sender.name || address}`, query: `from:${term}` });
+}
+
 export const IMPORT_HASH = '#/import';
 
 export const REMOTE_HASH = '#/remote';

@@ -9,7 +9,7 @@ import { field, formError, h, icon, replace } from '../dom.js';
 import { ICONS } from '../icons.js';
 import { accountHash } from '../router.js';
 import { announce } from '../mail-actions.js';
-import { sentence } from './remote-relay.js';
+import { sentence } from '../format.js';
 
 export const DEFAULT_FOLDER = 'Homepost Backup';
 /** The choices of how often, in hours. */

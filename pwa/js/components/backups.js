@@ -9,9 +9,8 @@
 import { api } from '../api.js';
 import { h, icon, replace, titleRow } from '../dom.js';
 import { ICONS } from '../icons.js';
-import { count, dayAndTime, size } from '../format.js';
+import { count, dayAndTime, size, sentence } from '../format.js';
 import { lastAccounts, poll, pollRound } from '../poll.js';
-import { sentence } from './remote-relay.js';
 import { RecoveryKeyPanel } from './backup-key.js';
 import { BackupSettingsSection } from './backup-settings.js';
 

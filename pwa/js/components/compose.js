@@ -1,5 +1,5 @@
-// Writing mail: <hp-compose> (a new message or a draft), <hp-drafts> (the list of
-// drafts), and the reply / reply all / forward actions of the message view.
+// Writing mail: <hp-compose> (a new message or a draft) and <hp-drafts> (the list of
+// drafts). The reader's reply / reply all / forward start in reply.js.
 //
 // A new message becomes a draft (POST /drafts) at its first edit; from then on every
 // edit is saved (PUT /drafts/{id}) 1.5 s after the typing stops, and when the screen
@@ -27,7 +27,7 @@ import { composeHash, navigate } from '../router.js';
 import { announce } from '../mail-actions.js';
 import { lastAccounts } from '../poll.js';
 import { addressField } from './address-field.js';
-import { openSheet, confirmSheet } from './sheet.js';
+import { confirmSheet } from './sheet.js';
 import { EncryptPanel } from './compose-crypto.js';
 import { FromPicker, swapSignature, withSignature } from './compose-from.js';
 
@@ -35,34 +35,6 @@ const AUTOSAVE_MS = 1500;
 /** Wait after a change of To, Cc or Bcc before asking about encryption again. */
 const CRYPTO_RECHECK_MS = 600;
 const MAX_ATTACHMENT = 25 * 1024 * 1024; // the server's limit per attachment
-
-/** Creates a reply or forward draft of message `id` and opens it. */
-export async function startReply(id, mode) {
-  try {
-    const draft = await api.createDraft({ reply: { id, mode } });
-    navigate(composeHash(draft.id));
-  } catch (err) {
-    if (err.status !== 401) announce(`Could not start the reply: ${err.message}`, 'error');
-  }
-}
-
-/** Asks how to forward message `id`: in the text, or the whole message attached. */
-export function chooseForward(id) {
-  const pick = (mode) => { dialog.close(); startReply(id, mode); };
-  const inline = h('button', { type: 'button', class: 'button primary', onclick: () => pick('forward_inline') },
-    'Forward in the text');
-  const dialog = openSheet({
-    title: 'Forward',
-    className: 'confirm',
-    content: [
-      h('p', {}, 'Put the message in the text of yours, or attach it whole (as an .eml file, with its attachments)?'),
-      h('div', { class: 'sheet-actions' },
-        h('button', { type: 'button', class: 'button', onclick: () => pick('forward_attached') }, 'Forward as attachment'),
-        inline),
-    ],
-  });
-  inline.focus();
-}
 
 /** A file's bytes as base64 (without the data: prefix). */
 function readBase64(file) {

@@ -16,17 +16,16 @@ import { h, icon, replace, srOnly } from '../dom.js';
 import { ICONS } from '../icons.js';
 import { avatar } from '../avatar.js';
 import { addressList, fullDate, isoDate, shortDate, senders, size } from '../format.js';
-import { messageHash, navigate } from '../router.js';
+import { mailLikeThisHash, messageHash, navigate } from '../router.js';
 import {
   announce, changeTags, changeThreads, undoDeltas, ARCHIVE, TRASH, SPAM, NOT_SPAM, MARK_READ, MARK_UNREAD,
 } from '../mail-actions.js';
 import { backButton } from './reader-toolbar.js';
 import { menuButton } from './menu-button.js';
 import { pickTag } from './tag-picker.js';
-import { startReply, chooseForward } from './compose.js';
+import { startReply, chooseForward } from './reply.js';
 import { cryptoStatus } from './crypto-status.js';
 import { deleteForGood } from './delete-for-good.js';
-import { mailLikeThisHash } from './rule-form.js';
 
 /** Most unread messages opened at once when a conversation is shown. */
 const OPEN_UNREAD = 5;

@@ -13,10 +13,9 @@
 import { api } from '../api.js';
 import { h, icon, replace, titleRow } from '../dom.js';
 import { ICONS } from '../icons.js';
-import { ago, count, dayAndTime } from '../format.js';
+import { ago, count, dayAndTime, sentence } from '../format.js';
 import { poll, pollRound } from '../poll.js';
 import { setIntegrity } from '../integrity.js';
-import { sentence } from './remote-relay.js';
 import { confirmSheet } from './sheet.js';
 import { TrashSettingsSection } from './trash-settings.js';
 

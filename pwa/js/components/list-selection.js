@@ -11,7 +11,7 @@ import {
   announce, requiredTags,
   ARCHIVE, TRASH, MARK_READ, MARK_UNREAD, SPAM, NOT_SPAM,
 } from '../mail-actions.js';
-import { pickTag } from './tag-picker.js';
+import { withModule } from './views.js';
 
 export class ListSelection {
   /** `list`: the <hp-message-list> (rows, query, setQuery, selectionChanged). */
@@ -160,10 +160,10 @@ export class ListSelection {
 
   async tag() {
     const n = this.ids.size;
-    const name = await pickTag({
+    const name = await withModule(() => import('./tag-picker.js'), ({ pickTag }) => pickTag({
       title: `Tag ${n} ${this.list.grouped ? 'conversation' : 'message'}${n === 1 ? '' : 's'}`,
       fieldLabel: `Tag the selected ${this.list.grouped ? 'conversations' : 'messages'}`,
-    });
+    }));
     if (name) this.apply({ change: { add: [name], remove: [] }, done: `Tagged ${name}` });
   }
 

@@ -4,7 +4,8 @@
 // keyboard shortcuts and the status line (aria-live), and runs the accounts poll that
 // tells when new mail arrived (the list and the drawer's counts are then refreshed).
 // It reads the box's health once when it opens (integrity.js): damage a check found
-// shows as a banner over the list.
+// shows as a banner over the list. The reader and the screens of their own load
+// when first shown (views.js); the help sheets when first asked for.
 
 import { api } from '../api.js';
 import { h, icon, isTyping } from '../dom.js';
@@ -15,24 +16,17 @@ import {
 import { ARCHIVE, TRASH } from '../mail-actions.js';
 import { startAccountsPoll, stopAccountsPoll } from '../poll.js';
 import { clearIntegrity, loadIntegrity } from '../integrity.js';
-import { showSearchHelp, showShortcutHelp } from './help.js';
 import { sheetOpen } from './sheet.js';
 import { searchSuggestions, rememberSearch, forgetSearches } from './search-suggest.js';
+import {
+  loadView, loadingNote, prefetchReader, viewReady, withModule,
+} from './views.js';
 import './tag-drawer.js';
 import './message-list.js';
-import './message-view.js';
-import './conversation-view.js';
-import './compose.js';
-import './outbox.js';
-import './accounts.js';
-import './account-add.js';
-import './import-mail.js';
-import './remote-access.js';
-import './backups.js';
-import './health.js';
 import './integrity-banner.js';
-import './contacts.js';
-import './rules.js';
+
+/** Runs `fn` with help.js (the search and shortcut sheets), loaded the first time. */
+const withHelp = (fn) => withModule(() => import('./help.js'), fn);
 
 /** The element of each page route. */
 const PAGE_TAGS = {
@@ -95,11 +89,11 @@ class HpMail extends HTMLElement {
     this.searchInput,
     h('button', {
       type: 'button', class: 'icon-button', 'aria-label': 'Search help', title: 'Search help',
-      onclick: () => showSearchHelp((example) => {
+      onclick: () => withHelp((help) => help.showSearchHelp((example) => {
         this.searchInput.value = example;
         this.searchInput.focus();
         this.searchInput.setSelectionRange(example.length, example.length);
-      }),
+      })),
     }, icon(ICONS.help)));
     this.suggestions = searchSuggestions(this.searchInput, searchForm);
     searchForm.append(this.suggestions.listbox);
@@ -113,6 +107,8 @@ class HpMail extends HTMLElement {
     this.nav = h('nav', { id: 'drawer', class: 'drawer', 'aria-label': 'Folders and tags' }, this.drawer);
     this.backdrop = h('div', { class: 'drawer-backdrop', onclick: () => this.toggleDrawer(false) });
     this.list = h('hp-message-list');
+    // The list is on screen: the reader's modules may come now (views.js).
+    this.list.addEventListener('hp-list-loaded', () => prefetchReader(), { once: true });
     this.reader = h('div', { class: 'reader-pane' });
     this.page = h('div', { class: 'page-pane' });
     this.main = h('main', { id: 'main', class: 'panes', tabindex: '-1' },
@@ -168,14 +164,22 @@ class HpMail extends HTMLElement {
     } else {
       if (!this.list.query) this.list.setQuery(DEFAULT_QUERY);
       this.list.markOpen(route.name === (this.list.grouped ? 'thread' : 'message') ? route.id : null);
-      const view = h(route.name === 'message' ? 'hp-message-view' : 'hp-conversation-view',
-        { 'data-id': String(route.id) });
-      view.addEventListener('hp-back', () => this.back());
-      this.reader.replaceChildren(view);
+      const tag = route.name === 'message' ? 'hp-message-view' : 'hp-conversation-view';
       this.dataset.view = 'reader';
+      this.whenLoaded(tag, () => this.current === route, this.reader, () => {
+        const view = h(tag, { 'data-id': String(route.id) });
+        view.addEventListener('hp-back', () => this.back());
+        this.reader.replaceChildren(view);
+      });
     }
-    // Just unlocked: the focus was on the unlock form, now gone; put it on the list.
-    if (first && route.name === 'search') this.list.focusHeading();
+    // Just unlocked: the focus was on the unlock form, now gone; put it on the list,
+    // at the next frame: focusing lays the page out, better once than before the
+    // rows and again with them.
+    if (first && route.name === 'search') {
+      requestAnimationFrame(() => {
+        if (!document.activeElement || document.activeElement === document.body) this.list.focusHeading();
+      });
+    }
   }
 
   /** Shows a screen of its own (compose, drafts, outbox, accounts) in the page pane. */
@@ -188,15 +192,39 @@ class HpMail extends HTMLElement {
     this.pageKey = key;
     let tag = PAGE_TAGS[route.name];
     if (route.name === 'accounts' && route.id !== null) tag = route.id === 'new' ? 'hp-account-add' : 'hp-account-form';
-    const view = h(tag, { 'data-id': route.id === null ? null : String(route.id), 'data-params': route.params || null });
-    view.addEventListener('hp-back', (event) => this.backFromPage(event.detail && event.detail.target));
-    this.page.replaceChildren(view);
-    this.page.scrollTop = 0;
-    // Screens that load first put the focus where it belongs themselves.
-    if (!['hp-compose', 'hp-account-form', 'hp-account-add'].includes(tag) && !(tag === 'hp-rules' && route.id !== null)) {
-      const heading = view.querySelector('h1');
-      if (heading) heading.focus();
+    this.whenLoaded(tag, () => this.pageKey === key, this.page, () => {
+      const view = h(tag, { 'data-id': route.id === null ? null : String(route.id), 'data-params': route.params || null });
+      view.addEventListener('hp-back', (event) => this.backFromPage(event.detail && event.detail.target));
+      this.page.replaceChildren(view);
+      this.page.scrollTop = 0;
+      // Screens that load first put the focus where it belongs themselves.
+      if (!['hp-compose', 'hp-account-form', 'hp-account-add'].includes(tag) && !(tag === 'hp-rules' && route.id !== null)) {
+        const heading = view.querySelector('h1');
+        if (heading) heading.focus();
+      }
+    });
+  }
+
+  /**
+   * Runs `show` (which puts the element `tag` into `pane`) at once when its module
+   * has run; else shows "Loading…" in `pane`, loads the module (views.js) and runs
+   * `show` then if `current()` says the route is still the one that asked. A module
+   * that cannot be loaded (the box out of reach, not yet cached) is said in the pane.
+   */
+  whenLoaded(tag, current, pane, show) {
+    if (viewReady(tag)) {
+      show();
+      return;
     }
+    pane.replaceChildren(loadingNote());
+    loadView(tag).then(() => {
+      if (current() && this.isConnected) show();
+    }, (err) => {
+      if (!current()) return;
+      // The browser keeps a module that failed for this page: only a reload asks again.
+      pane.replaceChildren(h('p', { class: 'form-error', role: 'alert' },
+        `This screen could not be loaded (${err.message}). Reload the page once the box can be reached.`));
+    });
   }
 
   /**
@@ -379,7 +407,7 @@ class HpMail extends HTMLElement {
         this.searchInput.select();
         break;
       case '?':
-        showShortcutHelp();
+        withHelp((help) => help.showShortcutHelp());
         break;
       default:
         handled = false;

@@ -21,12 +21,10 @@ import {
 } from '../mail-actions.js';
 import { setupGestures } from './list-gestures.js';
 import { ListSelection } from './list-selection.js';
-import { fetchRows } from './list-source.js';
+import { fetchRows, PAGE_SIZE } from './list-source.js';
 import { emptyText } from './list-empty.js';
 import './trash-bar.js';
 import './saved-searches.js';
-
-const PAGE_SIZE = 50;
 
 /** A heading for well-known queries; anything else is "Search results". */
 function titleFor(query) {
@@ -186,6 +184,7 @@ class HpMessageList extends HTMLElement {
         this.ul.append(li);
       }
       this.updateSummary();
+      this.dispatchEvent(new CustomEvent('hp-list-loaded', { bubbles: true })); // mail-view.js: the reader may load now
     } catch (err) {
       if (err.name === 'AbortError' || generation !== this.generation) return;
       if (err.status === 401) return; // the app shows the unlock screen

@@ -21,7 +21,7 @@ import { confirmSheet } from './sheet.js';
 import { deleteForGood } from './delete-for-good.js';
 import { pickTag } from './tag-picker.js';
 import { backButton, renderToolbar } from './reader-toolbar.js';
-import { startReply, chooseForward } from './compose.js';
+import { startReply, chooseForward } from './reply.js';
 import { cryptoStatus } from './crypto-status.js';
 import { setupMessageCard } from './setup-message.js';
 

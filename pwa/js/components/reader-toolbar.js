@@ -9,9 +9,8 @@ import { urls } from '../api.js';
 import { h, icon, replace } from '../dom.js';
 import { ICONS } from '../icons.js';
 import { ARCHIVE, TRASH, FLAG, UNFLAG, SPAM, NOT_SPAM } from '../mail-actions.js';
-import { navigate } from '../router.js';
+import { mailLikeThisHash, navigate } from '../router.js';
 import { menuButton } from './menu-button.js';
-import { mailLikeThisHash } from './rule-form.js';
 
 export function backButton(view) {
   return h('button', {

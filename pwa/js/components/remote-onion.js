@@ -9,8 +9,8 @@ import { h, icon, replace } from '../dom.js';
 import { ICONS } from '../icons.js';
 import { copyButton } from '../clipboard.js';
 import { announce } from '../mail-actions.js';
+import { sentence } from '../format.js';
 import { confirmSheet } from './sheet.js';
-import { sentence } from './remote-relay.js';
 import { DeviceList, qrImage } from './remote-pairing.js';
 
 /** The onion service's states in words: [badge, sentence, badge class]. */

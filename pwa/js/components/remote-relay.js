@@ -9,6 +9,7 @@ import { field, formError, h, icon, replace } from '../dom.js';
 import { ICONS } from '../icons.js';
 import { copyButton } from '../clipboard.js';
 import { announce } from '../mail-actions.js';
+import { sentence } from '../format.js';
 import { confirmSheet } from './sheet.js';
 
 /** The relay's states in words: [badge, sentence, badge class]. */
@@ -27,13 +28,6 @@ function stateWords(state) {
 /** "AB:CD:…" as its pairs of hex digits. */
 export function fingerprintPairs(fingerprint) {
   return String(fingerprint || '').toUpperCase().split(/[^0-9A-F]+/).filter((p) => p.length === 2);
-}
-
-/** The server's words as a sentence: a capital first, a full stop last. */
-export function sentence(text) {
-  const t = String(text || '').trim();
-  if (!t) return '';
-  return `${t.charAt(0).toUpperCase()}${t.slice(1)}${/[.!?]$/.test(t) ? '' : '.'}`;
 }
 
 export class RelaySection {

@@ -4,18 +4,16 @@
 // what it does: tags to add and to remove (chosen among the tags or typed,
 // tag-picker.js), mark read, archive, move to the trash, spam or not spam, and stop
 // (no later rule runs on that message); whether it is on. "Mail like this…" in the
-// reader opens it filled in for the sender (mailLikeThisHash), actions left to choose.
+// reader opens it filled in for the sender (router.js mailLikeThisHash), actions left to choose.
 
 import { api } from '../api.js';
 import {
   field, formError, h, icon, replace, titleRow,
 } from '../dom.js';
 import { ICONS } from '../icons.js';
-import { count, tagLabel } from '../format.js';
-import { ruleHash } from '../router.js';
+import { count, tagLabel, sentence } from '../format.js';
 import { announce } from '../mail-actions.js';
 import { pickTag } from './tag-picker.js';
-import { sentence } from './remote-relay.js';
 
 let formCount = 0;
 
@@ -24,15 +22,6 @@ export function emptyActions() {
   return {
     add_tags: [], remove_tags: [], mark_read: false, archive: false, trash: false, spam: null, stop: false,
   };
-}
-
-/** The editor of a new rule for mail from the first sender of `from` ([{name, address}]). */
-export function mailLikeThisHash(from) {
-  const sender = (from || []).find((a) => a && a.address);
-  if (!sender) return ruleHash('new');
-  const { address } = sender;
-  const term = /^[^\s"()\\]+$/.test(address) ? address : `"${address.replace(/(["\\])/g, '\\$1')}"`;
-  return ruleHash('new', { name: `Mail from ${sender.name || address}`, query: `from:${term}` });
 }
 
 /** What a rule does, as a sentence: "Adds tag news, takes it out of the Inbox." */

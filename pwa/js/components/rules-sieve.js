@@ -10,11 +10,10 @@ import {
   field, formError, h, icon, replace,
 } from '../dom.js';
 import { ICONS } from '../icons.js';
-import { count } from '../format.js';
+import { count, sentence } from '../format.js';
 import { announce } from '../mail-actions.js';
 import { openSheet } from './sheet.js';
 import { actionWords, emptyActions } from './rule-form.js';
-import { sentence } from './remote-relay.js';
 
 /** The largest script read from a file (a rules file is a few kilobytes). */
 const MAX_FILE = 1024 * 1024;

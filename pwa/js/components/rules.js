@@ -14,14 +14,13 @@ import {
   h, icon, replace, titleRow,
 } from '../dom.js';
 import { ICONS } from '../icons.js';
-import { ago, count } from '../format.js';
+import { ago, count, sentence } from '../format.js';
 import { RULES_HASH, ruleHash } from '../router.js';
 import { announce } from '../mail-actions.js';
 import { poll, pollRound } from '../poll.js';
 import { confirmSheet } from './sheet.js';
 import { RuleForm, actionWords } from './rule-form.js';
 import { exportSieve, importSieve } from './rules-sieve.js';
-import { sentence } from './remote-relay.js';
 import { sameOrNext } from './saved-searches.js';
 
 const RUNNING_MS = 1000;

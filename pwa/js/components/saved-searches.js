@@ -14,8 +14,8 @@ import {
 import { ICONS } from '../icons.js';
 import { DEFAULT_QUERY, searchHash } from '../router.js';
 import { announce } from '../mail-actions.js';
+import { sentence } from '../format.js';
 import { confirmSheet, openSheet } from './sheet.js';
-import { sentence } from './remote-relay.js';
 
 /** The saved searches as last loaded (the drawer loads them), for <hp-save-search>. */
 let known = [];

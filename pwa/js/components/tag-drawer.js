@@ -3,6 +3,7 @@
 // Accounts, Import mail, Remote access and Settings (marked while the box's last check found
 // damage, integrity.js). Counts come from GET /api/v1/tags and GET /api/v1/saved-searches and
 // are refreshed whenever tags change anywhere in the app, and when new mail arrives.
+// The tag manager and the Settings sheet load when first opened (views.js withModule).
 
 import { api } from '../api.js';
 import { h, icon, replace, srOnly } from '../dom.js';
@@ -14,9 +15,8 @@ import { tagLabel } from '../format.js';
 import { setKnownTags } from '../tag-store.js';
 import { clearUnread, showUnread } from '../unread.js';
 import { needsAttention } from '../integrity.js';
-import { openTagManager } from './tag-manager.js';
-import { openSettings } from './settings-sheet.js';
 import { SavedSearchesSection, forgetSavedSearches } from './saved-searches.js';
+import { withModule } from './views.js';
 
 /** Tags with their own fixed entry, or not shown as a tag at all. */
 const SPECIAL = new Set(['inbox', 'read', 'spam', 'trash']);
@@ -42,7 +42,8 @@ class HpTagDrawer extends HTMLElement {
       this.others,
       this.error,
       h('button', {
-        type: 'button', class: 'button nav-manage', onclick: () => openTagManager(),
+        type: 'button', class: 'button nav-manage',
+        onclick: () => withModule(() => import('./tag-manager.js'), (m) => m.openTagManager()),
       }, icon(ICONS.settings), 'Manage tags'),
       h('h2', { class: 'visually-hidden' }, 'Settings'),
       h('ul', { class: 'nav-list nav-settings' },
@@ -50,8 +51,10 @@ class HpTagDrawer extends HTMLElement {
         this.pageEntry('Accounts', 'accounts', accountHash(), ICONS.account),
         this.pageEntry('Import mail', 'import', IMPORT_HASH, ICONS.upload),
         this.pageEntry('Remote access', 'remote', REMOTE_HASH, ICONS.remote),
-        h('li', {}, h('button', { type: 'button', class: 'nav-item nav-button', onclick: () => openSettings() },
-          icon(ICONS.settings), h('span', { class: 'nav-label' }, 'Settings'), this.settingsMark))));
+        h('li', {}, h('button', {
+          type: 'button', class: 'nav-item nav-button',
+          onclick: () => withModule(() => import('./settings-sheet.js'), (m) => m.openSettings()),
+        }, icon(ICONS.settings), h('span', { class: 'nav-label' }, 'Settings'), this.settingsMark))));
     this.refresh = () => this.scheduleLoad();
     window.addEventListener('hp:tags-changed', this.refresh);
     window.addEventListener('hp:tags-edited', this.refresh);

@@ -7,7 +7,7 @@ import { h, icon, replace } from '../dom.js';
 import { ICONS } from '../icons.js';
 import { HEALTH_HASH, isTrashQuery } from '../router.js';
 import { lastIntegrity } from '../integrity.js';
-import { emptyTrash } from './delete-for-good.js';
+import { withModule } from './views.js';
 
 /** How long mail stays in the trash, in words, or null while not known. */
 export function retentionWords(days) {
@@ -64,7 +64,7 @@ class HpTrashBar extends HTMLElement {
 
   async empty() {
     if (!(this.total > 0)) return;
-    if (await emptyTrash(this.total)) {
+    if (await withModule(() => import('./delete-for-good.js'), ({ emptyTrash }) => emptyTrash(this.total))) {
       // The button goes with the messages: the focus goes to the list's heading.
       this.button.hidden = true;
       const heading = document.getElementById('list-title');

@@ -6,7 +6,7 @@ import { api } from '../api.js';
 import { field, formError, h, icon, replace } from '../dom.js';
 import { ICONS } from '../icons.js';
 import { announce } from '../mail-actions.js';
-import { sentence } from './remote-relay.js';
+import { sentence } from '../format.js';
 
 /** The choices: [days, label]; 0 keeps mail until the trash is emptied. */
 const CHOICES = [[7, '7 days'], [14, '14 days'], [30, '30 days'], [90, '90 days'], [0, 'Never: until I empty the trash']];

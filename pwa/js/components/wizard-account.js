@@ -11,8 +11,9 @@
 
 import { api, ApiError } from '../api.js';
 import { h, replace } from '../dom.js';
+import { sentence } from '../format.js';
 import {
-  domainOf, errorLine, field, groupedFingerprint, nextId, plainInput, sentence, statusLine,
+  domainOf, errorLine, field, groupedFingerprint, nextId, plainInput, statusLine,
 } from './wizard-frame.js';
 import { ServerEditor, securityWords } from './wizard-servers.js';
 

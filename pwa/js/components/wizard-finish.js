@@ -7,9 +7,10 @@
 import { api, ApiError } from '../api.js';
 import { h, replace } from '../dom.js';
 import { poll } from '../poll.js';
+import { sentence } from '../format.js';
 import { RemoteParts } from './remote-parts.js';
 import { choiceWords } from './wizard-mail.js';
-import { errorLine, sentence, stepFrame } from './wizard-frame.js';
+import { errorLine, stepFrame } from './wizard-frame.js';
 
 const POLL_MS = 3000;
 

@@ -98,9 +98,3 @@ export function domainOf(email) {
   return at < 0 ? '' : email.slice(at + 1).trim().toLowerCase();
 }
 
-/** The server's words as a sentence: a capital first, a full stop last. */
-export function sentence(text) {
-  const t = String(text || '').trim();
-  if (!t) return '';
-  return `${t.charAt(0).toUpperCase()}${t.slice(1)}${/[.!?]$/.test(t) ? '' : '.'}`;
-}

@@ -8,7 +8,8 @@
 
 import { api, ApiError } from '../api.js';
 import { h } from '../dom.js';
-import { domainOf, errorLine, field, nextId, sentence, statusLine } from './wizard-frame.js';
+import { sentence } from '../format.js';
+import { domainOf, errorLine, field, nextId, statusLine } from './wizard-frame.js';
 
 const DAYS = 30;
 /** The box keeps a trusted certificate's pin only within 30 minutes of a test that used it. */

@@ -9,7 +9,8 @@
 
 import { api, ApiError } from '../api.js';
 import { h } from '../dom.js';
-import { errorLine, field, nextId, sentence, stepFrame } from './wizard-frame.js';
+import { sentence } from '../format.js';
+import { errorLine, field, nextId, stepFrame } from './wizard-frame.js';
 
 const MIN_PASSPHRASE = 10;
 const DEBOUNCE_MS = 250;

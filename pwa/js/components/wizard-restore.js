@@ -17,9 +17,9 @@
 
 import { api, ApiError, setSession } from '../api.js';
 import { h } from '../dom.js';
-import { count } from '../format.js';
+import { count, sentence } from '../format.js';
 import {
-  errorLine, field, groupedFingerprint, nextId, plainInput, sentence, stepFrame,
+  errorLine, field, groupedFingerprint, nextId, plainInput, stepFrame,
 } from './wizard-frame.js';
 import { NewPassphrase } from './wizard-passphrase.js';
 import { PORTS } from './wizard-servers.js';

@@ -4,7 +4,7 @@
 // not done, with the step to resume at (`step`) and the account made so far
 // (`account`). Each move forward is saved first (PUT /setup), then the next step is
 // drawn and its heading takes the focus. The claim and the passphrase come before
-// the vault, in auth-screens.js and wizard-passphrase.js.
+// the vault, in setup-screen.js and wizard-passphrase.js.
 //
 // Between the account step and the next, the tested settings live in memory and,
 // without the password, in this tab's sessionStorage, so that a reload resumes at
