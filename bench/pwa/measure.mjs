@@ -282,7 +282,7 @@ function report({ lh, list, size, load }) {
     `| All bytes transferred | ${kib(med(sim, 'allBytes'))} | ${kib(med(dev, 'allBytes'))} | |`,
     '',
     'The JS is the page\'s own requests (the service worker fetching the shell again to cache it is not '
-      + `counted), sent uncompressed. Longest chain of requests: ${med(sim, 'chain')}. Lighthouse's CPU `
+      + `counted), gzipped as the box sends them. Longest chain of requests: ${med(sim, 'chain')}. Lighthouse's CPU `
       + `benchmark index here: ${Math.round(med([...sim, ...dev], 'benchmarkIndex'))}.`,
     '',
     `| List visible (first \`${ROW}\` drawn, from navigation), phone size | median | min | max | FCP | LCP |`,
