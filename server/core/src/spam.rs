@@ -51,10 +51,11 @@ const CACHED_TOKENS: usize = 200_000;
 /// which is not on the async runtime and so may block on the store.
 ///
 /// Counts read for one batch are kept for the next: headers and common words
-/// recur, so later batches ask the store only for tokens not seen yet. An
-/// import thus classifies against the model as it was when it first met each
-/// token; classifying never trains, so only another process's training could
-/// change it meanwhile.
+/// recur, so later batches ask the store only for tokens not seen yet. The
+/// totals come with every read: when they changed (the filter learnt meanwhile),
+/// the cached counts are dropped and the batch's are read again, so a long-lived
+/// classifier (the fetch keeps one in the library) follows training as soon as a
+/// batch brings a token it has not seen.
 pub(crate) struct BatchClassifier {
     store: Store,
     filter: SpamFilter,
@@ -110,12 +111,24 @@ impl BatchClassifier {
             .into_iter()
             .collect();
         if !missing.is_empty() {
-            let counts = self
+            let mut counts = self
                 .runtime
                 .block_on(self.store.spam_counts(missing.iter().copied()))?;
-            self.totals = counts.totals();
-            for token in &missing {
-                self.cache.insert((*token).to_owned(), counts.get(token));
+            if counts.totals() != self.totals && !self.cache.is_empty() {
+                // The filter learnt meanwhile (a message marked spam, `spam
+                // learn`): what is cached is stale. Ask again for the whole batch.
+                self.cache.clear();
+                let all: BTreeSet<&str> = messages.iter().flatten().map(String::as_str).collect();
+                counts = self.runtime.block_on(self.store.spam_counts(all))?;
+                self.totals = counts.totals();
+                for token in messages.iter().flatten() {
+                    self.cache.insert(token.clone(), counts.get(token));
+                }
+            } else {
+                self.totals = counts.totals();
+                for token in &missing {
+                    self.cache.insert((*token).to_owned(), counts.get(token));
+                }
             }
         }
         let read = started.elapsed();

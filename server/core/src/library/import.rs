@@ -1,6 +1,7 @@
 //! Importing: the reader thread and its batches, mail fetched from a server,
 //! and storing, classifying and indexing each batch.
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use homepost_mail::{ImportSources, ParsedMessage, RawMessage, parse};
@@ -18,6 +19,8 @@ const BATCH: usize = 250;
 const BATCH_BYTES: usize = 2 << 20;
 /// Index commits during a long import, so a crash loses at most this much index work.
 const COMMIT_EVERY: usize = 20_000;
+/// Most threads parsing one fetched batch.
+const PARSE_THREADS: usize = 4;
 /// Fetched messages stored between index commits at most (the transport
 /// flushes sooner: at the end of each folder and every few seconds).
 const DELIVER_COMMIT_EVERY: usize = 5_000;
@@ -363,31 +366,25 @@ impl Library {
         if messages.is_empty() {
             return Ok(Vec::new());
         }
-        let classifier = BatchClassifier::new(self.store.clone(), self.spam.clone()).await?;
+        // The classifier of the last batch, with the counts it read: a fetch's
+        // batches share their headers and common words.
+        let classifier = match self.classifier.take() {
+            Some(c) => c,
+            None => BatchClassifier::new(self.store.clone(), self.spam.clone()).await?,
+        };
         // Parsing and classifying are CPU work (and the classifier blocks on the
         // store): off the async threads.
-        let (batch, verdicts) = tokio::task::spawn_blocking(move || {
+        let (batch, verdicts, classifier) = tokio::task::spawn_blocking(move || {
             let mut classifier = classifier.is_trained().then_some(classifier);
-            let tokens: Vec<_> = if classifier.is_some() {
-                messages
-                    .iter()
-                    .map(|m| homepost_spam::tokens(&m.raw))
-                    .collect()
-            } else {
-                Vec::new()
-            };
+            let (batch, tokens) = parse_all(messages, classifier.is_some());
             let verdicts = verdicts(&mut classifier, &tokens);
-            let batch: Vec<(RawMessage, ParsedMessage)> = messages
-                .into_iter()
-                .map(|m| {
-                    let parsed = parse(&m.raw);
-                    (m, parsed)
-                })
-                .collect();
-            (batch, verdicts)
+            (batch, verdicts, classifier)
         })
         .await
         .map_err(|e| LibraryError::Worker(e.to_string()))?;
+        // An untrained one is made again next time: it has nothing cached, and
+        // the filter may have learnt meanwhile.
+        self.classifier = classifier;
         let mut stats = ImportStats::default();
         let mut uncommitted = std::mem::take(&mut self.delivered);
         let stored = self
@@ -413,10 +410,62 @@ impl Library {
     }
 }
 
+/// Parses `messages`, and tokenizes them for the spam filter if `tokenize`, on
+/// as many threads as there are cores (at most [`PARSE_THREADS`]), each taking
+/// a contiguous share; the order is kept. Blocks.
+fn parse_all(
+    messages: Vec<RawMessage>,
+    tokenize: bool,
+) -> (Vec<(RawMessage, ParsedMessage)>, Vec<BTreeSet<String>>) {
+    type Parsed = (ParsedMessage, Option<BTreeSet<String>>);
+    let work = move |share: &[RawMessage]| -> Vec<Parsed> {
+        share
+            .iter()
+            .map(|m| {
+                (
+                    parse(&m.raw),
+                    tokenize.then(|| homepost_spam::tokens(&m.raw)),
+                )
+            })
+            .collect()
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(1, PARSE_THREADS);
+    let per = messages.len().div_ceil(threads).max(1);
+    let parsed: Vec<Parsed> = std::thread::scope(|scope| {
+        let mut shares = messages.chunks(per);
+        let first = shares.next().unwrap_or(&[]);
+        let others: Vec<_> = shares
+            .map(|share| scope.spawn(move || work(share)))
+            .collect();
+        let mut parsed = work(first);
+        for other in others {
+            // A panic in a parser goes on as this thread's, as it would have here.
+            parsed.extend(
+                other
+                    .join()
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e)),
+            );
+        }
+        parsed
+    });
+    let mut tokens = Vec::with_capacity(if tokenize { parsed.len() } else { 0 });
+    let batch = messages
+        .into_iter()
+        .zip(parsed)
+        .map(|(m, (p, t))| {
+            tokens.extend(t);
+            (m, p)
+        })
+        .collect();
+    (batch, tokens)
+}
+
 /// The spam filter's verdicts on a batch; none without a classifier.
 fn verdicts(
     classifier: &mut Option<BatchClassifier>,
-    tokens: &[std::collections::BTreeSet<String>],
+    tokens: &[BTreeSet<String>],
 ) -> Result<Vec<Verdict>, homepost_store::Error> {
     classifier
         .as_mut()

@@ -87,6 +87,9 @@ pub struct Library {
     /// Fetched messages stored but not yet committed to the index (marked
     /// unindexed in the store until then): see [`Library::flush_delivered`].
     delivered: Vec<(i64, i64)>,
+    /// The spam filter's counts as fetched batches read them, kept for the next
+    /// batch (see [`crate::spam::BatchClassifier`]); only while it is trained.
+    classifier: Option<crate::spam::BatchClassifier>,
 }
 
 /// Saved searches' (index generation, total, unread) by query text.
@@ -123,6 +126,7 @@ impl Library {
             )),
             saved_counts: std::sync::Mutex::default(),
             delivered: Vec::new(),
+            classifier: None,
         };
         let known = lib.store.setting("index_id").await?;
         if !matches!(outcome, OpenOutcome::Opened) || known.as_deref() != Some(lib.index.index_id())

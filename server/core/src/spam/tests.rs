@@ -243,3 +243,53 @@ fn tag_changes_that_teach_the_filter() {
     assert_eq!(spam_decision(&tags(&["work"]), &tags(&["inbox"])), None);
     assert_eq!(spam_decision(&tags(&["unsure"]), &[]), None);
 }
+
+fn fetched(subject: &str, body: &str) -> RawMessage {
+    RawMessage {
+        raw: mail(subject, body),
+        origin: format!("imap:test/INBOX/1/{subject}"),
+        mbox_number: None,
+        tags: Vec::new(),
+        progress_bytes: 0,
+        file_time: None,
+    }
+}
+
+/// A fetch's batches share the classifier and the counts it read, yet follow
+/// training between them: the words cached as unknown are read again once the
+/// filter learnt them. Each batch is parsed on several threads and stored in
+/// the order it came.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetched_batches_share_counts_and_follow_training() {
+    let (_dir, mut lib) = trained_library().await;
+    let first = lib
+        .store_fetched(vec![fetched("zebra", "quokka wombat")], 0)
+        .await
+        .unwrap();
+    let id = |i: &homepost_store::Inserted| match i {
+        homepost_store::Inserted::New(id) | homepost_store::Inserted::Duplicate(id) => *id,
+    };
+    assert_eq!(
+        lib.store().tags_of(id(&first[0])).await.unwrap(),
+        [UNSURE_TAG]
+    );
+
+    // The filter learns that these words are spam.
+    let examples: Vec<_> = (0..40)
+        .map(|i| example(&mail(&format!("zebra {i}"), "quokka wombat"), Class::Spam))
+        .collect();
+    lib.store().train_spam(&examples).await.unwrap();
+
+    // The same words again, with one new word so the batch asks the store.
+    let batch: Vec<RawMessage> = (0..37)
+        .map(|i| fetched(&format!("zebra number{i}"), "quokka wombat"))
+        .collect();
+    let stored = lib.store_fetched(batch, 0).await.unwrap();
+    assert_eq!(stored.len(), 37);
+    for (i, s) in stored.iter().enumerate() {
+        let m = lib.store().message(id(s)).await.unwrap().unwrap();
+        assert_eq!(m.summary.subject, format!("zebra number{i}"));
+        assert_eq!(lib.store().tags_of(id(s)).await.unwrap(), [SPAM_TAG], "{i}");
+    }
+    lib.close().await;
+}
