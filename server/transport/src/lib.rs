@@ -44,13 +44,6 @@ pub trait Sink: Send + Sync + 'static {
     /// the store before returning: the server may delete the messages next.
     /// They need not be searchable before [`Sink::flush`].
     fn deliver(&self, messages: Vec<RawMessage>) -> BoxFuture<'_, Result<Vec<i64>, SinkError>>;
-    /// Work on messages about to be delivered that needs no lock (parsing), done
-    /// while the batch before them is being stored; [`Sink::deliver`] of the same
-    /// messages then uses it. The default does nothing.
-    fn prepare<'a>(&'a self, messages: &'a [RawMessage]) -> BoxFuture<'a, ()> {
-        let _ = messages;
-        Box::pin(async {})
-    }
     /// Makes what was delivered so far searchable (commits the index).
     fn flush(&self) -> BoxFuture<'_, Result<(), SinkError>>;
     /// Applies read/flagged changes seen on a server (see

@@ -363,18 +363,6 @@ impl Library {
         messages: Vec<RawMessage>,
         now: i64,
     ) -> Result<Vec<Inserted>> {
-        self.store_fetched_parsed(messages, None, now).await
-    }
-
-    /// [`Library::store_fetched`] with the messages' parsing done ahead (while
-    /// the batch before was stored), if `ahead` is of these messages and tokenized
-    /// them as the filter now needs; otherwise they are parsed here.
-    pub async fn store_fetched_parsed(
-        &mut self,
-        messages: Vec<RawMessage>,
-        ahead: Option<ParsedAhead>,
-        now: i64,
-    ) -> Result<Vec<Inserted>> {
         if messages.is_empty() {
             return Ok(Vec::new());
         }
@@ -388,12 +376,7 @@ impl Library {
         // store): off the async threads.
         let (batch, verdicts, classifier) = tokio::task::spawn_blocking(move || {
             let mut classifier = classifier.is_trained().then_some(classifier);
-            let tokenize = classifier.is_some();
-            let parsed = match ahead {
-                Some(a) if a.is_of(&messages) && (a.tokenized || !tokenize) => a.parsed,
-                _ => parse_shares(&messages, tokenize),
-            };
-            let (batch, tokens) = pair(messages, parsed);
+            let (batch, tokens) = parse_all(messages, classifier.is_some());
             let verdicts = verdicts(&mut classifier, &tokens);
             (batch, verdicts, classifier)
         })
@@ -415,12 +398,6 @@ impl Library {
         Ok(outcome)
     }
 
-    /// Whether the last fetched batch was classified by the spam filter, so the
-    /// next one should be tokenized ahead.
-    pub fn classifies_fetched(&self) -> bool {
-        self.classifier.is_some()
-    }
-
     /// Commits to the index the messages [`Library::store_fetched`] stored since
     /// the last commit, so that searches find them.
     pub async fn flush_delivered(&mut self) -> Result<()> {
@@ -433,50 +410,14 @@ impl Library {
     }
 }
 
-/// A message parsed, and its tokens for the spam filter if they were asked for.
-type Parsed = (ParsedMessage, Option<BTreeSet<String>>);
-
-/// Fetched messages parsed (and tokenized for the spam filter) ahead of their
-/// delivery, while the batch before them is stored: see
-/// [`Library::store_fetched_parsed`]. Holds no raw bytes.
-pub struct ParsedAhead {
-    /// Each message's size and a hash of its bytes, to tell that a delivery is
-    /// of these.
-    keys: Vec<(usize, u64)>,
-    parsed: Vec<Parsed>,
-    tokenized: bool,
-}
-
-impl ParsedAhead {
-    /// Parses `messages` on every core, and tokenizes them if `tokenize`
-    /// (whether the spam filter is trained, as last seen). Blocks.
-    pub fn new(messages: &[RawMessage], tokenize: bool) -> ParsedAhead {
-        ParsedAhead {
-            keys: messages.iter().map(key).collect(),
-            parsed: parse_shares(messages, tokenize),
-            tokenized: tokenize,
-        }
-    }
-
-    /// Whether this is the parsing of `messages`.
-    fn is_of(&self, messages: &[RawMessage]) -> bool {
-        self.keys.len() == messages.len()
-            && self.keys.iter().zip(messages).all(|(k, m)| *k == key(m))
-    }
-}
-
-/// A message's size and a hash of its bytes (SipHash: about 2 GB/s here).
-fn key(message: &RawMessage) -> (usize, u64) {
-    use std::hash::{Hash, Hasher};
-    let mut hasher = std::hash::DefaultHasher::new();
-    message.raw.hash(&mut hasher);
-    (message.raw.len(), hasher.finish())
-}
-
 /// Parses `messages`, and tokenizes them for the spam filter if `tokenize`, on
 /// as many threads as there are cores (at most [`PARSE_THREADS`]), each taking
 /// a contiguous share; the order is kept. Blocks.
-fn parse_shares(messages: &[RawMessage], tokenize: bool) -> Vec<Parsed> {
+fn parse_all(
+    messages: Vec<RawMessage>,
+    tokenize: bool,
+) -> (Vec<(RawMessage, ParsedMessage)>, Vec<BTreeSet<String>>) {
+    type Parsed = (ParsedMessage, Option<BTreeSet<String>>);
     let work = move |share: &[RawMessage]| -> Vec<Parsed> {
         share
             .iter()
@@ -492,7 +433,7 @@ fn parse_shares(messages: &[RawMessage], tokenize: bool) -> Vec<Parsed> {
         .map_or(1, std::num::NonZeroUsize::get)
         .clamp(1, PARSE_THREADS);
     let per = messages.len().div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
+    let parsed: Vec<Parsed> = std::thread::scope(|scope| {
         let mut shares = messages.chunks(per);
         let first = shares.next().unwrap_or(&[]);
         let others: Vec<_> = shares
@@ -508,15 +449,8 @@ fn parse_shares(messages: &[RawMessage], tokenize: bool) -> Vec<Parsed> {
             );
         }
         parsed
-    })
-}
-
-/// Each message with its parse, and the tokens of those that have them.
-fn pair(
-    messages: Vec<RawMessage>,
-    parsed: Vec<Parsed>,
-) -> (Vec<(RawMessage, ParsedMessage)>, Vec<BTreeSet<String>>) {
-    let mut tokens = Vec::with_capacity(parsed.len());
+    });
+    let mut tokens = Vec::with_capacity(if tokenize { parsed.len() } else { 0 });
     let batch = messages
         .into_iter()
         .zip(parsed)

@@ -25,7 +25,7 @@ pub use crate::searcher::Searcher;
 use homepost_search::{Error as IndexError, OpenOutcome, SearchIndex};
 
 pub use check::{CheckReport, IndexFindings};
-pub use import::{ImportProgress, ImportStats, ParsedAhead};
+pub use import::{ImportProgress, ImportStats};
 pub use purge::{TRASH_DAYS, TRASH_DAYS_SETTING};
 pub use repair::RepairReport;
 

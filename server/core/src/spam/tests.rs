@@ -293,37 +293,3 @@ async fn fetched_batches_share_counts_and_follow_training() {
     }
     lib.close().await;
 }
-
-/// The sink uses a batch parsed ahead only for the very same messages: a
-/// delivery of other messages is parsed again, not stored under another's
-/// subject and verdict.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn parsing_ahead_is_used_only_for_the_same_messages() {
-    use homepost_transport::Sink;
-    let (_dir, lib) = trained_library().await;
-    let shared = std::sync::Arc::new(tokio::sync::RwLock::new(Some(lib)));
-    let sink = crate::sink::LibrarySink::new(shared.clone());
-    // Same origins and sizes, other words.
-    let ahead = vec![fetched("cheap pills", "buy cheap pills")];
-    let other = vec![fetched("notes meets", "notes from meet")];
-    assert_eq!(ahead[0].raw.len(), other[0].raw.len());
-    sink.prepare(&ahead).await;
-    let ids = sink.deliver(other).await.unwrap();
-    // The same messages as prepared: their parse is taken.
-    sink.prepare(&ahead).await;
-    let more = sink.deliver(ahead).await.unwrap();
-    let guard = shared.read().await;
-    let lib = guard.as_ref().unwrap();
-    let m = lib.store().message(ids[0]).await.unwrap().unwrap();
-    assert_eq!(m.summary.subject, "notes meets");
-    assert!(
-        !lib.store()
-            .tags_of(ids[0])
-            .await
-            .unwrap()
-            .contains(&SPAM_TAG.to_owned())
-    );
-    let m = lib.store().message(more[0]).await.unwrap().unwrap();
-    assert_eq!(m.summary.subject, "cheap pills");
-    assert_eq!(lib.store().tags_of(more[0]).await.unwrap(), [SPAM_TAG]);
-}

@@ -170,31 +170,8 @@ async fn sync_imap_folder(
                     .partition(|p| u64::from(p.size) <= shared.opts.max_message)
             })
             .collect();
-    // Each fetched body as a message to store, with its UID.
-    let raws_of =
-        |wanted: &[Pending], bodies: Vec<(u32, Vec<u8>)>| -> (Vec<u32>, Vec<RawMessage>) {
-            let flags_of = |uid: u32| wanted.iter().find(|p| p.uid == uid).map_or(0, |p| p.flags);
-            bodies
-                .into_iter()
-                .map(|(uid, raw)| {
-                    let message = RawMessage {
-                        raw,
-                        origin: format!("imap:{account}/{folder}/{}/{uid}", sel.uidvalidity),
-                        mbox_number: None,
-                        tags: tags_for(
-                            folder,
-                            flags_of(uid) | if mark_read { FLAG_READ } else { 0 },
-                        ),
-                        progress_bytes: 0,
-                        file_time: None,
-                    };
-                    (uid, message)
-                })
-                .unzip()
-        };
-    // The next chunk's bodies are fetched, and parsed by the sink, while this
-    // one is stored.
-    let mut prefetched: Option<(Vec<u32>, Vec<RawMessage>)> = None;
+    // The next chunk's bodies are fetched while this one is stored.
+    let mut prefetched: Option<Vec<(u32, Vec<u8>)>> = None;
     let mut unflushed = false;
     let mut flushed_at = std::time::Instant::now();
     let fetched: Result<()> = async {
@@ -205,22 +182,31 @@ async fn sync_imap_folder(
                 s.progress = Some(Progress { done, total });
             });
             too_large.extend(big.iter().map(|p| p.uid));
-            let (uids, raws) = match prefetched.take() {
-                Some(ready) => ready,
-                None => raws_of(wanted, imap.bodies(wanted).await?),
+            let bodies = match prefetched.take() {
+                Some(bodies) => bodies,
+                None => imap.bodies(wanted).await?,
             };
             let flags_of = |uid: u32| wanted.iter().find(|p| p.uid == uid).map_or(0, |p| p.flags);
+            let uids: Vec<u32> = bodies.iter().map(|(uid, _)| *uid).collect();
+            let raws: Vec<RawMessage> = bodies
+                .into_iter()
+                .map(|(uid, raw)| RawMessage {
+                    raw,
+                    origin: format!("imap:{account}/{folder}/{}/{uid}", sel.uidvalidity),
+                    mbox_number: None,
+                    tags: tags_for(
+                        folder,
+                        flags_of(uid) | if mark_read { FLAG_READ } else { 0 },
+                    ),
+                    progress_bytes: 0,
+                    file_time: None,
+                })
+                .collect();
             let (delivered, next) = match parts.get(i + 1) {
                 // With DeleteWhenStored the connection deletes this chunk next:
                 // no prefetch across that.
                 Some((next, _)) if incoming.policy != DeletePolicy::DeleteWhenStored => {
-                    let ahead = async {
-                        let bodies = imap.bodies(next).await?;
-                        let (uids, raws) = raws_of(next, bodies);
-                        shared.sink.prepare(&raws).await;
-                        Ok::<_, Error>((uids, raws))
-                    };
-                    let (d, n) = tokio::join!(shared.sink.deliver(raws), ahead);
+                    let (d, n) = tokio::join!(shared.sink.deliver(raws), imap.bodies(next));
                     (d, Some(n))
                 }
                 _ => (shared.sink.deliver(raws).await, None),
