@@ -103,7 +103,8 @@ pub struct Options {
     pub outbox_lifetime: Duration,
     /// Time allowed for one SMTP submission.
     pub send_timeout: Duration,
-    /// Messages fetched per round trip and per store transaction.
+    /// Most messages fetched per round trip and per store transaction (each
+    /// fetch also holds at most about 8 MiB of mail, or one larger message).
     pub fetch_batch: usize,
     /// Messages larger than this stay on the server (with an error in the status).
     pub max_message: u64,
@@ -178,7 +179,7 @@ impl Default for Options {
             retry_max: Duration::from_secs(60 * 60),
             outbox_lifetime: Duration::from_secs(4 * 24 * 3600),
             send_timeout: Duration::from_secs(120),
-            fetch_batch: 200,
+            fetch_batch: 500,
             max_message: 64 << 20,
             flag_sync: FlagSync::Qresync,
         }

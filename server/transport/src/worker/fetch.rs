@@ -18,6 +18,9 @@ use crate::{FlagSync, Progress, Shared, SyncState};
 
 /// How often a long fetch makes what it stored so far searchable.
 const FLUSH_EVERY: Duration = Duration::from_secs(2);
+/// About the most bytes of mail one fetch (and one store transaction) holds,
+/// whatever the count of messages: memory stays bounded with large messages.
+const CHUNK_BYTES: u64 = 8 << 20;
 
 /// Tags a fetched message starts with: where it was, and its flags.
 fn tags_for(folder: &str, flags: i64) -> Vec<String> {
@@ -162,14 +165,16 @@ async fn sync_imap_folder(
     let mut too_large: Vec<u32> = Vec::new();
     // Each chunk: what is fetched, and what stays on the server as too large.
     let parts: Vec<(Vec<Pending>, Vec<Pending>)> =
-        chunks(&pending, shared.opts.fetch_batch, 8 << 20)
-            .into_iter()
-            .map(|chunk| {
-                chunk
-                    .iter()
-                    .partition(|p| u64::from(p.size) <= shared.opts.max_message)
-            })
-            .collect();
+        chunks(&pending, shared.opts.fetch_batch, CHUNK_BYTES, |p| {
+            u64::from(p.size)
+        })
+        .into_iter()
+        .map(|chunk| {
+            chunk
+                .iter()
+                .partition(|p| u64::from(p.size) <= shared.opts.max_message)
+        })
+        .collect();
     // The next chunk's bodies are fetched while this one is stored.
     let mut prefetched: Option<Vec<(u32, Vec<u8>)>> = None;
     let mut unflushed = false;
@@ -312,20 +317,20 @@ async fn first_pass(
     Ok(pending)
 }
 
-/// Splits pending messages into fetches of at most `count` messages and about
-/// `bytes` bytes (a single larger message gets a fetch of its own).
-fn chunks(pending: &[Pending], count: usize, bytes: u64) -> Vec<&[Pending]> {
+/// Splits messages to fetch into fetches of at most `count` messages and about
+/// `bytes` bytes by `size_of` (a single larger message gets a fetch of its own).
+fn chunks<T>(pending: &[T], count: usize, bytes: u64, size_of: impl Fn(&T) -> u64) -> Vec<&[T]> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut size = 0u64;
     for (i, p) in pending.iter().enumerate() {
         let n = i - start;
-        if n > 0 && (n >= count.max(1) || size + u64::from(p.size) > bytes) {
+        if n > 0 && (n >= count.max(1) || size.saturating_add(size_of(p)) > bytes) {
             out.push(&pending[start..i]);
             start = i;
             size = 0;
         }
-        size += u64::from(p.size);
+        size = size.saturating_add(size_of(p));
     }
     if start < pending.len() {
         out.push(&pending[start..]);
@@ -357,15 +362,15 @@ pub(super) async fn pop3_pass(
     let total = new.len() as u64;
     let mut stored: HashSet<String> = known.clone();
     let mut too_large = 0;
-    for (i, chunk) in new.chunks(shared.opts.fetch_batch.max(1)).enumerate() {
+    let mut done = 0u64;
+    let size_of = |(n, _): &&(u32, String)| sizes.get(n).copied().unwrap_or(0);
+    for chunk in chunks(&new, shared.opts.fetch_batch, CHUNK_BYTES, size_of) {
         shared.set_status(acc.id, true, |s| {
             s.state = SyncState::Syncing;
             s.detail = "Fetching new mail".into();
-            s.progress = Some(Progress {
-                done: (i * shared.opts.fetch_batch) as u64,
-                total,
-            });
+            s.progress = Some(Progress { done, total });
         });
+        done += chunk.len() as u64;
         let mut raws = Vec::new();
         let mut fetched = Vec::new();
         for (n, key) in chunk {
@@ -462,12 +467,23 @@ mod tests {
             flags: 0,
         };
         let pending = [p(1, 10), p(2, 10), p(3, 10), p(4, 100), p(5, 10)];
-        let c = chunks(&pending, 2, 50);
+        let c = chunks(&pending, 2, 50, |p| u64::from(p.size));
         let uids: Vec<Vec<u32>> = c
             .iter()
             .map(|c| c.iter().map(|p| p.uid).collect())
             .collect();
         assert_eq!(uids, vec![vec![1, 2], vec![3], vec![4], vec![5]]);
+        // POP3's messages by their LIST sizes: a few large ones are not held
+        // together whatever the count allows.
+        let sizes = [
+            (1u32, 30u64 << 20),
+            (2, 30 << 20),
+            (3, 1 << 10),
+            (4, 1 << 10),
+        ];
+        let c = chunks(&sizes, 500, CHUNK_BYTES, |(_, size)| *size);
+        let lens: Vec<usize> = c.iter().map(|c| c.len()).collect();
+        assert_eq!(lens, vec![1, 1, 2]);
     }
 
     #[test]
