@@ -110,25 +110,30 @@ impl BatchClassifier {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
+        let asked = missing.len();
         if !missing.is_empty() {
+            let mut wanted = missing;
             let mut counts = self
                 .runtime
-                .block_on(self.store.spam_counts(missing.iter().copied()))?;
+                .block_on(self.store.spam_counts(wanted.iter().copied()))?;
             if counts.totals() != self.totals && !self.cache.is_empty() {
                 // The filter learnt meanwhile (a message marked spam, `spam
                 // learn`): what is cached is stale. Ask again for the whole batch.
                 self.cache.clear();
-                let all: BTreeSet<&str> = messages.iter().flatten().map(String::as_str).collect();
-                counts = self.runtime.block_on(self.store.spam_counts(all))?;
-                self.totals = counts.totals();
-                for token in messages.iter().flatten() {
-                    self.cache.insert(token.clone(), counts.get(token));
-                }
-            } else {
-                self.totals = counts.totals();
-                for token in &missing {
-                    self.cache.insert((*token).to_owned(), counts.get(token));
-                }
+                wanted = messages
+                    .iter()
+                    .flatten()
+                    .map(String::as_str)
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                counts = self
+                    .runtime
+                    .block_on(self.store.spam_counts(wanted.iter().copied()))?;
+            }
+            self.totals = counts.totals();
+            for token in &wanted {
+                self.cache.insert((*token).to_owned(), counts.get(token));
             }
         }
         let read = started.elapsed();
@@ -145,7 +150,7 @@ impl BatchClassifier {
             .collect();
         tracing::debug!(
             messages = messages.len(),
-            asked = missing.len(),
+            asked,
             counts_ms = read.as_secs_f64() * 1e3,
             classify_ms = started.elapsed().saturating_sub(read).as_secs_f64() * 1e3,
             "classified an import batch"
