@@ -9,12 +9,12 @@ use homepost_pgp::autocrypt::{self, GossipUpdate, SenderUpdate};
 use homepost_pgp::discovery::{self, KeySource, OpenPgpHeader};
 use homepost_pgp::verify::SignatureState;
 use homepost_pgp::{Certificate, SecretKey, open_message};
-use homepost_store::Store;
+use homepost_store::{CryptoSteps, PeerRow, Store};
 use serde::{Deserialize, Serialize};
 
 use crate::peers::{
-    judge_signer, key_change_pending, load_peer, merge_state, own_fingerprints, peer_certs,
-    secret_keys, state_of, take_discovered, to_time,
+    judge_signer, key_change_pending, merge_state, own_fingerprints, peer_certs, secret_keys,
+    state_of, take_discovered, to_time,
 };
 
 /// What a message's OpenPGP said, as stored beside it and as the API and
@@ -73,6 +73,15 @@ pub(crate) fn relevant(raw: &[u8]) -> bool {
         .any(|n| memchr::memmem::find(raw, n).is_some())
 }
 
+/// Our secret keys and a transaction for a batch's OpenPGP steps
+/// ([`process`]); commit it when the batch is done.
+pub(crate) async fn open_steps(
+    store: &Store,
+) -> Result<(Vec<SecretKey>, CryptoSteps), homepost_store::Error> {
+    let keys = secret_keys(store).await?;
+    Ok((keys, store.crypto_steps().await?))
+}
+
 /// Tags to add and tags to remove.
 pub(crate) type TagChange = (Vec<String>, Vec<String>);
 
@@ -85,8 +94,30 @@ pub(crate) type Retag<'a> = &'a (dyn Fn(&[u8]) -> Option<TagChange> + Sync);
 /// neither is our own mail (sent copies). `retag` says what the decrypted
 /// content changes in the message's tags: applied in the transaction that
 /// ends the step.
+///
+/// The step runs in `steps`, the batch's transaction, with `keys` (our secret
+/// keys, read once for the batch): what it wrote is kept if it ends, and undone
+/// if it fails, leaving the message pending.
 pub(crate) async fn process(
-    store: &Store,
+    steps: &mut CryptoSteps,
+    keys: &[SecretKey],
+    message: i64,
+    raw: &[u8],
+    is_spam: bool,
+    now: i64,
+    retag: Retag<'_>,
+) -> Result<Option<(Vec<u8>, Option<TagChange>)>, homepost_store::Error> {
+    steps.begin_step().await?;
+    let done = step(steps, keys, message, raw, is_spam, now, retag).await;
+    if done.is_err() {
+        steps.abandon_step().await?;
+    }
+    done
+}
+
+async fn step(
+    steps: &mut CryptoSteps,
+    keys: &[SecretKey],
     message: i64,
     raw: &[u8],
     is_spam: bool,
@@ -94,7 +125,6 @@ pub(crate) async fn process(
     retag: Retag<'_>,
 ) -> Result<Option<(Vec<u8>, Option<TagChange>)>, homepost_store::Error> {
     let clock = to_time(Some(now)).unwrap_or_else(SystemTime::now);
-    let keys = secret_keys(store).await?;
     let from = SenderUpdate::from_message(raw, clock);
     let from_addr = from.as_ref().map(|u| u.addr.clone());
     let ours = |addr: &str| {
@@ -108,7 +138,7 @@ pub(crate) async fn process(
     let mut key_changed = false;
     let mut sender_row = None;
     if let Some(update) = &sender {
-        let row = load_peer(store, &update.addr).await?;
+        let row = load_peer_in(steps, &update.addr).await?;
         let next = autocrypt::peer::update(Some(&state_of(&row)), update);
         let (mut row, changed) = merge_state(row, &next, now);
         key_changed = changed && update.header.is_some();
@@ -130,7 +160,7 @@ pub(crate) async fn process(
     let mut certs: Vec<Certificate> = keys.iter().map(SecretKey::certificate).collect();
     let mut sender_certs = sender_row.as_ref().map(peer_certs).unwrap_or_default();
     certs.extend(sender_certs.iter().cloned());
-    let mut opened = open_message(raw, &keys, &certs, clock);
+    let mut opened = open_message(raw, keys, &certs, clock);
     // A key attached inside encrypted mail, signing that same mail.
     if let (Some(row), Some(content)) = (sender_row.as_mut(), opened.content.as_deref())
         && sender.as_ref().is_some_and(|u| u.header.is_none())
@@ -143,12 +173,12 @@ pub(crate) async fn process(
         sender_certs.push(key.clone());
         certs.push(key.clone());
         if opened.signature_state() == SignatureState::UnknownKey {
-            opened = open_message(raw, &keys, &certs, clock);
+            opened = open_message(raw, keys, &certs, clock);
         }
     }
     let state = opened.signature_state();
     let signer = opened.signer().map(homepost_pgp::Fingerprint::to_hex);
-    let own = own_fingerprints(&keys, from_addr.as_deref());
+    let own = own_fingerprints(keys, from_addr.as_deref());
     let (signer_is_sender, by_changed_key) =
         judge_signer(signer.as_deref(), sender_row.as_ref(), &own);
     key_changed |= by_changed_key;
@@ -159,18 +189,18 @@ pub(crate) async fn process(
         if opened.encrypted {
             row.encrypted_count += 1;
         }
-        store.save_peer(row).await?;
+        steps.save_peer(row).await?;
     }
     // Gossip about the other recipients, from inside encrypted mail.
     if !is_spam {
         for g in &opened.gossip {
-            apply_gossip(store, g, now).await?;
+            apply_gossip(steps, g, now).await?;
         }
     }
     if opened.protection == homepost_pgp::Protection::None
         && sender.as_ref().is_none_or(|s| s.header.is_none())
     {
-        store.clear_crypto_pending(message).await?;
+        steps.end_step(message, None).await?;
         return Ok(None);
     }
     let outcome = CryptoOutcome {
@@ -198,26 +228,35 @@ pub(crate) async fn process(
         None
     };
     let tags = decrypted.as_deref().and_then(retag);
-    save(
-        store,
-        message,
-        &outcome,
-        decrypted.as_deref(),
-        tags.as_ref(),
-    )
-    .await?;
+    steps
+        .end_step(
+            message,
+            Some((&outcome_json(&outcome), decrypted.as_deref(), tags.as_ref())),
+        )
+        .await?;
     Ok(decrypted.map(|d| (d, tags)))
 }
 
 async fn apply_gossip(
-    store: &Store,
+    steps: &mut CryptoSteps,
     g: &GossipUpdate,
     now: i64,
 ) -> Result<(), homepost_store::Error> {
-    let row = load_peer(store, g.addr()).await?;
+    let row = load_peer_in(steps, g.addr()).await?;
     let next = autocrypt::peer::update_from_gossip(Some(&state_of(&row)), g);
     let (row, _) = merge_state(row, &next, now);
-    store.save_peer(&row).await
+    steps.save_peer(&row).await
+}
+
+/// A correspondent's state in the batch's transaction, or a new one.
+async fn load_peer_in(
+    steps: &mut CryptoSteps,
+    addr: &str,
+) -> Result<PeerRow, homepost_store::Error> {
+    Ok(steps.peer(addr).await?.unwrap_or_else(|| PeerRow {
+        address: addr.to_owned(),
+        ..Default::default()
+    }))
 }
 
 /// Checks a stored message's signature again with the keys known now (after
@@ -265,11 +304,14 @@ async fn save(
     decrypted: Option<&[u8]>,
     tags: Option<&TagChange>,
 ) -> Result<(), homepost_store::Error> {
-    // Serialising this struct cannot fail (no maps with non-string keys).
-    let json = serde_json::to_string(outcome).unwrap_or_else(|_| "{}".to_owned());
     store
-        .set_message_crypto(message, &json, decrypted, tags)
+        .set_message_crypto(message, &outcome_json(outcome), decrypted, tags)
         .await
+}
+
+fn outcome_json(outcome: &CryptoOutcome) -> String {
+    // Serialising this struct cannot fail (no maps with non-string keys).
+    serde_json::to_string(outcome).unwrap_or_else(|_| "{}".to_owned())
 }
 
 /// A stored message's outcome and decrypted content, if it had OpenPGP. An

@@ -580,3 +580,6 @@ async fn rules_match_the_decrypted_content_at_arrival() {
         );
     }
 }
+
+#[path = "pgp/batch.rs"]
+mod batch;

@@ -68,11 +68,7 @@ impl Store {
     /// Queues one message for the index again (its indexed content changed, e.g.
     /// it was decrypted late).
     pub async fn mark_unindexed(&self, id: i64) -> Result<()> {
-        sqlx::query("UPDATE messages SET indexed = 0, version = version + 1 WHERE id = ?")
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        mark_unindexed_on(&mut *self.pool.acquire().await?, id).await
     }
 
     /// Queues every message for reindexing (after the index was lost or replaced).
@@ -91,4 +87,12 @@ impl Store {
                 .await?,
         )
     }
+}
+
+pub(crate) async fn mark_unindexed_on(conn: &mut sqlx::SqliteConnection, id: i64) -> Result<()> {
+    sqlx::query("UPDATE messages SET indexed = 0, version = version + 1 WHERE id = ?")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
 }

@@ -49,7 +49,7 @@ pub use address_book::{
 };
 pub use check::StoreCheck;
 pub use conversations::{MAX_PARTICIPANTS, ThreadOverview};
-pub use crypto::{IdentityKey, PeerRow};
+pub use crypto::{CryptoSteps, IdentityKey, PeerRow, StepOutcome};
 pub use drafts::{Draft, DraftAttachment, DraftContent, Forward, ForwardMode};
 pub use dump::{Loader, Page, Snapshot, Table, Value};
 pub use identities::{Identity, IdentityFields, IdentityOutcome, MAX_SIGNATURE_CHARS};

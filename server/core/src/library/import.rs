@@ -276,6 +276,23 @@ impl Library {
             .collect();
         let outcome = self.store.insert_batch(&new, now).await?;
         crate::crash_point("after_store_commit");
+        // The OpenPGP steps of the new messages that need one, in one
+        // transaction with our keys read once. Without it they stay pending,
+        // and the next open runs them.
+        let pending = outcome
+            .iter()
+            .zip(&new)
+            .any(|(o, n)| n.crypto_pending && matches!(o, Inserted::New(_)));
+        let mut crypto = if pending {
+            crate::incoming::open_steps(&self.store)
+                .await
+                .inspect_err(|e| {
+                    tracing::warn!(error = %e, "OpenPGP steps not started; they run at the next start");
+                })
+                .ok()
+        } else {
+            None
+        };
         for (i, (mut doc, &result)) in docs.into_iter().zip(&outcome).enumerate() {
             let (m, tags, stored) = (&batch[i], &tags[i], &new[i]);
             let (verdict, ruled, _) = filtered[i];
@@ -301,11 +318,13 @@ impl Library {
                     }
                     stats.filtered += u64::from(ruled);
                     doc.id = id as u64;
-                    if stored.crypto_pending {
+                    if stored.crypto_pending
+                        && let Some((keys, steps)) = crypto.as_mut()
+                    {
                         let spam = tags.iter().any(|t| t == SPAM_TAG);
                         let base = &bases[i];
                         let retag = |inner: &[u8]| rules.retag(&doc, base, tags, inner);
-                        match crate::incoming::process(&self.store, id, &m.0.raw, spam, now, &retag)
+                        match crate::incoming::process(steps, keys, id, &m.0.raw, spam, now, &retag)
                             .await
                         {
                             Ok(Some((inner, retagged))) => {
@@ -331,6 +350,11 @@ impl Library {
                     uncommitted.push((id, 0));
                 }
             }
+        }
+        if let Some((_, steps)) = crypto
+            && let Err(e) = steps.commit().await
+        {
+            tracing::warn!(error = %e, "OpenPGP steps not saved; they run again at the next start");
         }
         tracing::debug!(
             new = outcome

@@ -23,9 +23,13 @@ impl Library {
             let ids = self.store.crypto_pending(after, 100).await?;
             let Some(&last) = ids.last() else { break };
             after = last;
+            // A hundred steps to a transaction, each message's with its
+            // queueing for the index.
+            let (keys, mut steps) = crate::incoming::open_steps(&self.store).await?;
             for id in ids {
                 let Some(raw) = self.store.raw(id).await? else {
-                    self.store.clear_crypto_pending(id).await?;
+                    steps.begin_step().await?;
+                    steps.end_step(id, None).await?;
                     continue;
                 };
                 let spam = self.store.tags_of(id).await?.iter().any(|t| t == SPAM_TAG);
@@ -40,9 +44,10 @@ impl Library {
                     let doc = doc.as_ref()?;
                     rules.retag(doc, &doc.tags, &doc.tags, inner)
                 };
-                match crate::incoming::process(&self.store, id, &raw, spam, now, &retag).await {
+                match crate::incoming::process(&mut steps, &keys, id, &raw, spam, now, &retag).await
+                {
                     Ok(_) => {
-                        self.store.mark_unindexed(id).await?;
+                        steps.mark_unindexed(id).await?;
                         done += 1;
                     }
                     Err(e) => tracing::warn!(
@@ -52,6 +57,7 @@ impl Library {
                     ),
                 }
             }
+            steps.commit().await?;
         }
         if done > 0 {
             tracing::info!(messages = done, "finished interrupted OpenPGP steps");
