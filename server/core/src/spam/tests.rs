@@ -280,15 +280,22 @@ async fn fetched_batches_share_counts_and_follow_training() {
         .collect();
     lib.store().train_spam(&examples).await.unwrap();
 
-    // The same words again, with one new word so the batch asks the store.
-    let batch: Vec<RawMessage> = (0..37)
-        .map(|i| fetched(&format!("zebra number{i}"), "quokka wombat"))
+    // The same words again, with one new word so the batch asks the store;
+    // enough messages for three shares of the fetch's pipeline, and the 21st
+    // again as the 151st (a duplicate of a share stored before).
+    let subject = |i: usize| format!("zebra number{}", if i == 150 { 20 } else { i });
+    let batch: Vec<RawMessage> = (0..237)
+        .map(|i| fetched(&subject(i), "quokka wombat"))
         .collect();
     let stored = lib.store_fetched(batch, 0).await.unwrap();
-    assert_eq!(stored.len(), 37);
+    assert_eq!(stored.len(), 237);
+    assert_eq!(
+        stored[150],
+        homepost_store::Inserted::Duplicate(id(&stored[20]))
+    );
     for (i, s) in stored.iter().enumerate() {
         let m = lib.store().message(id(s)).await.unwrap().unwrap();
-        assert_eq!(m.summary.subject, format!("zebra number{i}"));
+        assert_eq!(m.summary.subject, subject(i));
         assert_eq!(lib.store().tags_of(id(s)).await.unwrap(), [SPAM_TAG], "{i}");
     }
     lib.close().await;

@@ -211,7 +211,16 @@ async fn sync_imap_folder(
                 // With DeleteWhenStored the connection deletes this chunk next:
                 // no prefetch across that.
                 Some((next, _)) if incoming.policy != DeletePolicy::DeleteWhenStored => {
-                    let (d, n) = tokio::join!(shared.sink.deliver(raws), imap.bodies(next));
+                    let start = std::time::Instant::now();
+                    let ((d, stored), (n, fetched)) =
+                        tokio::join!(timed(shared.sink.deliver(raws)), timed(imap.bodies(next)));
+                    tracing::debug!(
+                        folder,
+                        stored_ms = stored.as_millis() as u64,
+                        next_fetched_ms = fetched.as_millis() as u64,
+                        both_ms = start.elapsed().as_millis() as u64,
+                        "chunk stored while the next was fetched"
+                    );
                     (d, Some(n))
                 }
                 _ => (shared.sink.deliver(raws).await, None),
@@ -255,7 +264,9 @@ async fn sync_imap_folder(
             done += chunk_len;
             // Searchable every few seconds during a long fetch, and at its end.
             if unflushed && flushed_at.elapsed() >= FLUSH_EVERY {
-                shared.sink.flush().await.map_err(Error::from)?;
+                let (flushed, took) = timed(shared.sink.flush()).await;
+                tracing::debug!(folder, took_ms = took.as_millis() as u64, "index committed");
+                flushed.map_err(Error::from)?;
                 shared.bump();
                 (unflushed, flushed_at) = (false, std::time::Instant::now());
             }
@@ -451,6 +462,13 @@ pub(super) async fn pop3_pass(
         return Err(Error::TooLarge(shared.opts.max_message));
     }
     Ok(())
+}
+
+/// `f`'s output and how long it took.
+async fn timed<T>(f: impl std::future::Future<Output = T>) -> (T, std::time::Duration) {
+    let start = std::time::Instant::now();
+    let out = f.await;
+    (out, start.elapsed())
 }
 
 #[cfg(test)]
