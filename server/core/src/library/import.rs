@@ -21,9 +21,6 @@ const BATCH_BYTES: usize = 2 << 20;
 const COMMIT_EVERY: usize = 20_000;
 /// Most threads parsing one fetched batch.
 const PARSE_THREADS: usize = 4;
-/// Messages of a fetched batch stored in one transaction, while the next
-/// share is parsed and classified.
-const FETCH_SHARE: usize = 100;
 /// Fetched messages stored between index commits at most (the transport
 /// flushes sooner: at the end of each folder and every few seconds).
 const DELIVER_COMMIT_EVERY: usize = 5_000;
@@ -385,10 +382,6 @@ impl Library {
     /// [`DELIVER_COMMIT_EVERY`] messages or at [`Library::flush_delivered`].
     /// Until then searches do not find them; a crash leaves them marked
     /// unindexed, for the next open to index.
-    ///
-    /// The batch is stored [`FETCH_SHARE`] messages to a transaction. On an
-    /// error the shares stored before it stay: fetched again, they are found
-    /// as duplicates.
     pub async fn store_fetched(
         &mut self,
         messages: Vec<RawMessage>,
@@ -403,76 +396,30 @@ impl Library {
             Some(c) => c,
             None => BatchClassifier::new(self.store.clone(), self.spam.clone()).await?,
         };
-        // A pipeline over shares of the batch: the next share is parsed and
-        // classified (on other threads) while this one is stored, so the
-        // store's writer and the parsers work at the same time.
-        let mut shares = Vec::with_capacity(messages.len().div_ceil(FETCH_SHARE));
-        let mut rest = messages.into_iter().peekable();
-        while rest.peek().is_some() {
-            shares.push(rest.by_ref().take(FETCH_SHARE).collect::<Vec<_>>());
-        }
-        let mut shares = shares.into_iter();
-        let mut prepared = match shares.next() {
-            Some(first) => Some(prepare(first, Some(classifier)).await?),
-            None => None,
-        };
+        // Parsing and classifying are CPU work (and the classifier blocks on the
+        // store): off the async threads.
+        let (batch, verdicts, classifier) = tokio::task::spawn_blocking(move || {
+            let mut classifier = classifier.is_trained().then_some(classifier);
+            let (batch, tokens) = parse_all(messages, classifier.is_some());
+            let verdicts = verdicts(&mut classifier, &tokens);
+            (batch, verdicts, classifier)
+        })
+        .await
+        .map_err(|e| LibraryError::Worker(e.to_string()))?;
+        // An untrained one is made again next time: it has nothing cached, and
+        // the filter may have learnt meanwhile.
+        self.classifier = classifier;
         let mut stats = ImportStats::default();
         let mut uncommitted = std::mem::take(&mut self.delivered);
-        let mut out = Vec::new();
-        let mut stored = Ok(());
-        while let Some((batch, verdicts, classifier)) = prepared.take() {
-            let verdicts = match verdicts {
-                Ok(v) => v,
-                Err(e) => {
-                    stored = Err(e.into());
-                    break;
-                }
-            };
-            let store = self.store_batch(&batch, &verdicts, &[], now, &mut stats, &mut uncommitted);
-            let done = match shares.next() {
-                Some(next) => {
-                    let start = std::time::Instant::now();
-                    let store = async {
-                        let done = store.await;
-                        (done, start.elapsed())
-                    };
-                    let ((done, stored_in), next) = tokio::join!(store, prepare(next, classifier));
-                    tracing::debug!(
-                        messages = batch.len(),
-                        stored_ms = stored_in.as_millis() as u64,
-                        with_next_prepared_ms = start.elapsed().as_millis() as u64,
-                        "fetched share stored"
-                    );
-                    match next {
-                        Ok(next) => prepared = Some(next),
-                        Err(e) => stored = Err(e),
-                    }
-                    done
-                }
-                None => {
-                    // An untrained one is made again next time: it has nothing
-                    // cached, and the filter may have learnt meanwhile.
-                    let done = store.await;
-                    self.classifier = classifier;
-                    done
-                }
-            };
-            match done {
-                Ok(ids) => out.extend(ids),
-                Err(e) => {
-                    stored = Err(e);
-                    break;
-                }
-            }
-        }
-        // What was stored before a failure is committed: it is found again as
-        // duplicates when the caller retries.
+        let stored = self
+            .store_batch(&batch, &verdicts?, &[], now, &mut stats, &mut uncommitted)
+            .await;
         self.delivered = uncommitted;
-        stored?;
+        let outcome = stored?;
         if self.delivered.len() >= DELIVER_COMMIT_EVERY {
             self.flush_delivered().await?;
         }
-        Ok(out)
+        Ok(outcome)
     }
 
     /// Commits to the index the messages [`Library::store_fetched`] stored since
@@ -485,30 +432,6 @@ impl Library {
         }
         done
     }
-}
-
-/// A share of a fetched batch, parsed and classified, with the classifier
-/// for the next (`None` while the filter is untrained).
-type Prepared = (
-    Vec<(RawMessage, ParsedMessage)>,
-    Result<Vec<Verdict>, homepost_store::Error>,
-    Option<BatchClassifier>,
-);
-
-/// Parses and classifies `messages` off the async threads (it is CPU work, and
-/// the classifier blocks on the store).
-async fn prepare(
-    messages: Vec<RawMessage>,
-    classifier: Option<BatchClassifier>,
-) -> Result<Prepared> {
-    tokio::task::spawn_blocking(move || {
-        let mut classifier = classifier.filter(BatchClassifier::is_trained);
-        let (batch, tokens) = parse_all(messages, classifier.is_some());
-        let verdicts = verdicts(&mut classifier, &tokens);
-        (batch, verdicts, classifier)
-    })
-    .await
-    .map_err(|e| LibraryError::Worker(e.to_string()))
 }
 
 /// Parses `messages`, and tokenizes them for the spam filter if `tokenize`, on
