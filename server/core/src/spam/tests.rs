@@ -281,8 +281,7 @@ async fn fetched_batches_share_counts_and_follow_training() {
     lib.store().train_spam(&examples).await.unwrap();
 
     // The same words again, with one new word so the batch asks the store;
-    // enough messages for three shares of the fetch's pipeline, and the 21st
-    // again as the 151st (a duplicate of a share stored before).
+    // a batch of 237 with the 21st again as the 151st (a duplicate within it).
     let subject = |i: usize| format!("zebra number{}", if i == 150 { 20 } else { i });
     let batch: Vec<RawMessage> = (0..237)
         .map(|i| fetched(&subject(i), "quokka wombat"))
