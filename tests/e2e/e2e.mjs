@@ -483,9 +483,12 @@ async function flow(label, server, contextOptions) {
       // An example is a button: it goes into the search field, ready to adapt.
       await dialog.getByRole('button', { name: 'has:attachment', exact: true }).click();
       await dialog.waitFor({ state: 'detached' });
+      // The dialog leaves the accessibility tree as close() is called, before
+      // its close event (which puts the example in) runs: the focus moving to
+      // the field comes after the example, so wait for that first.
+      await page.waitForFunction(() => document.activeElement && document.activeElement.id === 'search-input');
       const search = page.getByLabel('Search mail');
       assert.equal(await search.inputValue(), 'has:attachment');
-      await page.waitForFunction(() => document.activeElement && document.activeElement.id === 'search-input');
       await search.fill('');
     });
 
