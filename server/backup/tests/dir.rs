@@ -364,6 +364,7 @@ async fn a_message_larger_than_a_pack_goes_in_parts_and_comes_back_whole() {
                 tags: &tags,
                 origin: "test",
                 crypto_pending: false,
+                packed: None,
                 date: 0,
             }],
             0,

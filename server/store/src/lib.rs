@@ -54,7 +54,7 @@ pub use drafts::{Draft, DraftAttachment, DraftContent, Forward, ForwardMode};
 pub use dump::{Loader, Page, Snapshot, Table, Value};
 pub use identities::{Identity, IdentityFields, IdentityOutcome, MAX_SIGNATURE_CHARS};
 pub use index_queue::PendingIndex;
-pub use messages::{Inserted, MessageDetail, MessageSummary, NewMessage};
+pub use messages::{Inserted, MessageDetail, MessageSummary, NewMessage, Packed, Packer};
 pub use outbox::{NewOutgoing, OutboxItem, OutboxJob, OutboxState};
 pub use remote::{FLAG_FLAGGED, FLAG_READ, FLAG_TAGS, RemoteCopy, RemoteId, flag_tags, tag_flags};
 pub use repair::{MessageDigest, Quarantined};

@@ -5,14 +5,16 @@ use std::collections::HashMap;
 
 use homepost_mail::{Address, AttachmentInfo, ParsedMessage};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
+use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, Transaction};
 
 use crate::{
-    Error, Result, SpamExample, Store, TrainingOutcome, address_book, normalize_tag, spam, tags,
-    threads, to_json,
+    Error, Result, SpamExample, Store, TrainingOutcome, normalize_tag, spam, tags, to_json,
 };
+
+mod insert;
+
+pub use insert::{Packed, Packer};
 
 /// Longest snippet kept per message, in characters.
 const SNIPPET_CHARS: usize = 200;
@@ -32,6 +34,9 @@ pub struct NewMessage<'a> {
     pub crypto_pending: bool,
     /// The time it is listed and sorted by (`homepost_mail::sort_date`).
     pub date: i64,
+    /// `raw` already hashed and compressed ([`Packer`]), or `None` to have
+    /// [`Store::insert_batch`] do it.
+    pub packed: Option<&'a Packed>,
 }
 
 /// What happened to one message of a batch.
@@ -93,131 +98,6 @@ pub struct MessageDetail {
 }
 
 impl Store {
-    /// Stores a batch of messages in one transaction. Bytes already stored are
-    /// reported as duplicates and left alone.
-    ///
-    /// Every statement is a round trip to sqlx's SQLite worker thread, so the rows
-    /// beside each message (addresses, attachments, references, tags) are sent for
-    /// the whole batch at once as JSON and expanded by `json_each`.
-    pub async fn insert_batch(&self, batch: &[NewMessage<'_>], now: i64) -> Result<Vec<Inserted>> {
-        // IMMEDIATE: the writer lock is taken now, so the ids allotted below are ours.
-        let mut tx = self.begin_write().await?;
-        let shas: Vec<String> = batch
-            .iter()
-            .map(|m| hex::encode(Sha256::digest(m.raw)))
-            .collect();
-        let mut known: HashMap<String, i64> = sqlx::query_as::<_, (String, i64)>(
-            "SELECT lower(hex(sha256)), id FROM messages WHERE sha256 IN (SELECT unhex(value) FROM json_each(?))",
-        )
-        .bind(to_json(&shas)?)
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .collect();
-        let chains: Vec<Vec<String>> = batch
-            .iter()
-            .map(|m| threads::parent_chain(m.parsed))
-            .collect();
-        let dates: Vec<i64> = batch.iter().map(|m| m.date).collect();
-        let threading: Vec<(&ParsedMessage, &[String], i64)> = batch
-            .iter()
-            .zip(&chains)
-            .zip(&dates)
-            .map(|((m, refs), &date)| (m.parsed, refs.as_slice(), date))
-            .collect();
-        let mut threader = threads::BatchThreader::load(&mut tx, &threading).await?;
-        let mut next_id: i64 = sqlx::query_scalar("SELECT coalesce(max(id), 0) + 1 FROM messages")
-            .fetch_one(&mut *tx)
-            .await?;
-        let mut tag_ids = tags::TagCache::default();
-        let mut rows = BatchRows::default();
-        let mut seen = address_book::mail::SeenInBatch::default();
-        let mut zstd =
-            zstd::bulk::Compressor::new(3).map_err(|e| Error::Sql(sqlx::Error::Io(e)))?;
-        let mut out = Vec::with_capacity(batch.len());
-        for (((m, sha), refs), &date) in batch.iter().zip(&shas).zip(&chains).zip(&dates) {
-            if let Some(&existing) = known.get(sha) {
-                out.push(Inserted::Duplicate(existing));
-                continue;
-            }
-            let p = m.parsed;
-            let id = next_id;
-            next_id += 1;
-            known.insert(sha.clone(), id);
-            let thread = threader.assign(id, p, refs, date);
-            if !m.tags.iter().any(|t| t.trim().eq_ignore_ascii_case("spam")) {
-                seen.add(p, date);
-            }
-            let compressed = zstd
-                .compress(m.raw)
-                .map_err(|e| Error::Sql(sqlx::Error::Io(e)))?;
-            sqlx::query(
-                "INSERT INTO messages (id, sha256, raw, raw_size, message_id, date, subject, base_subject,
-                    is_reply, snippet, has_attachment, malformed, thread_id, origin, imported_at)
-                 VALUES (?, unhex(?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(id)
-            .bind(sha)
-            .bind(compressed)
-            .bind(m.raw.len() as i64)
-            .bind(p.message_id.as_deref())
-            .bind(date)
-            .bind(p.subject.as_deref().unwrap_or(""))
-            .bind(&p.base_subject)
-            .bind(p.is_reply)
-            .bind(p.snippet(SNIPPET_CHARS))
-            .bind(!p.attachments.is_empty())
-            .bind(p.malformed)
-            .bind(thread)
-            .bind(m.origin)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            for (field, list) in [
-                ("from", &p.from),
-                ("to", &p.to),
-                ("cc", &p.cc),
-                ("bcc", &p.bcc),
-                ("reply-to", &p.reply_to),
-            ] {
-                for (pos, a) in list.iter().enumerate() {
-                    rows.addresses.push((
-                        id,
-                        field,
-                        pos,
-                        a.address.as_deref().unwrap_or(""),
-                        a.name.as_deref().unwrap_or(""),
-                    ));
-                }
-            }
-            for (pos, a) in p.attachments.iter().enumerate() {
-                rows.attachments
-                    .push((id, pos, a.filename.as_deref(), &a.content_type, a.size));
-            }
-            for (pos, r) in refs.iter().enumerate() {
-                rows.refs.push((id, pos, r));
-            }
-            for t in m.tags {
-                rows.tags.push((id, tag_ids.id(&mut tx, t).await?));
-            }
-            if let Some(list) = p.list_id.as_deref() {
-                rows.lists.push((id, list));
-            }
-            if m.crypto_pending {
-                sqlx::query("INSERT INTO crypto_pending (message) VALUES (?)")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            out.push(Inserted::New(id));
-        }
-        threader.finish(&mut tx).await?;
-        rows.insert(&mut tx).await?;
-        seen.record(&mut tx, now).await?;
-        tx.commit().await?;
-        Ok(out)
-    }
-
     /// Number of stored messages.
     pub async fn count(&self) -> Result<i64> {
         Ok(sqlx::query_scalar("SELECT count(*) FROM messages")
@@ -401,58 +281,6 @@ impl Store {
     pub async fn tags_of(&self, id: i64) -> Result<Vec<String>> {
         let mut conn = self.pool.acquire().await?;
         tags::of_message(&mut conn, id).await
-    }
-}
-
-/// The rows beside the messages of one batch, inserted together.
-#[derive(Default)]
-struct BatchRows<'a> {
-    addresses: Vec<(i64, &'static str, usize, &'a str, &'a str)>,
-    attachments: Vec<(i64, usize, Option<&'a str>, &'a str, u64)>,
-    refs: Vec<(i64, usize, &'a str)>,
-    tags: Vec<(i64, i64)>,
-    lists: Vec<(i64, &'a str)>,
-}
-
-impl BatchRows<'_> {
-    async fn insert(&self, tx: &mut Transaction<'_, Sqlite>) -> Result<()> {
-        for (sql, rows, empty) in [
-            (
-                "INSERT INTO addresses (message, field, position, address, name)
-                 SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each(?)",
-                to_json(&self.addresses)?,
-                self.addresses.is_empty(),
-            ),
-            (
-                "INSERT INTO attachments (message, position, filename, content_type, size)
-                 SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each(?)",
-                to_json(&self.attachments)?,
-                self.attachments.is_empty(),
-            ),
-            (
-                "INSERT INTO message_refs (message, position, ref)
-                 SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?)",
-                to_json(&self.refs)?,
-                self.refs.is_empty(),
-            ),
-            (
-                "INSERT OR IGNORE INTO message_tags (message, tag)
-                 SELECT value ->> 0, value ->> 1 FROM json_each(?)",
-                to_json(&self.tags)?,
-                self.tags.is_empty(),
-            ),
-            (
-                "INSERT INTO message_lists (message, list_id)
-                 SELECT value ->> 0, value ->> 1 FROM json_each(?)",
-                to_json(&self.lists)?,
-                self.lists.is_empty(),
-            ),
-        ] {
-            if !empty {
-                sqlx::query(sql).bind(rows).execute(&mut **tx).await?;
-            }
-        }
-        Ok(())
     }
 }
 

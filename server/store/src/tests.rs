@@ -28,6 +28,7 @@ pub(crate) async fn insert(store: &Store, raw: &[u8]) -> Inserted {
                 tags: &tags,
                 origin: "test",
                 crypto_pending: false,
+                packed: None,
                 date: parsed.date.unwrap_or(0),
             }],
             0,
@@ -378,6 +379,7 @@ async fn one_batch_threads_and_deduplicates_like_single_inserts() {
             tags: &tags,
             origin: "batch",
             crypto_pending: false,
+            packed: None,
             date: parsed.date.unwrap_or(0),
         })
         .collect();

@@ -60,6 +60,7 @@ pub async fn add_mail(store: &Store, from: usize, to: usize, token: &str) {
             tags: &tags,
             origin: "test",
             crypto_pending: false,
+            packed: None,
             date: p.date.unwrap_or(0),
         })
         .collect();

@@ -77,6 +77,7 @@ async fn interrupted_steps_run_again_together() {
             tags: &tags,
             origin: "test",
             crypto_pending: true,
+            packed: None,
             date: NOW,
         })
         .collect();

@@ -20,6 +20,7 @@ async fn mail(store: &Store, messages: &[(&str, &str, i64, &[&str])]) {
                     tags: &tags,
                     origin: "test",
                     crypto_pending: false,
+                    packed: None,
                     date: *date,
                 }],
                 *date,
@@ -403,6 +404,7 @@ async fn timing_at_scale() {
                 tags: &[],
                 origin: "t",
                 crypto_pending: false,
+                packed: None,
                 date: (b * 500 + i) as i64,
             })
             .collect();

@@ -144,6 +144,7 @@ async fn insert(store: &Store, raw: &[u8]) -> i64 {
                 tags: &[],
                 origin: "test",
                 crypto_pending: false,
+                packed: None,
                 date: parsed.date.unwrap_or(0),
             }],
             0,

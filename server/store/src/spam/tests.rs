@@ -237,6 +237,7 @@ async fn tag_change_and_training_share_one_transaction() {
                 tags: &[],
                 origin: "test",
                 crypto_pending: false,
+                packed: None,
                 date: parsed.date.unwrap_or(0),
             }],
             0,
