@@ -82,9 +82,21 @@ impl BatchClassifier {
         })
     }
 
-    /// Whether the filter had learnt both spam and ham when this was made.
+    /// Whether the filter had learnt both spam and ham when its totals were
+    /// last read.
     pub(crate) fn is_trained(&self) -> bool {
         self.totals.0 > 0 && self.totals.1 > 0
+    }
+
+    /// Reads the totals again: a long-lived classifier made before the filter
+    /// was trained learns that it now is.
+    pub(crate) async fn refresh(&mut self) -> Result<(), homepost_store::Error> {
+        let totals = self.store.spam_counts([]).await?.totals();
+        if totals != self.totals {
+            self.cache.clear();
+            self.totals = totals;
+        }
+        Ok(())
     }
 
     /// The verdict on each message, with at most one counts query for all of

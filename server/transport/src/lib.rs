@@ -44,11 +44,44 @@ pub trait Sink: Send + Sync + 'static {
     /// the store before returning: the server may delete the messages next.
     /// They need not be searchable before [`Sink::flush`].
     fn deliver(&self, messages: Vec<RawMessage>) -> BoxFuture<'_, Result<Vec<i64>, SinkError>>;
+    /// Does the part of delivering `messages` that needs no lock on the store
+    /// (parsing, classifying), so that a fetch can do it for its next batch
+    /// while this one is stored. Hand the result to [`Sink::deliver_prepared`].
+    /// By default nothing is done ahead.
+    fn prepare(&self, messages: Vec<RawMessage>) -> BoxFuture<'_, Result<Prepared, SinkError>> {
+        Box::pin(async move { Ok(Prepared::new(messages)) })
+    }
+    /// [`Sink::deliver`] for a batch this sink prepared.
+    fn deliver_prepared(&self, prepared: Prepared) -> BoxFuture<'_, Result<Vec<i64>, SinkError>> {
+        Box::pin(async move {
+            let messages = prepared.take::<Vec<RawMessage>>()?;
+            self.deliver(messages).await
+        })
+    }
     /// Makes what was delivered so far searchable (commits the index).
     fn flush(&self) -> BoxFuture<'_, Result<(), SinkError>>;
     /// Applies read/flagged changes seen on a server (see
     /// [`homepost_store::flag_tags`] for the tags the bits stand for).
     fn apply_flags(&self, changes: Vec<FlagChange>) -> BoxFuture<'_, Result<(), SinkError>>;
+}
+
+/// A batch a [`Sink`] prepared: what it holds is the sink's own business.
+pub struct Prepared(Box<dyn std::any::Any + Send>);
+
+impl Prepared {
+    /// Wraps what a sink made of a batch.
+    pub fn new<T: Send + 'static>(batch: T) -> Prepared {
+        Prepared(Box::new(batch))
+    }
+
+    /// What [`Prepared::new`] wrapped, if it is a `T`; else an error, as when
+    /// a batch goes to another sink than the one that prepared it.
+    pub fn take<T: 'static>(self) -> Result<T, SinkError> {
+        self.0
+            .downcast::<T>()
+            .map(|b| *b)
+            .map_err(|_| SinkError::Failed("a batch was prepared by another sink".into()))
+    }
 }
 
 /// A server-side change of a stored message's flags.

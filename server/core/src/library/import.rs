@@ -4,12 +4,13 @@
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use homepost_mail::{ImportSources, ParsedMessage, RawMessage, parse};
+use homepost_mail::{ImportSources, RawMessage, parse};
 use homepost_spam::Verdict;
 use homepost_store::{Inserted, NewMessage, normalize_tag};
 
 use super::index::{index_doc, with_decrypted};
-use super::{Library, LibraryError, Result};
+use super::prepare::{ReadyBatch, pack};
+use super::{Library, Result};
 use crate::spam::{BatchClassifier, SPAM_TAG, UNSURE_TAG};
 
 /// Most messages per store transaction during import.
@@ -19,8 +20,6 @@ const BATCH: usize = 250;
 const BATCH_BYTES: usize = 2 << 20;
 /// Index commits during a long import, so a crash loses at most this much index work.
 const COMMIT_EVERY: usize = 20_000;
-/// Most threads parsing one fetched batch.
-const PARSE_THREADS: usize = 4;
 /// Fetched messages stored between index commits at most (the transport
 /// flushes sooner: at the end of each folder and every few seconds).
 const DELIVER_COMMIT_EVERY: usize = 5_000;
@@ -127,6 +126,7 @@ impl Library {
         let mut classifier = classifier.is_trained().then_some(classifier);
         let reader = std::thread::spawn(move || {
             let mut batch = ParsedBatch::default();
+            let mut packer = None;
             let mut tokens = Vec::new();
             let mut bytes = 0;
             for item in sources {
@@ -137,19 +137,20 @@ impl Library {
                             tokens.push(homepost_spam::tokens(&raw.raw));
                         }
                         let parsed = parse(&raw.raw);
-                        batch.messages.push((raw, parsed));
+                        batch.ready.packed.push(pack(&mut packer, &raw.raw));
+                        batch.ready.messages.push((raw, parsed));
                     }
                     Err(e) => batch.unreadable.push(e.to_string()),
                 }
-                if batch.messages.len() >= BATCH || bytes >= BATCH_BYTES {
-                    batch.verdicts = verdicts(&mut classifier, &std::mem::take(&mut tokens));
+                if batch.ready.messages.len() >= BATCH || bytes >= BATCH_BYTES {
+                    batch.ready.verdicts = verdicts(&mut classifier, &std::mem::take(&mut tokens));
                     if tx.blocking_send(std::mem::take(&mut batch)).is_err() {
                         return;
                     }
                     bytes = 0;
                 }
             }
-            batch.verdicts = verdicts(&mut classifier, &tokens);
+            batch.ready.verdicts = verdicts(&mut classifier, &tokens);
             let _ = tx.blocking_send(batch);
         });
 
@@ -160,16 +161,20 @@ impl Library {
             messages: 0,
         };
         let mut uncommitted: Vec<(i64, i64)> = Vec::new();
-        while let Some(batch) = rx.recv().await {
-            for reason in batch.unreadable {
+        while let Some(ParsedBatch {
+            ready: mut batch,
+            unreadable,
+        }) = rx.recv().await
+        {
+            for reason in unreadable {
                 stats.note_unreadable(reason);
             }
             if batch.messages.is_empty() {
                 continue;
             }
-            let verdicts = batch.verdicts?;
+            let verdicts = std::mem::replace(&mut batch.verdicts, Ok(Vec::new()))?;
             self.store_batch(
-                &batch.messages,
+                &batch,
                 &verdicts,
                 default_tags,
                 now,
@@ -205,17 +210,19 @@ impl Library {
     }
 
     /// Stores one batch. `verdicts` are the spam filter's, one per message, or
-    /// empty while the filter is untrained.
-    #[tracing::instrument(name = "import_batch", skip_all, fields(messages = batch.len()))]
+    /// empty while the filter is untrained (the batch's own are not read).
+    #[tracing::instrument(name = "import_batch", skip_all, fields(messages = ready.messages.len()))]
     async fn store_batch(
         &mut self,
-        batch: &[(RawMessage, ParsedMessage)],
+        ready: &ReadyBatch,
         verdicts: &[Verdict],
         default_tags: &[String],
         now: i64,
         stats: &mut ImportStats,
         uncommitted: &mut Vec<(i64, i64)>,
     ) -> Result<Vec<Inserted>> {
+        let (batch, packed) = (&ready.messages, &ready.packed);
+        let started = std::time::Instant::now();
         let verdicts = crate::spam::spare_correspondents(&self.store, batch, verdicts).await?;
         let rules = crate::rules::RuleSet::load(&self.store).await?;
         let mut docs = Vec::with_capacity(batch.len());
@@ -265,16 +272,20 @@ impl Library {
             .iter()
             .zip(&tags)
             .zip(&filtered)
-            .map(|((m, tags), &(_, _, date))| NewMessage {
+            .enumerate()
+            .map(|(i, ((m, tags), &(_, _, date)))| NewMessage {
                 raw: &m.0.raw,
                 parsed: &m.1,
                 tags,
                 origin: &m.0.origin,
                 crypto_pending: crate::incoming::relevant(&m.0.raw),
                 date,
+                packed: packed.get(i).and_then(Option::as_ref),
             })
             .collect();
+        let prepared = started.elapsed();
         let outcome = self.store.insert_batch(&new, now).await?;
+        let inserted = started.elapsed();
         crate::crash_point("after_store_commit");
         // The OpenPGP steps of the new messages that need one, in one
         // transaction with our keys read once. Without it they stay pending,
@@ -293,6 +304,7 @@ impl Library {
         } else {
             None
         };
+        let (mut in_steps, mut in_index) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
         for (i, (mut doc, &result)) in docs.into_iter().zip(&outcome).enumerate() {
             let (m, tags, stored) = (&batch[i], &tags[i], &new[i]);
             let (verdict, ruled, _) = filtered[i];
@@ -324,9 +336,12 @@ impl Library {
                         let spam = tags.iter().any(|t| t == SPAM_TAG);
                         let base = &bases[i];
                         let retag = |inner: &[u8]| rules.retag(&doc, base, tags, inner);
-                        match crate::incoming::process(steps, keys, id, &m.0.raw, spam, now, &retag)
-                            .await
-                        {
+                        let step = std::time::Instant::now();
+                        let processed =
+                            crate::incoming::process(steps, keys, id, &m.0.raw, spam, now, &retag)
+                                .await;
+                        in_steps += step.elapsed();
+                        match processed {
                             Ok(Some((inner, retagged))) => {
                                 if let Some((add, remove)) = retagged {
                                     doc.tags.retain(|t| !remove.contains(t));
@@ -345,7 +360,9 @@ impl Library {
                             ),
                         }
                     }
+                    let upsert = std::time::Instant::now();
                     self.index.upsert(&doc)?;
+                    in_index += upsert.elapsed();
                     // A new row's version is 0.
                     uncommitted.push((id, 0));
                 }
@@ -361,6 +378,11 @@ impl Library {
                 .iter()
                 .filter(|o| matches!(o, Inserted::New(_)))
                 .count(),
+            prepare_ms = prepared.as_millis() as u64,
+            insert_ms = inserted.saturating_sub(prepared).as_millis() as u64,
+            steps_ms = in_steps.as_millis() as u64,
+            index_ms = in_index.as_millis() as u64,
+            total_ms = started.elapsed().as_millis() as u64,
             "batch stored"
         );
         Ok(outcome)
@@ -394,26 +416,37 @@ impl Library {
         // batches share their headers and common words.
         let classifier = match self.classifier.take() {
             Some(c) => c,
-            None => BatchClassifier::new(self.store.clone(), self.spam.clone()).await?,
+            None => self.classifier().await?,
         };
-        // Parsing and classifying are CPU work (and the classifier blocks on the
-        // store): off the async threads.
-        let (batch, verdicts, classifier) = tokio::task::spawn_blocking(move || {
-            let mut classifier = classifier.is_trained().then_some(classifier);
-            let (batch, tokens) = parse_all(messages, classifier.is_some());
-            let verdicts = verdicts(&mut classifier, &tokens);
-            (batch, verdicts, classifier)
-        })
-        .await
-        .map_err(|e| LibraryError::Worker(e.to_string()))?;
-        // An untrained one is made again next time: it has nothing cached, and
-        // the filter may have learnt meanwhile.
-        self.classifier = classifier;
+        let (batch, classifier) = ReadyBatch::prepare(messages, classifier).await?;
+        self.classifier = Some(classifier);
+        self.store_prepared(batch, now).await
+    }
+
+    /// A spam classifier over this library's store and filter, for
+    /// [`ReadyBatch::prepare`].
+    pub(crate) async fn classifier(&self) -> Result<BatchClassifier> {
+        Ok(BatchClassifier::new(self.store.clone(), self.spam.clone()).await?)
+    }
+
+    /// [`Library::store_fetched`] for a batch prepared ahead.
+    pub(crate) async fn store_prepared(
+        &mut self,
+        mut batch: ReadyBatch,
+        now: i64,
+    ) -> Result<Vec<Inserted>> {
+        if batch.messages.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut stats = ImportStats::default();
         let mut uncommitted = std::mem::take(&mut self.delivered);
-        let stored = self
-            .store_batch(&batch, &verdicts?, &[], now, &mut stats, &mut uncommitted)
-            .await;
+        let stored = match std::mem::replace(&mut batch.verdicts, Ok(Vec::new())) {
+            Ok(verdicts) => {
+                self.store_batch(&batch, &verdicts, &[], now, &mut stats, &mut uncommitted)
+                    .await
+            }
+            Err(e) => Err(e.into()),
+        };
         self.delivered = uncommitted;
         let outcome = stored?;
         if self.delivered.len() >= DELIVER_COMMIT_EVERY {
@@ -434,58 +467,6 @@ impl Library {
     }
 }
 
-/// Parses `messages`, and tokenizes them for the spam filter if `tokenize`, on
-/// as many threads as there are cores (at most [`PARSE_THREADS`]), each taking
-/// a contiguous share; the order is kept. Blocks.
-fn parse_all(
-    messages: Vec<RawMessage>,
-    tokenize: bool,
-) -> (Vec<(RawMessage, ParsedMessage)>, Vec<BTreeSet<String>>) {
-    type Parsed = (ParsedMessage, Option<BTreeSet<String>>);
-    let work = move |share: &[RawMessage]| -> Vec<Parsed> {
-        share
-            .iter()
-            .map(|m| {
-                (
-                    parse(&m.raw),
-                    tokenize.then(|| homepost_spam::tokens(&m.raw)),
-                )
-            })
-            .collect()
-    };
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .clamp(1, PARSE_THREADS);
-    let per = messages.len().div_ceil(threads).max(1);
-    let parsed: Vec<Parsed> = std::thread::scope(|scope| {
-        let mut shares = messages.chunks(per);
-        let first = shares.next().unwrap_or(&[]);
-        let others: Vec<_> = shares
-            .map(|share| scope.spawn(move || work(share)))
-            .collect();
-        let mut parsed = work(first);
-        for other in others {
-            // A panic in a parser goes on as this thread's, as it would have here.
-            parsed.extend(
-                other
-                    .join()
-                    .unwrap_or_else(|e| std::panic::resume_unwind(e)),
-            );
-        }
-        parsed
-    });
-    let mut tokens = Vec::with_capacity(if tokenize { parsed.len() } else { 0 });
-    let batch = messages
-        .into_iter()
-        .zip(parsed)
-        .map(|(m, (p, t))| {
-            tokens.extend(t);
-            (m, p)
-        })
-        .collect();
-    (batch, tokens)
-}
-
 /// The spam filter's verdicts on a batch; none without a classifier.
 fn verdicts(
     classifier: &mut Option<BatchClassifier>,
@@ -497,19 +478,8 @@ fn verdicts(
 }
 
 /// Messages parsed by the reader thread, handed over a batch at a time.
+#[derive(Default)]
 struct ParsedBatch {
-    messages: Vec<(RawMessage, ParsedMessage)>,
+    ready: ReadyBatch,
     unreadable: Vec<String>,
-    /// The spam filter's verdict on each message; empty while it is untrained.
-    verdicts: Result<Vec<Verdict>, homepost_store::Error>,
-}
-
-impl Default for ParsedBatch {
-    fn default() -> Self {
-        ParsedBatch {
-            messages: Vec::new(),
-            unreadable: Vec::new(),
-            verdicts: Ok(Vec::new()),
-        }
-    }
 }

@@ -9,6 +9,7 @@
 mod check;
 mod import;
 mod index;
+mod prepare;
 pub(crate) use index::with_decrypted;
 mod purge;
 mod repair;
@@ -26,6 +27,7 @@ use homepost_search::{Error as IndexError, OpenOutcome, SearchIndex};
 
 pub use check::{CheckReport, IndexFindings};
 pub use import::{ImportProgress, ImportStats};
+pub(crate) use prepare::ReadyBatch;
 pub use purge::{TRASH_DAYS, TRASH_DAYS_SETTING};
 pub use repair::RepairReport;
 

@@ -299,3 +299,74 @@ async fn fetched_batches_share_counts_and_follow_training() {
     }
     lib.close().await;
 }
+
+/// The fetch prepares its next batch while the library stores this one: the
+/// sink keeps the classifier between batches, an untrained one learns that the
+/// filter was trained meanwhile, and batches are stored in the order they were
+/// delivered, not prepared.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prepared_batches_follow_training_and_keep_their_order() {
+    use homepost_transport::{Prepared, Sink, SinkError};
+
+    let (dir, lib) = trained_library().await;
+    // The same library untrained: a new one in another directory.
+    drop(lib);
+    let data = dir.path().join("untrained");
+    let vault = Vault::create(
+        &data,
+        &Passphrase::new("pw".into()),
+        KdfParams::INSECURE_FOR_TESTS,
+    )
+    .unwrap();
+    let lib = Library::open(&data, &vault).await.unwrap();
+    let store = lib.store().clone();
+    let shared = std::sync::Arc::new(tokio::sync::RwLock::new(Some(lib)));
+    let sink = crate::sink::LibrarySink::new(shared.clone());
+
+    let first = sink
+        .prepare(vec![fetched("cheap pills", "buy cheap pills now")])
+        .await
+        .unwrap();
+    // Trained after the first batch was prepared, before the next ones.
+    let mut examples = Vec::new();
+    for i in 0..20 {
+        let spam = mail(&format!("cheap pills {i}"), "buy cheap pills now");
+        let ham = mail(
+            &format!("meeting notes {i}"),
+            "notes from our project meeting",
+        );
+        examples.push(example(&spam, Class::Spam));
+        examples.push(example(&ham, Class::Ham));
+    }
+    store.train_spam(&examples).await.unwrap();
+    let second = sink
+        .prepare(vec![fetched("cheap pills again", "buy cheap pills now")])
+        .await
+        .unwrap();
+    let third = sink
+        .prepare(vec![fetched(
+            "meeting notes",
+            "notes from our project meeting",
+        )])
+        .await
+        .unwrap();
+
+    let ids = sink.deliver_prepared(first).await.unwrap();
+    // Prepared before the training: no verdict, and none is made up.
+    assert_eq!(store.tags_of(ids[0]).await.unwrap(), Vec::<String>::new());
+    let later = sink.deliver_prepared(second).await.unwrap();
+    assert_eq!(later[0], ids[0] + 1);
+    assert_eq!(store.tags_of(later[0]).await.unwrap(), [SPAM_TAG]);
+
+    // A batch prepared by another sink is refused, not lost in silence.
+    let foreign = Prepared::new(vec![1u8]);
+    assert!(matches!(
+        sink.deliver_prepared(foreign).await,
+        Err(SinkError::Failed(_))
+    ));
+    // Locked meanwhile: the prepared batch is not stored.
+    let lib = shared.write().await.take().unwrap();
+    assert_eq!(sink.deliver_prepared(third).await, Err(SinkError::Locked));
+    assert_eq!(lib.store().count().await.unwrap(), 2);
+    lib.close().await;
+}

@@ -14,7 +14,7 @@ use super::{now, store_err, wait};
 use crate::error::{Error, Result};
 use crate::imap::{Imap, Pending, Woken};
 use crate::pop3::Pop3;
-use crate::{FlagSync, Progress, Shared, SyncState};
+use crate::{FlagSync, Prepared, Progress, Shared, Sink, SyncState};
 
 /// How often a long fetch makes what it stored so far searchable.
 const FLUSH_EVERY: Duration = Duration::from_secs(2);
@@ -175,8 +175,14 @@ async fn sync_imap_folder(
                 .partition(|p| u64::from(p.size) <= shared.opts.max_message)
         })
         .collect();
-    // The next chunk's bodies are fetched while this one is stored.
-    let mut prefetched: Option<Vec<(u32, Vec<u8>)>> = None;
+    let source = ChunkSource {
+        account,
+        folder,
+        uidvalidity: sel.uidvalidity,
+        mark_read,
+    };
+    // The next chunk is fetched and prepared while this one is stored.
+    let mut prefetched = None;
     let mut unflushed = false;
     let mut flushed_at = std::time::Instant::now();
     let fetched: Result<()> = async {
@@ -187,43 +193,30 @@ async fn sync_imap_folder(
                 s.progress = Some(Progress { done, total });
             });
             too_large.extend(big.iter().map(|p| p.uid));
-            let bodies = match prefetched.take() {
-                Some(bodies) => bodies,
-                None => imap.bodies(wanted).await?,
+            let (uids, prepared) = match prefetched.take() {
+                Some(chunk) => chunk,
+                None => fetch_chunk(imap, &*shared.sink, &source, wanted).await?,
             };
             let flags_of = |uid: u32| wanted.iter().find(|p| p.uid == uid).map_or(0, |p| p.flags);
-            let uids: Vec<u32> = bodies.iter().map(|(uid, _)| *uid).collect();
-            let raws: Vec<RawMessage> = bodies
-                .into_iter()
-                .map(|(uid, raw)| RawMessage {
-                    raw,
-                    origin: format!("imap:{account}/{folder}/{}/{uid}", sel.uidvalidity),
-                    mbox_number: None,
-                    tags: tags_for(
-                        folder,
-                        flags_of(uid) | if mark_read { FLAG_READ } else { 0 },
-                    ),
-                    progress_bytes: 0,
-                    file_time: None,
-                })
-                .collect();
             let (delivered, next) = match parts.get(i + 1) {
                 // With DeleteWhenStored the connection deletes this chunk next:
                 // no prefetch across that.
                 Some((next, _)) if incoming.policy != DeletePolicy::DeleteWhenStored => {
                     let start = std::time::Instant::now();
-                    let ((d, stored), (n, fetched)) =
-                        tokio::join!(timed(shared.sink.deliver(raws)), timed(imap.bodies(next)));
+                    let ((d, stored), (n, fetched)) = tokio::join!(
+                        timed(shared.sink.deliver_prepared(prepared)),
+                        timed(fetch_chunk(imap, &*shared.sink, &source, next))
+                    );
                     tracing::debug!(
                         folder,
                         stored_ms = stored.as_millis() as u64,
                         next_fetched_ms = fetched.as_millis() as u64,
                         both_ms = start.elapsed().as_millis() as u64,
-                        "chunk stored while the next was fetched"
+                        "chunk stored while the next was fetched and prepared"
                     );
                     (d, Some(n))
                 }
-                _ => (shared.sink.deliver(raws).await, None),
+                _ => (shared.sink.deliver_prepared(prepared).await, None),
             };
             let ids = delivered.map_err(Error::from)?;
             unflushed |= !ids.is_empty();
@@ -462,6 +455,47 @@ pub(super) async fn pop3_pass(
         return Err(Error::TooLarge(shared.opts.max_message));
     }
     Ok(())
+}
+
+/// Where a fetched chunk's messages come from, for their origin and tags.
+struct ChunkSource<'a> {
+    account: i64,
+    folder: &'a str,
+    uidvalidity: u32,
+    /// The first pass of an account set to mark what is already there read.
+    mark_read: bool,
+}
+
+/// Fetches the bodies of `wanted` and has `sink` prepare them
+/// ([`Sink::prepare`]). Returns their UIDs, in the prepared batch's order.
+async fn fetch_chunk(
+    imap: &mut Imap,
+    sink: &dyn Sink,
+    source: &ChunkSource<'_>,
+    wanted: &[Pending],
+) -> Result<(Vec<u32>, Prepared)> {
+    let bodies = imap.bodies(wanted).await?;
+    let flags_of = |uid: u32| wanted.iter().find(|p| p.uid == uid).map_or(0, |p| p.flags);
+    let read = if source.mark_read { FLAG_READ } else { 0 };
+    let (uids, raws): (Vec<u32>, Vec<RawMessage>) = bodies
+        .into_iter()
+        .map(|(uid, raw)| {
+            let raw = RawMessage {
+                raw,
+                origin: format!(
+                    "imap:{}/{}/{}/{uid}",
+                    source.account, source.folder, source.uidvalidity
+                ),
+                mbox_number: None,
+                tags: tags_for(source.folder, flags_of(uid) | read),
+                progress_bytes: 0,
+                file_time: None,
+            };
+            (uid, raw)
+        })
+        .unzip();
+    let prepared = sink.prepare(raws).await.map_err(Error::from)?;
+    Ok((uids, prepared))
 }
 
 /// `f`'s output and how long it took.
