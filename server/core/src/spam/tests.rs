@@ -8,8 +8,8 @@ fn mail(subject: &str, body: &str) -> Vec<u8> {
         .into_bytes()
 }
 
-/// A new library whose filter learnt 20 spam and 20 ham messages.
-async fn trained_library() -> (tempfile::TempDir, Library) {
+/// A new library whose filter has learnt nothing.
+async fn new_library() -> (tempfile::TempDir, Library) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let vault = Vault::create(
@@ -19,6 +19,11 @@ async fn trained_library() -> (tempfile::TempDir, Library) {
     )
     .unwrap();
     let lib = Library::open(&data, &vault).await.unwrap();
+    (dir, lib)
+}
+
+/// 20 spam and 20 ham messages to learn.
+fn training() -> Vec<homepost_store::SpamExample> {
     let mut examples = Vec::new();
     for i in 0..20 {
         let spam = mail(&format!("cheap pills {i}"), "buy cheap pills now");
@@ -29,7 +34,13 @@ async fn trained_library() -> (tempfile::TempDir, Library) {
         examples.push(example(&spam, Class::Spam));
         examples.push(example(&ham, Class::Ham));
     }
-    lib.store().train_spam(&examples).await.unwrap();
+    examples
+}
+
+/// A new library whose filter learnt [`training`].
+async fn trained_library() -> (tempfile::TempDir, Library) {
+    let (dir, lib) = new_library().await;
+    lib.store().train_spam(&training()).await.unwrap();
     (dir, lib)
 }
 
@@ -308,17 +319,7 @@ async fn fetched_batches_share_counts_and_follow_training() {
 async fn prepared_batches_follow_training_and_keep_their_order() {
     use homepost_transport::{Prepared, Sink, SinkError};
 
-    let (dir, lib) = trained_library().await;
-    // The same library untrained: a new one in another directory.
-    drop(lib);
-    let data = dir.path().join("untrained");
-    let vault = Vault::create(
-        &data,
-        &Passphrase::new("pw".into()),
-        KdfParams::INSECURE_FOR_TESTS,
-    )
-    .unwrap();
-    let lib = Library::open(&data, &vault).await.unwrap();
+    let (_dir, lib) = new_library().await;
     let store = lib.store().clone();
     let shared = std::sync::Arc::new(tokio::sync::RwLock::new(Some(lib)));
     let sink = crate::sink::LibrarySink::new(shared.clone());
@@ -328,17 +329,7 @@ async fn prepared_batches_follow_training_and_keep_their_order() {
         .await
         .unwrap();
     // Trained after the first batch was prepared, before the next ones.
-    let mut examples = Vec::new();
-    for i in 0..20 {
-        let spam = mail(&format!("cheap pills {i}"), "buy cheap pills now");
-        let ham = mail(
-            &format!("meeting notes {i}"),
-            "notes from our project meeting",
-        );
-        examples.push(example(&spam, Class::Spam));
-        examples.push(example(&ham, Class::Ham));
-    }
-    store.train_spam(&examples).await.unwrap();
+    store.train_spam(&training()).await.unwrap();
     let second = sink
         .prepare(vec![fetched("cheap pills again", "buy cheap pills now")])
         .await
