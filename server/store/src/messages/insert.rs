@@ -15,7 +15,7 @@ const ZSTD_LEVEL: i32 = 3;
 
 /// A message's bytes made ready to store: the SHA-256 that finds duplicates and
 /// the zstd frame that is kept. Making them is CPU work that needs no store, so
-/// an import makes them on its parsing threads ([`Store::insert_packed`]).
+/// an import makes them on its parsing threads ([`NewMessage::packed`]).
 pub struct Packed {
     sha256: [u8; 32],
     compressed: Vec<u8>,
