@@ -172,16 +172,8 @@ impl Library {
             if batch.messages.is_empty() {
                 continue;
             }
-            let verdicts = std::mem::replace(&mut batch.verdicts, Ok(Vec::new()))?;
-            self.store_batch(
-                &batch,
-                &verdicts,
-                default_tags,
-                now,
-                &mut stats,
-                &mut uncommitted,
-            )
-            .await?;
+            self.store_batch(&mut batch, default_tags, now, &mut stats, &mut uncommitted)
+                .await?;
             progress.messages += batch.messages.len() as u64;
             progress.bytes = batch
                 .messages
@@ -209,21 +201,20 @@ impl Library {
         Ok(stats)
     }
 
-    /// Stores one batch. `verdicts` are the spam filter's, one per message, or
-    /// empty while the filter is untrained (the batch's own are not read).
+    /// Stores one batch, or fails with the error its spam verdicts met.
     #[tracing::instrument(name = "import_batch", skip_all, fields(messages = ready.messages.len()))]
     async fn store_batch(
         &mut self,
-        ready: &ReadyBatch,
-        verdicts: &[Verdict],
+        ready: &mut ReadyBatch,
         default_tags: &[String],
         now: i64,
         stats: &mut ImportStats,
         uncommitted: &mut Vec<(i64, i64)>,
     ) -> Result<Vec<Inserted>> {
+        let verdicts = std::mem::replace(&mut ready.verdicts, Ok(Vec::new()))?;
         let (batch, packed) = (&ready.messages, &ready.packed);
         let started = std::time::Instant::now();
-        let verdicts = crate::spam::spare_correspondents(&self.store, batch, verdicts).await?;
+        let verdicts = crate::spam::spare_correspondents(&self.store, batch, &verdicts).await?;
         let rules = crate::rules::RuleSet::load(&self.store).await?;
         let mut docs = Vec::with_capacity(batch.len());
         let mut tags = Vec::with_capacity(batch.len());
@@ -440,13 +431,9 @@ impl Library {
         }
         let mut stats = ImportStats::default();
         let mut uncommitted = std::mem::take(&mut self.delivered);
-        let stored = match std::mem::replace(&mut batch.verdicts, Ok(Vec::new())) {
-            Ok(verdicts) => {
-                self.store_batch(&batch, &verdicts, &[], now, &mut stats, &mut uncommitted)
-                    .await
-            }
-            Err(e) => Err(e.into()),
-        };
+        let stored = self
+            .store_batch(&mut batch, &[], now, &mut stats, &mut uncommitted)
+            .await;
         self.delivered = uncommitted;
         let outcome = stored?;
         if self.delivered.len() >= DELIVER_COMMIT_EVERY {
