@@ -24,7 +24,7 @@ pub mod vcard;
 
 pub use attach::{TakenApart, attachments, take_apart};
 pub use filename::download_name;
-pub use parse::{Address, AttachmentInfo, ParsedMessage, parse, sort_date};
+pub use parse::{Address, AttachmentInfo, ParsedMessage, parse, parse_with, parser, sort_date};
 pub use risk::{
     AttachmentRisk, Reputation, RiskLevel, RiskReason, assess, assess_download, with_reputation,
 };

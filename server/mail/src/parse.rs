@@ -144,7 +144,12 @@ impl ParsedMessage {
 /// A parser that decodes only the header fields Homepost uses, and skips the
 /// rest (Received, DKIM, ...) instead of parsing them: this runs once per
 /// message on import.
-pub(crate) static PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
+pub(crate) static PARSER: LazyLock<MessageParser> = LazyLock::new(parser);
+
+/// The parser [`parse`] uses: it decodes the MIME fields and those
+/// [`ParsedMessage`] keeps, and skips the others. A caller that reads more of
+/// a message adds its fields to this and parses once, with [`parse_with`].
+pub fn parser() -> MessageParser {
     MessageParser::new()
         .with_mime_headers()
         .header_text(HeaderName::Subject)
@@ -158,21 +163,42 @@ pub(crate) static PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
         .header_id(HeaderName::InReplyTo)
         .header_id(HeaderName::References)
         .default_header_ignore()
-});
+}
 
 /// Parses a raw RFC 5322 message. Never fails and never panics: what cannot be
 /// parsed is left empty and the result is marked [`ParsedMessage::malformed`].
 pub fn parse(raw: &[u8]) -> ParsedMessage {
+    parse_with(&PARSER, raw, |_| ()).0
+}
+
+/// [`parse`] with `parser` (one built on [`parser`] that decodes more fields),
+/// also handing the parse to `also`, `None` if `raw` is not a message: one
+/// parse for [`ParsedMessage`] and for what else the caller reads (the spam
+/// filter's tokens). A panic in mail-parser reads as `None`, as in [`parse`];
+/// one in `also` goes on.
+pub fn parse_with<T>(
+    parser: &MessageParser,
+    raw: &[u8],
+    also: impl FnOnce(Option<&Message<'_>>) -> T,
+) -> (ParsedMessage, T) {
     // mail-parser is fuzzed upstream, but one panicking message must not abort
     // an import of 100,000: treat a panic as an unparseable message. (Fuzzing
     // still sees such panics, since libFuzzer aborts in its panic hook.)
-    std::panic::catch_unwind(|| parse_message(raw)).unwrap_or_else(|_| unparseable(raw))
+    let parsed = std::panic::catch_unwind(|| {
+        let message = parser.parse(raw);
+        let parsed = message
+            .as_ref()
+            .map_or_else(|| unparseable(raw), |m| from_message(m, raw));
+        (parsed, message)
+    });
+    match parsed {
+        Ok((parsed, message)) => (parsed, also(message.as_ref())),
+        Err(_) => (unparseable(raw), also(None)),
+    }
 }
 
-fn parse_message(raw: &[u8]) -> ParsedMessage {
-    let Some(message) = PARSER.parse(raw) else {
-        return unparseable(raw);
-    };
+/// The fields of a parsed `message` (`raw` its bytes).
+fn from_message(message: &Message<'_>, raw: &[u8]) -> ParsedMessage {
     let Some(root) = message.parts.first() else {
         return unparseable(raw);
     };
@@ -184,19 +210,19 @@ fn parse_message(raw: &[u8]) -> ParsedMessage {
             .next(),
         in_reply_to: message_ids(message.header(HeaderName::InReplyTo)),
         references: message_ids(message.header(HeaderName::References)),
-        date: header_date(&message),
-        received: received_date(&message),
-        list_id: list_id(&message),
-        from: addresses(&message, HeaderName::From),
-        to: addresses(&message, HeaderName::To),
-        cc: addresses(&message, HeaderName::Cc),
-        bcc: addresses(&message, HeaderName::Bcc),
-        reply_to: addresses(&message, HeaderName::ReplyTo),
+        date: header_date(message),
+        received: received_date(message),
+        list_id: list_id(message),
+        from: addresses(message, HeaderName::From),
+        to: addresses(message, HeaderName::To),
+        cc: addresses(message, HeaderName::Cc),
+        bcc: addresses(message, HeaderName::Bcc),
+        reply_to: addresses(message, HeaderName::ReplyTo),
         subject,
         base_subject,
         is_reply,
-        body_text: body_text(&message),
-        attachments: attachment_parts(&message).map(|(info, _)| info).collect(),
+        body_text: body_text(message),
+        attachments: attachment_parts(message).map(|(info, _)| info).collect(),
         malformed: root.headers.is_empty()
             || message
                 .parts

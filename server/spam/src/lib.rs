@@ -34,4 +34,4 @@ pub use filter::SpamFilter;
 pub use model::{
     Class, MemoryModel, TokenCounts, Training, retrain_delta, train_delta, untrain_delta,
 };
-pub use tokenize::tokens;
+pub use tokenize::{tokens, tokens_of, with_token_fields};

@@ -4,12 +4,12 @@
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use homepost_mail::{ImportSources, RawMessage, parse};
+use homepost_mail::{ImportSources, RawMessage};
 use homepost_spam::Verdict;
 use homepost_store::{Inserted, NewMessage, normalize_tag};
 
 use super::index::{index_doc, with_decrypted};
-use super::prepare::{ReadyBatch, pack};
+use super::prepare::{ReadyBatch, pack, parse_one};
 use super::{Library, Result};
 use crate::spam::{BatchClassifier, SPAM_TAG, UNSURE_TAG};
 
@@ -133,10 +133,8 @@ impl Library {
                 match item {
                     Ok(raw) => {
                         bytes += raw.raw.len();
-                        if classifier.is_some() {
-                            tokens.push(homepost_spam::tokens(&raw.raw));
-                        }
-                        let parsed = parse(&raw.raw);
+                        let (parsed, message_tokens) = parse_one(&raw.raw, classifier.is_some());
+                        tokens.extend(message_tokens);
                         batch.ready.packed.push(pack(&mut packer, &raw.raw));
                         batch.ready.messages.push((raw, parsed));
                     }

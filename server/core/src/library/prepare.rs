@@ -2,8 +2,9 @@
 //! parsed, hashed and compressed, and classified, on threads off the runtime.
 
 use std::collections::BTreeSet;
+use std::sync::LazyLock;
 
-use homepost_mail::{ParsedMessage, RawMessage, parse};
+use homepost_mail::{ParsedMessage, RawMessage, parse, parse_with};
 use homepost_spam::Verdict;
 use homepost_store::{Packed, Packer};
 
@@ -77,11 +78,8 @@ fn parse_all(messages: Vec<RawMessage>, tokenize: bool) -> (ReadyBatch, Vec<BTre
         share
             .iter()
             .map(|m| {
-                (
-                    parse(&m.raw),
-                    pack(&mut packer, &m.raw),
-                    tokenize.then(|| homepost_spam::tokens(&m.raw)),
-                )
+                let (parsed, tokens) = parse_one(&m.raw, tokenize);
+                (parsed, pack(&mut packer, &m.raw), tokens)
             })
             .collect()
     };
@@ -125,6 +123,22 @@ fn parse_all(messages: Vec<RawMessage>, tokenize: bool) -> (ReadyBatch, Vec<BTre
     (batch, tokens)
 }
 
+/// The parser of [`parse`] that also decodes the fields the spam tokenizer
+/// reads: one parse for both.
+static TOKENIZING_PARSER: LazyLock<mail_parser::MessageParser> =
+    LazyLock::new(|| homepost_spam::with_token_fields(homepost_mail::parser()));
+
+/// `raw` parsed, and its spam tokens if `tokenize`, from one parse.
+pub(super) fn parse_one(raw: &[u8], tokenize: bool) -> (ParsedMessage, Option<BTreeSet<String>>) {
+    if !tokenize {
+        return (parse(raw), None);
+    }
+    let (parsed, tokens) = parse_with(&TOKENIZING_PARSER, raw, |message| {
+        homepost_spam::tokens_of(raw, message)
+    });
+    (parsed, Some(tokens))
+}
+
 /// `raw` hashed and compressed for the store with `packer` (made on first
 /// use), or `None` if that failed: the store then tries again and reports why.
 pub(super) fn pack(packer: &mut Option<Packer>, raw: &[u8]) -> Option<Packed> {
@@ -133,4 +147,35 @@ pub(super) fn pack(packer: &mut Option<Packer>, raw: &[u8]) -> Option<Packed> {
         None => packer.insert(Packer::new().ok()?),
     };
     packer.pack(raw).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use homepost_testing::{corpus, disk};
+
+    use super::*;
+
+    /// One parse for the stored fields and the spam tokens gives what two
+    /// separate ones give, on real and on malformed mail.
+    #[test]
+    fn one_parse_gives_the_fields_and_tokens_of_two() {
+        let mut files = disk::files(&corpus::path("mail"));
+        let csdmc = corpus::path("spam/csdmc2010/TRAINING");
+        files.extend(disk::files(&csdmc).into_iter().take(300));
+        // Its Date, decoded, runs into the From below it.
+        files.push(csdmc.join("TRAIN_01024.eml"));
+        files.retain(|path| path.extension().is_some_and(|e| e == "eml"));
+        assert!(files.len() > 300, "only {} messages found", files.len());
+        let mut raws: Vec<Vec<u8>> = files
+            .iter()
+            .map(|path| std::fs::read(path).expect("readable message"))
+            .collect();
+        raws.extend([b"".to_vec(), b"\xff\xfe not mail at all".to_vec()]);
+        for raw in &raws {
+            let (parsed, tokens) = parse_one(raw, true);
+            assert_eq!(parsed, parse(raw));
+            assert_eq!(tokens, Some(homepost_spam::tokens(raw)));
+            assert_eq!(parse_one(raw, false), (parse(raw), None));
+        }
+    }
 }

@@ -27,8 +27,9 @@ mod url;
 mod words;
 
 use std::collections::{BTreeSet, HashSet};
+use std::sync::LazyLock;
 
-use mail_parser::MessageParser;
+use mail_parser::{HeaderName, Message, MessageParser};
 
 /// Most bytes of a raw message that are parsed; the rest (usually the tail of
 /// a large attachment) is ignored.
@@ -45,15 +46,65 @@ pub const MAX_WORD_CHARS: usize = 40;
 /// Longest token, in bytes: longer ones (odd header values) are cut.
 const MAX_TOKEN_BYTES: usize = 160;
 
+/// The parser [`tokens`] uses: the MIME fields and [`with_token_fields`]
+/// decoded, every other field skipped.
+static PARSER: LazyLock<MessageParser> =
+    LazyLock::new(|| with_token_fields(MessageParser::new()).default_header_ignore());
+
+/// `parser` decoding the MIME fields and the header fields the tokenizer reads
+/// the way it reads them, and its other settings kept: a caller's own parser
+/// extended with this parses a message once for itself and for [`tokens_of`].
+pub fn with_token_fields(parser: MessageParser) -> MessageParser {
+    let addresses = [
+        HeaderName::From,
+        HeaderName::Sender,
+        HeaderName::ReplyTo,
+        HeaderName::To,
+        HeaderName::Cc,
+        HeaderName::ResentFrom,
+        HeaderName::ResentSender,
+        HeaderName::ResentTo,
+    ];
+    // Kept raw, as a parser of every field keeps them.
+    let raw = ["Errors-To", "X-Mailer", "User-Agent", "X-Newsreader"];
+    let parser = addresses
+        .into_iter()
+        .fold(parser.with_mime_headers(), MessageParser::header_address);
+    raw.into_iter()
+        .filter_map(HeaderName::parse)
+        .fold(parser, MessageParser::header_raw)
+        .header_text(HeaderName::Subject)
+        .header_id(HeaderName::MessageId)
+        .header_id(HeaderName::ReturnPath)
+        // Not read, but a malformed value can run into the next field (a Date
+        // of `27 Jun 01 3:36:25 AM` took the From below it): decoded as a
+        // caller's parser decodes them, so that either parse sees one set of
+        // fields.
+        .header_date(HeaderName::Date)
+        .header_address(HeaderName::Bcc)
+        .header_id(HeaderName::InReplyTo)
+        .header_id(HeaderName::References)
+        .header_received(HeaderName::Received)
+        .header_raw(HeaderName::DkimSignature)
+}
+
 /// The distinct tokens of a raw RFC 5322 message, in sorted order. Never fails:
 /// bytes that do not parse as a message are read as plain text.
 pub fn tokens(raw: &[u8]) -> BTreeSet<String> {
     let raw = &raw[..raw.len().min(MAX_MESSAGE_BYTES)];
+    tokens_of(raw, PARSER.parse(raw).as_ref())
+}
+
+/// The tokens of `raw` read from `message`, its parse by a parser built with
+/// [`with_token_fields`] (`None`: not a message, read as text), as [`tokens`]
+/// gives them, except that a message longer than [`MAX_MESSAGE_BYTES`] gives
+/// the tokens of all of what was parsed.
+pub fn tokens_of(raw: &[u8], message: Option<&Message<'_>>) -> BTreeSet<String> {
     let mut sink = Sink::new(MAX_TOKENS);
-    match MessageParser::default().parse(raw) {
+    match message {
         Some(message) => {
-            headers::tokenize(&message, &mut sink);
-            body::tokenize(&message, &mut sink);
+            headers::tokenize(message, &mut sink);
+            body::tokenize(message, &mut sink);
         }
         None => {
             let text = String::from_utf8_lossy(&raw[..raw.len().min(MAX_TEXT_BYTES)]);
