@@ -181,8 +181,14 @@ async fn sync_imap_folder(
         uidvalidity: sel.uidvalidity,
         mark_read,
     };
-    // The next chunk is fetched and prepared while this one is stored.
-    let mut prefetched = None;
+    // Three chunks at a time: one stored while the next is prepared (parsed,
+    // classified) and the bodies of the one after are fetched. With
+    // DeleteWhenStored the connection deletes each chunk once stored: nothing is
+    // fetched across that.
+    let pipelined = incoming.policy != DeletePolicy::DeleteWhenStored;
+    let sink = &*shared.sink;
+    let mut next_prepared: Option<Result<(Vec<u32>, Prepared)>> = None;
+    let mut next_bodies: Option<Result<Bodies>> = None;
     let mut unflushed = false;
     let mut flushed_at = std::time::Instant::now();
     let fetched: Result<()> = async {
@@ -193,31 +199,54 @@ async fn sync_imap_folder(
                 s.progress = Some(Progress { done, total });
             });
             too_large.extend(big.iter().map(|p| p.uid));
-            let (uids, prepared) = match prefetched.take() {
-                Some(chunk) => chunk,
-                None => fetch_chunk(imap, &*shared.sink, &source, wanted).await?,
+            // A failure ahead ends the pass only now that the chunks before it
+            // are recorded.
+            let (uids, prepared) = match next_prepared.take() {
+                Some(chunk) => chunk?,
+                None => {
+                    let bodies = fetch_bodies(imap, &source, wanted).await?;
+                    match parts.get(i + 1).filter(|_| pipelined) {
+                        Some((next, _)) => {
+                            let (prepared, bodies) = tokio::join!(
+                                prepare(sink, bodies),
+                                fetch_bodies(imap, &source, next)
+                            );
+                            next_bodies = Some(bodies);
+                            prepared?
+                        }
+                        None => prepare(sink, bodies).await?,
+                    }
+                }
             };
             let flags_of = |uid: u32| wanted.iter().find(|p| p.uid == uid).map_or(0, |p| p.flags);
-            let (delivered, next) = match parts.get(i + 1) {
-                // With DeleteWhenStored the connection deletes this chunk next:
-                // no prefetch across that.
-                Some((next, _)) if incoming.policy != DeletePolicy::DeleteWhenStored => {
-                    let start = std::time::Instant::now();
-                    let ((d, stored), (n, fetched)) = tokio::join!(
-                        timed(shared.sink.deliver_prepared(prepared)),
-                        timed(fetch_chunk(imap, &*shared.sink, &source, next))
-                    );
-                    tracing::debug!(
-                        folder,
-                        stored_ms = stored.as_millis() as u64,
-                        next_fetched_ms = fetched.as_millis() as u64,
-                        both_ms = start.elapsed().as_millis() as u64,
-                        "chunk stored while the next was fetched and prepared"
-                    );
-                    (d, Some(n))
-                }
-                _ => (shared.sink.deliver_prepared(prepared).await, None),
-            };
+            let to_prepare = next_bodies.take();
+            // Nothing more over a connection that just failed.
+            let after = parts
+                .get(i + 2)
+                .filter(|_| matches!(to_prepare, Some(Ok(_))));
+            let start = std::time::Instant::now();
+            let ((delivered, stored), (prepared, prepare_took), (bodies, fetch_took)) = tokio::join!(
+                timed(sink.deliver_prepared(prepared)),
+                timed(async {
+                    match to_prepare? {
+                        Ok(bodies) => Some(prepare(sink, bodies).await),
+                        Err(e) => Some(Err(e)),
+                    }
+                }),
+                timed(async {
+                    let (after, _) = after?;
+                    Some(fetch_bodies(imap, &source, after).await)
+                }),
+            );
+            tracing::debug!(
+                folder,
+                stored_ms = stored.as_millis() as u64,
+                next_prepared_ms = prepare_took.as_millis() as u64,
+                after_fetched_ms = fetch_took.as_millis() as u64,
+                all_ms = start.elapsed().as_millis() as u64,
+                "chunk stored while the next was prepared and the one after fetched"
+            );
+            (next_prepared, next_bodies) = (prepared, bodies);
             let ids = delivered.map_err(Error::from)?;
             unflushed |= !ids.is_empty();
             let copies: Vec<(String, Option<u32>, i64, i64)> = uids
@@ -263,8 +292,6 @@ async fn sync_imap_folder(
                 shared.bump();
                 (unflushed, flushed_at) = (false, std::time::Instant::now());
             }
-            // A failed prefetch ends the pass only now that this chunk is recorded.
-            prefetched = next.transpose()?;
         }
         Ok(())
     }
@@ -466,18 +493,19 @@ struct ChunkSource<'a> {
     mark_read: bool,
 }
 
-/// Fetches the bodies of `wanted` and has `sink` prepare them
-/// ([`Sink::prepare`]). Returns their UIDs, in the prepared batch's order.
-async fn fetch_chunk(
+/// A fetched chunk: its messages' UIDs, and the messages.
+type Bodies = (Vec<u32>, Vec<RawMessage>);
+
+/// Fetches the bodies of `wanted`, as messages from `source`.
+async fn fetch_bodies(
     imap: &mut Imap,
-    sink: &dyn Sink,
     source: &ChunkSource<'_>,
     wanted: &[Pending],
-) -> Result<(Vec<u32>, Prepared)> {
+) -> Result<Bodies> {
     let bodies = imap.bodies(wanted).await?;
     let flags_of = |uid: u32| wanted.iter().find(|p| p.uid == uid).map_or(0, |p| p.flags);
     let read = if source.mark_read { FLAG_READ } else { 0 };
-    let (uids, raws): (Vec<u32>, Vec<RawMessage>) = bodies
+    Ok(bodies
         .into_iter()
         .map(|(uid, raw)| {
             let raw = RawMessage {
@@ -493,7 +521,12 @@ async fn fetch_chunk(
             };
             (uid, raw)
         })
-        .unzip();
+        .unzip())
+}
+
+/// Has `sink` prepare a fetched chunk ([`Sink::prepare`]); the UIDs stay in
+/// the prepared batch's order.
+async fn prepare(sink: &dyn Sink, (uids, raws): Bodies) -> Result<(Vec<u32>, Prepared)> {
     let prepared = sink.prepare(raws).await.map_err(Error::from)?;
     Ok((uids, prepared))
 }
