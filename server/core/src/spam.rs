@@ -171,6 +171,10 @@ impl BatchClassifier {
     }
 }
 
+/// How many messages' correspondent checks [`spare_correspondents`] runs at
+/// once: the store's pool has four connections.
+const SPARE_CHECKS_AT_ONCE: usize = 4;
+
 /// The filter's verdicts, with mail it calls spam from a known correspondent
 /// (the user wrote to them, answered them, or kept three of their messages) or
 /// through a mailing list the user reads (three of its messages read, not spam)
@@ -182,26 +186,49 @@ pub(crate) async fn spare_correspondents(
     batch: &[(RawMessage, homepost_mail::ParsedMessage)],
     verdicts: &[Verdict],
 ) -> Result<Vec<Verdict>, homepost_store::Error> {
+    use futures::{StreamExt, TryStreamExt};
     let mut spared = verdicts.to_vec();
-    for (verdict, (_, parsed)) in spared.iter_mut().zip(batch) {
-        if *verdict != Verdict::Spam {
-            continue;
-        }
-        if let Some(list) = parsed.list_id.as_deref()
-            && store.is_read_list(list).await?
-        {
-            *verdict = Verdict::Unsure;
-            continue;
-        }
-        for address in parsed.from.iter().filter_map(|a| a.address.as_deref()) {
-            // Not stored yet: no message of theirs is this one (id 0).
-            if store.is_known_correspondent(address, 0).await? {
-                *verdict = Verdict::Unsure;
-                break;
-            }
+    let spam: Vec<usize> = (0..spared.len().min(batch.len()))
+        .filter(|&i| spared[i] == Verdict::Spam)
+        .collect();
+    // A few reads for each message: those of several messages go to the
+    // pool's connections at once, not one after another, while the batch's
+    // store waits for them. (The futures are made first: a closure making them
+    // inside the stream would not be `Send` for every lifetime.)
+    let checks: Vec<_> = spam
+        .iter()
+        .map(|&i| is_from_a_correspondent(store, &batch[i].1))
+        .collect();
+    let found: Vec<bool> = futures::stream::iter(checks)
+        .buffered(SPARE_CHECKS_AT_ONCE)
+        .try_collect()
+        .await?;
+    for (i, found) in spam.into_iter().zip(found) {
+        if found {
+            spared[i] = Verdict::Unsure;
         }
     }
     Ok(spared)
+}
+
+/// Whether `parsed` came through a mailing list the user reads or from a known
+/// correspondent ([`spare_correspondents`]).
+async fn is_from_a_correspondent(
+    store: &Store,
+    parsed: &homepost_mail::ParsedMessage,
+) -> Result<bool, homepost_store::Error> {
+    if let Some(list) = parsed.list_id.as_deref()
+        && store.is_read_list(list).await?
+    {
+        return Ok(true);
+    }
+    for address in parsed.from.iter().filter_map(|a| a.address.as_deref()) {
+        // Not stored yet: no message of theirs is this one (id 0).
+        if store.is_known_correspondent(address, 0).await? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// A message to learn as `class`: its tokens, by the classifier's tokenizer.
