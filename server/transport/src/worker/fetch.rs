@@ -182,9 +182,9 @@ async fn sync_imap_folder(
         mark_read,
     };
     // Three chunks at a time: one stored while the next is prepared (parsed,
-    // classified) and the bodies of the one after are fetched. With
-    // DeleteWhenStored the connection deletes each chunk once stored: nothing is
-    // fetched across that.
+    // classified) and the bodies of the one after are fetched, so at most three
+    // chunks of mail (CHUNK_BYTES each) are held. With DeleteWhenStored the
+    // connection deletes each chunk once stored: nothing is fetched across that.
     let pipelined = incoming.policy != DeletePolicy::DeleteWhenStored;
     let sink = &*shared.sink;
     let mut next_prepared: Option<Result<(Vec<u32>, Prepared)>> = None;
