@@ -46,9 +46,8 @@ impl LibrarySink {
             classifier: std::sync::Mutex::default(),
         }
     }
-}
 
-impl LibrarySink {
+    /// The kept classifier, if any, taken out.
     fn take_classifier(&self) -> Option<BatchClassifier> {
         self.classifier
             .lock()

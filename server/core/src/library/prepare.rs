@@ -142,11 +142,7 @@ pub(super) fn parse_one(raw: &[u8], tokenize: bool) -> (ParsedMessage, Option<BT
 /// `raw` hashed and compressed for the store with `packer` (made on first
 /// use), or `None` if that failed: the store then tries again and reports why.
 pub(super) fn pack(packer: &mut Option<Packer>, raw: &[u8]) -> Option<Packed> {
-    let packer = match packer {
-        Some(p) => p,
-        None => packer.insert(Packer::new().ok()?),
-    };
-    packer.pack(raw).ok()
+    Packer::pack_with(packer, raw).ok()
 }
 
 #[cfg(test)]

@@ -32,6 +32,16 @@ impl Packer {
         ))
     }
 
+    /// [`Packer::pack`] with the packer in `slot`, made there on first use:
+    /// a batch where nothing needs packing makes none.
+    pub fn pack_with(slot: &mut Option<Packer>, raw: &[u8]) -> Result<Packed> {
+        let packer = match slot {
+            Some(p) => p,
+            None => slot.insert(Packer::new()?),
+        };
+        packer.pack(raw)
+    }
+
     /// Hashes and compresses one message.
     pub fn pack(&mut self, raw: &[u8]) -> Result<Packed> {
         Ok(Packed {
@@ -56,11 +66,7 @@ impl Store {
         let mut packer = None;
         let mut owned = Vec::new();
         for m in batch.iter().filter(|m| m.packed.is_none()) {
-            let packer = match &mut packer {
-                Some(p) => p,
-                None => packer.insert(Packer::new()?),
-            };
-            owned.push(packer.pack(m.raw)?);
+            owned.push(Packer::pack_with(&mut packer, m.raw)?);
         }
         let mut owned = owned.iter();
         let packed: Vec<&Packed> = batch
