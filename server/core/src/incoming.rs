@@ -74,12 +74,16 @@ pub(crate) fn relevant(raw: &[u8]) -> bool {
 }
 
 /// Our secret keys and a transaction for a batch's OpenPGP steps
-/// ([`process`]); commit it when the batch is done.
+/// ([`process`]), with the states of `senders` (canonical addresses) read;
+/// commit it when the batch is done.
 pub(crate) async fn open_steps(
     store: &Store,
+    senders: &[String],
 ) -> Result<(Vec<SecretKey>, CryptoSteps), homepost_store::Error> {
     let keys = secret_keys(store).await?;
-    Ok((keys, store.crypto_steps().await?))
+    let mut steps = store.crypto_steps().await?;
+    steps.load_peers(senders).await?;
+    Ok((keys, steps))
 }
 
 /// Tags to add and tags to remove.
@@ -107,10 +111,10 @@ pub(crate) async fn process(
     now: i64,
     retag: Retag<'_>,
 ) -> Result<Option<(Vec<u8>, Option<TagChange>)>, homepost_store::Error> {
-    steps.begin_step().await?;
+    steps.begin_step();
     let done = step(steps, keys, message, raw, is_spam, now, retag).await;
     if done.is_err() {
-        steps.abandon_step().await?;
+        steps.abandon_step();
     }
     done
 }
@@ -189,7 +193,7 @@ async fn step(
         if opened.encrypted {
             row.encrypted_count += 1;
         }
-        steps.save_peer(row).await?;
+        steps.save_peer(row);
     }
     // Gossip about the other recipients, from inside encrypted mail.
     if !is_spam {
@@ -245,7 +249,8 @@ async fn apply_gossip(
     let row = load_peer_in(steps, g.addr()).await?;
     let next = autocrypt::peer::update_from_gossip(Some(&state_of(&row)), g);
     let (row, _) = merge_state(row, &next, now);
-    steps.save_peer(&row).await
+    steps.save_peer(&row);
+    Ok(())
 }
 
 /// A correspondent's state in the batch's transaction, or a new one.

@@ -8,6 +8,9 @@ use zeroize::Zeroizing;
 
 use crate::Result;
 
+mod steps;
+pub use steps::{CryptoSteps, StepOutcome};
+
 /// One of the user's secret keys.
 pub struct IdentityKey {
     /// Fingerprint (hex).
@@ -133,7 +136,7 @@ impl crate::Store {
 
     /// Saves a correspondent's state (insert or replace).
     pub async fn save_peer(&self, p: &PeerRow) -> Result<()> {
-        save_peer_on(&mut *self.pool.acquire().await?, p).await
+        save_peers_on(&mut *self.pool.acquire().await?, &[p]).await
     }
 
     /// Records the OpenPGP outcome of a message (JSON) and its decrypted form.
@@ -145,7 +148,10 @@ impl crate::Store {
         tags: Option<&(Vec<String>, Vec<String>)>,
     ) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        end_step_on(&mut tx, message, Some((outcome, decrypted, tags))).await?;
+        if let Some((add, remove)) = tags {
+            crate::messages::retag(&mut tx, &mut Default::default(), message, add, remove).await?;
+        }
+        end_steps_on(&mut tx, &[(message, Some((outcome, decrypted)))]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -166,10 +172,7 @@ impl crate::Store {
     /// for all of them (one commit, one sync, instead of a few per message).
     /// Other writers wait until [`CryptoSteps::commit`].
     pub async fn crypto_steps(&self) -> Result<CryptoSteps> {
-        Ok(CryptoSteps {
-            tx: self.begin_write().await?,
-            open: false,
-        })
+        Ok(CryptoSteps::new(self.begin_write().await?))
     }
 
     /// The OpenPGP outcome of a message (JSON), if it had any OpenPGP in it.
@@ -183,87 +186,6 @@ impl crate::Store {
     }
 }
 
-/// The OpenPGP steps of a batch of stored messages, in one write transaction
-/// (see [`crate::Store::crypto_steps`]). Each message's step is a savepoint:
-/// [`CryptoSteps::end_step`] keeps what it wrote, [`CryptoSteps::abandon_step`]
-/// undoes it, and the message stays pending, so a step is never half-counted.
-/// Dropped without [`CryptoSteps::commit`], nothing of the batch is kept and its
-/// messages stay pending for the next open.
-pub struct CryptoSteps {
-    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
-    /// A step's savepoint is open.
-    open: bool,
-}
-
-/// The outcome (JSON), decrypted content and tag change a finished step records.
-pub type StepOutcome<'a> = (
-    &'a str,
-    Option<&'a [u8]>,
-    Option<&'a (Vec<String>, Vec<String>)>,
-);
-
-impl CryptoSteps {
-    /// Starts one message's step (abandoning one left open).
-    pub async fn begin_step(&mut self) -> Result<()> {
-        if self.open {
-            self.abandon_step().await?;
-        }
-        sqlx::query("SAVEPOINT crypto_step")
-            .execute(&mut *self.tx)
-            .await?;
-        self.open = true;
-        Ok(())
-    }
-
-    /// A correspondent's state as this batch left it.
-    pub async fn peer(&mut self, address: &str) -> Result<Option<PeerRow>> {
-        peer_on(&mut self.tx, address).await
-    }
-
-    /// Saves a correspondent's state (insert or replace).
-    pub async fn save_peer(&mut self, p: &PeerRow) -> Result<()> {
-        save_peer_on(&mut self.tx, p).await
-    }
-
-    /// Ends the open step of `message`: records its outcome, or with `None`
-    /// only that it had nothing OpenPGP after all.
-    pub async fn end_step(&mut self, message: i64, outcome: Option<StepOutcome<'_>>) -> Result<()> {
-        end_step_on(&mut self.tx, message, outcome).await?;
-        self.release().await
-    }
-
-    /// Undoes what the open step wrote; its message stays pending.
-    pub async fn abandon_step(&mut self) -> Result<()> {
-        sqlx::query("ROLLBACK TO crypto_step")
-            .execute(&mut *self.tx)
-            .await?;
-        self.release().await
-    }
-
-    /// Queues a message for the index again (its decrypted content is new), in
-    /// the same transaction as its step.
-    pub async fn mark_unindexed(&mut self, message: i64) -> Result<()> {
-        crate::index_queue::mark_unindexed_on(&mut self.tx, message).await
-    }
-
-    /// Commits every ended step (abandoning one left open).
-    pub async fn commit(mut self) -> Result<()> {
-        if self.open {
-            self.abandon_step().await?;
-        }
-        self.tx.commit().await?;
-        Ok(())
-    }
-
-    async fn release(&mut self) -> Result<()> {
-        sqlx::query("RELEASE crypto_step")
-            .execute(&mut *self.tx)
-            .await?;
-        self.open = false;
-        Ok(())
-    }
-}
-
 async fn peer_on(conn: &mut sqlx::SqliteConnection, address: &str) -> Result<Option<PeerRow>> {
     let row = sqlx::query("SELECT * FROM peers WHERE address = ?")
         .bind(address)
@@ -272,65 +194,81 @@ async fn peer_on(conn: &mut sqlx::SqliteConnection, address: &str) -> Result<Opt
     row.as_ref().map(peer_from_row).transpose()
 }
 
-async fn save_peer_on(conn: &mut sqlx::SqliteConnection, p: &PeerRow) -> Result<()> {
-    sqlx::query(
-        "INSERT OR REPLACE INTO peers (address, last_seen, autocrypt_timestamp, public_key,
-             prefer_encrypt, gossip_key, gossip_timestamp, pinned_fingerprint,
-             changed_fingerprint, changed_at, signed_count, encrypted_count, autocrypt_count,
-             discovered_key, discovered_source, discovered_at, announced_url, announced_id,
-             pinned_key, pinned_source)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&p.address)
-    .bind(p.last_seen)
-    .bind(p.autocrypt_timestamp)
-    .bind(p.public_key.as_deref())
-    .bind(p.prefer_encrypt)
-    .bind(p.gossip_key.as_deref())
-    .bind(p.gossip_timestamp)
-    .bind(p.pinned_fingerprint.as_deref())
-    .bind(p.changed_fingerprint.as_deref())
-    .bind(p.changed_at)
-    .bind(p.signed_count)
-    .bind(p.encrypted_count)
-    .bind(p.autocrypt_count)
-    .bind(p.discovered_key.as_deref())
-    .bind(p.discovered_source.as_deref())
-    .bind(p.discovered_at)
-    .bind(p.announced_url.as_deref())
-    .bind(p.announced_id.as_deref())
-    .bind(p.pinned_key.as_deref())
-    .bind(p.pinned_source.as_deref())
-    .execute(conn)
-    .await?;
+/// Most correspondents per `INSERT` of [`save_peers_on`] (20 parameters each;
+/// SQLite takes up to 32,766).
+const PEERS_PER_INSERT: usize = 500;
+
+/// Saves correspondents' states (insert or replace), a few hundred to a
+/// statement: each statement is a round trip to the SQLite worker.
+async fn save_peers_on(conn: &mut sqlx::SqliteConnection, peers: &[&PeerRow]) -> Result<()> {
+    for share in peers.chunks(PEERS_PER_INSERT) {
+        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT OR REPLACE INTO peers (address, last_seen, autocrypt_timestamp, public_key,
+                 prefer_encrypt, gossip_key, gossip_timestamp, pinned_fingerprint,
+                 changed_fingerprint, changed_at, signed_count, encrypted_count, autocrypt_count,
+                 discovered_key, discovered_source, discovered_at, announced_url, announced_id,
+                 pinned_key, pinned_source) ",
+        );
+        insert.push_values(share, |mut b, p| {
+            b.push_bind(&p.address)
+                .push_bind(p.last_seen)
+                .push_bind(p.autocrypt_timestamp)
+                .push_bind(p.public_key.as_deref())
+                .push_bind(p.prefer_encrypt)
+                .push_bind(p.gossip_key.as_deref())
+                .push_bind(p.gossip_timestamp)
+                .push_bind(p.pinned_fingerprint.as_deref())
+                .push_bind(p.changed_fingerprint.as_deref())
+                .push_bind(p.changed_at)
+                .push_bind(p.signed_count)
+                .push_bind(p.encrypted_count)
+                .push_bind(p.autocrypt_count)
+                .push_bind(p.discovered_key.as_deref())
+                .push_bind(p.discovered_source.as_deref())
+                .push_bind(p.discovered_at)
+                .push_bind(p.announced_url.as_deref())
+                .push_bind(p.announced_id.as_deref())
+                .push_bind(p.pinned_key.as_deref())
+                .push_bind(p.pinned_source.as_deref());
+        });
+        // Kept in the statement cache only for the one-row shape.
+        let one = share.len() == 1;
+        insert.build().persistent(one).execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
-/// Ends a message's pending step, with its outcome if it had one. Tag changes
-/// the decrypted content brings (filter rules) go in the same transaction, so
-/// the step is whole or runs again.
-async fn end_step_on(
-    conn: &mut sqlx::SqliteConnection,
-    message: i64,
-    outcome: Option<StepOutcome<'_>>,
-) -> Result<()> {
-    if let Some((json, decrypted, tags)) = outcome {
-        if let Some((add, remove)) = tags {
-            crate::messages::retag(conn, &mut Default::default(), message, add, remove).await?;
-        }
-        sqlx::query(
-            "INSERT OR REPLACE INTO message_crypto (message, outcome, decrypted) VALUES (?, ?, ?)",
-        )
-        .bind(message)
-        .bind(json)
-        .bind(decrypted)
-        .execute(&mut *conn)
-        .await?;
+/// One ended step: its message, with the outcome (JSON) and decrypted
+/// content it recorded, if it had any.
+type Ended<'a> = (i64, Option<(&'a str, Option<&'a [u8]>)>);
+
+/// Most outcomes per `INSERT` of [`end_steps_on`].
+const OUTCOMES_PER_INSERT: usize = 500;
+
+/// Records the outcomes of ended steps and takes their messages off the
+/// pending list, a few hundred to a statement.
+async fn end_steps_on(conn: &mut sqlx::SqliteConnection, ended: &[Ended<'_>]) -> Result<()> {
+    let outcomes: Vec<(i64, &str, Option<&[u8]>)> = ended
+        .iter()
+        .filter_map(|&(message, o)| o.map(|(json, decrypted)| (message, json, decrypted)))
+        .collect();
+    for share in outcomes.chunks(OUTCOMES_PER_INSERT) {
+        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT OR REPLACE INTO message_crypto (message, outcome, decrypted) ",
+        );
+        insert.push_values(share, |mut b, &(message, json, decrypted)| {
+            b.push_bind(message).push_bind(json).push_bind(decrypted);
+        });
+        let one = share.len() == 1;
+        insert.build().persistent(one).execute(&mut *conn).await?;
     }
-    sqlx::query("DELETE FROM crypto_pending WHERE message = ?")
-        .bind(message)
-        .execute(conn)
-        .await?;
+    if !ended.is_empty() {
+        let messages: Vec<i64> = ended.iter().map(|&(m, _)| m).collect();
+        sqlx::query("DELETE FROM crypto_pending WHERE message IN (SELECT value FROM json_each(?))")
+            .bind(crate::to_json(&messages)?)
+            .execute(conn)
+            .await?;
+    }
     Ok(())
 }
 

@@ -284,7 +284,8 @@ impl Library {
             .zip(&new)
             .any(|(o, n)| n.crypto_pending && matches!(o, Inserted::New(_)));
         let mut crypto = if pending {
-            crate::incoming::open_steps(&self.store)
+            let senders = pending_senders(&outcome, &new);
+            crate::incoming::open_steps(&self.store, &senders)
                 .await
                 .inspect_err(|e| {
                     tracing::warn!(error = %e, "OpenPGP steps not started; they run at the next start");
@@ -450,6 +451,24 @@ impl Library {
         }
         done
     }
+}
+
+/// The senders of the new messages that have an OpenPGP step to run, for
+/// their steps to read in one query.
+fn pending_senders(outcome: &[Inserted], new: &[NewMessage<'_>]) -> Vec<String> {
+    let mut senders: Vec<String> = outcome
+        .iter()
+        .zip(new)
+        .filter(|(o, n)| n.crypto_pending && matches!(o, Inserted::New(_)))
+        .filter_map(|(_, n)| match n.parsed.from.as_slice() {
+            [from] => from.address.as_deref(),
+            _ => None,
+        })
+        .map(homepost_pgp::autocrypt::canonical_address)
+        .collect();
+    senders.sort();
+    senders.dedup();
+    senders
 }
 
 /// The spam filter's verdicts on a batch; none without a classifier.

@@ -25,10 +25,10 @@ impl Library {
             after = last;
             // A hundred steps to a transaction, each message's with its
             // queueing for the index.
-            let (keys, mut steps) = crate::incoming::open_steps(&self.store).await?;
+            let (keys, mut steps) = crate::incoming::open_steps(&self.store, &[]).await?;
             for id in ids {
                 let Some(raw) = self.store.raw(id).await? else {
-                    steps.begin_step().await?;
+                    steps.begin_step();
                     steps.end_step(id, None).await?;
                     continue;
                 };
