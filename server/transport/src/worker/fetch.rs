@@ -181,16 +181,16 @@ async fn sync_imap_folder(
         uidvalidity: sel.uidvalidity,
         mark_read,
     };
-    // Three chunks at a time: one stored while the next is prepared (parsed,
-    // classified) and the bodies of the one after are fetched, so at most three
-    // chunks of mail (CHUNK_BYTES each) are held. With DeleteWhenStored the
+    // Three chunks at a time: one recorded (stored, its remote copies and the
+    // folder's mark noted, the index committed when due) while the next is
+    // prepared (parsed, classified) and the bodies of the one after are
+    // fetched, so at most three chunks of mail (CHUNK_BYTES each) are held. With DeleteWhenStored the
     // connection deletes each chunk once stored: nothing is fetched across that.
     let pipelined = incoming.policy != DeletePolicy::DeleteWhenStored;
     let sink = &*shared.sink;
     let mut next_prepared: Option<Result<(Vec<u32>, Prepared)>> = None;
     let mut next_bodies: Option<Result<Bodies>> = None;
-    let mut unflushed = false;
-    let mut flushed_at = std::time::Instant::now();
+    let mut flushing = Flushing::now();
     let fetched: Result<()> = async {
         for (i, (wanted, big)) in parts.iter().enumerate() {
             shared.set_status(account, true, |s| {
@@ -218,46 +218,6 @@ async fn sync_imap_folder(
                     }
                 }
             };
-            let flags_of = |uid: u32| wanted.iter().find(|p| p.uid == uid).map_or(0, |p| p.flags);
-            let to_prepare = next_bodies.take();
-            // Nothing more over a connection that just failed.
-            let after = parts
-                .get(i + 2)
-                .filter(|_| matches!(to_prepare, Some(Ok(_))));
-            let start = std::time::Instant::now();
-            let ((delivered, stored), (prepared, prepare_took), (bodies, fetch_took)) = tokio::join!(
-                timed(sink.deliver_prepared(prepared)),
-                timed(async {
-                    match to_prepare? {
-                        Ok(bodies) => Some(prepare(sink, bodies).await),
-                        Err(e) => Some(Err(e)),
-                    }
-                }),
-                timed(async {
-                    let (after, _) = after?;
-                    Some(fetch_bodies(imap, &source, after).await)
-                }),
-            );
-            tracing::debug!(
-                folder,
-                stored_ms = stored.as_millis() as u64,
-                next_prepared_ms = prepare_took.as_millis() as u64,
-                after_fetched_ms = fetch_took.as_millis() as u64,
-                all_ms = start.elapsed().as_millis() as u64,
-                "chunk stored while the next was prepared and the one after fetched"
-            );
-            (next_prepared, next_bodies) = (prepared, bodies);
-            let ids = delivered.map_err(Error::from)?;
-            unflushed |= !ids.is_empty();
-            let copies: Vec<(String, Option<u32>, i64, i64)> = uids
-                .iter()
-                .zip(&ids)
-                .map(|(&uid, &id)| (uid.to_string(), Some(uid), id, flags_of(uid)))
-                .collect();
-            store
-                .record_remote(&at, &copies, now())
-                .await
-                .map_err(store_err)?;
             let chunk_len = (wanted.len() + big.len()) as u64;
             let high = if first {
                 // Up to just below the next message kept (see above), or everything.
@@ -273,10 +233,66 @@ async fn sync_imap_folder(
                     .max()
                     .unwrap_or(last)
             };
-            store
-                .set_imap_folder(account, folder, sel.uidvalidity, high)
-                .await
-                .map_err(store_err)?;
+            let to_prepare = next_bodies.take();
+            // Nothing more over a connection that just failed.
+            let after = parts
+                .get(i + 2)
+                .filter(|_| matches!(to_prepare, Some(Ok(_))));
+            let start = std::time::Instant::now();
+            // The chunk is recorded whole (stored, its remote copies and the
+            // folder's mark, the index committed when due) while the next
+            // chunks are prepared and fetched.
+            let record = async {
+                let ids = sink.deliver_prepared(prepared).await.map_err(Error::from)?;
+                flushing.unflushed |= !ids.is_empty();
+                let flags_of =
+                    |uid: u32| wanted.iter().find(|p| p.uid == uid).map_or(0, |p| p.flags);
+                let copies: Vec<(String, Option<u32>, i64, i64)> = uids
+                    .iter()
+                    .zip(&ids)
+                    .map(|(&uid, &id)| (uid.to_string(), Some(uid), id, flags_of(uid)))
+                    .collect();
+                store
+                    .record_remote(&at, &copies, now())
+                    .await
+                    .map_err(store_err)?;
+                store
+                    .set_imap_folder(account, folder, sel.uidvalidity, high)
+                    .await
+                    .map_err(store_err)?;
+                // Searchable every few seconds during a long fetch, and at its end.
+                if flushing.unflushed && flushing.at.elapsed() >= FLUSH_EVERY {
+                    let (flushed, took) = timed(sink.flush()).await;
+                    tracing::debug!(folder, took_ms = took.as_millis() as u64, "index committed");
+                    flushed.map_err(Error::from)?;
+                    shared.bump();
+                    flushing = Flushing::now();
+                }
+                Ok::<_, Error>(())
+            };
+            let ((recorded, stored), (prepared, prepare_took), (bodies, fetch_took)) = tokio::join!(
+                timed(record),
+                timed(async {
+                    match to_prepare? {
+                        Ok(bodies) => Some(prepare(sink, bodies).await),
+                        Err(e) => Some(Err(e)),
+                    }
+                }),
+                timed(async {
+                    let (after, _) = after?;
+                    Some(fetch_bodies(imap, &source, after).await)
+                }),
+            );
+            tracing::debug!(
+                folder,
+                recorded_ms = stored.as_millis() as u64,
+                next_prepared_ms = prepare_took.as_millis() as u64,
+                after_fetched_ms = fetch_took.as_millis() as u64,
+                all_ms = start.elapsed().as_millis() as u64,
+                "chunk recorded while the next was prepared and the one after fetched"
+            );
+            (next_prepared, next_bodies) = (prepared, bodies);
+            recorded?;
             if incoming.policy == DeletePolicy::DeleteWhenStored {
                 // Only now that the store has committed them.
                 imap.delete(&uids).await?;
@@ -284,21 +300,13 @@ async fn sync_imap_folder(
                 store.forget_remote(&at, &keys).await.map_err(store_err)?;
             }
             done += chunk_len;
-            // Searchable every few seconds during a long fetch, and at its end.
-            if unflushed && flushed_at.elapsed() >= FLUSH_EVERY {
-                let (flushed, took) = timed(shared.sink.flush()).await;
-                tracing::debug!(folder, took_ms = took.as_millis() as u64, "index committed");
-                flushed.map_err(Error::from)?;
-                shared.bump();
-                (unflushed, flushed_at) = (false, std::time::Instant::now());
-            }
         }
         Ok(())
     }
     .await;
     // Whatever ended the fetch, what was stored becomes searchable and the app
     // hears of it.
-    if unflushed {
+    if flushing.unflushed {
         let flushed = shared.sink.flush().await.map_err(Error::from);
         shared.bump();
         fetched.and(flushed)?;
@@ -532,6 +540,22 @@ async fn prepare(sink: &dyn Sink, (uids, raws): Bodies) -> Result<(Vec<u32>, Pre
 }
 
 /// `f`'s output and how long it took.
+/// Whether a fetch stored mail that the index has not committed, and since
+/// when the index has been committed.
+struct Flushing {
+    unflushed: bool,
+    at: std::time::Instant,
+}
+
+impl Flushing {
+    fn now() -> Flushing {
+        Flushing {
+            unflushed: false,
+            at: std::time::Instant::now(),
+        }
+    }
+}
+
 async fn timed<T>(f: impl std::future::Future<Output = T>) -> (T, std::time::Duration) {
     let start = std::time::Instant::now();
     let out = f.await;
