@@ -1,7 +1,6 @@
-//! Fetching mail: IMAP folders (new messages by UID, then IDLE) and POP3 passes
-//! (new messages by UIDL), with the account's deletion policy.
+//! Fetching mail from IMAP folders: new messages by UID in pipelined chunks,
+//! then IDLE, with the account's deletion policy (POP3 is in `pop3`).
 
-use std::collections::HashSet;
 use std::time::Duration;
 
 use homepost_mail::RawMessage;
@@ -13,17 +12,16 @@ use super::send::append_sent;
 use super::{now, store_err, wait};
 use crate::error::{Error, Result};
 use crate::imap::{Imap, Pending, Woken};
-use crate::pop3::Pop3;
 use crate::{FlagSync, Prepared, Progress, Shared, Sink, SyncState};
 
 /// How often a long fetch makes what it stored so far searchable.
 const FLUSH_EVERY: Duration = Duration::from_secs(2);
 /// About the most bytes of mail one fetch (and one store transaction) holds,
 /// whatever the count of messages: memory stays bounded with large messages.
-const CHUNK_BYTES: u64 = 8 << 20;
+pub(super) const CHUNK_BYTES: u64 = 8 << 20;
 
 /// Tags a fetched message starts with: where it was, and its flags.
-fn tags_for(folder: &str, flags: i64) -> Vec<String> {
+pub(super) fn tags_for(folder: &str, flags: i64) -> Vec<String> {
     let mut tags = Vec::new();
     if folder.is_empty() || folder.eq_ignore_ascii_case("INBOX") {
         tags.push("inbox".to_owned());
@@ -45,7 +43,7 @@ fn tags_for(folder: &str, flags: i64) -> Vec<String> {
     tags
 }
 
-fn check_security(incoming: &Incoming) -> Result<()> {
+pub(super) fn check_security(incoming: &Incoming) -> Result<()> {
     if incoming.endpoint.security == Security::Plain
         && !crate::tls::is_loopback(&incoming.endpoint.host)
     {
@@ -358,7 +356,12 @@ async fn first_pass(
 
 /// Splits messages to fetch into fetches of at most `count` messages and about
 /// `bytes` bytes by `size_of` (a single larger message gets a fetch of its own).
-fn chunks<T>(pending: &[T], count: usize, bytes: u64, size_of: impl Fn(&T) -> u64) -> Vec<&[T]> {
+pub(super) fn chunks<T>(
+    pending: &[T],
+    count: usize,
+    bytes: u64,
+    size_of: impl Fn(&T) -> u64,
+) -> Vec<&[T]> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut size = 0u64;
@@ -375,121 +378,6 @@ fn chunks<T>(pending: &[T], count: usize, bytes: u64, size_of: impl Fn(&T) -> u6
         out.push(&pending[start..]);
     }
     out
-}
-
-/// One POP3 pass: fetch what is new by UIDL, delete by policy, QUIT.
-#[tracing::instrument(name = "fetch_pass", skip_all, fields(account = acc.id, protocol = "pop3"))]
-pub(super) async fn pop3_pass(
-    shared: &Shared,
-    acc: &Account,
-    incoming: &Incoming,
-    password: &str,
-) -> Result<()> {
-    check_security(incoming)?;
-    let store = &shared.store;
-    let mut pop = Pop3::connect(&incoming.endpoint, password, shared.opts.timeouts()).await?;
-    let uidl = pop.uidl().await?;
-    let sizes: std::collections::HashMap<u32, u64> = pop.list().await?.into_iter().collect();
-    let at = RemoteId {
-        account: acc.id,
-        folder: String::new(),
-        uidvalidity: 0,
-    };
-    let keys: Vec<String> = uidl.iter().map(|(_, k)| k.clone()).collect();
-    let known = store.remote_known(&at, &keys).await.map_err(store_err)?;
-    let new: Vec<&(u32, String)> = uidl.iter().filter(|(_, k)| !known.contains(k)).collect();
-    let total = new.len() as u64;
-    let mut stored: HashSet<String> = known.clone();
-    let mut too_large = 0;
-    let mut done = 0u64;
-    let size_of = |(n, _): &&(u32, String)| sizes.get(n).copied().unwrap_or(0);
-    for chunk in chunks(&new, shared.opts.fetch_batch, CHUNK_BYTES, size_of) {
-        shared.set_status(acc.id, true, |s| {
-            s.state = SyncState::Syncing;
-            s.detail = "Fetching new mail".into();
-            s.progress = Some(Progress { done, total });
-        });
-        done += chunk.len() as u64;
-        let mut raws = Vec::new();
-        let mut fetched = Vec::new();
-        for (n, key) in chunk {
-            let size = sizes.get(n).copied().unwrap_or(0);
-            if size > shared.opts.max_message {
-                too_large += 1;
-                continue;
-            }
-            let raw = pop.retr(*n, size).await?;
-            raws.push(RawMessage {
-                raw,
-                origin: format!("pop3:{}/{key}", acc.id),
-                mbox_number: None,
-                tags: tags_for("", 0),
-                progress_bytes: 0,
-                file_time: None,
-            });
-            fetched.push(key.clone());
-        }
-        let ids = shared.sink.deliver(raws).await.map_err(Error::from)?;
-        shared.sink.flush().await.map_err(Error::from)?;
-        let copies: Vec<(String, Option<u32>, i64, i64)> = fetched
-            .iter()
-            .zip(&ids)
-            .map(|(k, &id)| (k.clone(), None, id, 0))
-            .collect();
-        store
-            .record_remote(&at, &copies, now())
-            .await
-            .map_err(store_err)?;
-        if !copies.is_empty() {
-            shared.bump();
-        }
-        stored.extend(fetched);
-    }
-    let delete: HashSet<String> = match incoming.policy {
-        DeletePolicy::Keep => HashSet::new(),
-        DeletePolicy::DeleteWhenStored => stored.clone(),
-        DeletePolicy::DeleteAfter { days } => {
-            let cutoff = now() - i64::from(days) * 86_400;
-            store
-                .remote_copies(&at)
-                .await
-                .map_err(store_err)?
-                .into_iter()
-                .filter(|c| c.fetched_at <= cutoff)
-                .map(|c| c.key)
-                .collect()
-        }
-    };
-    let mut deleted = Vec::new();
-    for (n, key) in &uidl {
-        if delete.contains(key) && stored.contains(key) {
-            pop.dele(*n).await?;
-            deleted.push(key.clone());
-        }
-    }
-    // Deletions happen at QUIT: forget the copies only once it succeeded.
-    pop.quit().await?;
-    let listed: HashSet<&String> = keys.iter().collect();
-    let mut forget = deleted;
-    forget.extend(
-        store
-            .remote_copies(&at)
-            .await
-            .map_err(store_err)?
-            .into_iter()
-            .filter(|c| !listed.contains(&c.key))
-            .map(|c| c.key),
-    );
-    store.forget_remote(&at, &forget).await.map_err(store_err)?;
-    shared.set_status(acc.id, true, |s| {
-        s.progress = None;
-        s.error = None;
-        s.last_success = Some(now());
-    });
-    if too_large > 0 {
-        return Err(Error::TooLarge(shared.opts.max_message));
-    }
-    Ok(())
 }
 
 /// Where a fetched chunk's messages come from, for their origin and tags.

@@ -6,6 +6,7 @@
 
 mod fetch;
 mod flags;
+mod pop3;
 mod send;
 
 use std::sync::Arc;
@@ -74,7 +75,7 @@ pub(crate) async fn run_incoming(shared: Arc<Shared>, account: i64, wake: Arc<No
         });
         let outcome = match incoming.protocol {
             Protocol::Imap => fetch::imap_session(&shared, &acc, &incoming, &password, &wake).await,
-            Protocol::Pop3 => fetch::pop3_pass(&shared, &acc, &incoming, &password).await,
+            Protocol::Pop3 => pop3::pop3_pass(&shared, &acc, &incoming, &password).await,
         };
         drop(password);
         let delay = match outcome {
