@@ -15,12 +15,14 @@ use sqlx::{Arguments, Connection, Row, TypeInfo, ValueRef};
 
 use crate::{Error, Result, Store};
 
-/// Tables that are not part of a copy: what only this box's backup needs
-/// (which objects it has sent), and SQLite's statistics.
+/// Tables that are not part of a copy: what only this box's backup and index
+/// need (which objects it has sent, what its index has still to do), and
+/// SQLite's statistics.
 const SKIPPED: &[&str] = &[
     "backup_objects",
     "backup_forget",
     "index_deletes",
+    "index_queue",
     "backup_packs",
     "sqlite_stat1",
     "sqlite_stat4",
@@ -444,9 +446,20 @@ impl Loader {
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::raw_sql("UPDATE messages SET indexed = 0")
-            .execute(&mut *tx)
-            .await?;
+        // Every message waits for the new index: in the queue from schema 19
+        // on, marked in its row before.
+        let queue: bool = sqlx::query_scalar(
+            "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = 'index_queue'",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        let requeue = if queue {
+            "INSERT INTO index_queue (message) SELECT id FROM messages WHERE true
+             ON CONFLICT (message) DO NOTHING"
+        } else {
+            "UPDATE messages SET indexed = 0"
+        };
+        sqlx::raw_sql(requeue).execute(&mut *tx).await?;
         // Counts the copy may not hold (a copy from before migration 0017, or
         // a snapshot rewritten without deleted mail): counted again.
         sqlx::raw_sql(RECOUNT_TAGS).execute(&mut *tx).await?;

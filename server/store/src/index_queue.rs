@@ -25,7 +25,7 @@ impl Store {
     /// committed, lowest first, after `after`.
     pub async fn pending_ids(&self, after: i64, limit: i64) -> Result<Vec<i64>> {
         Ok(sqlx::query_scalar(
-            "SELECT id FROM messages WHERE indexed = 0 AND id > ? ORDER BY id LIMIT ?",
+            "SELECT message FROM index_queue WHERE message > ? ORDER BY message LIMIT ?",
         )
         .bind(after)
         .bind(limit)
@@ -36,10 +36,13 @@ impl Store {
     /// What the index needs of one message: its date, tags and raw bytes.
     pub async fn index_source(&self, id: i64) -> Result<Option<PendingIndex>> {
         let mut conn = self.pool.acquire().await?;
-        let Some(r) = sqlx::query("SELECT date, version, raw, raw_size FROM messages WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?
+        let Some(r) = sqlx::query(
+            "SELECT m.date, coalesce(q.version, 0) AS version, m.raw, m.raw_size
+             FROM messages m LEFT JOIN index_queue q ON q.message = m.id WHERE m.id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
         else {
             return Ok(None);
         };
@@ -56,8 +59,8 @@ impl Store {
     /// changed since its version was read stays queued for the index.
     pub async fn mark_indexed(&self, ids: &[(i64, i64)]) -> Result<()> {
         sqlx::query(
-            "UPDATE messages SET indexed = 1
-             WHERE (id, version) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?))",
+            "DELETE FROM index_queue
+             WHERE (message, version) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?))",
         )
         .bind(to_json(&ids)?)
         .execute(&self.pool)
@@ -73,26 +76,31 @@ impl Store {
 
     /// Queues every message for reindexing (after the index was lost or replaced).
     pub async fn mark_all_unindexed(&self) -> Result<()> {
-        sqlx::query("UPDATE messages SET indexed = 0 WHERE indexed <> 0")
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO index_queue (message) SELECT id FROM messages WHERE true
+             ON CONFLICT (message) DO UPDATE SET version = version + 1",
+        )
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
     /// Number of messages waiting for the index.
     pub async fn pending_count(&self) -> Result<i64> {
-        Ok(
-            sqlx::query_scalar("SELECT count(*) FROM messages WHERE indexed = 0")
-                .fetch_one(&self.pool)
-                .await?,
-        )
+        Ok(sqlx::query_scalar("SELECT count(*) FROM index_queue")
+            .fetch_one(&self.pool)
+            .await?)
     }
 }
 
+/// Queues message `id` for the index (again), if it is there.
 pub(crate) async fn mark_unindexed_on(conn: &mut sqlx::SqliteConnection, id: i64) -> Result<()> {
-    sqlx::query("UPDATE messages SET indexed = 0, version = version + 1 WHERE id = ?")
-        .bind(id)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO index_queue (message) SELECT id FROM messages WHERE id = ?
+         ON CONFLICT (message) DO UPDATE SET version = version + 1",
+    )
+    .bind(id)
+    .execute(conn)
+    .await?;
     Ok(())
 }

@@ -256,10 +256,7 @@ impl Store {
         let mut cache = tags::TagCache::default();
         for &id in ids {
             retag(&mut tx, &mut cache, id, add, remove).await?;
-            sqlx::query("UPDATE messages SET indexed = 0, version = version + 1 WHERE id = ?")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            crate::index_queue::mark_unindexed_on(&mut tx, id).await?;
         }
         let outcome = spam::train(&mut tx, examples).await?;
         tx.commit().await?;

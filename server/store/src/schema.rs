@@ -24,6 +24,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0016_rules.sql"),
     include_str!("../migrations/0017_tag_counts.sql"),
     include_str!("../migrations/0018_condstore.sql"),
+    include_str!("../migrations/0019_index_queue.sql"),
 ];
 
 /// The newest schema version this build knows.

@@ -173,8 +173,8 @@ async fn tag_id(conn: &mut SqliteConnection, name: &str) -> Result<i64> {
 /// Queues the messages carrying tag `id` for reindexing.
 async fn requeue_tagged(conn: &mut SqliteConnection, id: i64) -> Result<()> {
     sqlx::query(
-        "UPDATE messages SET indexed = 0, version = version + 1
-         WHERE id IN (SELECT message FROM message_tags WHERE tag = ?)",
+        "INSERT INTO index_queue (message) SELECT message FROM message_tags WHERE tag = ?
+         ON CONFLICT (message) DO UPDATE SET version = version + 1",
     )
     .bind(id)
     .execute(conn)

@@ -110,8 +110,16 @@ impl Library {
         if uncommitted.is_empty() {
             return Ok(());
         }
+        let start = std::time::Instant::now();
         self.index.commit()?;
+        let committed = start.elapsed();
         self.store.mark_indexed(uncommitted).await?;
+        tracing::debug!(
+            messages = uncommitted.len(),
+            commit_ms = committed.as_millis() as u64,
+            mark_ms = start.elapsed().saturating_sub(committed).as_millis() as u64,
+            "index committed and its messages marked indexed"
+        );
         uncommitted.clear();
         Ok(())
     }

@@ -166,6 +166,7 @@ impl Store {
             if m.crypto_pending {
                 rows.crypto_pending.push(id);
             }
+            rows.queued.push(id);
             out.push(Inserted::New(id));
         }
         insert_messages(&mut tx, &new_rows, now).await?;
@@ -240,6 +241,8 @@ struct BatchRows<'a> {
     tags: Vec<(i64, i64)>,
     lists: Vec<(i64, &'a str)>,
     crypto_pending: Vec<i64>,
+    /// Every new message, for the index.
+    queued: Vec<i64>,
 }
 
 impl BatchRows<'_> {
@@ -279,6 +282,11 @@ impl BatchRows<'_> {
                 "INSERT INTO crypto_pending (message) SELECT value FROM json_each(?)",
                 to_json(&self.crypto_pending)?,
                 self.crypto_pending.is_empty(),
+            ),
+            (
+                "INSERT INTO index_queue (message) SELECT value FROM json_each(?)",
+                to_json(&self.queued)?,
+                self.queued.is_empty(),
             ),
         ] {
             if !empty {

@@ -6,10 +6,7 @@ use homepost_vault::Purpose;
 use sqlx::{AssertSqlSafe, SqlitePool};
 
 use crate::tests::open_store;
-use crate::{
-    AccountConfig, DB_FILE, DraftContent, Inserted, NewMessage, NewOutgoing, PeerRow, RemoteId,
-    Secrets, Store,
-};
+use crate::{AccountConfig, DB_FILE, DraftContent, NewOutgoing, PeerRow, RemoteId, Secrets, Store};
 
 /// The tables migration 0008 rebuilt as STRICT (made by 0005-0007).
 const REBUILT: &[&str] = &[
@@ -134,27 +131,70 @@ async fn scalar(pool: &SqlitePool, sql: &'static str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
 }
 
+/// Stores a message in an old schema's `messages` row, with the columns every
+/// version has (this build's `insert_batch` writes tables of later ones).
 async fn insert(store: &Store, raw: &[u8]) -> i64 {
+    use sha2::Digest;
     let parsed = parse(raw);
-    let stored = store
-        .insert_batch(
-            &[NewMessage {
-                raw,
-                parsed: &parsed,
-                tags: &[],
-                origin: "test",
-                crypto_pending: false,
-                packed: None,
-                date: parsed.date.unwrap_or(0),
-            }],
-            0,
-        )
+    sqlx::query_scalar(
+        "INSERT INTO messages (sha256, raw, raw_size, message_id, subject, date, imported_at)
+         VALUES (?, ?, ?, ?, ?, ?, 0) RETURNING id",
+    )
+    .bind(&sha2::Sha256::digest(raw)[..])
+    .bind(zstd::bulk::compress(raw, 3).unwrap())
+    .bind(raw.len() as i64)
+    .bind(parsed.message_id.as_deref())
+    .bind(parsed.subject.as_deref().unwrap_or(""))
+    .bind(parsed.date.unwrap_or(0))
+    .fetch_one(&store.pool)
+    .await
+    .unwrap()
+}
+
+/// Migration 0019 (schema version 18: there is no 0011) moves the index queue out of `messages`: what was waiting
+/// still waits, at its version, and what was indexed does not.
+#[tokio::test]
+async fn the_index_queue_keeps_what_was_waiting() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = vault::create(dir.path()).subkey(Purpose::Sqlcipher);
+    let path = dir.path().join(DB_FILE);
+    let before = super::MIGRATIONS
+        .iter()
+        .position(|sql| sql.contains("CREATE TABLE index_queue"))
+        .unwrap() as i64;
+    let old = Store::open_at(&path, &key, before).await.unwrap();
+    let indexed = insert(&old, b"Message-ID: <a@x>\r\n\r\na\r\n").await;
+    let waiting = insert(&old, b"Message-ID: <b@x>\r\n\r\nb\r\n").await;
+    sqlx::query("UPDATE messages SET indexed = 1 WHERE id = ?; UPDATE messages SET version = 3 WHERE id = ?")
+        .bind(indexed)
+        .bind(waiting)
+        .execute(&old.pool)
         .await
         .unwrap();
-    match stored[0] {
-        Inserted::New(id) => id,
-        Inserted::Duplicate(id) => panic!("unexpected duplicate {id}"),
-    }
+    old.close().await;
+
+    let store = Store::open(&path, &key).await.unwrap();
+    assert_eq!(store.pending_ids(0, 10).await.unwrap(), vec![waiting]);
+    let source = store.index_source(waiting).await.unwrap().unwrap();
+    assert_eq!(source.version, 3);
+    assert_eq!(source.raw, b"Message-ID: <b@x>\r\n\r\nb\r\n");
+    // Marked at an older version, it stays; at its own, it goes.
+    store.mark_indexed(&[(waiting, 2)]).await.unwrap();
+    assert_eq!(store.pending_count().await.unwrap(), 1);
+    store.mark_indexed(&[(waiting, 3)]).await.unwrap();
+    assert_eq!(store.pending_count().await.unwrap(), 0);
+    // Deleting a queued message takes it off the queue.
+    store.mark_all_unindexed().await.unwrap();
+    assert_eq!(
+        store.pending_ids(0, 10).await.unwrap(),
+        vec![indexed, waiting]
+    );
+    sqlx::query("DELETE FROM messages WHERE id = ?")
+        .bind(indexed)
+        .execute(&store.pool)
+        .await
+        .unwrap();
+    assert_eq!(store.pending_ids(0, 10).await.unwrap(), vec![waiting]);
 }
 
 fn account(name: &str) -> AccountConfig {
