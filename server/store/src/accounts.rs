@@ -416,7 +416,7 @@ impl crate::Store {
     pub async fn delete_account(&self, id: i64) -> Result<bool> {
         let done = sqlx::query("DELETE FROM accounts WHERE id = ?")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -443,7 +443,7 @@ impl crate::Store {
         sqlx::query("UPDATE accounts SET config = ? WHERE id = ?")
             .bind(to_json(&account.config)?)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(true)
     }

@@ -55,7 +55,7 @@ impl Store {
     pub async fn backup_forget(&self, pack: &str) -> Result<u64> {
         let done = sqlx::query("DELETE FROM backup_objects WHERE pack = ?")
             .bind(pack)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected())
     }

@@ -136,7 +136,7 @@ impl crate::Store {
 
     /// Saves a correspondent's state (insert or replace).
     pub async fn save_peer(&self, p: &PeerRow) -> Result<()> {
-        save_peers_on(&mut *self.pool.acquire().await?, &[p]).await
+        save_peers_on(&mut *self.writer.acquire().await?, &[p]).await
     }
 
     /// Records the OpenPGP outcome of a message (JSON) and its decrypted form.

@@ -111,7 +111,7 @@ impl crate::Store {
             .bind(to_json(content)?)
             .bind(now)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -171,7 +171,7 @@ impl crate::Store {
     pub async fn delete_draft(&self, id: i64) -> Result<bool> {
         let done = sqlx::query("DELETE FROM drafts WHERE id = ?")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected() > 0)
     }

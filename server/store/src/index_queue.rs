@@ -63,7 +63,7 @@ impl Store {
              WHERE (message, version) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?))",
         )
         .bind(to_json(&ids)?)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -71,7 +71,7 @@ impl Store {
     /// Queues one message for the index again (its indexed content changed, e.g.
     /// it was decrypted late).
     pub async fn mark_unindexed(&self, id: i64) -> Result<()> {
-        mark_unindexed_on(&mut *self.pool.acquire().await?, id).await
+        mark_unindexed_on(&mut *self.writer.acquire().await?, id).await
     }
 
     /// Queues every message for reindexing (after the index was lost or replaced).
@@ -80,7 +80,7 @@ impl Store {
             "INSERT INTO index_queue (message) SELECT id FROM messages WHERE true
              ON CONFLICT (message) DO UPDATE SET version = version + 1",
         )
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }

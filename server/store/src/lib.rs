@@ -146,7 +146,14 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// A handle on the open store. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
+    /// Connections that read (and the writes not yet moved to `writer`).
     pool: SqlitePool,
+    /// The one connection that writes ([`Store::begin_write`]). SQLite lets
+    /// one connection write at a time anyway, and a connection's page cache
+    /// is dropped whenever another one has written since its last
+    /// transaction: writes that take turns over several connections read
+    /// (decrypt and authenticate) every page they touch again.
+    writer: SqlitePool,
     /// The key statement every new connection runs first; emptied (and wiped) by
     /// [`close`](Self::close), so the key does not outlive the open store.
     key: Arc<Mutex<Option<KeyPragma>>>,
@@ -285,16 +292,19 @@ impl Store {
         )
         .await?;
         probe.close().await?;
-        let for_connections = key.clone();
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .after_connect(move |conn, _| {
-                let statement = key_statement(&for_connections);
-                Box::pin(async move { apply_key(conn, statement?).await })
-            })
-            .connect_with(options)
-            .await?;
-        let store = Store { pool, key };
+        let pool_of = |connections: u32| {
+            let for_connections = key.clone();
+            SqlitePoolOptions::new()
+                .max_connections(connections)
+                .after_connect(move |conn, _| {
+                    let statement = key_statement(&for_connections);
+                    Box::pin(async move { apply_key(conn, statement?).await })
+                })
+                .connect_with(options.clone())
+        };
+        let pool = pool_of(4).await?;
+        let writer = pool_of(1).await?;
+        let store = Store { pool, writer, key };
         schema::migrate(&store.pool, version).await?;
         Ok(store)
     }
@@ -308,6 +318,7 @@ impl Store {
                 .take(),
         );
         self.pool.close().await;
+        self.writer.close().await;
     }
 
     /// A transaction for a change: it takes the write lock at once (`BEGIN
@@ -315,7 +326,7 @@ impl Store {
     /// before it writes fails at its first write with `SQLITE_BUSY` when another
     /// connection (the fetcher, the sender) wrote meanwhile, whatever the timeout.
     pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
 }
 

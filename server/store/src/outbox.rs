@@ -225,7 +225,7 @@ impl crate::Store {
         )
         .bind(now)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -239,7 +239,7 @@ impl crate::Store {
         .bind(reason)
         .bind(next_attempt)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -252,7 +252,7 @@ impl crate::Store {
         )
         .bind(reason)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -267,7 +267,7 @@ impl crate::Store {
              WHERE state = 'sending'",
         )
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected())
     }
@@ -282,7 +282,7 @@ impl crate::Store {
         .bind(now)
         .bind(now.saturating_add(lifetime_secs))
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -295,7 +295,7 @@ impl crate::Store {
         )
         .bind(now)
         .bind(account)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected())
     }
@@ -308,7 +308,7 @@ impl crate::Store {
              WHERE id = ? AND state IN ('queued', 'deferred', 'failed')",
         )
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -336,7 +336,7 @@ impl crate::Store {
         sqlx::query("UPDATE outbox SET message = ?, raw = x'' WHERE id = ?")
             .bind(message)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -358,7 +358,7 @@ impl crate::Store {
     pub async fn mark_appended(&self, id: i64) -> Result<()> {
         sqlx::query("UPDATE outbox SET appended = 1 WHERE id = ?")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }

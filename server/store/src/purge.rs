@@ -121,7 +121,7 @@ impl Store {
     pub async fn clear_index_deletes(&self, ids: &[i64]) -> Result<()> {
         sqlx::query("DELETE FROM index_deletes WHERE message IN (SELECT value FROM json_each(?))")
             .bind(to_json(&ids)?)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -130,7 +130,7 @@ impl Store {
     pub async fn backup_forgotten(&self) -> Result<Vec<Vec<u8>>> {
         // A message stored again since (imported anew) is not forgotten.
         sqlx::query("DELETE FROM backup_forget WHERE sha256 IN (SELECT sha256 FROM messages)")
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(sqlx::query_scalar("SELECT sha256 FROM backup_forget")
             .fetch_all(&self.pool)
@@ -144,7 +144,7 @@ impl Store {
             "DELETE FROM backup_forget WHERE sha256 IN (SELECT unhex(value) FROM json_each(?))",
         )
         .bind(to_json(&hex)?)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }

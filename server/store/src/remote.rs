@@ -139,7 +139,7 @@ impl crate::Store {
         .bind(account)
         .bind(folder)
         .bind(uidvalidity)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -170,7 +170,7 @@ impl crate::Store {
         .bind(at.uidvalidity)
         .bind(now)
         .bind(to_json(&copies)?)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -193,7 +193,7 @@ impl crate::Store {
         .bind(&at.folder)
         .bind(at.uidvalidity)
         .bind(&keys)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         let rows: Vec<(String,)> = sqlx::query_as(
             "SELECT remote_key FROM remote_messages
@@ -344,7 +344,7 @@ impl crate::Store {
         .bind(at.account)
         .bind(&at.folder)
         .bind(at.uidvalidity)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -363,7 +363,7 @@ impl crate::Store {
         .bind(&at.folder)
         .bind(at.uidvalidity)
         .bind(to_json(&keys)?)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }

@@ -117,7 +117,7 @@ impl Store {
         .bind(id)
         .bind(reason)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }

@@ -261,7 +261,7 @@ impl Store {
         .bind(name)
         .bind(query)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(|e| name_taken(e, name.unwrap_or_default()))?;
         found(done.rows_affected(), List::Saved, id)
@@ -344,7 +344,7 @@ impl Store {
         .bind(change.actions.as_ref().map(encode_actions))
         .bind(change.enabled)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         found(done.rows_affected(), List::Rules, id)
     }
@@ -410,7 +410,7 @@ impl Store {
     async fn delete_from(&self, list: List, id: i64) -> Result<()> {
         let done = sqlx::query(list.sql()[0])
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         found(done.rows_affected(), list, id)
     }

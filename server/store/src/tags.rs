@@ -100,7 +100,7 @@ impl crate::Store {
         let name = normalize_tag(name)?;
         let done = sqlx::query("INSERT OR IGNORE INTO tags (name) VALUES (?)")
             .bind(&name)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         if done.rows_affected() == 0 {
             return Err(Error::TagExists(name));
