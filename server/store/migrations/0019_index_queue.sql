@@ -13,7 +13,13 @@ CREATE TABLE index_queue (
     version INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 
+CREATE TABLE index_queue_seq (
+    last INTEGER NOT NULL
+) STRICT;
+
 INSERT INTO index_queue (message, version)
     SELECT id, version FROM messages WHERE indexed = 0;
+
+INSERT INTO index_queue_seq (last) SELECT coalesce(max(version), 0) FROM messages;
 
 DROP INDEX messages_unindexed;

@@ -23,6 +23,7 @@ const SKIPPED: &[&str] = &[
     "backup_forget",
     "index_deletes",
     "index_queue",
+    "index_queue_seq",
     "backup_packs",
     "sqlite_stat1",
     "sqlite_stat4",

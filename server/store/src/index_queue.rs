@@ -37,7 +37,7 @@ impl Store {
     pub async fn index_source(&self, id: i64) -> Result<Option<PendingIndex>> {
         let mut conn = self.pool.acquire().await?;
         let Some(r) = sqlx::query(
-            "SELECT m.date, coalesce(q.version, 0) AS version, m.raw, m.raw_size
+            "SELECT m.date, coalesce(q.version, -1) AS version, m.raw, m.raw_size
              FROM messages m LEFT JOIN index_queue q ON q.message = m.id WHERE m.id = ?",
         )
         .bind(id)
@@ -76,12 +76,16 @@ impl Store {
 
     /// Queues every message for reindexing (after the index was lost or replaced).
     pub async fn mark_all_unindexed(&self) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let version = next_version(&mut tx).await?;
         sqlx::query(
-            "INSERT INTO index_queue (message) SELECT id FROM messages WHERE true
-             ON CONFLICT (message) DO UPDATE SET version = version + 1",
+            "INSERT INTO index_queue (message, version) SELECT id, ? FROM messages WHERE true
+             ON CONFLICT (message) DO UPDATE SET version = excluded.version",
         )
-        .execute(&self.writer)
+        .bind(version)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -93,12 +97,24 @@ impl Store {
     }
 }
 
+/// A queue version never given before, for messages queued again (a new
+/// message is queued at 0): a mark of an older version cannot match the row.
+pub(crate) async fn next_version(conn: &mut sqlx::SqliteConnection) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("UPDATE index_queue_seq SET last = last + 1 RETURNING last")
+            .fetch_one(conn)
+            .await?,
+    )
+}
+
 /// Queues message `id` for the index (again), if it is there.
 pub(crate) async fn mark_unindexed_on(conn: &mut sqlx::SqliteConnection, id: i64) -> Result<()> {
+    let version = next_version(&mut *conn).await?;
     sqlx::query(
-        "INSERT INTO index_queue (message) SELECT id FROM messages WHERE id = ?
-         ON CONFLICT (message) DO UPDATE SET version = version + 1",
+        "INSERT INTO index_queue (message, version) SELECT id, ? FROM messages WHERE id = ?
+         ON CONFLICT (message) DO UPDATE SET version = excluded.version",
     )
+    .bind(version)
     .bind(id)
     .execute(conn)
     .await?;

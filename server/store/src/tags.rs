@@ -172,10 +172,12 @@ async fn tag_id(conn: &mut SqliteConnection, name: &str) -> Result<i64> {
 
 /// Queues the messages carrying tag `id` for reindexing.
 async fn requeue_tagged(conn: &mut SqliteConnection, id: i64) -> Result<()> {
+    let version = crate::index_queue::next_version(&mut *conn).await?;
     sqlx::query(
-        "INSERT INTO index_queue (message) SELECT message FROM message_tags WHERE tag = ?
-         ON CONFLICT (message) DO UPDATE SET version = version + 1",
+        "INSERT INTO index_queue (message, version) SELECT message, ? FROM message_tags WHERE tag = ?
+         ON CONFLICT (message) DO UPDATE SET version = excluded.version",
     )
+    .bind(version)
     .bind(id)
     .execute(conn)
     .await?;

@@ -195,6 +195,27 @@ async fn the_index_queue_keeps_what_was_waiting() {
         .await
         .unwrap();
     assert_eq!(store.pending_ids(0, 10).await.unwrap(), vec![waiting]);
+
+    // A row made again after its deletion never takes a version given before:
+    // an index batch still holding an old mark cannot take it off the queue.
+    let queued = store.index_source(waiting).await.unwrap().unwrap().version;
+    assert!(queued > 3, "version {queued} given before");
+    store.mark_indexed(&[(waiting, queued)]).await.unwrap();
+    assert_eq!(store.pending_count().await.unwrap(), 0);
+    store.mark_unindexed(waiting).await.unwrap();
+    let again = store.index_source(waiting).await.unwrap().unwrap().version;
+    assert!(again > queued, "version {again} given before");
+    store
+        .mark_indexed(&[(waiting, 0), (waiting, 3), (waiting, queued)])
+        .await
+        .unwrap();
+    assert_eq!(store.pending_ids(0, 10).await.unwrap(), vec![waiting]);
+    store.mark_indexed(&[(waiting, again)]).await.unwrap();
+    // Not queued: its version is one no mark matches.
+    assert_eq!(
+        store.index_source(waiting).await.unwrap().unwrap().version,
+        -1
+    );
 }
 
 fn account(name: &str) -> AccountConfig {
