@@ -141,6 +141,9 @@ pub struct Options {
     pub fetch_batch: usize,
     /// Messages larger than this stay on the server (with an error in the status).
     pub max_message: u64,
+    /// How often a long fetch commits the index, so that what it stored so far
+    /// is searchable (it also commits at each folder's end).
+    pub index_every: Duration,
     /// The most economical way a pass may learn of flag changes and expunges
     /// on an IMAP server that offers it (default QRESYNC).
     pub flag_sync: FlagSync,
@@ -214,6 +217,7 @@ impl Default for Options {
             send_timeout: Duration::from_secs(120),
             fetch_batch: 500,
             max_message: 64 << 20,
+            index_every: Duration::from_secs(2),
             flag_sync: FlagSync::Qresync,
         }
     }

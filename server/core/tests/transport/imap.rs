@@ -1,10 +1,16 @@
 //! IMAP: fetching, IDLE, flags both ways, delete policies, errors shown then fixed, a server killed mid-fetch.
 
-use std::time::Instant;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
+use homepost_core::sink::LibrarySink;
+use homepost_mail::RawMessage;
 use homepost_store::{DeletePolicy, FLAG_FLAGGED, FLAG_READ, Secrets, Side};
 use homepost_testing::peers::Dovecot;
-use homepost_transport::{Options, SyncState};
+use homepost_transport::{
+    BoxFuture, FlagChange, Options, Prepared, Sink, SinkError, SyncState, Transport,
+};
 
 use crate::common::*;
 
@@ -240,5 +246,67 @@ async fn imap_server_killed_mid_fetch_loses_and_duplicates_nothing() {
     })
     .await;
     assert_eq!(inbox_copies(&env, id).await.len(), 1000);
+    t.shutdown().await;
+}
+
+/// The library's sink, but its first index commit fails (as when the vault
+/// locks or the disk fills mid-fetch); everything else goes through.
+struct FirstCommitFails {
+    inner: LibrarySink,
+    failed: AtomicBool,
+}
+
+impl Sink for FirstCommitFails {
+    fn deliver(&self, messages: Vec<RawMessage>) -> BoxFuture<'_, Result<Vec<i64>, SinkError>> {
+        self.inner.deliver(messages)
+    }
+
+    fn prepare(&self, messages: Vec<RawMessage>) -> BoxFuture<'_, Result<Prepared, SinkError>> {
+        self.inner.prepare(messages)
+    }
+
+    fn deliver_prepared(&self, prepared: Prepared) -> BoxFuture<'_, Result<Vec<i64>, SinkError>> {
+        self.inner.deliver_prepared(prepared)
+    }
+
+    fn flush(&self) -> BoxFuture<'_, Result<(), SinkError>> {
+        if self.failed.swap(true, Ordering::SeqCst) {
+            self.inner.flush()
+        } else {
+            Box::pin(async { Err(SinkError::Failed("the index commit failed".into())) })
+        }
+    }
+
+    fn apply_flags(&self, changes: Vec<FlagChange>) -> BoxFuture<'_, Result<(), SinkError>> {
+        self.inner.apply_flags(changes)
+    }
+}
+
+/// A chunk stored and recorded is deleted on the server (DeleteWhenStored)
+/// even when the index commit due after it fails: its folder mark is already
+/// past it, so no later pass would delete it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_index_commit_mid_fetch_still_deletes_what_was_stored() {
+    let dovecot = Dovecot::start();
+    dovecot.deliver_many("alice", &(0..6).map(message).collect::<Vec<_>>());
+    let (env, _) = Env::with_imap_account(&dovecot, "alice", DeletePolicy::DeleteWhenStored).await;
+    let sink = FirstCommitFails {
+        inner: LibrarySink::new(env.library.clone()),
+        failed: AtomicBool::new(false),
+    };
+    let opts = Options {
+        fetch_batch: 2,
+        index_every: Duration::ZERO,
+        ..fast()
+    };
+    let t = Transport::start(env.store.clone(), Arc::new(sink), opts)
+        .await
+        .unwrap();
+    wait_for(
+        "every message stored and gone from the server",
+        60,
+        || async { env.count().await == 6 && server_inbox(&dovecot, "alice").await.0 == 0 },
+    )
+    .await;
     t.shutdown().await;
 }

@@ -14,8 +14,6 @@ use crate::error::{Error, Result};
 use crate::imap::{Imap, Pending, Woken};
 use crate::{FlagSync, Prepared, Progress, Shared, Sink, SyncState};
 
-/// How often a long fetch makes what it stored so far searchable.
-const FLUSH_EVERY: Duration = Duration::from_secs(2);
 /// About the most bytes of mail one fetch (and one store transaction) holds,
 /// whatever the count of messages: memory stays bounded with large messages.
 pub(super) const CHUNK_BYTES: u64 = 8 << 20;
@@ -258,15 +256,20 @@ async fn sync_imap_folder(
                     .set_imap_folder(account, folder, sel.uidvalidity, high)
                     .await
                     .map_err(store_err)?;
-                // Searchable every few seconds during a long fetch, and at its end.
-                if flushing.unflushed && flushing.at.elapsed() >= FLUSH_EVERY {
-                    let (flushed, took) = timed(sink.flush()).await;
+                // Searchable every few seconds during a long fetch, and at its
+                // end. A failed commit is told after the chunk's deletion below:
+                // the chunk is stored, and its mark already past it.
+                let mut flushed = Ok(());
+                if flushing.unflushed && flushing.at.elapsed() >= shared.opts.index_every {
+                    let took;
+                    (flushed, took) = timed(sink.flush()).await;
                     tracing::debug!(folder, took_ms = took.as_millis() as u64, "index committed");
-                    flushed.map_err(Error::from)?;
-                    shared.bump();
-                    flushing = Flushing::now();
+                    if flushed.is_ok() {
+                        shared.bump();
+                        flushing = Flushing::now();
+                    }
                 }
-                Ok::<_, Error>(())
+                Ok::<_, Error>(flushed.map_err(Error::from))
             };
             let ((recorded, stored), (prepared, prepare_took), (bodies, fetch_took)) = tokio::join!(
                 timed(record),
@@ -290,13 +293,14 @@ async fn sync_imap_folder(
                 "chunk recorded while the next was prepared and the one after fetched"
             );
             (next_prepared, next_bodies) = (prepared, bodies);
-            recorded?;
+            let flushed = recorded?;
             if incoming.policy == DeletePolicy::DeleteWhenStored {
                 // Only now that the store has committed them.
                 imap.delete(&uids).await?;
                 let keys: Vec<String> = uids.iter().map(u32::to_string).collect();
                 store.forget_remote(&at, &keys).await.map_err(store_err)?;
             }
+            flushed?;
             done += chunk_len;
         }
         Ok(())
@@ -427,7 +431,6 @@ async fn prepare(sink: &dyn Sink, (uids, raws): Bodies) -> Result<(Vec<u32>, Pre
     Ok((uids, prepared))
 }
 
-/// `f`'s output and how long it took.
 /// Whether a fetch stored mail that the index has not committed, and since
 /// when the index has been committed.
 struct Flushing {
@@ -444,6 +447,7 @@ impl Flushing {
     }
 }
 
+/// `f`'s output and how long it took.
 async fn timed<T>(f: impl std::future::Future<Output = T>) -> (T, std::time::Duration) {
     let start = std::time::Instant::now();
     let out = f.await;
