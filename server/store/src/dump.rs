@@ -447,8 +447,8 @@ impl Loader {
                 .execute(&mut *tx)
                 .await?;
         }
-        // Every message waits for the new index: in the queue from schema 19
-        // on, marked in its row before.
+        // Every message waits for the new index: in the queue from migration
+        // 0019 (schema 18) on, marked in its row before.
         let queue: bool = sqlx::query_scalar(
             "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = 'index_queue'",
         )

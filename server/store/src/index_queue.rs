@@ -71,20 +71,13 @@ impl Store {
     /// Queues one message for the index again (its indexed content changed, e.g.
     /// it was decrypted late).
     pub async fn mark_unindexed(&self, id: i64) -> Result<()> {
-        mark_unindexed_on(&mut *self.writer.acquire().await?, id).await
+        requeue_on(&mut *self.writer.acquire().await?, Requeue::Message(id)).await
     }
 
     /// Queues every message for reindexing (after the index was lost or replaced).
     pub async fn mark_all_unindexed(&self) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        let version = next_version(&mut tx).await?;
-        sqlx::query(
-            "INSERT INTO index_queue (message, version) SELECT id, ? FROM messages WHERE true
-             ON CONFLICT (message) DO UPDATE SET version = excluded.version",
-        )
-        .bind(version)
-        .execute(&mut *tx)
-        .await?;
+        requeue_on(&mut tx, Requeue::All).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -97,26 +90,39 @@ impl Store {
     }
 }
 
-/// A queue version never given before, for messages queued again (a new
-/// message is queued at 0): a mark of an older version cannot match the row.
-pub(crate) async fn next_version(conn: &mut sqlx::SqliteConnection) -> Result<i64> {
-    Ok(
-        sqlx::query_scalar("UPDATE index_queue_seq SET last = last + 1 RETURNING last")
-            .fetch_one(conn)
-            .await?,
-    )
+/// Messages to queue for the index again.
+pub(crate) enum Requeue {
+    /// This one, if it is there.
+    Message(i64),
+    /// Every message carrying this tag.
+    Tagged(i64),
+    /// Every message.
+    All,
 }
 
-/// Queues message `id` for the index (again), if it is there.
-pub(crate) async fn mark_unindexed_on(conn: &mut sqlx::SqliteConnection, id: i64) -> Result<()> {
-    let version = next_version(&mut *conn).await?;
-    sqlx::query(
-        "INSERT INTO index_queue (message, version) SELECT id, ? FROM messages WHERE id = ?
-         ON CONFLICT (message) DO UPDATE SET version = excluded.version",
-    )
-    .bind(version)
-    .bind(id)
-    .execute(conn)
-    .await?;
+/// Queues `which` messages for the index (again), at a version never given
+/// before (a new message is queued at 0): a mark an index batch still holds
+/// of an older version cannot take the row off the queue.
+pub(crate) async fn requeue_on(conn: &mut sqlx::SqliteConnection, which: Requeue) -> Result<()> {
+    let version: i64 =
+        sqlx::query_scalar("UPDATE index_queue_seq SET last = last + 1 RETURNING last")
+            .fetch_one(&mut *conn)
+            .await?;
+    // The messages, as `SELECT <id>, <version> FROM ...`; the id bound second.
+    let (from, id) = match which {
+        Requeue::Message(id) => ("id, ?1 FROM messages WHERE id = ?2", Some(id)),
+        Requeue::Tagged(tag) => ("message, ?1 FROM message_tags WHERE tag = ?2", Some(tag)),
+        Requeue::All => ("id, ?1 FROM messages WHERE true", None),
+    };
+    // Only the fixed fragments above go into the statement.
+    let sql = format!(
+        "INSERT INTO index_queue (message, version) SELECT {from}
+         ON CONFLICT (message) DO UPDATE SET version = excluded.version"
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(version);
+    if let Some(id) = id {
+        query = query.bind(id);
+    }
+    query.execute(conn).await?;
     Ok(())
 }

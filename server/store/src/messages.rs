@@ -256,7 +256,8 @@ impl Store {
         let mut cache = tags::TagCache::default();
         for &id in ids {
             retag(&mut tx, &mut cache, id, add, remove).await?;
-            crate::index_queue::mark_unindexed_on(&mut tx, id).await?;
+            crate::index_queue::requeue_on(&mut tx, crate::index_queue::Requeue::Message(id))
+                .await?;
         }
         let outcome = spam::train(&mut tx, examples).await?;
         tx.commit().await?;

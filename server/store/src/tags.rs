@@ -125,7 +125,7 @@ impl crate::Store {
         let name = normalize_tag(name)?;
         let mut tx = self.begin_write().await?;
         let id = tag_id(&mut tx, &name).await?;
-        requeue_tagged(&mut tx, id).await?;
+        crate::index_queue::requeue_on(&mut tx, crate::index_queue::Requeue::Tagged(id)).await?;
         sqlx::query("DELETE FROM message_tags WHERE tag = ?")
             .bind(id)
             .execute(&mut *tx)
@@ -153,7 +153,7 @@ pub(crate) async fn rename_in(conn: &mut SqliteConnection, old: &str, new: &str)
     if taken > 0 {
         return Err(Error::TagExists(new.to_owned()));
     }
-    requeue_tagged(conn, id).await?;
+    crate::index_queue::requeue_on(conn, crate::index_queue::Requeue::Tagged(id)).await?;
     sqlx::query("UPDATE tags SET name = ? WHERE id = ?")
         .bind(new)
         .bind(id)
@@ -168,20 +168,6 @@ async fn tag_id(conn: &mut SqliteConnection, name: &str) -> Result<i64> {
         .fetch_optional(conn)
         .await?
         .ok_or_else(|| Error::NoSuchTag(name.to_string()))
-}
-
-/// Queues the messages carrying tag `id` for reindexing.
-async fn requeue_tagged(conn: &mut SqliteConnection, id: i64) -> Result<()> {
-    let version = crate::index_queue::next_version(&mut *conn).await?;
-    sqlx::query(
-        "INSERT INTO index_queue (message, version) SELECT message, ? FROM message_tags WHERE tag = ?
-         ON CONFLICT (message) DO UPDATE SET version = excluded.version",
-    )
-    .bind(version)
-    .bind(id)
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -147,7 +147,8 @@ impl CryptoSteps {
     /// Queues a message for the index again (its decrypted content is new), in
     /// the same transaction as its step.
     pub async fn mark_unindexed(&mut self, message: i64) -> Result<()> {
-        crate::index_queue::mark_unindexed_on(&mut self.tx, message).await
+        crate::index_queue::requeue_on(&mut self.tx, crate::index_queue::Requeue::Message(message))
+            .await
     }
 
     /// Writes and commits every ended step (abandoning one left open).

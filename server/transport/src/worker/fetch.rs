@@ -180,8 +180,9 @@ async fn sync_imap_folder(
     // Three chunks at a time: one recorded (stored, its remote copies and the
     // folder's mark noted, the index committed when due) while the next is
     // prepared (parsed, classified) and the bodies of the one after are
-    // fetched, so at most three chunks of mail (CHUNK_BYTES each) are held. With DeleteWhenStored the
-    // connection deletes each chunk once stored: nothing is fetched across that.
+    // fetched, so at most three chunks of mail (CHUNK_BYTES each) are held.
+    // With DeleteWhenStored the connection deletes each chunk once stored:
+    // nothing is fetched across that.
     let pipelined = incoming.policy != DeletePolicy::DeleteWhenStored;
     let sink = &*shared.sink;
     let mut next_prepared: Option<Result<(Vec<u32>, Prepared)>> = None;
@@ -271,7 +272,7 @@ async fn sync_imap_folder(
                 }
                 Ok::<_, Error>(flushed.map_err(Error::from))
             };
-            let ((recorded, stored), (prepared, prepare_took), (bodies, fetch_took)) = tokio::join!(
+            let ((recorded, record_took), (prepared, prepare_took), (bodies, fetch_took)) = tokio::join!(
                 timed(record),
                 timed(async {
                     match to_prepare? {
@@ -286,7 +287,7 @@ async fn sync_imap_folder(
             );
             tracing::debug!(
                 folder,
-                recorded_ms = stored.as_millis() as u64,
+                recorded_ms = record_took.as_millis() as u64,
                 next_prepared_ms = prepare_took.as_millis() as u64,
                 after_fetched_ms = fetch_took.as_millis() as u64,
                 all_ms = start.elapsed().as_millis() as u64,
