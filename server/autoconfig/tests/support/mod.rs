@@ -280,9 +280,21 @@ impl DnsServer {
         let mut catalog = Catalog::new();
         let handlers: Vec<Arc<dyn ZoneHandler>> = vec![Arc::new(handler)];
         catalog.upsert(LowerName::new(&origin), handlers);
-        let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        let addr = udp.local_addr().unwrap();
-        let tcp = tokio::net::TcpListener::bind(addr).await.unwrap();
+        // UDP and TCP on one port: the port the system gives the UDP socket
+        // may be taken for TCP (another test's server), so try a few.
+        let mut attempts = 0;
+        let (udp, tcp, addr) = loop {
+            let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            let addr = udp.local_addr().unwrap();
+            match tokio::net::TcpListener::bind(addr).await {
+                Ok(tcp) => break (udp, tcp, addr),
+                Err(e) if attempts < 20 => {
+                    attempts += 1;
+                    eprintln!("port {addr} taken for TCP ({e}); trying another");
+                }
+                Err(e) => panic!("no port free for both UDP and TCP: {e}"),
+            }
+        };
         let mut server = hickory_server::Server::new(catalog);
         server.register_socket(udp);
         server.register_listener(tcp, std::time::Duration::from_secs(5), 4096);
